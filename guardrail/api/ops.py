@@ -1,0 +1,49 @@
+"""Probes, metrics and the active policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from guardrail.api.deps import GatewayDep, PrincipalDep
+from guardrail.state.base import StoreUnavailable
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive (it does not look at dependencies)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(gateway: GatewayDep) -> JSONResponse:
+    """Ready only while the state store answers; proactive outreach fails closed otherwise."""
+    try:
+        await gateway.store.ping()
+    except StoreUnavailable as exc:
+        gateway.metrics.store_up.set(0)
+        body = {"ready": False, "store": gateway.store.name, "error": str(exc)}
+        return JSONResponse(body, status_code=503)
+    gateway.metrics.store_up.set(1)
+    return JSONResponse({"ready": True, "store": gateway.store.name})
+
+
+@router.get("/metrics")
+async def metrics(gateway: GatewayDep) -> Response:
+    return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/policies", tags=["policies"])
+async def policies(gateway: GatewayDep, principal: PrincipalDep) -> dict[str, Any]:
+    loaded = gateway.policy
+    return {
+        "name": loaded.policy.name,
+        "version": loaded.version,
+        "source": loaded.source,
+        "policy": loaded.policy.model_dump(mode="json"),
+    }

@@ -1,0 +1,73 @@
+"""Outreach: decide only (``check``) or decide and deliver (``send``)."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import JSONResponse
+
+from guardrail.api.deps import GatewayDep, PrincipalDep, authorise_bot, check_text
+from guardrail.gateway import ClientTimeRejected, Gateway
+from guardrail.models import Decision, Delivery, OutreachRequest, Verdict
+from guardrail.pipeline import decide
+
+router = APIRouter(prefix="/v1/outreach", tags=["outreach"])
+
+
+async def run_decision(gateway: Gateway, tenant: str, req: OutreachRequest) -> Decision:
+    """Decide one request and count it in the metrics; shared by every outreach route."""
+    check_text(gateway, req.text)
+    try:
+        now = gateway.decision_time(req)
+    except ClientTimeRejected as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    started = time.perf_counter()
+    decision = await decide(gateway.store, gateway.policy, tenant, req, now)
+    gateway.metrics.observe(decision, time.perf_counter() - started)
+    return decision
+
+
+async def deliver(gateway: Gateway, tenant: str, req: OutreachRequest, decision: Decision) -> Delivery:
+    """Deliver an allowed message; a failed delivery is released so it does not count."""
+    adapter = gateway.adapter_for(req.bot_id)
+    assert adapter is not None  # callers check before deciding
+    if decision.idempotent_replay:
+        return Delivery(status="skipped", adapter=adapter.name, error="already handled under this idempotency key")
+    assert decision.text is not None
+    delivery = await adapter.deliver(bot_id=req.bot_id, user_id=req.user_id, text=decision.text)
+    gateway.metrics.deliveries.labels(adapter.name, delivery.status).inc()
+    if delivery.status == "failed":
+        await gateway.store.release(
+            tenant, req.bot_id, req.user_id, decision.decision_id, req.idempotency_key
+        )
+    return delivery
+
+
+@router.post("/check", response_model=Decision, summary="Decide only; the engine delivers itself")
+async def check(req: OutreachRequest, gateway: GatewayDep, principal: PrincipalDep) -> Decision:
+    tenant = authorise_bot(gateway, principal, req.bot_id)
+    return await run_decision(gateway, tenant, req)
+
+
+@router.post(
+    "/send",
+    response_model=Decision,
+    summary="Decide, then deliver through the bot's upstream adapter",
+    responses={502: {"description": "allowed, but the upstream refused or failed; not counted"}},
+)
+async def send(req: OutreachRequest, gateway: GatewayDep, principal: PrincipalDep) -> JSONResponse:
+    tenant = authorise_bot(gateway, principal, req.bot_id)
+    if gateway.adapter_for(req.bot_id) is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"no upstream adapter configured for bot {req.bot_id!r}; use /v1/outreach/check",
+        )
+    decision = await run_decision(gateway, tenant, req)
+    code = status.HTTP_200_OK
+    if decision.verdict in (Verdict.ALLOW, Verdict.REWRITE):
+        delivery = await deliver(gateway, tenant, req, decision)
+        decision = decision.model_copy(update={"delivery": delivery})
+        if delivery.status == "failed":
+            code = status.HTTP_502_BAD_GATEWAY
+    return JSONResponse(decision.model_dump(mode="json"), status_code=code)

@@ -1,0 +1,101 @@
+"""The FastAPI application: wiring, lifespan and uniform error bodies.
+
+Every error answers ``{"error": <kind>, "detail": ...}``; validation errors name the
+field, so an operator can fix a request from the response alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from guardrail import __version__
+from guardrail.api import events, ops, outreach, proxy, whatsapp
+from guardrail.config import Settings
+from guardrail.gateway import Gateway, system_clock
+
+log = logging.getLogger("guardrail")
+
+_ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+                413: "too_large", 422: "invalid_request", 503: "unavailable"}  # fmt: skip
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413 before anything parses them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.limit:
+                response = JSONResponse(
+                    {"error": "too_large", "detail": f"body over {self.limit} bytes"}, 413
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    gateway: Gateway | None = None,
+    clock: Callable[[], datetime] = system_clock,
+) -> FastAPI:
+    settings = settings or (gateway.settings if gateway else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        running = gateway or Gateway.from_settings(settings, clock=clock)
+        if not len(running.auth):
+            log.warning("no API keys configured: every request will get 401; set GUARDRAIL_API_KEY")
+        app.state.gateway = running
+        try:
+            yield
+        finally:
+            await running.aclose()
+
+    app = FastAPI(
+        title="guardrail",
+        version=__version__,
+        description="Safety and wellbeing gateway for proactive AI bot outreach.",
+        lifespan=lifespan,
+    )
+    for module in (outreach, events, whatsapp, proxy, ops):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {
+                "field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
+                "message": err["msg"],
+            }
+            for err in exc.errors()
+        ]
+        return JSONResponse({"error": "invalid_request", "detail": detail}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        name = _ERROR_NAMES.get(exc.status_code, "error")
+        return JSONResponse(
+            {"error": name, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": "internal", "detail": "internal error, logged"}, 500)
+
+    return app

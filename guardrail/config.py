@@ -1,0 +1,120 @@
+"""Gateway settings: defaults for a first run, a YAML file for real deployments, env overrides.
+
+Precedence: command-line flags > ``GUARDRAIL_*`` environment variables > config file >
+defaults. Secrets (API keys, app secrets, upstream tokens) are held as ``SecretStr`` or
+only as hashes, so they never end up in logs or reprs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from guardrail.adapters.base import AdapterConfig
+
+DEFAULT_TENANT = "default"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiKeyConfig(_Strict):
+    """One API key, stored as the SHA-256 of the key; give ``key`` only in local files."""
+
+    name: str = Field(description="label used in logs instead of the key")
+    tenant: str
+    bots: list[str] = Field(default_factory=lambda: ["*"], description='"*" = every bot')
+    role: Literal["bot", "auditor", "admin"] = "bot"
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ApiKeyConfig:
+        if (self.sha256 is None) == (self.key is None):
+            raise ValueError("give exactly one of sha256 or key")
+        return self
+
+    def digest(self) -> str:
+        if self.sha256 is not None:
+            return self.sha256
+        assert self.key is not None
+        return hash_key(self.key.get_secret_value())
+
+
+class BotConfig(_Strict):
+    tenant: str = DEFAULT_TENANT
+    upstream: AdapterConfig | None = None
+
+
+class WhatsAppNumber(_Strict):
+    tenant: str = DEFAULT_TENANT
+    bot: str
+
+
+class WhatsAppConfig(_Strict):
+    app_secret: SecretStr
+    verify_token: SecretStr | None = None
+    phone_numbers: dict[str, WhatsAppNumber] = Field(
+        default_factory=dict, description="phone_number_id → the bot that number belongs to"
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GUARDRAIL_", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: str | None = Field(default=None, description="SQLite file (default ./guardrail.db)")
+    redis_url: str | None = None
+    policy: Path | None = Field(default=None, description="policy file; built-in default if unset")
+    api_key: SecretStr | None = Field(
+        default=None, description="key of the default tenant, allowed every bot (first runs)"
+    )
+    keys: list[ApiKeyConfig] = Field(default_factory=list)
+    bots: dict[str, BotConfig] = Field(default_factory=dict)
+    default_upstream: AdapterConfig | None = None
+    whatsapp: WhatsAppConfig | None = None
+    max_text_chars: int = Field(default=4096, ge=1)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    trust_client_time: bool = Field(
+        default=False, description="accept any outreach ts (history replay, tests)"
+    )
+    client_time_skew: timedelta = Field(default=timedelta(minutes=5))
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _one_store(self) -> Settings:
+        if self.db and self.redis_url:
+            raise ValueError("choose one store: db (SQLite) or redis_url, not both")
+        return self
+
+    def all_keys(self) -> list[ApiKeyConfig]:
+        keys = list(self.keys)
+        if self.api_key is not None:
+            keys.append(ApiKeyConfig(name="GUARDRAIL_API_KEY", tenant=DEFAULT_TENANT, key=self.api_key))
+        return keys
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from an optional YAML file, the environment, then explicit overrides."""
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{config_file}: the config file must be a mapping")
+        file_values = loaded
+    env = Settings()  # reads GUARDRAIL_* only
+    merged = {**file_values, **env.model_dump(exclude_unset=True)}
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings.model_validate(merged)

@@ -1,0 +1,50 @@
+"""Inbound events: what users did (wrote, opted out or in, received, read).
+
+User messages are recorded first, then scanned for opt-out/opt-in wording, so a
+"STOP" is honoured before the next outbound decision is taken. Store failures
+propagate: the platform gets a 503 and retries, and nothing is lost.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from guardrail.consent import ConsentDetector
+from guardrail.models import Event, EventResult, EventType
+from guardrail.state.base import Store
+
+
+async def ingest(store: Store, detector: ConsentDetector, tenant: str, event: Event) -> EventResult:
+    bot = event.bot_id
+    if event.type is EventType.USER_MESSAGE:
+        fresh = await store.record_user_message(tenant, bot, event.user_id, event.ts, event.event_id)
+        if not fresh:
+            return EventResult(accepted=True, duplicate=True)
+        if not event.text:
+            return EventResult(accepted=True)
+        snap = await store.snapshot(tenant, bot, event.user_id, event.ts, timedelta(0))
+        signal = detector.detect(event.text, currently_opted_out=snap.opted_out)
+        if signal is None:
+            return EventResult(accepted=True)
+        opted_out = signal.action == "opt_out"
+        # START undoes the opt-out the user has, whatever its scope.
+        scope = signal.scope if opted_out else (snap.opt_out_scope or "bot")
+        await store.set_consent(tenant, bot if scope == "bot" else None, event.user_id, opted_out, event.ts)
+        return EventResult(
+            accepted=True,
+            consent="opted_out" if opted_out else "opted_in",
+            consent_scope=scope,
+            detail=f"matched {signal.matched!r}",
+        )
+    if event.type in (EventType.OPT_OUT, EventType.OPT_IN):
+        opted_out = event.type is EventType.OPT_OUT
+        target = bot if event.scope == "bot" else None
+        await store.set_consent(tenant, target, event.user_id, opted_out, event.ts)
+        return EventResult(
+            accepted=True,
+            consent="opted_out" if opted_out else "opted_in",
+            consent_scope=event.scope,
+        )
+    status = "delivered" if event.type is EventType.DELIVERED else "read"
+    fresh = await store.record_receipt(tenant, bot, event.user_id, event.ts, status, event.event_id)
+    return EventResult(accepted=True, duplicate=not fresh)

@@ -1,0 +1,200 @@
+"""The outbound decision flow, top to bottom, in one place.
+
+    idempotent replay? ─► state snapshot ─► kind (reply or proactive) ─► rules, cheapest
+    first, short-circuit on block/defer ─► [content checks: classifiers, rewrite] ─►
+    atomic commit (cap re-check, record, idempotency key) ─► decision
+
+Rules are pure; the only write is the commit, so a refused message changes no state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from guardrail.models import Decision, Kind, OutreachRequest, Reason, Verdict
+from guardrail.policy import LoadedPolicy, Policy
+from guardrail.rules import RULES, RuleContext
+from guardrail.rules.frequency_caps import FrequencyCapParams, describe
+from guardrail.rules.unanswered import UnansweredParams
+from guardrail.state.base import CommitRequest, Snapshot, Store, StoreUnavailable
+
+STORE_RULE = "store.unavailable"
+REPLY_RULE = "kind.reply_unverified"
+
+
+@dataclass
+class _Draft:
+    """A decision being assembled; turned into a :class:`Decision` once, at the end."""
+
+    request: OutreachRequest
+    loaded: LoadedPolicy
+    now: datetime
+    kind: Kind
+    verdict: Verdict = Verdict.ALLOW
+    retry_after: datetime | None = None
+    reasons: list[Reason] = field(default_factory=list)
+    decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def add(self, rule: str, effect: str, detail: str) -> None:
+        self.reasons.append(
+            Reason(rule=rule, detail=detail, policy=self.loaded.policy.name, effect=effect)  # type: ignore[arg-type]
+        )
+
+    def refuse(self, verdict: Verdict, rule: str, detail: str) -> None:
+        self.verdict = verdict
+        self.add(rule, verdict.value, detail)
+
+    def build(self) -> Decision:
+        deliverable = self.verdict in (Verdict.ALLOW, Verdict.REWRITE)
+        return Decision(
+            decision_id=self.decision_id,
+            verdict=self.verdict,
+            text=self.request.text if deliverable else None,
+            retry_after=self.retry_after,
+            kind=self.kind,
+            reasons=self.reasons,
+            policy=self.loaded.policy.name,
+            policy_version=self.loaded.version,
+            decided_at=self.now,
+        )
+
+
+def resolve_kind(
+    claimed: Kind | None, snap: Snapshot, now: datetime, policy: Policy
+) -> tuple[Kind, str | None]:
+    """Reply when the user wrote recently and the bot has not yet said too much since.
+
+    A claimed reply that the conversation does not support is treated as proactive, so a
+    bot cannot dodge caps by labelling outreach a reply. Returns (kind, why-downgraded).
+    """
+    last = snap.last_user_message
+    is_reply = (
+        last is not None
+        and now - last <= policy.reply.window
+        and snap.sent_since_last_user_message(snap.outbound_sent) < policy.reply.max_per_user_message
+    )
+    if claimed is Kind.PROACTIVE:
+        return Kind.PROACTIVE, None
+    if is_reply:
+        return Kind.REPLY, None
+    if claimed is Kind.REPLY:
+        return Kind.PROACTIVE, "claimed reply, but no recent user message is waiting for an answer"
+    return Kind.PROACTIVE, None
+
+
+async def decide(
+    store: Store, loaded: LoadedPolicy, tenant: str, req: OutreachRequest, now: datetime
+) -> Decision:
+    policy = loaded.policy
+
+    if req.idempotency_key:
+        try:
+            stored = await store.get_idempotent(tenant, req.idempotency_key, now)
+        except StoreUnavailable:
+            stored = None  # the snapshot below fails too and decides by policy
+        if stored is not None:
+            return _replay(stored)
+
+    try:
+        snap = await store.snapshot(tenant, req.bot_id, req.user_id, now, policy.lookback())
+    except StoreUnavailable as exc:
+        return _store_down(loaded, req, now, exc)
+
+    kind, downgraded = resolve_kind(req.kind, snap, now, policy)
+    draft = _Draft(request=req, loaded=loaded, now=now, kind=kind)
+    if downgraded:
+        draft.add(REPLY_RULE, "info", downgraded)
+
+    zone = ZoneInfo(req.user.timezone or policy.timezone)
+    ctx = RuleContext(request=req, kind=kind, now=now, timezone=zone, snapshot=snap)
+    for rule in RULES:
+        params = policy.rule_params(rule.id)
+        if not params.enabled or kind not in rule.kinds:
+            continue
+        finding = rule.check(ctx, params)
+        if finding is None:
+            continue
+        if params.mode == "shadow" or finding.effect == "info":
+            effect = "shadow" if params.mode == "shadow" else "info"
+            draft.add(finding.rule, effect, finding.detail)
+            continue
+        draft.refuse(Verdict(finding.effect), finding.rule, finding.detail)
+        draft.retry_after = finding.retry_after
+        break
+
+    # Content checks (classifiers, PII redaction, rewrite) plug in here.
+
+    if draft.verdict in (Verdict.ALLOW, Verdict.REWRITE):
+        return await _commit(store, tenant, draft)
+    decision = draft.build()
+    if req.idempotency_key and decision.verdict is Verdict.BLOCK:
+        try:
+            earlier = await store.put_idempotent(
+                tenant, req.idempotency_key, decision.model_dump_json(), now, policy.idempotency_ttl
+            )
+        except StoreUnavailable:
+            earlier = None
+        if earlier is not None:
+            return _replay(earlier)
+    return decision
+
+
+async def _commit(store: Store, tenant: str, draft: _Draft) -> Decision:
+    """Make an allowed message count, re-checking caps atomically against concurrent replicas."""
+    req, policy = draft.request, draft.loaded.policy
+    caps: FrequencyCapParams = policy.rule_params("frequency_caps")  # type: ignore[assignment]
+    unanswered: UnansweredParams = policy.rule_params("unanswered")  # type: ignore[assignment]
+    proactive = draft.kind is Kind.PROACTIVE
+    enforce_caps = proactive and caps.enabled and caps.mode == "enforce"
+    enforce_unanswered = proactive and unanswered.enabled and unanswered.mode == "enforce"
+    commit = CommitRequest(
+        decision_id=draft.decision_id,
+        kind=draft.kind,
+        ts=draft.now,
+        decision_json=draft.build().model_dump_json(),
+        caps=tuple(c.to_cap() for c in caps.caps) if enforce_caps else (),
+        max_unanswered=unanswered.max_unanswered if enforce_unanswered else None,
+        idempotency_key=req.idempotency_key,
+        idempotency_ttl=policy.idempotency_ttl,
+    )
+    try:
+        result = await store.commit(tenant, req.bot_id, req.user_id, commit)
+    except StoreUnavailable as exc:
+        return _store_down(draft.loaded, req, draft.now, exc, kind=draft.kind)
+    if result.replay_json is not None:
+        return _replay(result.replay_json)
+    if result.committed:
+        return Decision.model_validate_json(commit.decision_json)
+    # Another replica took the last slot between our snapshot and our commit.
+    if result.violated_cap is not None:
+        draft.refuse(Verdict.BLOCK, "frequency_caps", f"cap {describe(result.violated_cap)} reached")
+    else:
+        draft.refuse(Verdict.BLOCK, "unanswered", "an unanswered proactive message is pending")
+    return draft.build()
+
+
+def _store_down(
+    loaded: LoadedPolicy,
+    req: OutreachRequest,
+    now: datetime,
+    exc: StoreUnavailable,
+    kind: Kind | None = None,
+) -> Decision:
+    """Fail closed or open, as the policy says for this kind, and say so in the decision."""
+    kind = kind or req.kind or Kind.PROACTIVE
+    action = getattr(loaded.policy.store_failure, kind.value)
+    draft = _Draft(request=req, loaded=loaded, now=now, kind=kind)
+    detail = f"state store unavailable ({exc}); policy fails {'closed' if action == 'block' else 'open'}"
+    if action == "block":
+        draft.refuse(Verdict.BLOCK, STORE_RULE, detail)
+    else:
+        draft.add(STORE_RULE, "info", detail)
+    return draft.build()
+
+
+def _replay(stored_json: str) -> Decision:
+    decision = Decision.model_validate_json(stored_json)
+    return decision.model_copy(update={"idempotent_replay": True})

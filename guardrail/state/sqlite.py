@@ -1,0 +1,432 @@
+"""SQLite state store: a single file, no server, safe for several gateway processes.
+
+Queries touch a handful of indexed rows and take well under a millisecond, so they run
+inline in the async methods: a hop to a thread pool would cost more than the query and
+would let coroutines interleave inside a transaction. The price is that a write blocked
+by another process (``busy_timeout``, at most 5 s) blocks the event loop meanwhile.
+
+Atomicity across processes comes from ``BEGIN IMMEDIATE``: the commit takes the database
+write lock *before* it re-checks the caps, so two processes sharing the file serialise
+and cannot both see "2 of 3 sent" and send a fourth.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from guardrail.models import Kind
+from guardrail.state.base import CommitRequest, CommitResult, Snapshot, StoreUnavailable
+
+SCHEMA_VERSION = 1
+EVENT_DEDUPE_TTL = timedelta(days=7)
+"""How long a platform event id is remembered (platforms redeliver within hours)."""
+ALL_BOTS = "*"
+"""The consent row that covers every bot of the tenant."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS user_messages (
+    tenant TEXT NOT NULL,
+    bot TEXT NOT NULL,
+    user TEXT NOT NULL,
+    ts REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_user_messages_lookup ON user_messages (tenant, user, bot, ts);
+CREATE INDEX IF NOT EXISTS ix_user_messages_ts ON user_messages (ts);
+
+CREATE TABLE IF NOT EXISTS first_contact (
+    tenant TEXT NOT NULL,
+    bot TEXT NOT NULL,
+    user TEXT NOT NULL,
+    first_ts REAL NOT NULL,
+    PRIMARY KEY (tenant, user, bot)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS outbound (
+    tenant TEXT NOT NULL,
+    bot TEXT NOT NULL,
+    user TEXT NOT NULL,
+    decision_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ts REAL NOT NULL,
+    PRIMARY KEY (tenant, user, bot, decision_id)
+);
+CREATE INDEX IF NOT EXISTS ix_outbound_bot ON outbound (tenant, user, bot, kind, ts);
+CREATE INDEX IF NOT EXISTS ix_outbound_user ON outbound (tenant, user, kind, ts);
+CREATE INDEX IF NOT EXISTS ix_outbound_ts ON outbound (ts);
+
+CREATE TABLE IF NOT EXISTS consent (
+    tenant TEXT NOT NULL,
+    user TEXT NOT NULL,
+    bot TEXT NOT NULL,
+    opted_out INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    PRIMARY KEY (tenant, user, bot)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS idempotency (
+    tenant TEXT NOT NULL,
+    key TEXT NOT NULL,
+    decision_json TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (tenant, key)
+);
+CREATE INDEX IF NOT EXISTS ix_idempotency_expires ON idempotency (expires_at);
+
+CREATE TABLE IF NOT EXISTS seen_events (
+    tenant TEXT NOT NULL,
+    user TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (tenant, user, event_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_seen_events_expires ON seen_events (expires_at);
+"""
+
+
+def to_epoch(dt: datetime) -> float:
+    """Epoch seconds; naive datetimes are refused because their zone is a guess."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"timestamp {dt!r} has no time zone")
+    return dt.timestamp()
+
+
+def from_epoch(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def effective_consent(
+    bot_record: tuple[bool, float] | None, all_record: tuple[bool, float] | None
+) -> tuple[bool, Literal["bot", "all"] | None, datetime | None]:
+    """Combine the bot and all-bots consent records: the latest change wins.
+
+    Ties go to the opt-out (a user who said stop must never be messaged by accident).
+    Returns ``(opted_out, scope, opted_out_at)``; scope and time are None when opted in.
+    Shared by both stores so their answers cannot drift apart.
+    """
+    candidates: list[tuple[float, bool, bool]] = []  # (ts, opted_out, is_all)
+    if bot_record is not None:
+        candidates.append((bot_record[1], bot_record[0], False))
+    if all_record is not None:
+        candidates.append((all_record[1], all_record[0], True))
+    if not candidates:
+        return False, None, None
+    ts, opted_out, is_all = max(candidates)
+    if not opted_out:
+        return False, None, None
+    return True, ("all" if is_all else "bot"), from_epoch(ts)
+
+
+def event_key(kind: str, event_id: str) -> str:
+    """Namespace event ids per event type, so a receipt reusing a message id is not a dup."""
+    return f"{kind}:{event_id}"
+
+
+class SQLiteStore:
+    """The :class:`~guardrail.state.base.Store` on one SQLite file (or ``":memory:"``).
+
+    One connection, WAL journal (readers never block the writer), ``synchronous=NORMAL``
+    (durable across process crashes; an OS crash may lose the last few commits). Use one
+    instance per event loop: the connection is shared by every coroutine of that loop.
+    """
+
+    name = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            # isolation_level=None: we issue BEGIN ourselves, so the commit can say IMMEDIATE.
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite store {self.path!r}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"SQLite store {self.path!r} has schema version {version}; this gateway "
+                f"understands up to {SCHEMA_VERSION} (was it written by a newer release?)"
+            )
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _transaction(self, mode: Literal["DEFERRED", "IMMEDIATE"]) -> Iterator[sqlite3.Connection]:
+        """One transaction; any SQLite failure (locked too long, disk) is StoreUnavailable."""
+        try:
+            self._db.execute(f"BEGIN {mode}")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite store {self.path!r} unavailable: {exc}") from exc
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise StoreUnavailable(f"SQLite store {self.path!r} unavailable: {exc}") from exc
+            raise
+
+    async def ping(self) -> None:
+        try:
+            self._db.execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite store {self.path!r} unavailable: {exc}") from exc
+
+    async def close(self) -> None:
+        self._db.close()
+
+    async def snapshot(
+        self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
+    ) -> Snapshot:
+        lo, hi = to_epoch(now - horizon), to_epoch(now)
+        # A read transaction, so all lists come from one consistent state of the file.
+        with self._transaction("DEFERRED") as db:
+            first = db.execute(
+                "SELECT first_ts FROM first_contact WHERE tenant = ? AND user = ? AND bot = ?",
+                (tenant, user, bot),
+            ).fetchone()
+            user_messages = db.execute(
+                "SELECT ts FROM user_messages WHERE tenant = ? AND user = ? AND bot = ?"
+                " AND ts BETWEEN ? AND ? ORDER BY ts",
+                (tenant, user, bot, lo, hi),
+            ).fetchall()
+            proactive = db.execute(
+                "SELECT ts FROM outbound WHERE tenant = ? AND user = ? AND bot = ?"
+                " AND kind = ? AND ts BETWEEN ? AND ? ORDER BY ts",
+                (tenant, user, bot, Kind.PROACTIVE.value, lo, hi),
+            ).fetchall()
+            proactive_all = db.execute(
+                "SELECT ts FROM outbound WHERE tenant = ? AND user = ?"
+                " AND kind = ? AND ts BETWEEN ? AND ? ORDER BY ts",
+                (tenant, user, Kind.PROACTIVE.value, lo, hi),
+            ).fetchall()
+            outbound = db.execute(
+                "SELECT ts FROM outbound WHERE tenant = ? AND user = ? AND bot = ?"
+                " AND ts BETWEEN ? AND ? ORDER BY ts",
+                (tenant, user, bot, lo, hi),
+            ).fetchall()
+            consent = db.execute(
+                "SELECT bot, opted_out, ts FROM consent WHERE tenant = ? AND user = ?"
+                " AND bot IN (?, ?)",
+                (tenant, user, bot, ALL_BOTS),
+            ).fetchall()
+        records = {row[0]: (bool(row[1]), float(row[2])) for row in consent}
+        opted_out, scope, opted_out_at = effective_consent(
+            records.get(bot) if bot != ALL_BOTS else None, records.get(ALL_BOTS)
+        )
+        return Snapshot(
+            first_user_message=from_epoch(first[0]) if first else None,
+            user_messages=tuple(from_epoch(r[0]) for r in user_messages),
+            proactive_sent=tuple(from_epoch(r[0]) for r in proactive),
+            proactive_sent_all_bots=tuple(from_epoch(r[0]) for r in proactive_all),
+            outbound_sent=tuple(from_epoch(r[0]) for r in outbound),
+            opted_out=opted_out,
+            opt_out_scope=scope,
+            opted_out_at=opted_out_at,
+        )
+
+    def _first_sighting(
+        self, db: sqlite3.Connection, tenant: str, user: str, key: str, ts: float
+    ) -> bool:
+        """Remember an event id; False when it was already remembered (a redelivery)."""
+        cur = db.execute(
+            "INSERT OR IGNORE INTO seen_events (tenant, user, event_id, expires_at)"
+            " VALUES (?, ?, ?, ?)",
+            (tenant, user, key, ts + EVENT_DEDUPE_TTL.total_seconds()),
+        )
+        return cur.rowcount == 1
+
+    async def record_user_message(
+        self, tenant: str, bot: str, user: str, ts: datetime, event_id: str | None = None
+    ) -> bool:
+        epoch = to_epoch(ts)
+        with self._transaction("IMMEDIATE") as db:
+            if event_id is not None and not self._first_sighting(
+                db, tenant, user, event_key("user_message", event_id), epoch
+            ):
+                return False
+            db.execute(
+                "INSERT INTO user_messages (tenant, bot, user, ts) VALUES (?, ?, ?, ?)",
+                (tenant, bot, user, epoch),
+            )
+            # Events may arrive out of order: first contact is the earliest, not the first seen.
+            db.execute(
+                "INSERT INTO first_contact (tenant, bot, user, first_ts) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (tenant, user, bot)"
+                " DO UPDATE SET first_ts = MIN(first_ts, excluded.first_ts)",
+                (tenant, bot, user, epoch),
+            )
+        return True
+
+    async def record_receipt(
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        ts: datetime,
+        status: Literal["delivered", "read"],
+        event_id: str | None = None,
+    ) -> bool:
+        # Receipts feed no rule yet (the snapshot has no receipt fields): only dedupe them.
+        epoch = to_epoch(ts)
+        if event_id is None:
+            return True
+        with self._transaction("IMMEDIATE") as db:
+            return self._first_sighting(db, tenant, user, event_key(status, event_id), epoch)
+
+    async def set_consent(
+        self, tenant: str, bot: str | None, user: str, opted_out: bool, ts: datetime
+    ) -> None:
+        epoch = to_epoch(ts)
+        with self._transaction("IMMEDIATE") as db:
+            # Replace only with a later change (ties: the opt-out wins), whatever the order.
+            db.execute(
+                "INSERT INTO consent (tenant, user, bot, opted_out, ts) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (tenant, user, bot) DO UPDATE"
+                " SET opted_out = excluded.opted_out, ts = excluded.ts"
+                " WHERE excluded.ts > consent.ts"
+                " OR (excluded.ts = consent.ts AND excluded.opted_out > consent.opted_out)",
+                (tenant, user, ALL_BOTS if bot is None else bot, int(opted_out), epoch),
+            )
+
+    @staticmethod
+    def _live_idempotent(db: sqlite3.Connection, tenant: str, key: str, now: float) -> str | None:
+        row = db.execute(
+            "SELECT decision_json FROM idempotency WHERE tenant = ? AND key = ? AND expires_at > ?",
+            (tenant, key, now),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    async def get_idempotent(self, tenant: str, key: str, now: datetime) -> str | None:
+        epoch = to_epoch(now)
+        with self._transaction("DEFERRED") as db:
+            return self._live_idempotent(db, tenant, key, epoch)
+
+    async def put_idempotent(
+        self, tenant: str, key: str, decision_json: str, now: datetime, ttl: timedelta
+    ) -> str | None:
+        epoch = to_epoch(now)
+        with self._transaction("IMMEDIATE") as db:
+            earlier = self._live_idempotent(db, tenant, key, epoch)
+            if earlier is not None:
+                return earlier
+            db.execute(
+                "INSERT OR REPLACE INTO idempotency (tenant, key, decision_json, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                (tenant, key, decision_json, epoch + ttl.total_seconds()),
+            )
+        return None
+
+    async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:
+        now = to_epoch(req.ts)
+        proactive = req.kind == Kind.PROACTIVE
+        # IMMEDIATE: hold the write lock from the first read, so the re-check is final.
+        with self._transaction("IMMEDIATE") as db:
+            if req.idempotency_key is not None:
+                earlier = self._live_idempotent(db, tenant, req.idempotency_key, now)
+                if earlier is not None:
+                    return CommitResult(committed=False, replay_json=earlier)
+            if proactive:
+                for cap in req.caps:
+                    since = to_epoch(req.ts - cap.window)
+                    if cap.scope == "bot":
+                        (count,) = db.execute(
+                            "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ?"
+                            " AND bot = ? AND kind = ? AND ts >= ?",
+                            (tenant, user, bot, Kind.PROACTIVE.value, since),
+                        ).fetchone()
+                    else:
+                        (count,) = db.execute(
+                            "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ?"
+                            " AND kind = ? AND ts >= ?",
+                            (tenant, user, Kind.PROACTIVE.value, since),
+                        ).fetchone()
+                    if count >= cap.limit:
+                        return CommitResult(
+                            committed=False,
+                            violated_cap=cap,
+                            details={"count": int(count), "limit": cap.limit},
+                        )
+                if req.max_unanswered is not None:
+                    (last,) = db.execute(
+                        "SELECT MAX(ts) FROM user_messages"
+                        " WHERE tenant = ? AND user = ? AND bot = ?",
+                        (tenant, user, bot),
+                    ).fetchone()
+                    (unanswered,) = db.execute(
+                        "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ? AND bot = ?"
+                        " AND kind = ? AND ts > ?",
+                        (
+                            tenant,
+                            user,
+                            bot,
+                            Kind.PROACTIVE.value,
+                            float("-inf") if last is None else last,
+                        ),
+                    ).fetchone()
+                    if unanswered >= req.max_unanswered:
+                        return CommitResult(
+                            committed=False,
+                            unanswered_exceeded=True,
+                            details={"unanswered": int(unanswered), "limit": req.max_unanswered},
+                        )
+            db.execute(
+                "INSERT OR REPLACE INTO outbound (tenant, bot, user, decision_id, kind, ts)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (tenant, bot, user, req.decision_id, Kind(req.kind).value, now),
+            )
+            if req.idempotency_key is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO idempotency (tenant, key, decision_json, expires_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (
+                        tenant,
+                        req.idempotency_key,
+                        req.decision_json,
+                        now + req.idempotency_ttl.total_seconds(),
+                    ),
+                )
+        return CommitResult(committed=True)
+
+    async def release(
+        self, tenant: str, bot: str, user: str, decision_id: str, idempotency_key: str | None
+    ) -> None:
+        with self._transaction("IMMEDIATE") as db:
+            db.execute(
+                "DELETE FROM outbound"
+                " WHERE tenant = ? AND user = ? AND bot = ? AND decision_id = ?",
+                (tenant, user, bot, decision_id),
+            )
+            if idempotency_key is not None:
+                db.execute(
+                    "DELETE FROM idempotency WHERE tenant = ? AND key = ?",
+                    (tenant, idempotency_key),
+                )
+
+    async def prune(self, before: datetime) -> int:
+        cutoff = to_epoch(before)
+        with self._transaction("IMMEDIATE") as db:
+            removed = db.execute("DELETE FROM user_messages WHERE ts < ?", (cutoff,)).rowcount
+            removed += db.execute("DELETE FROM outbound WHERE ts < ?", (cutoff,)).rowcount
+            # Expired keys and event ids are garbage, not history: not counted.
+            db.execute("DELETE FROM idempotency WHERE expires_at < ?", (cutoff,))
+            db.execute("DELETE FROM seen_events WHERE expires_at < ?", (cutoff,))
+        return removed

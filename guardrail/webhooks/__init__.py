@@ -1,0 +1,1 @@
+"""Inbound platform webhooks: verify who sent them, turn them into guardrail events."""

@@ -1,0 +1,92 @@
+"""Shared fixtures: a settable clock and gateways on SQLite or the real Redis server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis as redis_sync
+from fastapi.testclient import TestClient
+
+from guardrail.app import create_app
+from guardrail.config import Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+API_KEY = "test-key-0123456789"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+class Clock:
+    """A clock tests move by hand; the gateway reads it for every decision."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, iso: str) -> None:
+        self.now = datetime.fromisoformat(iso).astimezone(UTC)
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def redis_available() -> bool:
+    try:
+        return bool(redis_sync.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
+    except redis_sync.RedisError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Settings selecting each store in turn; every test id gets fresh state."""
+    if request.param == "sqlite":
+        return {"db": str(tmp_path / "state.db")}
+    if not redis_available():
+        pytest.fail("Redis is not answering on 127.0.0.1:6379 (.ci/run starts it)")
+    return {"redis_url": REDIS_URL}
+
+
+@pytest.fixture
+def make_client(clock: Clock, store_settings: dict[str, Any]) -> Iterator[Callable[..., TestClient]]:
+    """Build a TestClient over a gateway with the given extra settings (store chosen above)."""
+    clients: list[TestClient] = []
+
+    def build(**overrides: Any) -> TestClient:
+        settings = Settings(api_key=API_KEY, **{**store_settings, **overrides})
+        client = TestClient(create_app(settings, clock=clock))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def uid() -> Callable[[str], str]:
+    """Unique ids, so tests sharing the real Redis server never see each other's state."""
+    run = uuid.uuid4().hex[:8]
+    return lambda name: f"{name}-{run}"

@@ -1,0 +1,55 @@
+"""Opt-out and opt-in wording, English and French."""
+
+from __future__ import annotations
+
+import pytest
+
+from guardrail.consent import ConsentDetector, ConsentWords, normalise
+
+detector = ConsentDetector(ConsentWords())
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["STOP", "stop", "Stop.", "STOP please", "UNSUBSCRIBE", "cancel", "END", "QUIT", "REVOKE",
+     "OPTOUT", "opt out", "OPT-OUT", "ARRET", "ARRÊT", "arrêt !", "Désabonner", "DESABONNER",
+     "please stop texting me", "Stop messaging me", "don't contact me again", "leave me alone",
+     "Arrête de m'écrire", "ne m'écris plus stp", "Je ne veux plus recevoir de messages",
+     "désabonnez-moi"],
+)  # fmt: skip
+def test_opt_out_wording(text: str) -> None:
+    signal = detector.detect(text, currently_opted_out=False)
+    assert signal is not None and signal.action == "opt_out" and signal.scope == "bot", text
+
+
+@pytest.mark.parametrize("text", ["STOPALL", "stop all", "Stop All!", "unsubscribe all"])
+def test_stop_all_is_global(text: str) -> None:
+    signal = detector.detect(text, currently_opted_out=False)
+    assert signal is not None and signal.scope == "all"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I can't stop thinking about that film", "the end was so sad", "yes!", "start the movie",
+     "don't stop believing", "cancel culture is weird", "j'arrête pas de rire"],
+)  # fmt: skip
+def test_ordinary_chat_is_not_consent(text: str) -> None:
+    assert detector.detect(text, currently_opted_out=False) is None
+
+
+@pytest.mark.parametrize("text", ["START", "unstop", "Yes", "YES."])
+def test_start_words_opt_in_only_an_opted_out_user(text: str) -> None:
+    signal = detector.detect(text, currently_opted_out=True)
+    assert signal is not None and signal.action == "opt_in"
+    assert detector.detect(text, currently_opted_out=False) is None
+
+
+def test_normalise() -> None:
+    assert normalise("  ARRÊT  ! ") == "arret"
+    assert normalise("Désabonnez\u2019moi") == "desabonnez'moi"
+
+
+def test_policy_words_extend_detection() -> None:
+    custom = ConsentDetector(ConsentWords(stop=["basta"]))
+    assert custom.detect("BASTA", currently_opted_out=False) is not None
+    assert custom.detect("stop", currently_opted_out=False) is None
