@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guardrail import __version__
 from guardrail.api import events, ops, outreach, proxy, whatsapp
@@ -24,26 +24,48 @@ from guardrail.gateway import Gateway, system_clock
 
 log = logging.getLogger("guardrail")
 
-_ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
-                413: "too_large", 422: "invalid_request", 503: "unavailable"}  # fmt: skip
+_ERROR_NAMES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_request",
+    503: "unavailable",
+}
 
 
 class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413 before anything parses them."""
+    """Refuse bodies over ``limit`` bytes with 413 before anything parses them.
+
+    A declared Content-Length is checked up front; a body without one (chunked transfer
+    encoding) is counted as it is read, and reading past the limit raises a 413.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.limit:
-                response = JSONResponse(
-                    {"error": "too_large", "detail": f"body over {self.limit} bytes"}, 413
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        detail = f"body over {self.limit} bytes"
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await JSONResponse({"error": "too_large", "detail": detail}, 413)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise StarletteHTTPException(413, detail)
+            return message
+
+        await self.app(scope, limited, send)
 
 
 def create_app(

@@ -14,7 +14,9 @@ from guardrail.config import load_settings
 from guardrail.policy import PolicyError, load_policy
 from guardrail.policy.schema import Policy
 
-app = typer.Typer(help="Safety and wellbeing gateway for proactive AI bot outreach.", no_args_is_help=True)
+app = typer.Typer(
+    help="Safety and wellbeing gateway for proactive AI bot outreach.", no_args_is_help=True
+)
 policy_app = typer.Typer(help="Validate policies and print their schema.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
@@ -26,7 +28,9 @@ def serve(
     db: Annotated[str | None, typer.Option(help="SQLite file [default: ./guardrail.db]")] = None,
     redis: Annotated[str | None, typer.Option(help="Redis URL, for several replicas")] = None,
     policy: Annotated[Path | None, typer.Option(help="policy YAML [default: built-in]")] = None,
-    config: Annotated[Path | None, typer.Option(help="gateway config YAML (keys, bots, upstreams)")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="gateway config YAML (keys, bots, upstreams)")
+    ] = None,
 ) -> None:
     """Start the gateway (SQLite state and the default policy unless told otherwise)."""
     import uvicorn
@@ -34,7 +38,9 @@ def serve(
     from guardrail.app import create_app
 
     try:
-        settings = load_settings(config, host=host, port=port, db=db, redis_url=redis, policy=policy)
+        settings = load_settings(
+            config, host=host, port=port, db=db, redis_url=redis, policy=policy
+        )
         if settings.policy:
             load_policy(settings.policy)
     except PolicyError as exc:
@@ -43,9 +49,17 @@ def serve(
     except (ValidationError, ValueError, OSError) as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    store = f"redis {settings.redis_url}" if settings.redis_url else f"sqlite {settings.db or 'guardrail.db'}"
-    typer.echo(f"guardrail on http://{settings.host}:{settings.port} ({store}; docs at /docs)", err=True)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    store = (
+        f"redis {settings.redis_url}"
+        if settings.redis_url
+        else f"sqlite {settings.db or 'guardrail.db'}"
+    )
+    typer.echo(
+        f"guardrail on http://{settings.host}:{settings.port} ({store}; docs at /docs)", err=True
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -98,7 +98,9 @@ class Settings(BaseSettings):
     def all_keys(self) -> list[ApiKeyConfig]:
         keys = list(self.keys)
         if self.api_key is not None:
-            keys.append(ApiKeyConfig(name="GUARDRAIL_API_KEY", tenant=DEFAULT_TENANT, key=self.api_key))
+            keys.append(
+                ApiKeyConfig(name="GUARDRAIL_API_KEY", tenant=DEFAULT_TENANT, key=self.api_key)
+            )
         return keys
 
 

@@ -16,10 +16,25 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_STOP = [
-    "stop", "stop please", "please stop", "unsubscribe", "cancel", "end", "quit", "revoke",
-    "optout", "opt out", "opt-out", "arret", "arrete", "arretez", "desabonner",
-    "desabonnement", "desinscription", "stopper",
-]  # fmt: skip
+    "stop",
+    "stop please",
+    "please stop",
+    "unsubscribe",
+    "cancel",
+    "end",
+    "quit",
+    "revoke",
+    "optout",
+    "opt out",
+    "opt-out",
+    "arret",
+    "arrete",
+    "arretez",
+    "desabonner",
+    "desabonnement",
+    "desinscription",
+    "stopper",
+]
 DEFAULT_STOP_ALL = ["stopall", "stop all", "unsubscribe all", "arret tout", "arreter tout"]
 DEFAULT_START = ["start", "unstop", "yes", "subscribe", "demarrer", "reprendre"]
 DEFAULT_STOP_PHRASES = [

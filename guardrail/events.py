@@ -8,6 +8,7 @@ propagate: the platform gets a 503 and retries, and nothing is lost.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from guardrail.consent import ConsentDetector
 from guardrail.models import Event, EventResult, EventType
@@ -17,7 +18,9 @@ from guardrail.state.base import Store
 async def ingest(store: Store, detector: ConsentDetector, tenant: str, event: Event) -> EventResult:
     bot = event.bot_id
     if event.type is EventType.USER_MESSAGE:
-        fresh = await store.record_user_message(tenant, bot, event.user_id, event.ts, event.event_id)
+        fresh = await store.record_user_message(
+            tenant, bot, event.user_id, event.ts, event.event_id
+        )
         if not fresh:
             return EventResult(accepted=True, duplicate=True)
         if not event.text:
@@ -29,7 +32,9 @@ async def ingest(store: Store, detector: ConsentDetector, tenant: str, event: Ev
         opted_out = signal.action == "opt_out"
         # START undoes the opt-out the user has, whatever its scope.
         scope = signal.scope if opted_out else (snap.opt_out_scope or "bot")
-        await store.set_consent(tenant, bot if scope == "bot" else None, event.user_id, opted_out, event.ts)
+        await store.set_consent(
+            tenant, bot if scope == "bot" else None, event.user_id, opted_out, event.ts
+        )
         return EventResult(
             accepted=True,
             consent="opted_out" if opted_out else "opted_in",
@@ -45,6 +50,8 @@ async def ingest(store: Store, detector: ConsentDetector, tenant: str, event: Ev
             consent="opted_out" if opted_out else "opted_in",
             consent_scope=event.scope,
         )
-    status = "delivered" if event.type is EventType.DELIVERED else "read"
+    status: Literal["delivered", "read"] = (
+        "delivered" if event.type is EventType.DELIVERED else "read"
+    )
     fresh = await store.record_receipt(tenant, bot, event.user_id, event.ts, status, event.event_id)
     return EventResult(accepted=True, duplicate=not fresh)

@@ -29,7 +29,10 @@ class Metrics:
             "guardrail_events", "Inbound events", ["type", "outcome"], registry=self.registry
         )
         self.deliveries = Counter(
-            "guardrail_deliveries", "Upstream deliveries", ["adapter", "status"], registry=self.registry
+            "guardrail_deliveries",
+            "Upstream deliveries",
+            ["adapter", "status"],
+            registry=self.registry,
         )
         self.store_up = Gauge(
             "guardrail_store_up", "1 while the state store answers", registry=self.registry

@@ -80,11 +80,14 @@ class OutreachRequest(_Strict):
     )
 
 
+ReasonEffect = Literal["block", "defer", "rewrite", "info", "shadow"]
+
+
 class Reason(_Strict):
     rule: str
     detail: str
     policy: str
-    effect: Literal["block", "defer", "rewrite", "info", "shadow"] = "info"
+    effect: ReasonEffect = "info"
 
 
 class Delivery(_Strict):

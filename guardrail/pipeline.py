@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from guardrail.models import Decision, Kind, OutreachRequest, Reason, Verdict
+from guardrail.models import Decision, Kind, OutreachRequest, Reason, ReasonEffect, Verdict
 from guardrail.policy import LoadedPolicy, Policy
 from guardrail.rules import RULES, RuleContext
 from guardrail.rules.frequency_caps import FrequencyCapParams, describe
@@ -38,14 +38,14 @@ class _Draft:
     reasons: list[Reason] = field(default_factory=list)
     decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    def add(self, rule: str, effect: str, detail: str) -> None:
+    def add(self, rule: str, effect: ReasonEffect, detail: str) -> None:
         self.reasons.append(
-            Reason(rule=rule, detail=detail, policy=self.loaded.policy.name, effect=effect)  # type: ignore[arg-type]
+            Reason(rule=rule, detail=detail, policy=self.loaded.policy.name, effect=effect)
         )
 
     def refuse(self, verdict: Verdict, rule: str, detail: str) -> None:
         self.verdict = verdict
-        self.add(rule, verdict.value, detail)
+        self.add(rule, "defer" if verdict is Verdict.DEFER else "block", detail)
 
     def build(self) -> Decision:
         deliverable = self.verdict in (Verdict.ALLOW, Verdict.REWRITE)
@@ -74,7 +74,8 @@ def resolve_kind(
     is_reply = (
         last is not None
         and now - last <= policy.reply.window
-        and snap.sent_since_last_user_message(snap.outbound_sent) < policy.reply.max_per_user_message
+        and snap.sent_since_last_user_message(snap.outbound_sent)
+        < policy.reply.max_per_user_message
     )
     if claimed is Kind.PROACTIVE:
         return Kind.PROACTIVE, None
@@ -92,14 +93,16 @@ async def decide(
 
     if req.idempotency_key:
         try:
-            stored = await store.get_idempotent(tenant, req.idempotency_key, now)
+            stored = await store.get_idempotent(
+                tenant, req.bot_id, req.user_id, req.idempotency_key, now
+            )
         except StoreUnavailable:
             stored = None  # the snapshot below fails too and decides by policy
         if stored is not None:
             return _replay(stored)
 
     try:
-        snap = await store.snapshot(tenant, req.bot_id, req.user_id, now, policy.lookback())
+        snap = await store.snapshot(tenant, req.bot_id, req.user_id, now, loaded.lookback)
     except StoreUnavailable as exc:
         return _store_down(loaded, req, now, exc)
 
@@ -118,10 +121,10 @@ async def decide(
         if finding is None:
             continue
         if params.mode == "shadow" or finding.effect == "info":
-            effect = "shadow" if params.mode == "shadow" else "info"
-            draft.add(finding.rule, effect, finding.detail)
+            draft.add(finding.rule, "shadow" if params.mode == "shadow" else "info", finding.detail)
             continue
-        draft.refuse(Verdict(finding.effect), finding.rule, finding.detail)
+        refusal = Verdict.BLOCK if finding.effect == "block" else Verdict.DEFER
+        draft.refuse(refusal, finding.rule, finding.detail)
         draft.retry_after = finding.retry_after
         break
 
@@ -133,7 +136,13 @@ async def decide(
     if req.idempotency_key and decision.verdict is Verdict.BLOCK:
         try:
             earlier = await store.put_idempotent(
-                tenant, req.idempotency_key, decision.model_dump_json(), now, policy.idempotency_ttl
+                tenant,
+                req.bot_id,
+                req.user_id,
+                req.idempotency_key,
+                decision.model_dump_json(),
+                now,
+                policy.idempotency_ttl,
             )
         except StoreUnavailable:
             earlier = None
@@ -170,7 +179,9 @@ async def _commit(store: Store, tenant: str, draft: _Draft) -> Decision:
         return Decision.model_validate_json(commit.decision_json)
     # Another replica took the last slot between our snapshot and our commit.
     if result.violated_cap is not None:
-        draft.refuse(Verdict.BLOCK, "frequency_caps", f"cap {describe(result.violated_cap)} reached")
+        draft.refuse(
+            Verdict.BLOCK, "frequency_caps", f"cap {describe(result.violated_cap)} reached"
+        )
     else:
         draft.refuse(Verdict.BLOCK, "unanswered", "an unanswered proactive message is pending")
     return draft.build()
@@ -187,7 +198,9 @@ def _store_down(
     kind = kind or req.kind or Kind.PROACTIVE
     action = getattr(loaded.policy.store_failure, kind.value)
     draft = _Draft(request=req, loaded=loaded, now=now, kind=kind)
-    detail = f"state store unavailable ({exc}); policy fails {'closed' if action == 'block' else 'open'}"
+    detail = (
+        f"state store unavailable ({exc}); policy fails {'closed' if action == 'block' else 'open'}"
+    )
     if action == "block":
         draft.refuse(Verdict.BLOCK, STORE_RULE, detail)
     else:

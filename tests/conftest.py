@@ -69,7 +69,9 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, 
 
 
 @pytest.fixture
-def make_client(clock: Clock, store_settings: dict[str, Any]) -> Iterator[Callable[..., TestClient]]:
+def make_client(
+    clock: Clock, store_settings: dict[str, Any]
+) -> Iterator[Callable[..., TestClient]]:
     """Build a TestClient over a gateway with the given extra settings (store chosen above)."""
     clients: list[TestClient] = []
 

@@ -11,12 +11,34 @@ detector = ConsentDetector(ConsentWords())
 
 @pytest.mark.parametrize(
     "text",
-    ["STOP", "stop", "Stop.", "STOP please", "UNSUBSCRIBE", "cancel", "END", "QUIT", "REVOKE",
-     "OPTOUT", "opt out", "OPT-OUT", "ARRET", "ARRÊT", "arrêt !", "Désabonner", "DESABONNER",
-     "please stop texting me", "Stop messaging me", "don't contact me again", "leave me alone",
-     "Arrête de m'écrire", "ne m'écris plus stp", "Je ne veux plus recevoir de messages",
-     "désabonnez-moi"],
-)  # fmt: skip
+    [
+        "STOP",
+        "stop",
+        "Stop.",
+        "STOP please",
+        "UNSUBSCRIBE",
+        "cancel",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "opt out",
+        "OPT-OUT",
+        "ARRET",
+        "ARRÊT",
+        "arrêt !",
+        "Désabonner",
+        "DESABONNER",
+        "please stop texting me",
+        "Stop messaging me",
+        "don't contact me again",
+        "leave me alone",
+        "Arrête de m'écrire",
+        "ne m'écris plus stp",
+        "Je ne veux plus recevoir de messages",
+        "désabonnez-moi",
+    ],
+)
 def test_opt_out_wording(text: str) -> None:
     signal = detector.detect(text, currently_opted_out=False)
     assert signal is not None and signal.action == "opt_out" and signal.scope == "bot", text
@@ -30,9 +52,16 @@ def test_stop_all_is_global(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["I can't stop thinking about that film", "the end was so sad", "yes!", "start the movie",
-     "don't stop believing", "cancel culture is weird", "j'arrête pas de rire"],
-)  # fmt: skip
+    [
+        "I can't stop thinking about that film",
+        "the end was so sad",
+        "yes!",
+        "start the movie",
+        "don't stop believing",
+        "cancel culture is weird",
+        "j'arrête pas de rire",
+    ],
+)
 def test_ordinary_chat_is_not_consent(text: str) -> None:
     assert detector.detect(text, currently_opted_out=False) is None
 

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_default_pack_spells_out_the_builtin_policy() -> None:
     pack = load_policy(ROOT / "policies" / "default.yaml").policy
-    assert pack.model_dump(exclude={"description"}) == builtin().policy.model_dump(exclude={"description"})
+    assert pack.model_dump(exclude={"description"}) == builtin().policy.model_dump(
+        exclude={"description"}
+    )
 
 
 def test_version_hash_is_stable_and_changes_with_content() -> None:
@@ -31,10 +33,15 @@ def test_version_hash_is_stable_and_changes_with_content() -> None:
         ("name: x\ntimezone: Europe/Pariss\n", 2, "unknown IANA time zone"),
         ("name: x\nrules:\n  unanswered:\n    max_unanswered: many\n", 4, "integer"),
         ("name: x\nrules: [\n", 3, "invalid YAML"),
-        ("name: x\nrules:\n  quiet_hours:\n    windows:\n      - {start: '21:00', end: '08:00'}\n"
-         "      - {start: '07:00', end: '09:00'}\n", 4, "overlap"),
+        (
+            "name: x\nrules:\n  quiet_hours:\n    windows:\n"
+            "      - {start: '21:00', end: '08:00'}\n"
+            "      - {start: '07:00', end: '09:00'}\n",
+            4,
+            "overlap",
+        ),
     ],
-)  # fmt: skip
+)
 def test_errors_point_at_the_line(text: str, line: int, fragment: str) -> None:
     with pytest.raises(PolicyError) as caught:
         parse_policy(text, "p.yaml")

@@ -27,8 +27,14 @@ def at(**ago: float) -> datetime:
     return NOW - timedelta(**ago)
 
 
-def ctx(snap: Snapshot, *, channel: Channel = Channel.MESSENGER, zone: str = "UTC",
-        kind: Kind = Kind.PROACTIVE, now: datetime = NOW) -> RuleContext:  # fmt: skip
+def ctx(
+    snap: Snapshot,
+    *,
+    channel: Channel = Channel.MESSENGER,
+    zone: str = "UTC",
+    kind: Kind = Kind.PROACTIVE,
+    now: datetime = NOW,
+) -> RuleContext:
     req = OutreachRequest(bot_id="b", user_id="u", channel=channel, text="hi")
     return RuleContext(request=req, kind=kind, now=now, timezone=ZoneInfo(zone), snapshot=snap)
 
@@ -43,7 +49,9 @@ def test_registry_ids_are_unique_and_policy_has_a_section_for_each() -> None:
 
 def test_user_first() -> None:
     assert UserFirst().check(ctx(Snapshot()), UserFirstParams()) is not None
-    assert UserFirst().check(ctx(Snapshot(first_user_message=at(days=300))), UserFirstParams()) is None
+    assert (
+        UserFirst().check(ctx(Snapshot(first_user_message=at(days=300))), UserFirstParams()) is None
+    )
 
 
 def test_unanswered_counts_proactive_after_last_user_message() -> None:
@@ -80,10 +88,12 @@ def test_engagement_after_conversation_start() -> None:
 
 
 def test_frequency_caps_rolling_windows_and_scopes() -> None:
-    params = FrequencyCapParams(caps=[
-        CapSpec(scope="bot", limit=1, window=timedelta(days=1)),
-        CapSpec(scope="all_bots", limit=2, window=timedelta(days=7)),
-    ])  # fmt: skip
+    params = FrequencyCapParams(
+        caps=[
+            CapSpec(scope="bot", limit=1, window=timedelta(days=1)),
+            CapSpec(scope="all_bots", limit=2, window=timedelta(days=7)),
+        ]
+    )
     rule = FrequencyCaps()
     assert rule.check(ctx(Snapshot(proactive_sent=(at(hours=25),))), params) is None
     hit = rule.check(ctx(Snapshot(proactive_sent=(at(hours=23),))), params)
@@ -132,16 +142,20 @@ def test_quiet_hours_defer_to_local_morning(utc_now: str, zone: str, expected: s
 
 
 def test_quiet_hours_touching_windows_defer_to_the_end_of_the_chain() -> None:
-    params = QuietHoursParams(windows=[
-        QuietWindow(start=time(22, 0), end=time(0, 0)), QuietWindow(start=time(0, 0), end=time(7, 0)),
-    ])  # fmt: skip
+    params = QuietHoursParams(
+        windows=[
+            QuietWindow(start=time(22, 0), end=time(0, 0)),
+            QuietWindow(start=time(0, 0), end=time(7, 0)),
+        ]
+    )
     found = QuietHours().check(ctx(Snapshot(), now=datetime(2026, 11, 20, 23, tzinfo=UTC)), params)
     assert found is not None and found.retry_after == datetime(2026, 11, 21, 7, tzinfo=UTC)
 
 
 def test_quiet_hours_reject_overlaps_and_empty_windows() -> None:
     with pytest.raises(ValidationError, match="overlap"):
-        QuietHoursParams.model_validate({"windows": [{"start": "21:00", "end": "08:00"},
-                                                     {"start": "07:00", "end": "09:00"}]})  # fmt: skip
+        QuietHoursParams.model_validate(
+            {"windows": [{"start": "21:00", "end": "08:00"}, {"start": "07:00", "end": "09:00"}]}
+        )
     with pytest.raises(ValidationError, match="equal"):
         QuietWindow.model_validate({"start": "08:00", "end": "08:00"})

@@ -10,6 +10,7 @@ import asyncio
 import os
 import sqlite3
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -355,9 +356,9 @@ async def test_commit_twice_with_one_key_replays(store: Store) -> None:
     assert not again.committed
     assert again.replay_json == '{"n": 1}'
     assert (await snap(store)).proactive_sent == (at(0),)
-    assert await store.get_idempotent(TENANT, "k-1", at(1)) == '{"n": 1}'
+    assert await store.get_idempotent(TENANT, BOT, USER, "k-1", at(1)) == '{"n": 1}'
     # A key's lifetime is the request's ttl (24 h by default), measured on the caller's clock.
-    assert await store.get_idempotent(TENANT, "k-1", at(25)) is None
+    assert await store.get_idempotent(TENANT, BOT, USER, "k-1", at(25)) is None
     assert await commit(store, proactive(at(25), cap, key="k-1"))
     assert len((await snap(store, now=T0 + 2 * DAY)).proactive_sent) == 2
 
@@ -372,25 +373,54 @@ async def test_replayed_reply_counts_nothing(store: Store) -> None:
 
 
 async def test_put_and_get_idempotent_with_expiry(store: Store) -> None:
-    assert await store.get_idempotent(TENANT, "b-1", T0) is None
-    assert await store.put_idempotent(TENANT, "b-1", '{"v": "block"}', T0, HOUR) is None
-    assert await store.put_idempotent(TENANT, "b-1", '{"v": "2nd"}', at(0.5), HOUR) == (
-        '{"v": "block"}'
-    )
-    assert await store.get_idempotent(TENANT, "b-1", at(0.5)) == '{"v": "block"}'
-    assert await store.get_idempotent("other-tenant", "b-1", at(0.5)) is None
-    assert await store.get_idempotent(TENANT, "b-1", at(1)) is None  # expires_at is exclusive
-    assert await store.get_idempotent(TENANT, "b-1", at(2)) is None
+    async def get(key: str, now: datetime) -> str | None:
+        return await store.get_idempotent(TENANT, BOT, USER, key, now)
+
+    async def put(key: str, decision_json: str, now: datetime) -> str | None:
+        return await store.put_idempotent(TENANT, BOT, USER, key, decision_json, now, HOUR)
+
+    assert await get("b-1", T0) is None
+    assert await put("b-1", '{"v": "block"}', T0) is None
+    assert await put("b-1", '{"v": "2nd"}', at(0.5)) == '{"v": "block"}'
+    assert await get("b-1", at(0.5)) == '{"v": "block"}'
+    assert await get("b-1", at(1)) is None  # expires_at is exclusive
+    assert await get("b-1", at(2)) is None
     # Once expired the key can be used again.
-    assert await store.put_idempotent(TENANT, "b-1", '{"v": "new"}', at(2), HOUR) is None
-    assert await store.get_idempotent(TENANT, "b-1", at(2.5)) == '{"v": "new"}'
+    assert await put("b-1", '{"v": "new"}', at(2)) is None
+    assert await get("b-1", at(2.5)) == '{"v": "new"}'
+
+
+async def test_idempotency_keys_are_scoped_to_tenant_bot_and_user(store: Store) -> None:
+    assert await store.put_idempotent(TENANT, BOT, USER, "k", '{"v": 1}', T0, HOUR) is None
+    for tenant, bot, user in (
+        ("other-tenant", BOT, USER),
+        (TENANT, "b2", USER),
+        (TENANT, BOT, "u2"),
+    ):
+        assert await store.get_idempotent(tenant, bot, user, "k", T0) is None
+        assert await store.put_idempotent(tenant, bot, user, "k", '{"v": 2}', T0, HOUR) is None
+        assert await store.get_idempotent(tenant, bot, user, "k", T0) == '{"v": 2}'
+    assert await store.get_idempotent(TENANT, BOT, USER, "k", T0) == '{"v": 1}'
+    # commit and release see the same scope: another bot's block replays nothing here.
+    assert await commit(store, proactive(T0, key="k"), bot="b3")
+    assert await store.get_idempotent(TENANT, BOT, USER, "k", T0) == '{"v": 1}'
+    await store.release(TENANT, "b2", USER, "no-such-decision", "k")
+    assert await store.get_idempotent(TENANT, "b2", USER, "k", T0) is None
+    assert await store.get_idempotent(TENANT, BOT, USER, "k", T0) == '{"v": 1}'
 
 
 async def test_commit_replays_a_stored_block(store: Store) -> None:
-    assert await store.put_idempotent(TENANT, "k-b", '{"v": "block"}', T0, DAY) is None
+    assert await store.put_idempotent(TENANT, BOT, USER, "k-b", '{"v": "block"}', T0, DAY) is None
     result = await store.commit(TENANT, BOT, USER, proactive(at(1), key="k-b"))
     assert (result.committed, result.replay_json) == (False, '{"v": "block"}')
     assert (await snap(store)).outbound_sent == ()
+
+
+async def test_put_idempotent_returns_a_committed_decision(store: Store) -> None:
+    assert await commit(store, proactive(T0, key="k-a", payload='{"v": "allow"}'))
+    earlier = await store.put_idempotent(TENANT, BOT, USER, "k-a", '{"v": "block"}', at(1), DAY)
+    assert earlier == '{"v": "allow"}'
+    assert await store.get_idempotent(TENANT, BOT, USER, "k-a", at(1)) == '{"v": "allow"}'
 
 
 async def test_release_undoes_counting_and_frees_the_key(store: Store) -> None:
@@ -400,7 +430,7 @@ async def test_release_undoes_counting_and_frees_the_key(store: Store) -> None:
     assert not await commit(store, proactive(at(1), cap))
     await store.release(TENANT, BOT, USER, req.decision_id, "k-r")
     assert await snap(store) == Snapshot()
-    assert await store.get_idempotent(TENANT, "k-r", at(1)) is None
+    assert await store.get_idempotent(TENANT, BOT, USER, "k-r", at(1)) is None
     assert await commit(store, proactive(at(1), cap, key="k-r"))
     # Releasing something unknown is harmless.
     await store.release(TENANT, BOT, USER, "no-such-decision", None)
@@ -484,6 +514,92 @@ async def test_two_sqlite_stores_in_threads_never_exceed_the_cap(tmp_path: Path)
     check = SQLiteStore(path)
     assert len((await snap(check)).proactive_sent) == 3
     await check.close()
+
+
+async def _block_allow_race(put_store: Store, commit_store: Store, rounds: int = 100) -> None:
+    """A block (put_idempotent) and an allow (commit) of one key, at once, ``rounds`` times.
+
+    Whichever lands first wins; the other caller must get the winner's decision back, so
+    both answer the same, the stored decision is the winner's and only a won allow counts.
+    """
+    block, allow = '{"v": "block"}', '{"v": "allow"}'
+    committed = 0
+    for i in range(rounds):
+        key = f"race-{i}"
+        req = proactive(T0, key=key, payload=allow)
+        put = put_store.put_idempotent(TENANT, BOT, USER, key, block, T0, DAY)
+        com = commit_store.commit(TENANT, BOT, USER, req)
+        # Alternate which call is issued first, so either side can win.
+        if i % 2:
+            put_earlier, result = await asyncio.gather(put, com)
+        else:
+            result, put_earlier = await asyncio.gather(com, put)
+        put_answer = block if put_earlier is None else put_earlier
+        commit_answer = allow if result.committed else result.replay_json
+        assert put_answer == commit_answer, (i, put_earlier, result)
+        assert result.committed == (put_earlier == allow)
+        stored = await put_store.get_idempotent(TENANT, BOT, USER, key, at(1))
+        assert stored == put_answer
+        committed += result.committed
+    assert len((await snap(put_store)).outbound_sent) == committed
+
+
+async def test_concurrent_block_and_allow_of_one_key_agree(store: Store) -> None:
+    await _block_allow_race(store, store)
+
+
+@pytest.mark.redis
+async def test_concurrent_block_and_allow_on_two_redis_clients_agree() -> None:
+    prefix = f"grtest-{uuid.uuid4().hex}"
+    blocker, allower = RedisStore(REDIS_URL, prefix=prefix), RedisStore(REDIS_URL, prefix=prefix)
+    try:
+        await _block_allow_race(blocker, allower, rounds=300)
+    finally:
+        await blocker.close()
+        await allower.close()
+        await _drop_prefix(prefix)
+
+
+async def test_concurrent_block_and_allow_on_two_sqlite_threads_agree(tmp_path: Path) -> None:
+    """Two connections on one file, each in its own thread and loop, racing on each key."""
+    path = tmp_path / "shared.db"
+    await SQLiteStore(path).close()
+    block, allow = '{"v": "block"}', '{"v": "allow"}'
+    rounds = 100
+    barriers = [threading.Barrier(2) for _ in range(rounds)]
+
+    def worker(role: str) -> list[str]:
+        async def run() -> list[str]:
+            own = SQLiteStore(path)
+            answers = []
+            try:
+                for i, barrier in enumerate(barriers):
+                    key = f"race-{i}"
+                    barrier.wait()
+                    if role == "block":
+                        earlier = await own.put_idempotent(TENANT, BOT, USER, key, block, T0, DAY)
+                        answers.append(block if earlier is None else earlier)
+                    else:
+                        req = proactive(T0, key=key, payload=allow)
+                        result = await own.commit(TENANT, BOT, USER, req)
+                        answers.append(allow if result.committed else str(result.replay_json))
+            finally:
+                await own.close()
+            return answers
+
+        return asyncio.run(run())
+
+    blocks, allows = await asyncio.gather(
+        asyncio.to_thread(worker, "block"), asyncio.to_thread(worker, "allow")
+    )
+    assert blocks == allows
+    check = SQLiteStore(path)
+    try:
+        for i, answer in enumerate(blocks):
+            assert await check.get_idempotent(TENANT, BOT, USER, f"race-{i}", at(1)) == answer
+        assert len((await snap(check)).outbound_sent) == allows.count(allow)
+    finally:
+        await check.close()
 
 
 _CHILD = """

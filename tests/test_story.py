@@ -11,9 +11,14 @@ from tests.conftest import AUTH, Clock
 
 
 def check(client: TestClient, bot: str, user_id: str, **extra: object) -> dict[str, object]:
-    body = {"bot_id": bot, "user_id": user_id, "channel": "messenger", "kind": "proactive",
-            "text": "I hope you're having a wonderful day! Discovered any new soundtracks lately?",
-            **extra}  # fmt: skip
+    body = {
+        "bot_id": bot,
+        "user_id": user_id,
+        "channel": "messenger",
+        "kind": "proactive",
+        "text": "I hope you're having a wonderful day! Discovered any new soundtracks lately?",
+        **extra,
+    }
     response = client.post("/v1/outreach/check", json=body, headers=AUTH)
     assert response.status_code == 200, response.text
     data: dict[str, object] = response.json()
@@ -47,8 +52,13 @@ def test_maestro_story(
     assert str(first["policy_version"]).startswith("sha256:")
 
     # 2. Ana writes 5 messages over 3 days; then a proactive message is allowed.
-    for ts in ["2026-11-17T09:00:00Z", "2026-11-17T09:05:00Z", "2026-11-18T18:00:00Z",
-               "2026-11-19T12:00:00Z", "2026-11-19T12:10:00Z"]:  # fmt: skip
+    for ts in [
+        "2026-11-17T09:00:00Z",
+        "2026-11-17T09:05:00Z",
+        "2026-11-18T18:00:00Z",
+        "2026-11-19T12:00:00Z",
+        "2026-11-19T12:10:00Z",
+    ]:
         say(client, bot, ana, "loved the film you recommended", ts)
     clock.set("2026-11-20T10:00:00+00:00")
     allowed = check(client, bot, ana)
@@ -69,8 +79,13 @@ def test_maestro_story(
     assert check(client, bot, ana)["verdict"] == "allow"
 
     # 5. "STOP" from Ana, and a French "arrêt" from Bea, block all proactive messages.
-    for ts in ["2026-11-18T10:00:00Z", "2026-11-19T10:00:00Z", "2026-11-20T10:00:00Z",
-               "2026-11-20T11:00:00Z", "2026-11-21T09:00:00Z"]:  # fmt: skip
+    for ts in [
+        "2026-11-18T10:00:00Z",
+        "2026-11-19T10:00:00Z",
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T11:00:00Z",
+        "2026-11-21T09:00:00Z",
+    ]:
         say(client, bot, bea, "merci pour la recommandation", ts)
     stop = say(client, bot, ana, "STOP", "2026-11-21T11:00:00Z")
     assert stop["consent"] == "opted_out"
@@ -82,8 +97,13 @@ def test_maestro_story(
         assert blocked["verdict"] == "block" and rules(blocked) == ["opt_out"], blocked
 
     # 6. 23:30 in Europe/Paris: deferred to 08:00 local.
-    for ts in ["2026-11-20T09:00:00Z", "2026-11-20T10:00:00Z", "2026-11-21T10:00:00Z",
-               "2026-11-22T10:00:00Z", "2026-11-22T20:00:00Z"]:  # fmt: skip
+    for ts in [
+        "2026-11-20T09:00:00Z",
+        "2026-11-20T10:00:00Z",
+        "2026-11-21T10:00:00Z",
+        "2026-11-22T10:00:00Z",
+        "2026-11-22T20:00:00Z",
+    ]:
         say(client, bot, cleo, "bonne soirée", ts)
     clock.set("2026-11-22T22:30:00+00:00")  # 23:30 in Paris (UTC+1 in November)
     late = check(client, bot, cleo, user={"timezone": "Europe/Paris"})

@@ -28,12 +28,18 @@ async def run_decision(gateway: Gateway, tenant: str, req: OutreachRequest) -> D
     return decision
 
 
-async def deliver(gateway: Gateway, tenant: str, req: OutreachRequest, decision: Decision) -> Delivery:
+async def deliver(
+    gateway: Gateway, tenant: str, req: OutreachRequest, decision: Decision
+) -> Delivery:
     """Deliver an allowed message; a failed delivery is released so it does not count."""
     adapter = gateway.adapter_for(req.bot_id)
     assert adapter is not None  # callers check before deciding
     if decision.idempotent_replay:
-        return Delivery(status="skipped", adapter=adapter.name, error="already handled under this idempotency key")
+        return Delivery(
+            status="skipped",
+            adapter=adapter.name,
+            error="already handled under this idempotency key",
+        )
     assert decision.text is not None
     delivery = await adapter.deliver(bot_id=req.bot_id, user_id=req.user_id, text=decision.text)
     gateway.metrics.deliveries.labels(adapter.name, delivery.status).inc()

@@ -60,20 +60,29 @@ async def _proxy(
     adapter = gateway.adapter_for(bot_id)
     if not isinstance(adapter, adapter_type):
         raise HTTPException(
-            status.HTTP_409_CONFLICT, f"bot {bot_id!r} has no {adapter_type.name} upstream configured"
+            status.HTTP_409_CONFLICT,
+            f"bot {bot_id!r} has no {adapter_type.name} upstream configured",
         )
     headers = request.headers
     try:
-        req = OutreachRequest.model_validate({
-            "bot_id": bot_id, "user_id": user_id, "channel": channel, "text": text,
-            "kind": headers.get("x-guardrail-kind"),
-            "user": {"timezone": headers.get("x-guardrail-timezone")},
-            "idempotency_key": headers.get("idempotency-key"),
-        })  # fmt: skip
+        req = OutreachRequest.model_validate(
+            {
+                "bot_id": bot_id,
+                "user_id": user_id,
+                "channel": channel,
+                "text": text,
+                "kind": headers.get("x-guardrail-kind"),
+                "user": {"timezone": headers.get("x-guardrail-timezone")},
+                "idempotency_key": headers.get("idempotency-key"),
+            }
+        )
     except ValidationError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, _first_error(exc)) from exc
     decision = await run_decision(gateway, tenant, req)
-    trace = {"X-Guardrail-Decision-Id": decision.decision_id, "X-Guardrail-Verdict": decision.verdict.value}
+    trace = {
+        "X-Guardrail-Decision-Id": decision.decision_id,
+        "X-Guardrail-Verdict": decision.verdict.value,
+    }
     if decision.verdict in (Verdict.BLOCK, Verdict.DEFER):
         code, body = adapter.refusal(decision)
         return JSONResponse(body, status_code=code, headers=trace)
@@ -81,7 +90,9 @@ async def _proxy(
     if delivery.status == "skipped":
         return JSONResponse(decision.model_dump(mode="json"), status_code=200, headers=trace)
     code = delivery.upstream_status or status.HTTP_502_BAD_GATEWAY
-    response: Any = delivery.response if delivery.response is not None else {"error": delivery.error}
+    response: Any = (
+        delivery.response if delivery.response is not None else {"error": delivery.error}
+    )
     return JSONResponse(response, status_code=code, headers=trace)
 
 
@@ -92,19 +103,39 @@ def _first_error(exc: ValidationError) -> str:
 
 @router.post("/whatsapp/{bot_id}/messages", summary="WhatsApp Cloud API /messages, guarded")
 async def whatsapp_messages(
-    bot_id: str, message: WhatsAppMessage, request: Request, gateway: GatewayDep, principal: PrincipalDep
+    bot_id: str,
+    message: WhatsAppMessage,
+    request: Request,
+    gateway: GatewayDep,
+    principal: PrincipalDep,
 ) -> JSONResponse:
     return await _proxy(
-        gateway, principal, request, bot_id=bot_id, channel=Channel.WHATSAPP,
-        adapter_type=WhatsAppAdapter, user_id=message.to, text=message.text.body,
-    )  # fmt: skip
+        gateway,
+        principal,
+        request,
+        bot_id=bot_id,
+        channel=Channel.WHATSAPP,
+        adapter_type=WhatsAppAdapter,
+        user_id=message.to,
+        text=message.text.body,
+    )
 
 
 @router.post("/telegram/{bot_id}/sendMessage", summary="Telegram Bot API sendMessage, guarded")
 async def telegram_send(
-    bot_id: str, message: TelegramMessage, request: Request, gateway: GatewayDep, principal: PrincipalDep
+    bot_id: str,
+    message: TelegramMessage,
+    request: Request,
+    gateway: GatewayDep,
+    principal: PrincipalDep,
 ) -> JSONResponse:
     return await _proxy(
-        gateway, principal, request, bot_id=bot_id, channel=Channel.TELEGRAM,
-        adapter_type=TelegramAdapter, user_id=str(message.chat_id), text=message.text,
-    )  # fmt: skip
+        gateway,
+        principal,
+        request,
+        bot_id=bot_id,
+        channel=Channel.TELEGRAM,
+        adapter_type=TelegramAdapter,
+        user_id=str(message.chat_id),
+        text=message.text,
+    )

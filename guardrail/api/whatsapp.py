@@ -30,7 +30,11 @@ async def verify(request: Request, gateway: GatewayDep) -> str:
     params = request.query_params
     expected = config.verify_token.get_secret_value() if config.verify_token else ""
     given = params.get("hub.verify_token", "")
-    if params.get("hub.mode") != "subscribe" or not expected or not hmac.compare_digest(given, expected):
+    if (
+        params.get("hub.mode") != "subscribe"
+        or not expected
+        or not hmac.compare_digest(given, expected)
+    ):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "verification failed")
     return params.get("hub.challenge", "")
 

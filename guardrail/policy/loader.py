@@ -11,6 +11,8 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,11 @@ class LoadedPolicy:
     version: str
     """``sha256:<hex>`` of the canonical JSON of the resolved policy."""
     source: str
+
+    @cached_property
+    def lookback(self) -> timedelta:
+        """History every decision's snapshot must cover; computed once per loaded policy."""
+        return self.policy.lookback()
 
 
 def version_of(policy: Policy) -> str:
@@ -90,7 +97,8 @@ def _problems(exc: ValidationError, root: yaml.Node | None, name: str) -> list[P
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         node, key_node = _locate(root, loc)
-        mark = (key_node or node).start_mark if (key_node or node) else None
+        found = key_node or node
+        mark = found.start_mark if found is not None else None
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         path = ".".join(str(p) for p in loc) or "<root>"
         message = err["msg"]
@@ -123,7 +131,11 @@ def _suggest(loc: list[Any], name_hint: str) -> str:
     for part in loc[:-1]:
         field = model.model_fields.get(str(part)) if model else None
         annotation = field.annotation if field else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
     if model is None:
         return ""
     close = difflib.get_close_matches(name_hint, list(model.model_fields), n=1)

@@ -6,6 +6,8 @@ section is generated from this list (see :mod:`guardrail.policy.schema`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.channel_window import ChannelWindow
 from guardrail.rules.consent import OptOut
@@ -15,7 +17,7 @@ from guardrail.rules.quiet_hours import QuietHours
 from guardrail.rules.unanswered import Unanswered
 from guardrail.rules.user_first import UserFirst
 
-RULES: tuple[Rule[RuleParams], ...] = (
+RULES: tuple[Rule[Any], ...] = (
     OptOut(),
     UserFirst(),
     Unanswered(),

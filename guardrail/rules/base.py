@@ -70,7 +70,5 @@ class Rule(Generic[P]):
         """How much history the rule reads; snapshots cover the largest of all rules."""
         return timedelta(0)
 
-    def finding(
-        self, effect: Effect, detail: str, retry_after: datetime | None = None
-    ) -> Finding:
+    def finding(self, effect: Effect, detail: str, retry_after: datetime | None = None) -> Finding:
         return Finding(rule=self.id, effect=effect, detail=detail, retry_after=retry_after)

@@ -77,8 +77,7 @@ class QuietHours(Rule[QuietHoursParams]):
             resume = _next_end(resume, current)
         return self.finding(
             "defer",
-            f"quiet hours {window.describe()} in {ctx.timezone.key}; "
-            f"local time {local:%H:%M}",
+            f"quiet hours {window.describe()} in {ctx.timezone.key}; local time {local:%H:%M}",
             retry_after=resume,
         )
 

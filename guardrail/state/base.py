@@ -131,21 +131,48 @@ class Store(Protocol):
         The change with the latest ``ts`` wins, whatever order events arrive in.
         """
 
-    async def get_idempotent(self, tenant: str, key: str, now: datetime) -> str | None:
-        """The decision JSON stored under ``key``, if any and not expired."""
+    async def get_idempotent(
+        self, tenant: str, bot: str, user: str, key: str, now: datetime
+    ) -> str | None:
+        """The decision JSON stored under ``key``, if any and not expired.
+
+        Idempotency keys are scoped to (tenant, bot, user): the same key always arrives
+        with the same bot and user, so the key lives with that user's state and is
+        checked in the same atomic step as :meth:`commit`.
+        """
 
     async def put_idempotent(
-        self, tenant: str, key: str, decision_json: str, now: datetime, ttl: timedelta
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        key: str,
+        decision_json: str,
+        now: datetime,
+        ttl: timedelta,
     ) -> str | None:
-        """Store a decision that counted nothing (a block). Returns an earlier one if present."""
+        """Store a decision that counted nothing (a block). Returns an earlier one if present.
+
+        The key is scoped to (tenant, bot, user), as in :meth:`get_idempotent`, and is the
+        very record :meth:`commit` checks and writes: a block and an allow racing on one
+        key are settled atomically, one of them wins and the other gets its decision back
+        (here as the return value, from ``commit`` as ``replay_json``).
+        """
 
     async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:
-        """Atomically: replay check, cap re-check, record the outbound message, store key."""
+        """Atomically: replay check, cap re-check, record the outbound message, store key.
+
+        ``req.idempotency_key`` is scoped to (tenant, bot, user), like
+        :meth:`put_idempotent`'s key.
+        """
 
     async def release(
         self, tenant: str, bot: str, user: str, decision_id: str, idempotency_key: str | None
     ) -> None:
-        """Undo a commit whose delivery failed: it no longer counts, the key may be retried."""
+        """Undo a commit whose delivery failed: it no longer counts, the key may be retried.
+
+        ``idempotency_key`` is scoped to (tenant, bot, user).
+        """
 
     async def prune(self, before: datetime) -> int:
         """Drop timestamps older than ``before`` (first-contact and consent records stay)."""

@@ -10,20 +10,18 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:out:B         sorted set  every message B sent, replies included
     {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>" / "in|<ts>"
     {prefix}:{T|U}:seen:E        string      a platform event id, 7-day TTL
-    {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<decision json>", for commit
-    {prefix}:idem:{T|K}          string      the same, tenant-wide (get/put_idempotent)
+    {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<decision json>"
 
 Everything about one (tenant, user) shares the ``{T|U}`` hash tag, so on Redis Cluster
 it lives in one slot and one Lua script can re-check caps and record atomically.
 
-The idempotency key is the exception the protocol forces: ``commit`` must check it in
-the same script as the caps (two retries of one request must not both count), so it
-keeps a copy under the user's tag, scoped by bot as well (a key always comes with the
-same bot and user). ``get_idempotent``/``put_idempotent`` only know (tenant, key), so
-they use a tenant-wide copy, written after each commit and checked before it. Both
-copies expire together. A concurrent block (``put_idempotent``) and allow (``commit``)
-of the same key can answer differently in a window of one round trip; they can never
-send or count twice.
+Idempotency keys are scoped to (tenant, bot, user), as the protocol says, and have one
+copy: the user-tagged ``idem:B:K`` string. ``commit`` checks and writes it in the same
+script as the caps (two retries of one request cannot both count), and
+``put_idempotent`` sets it only when no live decision is stored (``SET NX`` semantics,
+with expiry judged on the caller's clock). A concurrent block (``put_idempotent``) and
+allow (``commit``) of one key are therefore serialised by Redis: whichever runs second
+gets the first one's decision back, so both callers answer the same.
 
 Timestamps come from the caller; Redis TTLs (event ids, idempotency keys) only collect
 garbage, and expiry as seen by the caller is checked against the caller's clock.
@@ -34,7 +32,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 from urllib.parse import quote, urlsplit
@@ -47,7 +45,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from guardrail.models import Kind
 from guardrail.state.base import CommitRequest, CommitResult, Snapshot, StoreUnavailable
-from guardrail.state.sqlite import (
+from guardrail.state.common import (
     ALL_BOTS,
     EVENT_DEDUPE_TTL,
     effective_consent,
@@ -89,7 +87,9 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
 return 1
 """
 
-# KEYS: idempotency key; ARGV: now, "<expires_at>|<json>", TTL in ms
+# SET NX, with expiry judged on the caller's clock (an expired value is overwritten).
+# KEYS: idempotency key (the one _COMMIT checks and writes)
+# ARGV: now, "<expires_at>|<json>", TTL in ms
 _PUT_IDEMPOTENT = """
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -231,8 +231,9 @@ class RedisStore:
     def _tag(self, tenant: str, user: str) -> str:
         return f"{self.prefix}:{{{_q(tenant)}|{_q(user)}}}"
 
-    def _tenant_idem(self, tenant: str, key: str) -> str:
-        return f"{self.prefix}:idem:{{{_q(tenant)}|{_q(key)}}}"
+    def _idem(self, tenant: str, bot: str, user: str, key: str) -> str:
+        """The one copy of an idempotency key, under the user's hash tag, scoped by bot."""
+        return f"{self._tag(tenant, user)}:idem:{_q(bot)}:{_q(key)}"
 
     async def ping(self) -> None:
         with self._guard("ping"):
@@ -322,34 +323,38 @@ class RedisStore:
         with self._guard("set_consent"):
             await self._set_consent(keys=[f"{self._tag(tenant, user)}:consent"], args=args)
 
-    async def get_idempotent(self, tenant: str, key: str, now: datetime) -> str | None:
+    async def get_idempotent(
+        self, tenant: str, bot: str, user: str, key: str, now: datetime
+    ) -> str | None:
         with self._guard("get_idempotent"):
             # decode_responses=True: str, never bytes.
-            value = cast(str | None, await self._r.get(self._tenant_idem(tenant, key)))
+            value = cast(str | None, await self._r.get(self._idem(tenant, bot, user, key)))
         if value is None:
             return None
         expires, payload = _split_stored(value)
         return payload if expires > to_epoch(now) else None
 
     async def put_idempotent(
-        self, tenant: str, key: str, decision_json: str, now: datetime, ttl: timedelta
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        key: str,
+        decision_json: str,
+        now: datetime,
+        ttl: timedelta,
     ) -> str | None:
         stored = f"{_num(to_epoch(now + ttl))}|{decision_json}"
         args: list[str | int] = [_num(to_epoch(now)), stored, _ttl_ms(ttl)]
         with self._guard("put_idempotent"):
             earlier: str | None = await self._put_idempotent(
-                keys=[self._tenant_idem(tenant, key)], args=args
+                keys=[self._idem(tenant, bot, user, key)], args=args
             )
         return earlier
 
     async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:
         tag, b = self._tag(tenant, user), _q(bot)
         key = req.idempotency_key
-        if key is not None:
-            # A block stored by put_idempotent lives only in the tenant-wide copy.
-            earlier = await self.get_idempotent(tenant, key, req.ts)
-            if earlier is not None:
-                return CommitResult(committed=False, replay_json=earlier)
         stored = f"{_num(to_epoch(req.ts + req.idempotency_ttl))}|{req.decision_json}"
         args: list[str | int] = [
             req.decision_id,
@@ -365,7 +370,8 @@ class RedisStore:
         for cap in req.caps:
             args += [cap.scope, cap.limit, _num(to_epoch(req.ts - cap.window))]
         keys = [
-            f"{tag}:idem:{b}:{_q(key or '')}",
+            # Unused by the script when there is no key, but always a key of this slot.
+            self._idem(tenant, bot, user, key or ""),
             f"{tag}:pro:{b}",
             f"{tag}:pro_all",
             f"{tag}:out:{b}",
@@ -375,13 +381,6 @@ class RedisStore:
             result: list[Any] = await self._commit(keys=keys, args=args)
         outcome = result[0]
         if outcome == "ok":
-            if key is not None:
-                # Best effort: the commit is durable and the user-tag copy still replays it;
-                # reporting the store as down now would only make the caller doubt a send.
-                with suppress(RedisConnectionError, RedisTimeoutError, OSError):
-                    await self._r.set(
-                        self._tenant_idem(tenant, key), stored, px=_ttl_ms(req.idempotency_ttl)
-                    )
             return CommitResult(committed=True)
         if outcome == "replay":
             return CommitResult(committed=False, replay_json=str(result[1]))
@@ -408,13 +407,11 @@ class RedisStore:
             f"{tag}:pro:{b}",
             f"{tag}:pro_all",
             f"{tag}:out:{b}",
-            f"{tag}:idem:{b}:{_q(idempotency_key or '')}",
+            self._idem(tenant, bot, user, idempotency_key or ""),
         ]
         args = [decision_id, f"{b}|{decision_id}", "1" if idempotency_key is not None else "0"]
         with self._guard("release"):
             await self._release(keys=keys, args=args)
-            if idempotency_key is not None:
-                await self._r.delete(self._tenant_idem(tenant, idempotency_key))
 
     async def prune(self, before: datetime) -> int:
         cutoff = f"({_num(to_epoch(before))}"

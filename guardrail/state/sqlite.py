@@ -15,18 +15,22 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from guardrail.models import Kind
 from guardrail.state.base import CommitRequest, CommitResult, Snapshot, StoreUnavailable
+from guardrail.state.common import (
+    ALL_BOTS,
+    EVENT_DEDUPE_TTL,
+    effective_consent,
+    event_key,
+    from_epoch,
+    to_epoch,
+)
 
 SCHEMA_VERSION = 1
-EVENT_DEDUPE_TTL = timedelta(days=7)
-"""How long a platform event id is remembered (platforms redeliver within hours)."""
-ALL_BOTS = "*"
-"""The consent row that covers every bot of the tenant."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS user_messages (
@@ -70,10 +74,12 @@ CREATE TABLE IF NOT EXISTS consent (
 
 CREATE TABLE IF NOT EXISTS idempotency (
     tenant TEXT NOT NULL,
+    user TEXT NOT NULL,
+    bot TEXT NOT NULL,
     key TEXT NOT NULL,
     decision_json TEXT NOT NULL,
     expires_at REAL NOT NULL,
-    PRIMARY KEY (tenant, key)
+    PRIMARY KEY (tenant, user, bot, key)
 );
 CREATE INDEX IF NOT EXISTS ix_idempotency_expires ON idempotency (expires_at);
 
@@ -86,44 +92,6 @@ CREATE TABLE IF NOT EXISTS seen_events (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_seen_events_expires ON seen_events (expires_at);
 """
-
-
-def to_epoch(dt: datetime) -> float:
-    """Epoch seconds; naive datetimes are refused because their zone is a guess."""
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"timestamp {dt!r} has no time zone")
-    return dt.timestamp()
-
-
-def from_epoch(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
-
-
-def effective_consent(
-    bot_record: tuple[bool, float] | None, all_record: tuple[bool, float] | None
-) -> tuple[bool, Literal["bot", "all"] | None, datetime | None]:
-    """Combine the bot and all-bots consent records: the latest change wins.
-
-    Ties go to the opt-out (a user who said stop must never be messaged by accident).
-    Returns ``(opted_out, scope, opted_out_at)``; scope and time are None when opted in.
-    Shared by both stores so their answers cannot drift apart.
-    """
-    candidates: list[tuple[float, bool, bool]] = []  # (ts, opted_out, is_all)
-    if bot_record is not None:
-        candidates.append((bot_record[1], bot_record[0], False))
-    if all_record is not None:
-        candidates.append((all_record[1], all_record[0], True))
-    if not candidates:
-        return False, None, None
-    ts, opted_out, is_all = max(candidates)
-    if not opted_out:
-        return False, None, None
-    return True, ("all" if is_all else "bot"), from_epoch(ts)
-
-
-def event_key(kind: str, event_id: str) -> str:
-    """Namespace event ids per event type, so a receipt reusing a message id is not a dup."""
-    return f"{kind}:{event_id}"
 
 
 class SQLiteStore:
@@ -308,30 +276,57 @@ class SQLiteStore:
             )
 
     @staticmethod
-    def _live_idempotent(db: sqlite3.Connection, tenant: str, key: str, now: float) -> str | None:
+    def _live_idempotent(
+        db: sqlite3.Connection, tenant: str, bot: str, user: str, key: str, now: float
+    ) -> str | None:
         row = db.execute(
-            "SELECT decision_json FROM idempotency WHERE tenant = ? AND key = ? AND expires_at > ?",
-            (tenant, key, now),
+            "SELECT decision_json FROM idempotency WHERE tenant = ? AND user = ? AND bot = ?"
+            " AND key = ? AND expires_at > ?",
+            (tenant, user, bot, key, now),
         ).fetchone()
         return None if row is None else str(row[0])
 
-    async def get_idempotent(self, tenant: str, key: str, now: datetime) -> str | None:
+    @staticmethod
+    def _store_idempotent(
+        db: sqlite3.Connection,
+        tenant: str,
+        bot: str,
+        user: str,
+        key: str,
+        decision_json: str,
+        expires_at: float,
+    ) -> None:
+        # REPLACE: a row still present here has expired (callers check for a live one first).
+        db.execute(
+            "INSERT OR REPLACE INTO idempotency"
+            " (tenant, user, bot, key, decision_json, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (tenant, user, bot, key, decision_json, expires_at),
+        )
+
+    async def get_idempotent(
+        self, tenant: str, bot: str, user: str, key: str, now: datetime
+    ) -> str | None:
         epoch = to_epoch(now)
         with self._transaction("DEFERRED") as db:
-            return self._live_idempotent(db, tenant, key, epoch)
+            return self._live_idempotent(db, tenant, bot, user, key, epoch)
 
     async def put_idempotent(
-        self, tenant: str, key: str, decision_json: str, now: datetime, ttl: timedelta
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        key: str,
+        decision_json: str,
+        now: datetime,
+        ttl: timedelta,
     ) -> str | None:
         epoch = to_epoch(now)
         with self._transaction("IMMEDIATE") as db:
-            earlier = self._live_idempotent(db, tenant, key, epoch)
+            earlier = self._live_idempotent(db, tenant, bot, user, key, epoch)
             if earlier is not None:
                 return earlier
-            db.execute(
-                "INSERT OR REPLACE INTO idempotency (tenant, key, decision_json, expires_at)"
-                " VALUES (?, ?, ?, ?)",
-                (tenant, key, decision_json, epoch + ttl.total_seconds()),
+            self._store_idempotent(
+                db, tenant, bot, user, key, decision_json, epoch + ttl.total_seconds()
             )
         return None
 
@@ -341,7 +336,7 @@ class SQLiteStore:
         # IMMEDIATE: hold the write lock from the first read, so the re-check is final.
         with self._transaction("IMMEDIATE") as db:
             if req.idempotency_key is not None:
-                earlier = self._live_idempotent(db, tenant, req.idempotency_key, now)
+                earlier = self._live_idempotent(db, tenant, bot, user, req.idempotency_key, now)
                 if earlier is not None:
                     return CommitResult(committed=False, replay_json=earlier)
             if proactive:
@@ -394,15 +389,14 @@ class SQLiteStore:
                 (tenant, bot, user, req.decision_id, Kind(req.kind).value, now),
             )
             if req.idempotency_key is not None:
-                db.execute(
-                    "INSERT OR REPLACE INTO idempotency (tenant, key, decision_json, expires_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (
-                        tenant,
-                        req.idempotency_key,
-                        req.decision_json,
-                        now + req.idempotency_ttl.total_seconds(),
-                    ),
+                self._store_idempotent(
+                    db,
+                    tenant,
+                    bot,
+                    user,
+                    req.idempotency_key,
+                    req.decision_json,
+                    now + req.idempotency_ttl.total_seconds(),
                 )
         return CommitResult(committed=True)
 
@@ -417,8 +411,8 @@ class SQLiteStore:
             )
             if idempotency_key is not None:
                 db.execute(
-                    "DELETE FROM idempotency WHERE tenant = ? AND key = ?",
-                    (tenant, idempotency_key),
+                    "DELETE FROM idempotency WHERE tenant = ? AND user = ? AND bot = ? AND key = ?",
+                    (tenant, user, bot, idempotency_key),
                 )
 
     async def prune(self, before: datetime) -> int:

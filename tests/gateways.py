@@ -1,0 +1,56 @@
+"""Run real gateway processes (``python -m guardrail.cli serve``) for multi-replica tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import API_KEY, free_port
+
+
+@contextmanager
+def gateway_processes(count: int, *args: str, log_dir: Path) -> Iterator[list[str]]:
+    """Start ``count`` gateways with the same arguments; yield their base URLs."""
+    env = {**os.environ, "GUARDRAIL_API_KEY": API_KEY, "HF_HUB_OFFLINE": "1"}
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    try:
+        for i in range(count):
+            port = free_port()
+            log = (log_dir / f"gateway-{i}.log").open("wb")
+            cmd = [sys.executable, "-m", "guardrail.cli", "serve", "--port", str(port), *args]
+            procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, proc in zip(urls, procs, strict=True):
+            _wait_ready(url, proc, log_dir)
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_dir: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            logs = "\n".join(p.read_text() for p in log_dir.glob("gateway-*.log"))
+            raise RuntimeError(f"gateway exited with {proc.returncode}:\n{logs}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"gateway at {url} not ready in 30 s")

@@ -1,0 +1,69 @@
+"""Several gateway processes sharing one Redis never over-send."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import AUTH, REDIS_URL
+from tests.gateways import gateway_processes
+
+POLICY = """\
+name: cap-3-per-day
+rules:
+  unanswered: {max_unanswered: 1000}
+  engagement: {min_user_messages: 1}
+  frequency_caps:
+    caps: [{scope: bot, limit: 3, window: 1d}]
+  quiet_hours: {enabled: false}
+"""
+
+
+async def _burst(urls: list[str], bot: str, user: str, n: int) -> Counter[str]:
+    limits = httpx.Limits(max_connections=100)
+    async with httpx.AsyncClient(headers=AUTH, timeout=30, limits=limits) as client:
+        now = datetime.now(UTC).isoformat()
+        event = {"type": "user_message", "bot_id": bot, "user_id": user, "text": "hi!", "ts": now}
+        assert (await client.post(f"{urls[0]}/v1/events", json=event)).status_code == 200
+
+        async def one(i: int) -> str:
+            body = {
+                "bot_id": bot,
+                "user_id": user,
+                "channel": "messenger",
+                "kind": "proactive",
+                "text": f"Any new soundtracks lately? #{i}",
+            }
+            response = await client.post(f"{urls[i % len(urls)]}/v1/outreach/check", json=body)
+            assert response.status_code == 200, response.text
+            return str(response.json()["verdict"])
+
+        return Counter(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_two_gateways_sharing_redis_allow_exactly_the_cap(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    run = uuid.uuid4().hex[:8]
+    args = ("--redis", REDIS_URL, "--policy", str(policy))
+    with gateway_processes(2, *args, log_dir=tmp_path) as urls:
+        verdicts = asyncio.run(_burst(urls, f"maestro-{run}", f"user-{run}", 200))
+    assert verdicts == Counter({"allow": 3, "block": 197})
+
+
+@pytest.mark.slow
+def test_two_gateways_sharing_one_sqlite_file_allow_exactly_the_cap(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    args = ("--db", str(tmp_path / "shared.db"), "--policy", str(policy))
+    with gateway_processes(2, *args, log_dir=tmp_path) as urls:
+        verdicts = asyncio.run(_burst(urls, "maestro", "user", 200))
+    assert verdicts == Counter({"allow": 3, "block": 197})
