@@ -7,7 +7,7 @@ connections from this process and reports decisions/s and latency percentiles.
 The client is a minimal HTTP/1.1 keep-alive loop on asyncio streams rather than httpx,
 so that on a small machine the load generator does not eat the CPU it is measuring.
 
-    python benchmarks/http_load.py [--stores sqlite redis] [--requests 20000] [--concurrency 32]
+    python benchmarks/http_load.py [--stores sqlite redis] [--requests 20000] [--concurrency 8 32]
 """
 
 from __future__ import annotations
@@ -129,15 +129,27 @@ async def drive(url: str, users: list[str], total: int, concurrency: int) -> dic
     }
 
 
-def run_store(store: str, args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_store(store: str, args: argparse.Namespace, workdir: Path) -> list[dict[str, object]]:
     run = uuid.uuid4().hex[:8]
     users = [f"bench-{run}-{i}" for i in range(args.users)]
     flags = ("--redis", REDIS_URL) if store == "redis" else ("--db", str(workdir / f"{run}.db"))
-    with gateway_processes(1, *flags, log_dir=workdir) as (url,):
+    results = []
+    with gateway_processes(1, *flags, log_dir=workdir, with_pids=True) as [(url, pid)]:
         asyncio.run(seed(url, users))
-        asyncio.run(drive(url, users, min(2000, args.requests), args.concurrency))  # warm-up
-        result = asyncio.run(drive(url, users, args.requests, args.concurrency))
-    return {"store": store, "concurrency": args.concurrency, **result}
+        asyncio.run(drive(url, users, min(2000, args.requests), 8))  # warm-up
+        for concurrency in args.concurrency:
+            cpu_before = cpu_seconds(pid)
+            result = asyncio.run(drive(url, users, args.requests, concurrency))
+            cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / args.requests
+            results.append({"store": store, "concurrency": concurrency, **result,
+                            "server_cpu_ms_per_decision": round(cpu_ms, 3)})  # fmt: skip
+    return results
 
 
 def main() -> None:
@@ -148,7 +160,7 @@ def main() -> None:
         "--stores", nargs="+", default=["sqlite", "redis"], choices=["sqlite", "redis"]
     )
     parser.add_argument("--requests", type=int, default=20000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
@@ -156,9 +168,9 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for store in args.stores:
-            result = run_store(store, args, Path(tmp))
-            results.append(result)
-            print(json.dumps(result), flush=True)
+            for result in run_store(store, args, Path(tmp)):
+                results.append(result)
+                print(json.dumps(result), flush=True)
     meta = {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -16,8 +17,13 @@ from tests.conftest import API_KEY, free_port
 
 
 @contextmanager
-def gateway_processes(count: int, *args: str, log_dir: Path) -> Iterator[list[str]]:
-    """Start ``count`` gateways with the same arguments; yield their base URLs."""
+def gateway_processes(
+    count: int, *args: str, log_dir: Path, with_pids: bool = False
+) -> Iterator[list[Any]]:
+    """Start ``count`` gateways with the same arguments; yield their base URLs.
+
+    With ``with_pids``, yield (url, pid) pairs (benchmarks read the server's CPU time).
+    """
     env = {**os.environ, "GUARDRAIL_API_KEY": API_KEY, "HF_HUB_OFFLINE": "1"}
     procs: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
@@ -30,7 +36,7 @@ def gateway_processes(count: int, *args: str, log_dir: Path) -> Iterator[list[st
             urls.append(f"http://127.0.0.1:{port}")
         for url, proc in zip(urls, procs, strict=True):
             _wait_ready(url, proc, log_dir)
-        yield urls
+        yield [(u, p.pid) for u, p in zip(urls, procs, strict=True)] if with_pids else urls
     finally:
         for proc in procs:
             proc.terminate()

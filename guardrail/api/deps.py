@@ -46,6 +46,6 @@ def check_text(gateway: Gateway, text: str) -> None:
     limit = gateway.settings.max_text_chars
     if len(text) > limit:
         raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            status.HTTP_413_CONTENT_TOO_LARGE,
             f"text is {len(text)} characters; the limit is {limit}",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from fastapi import APIRouter, HTTPException, status
@@ -11,7 +12,9 @@ from guardrail.api.deps import GatewayDep, PrincipalDep, authorise_bot, check_te
 from guardrail.gateway import ClientTimeRejected, Gateway
 from guardrail.models import Decision, Delivery, OutreachRequest, Verdict
 from guardrail.pipeline import decide
+from guardrail.state.base import StoreUnavailable
 
+log = logging.getLogger("guardrail")
 router = APIRouter(prefix="/v1/outreach", tags=["outreach"])
 
 
@@ -21,7 +24,7 @@ async def run_decision(gateway: Gateway, tenant: str, req: OutreachRequest) -> D
     try:
         now = gateway.decision_time(req)
     except ClientTimeRejected as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     started = time.perf_counter()
     decision = await decide(gateway.store, gateway.policy, tenant, req, now)
     gateway.metrics.observe(decision, time.perf_counter() - started)
@@ -44,9 +47,14 @@ async def deliver(
     delivery = await adapter.deliver(bot_id=req.bot_id, user_id=req.user_id, text=decision.text)
     gateway.metrics.deliveries.labels(adapter.name, delivery.status).inc()
     if delivery.status == "failed":
-        await gateway.store.release(
-            tenant, req.bot_id, req.user_id, decision.decision_id, req.idempotency_key
-        )
+        try:
+            await gateway.store.release(
+                tenant, req.bot_id, req.user_id, decision.decision_id, req.idempotency_key
+            )
+        except StoreUnavailable as exc:
+            # Nothing was reserved when the store was already down (a fail-open decision);
+            # otherwise the reservation stays and counts, which errs on the safe side.
+            log.warning("could not release failed delivery %s: %s", decision.decision_id, exc)
     return delivery
 
 

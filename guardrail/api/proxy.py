@@ -77,7 +77,7 @@ async def _proxy(
             }
         )
     except ValidationError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, _first_error(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _first_error(exc)) from exc
     decision = await run_decision(gateway, tenant, req)
     trace = {
         "X-Guardrail-Decision-Id": decision.decision_id,

@@ -56,8 +56,8 @@ async def receive(request: Request, gateway: GatewayDep) -> dict[str, Any]:
     recorded = 0
     for item in parsed.events:
         number = config.phone_numbers[item.phone_number_id]
-        await record_event(gateway, number.tenant, item.event)  # 503 → Meta retries
-        recorded += 1
+        result = await record_event(gateway, number.tenant, item.event)  # 503 → Meta retries
+        recorded += not result.duplicate
     return {"recorded": recorded, "warnings": parsed.warnings}
 
 

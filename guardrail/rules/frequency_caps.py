@@ -53,7 +53,7 @@ class FrequencyCaps(Rule[FrequencyCapParams]):
         for spec in params.caps:
             cap = spec.to_cap()
             sent = snap.proactive_sent if cap.scope == "bot" else snap.proactive_sent_all_bots
-            used = sum(1 for t in sent if t > ctx.now - cap.window)
+            used = sum(1 for t in sent if t >= ctx.now - cap.window)  # as the stores count
             if used >= cap.limit:
                 return self.finding("block", f"cap {describe(cap)} reached: {used} sent")
         return None
