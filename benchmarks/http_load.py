@@ -32,6 +32,16 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import API_KEY, REDIS_URL  # noqa: E402
 from tests.gateways import gateway_processes  # noqa: E402
 
+# "commits": a policy under which every decision is allowed, so each one runs the atomic
+# commit (cap re-check and write); "refusals": the default policy, where after each
+# user's first allowed message the rules refuse (block or, at night, defer) without writing.
+COMMIT_POLICY = """\
+name: bench-commits
+rules:
+  unanswered: {max_unanswered: 1000000}
+  frequency_caps: {caps: [{scope: bot, limit: 1000000, window: 1d}]}
+  quiet_hours: {enabled: false}
+"""
 BOT = "maestro-cinema"
 TEXT = "I hope you're having a wonderful day! Discovered any new soundtracks lately?"
 
@@ -138,7 +148,13 @@ def cpu_seconds(pid: int) -> float:
 def run_store(store: str, args: argparse.Namespace, workdir: Path) -> list[dict[str, object]]:
     run = uuid.uuid4().hex[:8]
     users = [f"bench-{run}-{i}" for i in range(args.users)]
-    flags = ("--redis", REDIS_URL) if store == "redis" else ("--db", str(workdir / f"{run}.db"))
+    flags: tuple[str, ...] = (
+        ("--redis", REDIS_URL) if store == "redis" else ("--db", str(workdir / f"{run}.db"))
+    )
+    if args.workload == "commits":
+        policy = workdir / "commits.yaml"
+        policy.write_text(COMMIT_POLICY)
+        flags += ("--policy", str(policy))
     results = []
     with gateway_processes(1, *flags, log_dir=workdir, with_pids=True) as [(url, pid)]:
         asyncio.run(seed(url, users))
@@ -147,8 +163,8 @@ def run_store(store: str, args: argparse.Namespace, workdir: Path) -> list[dict[
             cpu_before = cpu_seconds(pid)
             result = asyncio.run(drive(url, users, args.requests, concurrency))
             cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / args.requests
-            results.append({"store": store, "concurrency": concurrency, **result,
-                            "server_cpu_ms_per_decision": round(cpu_ms, 3)})  # fmt: skip
+            row = {"store": store, "workload": args.workload, "concurrency": concurrency}
+            results.append({**row, **result, "server_cpu_ms_per_decision": round(cpu_ms, 3)})
     return results
 
 
@@ -162,6 +178,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--workload", choices=["refusals", "commits"], default="refusals")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -159,11 +159,12 @@ async def _commit(store: Store, tenant: str, draft: _Draft) -> Decision:
     proactive = draft.kind is Kind.PROACTIVE
     enforce_caps = proactive and caps.enabled and caps.mode == "enforce"
     enforce_unanswered = proactive and unanswered.enabled and unanswered.mode == "enforce"
+    decision = draft.build()
     commit = CommitRequest(
         decision_id=draft.decision_id,
         kind=draft.kind,
         ts=draft.now,
-        decision_json=draft.build().model_dump_json(),
+        decision_json=decision.model_dump_json(),
         caps=tuple(c.to_cap() for c in caps.caps) if enforce_caps else (),
         max_unanswered=unanswered.max_unanswered if enforce_unanswered else None,
         idempotency_key=req.idempotency_key,
@@ -176,7 +177,7 @@ async def _commit(store: Store, tenant: str, draft: _Draft) -> Decision:
     if result.replay_json is not None:
         return _replay(result.replay_json)
     if result.committed:
-        return Decision.model_validate_json(commit.decision_json)
+        return decision
     # Another replica took the last slot between our snapshot and our commit.
     if result.violated_cap is not None:
         draft.refuse(

@@ -1,10 +1,17 @@
-"""Request dependencies: the gateway, the caller's principal and bot authorisation."""
+"""Request dependencies: the gateway, the caller's principal and bot authorisation.
+
+The hot routes (outreach, events) call :func:`caller` and :func:`parse_body` directly
+instead of going through FastAPI's dependency and body machinery: on a small machine
+that machinery costs more CPU than the whole decision. Errors keep the same shape.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from guardrail.auth import Principal
 from guardrail.gateway import Gateway
@@ -30,6 +37,29 @@ def get_principal(request: Request, gateway: GatewayDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def caller(request: Request) -> tuple[Gateway, Principal]:
+    """The gateway and the authenticated principal, without dependency injection."""
+    gateway = get_gateway(request)
+    return gateway, get_principal(request, gateway)
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    """Validate the raw JSON body in one pass (pydantic-core parses it); 422 as FastAPI does."""
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from exc
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a body read by :func:`parse_body` (see app.openapi)."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
 
 def authorise_bot(gateway: Gateway, principal: Principal, bot: str) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from guardrail.api.deps import GatewayDep, PrincipalDep, authorise_bot, check_text
+from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
 from guardrail.events import ingest
 from guardrail.gateway import Gateway
 from guardrail.models import Event, EventResult
@@ -27,9 +27,12 @@ async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResu
     return result
 
 
-@router.post("/events", response_model=EventResult)
-async def post_event(event: Event, gateway: GatewayDep, principal: PrincipalDep) -> EventResult:
+@router.post("/events", response_model=EventResult, openapi_extra=json_body(Event))
+async def post_event(request: Request) -> Response:
+    gateway, principal = caller(request)
+    event = await parse_body(request, Event)
     tenant = authorise_bot(gateway, principal, event.bot_id)
     if event.text is not None:
         check_text(gateway, event.text)
-    return await record_event(gateway, tenant, event)
+    result = await record_event(gateway, tenant, event)
+    return Response(result.model_dump_json(), media_type="application/json")

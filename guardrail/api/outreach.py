@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import time
 
-from fastapi import APIRouter, HTTPException, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from guardrail.api.deps import GatewayDep, PrincipalDep, authorise_bot, check_text
+from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
 from guardrail.gateway import ClientTimeRejected, Gateway
 from guardrail.models import Decision, Delivery, OutreachRequest, Verdict
 from guardrail.pipeline import decide
@@ -58,10 +57,18 @@ async def deliver(
     return delivery
 
 
-@router.post("/check", response_model=Decision, summary="Decide only; the engine delivers itself")
-async def check(req: OutreachRequest, gateway: GatewayDep, principal: PrincipalDep) -> Decision:
+@router.post(
+    "/check",
+    response_model=Decision,
+    summary="Decide only; the engine delivers itself",
+    openapi_extra=json_body(OutreachRequest),
+)
+async def check(request: Request) -> Response:
+    gateway, principal = caller(request)
+    req = await parse_body(request, OutreachRequest)
     tenant = authorise_bot(gateway, principal, req.bot_id)
-    return await run_decision(gateway, tenant, req)
+    decision = await run_decision(gateway, tenant, req)
+    return Response(decision.model_dump_json(), media_type="application/json")
 
 
 @router.post(
@@ -69,8 +76,11 @@ async def check(req: OutreachRequest, gateway: GatewayDep, principal: PrincipalD
     response_model=Decision,
     summary="Decide, then deliver through the bot's upstream adapter",
     responses={502: {"description": "allowed, but the upstream refused or failed; not counted"}},
+    openapi_extra=json_body(OutreachRequest),
 )
-async def send(req: OutreachRequest, gateway: GatewayDep, principal: PrincipalDep) -> JSONResponse:
+async def send(request: Request) -> Response:
+    gateway, principal = caller(request)
+    req = await parse_body(request, OutreachRequest)
     tenant = authorise_bot(gateway, principal, req.bot_id)
     if gateway.adapter_for(req.bot_id) is None:
         raise HTTPException(
@@ -84,4 +94,4 @@ async def send(req: OutreachRequest, gateway: GatewayDep, principal: PrincipalDe
         decision = decision.model_copy(update={"delivery": delivery})
         if delivery.status == "failed":
             code = status.HTTP_502_BAD_GATEWAY
-    return JSONResponse(decision.model_dump(mode="json"), status_code=code)
+    return Response(decision.model_dump_json(), status_code=code, media_type="application/json")

@@ -60,6 +60,19 @@ _COUNTED_KINDS = frozenset({"um", "out"})
 
 # KEYS: seen, user-message zset, first-contact hash
 # ARGV: has event id, ts, member, bot field, seen TTL in seconds
+# KEYS: first contact, user messages, proactive of this bot, proactive of all bots,
+#       outbound of this bot, consent; ARGV: bot field, lo, hi
+# One script rather than a MULTI/EXEC pipeline: the same consistent read, at less than
+# half the client-side CPU (it is the hottest call of every decision).
+_SNAPSHOT = """
+local out = {redis.call('HGET', KEYS[1], ARGV[1])}
+for i = 2, 5 do
+  out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[2], ARGV[3], 'WITHSCORES')
+end
+out[6] = redis.call('HMGET', KEYS[6], ARGV[1], ARGV[4])
+return out
+"""
+
 _RECORD_MESSAGE = """
 if ARGV[1] == '1' then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then return 0 end
@@ -212,6 +225,7 @@ class RedisStore:
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         self._r = aioredis.Redis.from_pool(pool)
+        self._snapshot = self._r.register_script(_SNAPSHOT)
         self._record_message = self._r.register_script(_RECORD_MESSAGE)
         self._set_consent = self._r.register_script(_SET_CONSENT)
         self._put_idempotent = self._r.register_script(_PUT_IDEMPOTENT)
@@ -247,19 +261,16 @@ class RedisStore:
     ) -> Snapshot:
         tag, b = self._tag(tenant, user), _q(bot)
         lo, hi = _num(to_epoch(now - horizon)), _num(to_epoch(now))
+        keys = [f"{tag}:first", f"{tag}:um:{b}", f"{tag}:pro:{b}", f"{tag}:pro_all",
+                f"{tag}:out:{b}", f"{tag}:consent"]  # fmt: skip
         with self._guard("snapshot"):
-            # MULTI/EXEC: every list from the same instant, in one round trip.
-            async with self._r.pipeline(transaction=True) as pipe:
-                pipe.hget(f"{tag}:first", b)
-                pipe.zrangebyscore(f"{tag}:um:{b}", lo, hi, withscores=True)
-                pipe.zrangebyscore(f"{tag}:pro:{b}", lo, hi, withscores=True)
-                pipe.zrangebyscore(f"{tag}:pro_all", lo, hi, withscores=True)
-                pipe.zrangebyscore(f"{tag}:out:{b}", lo, hi, withscores=True)
-                pipe.hmget(f"{tag}:consent", [b, ALL_BOTS])
-                first, um, pro, pro_all, out, consent = await pipe.execute()
+            first, um, pro, pro_all, out, consent = await self._snapshot(
+                keys=keys, args=[b, lo, hi, ALL_BOTS]
+            )
 
-        def times(rows: list[tuple[str, float]]) -> tuple[datetime, ...]:
-            return tuple(from_epoch(score) for _, score in rows)
+        def times(flat: list[str]) -> tuple[datetime, ...]:
+            """``ZRANGEBYSCORE … WITHSCORES`` from Lua: member, score, member, score…"""
+            return tuple(from_epoch(float(score)) for score in flat[1::2])
 
         def record(value: str | None) -> tuple[bool, float] | None:
             if value is None:
