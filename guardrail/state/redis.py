@@ -205,6 +205,7 @@ class RedisStore:
         prefix: str = "gr",
         *,
         max_connections: int = 64,
+        timeout_s: float = 2.0,
     ) -> None:
         if not prefix or "{" in prefix or "}" in prefix:
             raise ValueError("the Redis key prefix must be non-empty and contain no braces")
@@ -212,15 +213,17 @@ class RedisStore:
         parts = urlsplit(url)
         # For messages: never echo the password of the URL.
         self._where = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
-        # A blocking pool: a burst of requests queues (up to 1 s) for a connection instead
-        # of failing at the pool limit or opening one connection per request.
+        # A blocking pool: a burst of requests queues (up to timeout_s) for a connection
+        # instead of failing at the pool limit or opening one connection per request.
+        # A Redis that is down refuses at once; timeout_s only bounds a hung or overloaded
+        # one, and is generous enough not to fail closed on a busy host's scheduling delays.
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
             max_connections=max_connections,
-            timeout=1.0,
+            timeout=timeout_s,
             decode_responses=True,
-            socket_connect_timeout=1.0,
-            socket_timeout=1.0,
+            socket_connect_timeout=timeout_s,
+            socket_timeout=timeout_s,
             # One immediate retry heals a pooled connection Redis closed; no more, no sleep.
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
