@@ -10,13 +10,13 @@ Rules are pure; the only write is the commit, so a refused message changes no st
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, ReasonEffect, Verdict
 from guardrail.policy import LoadedPolicy, Policy
-from guardrail.rules import RULES, RuleContext
+from guardrail.rules import RULES, Finding, RuleContext
 from guardrail.rules.frequency_caps import FrequencyCapParams, describe
 from guardrail.rules.unanswered import UnansweredParams
 from guardrail.state.base import CommitRequest, Snapshot, Store, StoreUnavailable
@@ -37,6 +37,18 @@ class _Draft:
     retry_after: datetime | None = None
     reasons: list[Reason] = field(default_factory=list)
     decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    text: str = ""
+    disclosed: bool = False
+
+    def __post_init__(self) -> None:
+        self.text = self.text or self.request.text
+
+    def rewrite(self, finding: Finding) -> None:
+        assert finding.text is not None
+        self.text = finding.text
+        self.verdict = Verdict.REWRITE
+        self.disclosed |= finding.disclosed
+        self.add(finding.rule, "rewrite", finding.detail)
 
     def add(self, rule: str, effect: ReasonEffect, detail: str) -> None:
         self.reasons.append(
@@ -52,7 +64,7 @@ class _Draft:
         return Decision(
             decision_id=self.decision_id,
             verdict=self.verdict,
-            text=self.request.text if deliverable else None,
+            text=self.text if deliverable else None,
             retry_after=self.retry_after,
             kind=self.kind,
             reasons=self.reasons,
@@ -112,7 +124,7 @@ async def decide(
         draft.add(REPLY_RULE, "info", downgraded)
 
     zone = ZoneInfo(req.user.timezone or policy.timezone)
-    ctx = RuleContext(request=req, kind=kind, now=now, timezone=zone, snapshot=snap)
+    ctx = RuleContext(request=req, kind=kind, now=now, timezone=zone, snapshot=snap, text=req.text)
     for rule in RULES:
         params = policy.rule_params(rule.id)
         if not params.enabled or kind not in rule.kinds:
@@ -120,8 +132,16 @@ async def decide(
         finding = rule.check(ctx, params)
         if finding is None:
             continue
-        if params.mode == "shadow" or finding.effect == "info":
-            draft.add(finding.rule, "shadow" if params.mode == "shadow" else "info", finding.detail)
+        if params.mode == "shadow":
+            draft.add(finding.rule, "shadow", finding.detail)
+            continue
+        if finding.effect == "info":
+            draft.add(finding.rule, "info", finding.detail)
+            draft.disclosed |= finding.disclosed
+            continue
+        if finding.effect == "rewrite":
+            draft.rewrite(finding)
+            ctx = replace(ctx, text=draft.text)
             continue
         refusal = Verdict.BLOCK if finding.effect == "block" else Verdict.DEFER
         draft.refuse(refusal, finding.rule, finding.detail)
@@ -167,6 +187,7 @@ async def _commit(store: Store, tenant: str, draft: _Draft) -> Decision:
         decision_json=decision.model_dump_json(),
         caps=tuple(c.to_cap() for c in caps.caps) if enforce_caps else (),
         max_unanswered=unanswered.max_unanswered if enforce_unanswered else None,
+        disclosed=draft.disclosed,
         idempotency_key=req.idempotency_key,
         idempotency_ttl=policy.idempotency_ttl,
     )

@@ -36,15 +36,17 @@ def ctx(
     now: datetime = NOW,
 ) -> RuleContext:
     req = OutreachRequest(bot_id="b", user_id="u", channel=channel, text="hi")
-    return RuleContext(request=req, kind=kind, now=now, timezone=ZoneInfo(zone), snapshot=snap)
+    return RuleContext(
+        request=req, kind=kind, now=now, timezone=ZoneInfo(zone), snapshot=snap, text=req.text
+    )
 
 
 def test_registry_ids_are_unique_and_policy_has_a_section_for_each() -> None:
     ids = [r.id for r in RULES]
     assert len(ids) == len(set(ids))
     policy = Policy()
-    for rule_id in ids:
-        assert policy.rule_params(rule_id).enabled
+    for rule in RULES:
+        assert isinstance(policy.rule_params(rule.id), rule.params_model)
 
 
 def test_user_first() -> None:

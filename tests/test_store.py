@@ -7,6 +7,7 @@ Redis variant is marked ``redis`` (deselect with ``-m "not redis"`` where no ser
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sqlite3
 import sys
@@ -435,6 +436,16 @@ async def test_release_undoes_counting_and_frees_the_key(store: Store) -> None:
     # Releasing something unknown is harmless.
     await store.release(TENANT, BOT, USER, "no-such-decision", None)
     assert (await snap(store)).proactive_sent == (at(1),)
+
+
+async def test_disclosures_are_remembered_and_released(store: Store) -> None:
+    plain = reply(at(0))
+    told = dataclasses.replace(reply(at(1)), disclosed=True)
+    assert await commit(store, plain) and await commit(store, told)
+    snapshot = await snap(store)
+    assert snapshot.disclosed_at == (at(1),) and len(snapshot.outbound_sent) == 2
+    await store.release(TENANT, BOT, USER, told.decision_id, None)
+    assert (await snap(store)).disclosed_at == ()
 
 
 # --- prune -------------------------------------------------------------------------------

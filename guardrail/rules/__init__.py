@@ -11,6 +11,7 @@ from typing import Any
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.channel_window import ChannelWindow
 from guardrail.rules.consent import OptOut
+from guardrail.rules.disclosure import Disclosure
 from guardrail.rules.engagement import Engagement
 from guardrail.rules.frequency_caps import FrequencyCaps
 from guardrail.rules.quiet_hours import QuietHours
@@ -24,7 +25,8 @@ RULES: tuple[Rule[Any], ...] = (
     Engagement(),
     FrequencyCaps(),
     ChannelWindow(),
-    QuietHours(),  # last: a defer is only worth giving when nothing would block anyway
+    QuietHours(),  # a defer is only worth giving when nothing would block anyway
+    Disclosure(),  # rewrites come after every refusal: no point rewriting a refused message
 )
 
 __all__ = ["RULES", "Finding", "Rule", "RuleContext", "RuleParams"]

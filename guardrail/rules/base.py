@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from guardrail.models import Kind, OutreachRequest
 from guardrail.state.base import Snapshot
 
-Effect = Literal["block", "defer", "info"]
+Effect = Literal["block", "defer", "rewrite", "info"]
 
 
 class RuleParams(BaseModel):
@@ -41,6 +41,8 @@ class RuleContext:
     timezone: ZoneInfo
     """The user's zone: from the request, else the policy default."""
     snapshot: Snapshot
+    text: str
+    """The text as it stands: the request's, or the last rewrite's (rewrites chain)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Finding:
     effect: Effect
     detail: str
     retry_after: datetime | None = None
+    text: str | None = None
+    """For ``rewrite``: the new text."""
+    disclosed: bool = False
+    """For ``rewrite``: the new text carries the AI disclosure (recorded at commit)."""
 
 
 P = TypeVar("P", bound=RuleParams)

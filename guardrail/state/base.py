@@ -47,6 +47,8 @@ class Snapshot:
     """Proactive messages every bot of the tenant sent this user."""
     outbound_sent: tuple[datetime, ...] = ()
     """Every message (proactive and reply) this bot sent this user."""
+    disclosed_at: tuple[datetime, ...] = ()
+    """Messages of this bot to this user that carried the AI disclosure."""
     opted_out: bool = False
     opt_out_scope: Literal["bot", "all"] | None = None
     opted_out_at: datetime | None = None
@@ -78,6 +80,8 @@ class CommitRequest:
     decision_json: str
     caps: tuple[Cap, ...] = ()
     max_unanswered: int | None = None
+    disclosed: bool = False
+    """The delivered text carries the AI disclosure (the disclosure rule reads it back)."""
     idempotency_key: str | None = None
     idempotency_ttl: timedelta = timedelta(hours=24)
 

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS outbound (
     decision_id TEXT NOT NULL,
     kind TEXT NOT NULL,
     ts REAL NOT NULL,
+    disclosed INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant, user, bot, decision_id)
 );
 CREATE INDEX IF NOT EXISTS ix_outbound_bot ON outbound (tenant, user, bot, kind, ts);
@@ -187,7 +188,7 @@ class SQLiteStore:
                 (tenant, user, Kind.PROACTIVE.value, lo, hi),
             ).fetchall()
             outbound = db.execute(
-                "SELECT ts FROM outbound WHERE tenant = ? AND user = ? AND bot = ?"
+                "SELECT ts, disclosed FROM outbound WHERE tenant = ? AND user = ? AND bot = ?"
                 " AND ts BETWEEN ? AND ? ORDER BY ts",
                 (tenant, user, bot, lo, hi),
             ).fetchall()
@@ -206,6 +207,7 @@ class SQLiteStore:
             proactive_sent=tuple(from_epoch(r[0]) for r in proactive),
             proactive_sent_all_bots=tuple(from_epoch(r[0]) for r in proactive_all),
             outbound_sent=tuple(from_epoch(r[0]) for r in outbound),
+            disclosed_at=tuple(from_epoch(r[0]) for r in outbound if r[1]),
             opted_out=opted_out,
             opt_out_scope=scope,
             opted_out_at=opted_out_at,
@@ -384,9 +386,10 @@ class SQLiteStore:
                             details={"unanswered": int(unanswered), "limit": req.max_unanswered},
                         )
             db.execute(
-                "INSERT OR REPLACE INTO outbound (tenant, bot, user, decision_id, kind, ts)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (tenant, bot, user, req.decision_id, Kind(req.kind).value, now),
+                "INSERT OR REPLACE INTO outbound"
+                " (tenant, bot, user, decision_id, kind, ts, disclosed)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (tenant, bot, user, req.decision_id, Kind(req.kind).value, now, int(req.disclosed)),
             )
             if req.idempotency_key is not None:
                 self._store_idempotent(
