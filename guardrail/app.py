@@ -19,11 +19,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from guardrail import __version__
-from guardrail.api import events, ops, outreach, proxy, whatsapp
+from guardrail import __version__, console
+from guardrail.api import audit, events, ops, outreach, policies, proxy, whatsapp
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
 from guardrail.models import Event, OutreachRequest
+from guardrail.policy.holder import reloading
 
 log = logging.getLogger("guardrail")
 
@@ -76,7 +77,11 @@ def create_app(
     *,
     gateway: Gateway | None = None,
     clock: Callable[[], datetime] = system_clock,
+    policy_poll_s: float | None = 2.0,
+    reload_on_sighup: bool = False,
 ) -> FastAPI:
+    """The app; ``policy_poll_s`` is how often policy files are checked for changes (None:
+    never), ``reload_on_sighup`` is for the ``serve`` command, which owns the process."""
     settings = settings or (gateway.settings if gateway else Settings())
 
     @asynccontextmanager
@@ -86,7 +91,8 @@ def create_app(
             log.warning("no API keys configured: every request will get 401; set GUARDRAIL_API_KEY")
         app.state.gateway = running
         try:
-            yield
+            async with reloading(running.policies, poll=policy_poll_s, sighup=reload_on_sighup):
+                yield
         finally:
             await running.aclose()
 
@@ -96,7 +102,7 @@ def create_app(
         description="Safety and wellbeing gateway for proactive AI bot outreach.",
         lifespan=lifespan,
     )
-    for module in (outreach, events, whatsapp, proxy, ops):
+    for module in (outreach, events, whatsapp, proxy, ops, policies, audit, console):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 

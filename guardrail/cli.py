@@ -10,15 +10,19 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from guardrail.audit.cli import audit_app
 from guardrail.config import load_settings
-from guardrail.policy import PolicyError, load_policy
+from guardrail.policy import PolicyError, load_policy_set
 from guardrail.policy.schema import Policy
 
 app = typer.Typer(
     help="Safety and wellbeing gateway for proactive AI bot outreach.", no_args_is_help=True
 )
-policy_app = typer.Typer(help="Validate policies and print their schema.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Validate and test policies, print their schema.", no_args_is_help=True
+)
 app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()
@@ -27,7 +31,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port [default: 8080]")] = None,
     db: Annotated[str | None, typer.Option(help="SQLite file [default: ./guardrail.db]")] = None,
     redis: Annotated[str | None, typer.Option(help="Redis URL, for several replicas")] = None,
-    policy: Annotated[Path | None, typer.Option(help="policy YAML [default: built-in]")] = None,
+    policy: Annotated[
+        Path | None, typer.Option(help="policy YAML file or folder [default: built-in]")
+    ] = None,
     config: Annotated[
         Path | None, typer.Option(help="gateway config YAML (keys, bots, upstreams)")
     ] = None,
@@ -42,7 +48,7 @@ def serve(
             config, host=host, port=port, db=db, redis_url=redis, policy=policy
         )
         if settings.policy:
-            load_policy(settings.policy)
+            load_policy_set(settings.policy)
     except PolicyError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
@@ -61,7 +67,7 @@ def serve(
         f"guardrail on http://{settings.host}:{settings.port} ({store}; docs at /docs)", err=True
     )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, reload_on_sighup=True),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -70,19 +76,39 @@ def serve(
 
 
 @policy_app.command("validate")
-def validate(paths: Annotated[list[Path], typer.Argument(help="policy files")]) -> None:
-    """Check policy files; print each problem as file:line:column: message."""
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="policy files or folders (one set each)")],
+) -> None:
+    """Check policies, extends and match included; print each problem as file:line:column."""
     failed = False
     for path in paths:
         try:
-            loaded = load_policy(path)
+            policies = load_policy_set(path)
         except PolicyError as exc:
             failed = True
             for problem in exc.problems:
                 typer.echo(str(problem))
             continue
-        typer.echo(f"{path}: ok ({loaded.policy.name}, {loaded.version})")
+        for loaded in policies.members:
+            role = policies.applies(loaded)
+            typer.echo(f"{loaded.source}: ok ({loaded.policy.name}, {role}, {loaded.version})")
     if failed:
+        raise typer.Exit(1)
+
+
+@policy_app.command("test")
+def test(
+    paths: Annotated[
+        list[Path], typer.Argument(help="test files, or policy folders (runs their tests/*.yaml)")
+    ],
+) -> None:
+    """Run policy test cases; print PASS/FAIL with a diff for each; exit 1 on any failure."""
+    from guardrail.policy.testing import run_policy_tests
+
+    report = run_policy_tests(paths)
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
         raise typer.Exit(1)
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from guardrail.adapters.base import AdapterConfig
+from guardrail.notify import ReviewWebhookConfig
 
 DEFAULT_TENANT = "default"
 
@@ -81,6 +82,13 @@ class Settings(BaseSettings):
     bots: dict[str, BotConfig] = Field(default_factory=dict)
     default_upstream: AdapterConfig | None = None
     whatsapp: WhatsAppConfig | None = None
+    assessor: str = Field(
+        default="lexicon",
+        description="self-harm assessor of user messages: lexicon (EN/FR) or none",
+    )
+    review_webhook: ReviewWebhookConfig | None = Field(
+        default=None, description="where crisis notifications go (signed, retried)"
+    )
     max_text_chars: int = Field(default=4096, ge=1)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     trust_client_time: bool = Field(
@@ -88,6 +96,23 @@ class Settings(BaseSettings):
     )
     client_time_skew: timedelta = Field(default=timedelta(minutes=5))
     log_level: str = "info"
+    audit_db: str | None = Field(
+        default=None,
+        description="SQLite file of the audit log (default: <state db stem>-audit.db beside it)",
+    )
+    audit_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of a shared audit log (several replicas, one chain)",
+    )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="secret for user pseudonyms and purge checkpoints (GUARDRAIL_AUDIT_KEY)",
+    )
+    audit_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="SQLite audit log sync: NORMAL survives kill -9, FULL also power loss",
+    )
 
     @model_validator(mode="after")
     def _one_store(self) -> Settings:
@@ -95,11 +120,19 @@ class Settings(BaseSettings):
             raise ValueError("choose one store: db (SQLite) or redis_url, not both")
         return self
 
+    @model_validator(mode="after")
+    def _one_audit_log(self) -> Settings:
+        if self.audit_db and self.audit_url:
+            raise ValueError("choose one audit log: audit_db (SQLite) or audit_url, not both")
+        return self
+
     def all_keys(self) -> list[ApiKeyConfig]:
         keys = list(self.keys)
         if self.api_key is not None:
             keys.append(
-                ApiKeyConfig(name="GUARDRAIL_API_KEY", tenant=DEFAULT_TENANT, key=self.api_key)
+                ApiKeyConfig(
+                    name="GUARDRAIL_API_KEY", tenant=DEFAULT_TENANT, role="admin", key=self.api_key
+                )
             )
         return keys
 

@@ -8,14 +8,21 @@ from datetime import UTC, datetime
 
 from guardrail.adapters import build_adapter
 from guardrail.adapters.base import Adapter
+from guardrail.audit import AuditTrail
 from guardrail.auth import Authenticator
 from guardrail.config import Settings
 from guardrail.consent import ConsentDetector
 from guardrail.metrics import Metrics
 from guardrail.models import OutreachRequest
-from guardrail.policy import LoadedPolicy, builtin, load_policy
+from guardrail.notify import ReviewNotifier
+from guardrail.policy import LoadedPolicy, PolicySet
+from guardrail.policy.holder import PolicyHolder, ReloadStatus
+from guardrail.risk import Assessor, LexiconAssessor, NoAssessor
 from guardrail.state import open_store
 from guardrail.state.base import Store
+
+ASSESSORS: dict[str, Callable[[], Assessor]] = {"none": NoAssessor, "lexicon": LexiconAssessor}
+"""Self-harm assessors by settings name; a classifier backend adds one line here."""
 
 
 class ClientTimeRejected(ValueError):
@@ -30,33 +37,66 @@ def system_clock() -> datetime:
 class Gateway:
     settings: Settings
     store: Store
-    policy: LoadedPolicy
+    policies: PolicyHolder
+    """The active policy set; requests pick theirs with ``policies.select``."""
     auth: Authenticator
     clock: Callable[[], datetime] = system_clock
     metrics: Metrics = field(default_factory=Metrics)
     adapters: dict[str, Adapter] = field(default_factory=dict)
+    audit: AuditTrail = field(default_factory=AuditTrail.memory)
+    assessor: Assessor = field(default_factory=NoAssessor)
+    """Scores user messages for self-harm risk (settings.assessor picks it)."""
+    notifier: ReviewNotifier | None = None
+    """The operator's review webhook, told of every crisis (settings.review_webhook)."""
 
-    _detector: tuple[str, ConsentDetector] | None = None
+    @property
+    def policy(self) -> LoadedPolicy:
+        """The fallback policy of the active set (the one requests get when nothing matches)."""
+        return self.policies.current.fallback
 
     @property
     def detector(self) -> ConsentDetector:
-        """Opt-out wording of the active policy, compiled once per policy version."""
-        if self._detector is None or self._detector[0] != self.policy.version:
-            self._detector = (self.policy.version, ConsentDetector(self.policy.policy.consent))
-        return self._detector[1]
+        """Opt-out wording of the active set, compiled once per set (see PolicySet.detector)."""
+        return self.policies.current.detector
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, clock: Callable[[], datetime] = system_clock
     ) -> Gateway:
-        loaded = load_policy(settings.policy) if settings.policy else builtin()
+        metrics = Metrics()
+        policies = PolicyHolder(settings.policy, registry=metrics.registry)
         gateway = cls(
             settings=settings,
             store=open_store(db=settings.db, redis_url=settings.redis_url),
-            policy=loaded,
+            policies=policies,
             auth=Authenticator(settings.all_keys()),
             clock=clock,
+            metrics=metrics,
+            audit=AuditTrail.from_settings(settings, clock=clock),
+            assessor=_assessor(settings.assessor),
+            notifier=ReviewNotifier(settings.review_webhook) if settings.review_webhook else None,
         )
+        for loaded in policies.current.active:
+            gateway.audit.record_policy_reload_sync(
+                name=loaded.policy.name,
+                version=loaded.version,
+                source=loaded.source,
+                reason="startup",
+                only_if_changed=True,
+            )
+
+        async def audit_reload(current: PolicySet, status: ReloadStatus) -> None:
+            for loaded in current.active:
+                await gateway.audit.record_policy_reload(
+                    name=loaded.policy.name,
+                    version=loaded.version,
+                    source=loaded.source,
+                    actor=status.actor,
+                    reason=status.trigger,
+                    only_if_changed=True,
+                )
+
+        policies.on_reload.append(audit_reload)
         for bot, cfg in settings.bots.items():
             if cfg.upstream is not None:
                 gateway.adapters[bot] = build_adapter(cfg.upstream)
@@ -85,4 +125,13 @@ class Gateway:
     async def aclose(self) -> None:
         for adapter in {id(a): a for a in self.adapters.values()}.values():
             await adapter.aclose()
+        if self.notifier is not None:
+            await self.notifier.aclose()
         await self.store.close()
+        await self.audit.close()
+
+
+def _assessor(name: str) -> Assessor:
+    if name not in ASSESSORS:
+        raise ValueError(f"unknown assessor {name!r}; choose one of {sorted(ASSESSORS)}")
+    return ASSESSORS[name]()

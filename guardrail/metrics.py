@@ -34,6 +34,12 @@ class Metrics:
             ["adapter", "status"],
             registry=self.registry,
         )
+        self.crisis = Counter(
+            "guardrail_crisis_referrals",
+            "User messages at crisis level (review notified, help in the next reply)",
+            ["level"],
+            registry=self.registry,
+        )
         self.store_up = Gauge(
             "guardrail_store_up", "1 while the state store answers", registry=self.registry
         )

@@ -134,6 +134,9 @@ class Event(_Strict):
     event_id: str | None = Field(
         default=None, max_length=200, description="platform message id; redeliveries are ignored"
     )
+    locale: str | None = Field(
+        default=None, max_length=35, description="the user's locale, e.g. fr-FR (risk language)"
+    )
 
 
 class EventResult(_Strict):
@@ -142,6 +145,13 @@ class EventResult(_Strict):
     consent: Literal["opted_out", "opted_in"] | None = None
     consent_scope: Literal["bot", "all"] | None = None
     detail: str | None = None
+    risk: Literal["indicator", "ideation", "behavior", "attempt"] | None = Field(
+        default=None, description="self-harm severity seen in a user message"
+    )
+    risk_score: float | None = None
+    crisis: bool = Field(
+        default=False, description="at crisis level: review notified, outreach held, help next"
+    )
 
 
 def utc(dt: datetime) -> datetime:

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, ReasonEffect, Verdict
 from guardrail.policy import LoadedPolicy, Policy
 from guardrail.rules import RULES, Finding, RuleContext
-from guardrail.rules.frequency_caps import FrequencyCapParams, describe
-from guardrail.rules.unanswered import UnansweredParams
+from guardrail.rules.frequency_caps import FrequencyCapParams, FrequencyCaps, describe
+from guardrail.rules.unanswered import Unanswered, UnansweredParams
 from guardrail.state.base import CommitRequest, Snapshot, Store, StoreUnavailable
 
 STORE_RULE = "store.unavailable"
@@ -39,6 +39,7 @@ class _Draft:
     decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     text: str = ""
     disclosed: bool = False
+    resources: bool = False
 
     def __post_init__(self) -> None:
         self.text = self.text or self.request.text
@@ -48,6 +49,7 @@ class _Draft:
         self.text = finding.text
         self.verdict = Verdict.REWRITE
         self.disclosed |= finding.disclosed
+        self.resources |= finding.resources
         self.add(finding.rule, "rewrite", finding.detail)
 
     def add(self, rule: str, effect: ReasonEffect, detail: str) -> None:
@@ -138,6 +140,7 @@ async def decide(
         if finding.effect == "info":
             draft.add(finding.rule, "info", finding.detail)
             draft.disclosed |= finding.disclosed
+            draft.resources |= finding.resources
             continue
         if finding.effect == "rewrite":
             draft.rewrite(finding)
@@ -174,8 +177,9 @@ async def decide(
 async def _commit(store: Store, tenant: str, draft: _Draft) -> Decision:
     """Make an allowed message count, re-checking caps atomically against concurrent replicas."""
     req, policy = draft.request, draft.loaded.policy
-    caps: FrequencyCapParams = policy.rule_params("frequency_caps")  # type: ignore[assignment]
-    unanswered: UnansweredParams = policy.rule_params("unanswered")  # type: ignore[assignment]
+    caps = policy.rule_params(FrequencyCaps.id)
+    unanswered = policy.rule_params(Unanswered.id)
+    assert isinstance(caps, FrequencyCapParams) and isinstance(unanswered, UnansweredParams)
     proactive = draft.kind is Kind.PROACTIVE
     enforce_caps = proactive and caps.enabled and caps.mode == "enforce"
     enforce_unanswered = proactive and unanswered.enabled and unanswered.mode == "enforce"
@@ -188,6 +192,7 @@ async def _commit(store: Store, tenant: str, draft: _Draft) -> Decision:
         caps=tuple(c.to_cap() for c in caps.caps) if enforce_caps else (),
         max_unanswered=unanswered.max_unanswered if enforce_unanswered else None,
         disclosed=draft.disclosed,
+        resources=draft.resources,
         idempotency_key=req.idempotency_key,
         idempotency_ttl=policy.idempotency_ttl,
     )

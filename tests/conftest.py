@@ -65,7 +65,7 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, 
         return {"db": str(tmp_path / "state.db")}
     if not redis_available():
         pytest.fail("Redis is not answering on 127.0.0.1:6379 (.ci/run starts it)")
-    return {"redis_url": REDIS_URL}
+    return {"redis_url": REDIS_URL, "audit_db": str(tmp_path / "audit.db")}
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ def gateway_processes(
     With ``with_pids``, yield (url, pid) pairs (benchmarks read the server's CPU time).
     """
     env = {**os.environ, "GUARDRAIL_API_KEY": API_KEY, "HF_HUB_OFFLINE": "1"}
+    if "GUARDRAIL_AUDIT_URL" not in env:  # the audit log goes here, not the working folder
+        env.setdefault("GUARDRAIL_AUDIT_DB", str(log_dir / "audit.db"))
     procs: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
     try:

@@ -468,6 +468,9 @@ def test_explicit_consent_events(make_client: MakeClient, clock: Clock, uid: Uid
         "consent": "opted_out",
         "consent_scope": "bot",
         "detail": None,
+        "risk": None,
+        "risk_score": None,
+        "crisis": False,
     }
     assert enforcing(check(client, bot, user)) == ["opt_out"]
     assert check(client, other_bot, user)["verdict"] == "allow"
@@ -495,6 +498,9 @@ def test_duplicate_event_id_counts_once(make_client: MakeClient, clock: Clock, u
             "consent": None,
             "consent_scope": None,
             "detail": None,
+            "risk": None,
+            "risk_score": None,
+            "crisis": False,
         }
     # The platform redelivers message 3: acknowledged, not counted.
     again = say(client, bot, user, USER_CHAT[3], now - timedelta(hours=27), event_id="mid-3")
@@ -577,7 +583,7 @@ DOWN_REDIS = "redis://127.0.0.1:1/0"
 
 
 def test_store_down(clock: Clock, uid: Uid) -> None:
-    settings = Settings(api_key=API_KEY, redis_url=DOWN_REDIS)
+    settings = Settings(api_key=API_KEY, redis_url=DOWN_REDIS, audit_db=":memory:")
     with TestClient(create_app(settings, clock=clock)) as client:
         assert client.get("/healthz").status_code == 200
         ready = client.get("/readyz")

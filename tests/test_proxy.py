@@ -7,7 +7,6 @@ test_adapters); the gateway runs on both stores through TestClient.
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -19,8 +18,8 @@ from fastapi.testclient import TestClient
 from guardrail.app import create_app
 from guardrail.config import Settings
 from tests.conftest import API_KEY, AUTH, Clock
-from tests.test_adapters import Reply, Upstream, _Handler, _Server
 from tests.test_api import PROACTIVE_TEXT, check, enforcing, engage, say
+from tests.upstream import Reply, Upstream, serve_upstream
 
 MakeClient = Callable[..., TestClient]
 Uid = Callable[[str], str]
@@ -41,17 +40,8 @@ TG_OK = {"ok": True, "result": {"message_id": 4711, "chat": {"id": 1}, "text": "
 
 @pytest.fixture(scope="module")
 def _upstream_server() -> Iterator[Upstream]:
-    upstream = Upstream()
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.upstream = upstream
-    upstream.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield upstream
-    upstream.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serve_upstream() as upstream:
+        yield upstream
 
 
 @pytest.fixture
@@ -428,6 +418,7 @@ def test_send_while_store_is_down(upstream: Upstream, clock: Clock, uid: Uid) ->
     settings = Settings(
         api_key=API_KEY,
         redis_url="redis://127.0.0.1:1/0",
+        audit_db=":memory:",
         bots={BOT: {"upstream": upstream_config("webhook", upstream)}},
     )
     user = uid("gus")

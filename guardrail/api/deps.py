@@ -62,8 +62,20 @@ def json_body(model: type[BaseModel]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
 
+def require_role(principal: Principal, *roles: str) -> Principal:
+    """403 unless the key has one of ``roles`` (bot, auditor, admin)."""
+    if principal.role not in roles:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this API key has role {principal.role!r}; this route needs {' or '.join(roles)}",
+        )
+    return principal
+
+
 def authorise_bot(gateway: Gateway, principal: Principal, bot: str) -> str:
-    """The tenant the decision belongs to, or 403 when the key may not speak for ``bot``."""
+    """The tenant the decision belongs to, or 403 when the key may not speak for ``bot``
+    (an auditor key speaks for no bot)."""
+    require_role(principal, "bot", "admin")
     owner = gateway.tenant_of_bot(bot)
     if not principal.may_speak_for(bot) or (owner is not None and owner != principal.tenant):
         raise HTTPException(

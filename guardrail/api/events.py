@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
+from guardrail.api.audit import append_consent
 from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
 from guardrail.events import ingest
 from guardrail.gateway import Gateway
 from guardrail.models import Event, EventResult
+from guardrail.rules.crisis_resources import CrisisResources, CrisisResourcesParams
 from guardrail.state.base import StoreUnavailable
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -16,7 +18,16 @@ router = APIRouter(prefix="/v1", tags=["events"])
 async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResult:
     """Ingest one event; 503 (so the sender retries) when the store is down."""
     try:
-        result = await ingest(gateway.store, gateway.detector, tenant, event)
+        crisis = gateway.policy.policy.rule_params(CrisisResources.id)
+        assert isinstance(crisis, CrisisResourcesParams)
+        result = await ingest(
+            gateway.store,
+            gateway.detector,
+            tenant,
+            event,
+            assessor=gateway.assessor,
+            crisis_level=crisis.level,
+        )
     except StoreUnavailable as exc:
         gateway.metrics.events.labels(event.type.value, "store_unavailable").inc()
         raise HTTPException(
@@ -24,7 +35,32 @@ async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResu
         ) from exc
     outcome = "duplicate" if result.duplicate else (result.consent or "recorded")
     gateway.metrics.events.labels(event.type.value, outcome).inc()
+    await append_consent(gateway, tenant, event, result)
+    if result.crisis:
+        crisis_protocol(gateway, tenant, event, result)
     return result
+
+
+def crisis_protocol(gateway: Gateway, tenant: str, event: Event, result: EventResult) -> None:
+    """The parts of the crisis protocol that happen at once, besides the recorded risk
+    (which holds outreach and puts help in the next reply): count the referral and tell
+    the operator's reviewers, in the background."""
+    gateway.metrics.crisis.labels(result.risk or "unknown").inc()
+    if gateway.notifier is None:
+        return
+    payload = {
+        "type": "crisis",
+        "tenant": tenant,
+        "bot_id": event.bot_id,
+        "user_id": event.user_id,
+        "level": result.risk,
+        "score": result.risk_score,
+        "ts": event.ts.isoformat(),
+        "event_id": event.event_id,
+    }
+    if gateway.notifier.config.include_text:
+        payload["text"] = event.text
+    gateway.notifier.notify(payload)
 
 
 @router.post("/events", response_model=EventResult, openapi_extra=json_body(Event))

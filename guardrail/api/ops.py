@@ -1,14 +1,12 @@
-"""Probes, metrics and the active policy."""
+"""Probes and metrics (the active policies are in :mod:`guardrail.api.policies`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from guardrail.api.deps import GatewayDep, PrincipalDep
+from guardrail.api.deps import GatewayDep
 from guardrail.state.base import StoreUnavailable
 
 router = APIRouter(tags=["operations"])
@@ -36,14 +34,3 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
 @router.get("/metrics")
 async def metrics(gateway: GatewayDep) -> Response:
     return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-@router.get("/v1/policies", tags=["policies"])
-async def policies(gateway: GatewayDep, principal: PrincipalDep) -> dict[str, Any]:
-    loaded = gateway.policy
-    return {
-        "name": loaded.policy.name,
-        "version": loaded.version,
-        "source": loaded.source,
-        "policy": loaded.policy.model_dump(mode="json"),
-    }

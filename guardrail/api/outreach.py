@@ -7,10 +7,11 @@ import time
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
+from guardrail.api.audit import append_decision
 from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
 from guardrail.gateway import ClientTimeRejected, Gateway
 from guardrail.models import Decision, Delivery, OutreachRequest, Verdict
-from guardrail.pipeline import decide
+from guardrail.policy.shadow import decide_with_shadows
 from guardrail.state.base import StoreUnavailable
 
 log = logging.getLogger("guardrail")
@@ -25,8 +26,12 @@ async def run_decision(gateway: Gateway, tenant: str, req: OutreachRequest) -> D
     except ClientTimeRejected as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     started = time.perf_counter()
-    decision = await decide(gateway.store, gateway.policy, tenant, req, now)
+    loaded = gateway.policies.select(tenant, req)  # the most specific matching policy
+    decision = await decide_with_shadows(
+        gateway.store, loaded, tenant, req, now, gateway.policies.count_shadow
+    )
     gateway.metrics.observe(decision, time.perf_counter() - started)
+    await append_decision(gateway, tenant, req, decision)  # before anyone sees the answer
     return decision
 
 

@@ -3,7 +3,8 @@
 The request arrives in the platform's shape; an allowed message is delivered upstream and
 the platform's answer is passed back; a refused one never leaves, and the bot gets an
 error in the shape it already handles. Optional headers carry what the platform shape
-cannot: ``X-Guardrail-Kind``, ``X-Guardrail-Timezone``, ``Idempotency-Key``.
+cannot: ``X-Guardrail-Kind``, ``X-Guardrail-Timezone``, ``Idempotency-Key``, and, for
+policy selection, ``X-Guardrail-Jurisdiction`` and ``X-Guardrail-Minor`` (true/false).
 """
 
 from __future__ import annotations
@@ -72,7 +73,11 @@ async def _proxy(
                 "channel": channel,
                 "text": text,
                 "kind": headers.get("x-guardrail-kind"),
-                "user": {"timezone": headers.get("x-guardrail-timezone")},
+                "user": {
+                    "timezone": headers.get("x-guardrail-timezone"),
+                    "jurisdiction": headers.get("x-guardrail-jurisdiction"),
+                    "is_minor": headers.get("x-guardrail-minor"),
+                },
                 "idempotency_key": headers.get("idempotency-key"),
             }
         )

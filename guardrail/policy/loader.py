@@ -1,7 +1,9 @@
 """Load policy files: YAML → :class:`Policy`, with errors that point at file:line:column.
 
 A policy that fails to load never replaces a running one; callers get a
-:class:`PolicyError` listing every problem found, each with its position.
+:class:`PolicyError` listing every problem found, each with its position. Parents named
+by ``extends:`` are resolved here too (see :mod:`guardrail.policy.resolve`), so what a
+policy file means never depends on where it is loaded from.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -22,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from guardrail.policy.schema import Policy
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Problem:
     file: str
     line: int
@@ -35,8 +37,13 @@ class Problem:
 
 class PolicyError(ValueError):
     def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
+        self.problems = unique(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def unique(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems once each, in order (a parent's error also shows when loading a child)."""
+    return list(dict.fromkeys(problems))
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class LoadedPolicy:
     version: str
     """``sha256:<hex>`` of the canonical JSON of the resolved policy."""
     source: str
+    shadows: tuple[LoadedPolicy, ...] = ()
+    """Candidate policies evaluated alongside this one (the policy's ``shadow:`` list)."""
 
     @cached_property
     def lookback(self) -> timedelta:
@@ -53,7 +62,9 @@ class LoadedPolicy:
 
 
 def version_of(policy: Policy) -> str:
-    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """Hash of the resolved content: ``extends`` is left out, the merged values are in."""
+    content = policy.model_dump(mode="json", exclude={"extends"})
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -64,51 +75,77 @@ def builtin() -> LoadedPolicy:
 
 
 def load_policy(path: str | Path) -> LoadedPolicy:
-    path = Path(path)
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError([Problem(name, 1, 1, f"cannot read: {exc.strerror or exc}")]) from exc
-    return parse_policy(text, name)
+    """One policy file, its ``extends`` resolved (names are looked up beside the file)."""
+    from guardrail.policy.policyset import load_policy_set
+
+    return load_policy_set(path).members[0]
 
 
 def parse_policy(text: str, name: str = "<string>") -> LoadedPolicy:
+    """A policy from YAML text; ``extends`` may name ``default`` (the built-in) or a file."""
+    from guardrail.policy.resolve import Resolver, parse_document
+
+    resolver = Resolver([parse_document(text, name)], library=None)
+    return resolver.finish()[0]
+
+
+def compose(text: str, source: str) -> yaml.Node | None:
+    """The YAML node tree of ``text``; every mark names ``source`` (for file:line errors)."""
+    loader = yaml.SafeLoader(text)
+    loader.name = source
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise PolicyError([Problem(name, line, col, f"invalid YAML: {exc.problem}")]) from exc
+        raise PolicyError([yaml_problem(exc, source)]) from exc
     except yaml.YAMLError as exc:
-        raise PolicyError([Problem(name, 1, 1, f"invalid YAML: {exc}")]) from exc
-    if not isinstance(data, dict):
-        raise PolicyError([Problem(name, 1, 1, "a policy must be a mapping of keys to values")])
+        raise PolicyError([Problem(source, 1, 1, f"invalid YAML: {exc}")]) from exc
+    finally:
+        loader.dispose()
+
+
+def construct(node: yaml.Node) -> Any:
+    """Python data of a (possibly merged) node tree."""
+    loader = yaml.SafeLoader("")
     try:
-        policy = Policy.model_validate(data)
-    except ValidationError as exc:
-        raise PolicyError(_problems(exc, root, name)) from exc
-    return LoadedPolicy(policy=policy, version=version_of(policy), source=name)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        source = exc.problem_mark.name if exc.problem_mark else "<policy>"
+        raise PolicyError([yaml_problem(exc, source)]) from exc
+    finally:
+        loader.dispose()
 
 
-def _problems(exc: ValidationError, root: yaml.Node | None, name: str) -> list[Problem]:
+def yaml_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Problem(source, line, col, f"invalid YAML: {exc.problem}")
+
+
+def at(node: yaml.Node | None, message: str, default_source: str = "<policy>") -> Problem:
+    """A problem at a node's position, in the file the node was read from."""
+    mark = node.start_mark if node is not None else None
+    if mark is None:
+        return Problem(default_source, 1, 1, message)
+    return Problem(mark.name, mark.line + 1, mark.column + 1, message)
+
+
+def validation_problems(
+    exc: ValidationError, root: yaml.Node | None, source: str, model: type[BaseModel] = Policy
+) -> list[Problem]:
+    """Pydantic errors as problems at the YAML node each one is about."""
     problems = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        node, key_node = _locate(root, loc)
-        found = key_node or node
-        mark = found.start_mark if found is not None else None
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        node, key_node = locate(root, loc)
         path = ".".join(str(p) for p in loc) or "<root>"
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}" + _suggest(loc, name_hint=str(loc[-1]))
-        problems.append(Problem(name, line, col, f"{path}: {message}"))
+            message = f"unknown key {loc[-1]!r}" + _suggest(loc, str(loc[-1]), model)
+        problems.append(at(key_node or node, f"{path}: {message}", source))
     return problems
 
 
-def _locate(root: yaml.Node | None, loc: list[Any]) -> tuple[yaml.Node | None, yaml.Node | None]:
+def locate(root: yaml.Node | None, loc: list[Any]) -> tuple[yaml.Node | None, yaml.Node | None]:
     """The YAML node at ``loc`` (deepest found) and, for mapping keys, the key node."""
     node, key_node = root, None
     for part in loc:
@@ -126,17 +163,25 @@ def _locate(root: yaml.Node | None, loc: list[Any]) -> tuple[yaml.Node | None, y
     return node, key_node
 
 
-def _suggest(loc: list[Any], name_hint: str) -> str:
-    model: type[BaseModel] | None = Policy
+def _suggest(loc: list[Any], name_hint: str, root: type[BaseModel]) -> str:
+    model: type[BaseModel] | None = root
     for part in loc[:-1]:
+        if isinstance(part, int):
+            continue  # list item: same model as the list's items (handled by annotation below)
         field = model.model_fields.get(str(part)) if model else None
-        annotation = field.annotation if field else None
-        model = (
-            annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
-            else None
-        )
+        model = _model_of(field.annotation if field else None)
     if model is None:
         return ""
     close = difflib.get_close_matches(name_hint, list(model.model_fields), n=1)
     return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds: itself, or the item model of ``list[Model]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None

@@ -7,13 +7,13 @@ appear here (and in the JSON Schema editors use) without touching this file.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from guardrail.consent import ConsentWords
 from guardrail.durations import Duration
-from guardrail.models import TimeZoneName
+from guardrail.models import Channel, TimeZoneName
 from guardrail.rules import RULES, RuleParams
 
 
@@ -52,10 +52,57 @@ def _rules_model() -> type[BaseModel]:
 
 RulesConfig = _rules_model()
 
+Jurisdiction = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})*$", examples=["US", "US-CA", "FR"]),
+    AfterValidator(str.upper),
+]
+
+
+class PolicyMatch(_Section):
+    """Where a policy applies. Each list left empty matches anything; all given ones must match."""
+
+    tenants: list[str] = Field(default_factory=list)
+    bots: list[str] = Field(default_factory=list)
+    channels: list[Channel] = Field(default_factory=list)
+    jurisdictions: list[Jurisdiction] = Field(
+        default_factory=list,
+        description="user.jurisdiction, ISO 3166 style; 'US' also matches 'US-CA' (a deeper "
+        "code is more specific); a request without a jurisdiction matches none",
+    )
+    minors: Literal[True, False, "any"] = Field(
+        default="any",
+        description="true: only users known to be minors; false: only users known to be adults",
+    )
+
+    def is_empty(self) -> bool:
+        return not (self.tenants or self.bots or self.channels or self.jurisdictions) and (
+            self.minors == "any"
+        )
+
 
 class Policy(_Section):
     name: str = Field(default="default", min_length=1, max_length=100)
     description: str = ""
+    extends: str | None = Field(
+        default=None,
+        description="parent policy: a name in the same set, or a file path relative to this "
+        "file; its content is deep-merged under this one (name, description, match, mode and "
+        "shadow are not inherited)",
+    )
+    match: PolicyMatch = Field(
+        default_factory=PolicyMatch,
+        description="requests this policy applies to (see README, 'For policy authors')",
+    )
+    mode: Literal["enforce", "shadow"] = Field(
+        default="enforce",
+        description="shadow: every rule is evaluated and reported, none enforced",
+    )
+    shadow: list[str] = Field(
+        default_factory=list,
+        description="candidate policies (names or file paths) evaluated alongside this one on "
+        "live traffic; their verdicts are recorded, never enforced",
+    )
     timezone: TimeZoneName = Field(
         default="UTC", description="the user's zone when the request does not give one"
     )

@@ -11,15 +11,18 @@ from typing import Any
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.channel_window import ChannelWindow
 from guardrail.rules.consent import OptOut
+from guardrail.rules.crisis_resources import CrisisResources
 from guardrail.rules.disclosure import Disclosure
 from guardrail.rules.engagement import Engagement
 from guardrail.rules.frequency_caps import FrequencyCaps
 from guardrail.rules.quiet_hours import QuietHours
+from guardrail.rules.risk_hold import RiskHold
 from guardrail.rules.unanswered import Unanswered
 from guardrail.rules.user_first import UserFirst
 
 RULES: tuple[Rule[Any], ...] = (
     OptOut(),
+    RiskHold(),  # before engagement rules: a user at risk gets no outreach, however engaged
     UserFirst(),
     Unanswered(),
     Engagement(),
@@ -27,6 +30,7 @@ RULES: tuple[Rule[Any], ...] = (
     ChannelWindow(),
     QuietHours(),  # a defer is only worth giving when nothing would block anyway
     Disclosure(),  # rewrites come after every refusal: no point rewriting a refused message
+    CrisisResources(),  # last: appended after everything else the message says
 )
 
 __all__ = ["RULES", "Finding", "Rule", "RuleContext", "RuleParams"]

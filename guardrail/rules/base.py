@@ -55,6 +55,8 @@ class Finding:
     """For ``rewrite``: the new text."""
     disclosed: bool = False
     """For ``rewrite``: the new text carries the AI disclosure (recorded at commit)."""
+    resources: bool = False
+    """For ``rewrite``: the new text carries crisis resources (recorded at commit)."""
 
 
 P = TypeVar("P", bound=RuleParams)

@@ -33,6 +33,15 @@ class Cap:
 
 
 @dataclass(frozen=True)
+class RiskEvent:
+    """A self-harm signal seen in a user message: its time and severity (0 none … 4 attempt)."""
+
+    ts: datetime
+    level: int
+    bot: str
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What the store knows about one user with one bot, as of a decision.
 
@@ -49,6 +58,10 @@ class Snapshot:
     """Every message (proactive and reply) this bot sent this user."""
     disclosed_at: tuple[datetime, ...] = ()
     """Messages of this bot to this user that carried the AI disclosure."""
+    resources_at: tuple[datetime, ...] = ()
+    """Messages of this bot to this user that carried crisis resources."""
+    risk_events: tuple[RiskEvent, ...] = ()
+    """Self-harm signals in the user's messages, to any bot of the tenant."""
     opted_out: bool = False
     opt_out_scope: Literal["bot", "all"] | None = None
     opted_out_at: datetime | None = None
@@ -82,6 +95,8 @@ class CommitRequest:
     max_unanswered: int | None = None
     disclosed: bool = False
     """The delivered text carries the AI disclosure (the disclosure rule reads it back)."""
+    resources: bool = False
+    """The delivered text carries crisis resources (the crisis_resources rule reads it back)."""
     idempotency_key: str | None = None
     idempotency_ttl: timedelta = timedelta(hours=24)
 
@@ -126,6 +141,9 @@ class Store(Protocol):
         event_id: str | None = None,
     ) -> bool:
         """Record a delivery or read receipt. False when ``event_id`` was seen before."""
+
+    async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
+        """Remember a self-harm signal of ``level`` (1 indicator … 4 attempt) in a user message."""
 
     async def set_consent(
         self, tenant: str, bot: str | None, user: str, opted_out: bool, ts: datetime

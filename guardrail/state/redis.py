@@ -9,6 +9,8 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:pro_all       sorted set  proactive messages of every bot ("B|decision id")
     {prefix}:{T|U}:out:B         sorted set  every message B sent, replies included
     {prefix}:{T|U}:disc:B        sorted set  messages of B that carried the AI disclosure
+    {prefix}:{T|U}:res:B         sorted set  messages of B that carried crisis resources
+    {prefix}:{T|U}:risk          sorted set  self-harm signals ("<id>|<level>|<bot>")
     {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>" / "in|<ts>"
     {prefix}:{T|U}:seen:E        string      a platform event id, 7-day TTL
     {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<decision json>"
@@ -36,7 +38,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -45,7 +47,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from guardrail.models import Kind
-from guardrail.state.base import CommitRequest, CommitResult, Snapshot, StoreUnavailable
+from guardrail.state.base import (
+    CommitRequest,
+    CommitResult,
+    RiskEvent,
+    Snapshot,
+    StoreUnavailable,
+)
 from guardrail.state.common import (
     ALL_BOTS,
     EVENT_DEDUPE_TTL,
@@ -55,14 +63,15 @@ from guardrail.state.common import (
     to_epoch,
 )
 
-_ZSET_KINDS = frozenset({"um", "pro", "pro_all", "out", "disc"})
+_ZSET_KINDS = frozenset({"um", "pro", "pro_all", "out", "disc", "res", "risk"})
 _COUNTED_KINDS = frozenset({"um", "out"})
 """prune counts messages, as SQLite does: ``pro``/``pro_all`` are copies of ``out`` entries."""
 
 # KEYS: seen, user-message zset, first-contact hash
 # ARGV: has event id, ts, member, bot field, seen TTL in seconds
 # KEYS: first contact, user messages, proactive of this bot, proactive of all bots,
-#       outbound of this bot, consent, disclosures of this bot; ARGV: bot field, lo, hi, "*"
+#       outbound of this bot, consent, disclosures of this bot, crisis resources of this
+#       bot, risk events of the user; ARGV: bot field, lo, hi, "*"
 # One script rather than a MULTI/EXEC pipeline: the same consistent read, at less than
 # half the client-side CPU (it is the hottest call of every decision).
 _SNAPSHOT = """
@@ -71,7 +80,9 @@ for i = 2, 5 do
   out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[2], ARGV[3], 'WITHSCORES')
 end
 out[6] = redis.call('HMGET', KEYS[6], ARGV[1], ARGV[4])
-out[7] = redis.call('ZRANGEBYSCORE', KEYS[7], ARGV[2], ARGV[3], 'WITHSCORES')
+for i = 7, 9 do
+  out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[2], ARGV[3], 'WITHSCORES')
+end
 return out
 """
 
@@ -118,10 +129,11 @@ return false
 """
 
 # KEYS: idempotency (user tag), proactive of this bot, proactive of all bots,
-#       outbound of this bot, user messages to this bot, disclosures of this bot
+#       outbound of this bot, user messages to this bot, disclosures of this bot,
+#       crisis resources of this bot
 # ARGV: member, all-bots member, kind, ts, has key, "<expires_at>|<json>", TTL in ms,
-#       max_unanswered (-1: none), cap count, disclosed, then per cap: scope, limit,
-#       window start
+#       max_unanswered (-1: none), cap count, disclosed, resources, then per cap: scope,
+#       limit, window start
 _COMMIT = """
 if ARGV[5] == '1' then
   local cur = redis.call('GET', KEYS[1])
@@ -134,7 +146,7 @@ if ARGV[5] == '1' then
 end
 if ARGV[3] == 'proactive' then
   for i = 1, tonumber(ARGV[9]) do
-    local base = 10 + (i - 1) * 3
+    local base = 11 + (i - 1) * 3
     local key = KEYS[2]
     if ARGV[base + 1] == 'all_bots' then key = KEYS[3] end
     local count = redis.call('ZCOUNT', key, ARGV[base + 3], '+inf')
@@ -153,6 +165,7 @@ if ARGV[3] == 'proactive' then
 end
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
 if ARGV[10] == '1' then redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1]) end
+if ARGV[11] == '1' then redis.call('ZADD', KEYS[7], ARGV[4], ARGV[1]) end
 if ARGV[5] == '1' then
   redis.call('SET', KEYS[1], ARGV[6], 'PX', ARGV[7])
 end
@@ -160,13 +173,14 @@ return {'ok'}
 """
 
 # KEYS: proactive of this bot, proactive of all bots, outbound of this bot, idempotency,
-#       disclosures of this bot
+#       disclosures of this bot, crisis resources of this bot
 # ARGV: member, all-bots member, has key
 _RELEASE = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
 if ARGV[3] == '1' then redis.call('DEL', KEYS[4]) end
 return 1
 """
@@ -271,9 +285,10 @@ class RedisStore:
         tag, b = self._tag(tenant, user), _q(bot)
         lo, hi = _num(to_epoch(now - horizon)), _num(to_epoch(now))
         keys = [f"{tag}:first", f"{tag}:um:{b}", f"{tag}:pro:{b}", f"{tag}:pro_all",
-                f"{tag}:out:{b}", f"{tag}:consent", f"{tag}:disc:{b}"]  # fmt: skip
+                f"{tag}:out:{b}", f"{tag}:consent", f"{tag}:disc:{b}", f"{tag}:res:{b}",
+                f"{tag}:risk"]  # fmt: skip
         with self._guard("snapshot"):
-            first, um, pro, pro_all, out, consent, disc = await self._snapshot(
+            first, um, pro, pro_all, out, consent, disc, res, risk = await self._snapshot(
                 keys=keys, args=[b, lo, hi, ALL_BOTS]
             )
 
@@ -295,6 +310,15 @@ class RedisStore:
             proactive_sent_all_bots=times(pro_all),
             outbound_sent=times(out),
             disclosed_at=times(disc),
+            resources_at=times(res),
+            risk_events=tuple(
+                RiskEvent(
+                    from_epoch(float(score)),
+                    int(member.split("|")[1]),
+                    unquote(member.split("|")[2]),
+                )
+                for member, score in zip(risk[0::2], risk[1::2], strict=True)
+            ),
             opted_out=opted_out,
             opt_out_scope=scope,
             opted_out_at=opted_out_at,
@@ -317,6 +341,11 @@ class RedisStore:
                 keys=[seen, f"{tag}:um:{b}", f"{tag}:first"], args=args
             )
         return bool(added)
+
+    async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
+        member = f"{uuid.uuid4().hex}|{int(level)}|{_q(bot)}"
+        with self._guard("record_risk"):
+            await self._r.zadd(f"{self._tag(tenant, user)}:risk", {member: to_epoch(ts)})
 
     async def record_receipt(
         self,
@@ -388,6 +417,7 @@ class RedisStore:
             -1 if req.max_unanswered is None else req.max_unanswered,
             len(req.caps),
             "1" if req.disclosed else "0",
+            "1" if req.resources else "0",
         ]
         for cap in req.caps:
             args += [cap.scope, cap.limit, _num(to_epoch(req.ts - cap.window))]
@@ -399,6 +429,7 @@ class RedisStore:
             f"{tag}:out:{b}",
             f"{tag}:um:{b}",
             f"{tag}:disc:{b}",
+            f"{tag}:res:{b}",
         ]
         with self._guard("commit"):
             result: list[Any] = await self._commit(keys=keys, args=args)
@@ -432,6 +463,7 @@ class RedisStore:
             f"{tag}:out:{b}",
             self._idem(tenant, bot, user, idempotency_key or ""),
             f"{tag}:disc:{b}",
+            f"{tag}:res:{b}",
         ]
         args = [decision_id, f"{b}|{decision_id}", "1" if idempotency_key is not None else "0"]
         with self._guard("release"):

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Literal
 
 from guardrail.models import Kind
-from guardrail.state.base import CommitRequest, CommitResult, Snapshot, StoreUnavailable
+from guardrail.state.base import (
+    CommitRequest,
+    CommitResult,
+    RiskEvent,
+    Snapshot,
+    StoreUnavailable,
+)
 from guardrail.state.common import (
     ALL_BOTS,
     EVENT_DEDUPE_TTL,
@@ -58,11 +64,21 @@ CREATE TABLE IF NOT EXISTS outbound (
     kind TEXT NOT NULL,
     ts REAL NOT NULL,
     disclosed INTEGER NOT NULL DEFAULT 0,
+    resources INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant, user, bot, decision_id)
 );
 CREATE INDEX IF NOT EXISTS ix_outbound_bot ON outbound (tenant, user, bot, kind, ts);
 CREATE INDEX IF NOT EXISTS ix_outbound_user ON outbound (tenant, user, kind, ts);
 CREATE INDEX IF NOT EXISTS ix_outbound_ts ON outbound (ts);
+
+CREATE TABLE IF NOT EXISTS risk_events (
+    tenant TEXT NOT NULL,
+    user TEXT NOT NULL,
+    bot TEXT NOT NULL,
+    ts REAL NOT NULL,
+    level INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_risk_user ON risk_events (tenant, user, ts);
 
 CREATE TABLE IF NOT EXISTS consent (
     tenant TEXT NOT NULL,
@@ -188,9 +204,15 @@ class SQLiteStore:
                 (tenant, user, Kind.PROACTIVE.value, lo, hi),
             ).fetchall()
             outbound = db.execute(
-                "SELECT ts, disclosed FROM outbound WHERE tenant = ? AND user = ? AND bot = ?"
+                "SELECT ts, disclosed, resources FROM outbound"
+                " WHERE tenant = ? AND user = ? AND bot = ?"
                 " AND ts BETWEEN ? AND ? ORDER BY ts",
                 (tenant, user, bot, lo, hi),
+            ).fetchall()
+            risks = db.execute(
+                "SELECT ts, level, bot FROM risk_events WHERE tenant = ? AND user = ?"
+                " AND ts BETWEEN ? AND ? ORDER BY ts",
+                (tenant, user, lo, hi),
             ).fetchall()
             consent = db.execute(
                 "SELECT bot, opted_out, ts FROM consent WHERE tenant = ? AND user = ?"
@@ -208,6 +230,8 @@ class SQLiteStore:
             proactive_sent_all_bots=tuple(from_epoch(r[0]) for r in proactive_all),
             outbound_sent=tuple(from_epoch(r[0]) for r in outbound),
             disclosed_at=tuple(from_epoch(r[0]) for r in outbound if r[1]),
+            resources_at=tuple(from_epoch(r[0]) for r in outbound if r[2]),
+            risk_events=tuple(RiskEvent(from_epoch(r[0]), int(r[1]), str(r[2])) for r in risks),
             opted_out=opted_out,
             opt_out_scope=scope,
             opted_out_at=opted_out_at,
@@ -245,6 +269,13 @@ class SQLiteStore:
                 (tenant, bot, user, epoch),
             )
         return True
+
+    async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
+        with self._transaction("IMMEDIATE") as db:
+            db.execute(
+                "INSERT INTO risk_events (tenant, user, bot, ts, level) VALUES (?, ?, ?, ?, ?)",
+                (tenant, user, bot, to_epoch(ts), int(level)),
+            )
 
     async def record_receipt(
         self,
@@ -387,9 +418,18 @@ class SQLiteStore:
                         )
             db.execute(
                 "INSERT OR REPLACE INTO outbound"
-                " (tenant, bot, user, decision_id, kind, ts, disclosed)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (tenant, bot, user, req.decision_id, Kind(req.kind).value, now, int(req.disclosed)),
+                " (tenant, bot, user, decision_id, kind, ts, disclosed, resources)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    tenant,
+                    bot,
+                    user,
+                    req.decision_id,
+                    Kind(req.kind).value,
+                    now,
+                    int(req.disclosed),
+                    int(req.resources),
+                ),
             )
             if req.idempotency_key is not None:
                 self._store_idempotent(
@@ -423,6 +463,7 @@ class SQLiteStore:
         with self._transaction("IMMEDIATE") as db:
             removed = db.execute("DELETE FROM user_messages WHERE ts < ?", (cutoff,)).rowcount
             removed += db.execute("DELETE FROM outbound WHERE ts < ?", (cutoff,)).rowcount
+            db.execute("DELETE FROM risk_events WHERE ts < ?", (cutoff,))
             # Expired keys and event ids are garbage, not history: not counted.
             db.execute("DELETE FROM idempotency WHERE expires_at < ?", (cutoff,))
             db.execute("DELETE FROM seen_events WHERE expires_at < ?", (cutoff,))

@@ -1,0 +1,214 @@
+"""Auditors' routes: decisions, one decision, verification, exports, reports, charts.
+
+Every route needs an ``auditor`` or ``admin`` key and reads only the key's own tenant; a
+user is looked up by the raw id the auditor knows, pseudonymised here with the tenant's
+key. The two ``append_*`` helpers are what the outreach and event routes call: an audit
+append that fails turns the answer into a 503, so no decision is acknowledged unrecorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import StreamingResponse
+
+from guardrail.api.deps import caller, require_role
+from guardrail.audit import AuditUnavailable, RecordFilter
+from guardrail.audit.export import MEDIA_TYPES, stream
+from guardrail.audit.records import RECORD_TYPES
+from guardrail.audit.reports import REPORTS, Period, parse_when, stats
+from guardrail.audit.trail import parse_cursor
+from guardrail.auth import Principal
+from guardrail.gateway import Gateway
+from guardrail.models import Decision, Event, EventResult, OutreachRequest, Verdict
+
+log = logging.getLogger("guardrail.audit")
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+async def append_decision(
+    gateway: Gateway, tenant: str, req: OutreachRequest, decision: Decision
+) -> None:
+    try:
+        await gateway.audit.record_decision(tenant, req, decision)
+    except AuditUnavailable as exc:
+        log.error("decision %s not recorded: %s", decision.decision_id, exc)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"audit log unavailable, the decision was not recorded; retry: {exc}",
+        ) from exc
+
+
+async def append_consent(gateway: Gateway, tenant: str, event: Event, result: EventResult) -> None:
+    if result.consent is None or result.duplicate:
+        return
+    try:
+        await gateway.audit.record_consent(tenant, event, result)
+    except AuditUnavailable as exc:
+        log.error("consent change of bot %s not recorded: %s", event.bot_id, exc)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"audit log unavailable, retry: {exc}"
+        ) from exc
+
+
+def _auditor(request: Request) -> tuple[Gateway, Principal]:
+    gateway, principal = caller(request)
+    return gateway, require_role(principal, "auditor", "admin")
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: {exc}") from exc
+
+
+Since = Annotated[str | None, Query(description="from this date or time (inclusive)")]
+Until = Annotated[str | None, Query(description="up to this date or time (exclusive)")]
+Bot = Annotated[str | None, Query(max_length=200)]
+User = Annotated[
+    str | None, Query(max_length=200, description="the raw user id; pseudonymised for lookup")
+]
+Rule = Annotated[str | None, Query(max_length=200, description="a rule id or family: crisis.*")]
+Version = Annotated[str | None, Query(max_length=200, description="sha256:… policy version")]
+TypeName = Literal["decision", "consent", "policy_reload", "purge", "all"]
+
+
+def _filter(
+    gateway: Gateway,
+    principal: Principal,
+    *,
+    since: str | None,
+    until: str | None,
+    bot: str | None = None,
+    user: str | None = None,
+    verdict: Verdict | None = None,
+    rule: str | None = None,
+    policy_version: str | None = None,
+    types: tuple[str, ...] | None = ("decision",),
+) -> RecordFilter:
+    tenant = principal.tenant
+    return RecordFilter(
+        tenant=tenant,
+        include_global=types is None or "policy_reload" in types or "purge" in types,
+        types=types,
+        since=_when(since, "since"),
+        until=_when(until, "until"),
+        bot=bot or None,
+        user=gateway.audit.pseudonym(tenant, user) if user else None,
+        verdict=verdict.value if verdict else None,
+        rule=rule or None,
+        policy_version=policy_version or None,
+    )
+
+
+@router.get("/me", summary="Who this key is (the console's sign-in check)")
+async def me(request: Request) -> dict[str, str]:
+    _, principal = _auditor(request)
+    return {"name": principal.name, "tenant": principal.tenant, "role": principal.role}
+
+
+@router.get("/decisions", summary="Decisions of this tenant, newest first, a page at a time")
+async def decisions(
+    request: Request,
+    since: Since = None,
+    until: Until = None,
+    bot: Bot = None,
+    user: User = None,
+    verdict: Verdict | None = None,
+    rule: Rule = None,
+    policy_version: Version = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the page before")] = None,
+) -> dict[str, Any]:
+    gateway, principal = _auditor(request)
+    flt = _filter(
+        gateway, principal, since=since, until=until, bot=bot, user=user, verdict=verdict,
+        rule=rule, policy_version=policy_version,
+    )  # fmt: skip
+    try:
+        parse_cursor(cursor)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    rows, next_cursor = await gateway.audit.query(flt, cursor=cursor, limit=limit)
+    return {"items": [row.view() for row in rows], "next_cursor": next_cursor}
+
+
+@router.get("/decisions/{decision_id}", summary="One decision with its whole explanation")
+async def decision(request: Request, decision_id: str) -> dict[str, Any]:
+    gateway, principal = _auditor(request)
+    record = await gateway.audit.get(decision_id)
+    if record is None or record.tenant != principal.tenant or record.type != "decision":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no decision {decision_id!r}")
+    return record.view()
+
+
+@router.get("/verify", summary="Check the whole hash chain; name the first bad record")
+async def verify(request: Request) -> dict[str, Any]:
+    gateway, principal = _auditor(request)
+    result = await gateway.audit.verify()
+    return result.to_json(tenant=principal.tenant)
+
+
+@router.get("/export", summary="Stream this tenant's records as JSON Lines or CSV")
+async def export(
+    request: Request,
+    format: Literal["jsonl", "csv"] = "jsonl",
+    type: TypeName = "decision",
+    since: Since = None,
+    until: Until = None,
+    bot: Bot = None,
+    user: User = None,
+    verdict: Verdict | None = None,
+    rule: Rule = None,
+    policy_version: Version = None,
+) -> StreamingResponse:
+    gateway, principal = _auditor(request)
+    types = RECORD_TYPES if type == "all" else (type,)
+    flt = _filter(
+        gateway, principal, since=since, until=until, bot=bot, user=user, verdict=verdict,
+        rule=rule, policy_version=policy_version, types=types,
+    )  # fmt: skip
+    filename = f"guardrail-audit-{principal.tenant}.{format}"
+    return StreamingResponse(
+        stream(gateway.audit, flt, format),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/reports/{name}", summary="sb243, opt-outs, quiet-hours, manipulation, dependency")
+async def report(
+    request: Request,
+    name: str,
+    year: Annotated[int | None, Query(ge=2000, le=2999)] = None,
+    since: Since = None,
+    until: Until = None,
+) -> dict[str, Any]:
+    gateway, principal = _auditor(request)
+    build = REPORTS.get(name)
+    if build is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no report {name!r}; reports: {', '.join(REPORTS)}"
+        )
+    if year is not None:
+        period = Period.year(year)
+    elif since is None and until is None and name == "sb243":
+        period = Period.year(gateway.clock().year - 1)  # SB 243 covers the year before
+    else:
+        period = Period(_when(since, "since"), _when(until, "until"))
+    return await build(gateway.audit, principal.tenant, period)
+
+
+@router.get("/stats", summary="What the console charts")
+async def chart_data(
+    request: Request, since: Since = None, until: Until = None, bot: Bot = None
+) -> dict[str, Any]:
+    gateway, principal = _auditor(request)
+    period = Period(_when(since, "since"), _when(until, "until"))
+    return await stats(gateway.audit, principal.tenant, period, bot=bot or None)

@@ -1,0 +1,150 @@
+"""The storage protocol behind the audit trail, and what its backends share.
+
+Backends are synchronous on purpose: the SQLite one answers in well under a millisecond
+and runs inline on the event loop (as the state store does), the PostgreSQL one runs in
+a worker thread; the CLI uses both directly. Each ``append`` reads the chain head, seals
+the new record and inserts it in one transaction that holds the chain's write lock, so
+several processes or replicas appending at once still build one unbroken chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from guardrail.audit.records import GLOBAL_TENANT, AuditRecord
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit log cannot be written or read; a decision must not be acknowledged."""
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Which records a query, an export or a report looks at (every field narrows)."""
+
+    tenant: str | None = None
+    """None: every tenant (the CLI, run by whoever holds the database)."""
+    include_global: bool = False
+    """Also records of no single tenant (gateway-wide policy reloads)."""
+    types: tuple[str, ...] | None = ("decision",)
+    since: datetime | None = None
+    """Inclusive lower bound on the record's time."""
+    until: datetime | None = None
+    """Exclusive upper bound."""
+    bot: str | None = None
+    user: str | None = None
+    """A pseudonym (see :meth:`AuditKey.pseudonym`), never a raw user id."""
+    verdict: str | None = None
+    rule: str | None = None
+    """A rule id, or a family such as ``manipulation.*``."""
+    policy_version: str | None = None
+
+    def sql(self, mark: str, find: str) -> tuple[str, list[Any]]:
+        """A WHERE clause with ``mark`` placeholders; ``find(haystack, needle)`` is the
+        dialect's substring-position function (``instr`` or ``strpos``)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.tenant is not None:
+            if self.include_global:
+                clauses.append(f"tenant IN ({mark}, {mark})")
+                params += [self.tenant, GLOBAL_TENANT]
+            else:
+                clauses.append(f"tenant = {mark}")
+                params.append(self.tenant)
+        if self.types is not None:
+            clauses.append(f"type IN ({', '.join(mark for _ in self.types)})")
+            params += list(self.types)
+        if self.since is not None:
+            clauses.append(f"ts >= {mark}")
+            params.append(self.since.timestamp())
+        if self.until is not None:
+            clauses.append(f"ts < {mark}")
+            params.append(self.until.timestamp())
+        for column in ("bot", "user", "verdict", "policy_version"):
+            value = getattr(self, column)
+            if value is not None:
+                clauses.append(f'"{column}" = {mark}')
+                params.append(value)
+        if self.rule:
+            needle = f"|{self.rule[:-1]}" if self.rule.endswith("*") else f"|{self.rule}|"
+            clauses.append(f"{find}(rules, {mark}) > 0")
+            params.append(needle)
+        return (" AND ".join(clauses) or "1 = 1"), params
+
+
+EVERYTHING = RecordFilter(types=None)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a purge leaves behind: where the remaining chain starts, signed with the key.
+
+    ``body`` holds ``through_seq`` (last purged seq), ``last_hash`` (its hash),
+    ``purged`` (records removed by this purge), ``purged_total``, ``before``,
+    ``created_at``, ``key_id`` and ``prev_signature`` (the checkpoint before, if any).
+    """
+
+    body: dict[str, Any]
+    signature: str
+
+    @property
+    def through_seq(self) -> int:
+        return int(self.body["through_seq"])
+
+    @property
+    def last_hash(self) -> str:
+        return str(self.body["last_hash"])
+
+
+@dataclass(frozen=True)
+class PurgeDraft:
+    """What a backend found under its lock; :class:`AuditTrail` turns it into a checkpoint."""
+
+    through_seq: int
+    last_hash: str
+    purged: int
+    previous: Checkpoint | None = field(default=None)
+
+
+class AuditBackend(Protocol):
+    name: str
+    inline: bool
+    """True when calls are quick and local enough to run on the event loop."""
+
+    def meta(self, key: str, default: str) -> str:
+        """The stored value of ``key``; ``default`` is stored first when there is none."""
+        ...
+
+    def append(self, body: dict[str, Any], *, if_absent: bool = False) -> AuditRecord | None:
+        """Seal and store one record at the head of the chain.
+
+        With ``if_absent``, a record whose id is already stored is not added again (None).
+        """
+        ...
+
+    def get(self, record_id: str) -> AuditRecord | None: ...
+
+    def page(
+        self,
+        flt: RecordFilter,
+        *,
+        limit: int,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        descending: bool = False,
+    ) -> list[AuditRecord]: ...
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every checkpoint, oldest first."""
+        ...
+
+    def purge(
+        self, before: datetime, seal: Callable[[PurgeDraft], Checkpoint]
+    ) -> Checkpoint | None:
+        """Remove the longest prefix of the chain older than ``before``; store its checkpoint."""
+        ...
+
+    def close(self) -> None: ...

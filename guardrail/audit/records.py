@@ -1,0 +1,139 @@
+"""What one audit record holds, and how it is hashed into the chain.
+
+A record is a small JSON document (the *body*) plus its place in the chain: ``seq``,
+``prev_hash`` and ``hash``. The hash covers the canonical JSON of all three, so changing
+a body, reordering records or dropping one breaks every hash after it. A few body fields
+are copied into indexed columns for queries; verification checks that they still agree
+with the body, so editing a column to hide a record from a query is caught too.
+
+Bodies never hold raw personal data: users appear as keyed pseudonyms, texts as SHA-256
+hashes, and the delivered text only as whatever the redaction hook returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+RecordType = Literal["decision", "consent", "policy_reload", "purge"]
+RECORD_TYPES: tuple[RecordType, ...] = ("decision", "consent", "policy_reload", "purge")
+
+GENESIS_HASH = "0" * 64
+"""``prev_hash`` of the first record of a chain that has never been purged."""
+
+GLOBAL_TENANT = "*"
+"""Tenant of records that belong to no single tenant (a gateway-wide policy reload)."""
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per value (sorted keys, no spaces, UTF-8), so hashes are reproducible."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def chain_hash(seq: int, prev_hash: str, body: dict[str, Any]) -> str:
+    """The record's own hash: SHA-256 of the canonical JSON of its position and body,
+    ``{"prev_hash": …, "record": {…}, "seq": N}``."""
+    return chain_hash_text(seq, prev_hash, canonical_json(body))
+
+
+def chain_hash_text(seq: int, prev_hash: str, body_json: str) -> str:
+    """:func:`chain_hash` from the body's canonical JSON (keys already in sorted order)."""
+    return sha256_hex(f'{{"prev_hash":"{prev_hash}","record":{body_json},"seq":{int(seq)}}}')
+
+
+def iso(dt: datetime) -> str:
+    """UTC ISO 8601, the one time format of audit bodies."""
+    return dt.astimezone(UTC).isoformat()
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def rules_column(rules: list[str] | tuple[str, ...]) -> str:
+    """Rule ids as ``|a|b|``: an exact rule is ``|id|`` and a family ``|prefix.`` inside it."""
+    return "|" + "".join(f"{r}|" for r in rules)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The indexed copies of body fields, as the backends store them."""
+
+    id: str
+    type: str
+    ts: float
+    tenant: str
+    bot: str | None
+    user: str | None
+    verdict: str | None
+    rules: str
+    policy_version: str | None
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Columns:
+        return cls(
+            id=str(body["id"]),
+            type=str(body["type"]),
+            ts=parse_iso(str(body["ts"])).timestamp(),
+            tenant=str(body["tenant"]),
+            bot=body.get("bot"),
+            user=body.get("user"),
+            verdict=body.get("verdict"),
+            rules=rules_column([str(r) for r in body.get("rules", [])]),
+            policy_version=body.get("policy_version"),
+        )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One stored record: its body, its chain links and the columns kept for queries."""
+
+    seq: int
+    body: dict[str, Any]
+    prev_hash: str
+    hash: str
+    columns: Columns
+
+    @property
+    def id(self) -> str:
+        return self.columns.id
+
+    @property
+    def type(self) -> str:
+        return self.columns.type
+
+    @property
+    def tenant(self) -> str:
+        return self.columns.tenant
+
+    @property
+    def ts(self) -> datetime:
+        return parse_iso(str(self.body["ts"]))
+
+    def view(self) -> dict[str, Any]:
+        """The record as the API and exports show it: the body plus its chain links."""
+        return {**self.body, "seq": self.seq, "prev_hash": self.prev_hash, "hash": self.hash}
+
+    def problem(self) -> str | None:
+        """Why this record does not match its hash or its columns; None when it does."""
+        if chain_hash(self.seq, self.prev_hash, self.body) != self.hash:
+            return "hash does not match the record's content"
+        try:
+            expected = Columns.of(self.body)
+        except (KeyError, ValueError, TypeError) as exc:
+            return f"record body is malformed: {exc}"
+        if expected != self.columns:
+            changed = [
+                name
+                for name in expected.__dataclass_fields__
+                if getattr(expected, name) != getattr(self.columns, name)
+            ]
+            return f"indexed column(s) {', '.join(changed)} differ from the hashed content"
+        return None

@@ -1,0 +1,260 @@
+"""The audit log in a SQLite file of its own (beside the state database by default).
+
+Why a separate file: the state database is pruned and rewritten all the time, the audit
+log only grows, and the two have different retention and access rules.
+
+Durability: WAL journal with ``synchronous=NORMAL``. A commit is in the WAL file (the
+operating system's page cache) before ``append`` returns, and the decision's HTTP answer
+is only sent after that, so killing the process, even with ``kill -9``, loses no
+acknowledged record: the OS still writes the page cache out. Only a power cut or kernel
+crash can lose the last commits before the next WAL sync; ``audit_synchronous: FULL``
+syncs the WAL on every commit and closes that gap too, at the cost of one fsync per
+decision.
+
+Appends take the write lock (``BEGIN IMMEDIATE``) before reading the head, so gateway
+processes sharing the file serialise and never fork the chain. Triggers refuse UPDATE and
+DELETE outside a purge: they stop accidents, not someone with the file (verification
+does that).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from guardrail.audit.backend import AuditUnavailable, Checkpoint, PurgeDraft, RecordFilter
+from guardrail.audit.records import (
+    GENESIS_HASH,
+    AuditRecord,
+    Columns,
+    canonical_json,
+    chain_hash_text,
+)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_records (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    ts REAL NOT NULL,
+    tenant TEXT NOT NULL,
+    bot TEXT,
+    user TEXT,
+    verdict TEXT,
+    rules TEXT NOT NULL,
+    policy_version TEXT,
+    body TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_audit_tenant_type ON audit_records (tenant, type, seq);
+CREATE INDEX IF NOT EXISTS ix_audit_tenant_ts ON audit_records (tenant, type, ts);
+CREATE INDEX IF NOT EXISTS ix_audit_user ON audit_records (tenant, user, seq);
+CREATE INDEX IF NOT EXISTS ix_audit_ts ON audit_records (ts);
+
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    through_seq INTEGER PRIMARY KEY,
+    body TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS audit_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS audit_records_no_update
+BEFORE UPDATE ON audit_records
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+
+CREATE TRIGGER IF NOT EXISTS audit_records_no_delete
+BEFORE DELETE ON audit_records
+WHEN NOT EXISTS (SELECT 1 FROM audit_meta WHERE key = 'purging')
+BEGIN SELECT RAISE(ABORT, 'audit records are removed only by a purge'); END;
+"""
+
+_COLUMNS = (
+    "seq, id, type, ts, tenant, bot, user, verdict, rules, policy_version, body, prev_hash, hash"
+)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements (trigger bodies hold semicolons of their own)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+
+
+def _record(row: tuple[Any, ...]) -> AuditRecord:
+    seq, rid, rtype, ts, tenant, bot, user, verdict, rules, version, body, prev, digest = row
+    return AuditRecord(
+        seq=int(seq),
+        body=orjson.loads(body),
+        prev_hash=str(prev),
+        hash=str(digest),
+        columns=Columns(rid, rtype, float(ts), tenant, bot, user, verdict, rules, version),
+    )
+
+
+class SQLiteAudit:
+    name = "sqlite"
+    inline = True
+
+    def __init__(self, path: str | Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"):
+        self.path = str(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute(f"PRAGMA synchronous = {synchronous}")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot open audit log {self.path!r}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise AuditUnavailable(
+                f"audit log {self.path!r} has schema version {version}; this gateway "
+                f"understands up to {SCHEMA_VERSION}"
+            )
+        with self._transaction() as db:
+            for statement in _statements(_SCHEMA):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the file's write lock from its first statement."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"audit log {self.path!r} unavailable: {exc}") from exc
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise AuditUnavailable(f"audit log {self.path!r}: {exc}") from exc
+            raise
+
+    def _read(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"audit log {self.path!r}: {exc}") from exc
+
+    def meta(self, key: str, default: str) -> str:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO audit_meta (key, value) VALUES (?, ?)", (key, default)
+            )
+            (value,) = db.execute("SELECT value FROM audit_meta WHERE key = ?", (key,)).fetchone()
+        return str(value)
+
+    def _head(self, db: sqlite3.Connection) -> tuple[int, str]:
+        row = db.execute("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
+        if row is not None:
+            return int(row[0]), str(row[1])
+        mark = db.execute(
+            "SELECT through_seq, body FROM audit_checkpoints ORDER BY through_seq DESC LIMIT 1"
+        ).fetchone()
+        if mark is not None:
+            return int(mark[0]), str(orjson.loads(mark[1])["last_hash"])
+        return 0, GENESIS_HASH
+
+    def append(self, body: dict[str, Any], *, if_absent: bool = False) -> AuditRecord | None:
+        cols = Columns.of(body)
+        text = canonical_json(body)
+        with self._transaction() as db:
+            if (
+                if_absent
+                and db.execute("SELECT 1 FROM audit_records WHERE id = ?", (cols.id,)).fetchone()
+            ):
+                return None
+            seq, prev = self._head(db)
+            seq += 1
+            digest = chain_hash_text(seq, prev, text)
+            db.execute(
+                f"INSERT INTO audit_records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (seq, cols.id, cols.type, cols.ts, cols.tenant, cols.bot, cols.user, cols.verdict,
+                 cols.rules, cols.policy_version, text, prev, digest),
+            )  # fmt: skip
+        return AuditRecord(seq=seq, body=body, prev_hash=prev, hash=digest, columns=cols)
+
+    def get(self, record_id: str) -> AuditRecord | None:
+        rows = self._read(f"SELECT {_COLUMNS} FROM audit_records WHERE id = ?", (record_id,))
+        return _record(rows[0]) if rows else None
+
+    def page(
+        self,
+        flt: RecordFilter,
+        *,
+        limit: int,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        descending: bool = False,
+    ) -> list[AuditRecord]:
+        where, params = flt.sql("?", "instr")
+        if after_seq is not None:
+            where += " AND seq > ?"
+            params.append(after_seq)
+        if before_seq is not None:
+            where += " AND seq < ?"
+            params.append(before_seq)
+        order = "DESC" if descending else "ASC"
+        sql = f"SELECT {_COLUMNS} FROM audit_records WHERE {where} ORDER BY seq {order} LIMIT ?"
+        return [_record(row) for row in self._read(sql, [*params, limit])]
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows = self._read("SELECT body, signature FROM audit_checkpoints ORDER BY through_seq")
+        return [Checkpoint(body=orjson.loads(body), signature=str(sig)) for body, sig in rows]
+
+    def purge(
+        self, before: datetime, seal: Callable[[PurgeDraft], Checkpoint]
+    ) -> Checkpoint | None:
+        with self._transaction() as db:
+            head, _ = self._head(db)
+            (cut,) = db.execute(
+                "SELECT MIN(seq) FROM audit_records WHERE ts >= ?", (before.timestamp(),)
+            ).fetchone()
+            cut = head + 1 if cut is None else int(cut)
+            last = db.execute(
+                "SELECT seq, hash FROM audit_records WHERE seq < ? ORDER BY seq DESC LIMIT 1",
+                (cut,),
+            ).fetchone()
+            if last is None:
+                return None
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM audit_records WHERE seq < ?", (cut,)
+            ).fetchone()
+            rows = db.execute(
+                "SELECT body, signature FROM audit_checkpoints ORDER BY through_seq DESC LIMIT 1"
+            ).fetchall()
+            previous = Checkpoint(orjson.loads(rows[0][0]), str(rows[0][1])) if rows else None
+            checkpoint = seal(PurgeDraft(int(last[0]), str(last[1]), int(count), previous))
+            db.execute("INSERT INTO audit_meta (key, value) VALUES ('purging', '1')")
+            db.execute("DELETE FROM audit_records WHERE seq < ?", (cut,))
+            db.execute("DELETE FROM audit_meta WHERE key = 'purging'")
+            db.execute(
+                "INSERT INTO audit_checkpoints (through_seq, body, signature) VALUES (?, ?, ?)",
+                (checkpoint.through_seq, canonical_json(checkpoint.body), checkpoint.signature),
+            )
+        return checkpoint
+
+    def close(self) -> None:
+        self._db.close()

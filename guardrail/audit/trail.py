@@ -1,0 +1,365 @@
+"""The audit trail as the gateway uses it: one component, built once from settings.
+
+It turns decisions, consent changes and policy reloads into record bodies (pseudonymised
+and hashed here, so no backend ever sees a raw user id or text), appends them, and reads
+them back for queries, exports, reports and verification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from guardrail.audit.backend import (
+    EVERYTHING,
+    AuditBackend,
+    AuditUnavailable,
+    Checkpoint,
+    PurgeDraft,
+    RecordFilter,
+)
+from guardrail.audit.chain import ChainVerifier, Verification
+from guardrail.audit.pseudonym import AuditKey
+from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, iso, sha256_hex
+from guardrail.audit.redact import Redactor, redact
+from guardrail.models import Decision, Event, EventResult, OutreachRequest
+
+if TYPE_CHECKING:
+    from guardrail.config import Settings
+
+log = logging.getLogger("guardrail.audit")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_KEY_META = "pseudonym_key"
+_PAGE = 500
+
+
+class AuditIntegrityError(RuntimeError):
+    """The chain does not verify; purging now would destroy the evidence."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def audit_db_path(settings: Settings) -> str:
+    """``audit_db``, else ``<state db stem>-audit.db`` beside the state database."""
+    if settings.audit_db:
+        return settings.audit_db
+    state = settings.db or "guardrail.db"
+    if state == ":memory:":
+        return ":memory:"
+    path = Path(state)
+    return str(path.with_name(f"{path.stem}-audit{path.suffix or '.db'}"))
+
+
+def open_backend(settings: Settings) -> AuditBackend:
+    """The backend the settings name: ``audit_url`` (PostgreSQL) or a SQLite file."""
+    if settings.audit_url:
+        from guardrail.audit.postgres import PostgresAudit
+
+        return PostgresAudit(settings.audit_url)
+    from guardrail.audit.sqlite import SQLiteAudit
+
+    return SQLiteAudit(audit_db_path(settings), synchronous=settings.audit_synchronous)
+
+
+def resolve_key(settings: Settings | None, backend: AuditBackend) -> AuditKey:
+    """The configured key, else one generated once and kept in the log's meta table.
+
+    A key kept beside the records protects pseudonyms from anyone without the database
+    but not from someone who has it (they can try every user id), hence the warning.
+    """
+    configured = settings.audit_key if settings is not None else None
+    if configured is not None:
+        key = AuditKey(configured.get_secret_value().encode())
+    else:
+        key = AuditKey(bytes.fromhex(backend.meta(_KEY_META, secrets.token_hex(32))))
+        log.warning(
+            "no audit_key configured (GUARDRAIL_AUDIT_KEY): user pseudonyms and purge "
+            "checkpoints use a key generated once and stored in the audit database itself; "
+            "configure a secret key so that having the database is not enough to reverse them"
+        )
+    first = backend.meta("key_id", key.key_id)
+    if first != key.key_id:
+        log.warning(
+            "the audit key (id %s) differs from the one the log started with (id %s): earlier "
+            "pseudonyms will not match and earlier checkpoints will not verify",
+            key.key_id,
+            first,
+        )
+    return key
+
+
+class AuditTrail:
+    def __init__(
+        self,
+        backend: AuditBackend,
+        key: AuditKey,
+        *,
+        clock: Callable[[], datetime] = _now,
+        redactor: Redactor = redact,
+    ) -> None:
+        self.backend, self.key, self.clock, self.redactor = backend, key, clock, redactor
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, clock: Callable[[], datetime] = _now
+    ) -> AuditTrail:
+        backend = open_backend(settings)
+        return cls(backend, resolve_key(settings, backend), clock=clock)
+
+    @classmethod
+    def memory(cls) -> AuditTrail:
+        """A throwaway in-memory log (a Gateway built by hand without one)."""
+        from guardrail.audit.sqlite import SQLiteAudit
+
+        return cls(SQLiteAudit(":memory:"), AuditKey(secrets.token_bytes(32)))
+
+    async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self.backend.inline:
+            return fn(*args, **kwargs)
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def pseudonym(self, tenant: str, user_id: str) -> str:
+        return self.key.pseudonym(tenant, user_id)
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def record_decision(
+        self, tenant: str, req: OutreachRequest, decision: Decision
+    ) -> AuditRecord | None:
+        """Append the decision; a replay is appended only if its original never was
+        (the process died between the state commit and the audit append)."""
+        body = self.decision_body(tenant, req, decision)
+        return await self._run(self.backend.append, body, if_absent=decision.idempotent_replay)
+
+    def decision_body(
+        self, tenant: str, req: OutreachRequest, decision: Decision
+    ) -> dict[str, Any]:
+        delivered = decision.text
+        return {
+            "type": "decision",
+            "id": decision.decision_id,
+            "ts": iso(decision.decided_at),
+            "recorded_at": iso(self.clock()),
+            "tenant": tenant,
+            "bot": req.bot_id,
+            "user": self.pseudonym(tenant, req.user_id),
+            "channel": req.channel.value,
+            "kind": decision.kind.value,
+            "claimed_kind": req.kind.value if req.kind else None,
+            "user_context": {
+                "jurisdiction": req.user.jurisdiction,
+                "is_minor": req.user.is_minor,
+                "timezone": req.user.timezone,
+            },
+            "verdict": decision.verdict.value,
+            "retry_after": iso(decision.retry_after) if decision.retry_after else None,
+            "rules": [reason.rule for reason in decision.reasons],
+            "reasons": [reason.model_dump(mode="json") for reason in decision.reasons],
+            "scores": dict(decision.scores),
+            "policy": decision.policy,
+            "policy_version": decision.policy_version,
+            "text_sha256": sha256_hex(req.text),
+            "delivered_sha256": sha256_hex(delivered) if delivered is not None else None,
+            "delivered_text": (
+                self.redactor(delivered, tenant=tenant, bot=req.bot_id)
+                if delivered is not None
+                else None
+            ),
+        }
+
+    async def record_consent(
+        self, tenant: str, event: Event, result: EventResult
+    ) -> AuditRecord | None:
+        """Append an opt-out or opt-in: when the platform saw it and when we honoured it."""
+        if result.consent is None or result.duplicate:
+            return None
+        honoured = self.clock()
+        body = {
+            "type": "consent",
+            "id": uuid.uuid4().hex,
+            "ts": iso(honoured),
+            "tenant": tenant,
+            "bot": event.bot_id,
+            "user": self.pseudonym(tenant, event.user_id),
+            "action": "opt_out" if result.consent == "opted_out" else "opt_in",
+            "scope": result.consent_scope,
+            "source": event.type.value,
+            "channel": event.channel.value if event.channel else None,
+            "received_at": iso(event.ts),
+            "honoured_at": iso(honoured),
+        }
+        return await self._run(self.backend.append, body)
+
+    async def record_policy_reload(
+        self,
+        *,
+        name: str,
+        version: str,
+        source: str,
+        tenant: str | None = None,
+        actor: str | None = None,
+        reason: str = "reload",
+        only_if_changed: bool = False,
+    ) -> AuditRecord | None:
+        """Append a policy (re)load; call it whenever a policy starts to be enforced.
+
+        ``tenant`` None means gateway-wide (every tenant's auditors see it). With
+        ``only_if_changed``, nothing is appended when the last record for this policy
+        name and tenant already names this version (a restart with the same policy).
+        """
+        return await self._run(
+            self.record_policy_reload_sync,
+            name=name,
+            version=version,
+            source=source,
+            tenant=tenant,
+            actor=actor,
+            reason=reason,
+            only_if_changed=only_if_changed,
+        )
+
+    def record_policy_reload_sync(
+        self,
+        *,
+        name: str,
+        version: str,
+        source: str,
+        tenant: str | None = None,
+        actor: str | None = None,
+        reason: str = "reload",
+        only_if_changed: bool = False,
+    ) -> AuditRecord | None:
+        """:meth:`record_policy_reload` for code outside the event loop (start-up, CLI)."""
+        owner = tenant or GLOBAL_TENANT
+        if only_if_changed:
+            flt = RecordFilter(tenant=owner, types=("policy_reload",))
+            for earlier in self.backend.page(flt, limit=100, descending=True):
+                if earlier.body.get("policy") == name:
+                    if earlier.body.get("policy_version") == version:
+                        return None
+                    break
+        body = {
+            "type": "policy_reload",
+            "id": uuid.uuid4().hex,
+            "ts": iso(self.clock()),
+            "tenant": owner,
+            "policy": name,
+            "policy_version": version,
+            "source": source,
+            "actor": actor,
+            "reason": reason,
+        }
+        return self.backend.append(body)
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def get(self, record_id: str) -> AuditRecord | None:
+        return await self._run(self.backend.get, record_id)
+
+    async def query(
+        self, flt: RecordFilter, *, cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[AuditRecord], str | None]:
+        """Newest first; ``cursor`` is the ``next_cursor`` of the page before."""
+        before = parse_cursor(cursor)
+        rows = await self._run(
+            self.backend.page, flt, limit=limit + 1, before_seq=before, descending=True
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, (str(rows[-1].seq) if more and rows else None)
+
+    async def iter_records(
+        self, flt: RecordFilter, *, after_seq: int | None = None
+    ) -> AsyncIterator[AuditRecord]:
+        """Every matching record, oldest first, a page at a time (for exports, reports)."""
+        while True:
+            rows = await self._run(self.backend.page, flt, limit=_PAGE, after_seq=after_seq)
+            for row in rows:
+                yield row
+            if len(rows) < _PAGE:
+                return
+            after_seq = rows[-1].seq
+            await asyncio.sleep(0)  # let decisions through between pages
+
+    async def verify(self) -> Verification:
+        verifier = ChainVerifier(await self._run(self.backend.checkpoints), self.key)
+        if not verifier.failed:
+            async for record in self.iter_records(EVERYTHING):
+                if not verifier.feed(record):
+                    break
+        return verifier.result()
+
+    # -- retention -----------------------------------------------------------------------
+
+    async def purge(self, before: datetime, *, actor: str | None = None) -> Checkpoint | None:
+        """Remove records older than ``before`` (a prefix of the chain), leaving a signed
+        checkpoint so the rest still verifies; refused while the chain is broken."""
+        check = await self.verify()
+        if not check.ok:
+            raise AuditIntegrityError(
+                f"the audit chain does not verify (record seq {check.bad_seq}: {check.problem}); "
+                "refusing to purge the evidence"
+            )
+        checkpoint = await self._run(self.backend.purge, before, partial(self._seal, before))
+        if checkpoint is not None:
+            now = self.clock()
+            body = {
+                "type": "purge",
+                "id": uuid.uuid4().hex,
+                "ts": iso(now),
+                "tenant": GLOBAL_TENANT,
+                "before": iso(before),
+                "through_seq": checkpoint.through_seq,
+                "purged": checkpoint.body["purged"],
+                "actor": actor,
+            }
+            await self._run(self.backend.append, body)
+        return checkpoint
+
+    def _seal(self, before: datetime, draft: PurgeDraft) -> Checkpoint:
+        total = (int(draft.previous.body["purged_total"]) if draft.previous else 0) + draft.purged
+        body = {
+            "through_seq": draft.through_seq,
+            "last_hash": draft.last_hash,
+            "purged": draft.purged,
+            "purged_total": total,
+            "before": iso(before),
+            "created_at": iso(self.clock()),
+            "key_id": self.key.key_id,
+            "prev_signature": draft.previous.signature if draft.previous else None,
+        }
+        return Checkpoint(body=body, signature=self.key.sign(body))
+
+    async def close(self) -> None:
+        await self._run(self.backend.close)
+
+
+def parse_cursor(cursor: str | None) -> int | None:
+    if cursor is None or cursor == "":
+        return None
+    if not cursor.isdigit():
+        raise ValueError(f"bad cursor {cursor!r}: pass the next_cursor of the previous page")
+    return int(cursor)
+
+
+__all__ = [
+    "AuditIntegrityError",
+    "AuditTrail",
+    "AuditUnavailable",
+    "audit_db_path",
+    "open_backend",
+    "parse_cursor",
+    "resolve_key",
+]

@@ -1,0 +1,156 @@
+"""Policy test files: cases written in YAML beside the policies, checked like the policies.
+
+A test file lives in a ``tests/`` folder next to the policies it tests (``policies/tests/
+*.yaml``). Each case replays a history (user messages, opt-outs, earlier outreach) and
+then asks for one decision, whose verdict and rule ids must match what the case expects.
+Typos in a test file are errors with file:line:column, as in a policy.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from guardrail.models import Channel, Kind, UserContext, Verdict
+from guardrail.policy.loader import (
+    PolicyError,
+    Problem,
+    compose,
+    construct,
+    validation_problems,
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Defaults(_Strict):
+    """Who talks to whom, for every request and history item of the file unless they say."""
+
+    tenant: str = "default"
+    bot_id: str = "bot"
+    user_id: str = "user"
+    channel: Channel = Channel.MESSENGER
+    text: str = "Hi! Any plans for the weekend? I found a film you might like."
+    user: UserContext = Field(default_factory=UserContext)
+
+
+class HistoryItem(_Strict):
+    """One thing that happened before the request; exactly one of the four kinds."""
+
+    at: AwareDatetime
+    user_message: str | None = Field(default=None, description="the user wrote this")
+    outreach: str | None = Field(
+        default=None, description="the bot asked to send this; decided by the policy at `at`"
+    )
+    opt_out: Literal["bot", "all"] | None = None
+    opt_in: Literal["bot", "all"] | None = None
+    kind: Kind | None = Field(default=None, description="outreach: proactive or reply")
+    expect: Verdict = Field(
+        default=Verdict.ALLOW, description="outreach: the verdict it must get (allow: it was sent)"
+    )
+    bot_id: str | None = None
+    channel: Channel | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> HistoryItem:
+        given = [k for k in ("user_message", "outreach", "opt_out", "opt_in") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of user_message, outreach, opt_out, opt_in")
+        return self
+
+
+class CaseRequest(_Strict):
+    """The request under test; fields not given come from the file's ``defaults``."""
+
+    at: AwareDatetime
+    text: str | None = None
+    kind: Kind | None = None
+    tenant: str | None = None
+    bot_id: str | None = None
+    user_id: str | None = None
+    channel: Channel | None = None
+    user: UserContext | None = None
+    idempotency_key: str | None = None
+
+
+class Expect(_Strict):
+    verdict: Verdict
+    rules: list[str] | None = Field(
+        default=None, description="ids of the reasons that block, defer or rewrite, in order"
+    )
+    shadow: list[str] | None = Field(default=None, description="ids of the shadow reasons")
+    policy: str | None = Field(default=None, description="name of the policy that decided")
+    retry_after: AwareDatetime | None = None
+
+
+class Case(_Strict):
+    name: str = Field(min_length=1)
+    policy: str | None = Field(
+        default=None, description="decide with this policy of the set, skipping match"
+    )
+    history: list[HistoryItem] = Field(default_factory=list)
+    request: CaseRequest
+    expect: Expect
+
+    @model_validator(mode="after")
+    def _in_time_order(self) -> Case:
+        times = [item.at for item in self.history] + [self.request.at]
+        for i, (earlier, later) in enumerate(itertools.pairwise(times)):
+            if later < earlier:
+                what = "the request" if i + 1 == len(self.history) else f"history[{i + 1}]"
+                raise ValueError(f"{what} is earlier than the item before it; keep time order")
+        return self
+
+
+class CaseFile(_Strict):
+    policies: str | None = Field(
+        default=None,
+        description="the policy file or folder under test, relative to this file "
+        "(default: the folder above tests/)",
+    )
+    defaults: Defaults = Field(default_factory=Defaults)
+    cases: list[Case] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class LoadedCases:
+    source: str
+    cases: CaseFile
+    lines: tuple[int, ...]
+    """Line of each case, for PASS/FAIL output."""
+    policies: Path
+
+
+def load_cases(path: Path) -> LoadedCases:
+    """A test file, validated; PolicyError with file:line:column for every problem."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError([Problem(source, 1, 1, f"cannot read: {exc.strerror}")]) from exc
+    root = compose(text, source)
+    try:
+        cases = CaseFile.model_validate(construct(root) if root is not None else None)
+    except ValidationError as exc:
+        raise PolicyError(sorted(validation_problems(exc, root, source, CaseFile))) from exc
+    folder = path.resolve().parent
+    default = folder.parent if folder.name == "tests" else folder
+    target = folder / cases.policies if cases.policies else default
+    return LoadedCases(source, cases, _case_lines(root, len(cases.cases)), target)
+
+
+def _case_lines(root: yaml.Node | None, count: int) -> tuple[int, ...]:
+    items: list[yaml.Node] = []
+    if isinstance(root, yaml.MappingNode):
+        node = next((v for k, v in root.value if k.value == "cases"), None)
+        if isinstance(node, yaml.SequenceNode):
+            items = node.value
+    lines = [item.start_mark.line + 1 for item in items]
+    return tuple(lines + [1] * (count - len(lines)))

@@ -1,0 +1,234 @@
+"""The running gateway's policies, and their reload without a restart.
+
+A reload (file change, ``POST /v1/policies/reload``, SIGHUP) builds a whole new
+:class:`PolicySet` and then replaces one reference. Requests read that reference once and
+decide with what they got, so each decision uses exactly one version. A set that fails to
+load is rejected: the running one stays, and the problems show in ``GET /v1/policies``, in
+the log and in ``guardrail_policy_reload_total{outcome="error"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from guardrail.models import OutreachRequest
+from guardrail.policy.loader import LoadedPolicy, PolicyError
+from guardrail.policy.policyset import PolicySet, load_policy_set
+from guardrail.policy.resolve import POLICY_SUFFIXES
+
+log = logging.getLogger("guardrail.policy")
+
+Trigger = Literal["startup", "file", "api", "signal"]
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class ReloadStatus:
+    at: datetime
+    ok: bool
+    trigger: Trigger
+    errors: tuple[str, ...] = ()
+    actor: str | None = None
+    """The API key name that asked for it (``api`` trigger)."""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "at": self.at.isoformat(),
+            "ok": self.ok,
+            "trigger": self.trigger,
+            "actor": self.actor,
+            "errors": list(self.errors),
+        }
+
+
+ReloadListener = Callable[[PolicySet, ReloadStatus], Awaitable[None]]
+
+
+class PolicyHolder:
+    """Holds the active set; every reader takes :attr:`current` once per request."""
+
+    def __init__(
+        self, path: Path | str | None, *, registry: CollectorRegistry | None = None
+    ) -> None:
+        """The startup load: unlike a reload, a broken policy here is fatal (PolicyError)."""
+        self.path = Path(path) if path is not None else None
+        self.registry = registry or CollectorRegistry()
+        self.reloads = Counter(
+            "guardrail_policy_reload",
+            "Policy reloads, by outcome (ok, error)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.info = Gauge(
+            "guardrail_policy_info",
+            "Loaded policies (the set's files, the fallback, shadow candidates): 1 per version",
+            ["name", "version"],
+            registry=self.registry,
+        )
+        self.shadow_verdicts = Counter(
+            "guardrail_shadow_verdicts",
+            "Would-be verdicts of shadow policies (never enforced)",
+            ["policy", "verdict"],
+            registry=self.registry,
+        )
+        self._lock = threading.Lock()
+        self.on_reload: list[ReloadListener] = []
+        """Awaited, in the event loop, after each successful reload (e.g. the audit log)."""
+        before = self._stamp(frozenset())
+        self.current: PolicySet = load_policy_set(self.path)
+        self._fingerprint = self._settle(before, self.current.files)
+        self.last_reload = ReloadStatus(datetime.now(UTC), True, "startup")
+        self._publish(self.current)
+
+    def select(self, tenant: str, req: OutreachRequest) -> LoadedPolicy:
+        return self.current.select(tenant, req)
+
+    def count_shadow(self, policy: str, verdict: str) -> None:
+        self.shadow_verdicts.labels(policy, verdict).inc()
+
+    def reload(self, trigger: Trigger, actor: str | None = None) -> ReloadStatus:
+        """Build a new set from the same source; swap it in only when it loads cleanly."""
+        with self._lock:
+            before = self._stamp(self.current.files)
+            try:
+                policies = load_policy_set(self.path)
+            except PolicyError as exc:
+                errors = tuple(str(p) for p in exc.problems)
+                self._fingerprint = self._settle(before, self.current.files)
+                self.last_reload = ReloadStatus(datetime.now(UTC), False, trigger, errors, actor)
+                self.reloads.labels("error").inc()
+                log.error(
+                    "policy reload (%s) rejected; still running %s:\n%s",
+                    trigger,
+                    _describe(self.current),
+                    "\n".join(errors),
+                )
+                return self.last_reload
+            self.current = policies  # the swap: one reference, atomic
+            self._fingerprint = self._settle(before, policies.files)
+            self.last_reload = ReloadStatus(datetime.now(UTC), True, trigger, (), actor)
+            self.reloads.labels("ok").inc()
+            self._publish(policies)
+            log.info("policies reloaded (%s): %s", trigger, _describe(policies))
+            return self.last_reload
+
+    async def areload(self, trigger: Trigger, actor: str | None = None) -> ReloadStatus:
+        """:meth:`reload` off the event loop (parsing a folder of policies takes milliseconds),
+        then the listeners."""
+        status = await asyncio.to_thread(self.reload, trigger, actor)
+        if status.ok:
+            current = self.current
+            for listener in self.on_reload:
+                try:
+                    await listener(current, status)
+                except Exception:  # a listener must not undo or hide a good reload
+                    log.exception("policy reload listener %r failed", listener)
+        return status
+
+    def changed(self) -> bool:
+        """Whether any policy file changed (or appeared, or went) since the last load."""
+        return self._stamp(self.current.files) != self._fingerprint
+
+    async def watch(self, interval: float = 2.0) -> None:
+        """Poll file times every ``interval`` seconds; reload after a change settles."""
+        if self.path is None:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if await self._settled_change(interval):
+                    await self.areload("file")
+            except Exception:  # the watcher must outlive any surprise (a folder removed...)
+                log.exception("policy file watcher failed")
+
+    async def _settled_change(self, interval: float) -> bool:
+        if not self.changed():
+            return False
+        seen = self._stamp(self.current.files)
+        await asyncio.sleep(min(interval / 4, 0.5))  # an editor may still be writing
+        # Still changing: look again next round. Reloaded meanwhile: nothing to do.
+        return self._stamp(self.current.files) == seen and self.changed()
+
+    def _stamp(self, files: frozenset[Path]) -> Fingerprint:
+        return fingerprint_of(self.path, files)
+
+    def _settle(self, before: Fingerprint, files: frozenset[Path]) -> Fingerprint:
+        """The fingerprint to compare with next; empty (forcing a reload) when a file the
+        load read changed while it was being read."""
+        after = self._stamp(files)
+        seen = {name: stamp for name, *stamp in before}
+        moved = any(seen.get(name, stamp) != stamp for name, *stamp in after)
+        return () if moved else after
+
+    def _publish(self, policies: PolicySet) -> None:
+        self.info.clear()
+        for loaded in (*policies.members, policies.fallback):
+            for each in (loaded, *loaded.shadows):
+                self.info.labels(each.policy.name, each.version).set(1)
+
+
+def fingerprint_of(path: Path | None, files: frozenset[Path]) -> Fingerprint:
+    """(path, mtime, size) of every file of the set, and of every policy file in its folder."""
+    if path is None:
+        return ()
+    watched = set(files) | {path.resolve()}
+    if path.is_dir():
+        watched |= {p.resolve() for p in path.iterdir() if p.suffix in POLICY_SUFFIXES}
+    stamps = []
+    for file in sorted(watched):
+        try:
+            stat = file.stat()
+        except OSError:
+            stamps.append((str(file), -1, -1))  # gone: a change too
+        else:
+            stamps.append((str(file), stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
+
+
+def _describe(policies: PolicySet) -> str:
+    names = [f"{p.policy.name} {p.version[:15]}" for p in (*policies.members, policies.fallback)]
+    return ", ".join(dict.fromkeys(names))
+
+
+@contextlib.asynccontextmanager
+async def reloading(
+    holder: PolicyHolder, *, poll: float | None = 2.0, sighup: bool = False
+) -> AsyncIterator[None]:
+    """Hot reload for the app's lifetime: the file watcher, and SIGHUP under ``serve``.
+
+    SIGHUP is only taken where asked (the ``serve`` command): a signal handler belongs to
+    the main thread's loop, which an embedding process or a test may not own.
+    """
+    loop = asyncio.get_running_loop()
+    watcher = asyncio.create_task(holder.watch(poll)) if poll and holder.path else None
+    pending: set[asyncio.Task[ReloadStatus]] = set()
+
+    def on_sighup() -> None:
+        log.info("SIGHUP: reloading policies")
+        task = loop.create_task(holder.areload("signal"))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    if sighup:
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)
+    try:
+        yield
+    finally:
+        if sighup:
+            loop.remove_signal_handler(signal.SIGHUP)
+        for task in (watcher, *pending):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

@@ -1,0 +1,198 @@
+"""A set of policies loaded together (one file, or a folder of YAML files) and the choice
+of the one that decides each request.
+
+The set is immutable: a reload builds a whole new set and swaps one reference (see
+:mod:`guardrail.policy.holder`), so a request never sees half of two versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from guardrail.consent import ConsentDetector, ConsentWords
+from guardrail.models import OutreachRequest
+from guardrail.policy import match
+from guardrail.policy.loader import LoadedPolicy, PolicyError, Problem, at, builtin
+from guardrail.policy.resolve import Document, Resolver, policy_files, read_document, where_is
+
+FALLBACK = "default"
+Applies = Literal["match", "fallback", "shadow", "none"]
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    source: str
+    """What was loaded: a file, a folder, or ``<builtin>``."""
+    members: tuple[LoadedPolicy, ...]
+    """The policies of the set's own files, in file order."""
+    fallback: LoadedPolicy
+    """Decides requests no member's ``match`` selects."""
+    files: frozenset[Path] = field(default_factory=frozenset)
+    """Every file read to build the set (the watcher polls them)."""
+
+    @cached_property
+    def selectable(self) -> tuple[LoadedPolicy, ...]:
+        """Members with a ``match``; the others serve as parents or shadow candidates."""
+        return tuple(p for p in self.members if not p.policy.match.is_empty())
+
+    def select(self, tenant: str, req: OutreachRequest) -> LoadedPolicy:
+        """The most specific matching policy (see :mod:`guardrail.policy.match`)."""
+        best, best_key = self.fallback, None
+        for loaded in self.selectable:
+            found = match.key(loaded.policy.match, tenant, req)
+            if found is not None and (best_key is None or found > best_key):
+                best, best_key = loaded, found
+        return best
+
+    def named(self, name: str) -> LoadedPolicy | None:
+        if self.fallback.policy.name == name:
+            return self.fallback
+        return next((p for p in self.members if p.policy.name == name), None)
+
+    def applies(self, loaded: LoadedPolicy) -> Applies:
+        """How a policy of the set takes part: by ``match``, as the fallback, as a shadow
+        candidate of an active policy, or not at all (a parent for ``extends`` only)."""
+        if loaded is self.fallback:
+            return "fallback"
+        if any(loaded is p for p in self.selectable):
+            return "match"
+        same = (loaded.source, loaded.policy.name)
+        if any((s.source, s.policy.name) == same for p in self.active for s in p.shadows):
+            return "shadow"
+        return "none"
+
+    @property
+    def active(self) -> tuple[LoadedPolicy, ...]:
+        """Policies that can decide a request: the selectable ones and the fallback."""
+        return (*self.selectable, self.fallback)
+
+    @cached_property
+    def detector(self) -> ConsentDetector:
+        """Opt-out wording for inbound events, which no ``match`` ties to one policy.
+
+        Safety first: a word any enforcing policy treats as STOP opts out; a word re-opts
+        in only when every one of them treats it as START. Shadow policies never change
+        consent (they must not change state).
+        """
+        enforcing = [p.policy.consent for p in self.active if p.policy.mode == "enforce"]
+        words = enforcing or [self.fallback.policy.consent]
+        start = set(words[0].start).intersection(*(w.start for w in words[1:]))
+        return ConsentDetector(
+            ConsentWords(
+                stop=_union(w.stop for w in words),
+                stop_all=_union(w.stop_all for w in words),
+                start=[s for s in words[0].start if s in start],
+                stop_phrases=_union(w.stop_phrases for w in words),
+            )
+        )
+
+
+def builtin_set() -> PolicySet:
+    return PolicySet(source="<builtin>", members=(), fallback=builtin())
+
+
+def load_policy_set(path: str | Path | None) -> PolicySet:
+    """A file or a folder of policies, every reference resolved; PolicyError lists all problems.
+
+    In a folder, the policy named ``default`` is the fallback (the built-in one when there
+    is none). A single file is the fallback itself unless it has a ``match``.
+    """
+    if path is None:
+        return builtin_set()
+    path = Path(path)
+    folder = path.is_dir()
+    files = policy_files(path) if folder else [path]
+    documents, problems = _read(files, str(path) if folder else None)
+    resolver = Resolver(documents, library=None if folder else path.resolve().parent)
+    try:
+        members = resolver.finish()
+    except PolicyError as exc:
+        raise PolicyError([*problems, *exc.problems]) from exc
+    if problems:
+        raise PolicyError(problems)
+    by_doc = dict(zip((id(d) for d in documents), members, strict=True))
+    fallback = _fallback(documents, by_doc, single=not folder)
+    _check_selection(documents, by_doc)
+    return PolicySet(
+        source=str(path),
+        members=tuple(members),
+        fallback=fallback,
+        files=frozenset(resolver.files),
+    )
+
+
+def _read(files: list[Path], folder: str | None) -> tuple[list[Document], list[Problem]]:
+    documents, problems = [], []
+    if folder is not None and not files:
+        problems.append(Problem(folder, 1, 1, "no policy files (*.yaml, *.yml) in this folder"))
+    for file in files:
+        try:
+            documents.append(read_document(file))
+        except PolicyError as exc:
+            problems += exc.problems
+    return documents, problems
+
+
+def _fallback(
+    documents: list[Document], by_doc: dict[int, LoadedPolicy], *, single: bool
+) -> LoadedPolicy:
+    for doc in documents:
+        loaded = by_doc[id(doc)]
+        if loaded.policy.name == FALLBACK:
+            if not loaded.policy.match.is_empty():
+                raise PolicyError(
+                    [
+                        _at(
+                            doc,
+                            "match",
+                            "the default policy applies wherever no other policy matches; it "
+                            "takes no match (give this policy another name)",
+                        )
+                    ]
+                )
+            return loaded
+    if single and documents and by_doc[id(documents[0])].policy.match.is_empty():
+        return by_doc[id(documents[0])]
+    return builtin()
+
+
+def _check_selection(documents: list[Document], by_doc: dict[int, LoadedPolicy]) -> None:
+    """Refuse sets where two policies could claim one request with equal precedence."""
+    problems = []
+    seen: list[Document] = []
+    for doc in documents:
+        mine = by_doc[id(doc)].policy.match
+        if mine.is_empty():
+            continue
+        for other in seen:
+            example = match.tie(by_doc[id(other)].policy.match, mine)
+            if example is not None:
+                problems.append(
+                    _at(
+                        doc,
+                        "match",
+                        f"match: ties with policy {by_doc[id(other)].policy.name!r} "
+                        f"({where_is(other.get('match') or other.root)}): both would apply "
+                        f"with equal precedence to a request for {example}; make one of them "
+                        "more specific",
+                    )
+                )
+        seen.append(doc)
+    if problems:
+        raise PolicyError(problems)
+
+
+def _at(doc: Document, key: str, message: str) -> Problem:
+    node = next((k for k, _ in doc.root.value if k.value == key), None)
+    return at(node or doc.root, message, doc.source)
+
+
+def _union(lists: Iterable[list[str]]) -> list[str]:
+    merged: dict[str, None] = {}
+    for words in lists:
+        merged.update(dict.fromkeys(words))
+    return list(merged)

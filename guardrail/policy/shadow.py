@@ -1,0 +1,149 @@
+"""Shadow policies: candidates evaluated on live traffic, recorded, never enforced.
+
+A candidate runs through the very same :func:`guardrail.pipeline.decide` as the enforcing
+policy, against a store that reads the real state and writes nothing. It is evaluated
+*before* the real decision, so it sees the state the real decision saw (not the message
+the real decision may just have counted).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Literal
+
+from guardrail.models import Decision, OutreachRequest, Reason
+from guardrail.pipeline import decide
+from guardrail.policy.loader import LoadedPolicy
+from guardrail.state.base import CommitRequest, CommitResult, Snapshot, Store
+
+log = logging.getLogger("guardrail.policy")
+
+ShadowCounter = Callable[[str, str], None]
+"""Called with (shadow policy name, would-be verdict) for each candidate evaluated."""
+
+
+class ReadOnlyStore:
+    """A :class:`Store` that reads from another and writes nothing (commits "succeed").
+
+    Keep it in step with the Store protocol: reads delegate, writes do nothing (mypy
+    flags a method the protocol gains and this class lacks).
+    """
+
+    name = "read-only"
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def ping(self) -> None:
+        await self._store.ping()
+
+    async def close(self) -> None:
+        return None
+
+    async def snapshot(
+        self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
+    ) -> Snapshot:
+        return await self._store.snapshot(tenant, bot, user, now, horizon)
+
+    async def record_user_message(
+        self, tenant: str, bot: str, user: str, ts: datetime, event_id: str | None = None
+    ) -> bool:
+        return True
+
+    async def record_receipt(
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        ts: datetime,
+        status: Literal["delivered", "read"],
+        event_id: str | None = None,
+    ) -> bool:
+        return True
+
+    async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
+        return None
+
+    async def set_consent(
+        self, tenant: str, bot: str | None, user: str, opted_out: bool, ts: datetime
+    ) -> None:
+        return None
+
+    async def get_idempotent(
+        self, tenant: str, bot: str, user: str, key: str, now: datetime
+    ) -> str | None:
+        return None
+
+    async def put_idempotent(
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        key: str,
+        decision_json: str,
+        now: datetime,
+        ttl: timedelta,
+    ) -> str | None:
+        return None
+
+    async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:
+        return CommitResult(committed=True)
+
+    async def release(
+        self, tenant: str, bot: str, user: str, decision_id: str, idempotency_key: str | None
+    ) -> None:
+        return None
+
+    async def prune(self, before: datetime) -> int:
+        return 0
+
+
+async def decide_with_shadows(
+    store: Store,
+    loaded: LoadedPolicy,
+    tenant: str,
+    req: OutreachRequest,
+    now: datetime,
+    count: ShadowCounter | None = None,
+) -> Decision:
+    """``loaded`` decides; each of its shadow policies adds its would-be verdict as reasons."""
+    if not loaded.shadows:
+        return await decide(store, loaded, tenant, req, now)
+    readonly, dry_req = ReadOnlyStore(store), req.model_copy(update={"idempotency_key": None})
+    verdicts: list[tuple[LoadedPolicy, Decision]] = []
+    for candidate in loaded.shadows:
+        try:
+            verdicts.append((candidate, await decide(readonly, candidate, tenant, dry_req, now)))
+        except Exception:  # a candidate must never break the real decision
+            log.exception("shadow policy %s failed", candidate.policy.name)
+            if count is not None:
+                count(candidate.policy.name, "error")
+    decision = await decide(store, loaded, tenant, req, now)
+    if decision.idempotent_replay:
+        return decision  # the answer given the first time, unchanged
+    extra: list[Reason] = []
+    for candidate, would in verdicts:
+        extra += shadow_reasons(candidate.policy.name, would)
+        if count is not None:
+            count(candidate.policy.name, would.verdict.value)
+    return decision.model_copy(update={"reasons": [*decision.reasons, *extra]})
+
+
+def shadow_reasons(name: str, would: Decision) -> list[Reason]:
+    """A candidate's decision as ``shadow`` reasons: its verdict first, then why."""
+    verdict = f"would {would.verdict.value}"
+    if would.retry_after is not None:
+        verdict += f" until {would.retry_after.isoformat()}"
+    reasons = [Reason(rule=f"{name}:verdict", detail=verdict, policy=name, effect="shadow")]
+    reasons += [
+        Reason(
+            rule=f"{name}:{r.rule}",
+            detail=f"{r.effect}: {r.detail}",
+            policy=name,
+            effect="shadow",
+        )
+        for r in would.reasons
+    ]
+    return reasons

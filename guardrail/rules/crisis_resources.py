@@ -1,0 +1,75 @@
+"""Crisis resources: after a user shows self-harm risk, the bot's next reply carries help.
+
+The helpline is chosen by the user's jurisdiction and language from the registry
+(guardrail/crisis/resources.yaml). Once a message carrying resources has gone out after
+the latest signal, later replies are left alone.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+
+from guardrail.crisis.resources import REGISTRY_FILE, ResourceRegistry
+from guardrail.durations import Duration
+from guardrail.models import Kind
+from guardrail.risk import RiskLevel
+from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
+
+
+class CrisisResourcesParams(RuleParams):
+    level: RiskLevel = Field(default=RiskLevel.IDEATION, description="from this severity")
+    within: Duration = Field(
+        default=timedelta(days=7), description="how long after a signal the next reply gets help"
+    )
+    registry: Path | None = Field(
+        default=None, description="a helplines file of your own; the built-in one when unset"
+    )
+
+
+class CrisisResources(Rule[CrisisResourcesParams]):
+    id = "crisis_resources"
+    params_model = CrisisResourcesParams
+    kinds = frozenset({Kind.PROACTIVE, Kind.REPLY})
+
+    def lookback(self, params: CrisisResourcesParams) -> timedelta:
+        return params.within
+
+    def check(self, ctx: RuleContext, params: CrisisResourcesParams) -> Finding | None:
+        snap = ctx.snapshot
+        signals = [
+            e
+            for e in snap.risk_events
+            if e.level >= params.level and ctx.now - e.ts <= params.within
+        ]
+        if not signals:
+            return None
+        latest = signals[-1].ts
+        if any(t >= latest for t in snap.resources_at):
+            return None  # help already went out after the latest signal
+        user = ctx.request.user
+        registry = _registry(params.registry)
+        if registry.signature(user.jurisdiction, user.locale) in ctx.text:
+            return Finding(self.id, "info", "crisis resources already in the text", resources=True)
+        message = registry.message(user.jurisdiction, user.locale)
+        resource = registry.pick(user.jurisdiction, user.locale)
+        return Finding(
+            self.id,
+            "rewrite",
+            f"crisis resources appended ({resource.id}, verified {resource.verified_at})",
+            text=f"{ctx.text}\n\n{message}",
+            resources=True,
+        )
+
+
+_loaded: dict[Path, ResourceRegistry] = {}
+
+
+def _registry(path: Path | None) -> ResourceRegistry:
+    """Registries are read once per path (policies may name theirs; most use the default)."""
+    path = path or REGISTRY_FILE
+    if path not in _loaded:
+        _loaded[path] = ResourceRegistry.load(path)
+    return _loaded[path]
