@@ -213,6 +213,14 @@ def test_french_ideation_holds_outreach_and_puts_3114_in_the_next_reply(
     assert payload["type"] == "crisis" and payload["level"] == "ideation" and "text" not in payload
     metrics = client.get("/metrics").text
     assert 'guardrail_crisis_referrals_total{level="ideation"} 1.0' in metrics
+    # …and the audit log holds the crisis, pseudonymous and without the text.
+    export = client.get(
+        "/v1/audit/export", params={"format": "jsonl", "type": "crisis"}, headers=AUTH
+    )
+    assert export.status_code == 200, export.text
+    (record,) = [json.loads(line) for line in export.text.splitlines() if line.strip()]
+    assert record["level"] == "ideation" and record["review_notified"] is True
+    assert user not in export.text and "finir" not in export.text
 
 
 def test_indicator_is_recorded_but_is_not_a_crisis(

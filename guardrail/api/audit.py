@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from guardrail.api.deps import caller, require_role
 from guardrail.audit import AuditUnavailable, RecordFilter
 from guardrail.audit.export import MEDIA_TYPES, stream
-from guardrail.audit.records import RECORD_TYPES
+from guardrail.audit.records import RECORD_TYPES, RecordType
 from guardrail.audit.reports import REPORTS, Period, parse_when, stats
 from guardrail.audit.trail import parse_cursor
 from guardrail.auth import Principal
@@ -76,7 +76,7 @@ User = Annotated[
 ]
 Rule = Annotated[str | None, Query(max_length=200, description="a rule id or family: crisis.*")]
 Version = Annotated[str | None, Query(max_length=200, description="sha256:… policy version")]
-TypeName = Literal["decision", "consent", "policy_reload", "purge", "all"]
+TypeName = RecordType | Literal["all"]
 
 
 def _filter(

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from guardrail.api.audit import append_consent
 from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
+from guardrail.audit import AuditUnavailable
 from guardrail.events import ingest
 from guardrail.gateway import Gateway
 from guardrail.models import Event, EventResult
 from guardrail.rules.crisis_resources import CrisisResources, CrisisResourcesParams
 from guardrail.state.base import StoreUnavailable
 
+log = logging.getLogger("guardrail")
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
@@ -37,15 +41,21 @@ async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResu
     gateway.metrics.events.labels(event.type.value, outcome).inc()
     await append_consent(gateway, tenant, event, result)
     if result.crisis:
-        crisis_protocol(gateway, tenant, event, result)
+        await crisis_protocol(gateway, tenant, event, result)
     return result
 
 
-def crisis_protocol(gateway: Gateway, tenant: str, event: Event, result: EventResult) -> None:
+async def crisis_protocol(gateway: Gateway, tenant: str, event: Event, result: EventResult) -> None:
     """The parts of the crisis protocol that happen at once, besides the recorded risk
-    (which holds outreach and puts help in the next reply): count the referral and tell
-    the operator's reviewers, in the background."""
+    (which holds outreach and puts help in the next reply): count it, record it in the
+    audit log, and tell the operator's reviewers (in the background)."""
     gateway.metrics.crisis.labels(result.risk or "unknown").inc()
+    try:
+        await gateway.audit.record_crisis(
+            tenant, event, result, notified=gateway.notifier is not None
+        )
+    except AuditUnavailable as exc:  # the risk is recorded; the review still goes out
+        log.error("crisis of bot %s not recorded in the audit log: %s", event.bot_id, exc)
     if gateway.notifier is None:
         return
     payload = {

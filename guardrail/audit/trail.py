@@ -8,6 +8,7 @@ them back for queries, exports, reports and verification.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import uuid
@@ -199,6 +200,27 @@ class AuditTrail:
             "channel": event.channel.value if event.channel else None,
             "received_at": iso(event.ts),
             "honoured_at": iso(honoured),
+        }
+        return await self._run(self.backend.append, body)
+
+    async def record_crisis(
+        self, tenant: str, event: Event, result: EventResult, *, notified: bool
+    ) -> AuditRecord | None:
+        """Append a crisis: a user message at crisis level (the text only as a hash)."""
+        if not result.crisis or result.duplicate:
+            return None
+        body = {
+            "type": "crisis",
+            "id": uuid.uuid4().hex,
+            "ts": iso(self.clock()),
+            "tenant": tenant,
+            "bot": event.bot_id,
+            "user": self.pseudonym(tenant, event.user_id),
+            "level": result.risk,
+            "score": result.risk_score,
+            "received_at": iso(event.ts),
+            "text_sha256": hashlib.sha256((event.text or "").encode()).hexdigest(),
+            "review_notified": notified,
         }
         return await self._run(self.backend.append, body)
 

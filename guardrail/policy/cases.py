@@ -57,6 +57,9 @@ class HistoryItem(_Strict):
     )
     bot_id: str | None = None
     channel: Channel | None = None
+    user: UserContext | None = Field(
+        default=None, description="outreach: the user context (else the file's defaults)"
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> HistoryItem:

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from guardrail.policy.loader import LoadedPolicy, PolicyError, Problem
 from guardrail.policy.policyset import PolicySet, load_policy_set
 from guardrail.policy.resolve import POLICY_SUFFIXES
 from guardrail.policy.shadow import decide_with_shadows
+from guardrail.risk import LexiconAssessor
 from guardrail.state.sqlite import SQLiteStore
 
 ENFORCING = ("block", "defer", "rewrite")
@@ -147,7 +149,12 @@ async def _replay(
     bot = item.bot_id or defaults.bot_id
     if item.outreach is not None:
         fields = CaseRequest(
-            at=item.at, text=item.outreach, kind=item.kind, bot_id=bot, channel=item.channel
+            at=item.at,
+            text=item.outreach,
+            kind=item.kind,
+            bot_id=bot,
+            channel=item.channel,
+            user=item.user,
         )
         req, tenant = _request(defaults, fields)
         decision = await _decide(store, policies, forced, tenant, req, item.at)
@@ -173,8 +180,14 @@ async def _replay(
             ts=item.at,
             scope=item.opt_out or item.opt_in or "bot",
         )
-    await ingest(store, policies.detector, defaults.tenant, event)
+    # The gateway's default assessor, so crisis language in a history counts as it would live.
+    await ingest(store, policies.detector, defaults.tenant, event, assessor=_assessor())
     return []
+
+
+@cache
+def _assessor() -> LexiconAssessor:
+    return LexiconAssessor()
 
 
 async def _decide(
