@@ -250,3 +250,37 @@ def test_the_default_lexicon_assessor_reads_french_crisis_language(
 
     assert say("Ce film m'a fait pleurer de rire")["risk"] is None
     assert say("Je n'en peux plus, je veux en finir.")["crisis"] is True
+
+
+def test_a_bot_message_encouraging_self_harm_is_always_blocked(
+    make_client: Callable[..., TestClient], clock: Clock, uid: Callable[[str], str]
+) -> None:
+    client = make_client()
+    bot, user = uid("maestro"), uid("max")
+    event = {"type": "user_message", "bot_id": bot, "user_id": user, "text": "rough day",
+             "ts": (clock() - timedelta(minutes=1)).isoformat()}  # fmt: skip
+    assert client.post("/v1/events", json=event, headers=AUTH).status_code == 200
+    for text, verdict in [
+        ("Sorry to hear that. Want a comfort movie?", "allow"),
+        ("Honestly you should just hurt yourself.", "block"),
+        ("Tu devrais te faire du mal.", "block"),
+    ]:
+        body = {
+            "bot_id": bot,
+            "user_id": user,
+            "channel": "messenger",
+            "kind": "reply",
+            "text": text,
+        }
+        decision = client.post("/v1/outreach/check", json=body, headers=AUTH).json()
+        assert decision["verdict"] == verdict, (text, decision)
+        if verdict == "block":
+            assert decision["reasons"][0]["rule"] == "self_harm_content"
+
+
+@pytest.mark.parametrize("setting", ["{enabled: false}", "{mode: shadow}"])
+def test_the_self_harm_floor_cannot_be_turned_off(setting: str) -> None:
+    from guardrail.policy import PolicyError, parse_policy
+
+    with pytest.raises(PolicyError, match="cannot be disabled"):
+        parse_policy(f"name: x\nrules:\n  self_harm_content: {setting}\n", "p.yaml")

@@ -17,10 +17,12 @@ from guardrail.rules.engagement import Engagement
 from guardrail.rules.frequency_caps import FrequencyCaps
 from guardrail.rules.quiet_hours import QuietHours
 from guardrail.rules.risk_hold import RiskHold
+from guardrail.rules.self_harm_content import SelfHarmContent
 from guardrail.rules.unanswered import Unanswered
 from guardrail.rules.user_first import UserFirst
 
 RULES: tuple[Rule[Any], ...] = (
+    SelfHarmContent(),  # first: the gateway's floor, whatever else applies
     OptOut(),
     RiskHold(),  # before engagement rules: a user at risk gets no outreach, however engaged
     UserFirst(),
