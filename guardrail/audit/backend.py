@@ -1,4 +1,4 @@
-"""The storage protocol behind the audit trail, and what its backends share.
+"""The storage interface behind the audit trail, and what its backends share.
 
 Backends are synchronous on purpose: the SQLite one answers in well under a millisecond
 and runs inline on the event loop (as the state store does), the PostgreSQL one runs in
@@ -9,12 +9,15 @@ several processes or replicas appending at once still build one unbroken chain.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from guardrail.audit.records import GLOBAL_TENANT, AuditRecord
+import orjson
+
+from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, Columns
 
 
 class AuditUnavailable(RuntimeError):
@@ -109,23 +112,51 @@ class PurgeDraft:
     previous: Checkpoint | None = field(default=None)
 
 
-class AuditBackend(Protocol):
+def _record(row: tuple[Any, ...]) -> AuditRecord:
+    seq, rid, rtype, ts, tenant, bot, user, verdict, rules, version, body, prev, digest = row
+    return AuditRecord(
+        seq=int(seq),
+        body=orjson.loads(body),
+        prev_hash=str(prev),
+        hash=str(digest),
+        columns=Columns(rid, rtype, float(ts), tenant, bot, user, verdict, rules, version),
+    )
+
+
+class AuditBackend(ABC):
+    """What a backend stores and how; the reads are the same SQL on every backend.
+
+    A backend names its dialect (``_columns``, the ``_mark`` placeholder, the ``_find``
+    substring-position function) and runs a query with :meth:`_read`.
+    """
+
     name: str
     inline: bool
     """True when calls are quick and local enough to run on the event loop."""
+    _columns: str
+    """``audit_records``' columns in :func:`_record` order, quoted as the dialect needs."""
+    _mark: str
+    _find: str
 
+    @abstractmethod
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one query; a failure is :class:`AuditUnavailable`."""
+
+    @abstractmethod
     def meta(self, key: str, default: str) -> str:
         """The stored value of ``key``; ``default`` is stored first when there is none."""
-        ...
 
+    @abstractmethod
     def append(self, body: dict[str, Any], *, if_absent: bool = False) -> AuditRecord | None:
         """Seal and store one record at the head of the chain.
 
         With ``if_absent``, a record whose id is already stored is not added again (None).
         """
-        ...
 
-    def get(self, record_id: str) -> AuditRecord | None: ...
+    def get(self, record_id: str) -> AuditRecord | None:
+        sql = f"SELECT {self._columns} FROM audit_records WHERE id = {self._mark}"
+        rows = self._read(sql, (record_id,))
+        return _record(rows[0]) if rows else None
 
     def page(
         self,
@@ -135,16 +166,32 @@ class AuditBackend(Protocol):
         after_seq: int | None = None,
         before_seq: int | None = None,
         descending: bool = False,
-    ) -> list[AuditRecord]: ...
+    ) -> list[AuditRecord]:
+        mark = self._mark
+        where, params = flt.sql(mark, self._find)
+        if after_seq is not None:
+            where += f" AND seq > {mark}"
+            params.append(after_seq)
+        if before_seq is not None:
+            where += f" AND seq < {mark}"
+            params.append(before_seq)
+        order = "DESC" if descending else "ASC"
+        sql = (
+            f"SELECT {self._columns} FROM audit_records WHERE {where}"
+            f" ORDER BY seq {order} LIMIT {mark}"
+        )
+        return [_record(row) for row in self._read(sql, [*params, limit])]
 
     def checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint, oldest first."""
-        ...
+        rows = self._read("SELECT body, signature FROM audit_checkpoints ORDER BY through_seq")
+        return [Checkpoint(body=orjson.loads(body), signature=str(sig)) for body, sig in rows]
 
+    @abstractmethod
     def purge(
         self, before: datetime, seal: Callable[[PurgeDraft], Checkpoint]
     ) -> Checkpoint | None:
         """Remove the longest prefix of the chain older than ``before``; store its checkpoint."""
-        ...
 
+    @abstractmethod
     def close(self) -> None: ...

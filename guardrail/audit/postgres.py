@@ -11,7 +11,7 @@ answered. A trigger refuses UPDATE and DELETE except inside a purge transaction.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from guardrail.audit.backend import AuditUnavailable, Checkpoint, PurgeDraft, RecordFilter
+from guardrail.audit.backend import AuditBackend, AuditUnavailable, Checkpoint, PurgeDraft
 from guardrail.audit.records import (
     GENESIS_HASH,
     AuditRecord,
@@ -81,20 +81,12 @@ _SCHEMA = [
 ]
 
 
-def _record(row: tuple[Any, ...]) -> AuditRecord:
-    seq, rid, rtype, ts, tenant, bot, user, verdict, rules, version, body, prev, digest = row
-    return AuditRecord(
-        seq=int(seq),
-        body=orjson.loads(body),
-        prev_hash=str(prev),
-        hash=str(digest),
-        columns=Columns(rid, rtype, float(ts), tenant, bot, user, verdict, rules, version),
-    )
-
-
-class PostgresAudit:
+class PostgresAudit(AuditBackend):
     name = "postgres"
     inline = False
+    _columns = _COLUMNS
+    _mark = "%s"
+    _find = "strpos"
 
     def __init__(self, url: str, *, connect_timeout: float = 5) -> None:
         self.url = url
@@ -118,6 +110,10 @@ class PostgresAudit:
                 yield self._conn
             except psycopg.Error as exc:
                 raise AuditUnavailable(f"PostgreSQL audit log unavailable: {exc}") from exc
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._session() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def meta(self, key: str, default: str) -> str:
         with self._session() as conn, conn.transaction():
@@ -150,42 +146,6 @@ class PostgresAudit:
             )  # fmt: skip
             conn.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (seq, digest))
         return AuditRecord(seq=seq, body=body, prev_hash=str(prev), hash=digest, columns=cols)
-
-    def get(self, record_id: str) -> AuditRecord | None:
-        with self._session() as conn:
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM audit_records WHERE id = %s", (record_id,)
-            ).fetchone()
-        return _record(row) if row else None
-
-    def page(
-        self,
-        flt: RecordFilter,
-        *,
-        limit: int,
-        after_seq: int | None = None,
-        before_seq: int | None = None,
-        descending: bool = False,
-    ) -> list[AuditRecord]:
-        where, params = flt.sql("%s", "strpos")
-        if after_seq is not None:
-            where += " AND seq > %s"
-            params.append(after_seq)
-        if before_seq is not None:
-            where += " AND seq < %s"
-            params.append(before_seq)
-        order = "DESC" if descending else "ASC"
-        sql = f"SELECT {_COLUMNS} FROM audit_records WHERE {where} ORDER BY seq {order} LIMIT %s"
-        with self._session() as conn:
-            rows = conn.execute(sql, [*params, limit]).fetchall()
-        return [_record(row) for row in rows]
-
-    def checkpoints(self) -> list[Checkpoint]:
-        with self._session() as conn:
-            rows = conn.execute(
-                "SELECT body, signature FROM audit_checkpoints ORDER BY through_seq"
-            ).fetchall()
-        return [Checkpoint(body=orjson.loads(body), signature=str(sig)) for body, sig in rows]
 
     def purge(
         self, before: datetime, seal: Callable[[PurgeDraft], Checkpoint]

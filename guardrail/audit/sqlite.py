@@ -20,15 +20,15 @@ does that).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 
-from guardrail.audit.backend import AuditUnavailable, Checkpoint, PurgeDraft, RecordFilter
+from guardrail.audit.backend import AuditBackend, AuditUnavailable, Checkpoint, PurgeDraft
 from guardrail.audit.records import (
     GENESIS_HASH,
     AuditRecord,
@@ -36,6 +36,7 @@ from guardrail.audit.records import (
     canonical_json,
     chain_hash_text,
 )
+from guardrail.sqlite_tx import transaction
 
 SCHEMA_VERSION = 1
 
@@ -96,20 +97,12 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
 
 
-def _record(row: tuple[Any, ...]) -> AuditRecord:
-    seq, rid, rtype, ts, tenant, bot, user, verdict, rules, version, body, prev, digest = row
-    return AuditRecord(
-        seq=int(seq),
-        body=orjson.loads(body),
-        prev_hash=str(prev),
-        hash=str(digest),
-        columns=Columns(rid, rtype, float(ts), tenant, bot, user, verdict, rules, version),
-    )
-
-
-class SQLiteAudit:
+class SQLiteAudit(AuditBackend):
     name = "sqlite"
     inline = True
+    _columns = _COLUMNS
+    _mark = "?"
+    _find = "instr"
 
     def __init__(self, path: str | Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"):
         self.path = str(path)
@@ -134,25 +127,11 @@ class SQLiteAudit:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction holding the file's write lock from its first statement."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise AuditUnavailable(f"audit log {self.path!r} unavailable: {exc}") from exc
-        try:
-            yield self._db
-            self._db.execute("COMMIT")
-        except BaseException as exc:
-            if self._db.in_transaction:
-                with suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise AuditUnavailable(f"audit log {self.path!r}: {exc}") from exc
-            raise
+        return transaction(self._db, "IMMEDIATE", AuditUnavailable, f"audit log {self.path!r}")
 
-    def _read(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
@@ -195,34 +174,6 @@ class SQLiteAudit:
                  cols.rules, cols.policy_version, text, prev, digest),
             )  # fmt: skip
         return AuditRecord(seq=seq, body=body, prev_hash=prev, hash=digest, columns=cols)
-
-    def get(self, record_id: str) -> AuditRecord | None:
-        rows = self._read(f"SELECT {_COLUMNS} FROM audit_records WHERE id = ?", (record_id,))
-        return _record(rows[0]) if rows else None
-
-    def page(
-        self,
-        flt: RecordFilter,
-        *,
-        limit: int,
-        after_seq: int | None = None,
-        before_seq: int | None = None,
-        descending: bool = False,
-    ) -> list[AuditRecord]:
-        where, params = flt.sql("?", "instr")
-        if after_seq is not None:
-            where += " AND seq > ?"
-            params.append(after_seq)
-        if before_seq is not None:
-            where += " AND seq < ?"
-            params.append(before_seq)
-        order = "DESC" if descending else "ASC"
-        sql = f"SELECT {_COLUMNS} FROM audit_records WHERE {where} ORDER BY seq {order} LIMIT ?"
-        return [_record(row) for row in self._read(sql, [*params, limit])]
-
-    def checkpoints(self) -> list[Checkpoint]:
-        rows = self._read("SELECT body, signature FROM audit_checkpoints ORDER BY through_seq")
-        return [Checkpoint(body=orjson.loads(body), signature=str(sig)) for body, sig in rows]
 
     def purge(
         self, before: datetime, seal: Callable[[PurgeDraft], Checkpoint]

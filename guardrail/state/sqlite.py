@@ -13,13 +13,13 @@ and cannot both see "2 of 3 sent" and send a fourth.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from guardrail.models import Kind
+from guardrail.sqlite_tx import transaction
 from guardrail.state.base import (
     CommitRequest,
     CommitResult,
@@ -151,23 +151,12 @@ class SQLiteStore:
             self._db.execute("ROLLBACK")
             raise
 
-    @contextmanager
-    def _transaction(self, mode: Literal["DEFERRED", "IMMEDIATE"]) -> Iterator[sqlite3.Connection]:
-        """One transaction; any SQLite failure (locked too long, disk) is StoreUnavailable."""
-        try:
-            self._db.execute(f"BEGIN {mode}")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite store {self.path!r} unavailable: {exc}") from exc
-        try:
-            yield self._db
-            self._db.execute("COMMIT")
-        except BaseException as exc:
-            if self._db.in_transaction:
-                with suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError):
-                raise StoreUnavailable(f"SQLite store {self.path!r} unavailable: {exc}") from exc
-            raise
+    def _transaction(
+        self, mode: Literal["DEFERRED", "IMMEDIATE"]
+    ) -> AbstractContextManager[sqlite3.Connection]:
+        """One transaction; SQLite failing to serve (locked too long, disk) is StoreUnavailable."""
+        where = f"SQLite store {self.path!r}"
+        return transaction(self._db, mode, StoreUnavailable, where, catch=sqlite3.OperationalError)
 
     async def ping(self) -> None:
         try:

@@ -1,0 +1,265 @@
+"""Quality of the shipped classifiers on held-out data. Trains nothing.
+
+    python benchmarks/classifier_quality.py [--data ../shared/data] [--precision int8 fp32]
+
+Self-harm head (``classifiers/weights/self_harm.safetensors``), through the runtime code
+(``SelfHarmClassifier``, ``UserRisk``), on the C-SSRS **test** users (user-level split, see
+``classifiers.data``), scored per post and at user level (the running mean of the user's
+message logits, exactly what the gateway keeps):
+
+- at risk = ideation, behavior or attempt (the definition the head's thresholds use); also
+  indicator or worse; AUPRC, AUROC, precision/recall at the shipped thresholds;
+- severity macro-F1 and confusion matrix over none/indicator/ideation/behavior/attempt,
+  for the model, the lexicon alone and the fusion (the higher of the two);
+- everyday chat: share of DiaSafety validation user messages (outside Risk Ignorance) flagged.
+
+Writes ``benchmarks/results/classifier_quality.json``, a Markdown report and PR curves as PNG
+(gitignored folder). Prints no text from the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from classifiers.data import (  # noqa: E402
+    default_data_dir,
+    load_cssrs,
+    load_diasafety,
+    split_users,
+)
+from classifiers.labels import SEVERITIES, severity_index  # noqa: E402
+from classifiers.metrics import (  # noqa: E402
+    binary_report,
+    confusion,
+    format_confusion,
+    macro_f1,
+)
+from classifiers.self_harm import (  # noqa: E402
+    SELF_HARM_WEIGHTS,
+    SelfHarmClassifier,
+    SelfHarmScore,
+    UserRisk,
+)
+
+RESULTS = ROOT / "benchmarks" / "results"
+RISK = severity_index("ideation")
+INDICATOR = severity_index("indicator")
+IntArray = npt.NDArray[np.int64]
+
+
+def severity_block(y: IntArray, pred: IntArray) -> dict[str, Any]:
+    return {"macro_f1": macro_f1(y, pred), "confusion": confusion(y, pred).tolist()}
+
+
+def binary_block(y: IntArray, score: npt.NDArray[np.float64], threshold: float) -> dict[str, Any]:
+    r = binary_report(y >= RISK, score, threshold)
+    return {
+        "n": r.n,
+        "positives": r.positives,
+        "auprc": r.auprc,
+        "auroc": r.auroc,
+        "threshold": r.threshold,
+        "precision": r.precision,
+        "recall": r.recall,
+        "f1": r.f1,
+    }
+
+
+def evaluate_precision(
+    precision: str, data_dir: Path, clf: SelfHarmClassifier, split_seed: int | None
+) -> dict[str, Any]:
+    from classifiers.cache import EmbeddingCache
+    from classifiers.encoder import Encoder
+
+    data = load_cssrs(data_dir)
+    split = split_users(data.users) if split_seed is None else split_users(data.users, split_seed)
+    test_users = sorted(u for u, s in split.items() if s == "test")
+    by_user = data.posts_by_user()
+    cache = EmbeddingCache(Encoder(device="cpu", precision=precision))  # type: ignore[arg-type]
+    posts = [p for u in test_users for p in by_user[u]]
+    texts = [p.text for p in posts]
+    emb = cache.encode_documents(texts, progress=True)
+    scores = clf.score_user_messages(emb, texts)
+
+    # posts
+    y_post = np.asarray([severity_index(p.severity) for p in posts], dtype=np.int64)
+    post_score = np.asarray([s.score for s in scores])
+    post_ind = np.asarray([sum(s.probabilities[INDICATOR:]) for s in scores])
+    post_pred = np.asarray([severity_index(s.severity) for s in scores], dtype=np.int64)
+    post_lex = np.asarray([severity_index(s.lexicon.severity) for s in scores], dtype=np.int64)
+    post_fused = np.maximum(post_pred, post_lex)
+
+    # users: UserRisk, message by message
+    per_user: dict[str, list[SelfHarmScore]] = {u: [] for u in test_users}
+    for post, result in zip(posts, scores, strict=True):
+        per_user[post.user].append(result)
+    labels = {u.user: severity_index(u.severity) for u in data.users}
+    y_user = np.asarray([labels[u] for u in test_users], dtype=np.int64)
+    risks = []
+    for u in test_users:
+        state = UserRisk()
+        for s in per_user[u]:
+            state.add(s)
+        risks.append(state)
+    user_score = np.asarray([r.score() for r in risks])
+    user_ind = np.asarray([float(r.probabilities()[INDICATOR:].sum()) for r in risks])
+    user_pred = np.asarray([severity_index(r.severity(clf)) for r in risks], dtype=np.int64)
+    user_lex = np.asarray([severity_index(r.lexicon_severity) for r in risks], dtype=np.int64)
+    user_fused = np.maximum(user_pred, user_lex)
+
+    out: dict[str, Any] = {"precision": precision, "split_seed": split_seed}
+    for level, y, score, ind, pred, lex, fused, thr in (
+        ("users", y_user, user_score, user_ind, user_pred, user_lex, user_fused, clf.threshold),
+        ("posts", y_post, post_score, post_ind, post_pred, post_lex, post_fused,
+         clf.message_threshold),
+    ):  # fmt: skip
+        ind_report = binary_report(y >= INDICATOR, ind, 0.5)
+        lex_flag = (lex >= RISK).astype(np.float64)
+        out[level] = {
+            "at_risk": binary_block(y, score, thr),
+            "indicator_or_worse": {"auprc": ind_report.auprc, "auroc": ind_report.auroc},
+            "severity_model": severity_block(y, pred),
+            "severity_lexicon": severity_block(y, lex),
+            "severity_fused": severity_block(y, fused),
+            "lexicon_at_risk": binary_block(y, lex_flag, 0.5),
+            "_curves": {"y": (y >= RISK).tolist(), "score": score.tolist()},
+        }
+    return out
+
+
+def everyday_block(
+    data_dir: Path, clf: SelfHarmClassifier, precision: str
+) -> dict[str, float | int]:
+    from classifiers.cache import EmbeddingCache
+    from classifiers.encoder import Encoder
+
+    pairs = load_diasafety(data_dir)
+    cache = EmbeddingCache(Encoder(device="cpu", precision=precision))  # type: ignore[arg-type]
+    out: dict[str, float | int] = {}
+    for name, risk_ignorance in (("everyday", False), ("risk_ignorance_contexts", True)):
+        texts = sorted(
+            {
+                p.context
+                for p in pairs
+                if p.split == "val" and (p.category == "Risk Ignorance") == risk_ignorance
+            }
+        )
+        scores = clf.score_user_messages(cache.encode_documents(texts), texts)
+        out[f"{name}_n"] = len(texts)
+        out[f"{name}_flagged"] = float(np.mean([s.flagged for s in scores]))
+        out[f"{name}_over_threshold"] = float(
+            np.mean([s.score >= clf.message_threshold for s in scores])
+        )
+        out[f"{name}_lexicon_flagged"] = float(np.mean([s.lexicon.flagged for s in scores]))
+    return out
+
+
+def plot_curves(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, level in zip(axes, ("users", "posts"), strict=True):
+        for res in results:
+            curve = res[level]["_curves"]
+            y = np.asarray(curve["y"], dtype=bool)
+            p, r, _ = precision_recall_curve(y, curve["score"])
+            auprc = res[level]["at_risk"]["auprc"]
+            ax.step(r, p, where="post", label=f"{res['precision']} (AUPRC {auprc:.3f})")
+        prevalence = float(np.mean(results[0][level]["_curves"]["y"]))
+        ax.axhline(prevalence, color="grey", ls=":", label=f"prevalence {prevalence:.2f}")
+        ax.set_title(f"self_harm at risk (ideation+), C-SSRS test {level}")
+        ax.set_xlabel("recall")
+        ax.set_ylabel("precision")
+        ax.set_ylim(0, 1.02)
+        ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(results: list[dict[str, Any]], everyday: dict[str, Any]) -> str:
+    lines = ["# Classifier quality (held-out C-SSRS test users)", ""]
+    lines.append(
+        "| encoder | level | n | at-risk AUPRC | AUROC | P / R at threshold | indicator+ "
+        "AUPRC | severity macro-F1 (model / lexicon / fused) |"
+    )
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for res in results:
+        for level in ("users", "posts"):
+            b = res[level]
+            a = b["at_risk"]
+            lines.append(
+                f"| {res['precision']} | {level} | {a['n']} | {a['auprc']:.3f} | "
+                f"{a['auroc']:.3f} | {a['precision']:.2f} / {a['recall']:.2f} | "
+                f"{b['indicator_or_worse']['auprc']:.3f} | "
+                f"{b['severity_model']['macro_f1']:.3f} / "
+                f"{b['severity_lexicon']['macro_f1']:.3f} / "
+                f"{b['severity_fused']['macro_f1']:.3f} |"
+            )
+    lines += ["", "Bar: at-risk AUPRC >= 0.85 and severity macro-F1 >= 0.55 at user level.", ""]
+    for res in results:
+        for level in ("users", "posts"):
+            cm = np.asarray(res[level]["severity_model"]["confusion"])
+            lines += [
+                f"Confusion, model, {res['precision']}, {level} (rows true):",
+                "```",
+                format_confusion(cm, SEVERITIES),
+                "```",
+            ]
+    lines += ["", "Everyday chat (DiaSafety val user messages):", "```"]
+    lines += [f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in everyday.items()]
+    lines += ["```", ""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--data", type=Path, default=default_data_dir())
+    p.add_argument("--weights", type=Path, default=SELF_HARM_WEIGHTS)
+    p.add_argument("--precision", nargs="+", default=["int8", "fp32"], choices=("int8", "fp32"))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    clf = SelfHarmClassifier.load(args.weights)
+    split_seed = clf.head.metadata.get("split_seed")
+    results = [evaluate_precision(prec, args.data, clf, split_seed) for prec in args.precision]
+    everyday = everyday_block(args.data, clf, args.precision[0])
+    args.out.mkdir(parents=True, exist_ok=True)
+    plot_curves(results, args.out / "self_harm_pr.png")
+    report = markdown(results, everyday)
+    (args.out / "classifier_quality.md").write_text(report, encoding="utf-8")
+    clean = [
+        {k: ({kk: vv for kk, vv in v.items() if kk != "_curves"} if isinstance(v, dict) else v)
+         for k, v in res.items()}
+        for res in results
+    ]  # fmt: skip
+    (args.out / "classifier_quality.json").write_text(
+        json.dumps({"self_harm": clean, "everyday": everyday}, indent=2), encoding="utf-8"
+    )
+    print(report)
+    print(f"written: {args.out}/classifier_quality.{{md,json}}, {args.out}/self_harm_pr.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,543 @@
+"""Presidio recognizers that guardrail's PII stage adds to, or puts in place of, Presidio's own.
+
+Why each one exists:
+
+- :class:`OfflineEmailRecognizer`: Presidio's ``EmailRecognizer`` validates the domain with
+  ``tldextract.extract``, whose module-level extractor fetches the Public Suffix List over
+  HTTP the first time it runs. This one validates against tldextract's bundled snapshot
+  (``suffix_list_urls=()``, no disk cache), so a message with an e-mail address never
+  triggers a download. :func:`ensure_tldextract_offline` makes the same true for any other
+  caller of ``tldextract.extract`` in the process (Presidio's stock recognizer included).
+- :class:`ValidatedPhoneRecognizer`: Presidio's ``PhoneRecognizer`` scores every number
+  0.4, below the stage's default threshold of 0.5, so only numbers with a context word
+  nearby would survive. A number that libphonenumber finds *valid* for one of the
+  configured regions is strong evidence by itself; it is scored 0.6 here.
+- :class:`PhoneShapeRecognizer`: libphonenumber rejects numbers that are well formed but
+  not allocated (``555`` exchanges, made-up area codes), and local numbers written without
+  their area code. Those still identify a person when someone writes "call me at ...",
+  so a looser digit-group shape is scored below the threshold (0.3) and only passes with a
+  phone context word nearby (Presidio's context enhancer adds 0.35).
+- :class:`LuhnCreditCardRecognizer`: Presidio's pattern requires 13 to 17 digits and
+  issuer prefixes 1 and 3 to 6; it misses 12-digit Maestro, 19-digit Visa / UnionPay and
+  the 2-series Mastercard / JCB ranges. This one takes 12 to 19 digits with an issuer
+  prefix 1 to 6 and keeps only Luhn-valid numbers.
+- :class:`StreetAddressRecognizer`: Presidio ships no street-address recognizer. Two
+  patterns, one per language: US style ("1600 Pennsylvania Avenue NW, Washington, DC 20500")
+  and French style ("12 bis, rue de la Paix, 75002 Paris").
+
+Every constructor takes ``supported_language`` because a Presidio recognizer serves one
+language; :func:`build_recognizers` makes one instance per language.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
+
+# Nothing may be downloaded at run time: tldextract reads this when an extractor is
+# constructed (including the module-level one, at import), and an empty value means
+# "no suffix-list URLs", i.e. the bundled snapshot. Set before tldextract is imported.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+import tldextract
+import tldextract.tldextract as _tldextract_module
+from presidio_analyzer import (
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import (
+    EmailRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    PhoneRecognizer,
+)
+
+__all__ = [
+    "CONTEXT_WORDS",
+    "DEFAULT_PHONE_REGIONS",
+    "LuhnCreditCardRecognizer",
+    "OfflineEmailRecognizer",
+    "PhoneShapeRecognizer",
+    "StreetAddressRecognizer",
+    "ValidatedPhoneRecognizer",
+    "build_recognizers",
+    "ensure_tldextract_offline",
+    "luhn_valid",
+    "offline_tld_extractor",
+]
+
+Language = str
+"""A Presidio language code: ``"en"`` or ``"fr"`` here."""
+
+DEFAULT_PHONE_REGIONS: Final[dict[Language, tuple[str, ...]]] = {
+    # National formats are only found for the regions listed (international "+CC ..."
+    # numbers are found whatever the region). A French user may well write a US number and
+    # the other way round, so both lists hold both countries, plus the neighbours most
+    # likely to appear in each language.
+    "en": ("US", "CA", "GB", "IE", "AU", "FR"),
+    "fr": ("FR", "BE", "CH", "LU", "CA", "US"),
+}
+
+CONTEXT_WORDS: Final[dict[str, dict[Language, list[str]]]] = {
+    # Presidio matches these as substrings of the lemmas of the five tokens before a
+    # finding (and, as configured in classifiers.pii, the two after it).
+    "PHONE_NUMBER": {
+        "en": [
+            "phone",
+            "call",
+            "mobile",
+            "cell",
+            "tel",
+            "fax",
+            "number",
+            "text me",
+            "sms",
+            "whatsapp",
+            "reach",
+            "contact",
+        ],
+        "fr": [
+            "téléphone",
+            "telephone",
+            "tél",
+            "tel",
+            "portable",
+            "mobile",
+            "appeler",
+            "appelle",
+            "numéro",
+            "numero",
+            "fixe",
+            "fax",
+            "sms",
+            "whatsapp",
+            "joindre",
+            "contacter",
+        ],
+    },
+    "CREDIT_CARD": {
+        "en": [
+            "credit",
+            "card",
+            "visa",
+            "mastercard",
+            "amex",
+            "discover",
+            "jcb",
+            "diners",
+            "maestro",
+            "cc",
+        ],
+        "fr": [
+            "carte",
+            "crédit",
+            "credit",
+            "bancaire",
+            "cb",
+            "visa",
+            "mastercard",
+            "amex",
+            "maestro",
+        ],
+    },
+    "STREET_ADDRESS": {
+        "en": ["address", "live", "street", "house", "apartment", "ship", "deliver"],
+        "fr": ["adresse", "habite", "habiter", "domicile", "livrer", "livraison"],
+    },
+    "EMAIL_ADDRESS": {"en": ["email", "e-mail", "mail"], "fr": ["courriel", "mail", "e-mail"]},
+    "IBAN_CODE": {"en": ["iban", "bank", "account"], "fr": ["iban", "rib", "compte", "banque"]},
+    "IP_ADDRESS": {"en": ["ip", "ipv4", "ipv6"], "fr": ["ip", "ipv4", "ipv6", "adresse"]},
+}
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+def _number_part(phone: str) -> str:
+    """A phone number without its extension ("x1234", "ext. 12", "poste 5")."""
+    return re.split(r"(?i)\s?(?:x|ext\.?|poste)\s?\d", phone)[0]
+
+
+def _context(entity: str, language: Language) -> list[str]:
+    return list(CONTEXT_WORDS.get(entity, {}).get(language, []))
+
+
+# --------------------------------------------------------------------------- tldextract
+
+
+_OFFLINE_EXTRACTOR: tldextract.TLDExtract | None = None
+
+
+def offline_tld_extractor() -> tldextract.TLDExtract:
+    """The process's one snapshot-only extractor: no suffix-list URL, no disk cache.
+
+    ``cache_dir=None`` keeps it from writing ``~/.cache/python-tldextract`` (read-only
+    containers); the snapshot parses once, lazily, on first use.
+    """
+    global _OFFLINE_EXTRACTOR
+    if _OFFLINE_EXTRACTOR is None:
+        _OFFLINE_EXTRACTOR = tldextract.TLDExtract(
+            cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True
+        )
+    return _OFFLINE_EXTRACTOR
+
+
+def ensure_tldextract_offline() -> None:
+    """Make ``tldextract.extract`` (what Presidio's stock ``EmailRecognizer`` calls) offline.
+
+    The module-level extractor is built at import from the environment; if something
+    imported tldextract before this module could set ``TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS``,
+    it would still hold the public URLs and fetch them on first use. Swapping it for the
+    snapshot-only extractor closes that gap for every caller in the process.
+    """
+    extractor = _tldextract_module.TLD_EXTRACTOR
+    if extractor is not offline_tld_extractor() and extractor.suffix_list_urls:
+        _tldextract_module.TLD_EXTRACTOR = offline_tld_extractor()
+
+
+# --------------------------------------------------------------------------- e-mail
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's e-mail pattern, with the domain checked against the bundled suffix list."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """True when the domain ends in a public suffix (``.com``, ``.co.uk``, ``.fr``…)."""
+        return offline_tld_extractor()(pattern_text).fqdn != ""
+
+
+# --------------------------------------------------------------------------- phones
+
+
+class ValidatedPhoneRecognizer(PhoneRecognizer):
+    """libphonenumber's matcher over the configured regions, valid numbers scored 0.6.
+
+    Numbers of fewer than seven digits are dropped: some regions have valid short numbers
+    ("75002" is one in Luxembourg) that are far more often a French postcode, an order
+    number or a year than someone's phone. So are SSN-, IPv4- and date-shaped matches.
+    """
+
+    SCORE = 0.6
+    MIN_DIGITS: Final = 7
+    NOT_PHONES: Final = re.compile(
+        r"\d{3}-\d{2}-\d{4}"  # US SSN layout
+        r"|\d{1,3}(?:\.\d{1,3}){3}"  # dotted IPv4
+        r"|(?:19|20)\d\d([-./])\d{1,2}\1\d{1,2}"  # 2024-03-12
+        r"|\d{1,2}([-./])\d{1,2}\2(?:19|20)\d\d"  # 12/03/2024
+    )
+    """Layouts some regions' valid numbers can mimic: SSNs, IPv4 addresses, dates."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """Presidio's phone matching, without the too-short numbers.
+
+        libphonenumber's matcher is pure Python and runs once per region; most messages
+        hold no phone number at all, and a text with fewer digits than the shortest number
+        kept cannot, so it is skipped before any region is tried.
+        """
+        if _digits(text) < self.MIN_DIGITS:
+            return []
+        results: list[RecognizerResult] = super().analyze(
+            text,
+            entities,
+            nlp_artifacts,  # type: ignore[arg-type]
+        )
+        return [
+            r
+            for r in results
+            if _digits(text[r.start : r.end]) >= self.MIN_DIGITS
+            and not self.NOT_PHONES.fullmatch(text[r.start : r.end])
+        ]
+
+
+class PhoneShapeRecognizer(PatternRecognizer):
+    """Digit groups shaped like a phone number, scored by their layout and the words around.
+
+    libphonenumber (:class:`ValidatedPhoneRecognizer`) rejects numbers that are well formed
+    but not allocated, and local numbers written without their area code; they still reach
+    a person. Score, from a base of 0.3 (below the stage's 0.5 threshold):
+
+    - +0.25 for a layout that is hardly anything but a phone number: a ``+``/``00`` country
+      code, a bracketed area code, a trunk ``0`` followed by 9+ digits in groups, pairs
+      (``06 12 34 56 78``), NANP ``555-0132`` / ``415.555.0132``;
+    - +0.35 for a phone word among the ~40 characters before (``phone``, ``call``, ``mobile``,
+      ``téléphone``, ``appelle``…) or a contact-card label right after (``office``, ``fax``,
+      ``bureau``…).
+
+    A word naming another kind of number just before (``license``, ``social security``,
+    ``order``, ``commande``…) cancels both. The context test is done here on the raw text
+    rather than by Presidio's lemma-based enhancer, which skips spaCy stop words, and "call"
+    is an English stop word. Never phones: the US SSN shape ``123-45-6789``, dates
+    written year first, and more than 15 digits; bare digit runs and six-digit numbers only
+    with a phone word near, never fewer than six digits.
+    """
+
+    SCORE: Final = 0.3
+    SHAPE_BOOST: Final = 0.25
+    CONTEXT_BOOST: Final = 0.35
+    PATTERN: Final = (
+        r"(?<![\w+/.-])"  # not inside a longer token (an IBAN, a version, a date)
+        r"(?:(?:\+|00)\d{1,3}[ .-]?)?"  # country code
+        r"(?:\(0\)[ .-]?)?"  # the "(0)" of "+44 (0)20 ..."
+        r"(?:\(\d{1,4}\)[ .-]?|\d{1,4}[ .-]?)"  # area code, bracketed or not
+        r"\d{2,4}(?:[ .-]?\d{2,4}){0,4}"  # subscriber number in groups
+        r"(?:\s?(?:x|ext\.?|poste)\s?\d{1,5})?"  # extension
+        r"(?!\w|[.-]\d)"
+    )
+    MIN_DIGITS: Final = 7
+    MAX_DIGITS: Final = 15
+    BEFORE: Final = 40
+    AFTER: Final = 12
+    CUES_BEFORE: Final[dict[Language, str]] = {
+        "en": r"\b(?:(?:tele|cell|smart)?phone|call|mobile|cell|tel|fax|number|sms|text|messag"
+        r"|whatsapp|reach|contact|ring|dial|answer|voicemail|landline|hotline)",
+        "fr": r"\b(?:t[ée]l[ée]phon|t[ée]l\b|portable|mobile|appel|joindre|num[ée]ro|fixe|fax"
+        r"|sms|messag|r[ée]pond|whatsapp|contact|texto)",
+    }
+    CUES_AFTER: Final[dict[Language, str]] = {
+        "en": r"^\W{0,3}(?:office|fax|mobile|cell|home|work|phone)\b",
+        "fr": r"^\W{0,3}(?:bureau|fax|portable|mobile|domicile|fixe|t[ée]l)",
+    }
+    OTHER_NUMBERS: Final[dict[Language, str]] = {
+        "en": r"\b(?:licen[cs]e|social security|ssn|passport|account|order|invoice|tracking"
+        r"|card|policy|serial|id)\b[^\n]{0,20}$",
+        "fr": r"\b(?:permis|s[ée]curit[ée] sociale|passeport|compte|commande|facture|suivi"
+        r"|carte|contrat|dossier|siret|siren)\b[^\n]{0,20}$",
+    }
+    SSN_SHAPE: Final = re.compile(r"\d{3}-\d{2}-\d{4}")
+    DATE_SHAPE: Final = re.compile(r"(?:19|20)\d\d[-./ ]\d{1,2}[-./ ]\d{1,2}")
+    STRONG_SHAPES: Final = re.compile(
+        r"(?:\+|00)\d.*"  # international
+        r"|.*\(\d{1,4}\).*"  # bracketed area code
+        r"|0\d{1,4}(?:[ .-]\d{2,4}){2,}.*"  # trunk prefix and groups (checked: 9+ digits)
+        r"|\d{2}([ .-])\d{2}(?:\1\d{2}){2,}"  # pairs: 06 12 34 56 78, 25-62-29-72
+        r"|(?:\d{3}([.-]))?\d{3}[.-]\d{4}(?:\s?(?:x|ext\.?|poste)\s?\d{1,5})?",  # NANP
+        re.IGNORECASE,
+    )
+
+    def __init__(self, supported_language: Language = "en") -> None:
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            name="PhoneShapeRecognizer",
+            supported_language=supported_language,
+            patterns=[Pattern("phone shape", self.PATTERN, self.SCORE)],
+        )
+        lang = supported_language if supported_language in self.CUES_BEFORE else "en"
+        self._before = re.compile(self.CUES_BEFORE[lang], re.IGNORECASE)
+        self._after = re.compile(self.CUES_AFTER[lang], re.IGNORECASE)
+        self._other = re.compile(self.OTHER_NUMBERS[lang], re.IGNORECASE)
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Pattern matches, scored by the phone words around them (see the class doc)."""
+        results: list[RecognizerResult] = super().analyze(
+            text, entities, nlp_artifacts, regex_flags
+        )
+        kept: list[RecognizerResult] = []
+        for result in results:
+            number = text[result.start : result.end]
+            before = text[max(0, result.start - self.BEFORE) : result.start]
+            after = text[result.end : result.end + self.AFTER]
+            if self._other.search(before):
+                continue
+            cued = bool(self._before.search(before) or self._after.search(after))
+            strong = self.STRONG_SHAPES.fullmatch(number) is not None and (
+                not number.startswith("0") or _digits(number) >= 9
+            )
+            if not cued and (number.isdigit() or _digits(_number_part(number)) < self.MIN_DIGITS):
+                continue  # bare digit runs and six-digit numbers need something to say so
+            result.score = min(
+                1.0,
+                self.SCORE + self.SHAPE_BOOST * strong + self.CONTEXT_BOOST * cued,
+            )
+            # Presidio's enhancer must not add its own boost on top.
+            result.recognition_metadata[RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY] = True
+            kept.append(result)
+        return kept
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        """Reject SSN and year-first date shapes, and too few or too many digits.
+
+        Six digits pass here (some countries' local numbers have six); ``analyze`` keeps
+        them only when a phone word is near.
+        """
+        if self.SSN_SHAPE.fullmatch(pattern_text) or self.DATE_SHAPE.fullmatch(pattern_text):
+            return True
+        return not self.MIN_DIGITS - 1 <= _digits(_number_part(pattern_text)) <= self.MAX_DIGITS
+
+
+# --------------------------------------------------------------------------- cards
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn (mod 10) check every payment card number carries in its last digit."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+class LuhnCreditCardRecognizer(PatternRecognizer):
+    """12 to 19 digits, issuer prefix 1 to 6, separated by single spaces or dashes, Luhn-valid."""
+
+    PATTERN: Final = r"(?<![\w+-])[1-6]\d{3}(?:[ -]?\d{2,6}){2,4}(?![\w]|-\d)"
+
+    def __init__(self, supported_language: Language = "en") -> None:
+        super().__init__(
+            supported_entity="CREDIT_CARD",
+            name="LuhnCreditCardRecognizer",
+            supported_language=supported_language,
+            patterns=[Pattern("card number", self.PATTERN, 0.3)],
+            context=_context("CREDIT_CARD", supported_language),
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """Luhn-valid with 12 to 19 digits: scored 1.0; anything else is dropped."""
+        digits = "".join(ch for ch in pattern_text if ch.isdigit())
+        return 12 <= len(digits) <= 19 and luhn_valid(digits)
+
+
+# --------------------------------------------------------------------------- addresses
+
+_EN_STREET_TYPES = (
+    "street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way"
+    "|terrace|ter|parkway|pkwy|circle|cir|highway|hwy|square|sq|trail|trl|alley|loop|plaza"
+    "|crescent|close|row|run|pike|path|walk|broadway"
+)
+_EN_UNIT = r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|floor|fl|#)\.?\s*#?\w{1,6})"
+_EN_CITY_STATE_ZIP = (
+    r"(?:,\s*[A-Z][A-Za-z]+(?:\s[A-Z][A-Za-z]+){0,2},?\s+[A-Z]{2}\.?(?:\s+\d{5}(?:-\d{4})?)?)"
+)
+_EN_ADDRESS = (
+    r"\b\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s+"  # house number
+    r"(?:(?i:n|s|e|w|ne|nw|se|sw|north|south|east|west)\.?\s+)?"  # leading direction
+    r"(?:\d{1,3}(?i:st|nd|rd|th)|[A-Z][A-Za-z'.-]*)"  # first name word: ordinal or Capitalised
+    r"(?:\s+[A-Z][A-Za-z'.-]*){0,3}\s+"  # more Capitalised words
+    rf"(?i:{_EN_STREET_TYPES})\b\.?"  # street type
+    r"(?:\s+(?i:n|s|e|w|ne|nw|se|sw)\b\.?)?"  # trailing direction ("NW")
+    rf"{_EN_UNIT}?{_EN_CITY_STATE_ZIP}?"
+)
+
+_FR_STREET_TYPES = (
+    "rue|avenue|av|boulevard|bd|bld|place|pl|chemin|ch|impasse|imp|allée|allee|quai|route"
+    "|rte|cours|square|passage|voie|faubourg|fg|cité|cite|résidence|residence|hameau"
+    "|lieu-dit|sentier|promenade|esplanade|rond-point|parvis|villa|ruelle|montée|montee"
+    "|traverse|sente|mail|domaine|lotissement|clos"
+)
+# Words that end an address when they follow the street name ("... rue de la Paix et je ...").
+_FR_STOP = (
+    r"(?:et|ou|mais|donc|car|je|j|tu|il|elle|on|nous|vous|ils|elles|à|a|au|aux|en|pour|par"
+    r"|avec|sans|chez|dans|sur|sous|vers|depuis|est|sont|suis|c|ce|ça|ca|qui|que|quand|si"
+    r"|demain|cet|cette|ici)\b"
+)
+_FR_CONNECTOR = (
+    r"(?:de\s+la|de\s+l['\u2019]|du|des|de|d['\u2019]|la|le|les|l['\u2019]|aux|au|sur|sous|en|et)"
+)
+_FR_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'\u2019.-]*"
+_FR_ADDRESS = (
+    r"\b\d{1,4}(?:\s?(?i:bis|ter|quater|[a-d])\b)?,?\s+"  # number, "bis"/"ter"
+    rf"(?i:{_FR_STREET_TYPES})\.?\s+"  # street type
+    rf"(?:{_FR_CONNECTOR}\s*)?"
+    rf"(?!{_FR_STOP}){_FR_WORD}"  # first name word
+    rf"(?:\s+(?:{_FR_CONNECTOR}\s*)?(?!{_FR_STOP})(?=[A-ZÀ-ÖØ-Þ0-9]){_FR_WORD}){{0,4}}"
+    r"(?:,?\s+\d{5}\s+[A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'\u2019-]*(?:[\s-][A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'\u2019-]*){0,3})?"
+)
+
+
+class StreetAddressRecognizer(PatternRecognizer):
+    """US and French street addresses: a number, a street type, a name; then unit, city, zip.
+
+    Case-sensitive on purpose (only the street-type keywords ignore case): the capitalised
+    street name is what tells "1600 Pennsylvania Avenue" from "5 blocks down the road". The
+    French pattern leans on the street-type keyword after the number instead, so a
+    lower-case "12 rue de la paix" is found too; it stops at common function words.
+    """
+
+    SCORE: Final = 0.7
+
+    def __init__(self, supported_language: Language = "en") -> None:
+        patterns = [Pattern("street address (US)", _EN_ADDRESS, self.SCORE)]
+        if supported_language == "fr":
+            patterns.insert(0, Pattern("adresse (FR)", _FR_ADDRESS, self.SCORE))
+        else:
+            patterns.append(Pattern("street address (FR)", _FR_ADDRESS, self.SCORE))
+        super().__init__(
+            supported_entity="STREET_ADDRESS",
+            name="StreetAddressRecognizer",
+            supported_language=supported_language,
+            patterns=patterns,
+            context=_context("STREET_ADDRESS", supported_language),
+            global_regex_flags=re.MULTILINE,
+        )
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Always run with this recognizer's own (case-sensitive) flags.
+
+        ``AnalyzerEngine`` passes no flags, but ``PatternRecognizer.analyze`` would let a
+        caller's IGNORECASE through, which would defeat the capitalisation rule above.
+        """
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts, None)
+        return results
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def build_recognizers(
+    languages: Iterable[Language],
+    phone_regions: Mapping[Language, Sequence[str]] | None = None,
+) -> list[EntityRecognizer]:
+    """One instance of each built-in (non-NER) recognizer per language.
+
+    Entities: EMAIL_ADDRESS, PHONE_NUMBER (validated and shape), CREDIT_CARD, IBAN_CODE,
+    IP_ADDRESS, STREET_ADDRESS. PERSON comes from the spaCy pipeline (classifiers.pii).
+    """
+    regions = dict(DEFAULT_PHONE_REGIONS)
+    if phone_regions:
+        regions.update({k: tuple(v) for k, v in phone_regions.items()})
+    recognizers: list[EntityRecognizer] = []
+    for lang in languages:
+        recognizers += [
+            OfflineEmailRecognizer(
+                supported_language=lang, context=_context("EMAIL_ADDRESS", lang) or None
+            ),
+            ValidatedPhoneRecognizer(
+                supported_language=lang,
+                supported_regions=regions.get(lang, regions["en"]),
+                context=_context("PHONE_NUMBER", lang),
+                leniency=1,
+            ),
+            PhoneShapeRecognizer(supported_language=lang),
+            LuhnCreditCardRecognizer(supported_language=lang),
+            IbanRecognizer(
+                supported_language=lang,
+                context=_context("IBAN_CODE", lang),
+                # Upper case is not guaranteed in a chat ("my iban is fr76 3000 ...");
+                # the checksum still validates the match.
+                regex_flags=re.DOTALL | re.MULTILINE | re.IGNORECASE,
+            ),
+            IpRecognizer(supported_language=lang, context=_context("IP_ADDRESS", lang)),
+            StreetAddressRecognizer(supported_language=lang),
+        ]
+    return recognizers
