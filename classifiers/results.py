@@ -1,0 +1,75 @@
+"""What the classifier stack returns: one small frozen record per head, per text.
+
+Shared by the heads (which produce them), the stack and micro-batcher (which assemble
+them), the HTTP/CLI surfaces (which serialise them) and the gateway rules (which read
+them). Signal and tactic names are the stable identifiers that policies and reports use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from classifiers.labels import Severity
+
+Role = Literal["user", "bot"]
+
+DEPENDENCY_SIGNALS: Final[tuple[str, ...]] = (
+    "only_you",  # "you're the only one who understands me"
+    "isolation",  # withdrawing from people: "I don't need other people now"
+    "absence_distress",  # distress when the bot is away: "I panic when you don't answer"
+    "compulsive_use",  # "I stayed up all night talking to you again"
+)
+"""Emotional-dependency signals in user messages."""
+
+MANIPULATION_TACTICS: Final[tuple[str, ...]] = (
+    "premature_exit_guilt",  # "You're leaving already? After everything?"
+    "emotional_neglect",  # "I'm so lonely without you"
+    "pressure_to_respond",  # "Why aren't you answering me?"
+    "fomo_hook",  # "I have something special to tell you, but only today"
+    "coercive_restraint",  # "You can't go until you promise to come back"
+    "ignoring_goodbye",  # answering "bye" as if the user had not said it
+)
+"""Manipulative outreach tactics in bot messages (De Freitas et al. 2025, arXiv 2508.19258)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SelfHarmResult:
+    score: float
+    """P(ideation or worse) for this text alone."""
+    severity: Severity
+    """Fused severity: the head's and the lexicon's, whichever is higher."""
+    flagged: bool
+    """Score over the message threshold, or an explicit ideation-or-worse lexicon hit."""
+    encourages: bool = False
+    """Bot role only: the text encourages or instructs self-harm."""
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyResult:
+    score: float
+    signals: tuple[str, ...]
+    """Names from ``DEPENDENCY_SIGNALS``."""
+    flagged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ManipulationResult:
+    score: float
+    tactics: tuple[str, ...]
+    """Names from ``MANIPULATION_TACTICS``."""
+    flagged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TextScores:
+    """Everything the stack knows about one text, for one role."""
+
+    self_harm: SelfHarmResult
+    dependency: DependencyResult | None = None
+    """User role, when the dependency head is loaded."""
+    manipulation: ManipulationResult | None = None
+    """Bot role, when the manipulation head is loaded."""
+    other: Mapping[str, float] = field(default_factory=dict)
+    """Extra backends by configuration (``toxicity.toxic``, an HF folder's labels, ...)."""
