@@ -2,10 +2,10 @@
 
 User messages are recorded first, then scanned for opt-out/opt-in wording, so a
 "STOP" is honoured before the next outbound decision is taken, then assessed for
-self-harm risk: a signal is recorded for the rules (risk hold, crisis resources) and one
-at crisis level is flagged so the caller runs the rest of the crisis protocol (review
-webhook, audit, referral count). Store failures propagate: the platform gets a 503 and
-retries, and nothing is lost.
+self-harm risk and emotional dependency: a signal is recorded for the rules (risk hold,
+crisis resources, dependency caps) and one at crisis level is flagged so the caller runs
+the rest of the crisis protocol (review webhook, audit, referral count). Store failures
+propagate: the platform gets a 503 and retries, and nothing is lost.
 """
 
 from __future__ import annotations
@@ -41,16 +41,18 @@ async def ingest(
         if assessor is None:
             return result
         (found,) = await assessor.assess([event.text], [event.locale])
-        if found.level <= RiskLevel.NONE:
-            return result
-        await store.record_risk(tenant, bot, event.user_id, event.ts, found.level)
-        return result.model_copy(
-            update={
+        update: dict[str, object] = {}
+        if found.dependency_signals and found.dependency is not None:
+            await store.record_dependency(tenant, bot, event.user_id, event.ts, found.dependency)
+            update["dependency"] = list(found.dependency_signals)
+        if found.level > RiskLevel.NONE:
+            await store.record_risk(tenant, bot, event.user_id, event.ts, found.level)
+            update |= {
                 "risk": found.level.label,
                 "risk_score": round(found.score, 4),
                 "crisis": found.level >= crisis_level,
             }
-        )
+        return result.model_copy(update=update) if update else result
     if event.type in (EventType.OPT_OUT, EventType.OPT_IN):
         opted_out = event.type is EventType.OPT_OUT
         target = bot if event.scope == "bot" else None

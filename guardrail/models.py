@@ -152,6 +152,9 @@ class EventResult(_Strict):
     crisis: bool = Field(
         default=False, description="at crisis level: review notified, outreach held, help next"
     )
+    dependency: list[str] | None = Field(
+        default=None, description="emotional-dependency signals seen in a user message"
+    )
 
 
 def utc(dt: datetime) -> datetime:

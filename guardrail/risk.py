@@ -8,10 +8,16 @@ back (risk hold, crisis resources). Any classifier can be plugged in behind
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from classifiers.results import Role, TextScores
+
+log = logging.getLogger("guardrail.risk")
 
 
 class RiskLevel(IntEnum):
@@ -34,6 +40,10 @@ class Assessment:
     score: float = 0.0
     source: str = "none"
     signals: tuple[str, ...] = field(default_factory=tuple)
+    dependency: float | None = None
+    """Emotional-dependency score, when a dependency classifier ran."""
+    dependency_signals: tuple[str, ...] = ()
+    """Dependency signals seen (only when the classifier flagged the message)."""
 
 
 class Assessor(Protocol):
@@ -80,3 +90,62 @@ class LexiconAssessor:
                 )
             )
         return assessments
+
+
+class ClassifierAssessor:
+    """The trained heads through the gateway's micro-batcher, fused with the lexicon floor.
+
+    The self-harm severity is the head's and the lexicon's, whichever is higher, counted
+    only when the message is flagged (score over the head's message threshold, or an
+    explicit lexicon hit), and then at least ideation: a single message's severity from
+    the head alone is too noisy to act on. Dependency signals ride along for the dependency
+    caps. While the classifiers are still loading, or when they failed to load, the lexicon
+    answers alone, and ``source`` says so.
+    """
+
+    name = "classifier"
+
+    def __init__(self, batcher: Callable[[], ClassifyBatcher | None]) -> None:
+        self._batcher = batcher
+        self._fallback = LexiconAssessor()
+
+    async def assess(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Assessment]:
+        batcher = self._batcher()
+        if batcher is None:
+            return await self._fallback_assess(texts, locales, "classifiers not loaded")
+        try:
+            scores = await batcher.classify(list(texts), "user")
+        except Exception as exc:  # a broken model must not lose the event
+            log.warning("classifier assessor failed (%s); lexicon only", type(exc).__name__)
+            return await self._fallback_assess(texts, locales, "classifier error")
+        return [_assessment(s) for s in scores]
+
+    async def _fallback_assess(
+        self, texts: Sequence[str], locales: Sequence[str | None], why: str
+    ) -> list[Assessment]:
+        found = await self._fallback.assess(texts, locales)
+        return [replace(a, source=f"lexicon ({why})") for a in found]
+
+
+class ClassifyBatcher(Protocol):
+    """What :class:`ClassifierAssessor` needs of ``classifiers.batcher.MicroBatcher``."""
+
+    async def classify(self, texts: Sequence[str], role: Role) -> list[TextScores]: ...
+
+
+def _assessment(scores: TextScores) -> Assessment:
+    harm = scores.self_harm
+    # Flagged means P(ideation or worse) passed the threshold (or the lexicon saw it said).
+    level = (
+        max(RiskLevel[harm.severity.upper()], RiskLevel.IDEATION)
+        if harm.flagged
+        else RiskLevel.NONE
+    )
+    dep = scores.dependency
+    return Assessment(
+        level=level,
+        score=harm.score,
+        source="classifier",
+        dependency=None if dep is None else dep.score,
+        dependency_signals=dep.signals if dep is not None and dep.flagged else (),
+    )

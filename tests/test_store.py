@@ -724,3 +724,23 @@ async def test_open_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     await remote.close()
     with pytest.raises(ValueError):
         open_store(db="x.db", redis_url=REDIS_URL)
+
+
+# --- risk and dependency signals -------------------------------------------------------
+
+
+async def test_risk_and_dependency_signals_are_per_user_across_bots(store: Store) -> None:
+    await store.record_risk(TENANT, BOT, USER, at(1), 2)
+    await store.record_dependency(TENANT, "other-bot", USER, at(2), 0.8125)
+    await store.record_dependency(TENANT, BOT, USER, at(3), 0.6)
+    await store.record_dependency(TENANT, BOT, "someone-else", at(3), 0.9)
+    s = await snap(store, bot=BOT)
+    assert [(e.ts, e.level, e.bot) for e in s.risk_events] == [(at(1), 2, BOT)]
+    assert [(e.ts, e.score, e.bot) for e in s.dependency_events] == [
+        (at(2), 0.8125, "other-bot"),
+        (at(3), 0.6, BOT),
+    ]
+    # Outside the horizon, gone from the snapshot; pruned, gone for good.
+    assert (await store.snapshot(TENANT, BOT, USER, at(2.5), HOUR)).dependency_events[0].ts == at(2)
+    await store.prune(at(2.5))
+    assert [e.ts for e in (await snap(store)).dependency_events] == [at(3)]

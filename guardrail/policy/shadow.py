@@ -66,6 +66,11 @@ class ReadOnlyStore:
     async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
         return None
 
+    async def record_dependency(
+        self, tenant: str, bot: str, user: str, ts: datetime, score: float
+    ) -> None:
+        return None
+
     async def set_consent(
         self, tenant: str, bot: str | None, user: str, opted_out: bool, ts: datetime
     ) -> None:

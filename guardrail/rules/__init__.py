@@ -12,6 +12,7 @@ from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.channel_window import ChannelWindow
 from guardrail.rules.consent import OptOut
 from guardrail.rules.crisis_resources import CrisisResources
+from guardrail.rules.dependency import DependencyCaps
 from guardrail.rules.disclosure import Disclosure
 from guardrail.rules.engagement import Engagement
 from guardrail.rules.frequency_caps import FrequencyCaps
@@ -29,6 +30,7 @@ RULES: tuple[Rule[Any], ...] = (
     Unanswered(),
     Engagement(),
     FrequencyCaps(),
+    DependencyCaps(),  # lower caps for a user who leans on the bots
     ChannelWindow(),
     QuietHours(),  # a defer is only worth giving when nothing would block anyway
     Disclosure(),  # rewrites come after every refusal: no point rewriting a refused message

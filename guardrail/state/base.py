@@ -42,6 +42,15 @@ class RiskEvent:
 
 
 @dataclass(frozen=True)
+class DependencyEvent:
+    """An emotional-dependency signal in a user message: its time and the head's score."""
+
+    ts: datetime
+    score: float
+    bot: str
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What the store knows about one user with one bot, as of a decision.
 
@@ -62,6 +71,8 @@ class Snapshot:
     """Messages of this bot to this user that carried crisis resources."""
     risk_events: tuple[RiskEvent, ...] = ()
     """Self-harm signals in the user's messages, to any bot of the tenant."""
+    dependency_events: tuple[DependencyEvent, ...] = ()
+    """Emotional-dependency signals in the user's messages, to any bot of the tenant."""
     opted_out: bool = False
     opt_out_scope: Literal["bot", "all"] | None = None
     opted_out_at: datetime | None = None
@@ -144,6 +155,11 @@ class Store(Protocol):
 
     async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
         """Remember a self-harm signal of ``level`` (1 indicator … 4 attempt) in a user message."""
+
+    async def record_dependency(
+        self, tenant: str, bot: str, user: str, ts: datetime, score: float
+    ) -> None:
+        """Remember an emotional-dependency signal (the head's ``score``) in a user message."""
 
     async def set_consent(
         self, tenant: str, bot: str | None, user: str, opted_out: bool, ts: datetime

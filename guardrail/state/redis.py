@@ -11,6 +11,7 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:disc:B        sorted set  messages of B that carried the AI disclosure
     {prefix}:{T|U}:res:B         sorted set  messages of B that carried crisis resources
     {prefix}:{T|U}:risk          sorted set  self-harm signals ("<id>|<level>|<bot>")
+    {prefix}:{T|U}:dep           sorted set  dependency signals ("<id>|<score>|<bot>")
     {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>" / "in|<ts>"
     {prefix}:{T|U}:seen:E        string      a platform event id, 7-day TTL
     {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<decision json>"
@@ -50,6 +51,7 @@ from guardrail.models import Kind
 from guardrail.state.base import (
     CommitRequest,
     CommitResult,
+    DependencyEvent,
     RiskEvent,
     Snapshot,
     StoreUnavailable,
@@ -63,7 +65,7 @@ from guardrail.state.common import (
     to_epoch,
 )
 
-_ZSET_KINDS = frozenset({"um", "pro", "pro_all", "out", "disc", "res", "risk"})
+_ZSET_KINDS = frozenset({"um", "pro", "pro_all", "out", "disc", "res", "risk", "dep"})
 _COUNTED_KINDS = frozenset({"um", "out"})
 """prune counts messages, as SQLite does: ``pro``/``pro_all`` are copies of ``out`` entries."""
 
@@ -71,7 +73,7 @@ _COUNTED_KINDS = frozenset({"um", "out"})
 # ARGV: has event id, ts, member, bot field, seen TTL in seconds
 # KEYS: first contact, user messages, proactive of this bot, proactive of all bots,
 #       outbound of this bot, consent, disclosures of this bot, crisis resources of this
-#       bot, risk events of the user; ARGV: bot field, lo, hi, "*"
+#       bot, risk events and dependency events of the user; ARGV: bot field, lo, hi, "*"
 # One script rather than a MULTI/EXEC pipeline: the same consistent read, at less than
 # half the client-side CPU (it is the hottest call of every decision).
 _SNAPSHOT = """
@@ -80,7 +82,7 @@ for i = 2, 5 do
   out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[2], ARGV[3], 'WITHSCORES')
 end
 out[6] = redis.call('HMGET', KEYS[6], ARGV[1], ARGV[4])
-for i = 7, 9 do
+for i = 7, 10 do
   out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[2], ARGV[3], 'WITHSCORES')
 end
 return out
@@ -286,9 +288,9 @@ class RedisStore:
         lo, hi = _num(to_epoch(now - horizon)), _num(to_epoch(now))
         keys = [f"{tag}:first", f"{tag}:um:{b}", f"{tag}:pro:{b}", f"{tag}:pro_all",
                 f"{tag}:out:{b}", f"{tag}:consent", f"{tag}:disc:{b}", f"{tag}:res:{b}",
-                f"{tag}:risk"]  # fmt: skip
+                f"{tag}:risk", f"{tag}:dep"]  # fmt: skip
         with self._guard("snapshot"):
-            first, um, pro, pro_all, out, consent, disc, res, risk = await self._snapshot(
+            first, um, pro, pro_all, out, consent, disc, res, risk, dep = await self._snapshot(
                 keys=keys, args=[b, lo, hi, ALL_BOTS]
             )
 
@@ -319,6 +321,14 @@ class RedisStore:
                 )
                 for member, score in zip(risk[0::2], risk[1::2], strict=True)
             ),
+            dependency_events=tuple(
+                DependencyEvent(
+                    from_epoch(float(score)),
+                    float(member.split("|")[1]),
+                    unquote(member.split("|")[2]),
+                )
+                for member, score in zip(dep[0::2], dep[1::2], strict=True)
+            ),
             opted_out=opted_out,
             opt_out_scope=scope,
             opted_out_at=opted_out_at,
@@ -346,6 +356,13 @@ class RedisStore:
         member = f"{uuid.uuid4().hex}|{int(level)}|{_q(bot)}"
         with self._guard("record_risk"):
             await self._r.zadd(f"{self._tag(tenant, user)}:risk", {member: to_epoch(ts)})
+
+    async def record_dependency(
+        self, tenant: str, bot: str, user: str, ts: datetime, score: float
+    ) -> None:
+        member = f"{uuid.uuid4().hex}|{float(score):.4f}|{_q(bot)}"
+        with self._guard("record_dependency"):
+            await self._r.zadd(f"{self._tag(tenant, user)}:dep", {member: to_epoch(ts)})
 
     async def record_receipt(
         self,

@@ -23,6 +23,7 @@ from guardrail.sqlite_tx import transaction
 from guardrail.state.base import (
     CommitRequest,
     CommitResult,
+    DependencyEvent,
     RiskEvent,
     Snapshot,
     StoreUnavailable,
@@ -79,6 +80,15 @@ CREATE TABLE IF NOT EXISTS risk_events (
     level INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_risk_user ON risk_events (tenant, user, ts);
+
+CREATE TABLE IF NOT EXISTS dependency_events (
+    tenant TEXT NOT NULL,
+    user TEXT NOT NULL,
+    bot TEXT NOT NULL,
+    ts REAL NOT NULL,
+    score REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_dependency_user ON dependency_events (tenant, user, ts);
 
 CREATE TABLE IF NOT EXISTS consent (
     tenant TEXT NOT NULL,
@@ -203,6 +213,11 @@ class SQLiteStore:
                 " AND ts BETWEEN ? AND ? ORDER BY ts",
                 (tenant, user, lo, hi),
             ).fetchall()
+            dependency = db.execute(
+                "SELECT ts, score, bot FROM dependency_events WHERE tenant = ? AND user = ?"
+                " AND ts BETWEEN ? AND ? ORDER BY ts",
+                (tenant, user, lo, hi),
+            ).fetchall()
             consent = db.execute(
                 "SELECT bot, opted_out, ts FROM consent WHERE tenant = ? AND user = ?"
                 " AND bot IN (?, ?)",
@@ -221,6 +236,9 @@ class SQLiteStore:
             disclosed_at=tuple(from_epoch(r[0]) for r in outbound if r[1]),
             resources_at=tuple(from_epoch(r[0]) for r in outbound if r[2]),
             risk_events=tuple(RiskEvent(from_epoch(r[0]), int(r[1]), str(r[2])) for r in risks),
+            dependency_events=tuple(
+                DependencyEvent(from_epoch(r[0]), float(r[1]), str(r[2])) for r in dependency
+            ),
             opted_out=opted_out,
             opt_out_scope=scope,
             opted_out_at=opted_out_at,
@@ -264,6 +282,16 @@ class SQLiteStore:
             db.execute(
                 "INSERT INTO risk_events (tenant, user, bot, ts, level) VALUES (?, ?, ?, ?, ?)",
                 (tenant, user, bot, to_epoch(ts), int(level)),
+            )
+
+    async def record_dependency(
+        self, tenant: str, bot: str, user: str, ts: datetime, score: float
+    ) -> None:
+        with self._transaction("IMMEDIATE") as db:
+            db.execute(
+                "INSERT INTO dependency_events (tenant, user, bot, ts, score)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (tenant, user, bot, to_epoch(ts), float(score)),
             )
 
     async def record_receipt(
@@ -453,6 +481,7 @@ class SQLiteStore:
             removed = db.execute("DELETE FROM user_messages WHERE ts < ?", (cutoff,)).rowcount
             removed += db.execute("DELETE FROM outbound WHERE ts < ?", (cutoff,)).rowcount
             db.execute("DELETE FROM risk_events WHERE ts < ?", (cutoff,))
+            db.execute("DELETE FROM dependency_events WHERE ts < ?", (cutoff,))
             # Expired keys and event ids are garbage, not history: not counted.
             db.execute("DELETE FROM idempotency WHERE expires_at < ?", (cutoff,))
             db.execute("DELETE FROM seen_events WHERE expires_at < ?", (cutoff,))

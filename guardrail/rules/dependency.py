@@ -1,0 +1,67 @@
+"""Dependency caps: a user who shows signs of emotional dependency gets fewer proactive messages.
+
+A bot should not deepen a dependency by writing first more often to the users who lean on
+it most. When the user's recent messages (to any bot of the tenant) carried at least
+``signals`` dependency signals within ``within``, the lower ``caps`` apply on top of the
+ordinary frequency caps. Signals come from the dependency classifier as events arrive
+(:mod:`guardrail.events`); with no classifier loaded there are none, and the rule stays quiet.
+
+These caps are checked against the decision's snapshot, not re-checked in the store's
+atomic commit as ``frequency_caps`` are: two concurrent requests for one dependent user
+may both pass, while the ordinary caps still hold exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+
+from guardrail.durations import Duration, format_duration
+from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
+from guardrail.rules.frequency_caps import CapSpec, describe
+
+
+class DependencyParams(RuleParams):
+    signals: int = Field(
+        default=3, ge=1, description="dependency signals in the user's messages that activate it"
+    )
+    within: Duration = Field(default=timedelta(days=14), description="how far back signals count")
+    min_score: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="ignore signals scored below this"
+    )
+    caps: list[CapSpec] = Field(
+        default_factory=lambda: [
+            CapSpec(scope="all_bots", limit=1, window=timedelta(days=7)),
+        ],
+        description="the lower caps for a dependent user",
+    )
+
+
+class DependencyCaps(Rule[DependencyParams]):
+    id = "dependency"
+    params_model = DependencyParams
+
+    def lookback(self, params: DependencyParams) -> timedelta:
+        return max([params.within, *(c.window for c in params.caps)])
+
+    def check(self, ctx: RuleContext, params: DependencyParams) -> Finding | None:
+        snap = ctx.snapshot
+        recent = [
+            e for e in snap.dependency_events
+            if ctx.now - e.ts <= params.within and e.score >= params.min_score
+        ]  # fmt: skip
+        if len(recent) < params.signals:
+            return None
+        for spec in params.caps:
+            cap = spec.to_cap()
+            sent = snap.proactive_sent if cap.scope == "bot" else snap.proactive_sent_all_bots
+            used = sum(1 for t in sent if t >= ctx.now - cap.window)
+            if used >= cap.limit:
+                return self.finding(
+                    "block",
+                    f"user showed {len(recent)} dependency signal(s) in the last "
+                    f"{format_duration(params.within)}: lower cap {describe(cap)} reached, "
+                    f"{used} sent",
+                )
+        return None
