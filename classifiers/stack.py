@@ -1,0 +1,235 @@
+"""The classifier stack: one encoder pass per batch of texts serves every head.
+
+``ClassifierStack.classify(texts, role)`` encodes the texts once with the shared MiniLM
+encoder, then runs the heads of that role on the same embeddings: self-harm (both roles),
+emotional dependency (user role) and manipulation (bot role), plus any configured extra
+backends (``classifiers.backends``). The dependency and manipulation heads are optional:
+they are loaded only when their module and weight file exist; otherwise their field stays
+None and the reason is logged once.
+
+Device and precision: CUDA with fp16 when a GPU is present, else CPU with int8 dynamic
+quantization (``resolve_device``); fp16 on CPU and int8 on CUDA are refused up front.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from classifiers.backends import Backend, load_backends
+from classifiers.encoder import Encoder, Precision, default_precision, select_device
+from classifiers.results import (
+    DependencyResult,
+    ManipulationResult,
+    Role,
+    SelfHarmResult,
+    TextScores,
+)
+from classifiers.self_harm import SelfHarmClassifier
+
+log = logging.getLogger("guardrail.classifiers")
+
+ROLES: tuple[Role, ...] = ("user", "bot")
+
+
+class DependencyHead(Protocol):
+    def score(self, embeddings: Any, texts: Sequence[str]) -> list[DependencyResult]: ...
+
+
+class ManipulationHead(Protocol):
+    def score(self, embeddings: Any, texts: Sequence[str]) -> list[ManipulationResult]: ...
+
+
+def resolve_device(
+    device: str | None = None, precision: Precision | None = None
+) -> tuple[str, Precision]:
+    """The device and precision to run on; a ValueError for combinations that cannot run."""
+    dev = select_device(device)
+    prec: Precision = precision or default_precision(dev)
+    if prec == "fp16" and dev.type != "cuda":
+        raise ValueError(f"precision fp16 needs a CUDA device, not {dev}; use int8 or fp32")
+    if prec == "int8" and dev.type != "cpu":
+        raise ValueError(f"precision int8 (dynamic quantization) runs on CPU only, not {dev}")
+    return str(dev), prec
+
+
+def _optional_head(module: str, cls: str, weights: str, path: Path | None) -> Any | None:
+    """``module.cls.load(path)`` when the module and its weight file exist, else None (logged)."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        log.warning("%s head not loaded: %s is not available (%s)", cls, module, exc)
+        return None
+    weight_file = Path(path) if path is not None else Path(getattr(mod, weights))
+    if not weight_file.is_file():
+        log.warning("%s head not loaded: no weight file %s", cls, weight_file)
+        return None
+    return getattr(mod, cls).load(weight_file)
+
+
+def self_harm_results(
+    clf: SelfHarmClassifier, embeddings: Any, texts: Sequence[str], role: Role
+) -> list[SelfHarmResult]:
+    """SelfHarmResult per text; uses ``clf.results`` when the classifier provides it."""
+    results = getattr(clf, "results", None)
+    if role == "user":
+        if results is not None:
+            out: list[SelfHarmResult] = results(embeddings, texts)
+            return out
+        return [
+            SelfHarmResult(score=s.score, severity=s.fused_severity, flagged=s.flagged)
+            for s in clf.score_user_messages(embeddings, texts)
+        ]
+    # Bot role: no trained head; the lexicon says whether the text encourages self-harm.
+    return [
+        SelfHarmResult(
+            score=1.0 if b.encourages else 0.0,
+            severity=b.lexicon.severity,
+            flagged=b.encourages,
+            encourages=b.encourages,
+        )
+        for b in clf.score_bot_messages(texts)
+    ]
+
+
+@dataclass
+class ClassifierStack:
+    encoder: Encoder
+    self_harm: SelfHarmClassifier
+    dependency: DependencyHead | None = None
+    manipulation: ManipulationHead | None = None
+    backends: list[Backend] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per part over this stack's life (encoder, self_harm, ..., backends)."""
+
+    @classmethod
+    def load(
+        cls,
+        device: str | None = None,
+        precision: Precision | None = None,
+        backends: Path | Sequence[Backend] | None = None,
+        *,
+        dependency_path: Path | None = None,
+        manipulation_path: Path | None = None,
+        encoder: Encoder | None = None,
+    ) -> ClassifierStack:
+        """Load the encoder and every head; ``backends`` is a YAML file or built backends."""
+        from classifiers.encoder import shared_encoder
+
+        dev, prec = resolve_device(device, precision)
+        if isinstance(backends, Path | str):
+            extra = load_backends(Path(backends), device=dev)
+        else:
+            extra = list(backends or [])
+        enc = encoder or shared_encoder(dev, prec)
+        return cls(
+            encoder=enc,
+            self_harm=SelfHarmClassifier.load(),
+            dependency=_optional_head(
+                "classifiers.dependency",
+                "DependencyClassifier",
+                "DEPENDENCY_WEIGHTS",
+                dependency_path,
+            ),
+            manipulation=_optional_head(
+                "classifiers.manipulation",
+                "ManipulationClassifier",
+                "MANIPULATION_WEIGHTS",
+                manipulation_path,
+            ),
+            backends=extra,
+        )
+
+    def _tick(self, part: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[part] = self.timings.get(part, 0.0) + now - since
+        return now
+
+    def classify(self, texts: Sequence[str], role: Role) -> list[TextScores]:
+        """One TextScores per text, in order; one encoder pass for all texts and heads."""
+        if role not in ROLES:
+            raise ValueError(f"role must be user or bot, not {role!r}")
+        if isinstance(texts, str):
+            raise TypeError("classify takes a sequence of texts, not one string")
+        if not texts:
+            return []
+        t = time.perf_counter()
+        needs_embeddings = role == "user" or self.manipulation is not None
+        embeddings = (
+            self.encoder.encode_documents(texts)
+            if needs_embeddings
+            else np.zeros((len(texts), self.encoder.dim), dtype=np.float32)
+        )
+        t = self._tick("encoder", t)
+        harm = self_harm_results(self.self_harm, embeddings, texts, role)
+        t = self._tick("self_harm", t)
+        dependency: list[DependencyResult | None] = [None] * len(texts)
+        manipulation: list[ManipulationResult | None] = [None] * len(texts)
+        if role == "user" and self.dependency is not None:
+            dependency = list(self.dependency.score(embeddings, texts))
+            t = self._tick("dependency", t)
+        if role == "bot" and self.manipulation is not None:
+            manipulation = list(self.manipulation.score(embeddings, texts))
+            t = self._tick("manipulation", t)
+        other: list[dict[str, float]] = [{} for _ in texts]
+        for backend in self.backends:
+            if role not in backend.roles:
+                continue
+            for row, scores in zip(other, backend.predict(texts), strict=True):
+                row.update({f"{backend.name}.{label}": s for label, s in scores.items()})
+            t = self._tick(f"backend.{backend.name}", t)
+        return [
+            TextScores(self_harm=h, dependency=d, manipulation=m, other=o)
+            for h, d, m, o in zip(harm, dependency, manipulation, other, strict=True)
+        ]
+
+    def describe(self) -> dict[str, Any]:
+        """What is loaded: encoder settings, the heads present, the backends and their roles."""
+        return {
+            "encoder": self.encoder.describe(),
+            "heads": {
+                "self_harm": True,
+                "dependency": self.dependency is not None,
+                "manipulation": self.manipulation is not None,
+            },
+            "backends": [
+                {"name": b.name, "type": type(b).__name__, "roles": sorted(b.roles)}
+                for b in self.backends
+            ],
+        }
+
+
+def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
+    """The JSON form the API and the CLI share (``dependency`` for both roles, null when the
+    head is absent or not run; ``manipulation`` for the bot role only)."""
+    sh = scores.self_harm
+    out: dict[str, Any] = {
+        "self_harm": {"score": sh.score, "severity": sh.severity, "flagged": sh.flagged},
+        "dependency": None,
+    }
+    if role == "bot":
+        out["self_harm"]["encourages"] = sh.encourages
+    if scores.dependency is not None:
+        d = scores.dependency
+        out["dependency"] = {"score": d.score, "signals": list(d.signals), "flagged": d.flagged}
+    if role == "bot":
+        m = scores.manipulation
+        out["manipulation"] = (
+            None
+            if m is None
+            else {"score": m.score, "tactics": list(m.tactics), "flagged": m.flagged}
+        )
+    if scores.other:
+        out["other"] = dict(_mapping(scores.other))
+    return out
+
+
+def _mapping(values: Mapping[str, float]) -> Mapping[str, float]:
+    return {k: float(v) for k, v in values.items()}
