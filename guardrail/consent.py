@@ -37,6 +37,7 @@ DEFAULT_STOP = [
 ]
 DEFAULT_STOP_ALL = ["stopall", "stop all", "unsubscribe all", "arret tout", "arreter tout"]
 DEFAULT_START = ["start", "unstop", "yes", "subscribe", "demarrer", "reprendre"]
+DEFAULT_HELP = ["help", "info", "aide"]
 DEFAULT_STOP_PHRASES = [
     r"\b(stop|quit|cease) (messaging|texting|contacting|writing to|sending me|bothering) ?(me)?\b",
     r"\b(do not|dont|don't|never) (message|text|contact|write to|send) me\b",
@@ -64,6 +65,15 @@ class ConsentWords(BaseModel):
         default_factory=lambda: list(DEFAULT_STOP_PHRASES),
         description="regular expressions over the normalised text (lower case, no accents)",
     )
+    help: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_HELP),
+        description="whole-message keywords asking for help about the messages (CTIA HELP)",
+    )
+    help_reply: str | None = Field(
+        default=None,
+        description="the automatic answer to a help keyword, returned in the event result for "
+        "the messaging engine to send as a reply; none: help keywords are only reported",
+    )
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,11 @@ class ConsentDetector:
         self._stop_all = {normalise(w) for w in words.stop_all}
         self._start = {normalise(w) for w in words.start}
         self._phrases = [re.compile(p) for p in words.stop_phrases]
+        self._help = {normalise(w) for w in words.help}
+
+    def is_help(self, text: str) -> bool:
+        """The message is a help keyword ("HELP", "Aide ?"), nothing more."""
+        return normalise(text).strip(" '-") in self._help
 
     def detect(self, text: str, *, currently_opted_out: bool) -> ConsentSignal | None:
         """Opt-out/opt-in intent of one user message, or None.

@@ -155,6 +155,10 @@ class EventResult(_Strict):
     dependency: list[str] | None = Field(
         default=None, description="emotional-dependency signals seen in a user message"
     )
+    help_reply: str | None = Field(
+        default=None,
+        description="the message was a HELP keyword: send this text to the user as a reply",
+    )
 
 
 def utc(dt: datetime) -> datetime:

@@ -37,12 +37,27 @@ async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResu
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"state store unavailable, retry: {exc}"
         ) from exc
+    if not result.duplicate and result.consent is None and event.text:
+        result = with_help_reply(gateway, tenant, event, result)
     outcome = "duplicate" if result.duplicate else (result.consent or "recorded")
     gateway.metrics.events.labels(event.type.value, outcome).inc()
     await append_consent(gateway, tenant, event, result)
     if result.crisis:
         await crisis_protocol(gateway, tenant, event, result)
     return result
+
+
+def with_help_reply(
+    gateway: Gateway, tenant: str, event: Event, result: EventResult
+) -> EventResult:
+    """HELP (CTIA Messaging Principles): hand back the policy's answer for the engine to send."""
+    if not event.text or not gateway.detector.is_help(event.text):
+        return result
+    found = gateway.policies.current.help_reply(tenant, event.bot_id, event.channel)
+    if found is None:
+        return result.model_copy(update={"detail": "help keyword; no help_reply in the policy"})
+    policy, text = found
+    return result.model_copy(update={"help_reply": text, "detail": f"help keyword ({policy})"})
 
 
 async def crisis_protocol(gateway: Gateway, tenant: str, event: Event, result: EventResult) -> None:

@@ -22,7 +22,8 @@ from guardrail.audit.trail import AuditTrail
 CRISIS_RULES = "crisis*"
 """Crisis rules: ``crisis.*`` and ``crisis_*`` (the resources rule is ``crisis_resources``)."""
 MANIPULATION_PREFIX = "manipulation."
-DEPENDENCY_RULES = "dependency.*"
+DEPENDENCY_RULES = "dependency*"
+"""The ``dependency`` rule (lower caps for dependent users) and any ``dependency.*`` family."""
 QUIET_HOURS_RULE = "quiet_hours"
 
 
@@ -256,14 +257,14 @@ async def manipulation(trail: AuditTrail, tenant: str | None, period: Period) ->
 
 
 async def dependency(trail: AuditTrail, tenant: str | None, period: Period) -> dict[str, Any]:
-    """Activations of dependency rules (``dependency.*``), whatever their effect."""
+    """Activations of the dependency rules (``dependency``, ``dependency.*``), any effect."""
     by_rule: Counter[str] = Counter()
     by_bot: Counter[str] = Counter()
     by_effect: Counter[str] = Counter()
     async for record in _records(trail, period.filter(tenant, rule=DEPENDENCY_RULES)):
         for reason in record.body.get("reasons", []):
             rule = str(reason.get("rule"))
-            if rule.startswith("dependency."):
+            if rule == "dependency" or rule.startswith("dependency."):
                 by_rule[rule] += 1
                 by_bot[str(record.body.get("bot"))] += 1
                 by_effect[str(reason.get("effect"))] += 1

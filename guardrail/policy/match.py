@@ -50,6 +50,11 @@ def key(match: PolicyMatch, tenant: str, req: OutreachRequest) -> Key | None:
     return _key(match, jurisdiction)
 
 
+def specificity(match: PolicyMatch) -> Key:
+    """The key of a policy before any request is known (jurisdiction depth 0)."""
+    return _key(match, 0)
+
+
 def _key(match: PolicyMatch, jurisdiction: int) -> Key:
     flags = (
         int(bool(match.bots)),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from guardrail.consent import ConsentDetector, ConsentWords
-from guardrail.models import OutreachRequest
+from guardrail.models import Channel, OutreachRequest
 from guardrail.policy import match
 from guardrail.policy.loader import LoadedPolicy, PolicyError, Problem, at, builtin
 from guardrail.policy.resolve import Document, Resolver, policy_files, read_document, where_is
@@ -87,8 +87,31 @@ class PolicySet:
                 stop_all=_union(w.stop_all for w in words),
                 start=[s for s in words[0].start if s in start],
                 stop_phrases=_union(w.stop_phrases for w in words),
+                help=_union(w.help for w in words),
             )
         )
+
+    def help_reply(self, tenant: str, bot: str, channel: Channel | None) -> tuple[str, str] | None:
+        """(policy name, text) of the HELP answer for an event of ``bot`` on ``channel``.
+
+        Events carry no jurisdiction, so the first enforcing policy (most specific match
+        first, then the fallback) that has a ``help_reply`` and whose ``match`` admits
+        the tenant, the bot and the channel answers.
+        """
+        ranked = sorted(
+            self.selectable, key=lambda p: match.specificity(p.policy.match), reverse=True
+        )
+        for loaded in (*ranked, self.fallback):
+            policy = loaded.policy
+            if policy.mode != "enforce" or policy.consent.help_reply is None:
+                continue
+            m = policy.match
+            if (m.tenants and tenant not in m.tenants) or (m.bots and bot not in m.bots):
+                continue
+            if m.channels and (channel is None or channel not in m.channels):
+                continue
+            return policy.name, policy.consent.help_reply
+        return None
 
 
 def builtin_set() -> PolicySet:
