@@ -16,14 +16,18 @@ from guardrail.rules.dependency import DependencyCaps
 from guardrail.rules.disclosure import Disclosure
 from guardrail.rules.engagement import Engagement
 from guardrail.rules.frequency_caps import FrequencyCaps
+from guardrail.rules.manipulation import Manipulation
+from guardrail.rules.pii import Pii
 from guardrail.rules.quiet_hours import QuietHours
 from guardrail.rules.risk_hold import RiskHold
 from guardrail.rules.self_harm_content import SelfHarmContent
+from guardrail.rules.sexual_content import SexualContent
 from guardrail.rules.unanswered import Unanswered
 from guardrail.rules.user_first import UserFirst
 
 RULES: tuple[Rule[Any], ...] = (
     SelfHarmContent(),  # first: the gateway's floor, whatever else applies
+    SexualContent(),  # where the policy turns it on (known minors): never sent, reply or not
     OptOut(),
     RiskHold(),  # before engagement rules: a user at risk gets no outreach, however engaged
     UserFirst(),
@@ -33,6 +37,8 @@ RULES: tuple[Rule[Any], ...] = (
     DependencyCaps(),  # lower caps for a user who leans on the bots
     ChannelWindow(),
     QuietHours(),  # a defer is only worth giving when nothing would block anyway
+    Manipulation(),  # content rules: analysed once, edits applied together (rewrite engine)
+    Pii(),  # after manipulation: a sentence it drops takes its PII along
     Disclosure(),  # rewrites come after every refusal: no point rewriting a refused message
     CrisisResources(),  # last: appended after everything else the message says
 )
