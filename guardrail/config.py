@@ -84,7 +84,15 @@ class Settings(BaseSettings):
     whatsapp: WhatsAppConfig | None = None
     assessor: str = Field(
         default="lexicon",
-        description="self-harm assessor of user messages: lexicon (EN/FR) or none",
+        description="self-harm assessor of user messages: lexicon (EN/FR), classifier "
+        "(the classifier stack, lexicon until it loads) or none",
+    )
+    classifiers: bool = Field(
+        default=True,
+        description="load the classifier stack (MiniLM + heads) in the background at start-up",
+    )
+    classifiers_config: Path | None = Field(
+        default=None, description="YAML list of extra classifier backends (hf, detoxify)"
     )
     review_webhook: ReviewWebhookConfig | None = Field(
         default=None, description="where crisis notifications go (signed, retried)"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from guardrail.adapters import build_adapter
 from guardrail.adapters.base import Adapter
+from guardrail.analysis import Analyzer
 from guardrail.audit import AuditTrail
 from guardrail.auth import Authenticator
 from guardrail.config import Settings
@@ -17,9 +21,14 @@ from guardrail.models import OutreachRequest
 from guardrail.notify import ReviewNotifier
 from guardrail.policy import LoadedPolicy, PolicySet
 from guardrail.policy.holder import PolicyHolder, ReloadStatus
-from guardrail.risk import Assessor, LexiconAssessor, NoAssessor
+from guardrail.risk import Assessor, ClassifierAssessor, LexiconAssessor, NoAssessor
 from guardrail.state import open_store
 from guardrail.state.base import Store
+
+if TYPE_CHECKING:
+    from classifiers.batcher import MicroBatcher
+
+log = logging.getLogger("guardrail")
 
 ASSESSORS: dict[str, Callable[[], Assessor]] = {"none": NoAssessor, "lexicon": LexiconAssessor}
 """Self-harm assessors by settings name; a classifier backend adds one line here."""
@@ -48,6 +57,10 @@ class Gateway:
     """Scores user messages for self-harm risk (settings.assessor picks it)."""
     notifier: ReviewNotifier | None = None
     """The operator's review webhook, told of every crisis (settings.review_webhook)."""
+    classifiers: MicroBatcher | None = None
+    """The classifier stack behind its micro-batcher, once loaded (see start_classifiers)."""
+    classifiers_state: str = "off"
+    """off, loading, ready, or "failed: <why>" (shown by /readyz)."""
 
     @property
     def policy(self) -> LoadedPolicy:
@@ -73,7 +86,9 @@ class Gateway:
             clock=clock,
             metrics=metrics,
             audit=AuditTrail.from_settings(settings, clock=clock),
-            assessor=_assessor(settings.assessor),
+            assessor=NoAssessor()
+            if settings.assessor == "classifier"
+            else _assessor(settings.assessor),
             notifier=ReviewNotifier(settings.review_webhook) if settings.review_webhook else None,
         )
         for loaded in policies.current.active:
@@ -102,7 +117,38 @@ class Gateway:
                 gateway.adapters[bot] = build_adapter(cfg.upstream)
         if settings.default_upstream is not None:
             gateway.adapters["*"] = build_adapter(settings.default_upstream)
+        if settings.classifiers:
+            gateway.start_classifiers()
+        if settings.assessor == "classifier":  # the lexicon answers until the stack is loaded
+            gateway.assessor = ClassifierAssessor(lambda: gateway.classifiers)
         return gateway
+
+    def start_classifiers(self) -> threading.Thread:
+        """Load the classifier stack in a background thread, so the server answers at once;
+        a failure is logged and shown in ``classifiers_state``, never raised."""
+
+        def load() -> None:
+            try:
+                from classifiers.batcher import MicroBatcher
+                from classifiers.stack import ClassifierStack
+
+                stack = ClassifierStack.load(backends=self.settings.classifiers_config)
+                self.classifiers = MicroBatcher(stack, registry=self.metrics.registry)
+                self.classifiers_state = "ready"
+                log.info("classifiers loaded: %s", stack.describe())
+            except Exception as exc:  # the gateway runs on without them
+                self.classifiers_state = f"failed: {type(exc).__name__}: {exc}"
+                log.exception("classifiers failed to load; running without them")
+
+        self.classifiers_state = "loading"
+        thread = threading.Thread(target=load, name="load-classifiers", daemon=True)
+        thread.start()
+        return thread
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """The content-analysis stage: the process's PII worker and these classifiers."""
+        return Analyzer(classifiers=lambda: self.classifiers)
 
     def adapter_for(self, bot: str) -> Adapter | None:
         return self.adapters.get(bot) or self.adapters.get("*")
@@ -123,6 +169,8 @@ class Gateway:
         )
 
     async def aclose(self) -> None:
+        if self.classifiers is not None:
+            await self.classifiers.aclose()
         for adapter in {id(a): a for a in self.adapters.values()}.values():
             await adapter.aclose()
         if self.notifier is not None:

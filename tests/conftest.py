@@ -18,6 +18,8 @@ from guardrail.app import create_app
 from guardrail.config import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Gateways built by tests do not load the classifier stack unless a test asks for it.
+os.environ.setdefault("GUARDRAIL_CLASSIFIERS", "false")
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 API_KEY = "test-key-0123456789"

@@ -528,7 +528,7 @@ def test_probes_metrics_and_policies(
     ready = client.get("/readyz")
     assert ready.status_code == 200
     store = "redis" if "redis_url" in store_settings else "sqlite"
-    assert ready.json() == {"ready": True, "store": store}
+    assert ready.json() == {"ready": True, "store": store, "classifiers": "off"}
 
     bot, user = uid("maestro"), uid("sven")
     check(client, bot, uid("stranger"))

@@ -20,15 +20,19 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(gateway: GatewayDep) -> JSONResponse:
-    """Ready only while the state store answers; proactive outreach fails closed otherwise."""
+    """Ready only while the state store answers; proactive outreach fails closed otherwise.
+
+    ``classifiers`` (off, loading, ready, failed: ...) is shown but never makes the gateway
+    unready: the lexicon answers while the models load."""
+    classifiers = gateway.classifiers_state
     try:
         await gateway.store.ping()
     except StoreUnavailable as exc:
         gateway.metrics.store_up.set(0)
         body = {"ready": False, "store": gateway.store.name, "error": str(exc)}
-        return JSONResponse(body, status_code=503)
+        return JSONResponse({**body, "classifiers": classifiers}, status_code=503)
     gateway.metrics.store_up.set(1)
-    return JSONResponse({"ready": True, "store": gateway.store.name})
+    return JSONResponse({"ready": True, "store": gateway.store.name, "classifiers": classifiers})
 
 
 @router.get("/metrics")
