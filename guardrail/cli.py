@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -73,6 +75,106 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
     )
+
+
+class ClassifyRole(StrEnum):
+    user = "user"
+    bot = "bot"
+
+
+class ClassifyPrecision(StrEnum):
+    int8 = "int8"
+    fp32 = "fp32"
+    fp16 = "fp16"
+
+
+def _classify_line(line: str) -> tuple[Any, str | None, str | None]:
+    """(id, text, error) of one JSONL input line; id is None when it cannot be read."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, None, f"not JSON: {exc.msg} at column {exc.colno}"
+    if not isinstance(item, dict):
+        return None, None, 'expected an object {"id": ..., "text": ...}'
+    ident = item.get("id")
+    if "id" not in item or isinstance(ident, dict | list):
+        return None, None, '"id" is missing or not a string/number'
+    if not isinstance(item.get("text"), str):
+        return ident, None, '"text" is missing or not a string'
+    return ident, item["text"], None
+
+
+@app.command("classify")
+def classify_command(
+    role: Annotated[ClassifyRole, typer.Option(help="who wrote the texts")],
+    batch_size: Annotated[int, typer.Option(min=1, help="texts per forward pass")] = 32,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda [default: cuda if any]")] = None,
+    precision: Annotated[
+        ClassifyPrecision | None, typer.Option(help="[default: fp16 on CUDA, int8 on CPU]")
+    ] = None,
+    classifiers_config: Annotated[
+        Path | None, typer.Option(help="YAML list of extra backends (hf, detoxify)")
+    ] = None,
+) -> None:
+    """Classify JSONL {"id", "text"} from stdin: one JSON object per line on stdout, same id.
+
+    A malformed line gives {"id": <id or null>, "error": ...} on stdout (outputs stay
+    aligned with inputs) and a message with its line number on stderr; the exit status is
+    1 if any line failed. Blank lines are skipped. Logs and progress go to stderr only.
+    """
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    from classifiers.backends import BackendError
+    from classifiers.stack import ClassifierStack, scores_json
+
+    try:
+        stack = ClassifierStack.load(
+            device=device,
+            precision=precision.value if precision else None,
+            backends=classifiers_config,
+        )
+    except (BackendError, ValueError, OSError) as exc:
+        typer.echo(f"classify: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"classify: {json.dumps(stack.describe())}", err=True)
+    pending: list[tuple[Any, str | None, str | None]] = []
+    counts = {"done": 0, "failed": 0}
+
+    def flush() -> None:
+        texts = [text for _, text, error in pending if error is None and text is not None]
+        try:
+            results = iter(stack.classify(texts, role.value))
+        except Exception as exc:  # a batch the model cannot take: every line says so
+            logging.getLogger("guardrail").exception("batch failed")
+            results = iter([])
+            pending[:] = [(i, None, t if e else f"classifier error: {exc}") for i, t, e in pending]
+        for ident, _, error in pending:
+            if error is None:
+                out = {"id": ident, **scores_json(next(results), role.value)}
+            else:
+                out = {"id": ident, "error": error}
+                counts["failed"] += 1
+            typer.echo(json.dumps(out, ensure_ascii=False))
+            counts["done"] += 1
+        sys.stdout.flush()
+        pending.clear()
+        typer.echo(f"classify: {counts['done']} lines, {counts['failed']} failed", err=True)
+
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        ident, text, error = _classify_line(line)
+        if error is not None:
+            typer.echo(f"line {number}: {error}", err=True)
+            error = f"line {number}: {error}"
+        pending.append((ident, text, error))
+        if sum(e is None for _, _, e in pending) >= batch_size:
+            flush()
+    if pending:
+        flush()
+    if counts["failed"]:
+        raise typer.Exit(1)
 
 
 @policy_app.command("validate")
