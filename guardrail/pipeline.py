@@ -1,8 +1,10 @@
 """The outbound decision flow, top to bottom, in one place.
 
     idempotent replay? ─► state snapshot ─► kind (reply or proactive) ─► rules, cheapest
-    first, short-circuit on block/defer ─► [content checks: classifiers, rewrite] ─►
-    atomic commit (cap re-check, record, idempotency key) ─► decision
+    first, short-circuit on block/defer; the content analysis (PII, classifiers) runs once,
+    just before the first rule that needs it ─► rewrite engine (content edits together,
+    then additions) ─► one re-check of the rewritten text ─► atomic commit (cap re-check,
+    record, idempotency key) ─► decision
 
 Rules are pure; the only write is the commit, so a refused message changes no state.
 """
@@ -12,17 +14,32 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from guardrail.analysis import NOTHING, AnalysisRequest, Analyzer
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, ReasonEffect, Verdict
 from guardrail.policy import LoadedPolicy, Policy
-from guardrail.rules import RULES, Finding, RuleContext
+from guardrail.rewrite import Edit, render
+from guardrail.rules import RULES, Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.frequency_caps import FrequencyCapParams, FrequencyCaps, describe
 from guardrail.rules.unanswered import Unanswered, UnansweredParams
 from guardrail.state.base import CommitRequest, Snapshot, Store, StoreUnavailable
 
 STORE_RULE = "store.unavailable"
 REPLY_RULE = "kind.reply_unverified"
+RECHECK_RULE = "rewrite.unstable"
+
+_default_analyzer: Analyzer | None = None
+
+
+def default_analyzer() -> Analyzer:
+    """For callers without a gateway (policy tests, shadows): the process's PII worker,
+    no classifiers (rules needing them fail open or closed as their policy says)."""
+    global _default_analyzer
+    if _default_analyzer is None:
+        _default_analyzer = Analyzer()
+    return _default_analyzer
 
 
 @dataclass
@@ -40,6 +57,7 @@ class _Draft:
     text: str = ""
     disclosed: bool = False
     resources: bool = False
+    scores: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.text = self.text or self.request.text
@@ -70,6 +88,7 @@ class _Draft:
             retry_after=self.retry_after,
             kind=self.kind,
             reasons=self.reasons,
+            scores=self.scores,
             policy=self.loaded.policy.name,
             policy_version=self.loaded.version,
             decided_at=self.now,
@@ -101,7 +120,12 @@ def resolve_kind(
 
 
 async def decide(
-    store: Store, loaded: LoadedPolicy, tenant: str, req: OutreachRequest, now: datetime
+    store: Store,
+    loaded: LoadedPolicy,
+    tenant: str,
+    req: OutreachRequest,
+    now: datetime,
+    analyzer: Analyzer | None = None,
 ) -> Decision:
     policy = loaded.policy
 
@@ -127,10 +151,16 @@ async def decide(
 
     zone = ZoneInfo(req.user.timezone or policy.timezone)
     ctx = RuleContext(request=req, kind=kind, now=now, timezone=zone, snapshot=snap, text=req.text)
-    for rule in RULES:
-        params = policy.rule_params(rule.id)
-        if not params.enabled or kind not in rule.kinds:
-            continue
+    rules = [(r, p) for r in RULES if (p := policy.rule_params(r.id)).enabled and kind in r.kinds]
+    wanted = _needs(rules)
+    edits: list[Edit] = []
+    for rule, params in rules:
+        if ctx.analysis is None and rule.needs(params):
+            analysis = await (analyzer or default_analyzer()).analyze(
+                ctx.text, req.user.locale, wanted
+            )
+            draft.scores.update(analysis.decision_scores())
+            ctx = replace(ctx, analysis=analysis)
         finding = rule.check(ctx, params)
         if finding is None:
             continue
@@ -143,6 +173,10 @@ async def decide(
             draft.resources |= finding.resources
             continue
         if finding.effect == "rewrite":
+            if finding.edits and ctx.analysis is not None:
+                # The rewrite engine: every content edit so far, on the analysed text.
+                edits += finding.edits
+                finding = replace(finding, text=render(ctx.analysis.text, edits).text)
             draft.rewrite(finding)
             ctx = replace(ctx, text=draft.text)
             continue
@@ -151,7 +185,8 @@ async def decide(
         draft.retry_after = finding.retry_after
         break
 
-    # Content checks (classifiers, PII redaction, rewrite) plug in here.
+    if edits and draft.verdict is Verdict.REWRITE and ctx.analysis is not None:
+        await _recheck(draft, ctx, rules, wanted, edits, analyzer or default_analyzer())
 
     if draft.verdict in (Verdict.ALLOW, Verdict.REWRITE):
         return await _commit(store, tenant, draft)
@@ -172,6 +207,47 @@ async def decide(
         if earlier is not None:
             return _replay(earlier)
     return decision
+
+
+def _needs(rules: list[tuple[Rule[Any], RuleParams]]) -> AnalysisRequest:
+    """Everything the enabled rules of this decision will read, analysed in one go."""
+    wanted = NOTHING
+    for rule, params in rules:
+        wanted = wanted | (rule.needs(params) or NOTHING)
+    return wanted
+
+
+async def _recheck(
+    draft: _Draft,
+    ctx: RuleContext,
+    rules: list[tuple[Rule[Any], RuleParams]],
+    wanted: AnalysisRequest,
+    edits: list[Edit],
+    analyzer: Analyzer,
+) -> None:
+    """Check the content-rewritten text once more with the content rules; block it if a
+    second pass would still change (or refuse) it. One pass, never a loop: a rewrite that
+    is not a fixed point of the rules is not sent.
+
+    The text re-checked is the content edits' result, before disclosure and crisis
+    resources were added: those are the gateway's own words (a helpline number is not PII).
+    """
+    assert ctx.analysis is not None
+    text = render(ctx.analysis.text, edits).text
+    analysis = await analyzer.analyze(text, ctx.request.user.locale, wanted)
+    second = replace(ctx, text=text, analysis=analysis)
+    for rule, params in rules:
+        if params.mode == "shadow" or not rule.needs(params):
+            continue
+        finding = rule.check(second, params)
+        if finding is not None and finding.effect in ("rewrite", "block", "defer"):
+            draft.refuse(
+                Verdict.BLOCK,
+                RECHECK_RULE,
+                f"a second pass of {finding.rule} over the rewritten text would "
+                f"{finding.effect} it again ({finding.detail}); not sent rather than loop",
+            )
+            return
 
 
 async def _commit(store: Store, tenant: str, draft: _Draft) -> Decision:

@@ -28,7 +28,7 @@ async def run_decision(gateway: Gateway, tenant: str, req: OutreachRequest) -> D
     started = time.perf_counter()
     loaded = gateway.policies.select(tenant, req)  # the most specific matching policy
     decision = await decide_with_shadows(
-        gateway.store, loaded, tenant, req, now, gateway.policies.count_shadow
+        gateway.store, loaded, tenant, req, now, gateway.policies.count_shadow, gateway.analyzer
     )
     gateway.metrics.observe(decision, time.perf_counter() - started)
     await append_decision(gateway, tenant, req, decision)  # before anyone sees the answer

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
+from guardrail.analysis import Analyzer
 from guardrail.models import Decision, OutreachRequest, Reason
 from guardrail.pipeline import decide
 from guardrail.policy.loader import LoadedPolicy
@@ -112,20 +113,22 @@ async def decide_with_shadows(
     req: OutreachRequest,
     now: datetime,
     count: ShadowCounter | None = None,
+    analyzer: Analyzer | None = None,
 ) -> Decision:
     """``loaded`` decides; each of its shadow policies adds its would-be verdict as reasons."""
     if not loaded.shadows:
-        return await decide(store, loaded, tenant, req, now)
+        return await decide(store, loaded, tenant, req, now, analyzer)
     readonly, dry_req = ReadOnlyStore(store), req.model_copy(update={"idempotency_key": None})
     verdicts: list[tuple[LoadedPolicy, Decision]] = []
     for candidate in loaded.shadows:
         try:
-            verdicts.append((candidate, await decide(readonly, candidate, tenant, dry_req, now)))
+            would = await decide(readonly, candidate, tenant, dry_req, now, analyzer)
+            verdicts.append((candidate, would))
         except Exception:  # a candidate must never break the real decision
             log.exception("shadow policy %s failed", candidate.policy.name)
             if count is not None:
                 count(candidate.policy.name, "error")
-    decision = await decide(store, loaded, tenant, req, now)
+    decision = await decide(store, loaded, tenant, req, now, analyzer)
     if decision.idempotent_replay:
         return decision  # the answer given the first time, unchanged
     extra: list[Reason] = []

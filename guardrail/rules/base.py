@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardrail.models import Kind, OutreachRequest
 from guardrail.state.base import Snapshot
+
+if TYPE_CHECKING:
+    from guardrail.analysis import Analysis, AnalysisRequest
+    from guardrail.rewrite import Edit
 
 Effect = Literal["block", "defer", "rewrite", "info"]
 
@@ -43,6 +47,9 @@ class RuleContext:
     snapshot: Snapshot
     text: str
     """The text as it stands: the request's, or the last rewrite's (rewrites chain)."""
+    analysis: Analysis | None = None
+    """What the content-analysis stage found in ``text`` (PII, classifier scores); set for
+    the rules whose :meth:`Rule.needs` asks for it, None before and for the others."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,9 @@ class Finding:
     """For ``rewrite``: the new text carries the AI disclosure (recorded at commit)."""
     resources: bool = False
     """For ``rewrite``: the new text carries crisis resources (recorded at commit)."""
+    edits: tuple[Edit, ...] = ()
+    """For ``rewrite`` by a content rule: edits on the analysed text, instead of ``text``;
+    the rewrite engine (:mod:`guardrail.rewrite`) applies all of a decision's at once."""
 
 
 P = TypeVar("P", bound=RuleParams)
@@ -73,6 +83,10 @@ class Rule(Generic[P]):
 
     def check(self, ctx: RuleContext, params: P) -> Finding | None:
         raise NotImplementedError
+
+    def needs(self, params: P) -> AnalysisRequest | None:
+        """What the content-analysis stage must compute before :meth:`check` (None: nothing)."""
+        return None
 
     def lookback(self, params: P) -> timedelta:
         """How much history the rule reads; snapshots cover the largest of all rules."""

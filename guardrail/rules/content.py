@@ -1,0 +1,44 @@
+"""What the content rules (PII, manipulation) share: their failure mode and its finding.
+
+A content rule reads the analysis stage's output; when the component it needs is down
+(no classifier loaded, spaCy missing, a timeout) the policy says whether the message
+fails closed (blocked) or open (sent, with an ``info`` reason saying it was not checked),
+separately for proactive messages and replies: a user waiting for an answer, perhaps one
+carrying crisis resources, is not the same as outreach that can wait.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from guardrail.models import Kind
+from guardrail.rules.base import Finding
+
+FailMode = Literal["fail_closed", "fail_open"]
+
+
+class OnError(BaseModel):
+    """Per message kind; a bare string in YAML sets both (``on_error: fail_closed``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    proactive: FailMode = "fail_closed"
+    reply: FailMode = "fail_open"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"proactive": value, "reply": value} if isinstance(value, str) else value
+
+    def mode(self, kind: Kind) -> FailMode:
+        return self.proactive if kind is Kind.PROACTIVE else self.reply
+
+
+def degraded(rule: str, component: str, why: str, on_error: OnError, kind: Kind) -> Finding:
+    """Block or let through, as the policy says, naming the component and the reason."""
+    mode = on_error.mode(kind)
+    verb = "fails closed" if mode == "fail_closed" else "fails open: not checked"
+    detail = f"{component} unavailable ({why}); the policy {verb} for {kind.value} messages"
+    return Finding(rule, "block" if mode == "fail_closed" else "info", detail)

@@ -1,0 +1,118 @@
+"""Manipulative bot messages: guilt at leaving, FOMO hooks, pressure to respond, ...
+
+Reads the manipulation head's scores from the analysis stage, for the whole message and
+for each sentence. What happens when it fires is the policy's ``action``:
+
+- ``block``: the message is not sent;
+- ``rewrite``: the flagged sentences are dropped (the rewrite engine applies it with the
+  other edits); when the rest is too short to be worth sending (``min_remaining_chars``,
+  ``min_remaining_ratio``), or the message is flagged as a whole but no sentence alone
+  is, it is blocked instead;
+- ``review``: sent, with a ``review:`` reason for the operator's reviewers;
+- ``info``: sent, the score recorded.
+
+Reasons name the tactics (``classifiers.results.MANIPULATION_TACTICS``) and the score.
+Off by default; the EU AI Act pack turns the block on.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from classifiers.results import MANIPULATION_TACTICS, ManipulationResult
+from guardrail.analysis import CLASSIFIERS, AnalysisRequest
+from guardrail.models import Kind
+from guardrail.rewrite import Edit, drop, remaining
+from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
+from guardrail.rules.content import OnError, degraded
+
+LABEL = "MANIPULATION"
+
+
+class ManipulationParams(RuleParams):
+    enabled: bool = False
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="score that fires")
+    action: Literal["block", "rewrite", "review", "info"] = "block"
+    tactics: list[str] | None = Field(
+        default=None, description="fire only for these tactics (default: any, or none named)"
+    )
+    min_remaining_chars: int = Field(
+        default=40, ge=0, description="rewrite: block instead when fewer characters are left"
+    )
+    min_remaining_ratio: float = Field(
+        default=0.4, ge=0.0, le=1.0, description="rewrite: ...or less than this share of the text"
+    )
+    on_error: OnError = Field(
+        default_factory=lambda: OnError(proactive="fail_open", reply="fail_open"),
+        description="when no manipulation classifier answers: fail_closed or fail_open, per kind",
+    )
+
+    @field_validator("tactics")
+    @classmethod
+    def _known(cls, value: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(value or ()) - set(MANIPULATION_TACTICS))
+        if unknown:
+            raise ValueError(f"unknown tactics {unknown}; known: {list(MANIPULATION_TACTICS)}")
+        return value
+
+
+class Manipulation(Rule[ManipulationParams]):
+    id = "manipulation"
+    params_model = ManipulationParams
+    kinds = frozenset({Kind.PROACTIVE, Kind.REPLY})
+
+    def needs(self, params: ManipulationParams) -> AnalysisRequest:
+        return AnalysisRequest(classifiers=True)
+
+    def check(self, ctx: RuleContext, params: ManipulationParams) -> Finding | None:
+        analysis = ctx.analysis
+        whole = analysis.scores.manipulation if analysis and analysis.scores else None
+        if analysis is None or whole is None:
+            why = (analysis.unavailable.get(CLASSIFIERS) if analysis else None) or (
+                "no manipulation head is loaded"
+            )
+            return degraded(self.id, "manipulation classifier", why, params.on_error, ctx.kind)
+        flagged = [
+            (s.start, s.end, s.scores.manipulation)
+            for s in analysis.sentences
+            if s.scores.manipulation is not None and _fires(s.scores.manipulation, params)
+        ]
+        if not flagged and not _fires(whole, params):
+            return None
+        results = [whole, *(m for _, _, m in flagged)]
+        tactics = sorted({t for m in results for t in m.tactics}) or ["unnamed tactic"]
+        score = max(m.score for m in results)
+        what = f"{', '.join(tactics)} (score {score:.2f} >= {params.threshold:g})"
+        if params.action == "info":
+            return self.finding("info", f"manipulative: {what}")
+        if params.action == "review":
+            return self.finding("info", f"review: manipulative: {what}")
+        if params.action == "block":
+            return self.finding("block", f"manipulative: {what}")
+        if not flagged:
+            return self.finding(
+                "block", f"manipulative as a whole, no single sentence to drop: {what}"
+            )
+        edits = tuple(drop(self.id, LABEL, (s, e), m.score) for s, e, m in flagged)
+        return self._rewrite(analysis.text, edits, what, params)
+
+    def _rewrite(
+        self, text: str, edits: tuple[Edit, ...], what: str, params: ManipulationParams
+    ) -> Finding:
+        chars, ratio = remaining(text, edits)
+        n = f"{len(edits)} sentence{'s' if len(edits) > 1 else ''}"
+        if chars < params.min_remaining_chars or ratio < params.min_remaining_ratio:
+            return self.finding(
+                "block",
+                f"manipulative: {what}; dropping {n} would leave {chars} characters "
+                f"({ratio:.0%}), too little to send",
+            )
+        return Finding(self.id, "rewrite", f"dropped {n}: {what}", edits=edits)
+
+
+def _fires(result: ManipulationResult, params: ManipulationParams) -> bool:
+    if result.score < params.threshold:
+        return False
+    return params.tactics is None or bool(set(result.tactics) & set(params.tactics))

@@ -1,0 +1,98 @@
+"""PII in bot messages: redact it (typed placeholder, mask, drop the sentence) or block.
+
+The parameters are :class:`classifiers.pii_redact.PiiConfig`'s (entities, threshold, one
+operator per entity, allow list, custom recognizers declared in YAML, phone regions) plus
+``on_error``. Detection happens in the analysis stage (spaCy by locale, batched in a
+worker); this rule only turns findings into edits for the rewrite engine, so reasons name
+entity types and operators, never the values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from pydantic import ConfigDict, Field
+
+from classifiers.pii_redact import PiiConfig, PiiFinding, PiiOperator, redact
+from guardrail.analysis import PII, AnalysisRequest
+from guardrail.models import Kind
+from guardrail.rewrite import Edit
+from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
+from guardrail.rules.content import OnError, degraded
+
+DEFAULT_OPERATORS: dict[str, PiiOperator] = {
+    "EMAIL_ADDRESS": PiiOperator(type="replace"),
+    "PHONE_NUMBER": PiiOperator(type="replace"),
+    "CREDIT_CARD": PiiOperator(type="block"),
+    "IBAN_CODE": PiiOperator(type="mask"),
+    "IP_ADDRESS": PiiOperator(type="replace"),
+    "STREET_ADDRESS": PiiOperator(type="replace"),
+    "PERSON": PiiOperator(type="keep"),
+}
+"""Built-in operators (``policies/default.yaml`` spells them out, with the reasons)."""
+
+_PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
+
+
+class PiiParams(RuleParams, PiiConfig):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    operators: dict[str, PiiOperator] = Field(default_factory=lambda: dict(DEFAULT_OPERATORS))
+    on_error: OnError = Field(
+        default_factory=OnError,
+        description="when PII detection is down: fail_closed (block) or fail_open (send "
+        "unchecked), per kind; default closed for proactive messages, open for replies",
+    )
+
+
+class Pii(Rule[PiiParams]):
+    id = "pii"
+    params_model = PiiParams
+    kinds = frozenset({Kind.PROACTIVE, Kind.REPLY})
+
+    def needs(self, params: PiiParams) -> AnalysisRequest:
+        return AnalysisRequest(pii=params)
+
+    def check(self, ctx: RuleContext, params: PiiParams) -> Finding | None:
+        analysis = ctx.analysis
+        if analysis is None or analysis.pii is None:
+            why = analysis.unavailable.get(PII, "not analysed") if analysis else "not analysed"
+            return degraded(self.id, "PII detection", why, params.on_error, ctx.kind)
+        findings = [f for f in analysis.pii if not _in_placeholder(analysis.text, f)]
+        if not findings:
+            return None
+        result = redact(analysis.text, findings, params.operators, params.default_operator)
+        summary = _summary(findings, params)
+        if result.blocked:
+            blocked = ", ".join(result.blocked_entities)
+            return self.finding("block", f"the message carries {blocked}, which the policy "
+                                f"blocks ({summary})")  # fmt: skip
+        if result.text == analysis.text:
+            return self.finding("info", f"PII left as the policy says: {summary}")
+        edits = tuple(
+            Edit(
+                self.id, f.entity_type, f.start, f.end, f.score, params.operator_for(f.entity_type)
+            )
+            for f in findings
+        )
+        return Finding(self.id, "rewrite", f"PII redacted: {summary}", edits=edits)
+
+
+def _summary(findings: list[PiiFinding], params: PiiParams) -> str:
+    """``PHONE_NUMBER x2 replace, PERSON keep``: types and operators, never values."""
+    counts = Counter(f.entity_type for f in findings)
+    parts = []
+    for entity, n in counts.items():
+        times = f" x{n}" if n > 1 else ""
+        parts.append(f"{entity}{times} {params.operator_for(entity).type}")
+    return ", ".join(parts)
+
+
+def _in_placeholder(text: str, finding: PiiFinding) -> bool:
+    """A finding that overlaps a placeholder (``[PERSON]``) is our own redaction read back
+    (small NER models tag ``PHONE_NUMBER].`` as a name), not PII."""
+    return any(
+        m.start() < finding.end and finding.start < m.end()
+        for m in _PLACEHOLDER.finditer(text, max(0, finding.start - 40), finding.end + 40)
+    )
