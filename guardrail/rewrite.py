@@ -12,10 +12,13 @@ result, in registry order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from classifiers.pii_redact import PiiFinding, PiiOperator, RedactionResult, redact
+
+_PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
 
 DROP = PiiOperator(type="drop_sentence")
 """The operator of a sentence dropped for what it says (not for a PII span in it)."""
@@ -63,3 +66,10 @@ def remaining(text: str, edits: Sequence[Edit]) -> tuple[int, float]:
     out = render(text, edits).text.strip()
     total = len(text.strip())
     return len(out), (len(out) / total if total else 0.0)
+
+
+def outside_placeholders(text: str, findings: Iterable[PiiFinding]) -> list[PiiFinding]:
+    """Findings that do not touch a placeholder (``[PERSON]``): one that does is our own
+    redaction read back (small NER models tag ``PHONE_NUMBER].`` as a name), not PII."""
+    spans = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+    return [f for f in findings if not any(s < f.end and f.start < e for s, e in spans)]

@@ -20,6 +20,7 @@ from typing import Final, Protocol
 from classifiers.pii_redact import PiiConfig, PiiFinding, PiiOperator
 from classifiers.pii_redact import redact as apply_operators
 from guardrail.analysis import loaded_pii
+from guardrail.rewrite import outside_placeholders
 
 log = logging.getLogger("guardrail.audit")
 
@@ -48,4 +49,5 @@ def redact(text: str, *, tenant: str, bot: str) -> str | None:
     except Exception as exc:
         log.warning("delivered text not stored: PII redaction failed (%s)", type(exc).__name__)
         return None
+    findings = outside_placeholders(text, findings)
     return apply_operators(text, findings, {}, AUDIT_PII.default_operator).text

@@ -9,7 +9,6 @@ entity types and operators, never the values.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from pydantic import ConfigDict, Field
@@ -17,7 +16,7 @@ from pydantic import ConfigDict, Field
 from classifiers.pii_redact import PiiConfig, PiiFinding, PiiOperator, redact
 from guardrail.analysis import PII, AnalysisRequest
 from guardrail.models import Kind
-from guardrail.rewrite import Edit
+from guardrail.rewrite import Edit, outside_placeholders
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.content import OnError, degraded
 
@@ -31,8 +30,6 @@ DEFAULT_OPERATORS: dict[str, PiiOperator] = {
     "PERSON": PiiOperator(type="keep"),
 }
 """Built-in operators (``policies/default.yaml`` spells them out, with the reasons)."""
-
-_PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
 
 
 class PiiParams(RuleParams, PiiConfig):
@@ -59,7 +56,7 @@ class Pii(Rule[PiiParams]):
         if analysis is None or analysis.pii is None:
             why = analysis.unavailable.get(PII, "not analysed") if analysis else "not analysed"
             return degraded(self.id, "PII detection", why, params.on_error, ctx.kind)
-        findings = [f for f in analysis.pii if not _in_placeholder(analysis.text, f)]
+        findings = outside_placeholders(analysis.text, analysis.pii)
         if not findings:
             return None
         result = redact(analysis.text, findings, params.operators, params.default_operator)
@@ -87,12 +84,3 @@ def _summary(findings: list[PiiFinding], params: PiiParams) -> str:
         times = f" x{n}" if n > 1 else ""
         parts.append(f"{entity}{times} {params.operator_for(entity).type}")
     return ", ".join(parts)
-
-
-def _in_placeholder(text: str, finding: PiiFinding) -> bool:
-    """A finding that overlaps a placeholder (``[PERSON]``) is our own redaction read back
-    (small NER models tag ``PHONE_NUMBER].`` as a name), not PII."""
-    return any(
-        m.start() < finding.end and finding.start < m.end()
-        for m in _PLACEHOLDER.finditer(text, max(0, finding.start - 40), finding.end + 40)
-    )
