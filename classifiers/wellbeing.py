@@ -1,0 +1,135 @@
+"""Shared runtime of the two wellbeing heads: dependency (user) and manipulation (bot).
+
+Both are multi-label heads on the shared sentence embedding: one sigmoid for ``any`` (the
+score: P(any signal/tactic present)) and one per signal/tactic, each with its own threshold
+in the weight file's metadata. Cheap English and French regular-expression cues
+(``classifiers/lexicons/{dependency,manipulation}_{en,fr}.yaml``) are fused by OR: a cue
+sets its label, and lifts the score to at least ``cue_score``. A text is flagged when the
+``any`` output passes its threshold (its labels: those passing their own thresholds, else
+the most probable one) or a cue matches; flagged texts always name at least one label. The
+cues cover explicit wording, in particular French, where the English MiniLM encoder is weak.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import yaml
+
+from classifiers.encoder import EMBEDDING_DIM
+from classifiers.heads import FloatArray, HeadFormatError, MLPHead
+from classifiers.lexicons import LEXICON_DIR, normalise
+
+ANY: Final = "any"
+"""The head's first output: any signal/tactic present."""
+CUE_LANGUAGES: Final[tuple[str, ...]] = ("en", "fr")
+
+
+@dataclass(frozen=True)
+class CueLexicon:
+    """Label → compiled patterns, matched on normalised text (see ``lexicons.normalise``)."""
+
+    patterns: dict[str, tuple[re.Pattern[str], ...]]
+
+    @classmethod
+    def load(
+        cls,
+        name: str,
+        labels: Sequence[str],
+        folder: Path = LEXICON_DIR,
+        languages: Sequence[str] = CUE_LANGUAGES,
+    ) -> CueLexicon:
+        out: dict[str, list[re.Pattern[str]]] = {label: [] for label in labels}
+        for lang in languages:
+            path = folder / f"{name}_{lang}.yaml"
+            spec: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if not isinstance(spec, dict) or not isinstance(spec.get("labels"), dict):
+                raise HeadFormatError(f"{path.name}: expected a mapping with 'labels'")
+            for label, pats in spec["labels"].items():
+                if label not in out:
+                    raise HeadFormatError(f"{path.name}: unknown label {label!r}")
+                if not isinstance(pats, list) or not all(isinstance(p, str) for p in pats):
+                    raise HeadFormatError(f"{path.name}: {label} needs a list of patterns")
+                out[label].extend(re.compile(rf"(?<!\w)(?:{p})(?!\w)") for p in pats)
+        return cls({k: tuple(v) for k, v in out.items()})
+
+    def scan(self, text: str) -> tuple[str, ...]:
+        """Labels whose cue matches ``text``, in label order."""
+        norm, _ = normalise(text)
+        return tuple(k for k, pats in self.patterns.items() if any(p.search(norm) for p in pats))
+
+
+@dataclass(frozen=True)
+class Decision:
+    score: float
+    labels: tuple[str, ...]
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class MultiLabelHead:
+    """A loaded multi-label head with its thresholds and cues."""
+
+    head: MLPHead
+    names: tuple[str, ...]
+    """Signal/tactic names, in output order after ``any``."""
+    thresholds: dict[str, float]
+    """``any`` (the flag threshold) and one per name."""
+    cue_score: float
+    cues: CueLexicon | None
+
+    @classmethod
+    def load(cls, path: Path, names: Sequence[str], cues: CueLexicon | None) -> MultiLabelHead:
+        head = MLPHead.load(path)
+        expected = (ANY, *names)
+        if head.labels != expected:
+            raise HeadFormatError(f"{path.name}: labels {head.labels} are not {expected}")
+        if not head.multilabel or head.input_dim != EMBEDDING_DIM or head.feature_names:
+            raise HeadFormatError(f"{path.name}: not a multi-label head on the embedding")
+        thr = head.metadata.get("thresholds", {})
+        missing = [k for k in expected if k not in thr]
+        if missing:
+            raise HeadFormatError(f"{path.name}: no threshold for {missing}")
+        return cls(
+            head=head,
+            names=tuple(names),
+            thresholds={k: float(thr[k]) for k in expected},
+            cue_score=float(head.metadata.get("cue_score", 0.9)),
+            cues=cues,
+        )
+
+    def probabilities(self, embeddings: FloatArray, n_texts: int) -> FloatArray:
+        """Per-output sigmoids, shape (n, 1 + len(names)); refuses malformed input."""
+        emb = np.asarray(embeddings)
+        if emb.ndim != 2 or emb.shape != (n_texts, EMBEDDING_DIM):
+            raise ValueError(
+                f"expected embeddings of shape ({n_texts}, {EMBEDDING_DIM}), got {emb.shape}"
+            )
+        if not np.issubdtype(emb.dtype, np.floating) or not np.isfinite(emb).all():
+            raise ValueError("embeddings must be finite floating-point numbers")
+        with np.errstate(over="ignore"):  # sigmoid of a very negative logit: exactly 0
+            return self.head.predict_proba(emb.astype(np.float32))
+
+    def decide(self, embeddings: FloatArray, texts: Sequence[str]) -> list[Decision]:
+        if isinstance(texts, str):
+            raise TypeError("texts must be a sequence of strings, not one string")
+        probs = self.probabilities(embeddings, len(texts))
+        out = []
+        for text, p in zip(texts, probs, strict=True):
+            score = float(p[0])
+            found: set[str] = set()
+            if score >= self.thresholds[ANY]:
+                # Per-label decisions; the most probable label when none passes its own.
+                found = {n for j, n in enumerate(self.names) if p[j + 1] >= self.thresholds[n]}
+                found = found or {self.names[int(np.argmax(p[1:]))]}
+            cued = set(self.cues.scan(text)) if self.cues else set()
+            if cued:
+                score = max(score, self.cue_score)
+            labels = tuple(n for n in self.names if n in found | cued)
+            out.append(Decision(score, labels, bool(labels)))
+        return out
