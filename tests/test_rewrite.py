@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -269,3 +270,58 @@ def test_a_rewrite_the_second_pass_would_change_again_is_blocked_not_looped() ->
     assert rules(decision) == [("manipulation", "rewrite"), ("rewrite.unstable", "block")]
     assert "second pass of manipulation" in decision.reasons[-1].detail
     assert len(marker.calls) == 2  # one analysis, one re-check, no loop
+
+
+# --------------------------------------------------------------------------- the real head
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "classifiers" / "weights"
+
+
+@pytest.fixture(scope="module")
+def real_batcher() -> Any:
+    """The classifier stack as a gateway loads it (MiniLM + heads), behind its batcher."""
+    if not (WEIGHTS / "manipulation.safetensors").is_file():
+        pytest.skip("the manipulation head is not shipped in this checkout")
+    from classifiers.batcher import MicroBatcher
+    from classifiers.stack import ClassifierStack
+
+    stack = ClassifierStack.load()
+    if stack.manipulation is None:
+        pytest.skip("the manipulation head did not load")
+    return MicroBatcher(stack)
+
+
+def run_real(text: str, manipulation: str, batcher: Any, locale: str) -> Decision:
+    wrote = NOW - timedelta(minutes=2)
+    store = cast(Store, FakeStore(Snapshot(first_user_message=wrote, user_messages=(wrote,))))
+    req = OutreachRequest(bot_id="b", user_id="u", channel="messenger", text=text,
+                          kind=Kind.PROACTIVE, user=UserContext(locale=locale))  # fmt: skip
+    analyzer = Analyzer(classifiers=batcher)
+    return asyncio.run(decide(store, policy(manipulation), "t", req, NOW, analyzer))
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "kept"),
+    [
+        ("I found a lovely soundtrack for your evening, full of strings and warm piano. "
+         "You're leaving already? Let me know what you think of it tomorrow.", "en-US",
+         "I found a lovely soundtrack for your evening, full of strings and warm piano. "
+         "Let me know what you think of it tomorrow."),
+        # French: sentences chosen among those the head does not flag alone (it flags many
+        # benign French sentences: the encoder is English; see the model card).
+        ("J'ai une playlist de musiques de films pour ton week-end. Tu pars déjà ? "
+         "Bonne soirée, et bon film !", "fr-FR",
+         "J'ai une playlist de musiques de films pour ton week-end. Bonne soirée, et bon film !"),
+    ],
+)  # fmt: skip
+def test_the_real_manipulation_head_drives_the_rewrite(
+    real_batcher: Any, text: str, locale: str, kept: str
+) -> None:
+    rewritten = run_real(text, "{enabled: true, action: rewrite}", real_batcher, locale)
+    assert rewritten.verdict == "rewrite", rewritten.reasons
+    assert rewritten.text == kept
+    assert "premature_exit_guilt" in rewritten.reasons[0].detail
+    blocked = run_real(text, "{enabled: true}", real_batcher, locale)  # the EU pack's action
+    assert blocked.verdict == "block" and blocked.reasons[0].rule == "manipulation"
+    clean = run_real(kept, "{enabled: true}", real_batcher, locale)
+    assert clean.verdict == "allow" and clean.reasons == []

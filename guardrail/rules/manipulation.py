@@ -33,7 +33,12 @@ LABEL = "MANIPULATION"
 
 class ManipulationParams(RuleParams):
     enabled: bool = False
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="score that fires")
+    threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="score that fires; null: the head's own calibrated decision (flagged)",
+    )
     action: Literal["block", "rewrite", "review", "info"] = "block"
     tactics: list[str] | None = Field(
         default=None, description="fire only for these tactics (default: any, or none named)"
@@ -84,7 +89,8 @@ class Manipulation(Rule[ManipulationParams]):
         results = [whole, *(m for _, _, m in flagged)]
         tactics = sorted({t for m in results for t in m.tactics}) or ["unnamed tactic"]
         score = max(m.score for m in results)
-        what = f"{', '.join(tactics)} (score {score:.2f} >= {params.threshold:g})"
+        bar = "the head's threshold" if params.threshold is None else f"{params.threshold:g}"
+        what = f"{', '.join(tactics)} (score {score:.2f}, over {bar})"
         if params.action == "info":
             return self.finding("info", f"manipulative: {what}")
         if params.action == "review":
@@ -113,6 +119,6 @@ class Manipulation(Rule[ManipulationParams]):
 
 
 def _fires(result: ManipulationResult, params: ManipulationParams) -> bool:
-    if result.score < params.threshold:
+    if not (result.flagged if params.threshold is None else result.score >= params.threshold):
         return False
     return params.tactics is None or bool(set(result.tactics) & set(params.tactics))
