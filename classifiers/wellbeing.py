@@ -13,6 +13,7 @@ cues cover explicit wording, in particular French, where the English MiniLM enco
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,18 +24,20 @@ import yaml
 
 from classifiers.encoder import EMBEDDING_DIM
 from classifiers.heads import FloatArray, HeadFormatError, MLPHead
-from classifiers.lexicons import LEXICON_DIR, normalise
+from classifiers.lexicons import LEXICON_DIR
 
 ANY: Final = "any"
 """The head's first output: any signal/tactic present."""
 CUE_LANGUAGES: Final[tuple[str, ...]] = ("en", "fr")
+APOSTROPHES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 
 
 @dataclass(frozen=True)
 class CueLexicon:
     """Label → compiled patterns, matched on normalised text (see ``lexicons.normalise``)."""
 
-    patterns: dict[str, tuple[re.Pattern[str], ...]]
+    patterns: dict[str, re.Pattern[str]]
+    """One alternation per label (labels without patterns are absent)."""
 
     @classmethod
     def load(
@@ -55,13 +58,29 @@ class CueLexicon:
                     raise HeadFormatError(f"{path.name}: unknown label {label!r}")
                 if not isinstance(pats, list) or not all(isinstance(p, str) for p in pats):
                     raise HeadFormatError(f"{path.name}: {label} needs a list of patterns")
-                out[label].extend(re.compile(rf"(?<!\w)(?:{p})(?!\w)") for p in pats)
-        return cls({k: tuple(v) for k, v in out.items()})
+                out[label].extend(re.compile(p) for p in pats)  # refuses a bad pattern here
+        combined = {
+            k: re.compile("|".join(rf"(?<!\w)(?:{p.pattern})(?!\w)" for p in v))
+            for k, v in out.items()
+            if v
+        }
+        return cls(combined)
 
     def scan(self, text: str) -> tuple[str, ...]:
         """Labels whose cue matches ``text``, in label order."""
-        norm, _ = normalise(text)
-        return tuple(k for k, pats in self.patterns.items() if any(p.search(norm) for p in pats))
+        norm = fast_normalise(text)
+        return tuple(k for k, pat in self.patterns.items() if pat.search(norm))
+
+
+_COMBINING: Final = re.compile(r"[\u0300-\u036f]")
+_SPACES: Final = re.compile(r"\s+")
+
+
+def fast_normalise(text: str) -> str:
+    """``lexicons.normalise``'s text (lower case, no accents, straight apostrophes, single
+    spaces) without its character map: the cues need no spans, and this runs per message."""
+    folded = unicodedata.normalize("NFKD", text.translate(APOSTROPHES).lower())
+    return _SPACES.sub(" ", _COMBINING.sub("", folded)).strip()
 
 
 @dataclass(frozen=True)

@@ -163,3 +163,11 @@ def test_fpr_threshold_and_darkbench_halves() -> None:
     assert len(halves["train"]) == len(halves["heldout"]) == 10
     assert not {p.text for p in halves["train"]} & {p.text for p in halves["heldout"]}
     assert darkbench_halves(prompts) == halves
+
+
+def test_cue_normalisation_matches_the_lexicons() -> None:
+    from classifiers.lexicons import normalise
+    from classifiers.wellbeing import fast_normalise
+
+    for text in ("  Tu pars DÉJÀ ?\tAprès tout…", "Why aren\u2019t you answering?", "Ça  va\n"):
+        assert fast_normalise(text) == normalise(text)[0]
