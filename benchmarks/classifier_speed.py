@@ -1,18 +1,29 @@
-"""Speed of the classifier stack: the shared encoder alone and the full stack, int8 and fp32.
+"""Speed of the classifier stack: the shared encoder alone, the full stack, the micro-batcher.
 
     python benchmarks/classifier_speed.py [--threads 1] [--batch-sizes 1 8 32 128]
+        [--precision int8 fp32] [--device cpu|cuda]
 
-For each precision: single-message latency (p50, p95) and throughput (messages/s) at several
-batch sizes for (a) the raw encoder (tokenise + forward + pooling) and (b) the full stack
-(encoder, lexicon scan and self-harm head on the same batch); then the heads' share: the
-lexicon + head time over the encoder time on the same messages (target: under 10%).
-Messages are 1 to 6 invented chat lines (5 to 80 words). Writes
+For each precision (int8 and fp32 on CPU; fp16 too when run on CUDA):
+
+- single-message latency (p50, p99) and throughput (messages/s) at several batch sizes for
+  (a) the raw encoder (tokenise + forward + pooling), (b) the full stack for the user role
+  (encoder, self-harm head with its lexicon, dependency head when its weights exist) and
+  (c) for the bot role (encoder, self-harm lexicon, manipulation head when present), plus
+  any backends given with ``--classifiers-config``;
+- the heads' share: time per stack part on the same 128 messages (the stack's own
+  ``timings``), everything but the encoder over the encoder (target: under 10%);
+- the micro-batcher under concurrency: ``--concurrency`` callers each sending one distinct
+  message at once (cache misses), its throughput, per-request latency (p50, p99) and the
+  number of forward passes it needed; then the same messages again (cache hits).
+
+Messages are 1 to 6 invented chat lines (5 to 80 words), made distinct. Writes
 ``benchmarks/results/classifier_speed.{json,md}`` (gitignored).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -39,9 +50,10 @@ LINES = (
 )
 
 
-def messages(n: int, seed: int = 0) -> list[str]:
+def messages(n: int, seed: int = 0, tag: str = "") -> list[str]:
+    """``n`` distinct invented messages (a counter keeps the cache from answering)."""
     rng = random.Random(seed)
-    return [" ".join(rng.choices(LINES, k=rng.randint(1, 6))) for _ in range(n)]
+    return [f"{' '.join(rng.choices(LINES, k=rng.randint(1, 6)))} ({tag}{i})" for i in range(n)]
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:
@@ -59,31 +71,84 @@ def pct(values: Sequence[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+def latency(values: Sequence[float]) -> dict[str, float]:
+    return {"p50_ms": 1000 * statistics.median(values), "p99_ms": 1000 * pct(values, 0.99)}
+
+
+def bench_batcher(stack: Any, concurrency: int, rounds: int) -> dict[str, Any]:
+    """``concurrency`` single-message callers at once, ``rounds`` times (fresh texts each)."""
+    from classifiers.batcher import MicroBatcher
+
+    async def run() -> dict[str, Any]:
+        batcher = MicroBatcher(stack, max_batch=32, max_wait_ms=3.0, cache_size=100_000)
+        lat: list[float] = []
+
+        async def one(text: str) -> None:
+            t = time.perf_counter()
+            await batcher.classify([text], "user")
+            lat.append(time.perf_counter() - t)
+
+        await asyncio.gather(*(one(t) for t in messages(8, seed=99, tag="warm")))  # warm-up
+        lat.clear()
+        start_batches = batcher.stats.batches
+        total = 0.0
+        texts_all: list[str] = []
+        for r in range(rounds):
+            texts = messages(concurrency, seed=100 + r, tag=f"r{r}-")
+            texts_all += texts
+            t = time.perf_counter()
+            await asyncio.gather(*(one(x) for x in texts))
+            total += time.perf_counter() - t
+        miss = {
+            **latency(lat),
+            "msg_per_s": len(texts_all) / total,
+            "forward_passes": batcher.stats.batches - start_batches,
+            "messages": len(texts_all),
+        }
+        lat.clear()
+        t = time.perf_counter()
+        await asyncio.gather(*(one(x) for x in texts_all))
+        hit = {**latency(lat), "msg_per_s": len(texts_all) / (time.perf_counter() - t)}
+        await batcher.aclose()
+        return {"concurrency": concurrency, "cache_miss": miss, "cache_hit": hit}
+
+    return asyncio.run(run())
+
+
 def bench_precision(
-    precision: str, batch_sizes: Sequence[int], single_runs: int, budget_s: float
+    device: str,
+    precision: str,
+    batch_sizes: Sequence[int],
+    single_runs: int,
+    budget_s: float,
+    concurrency: int,
+    backends: Path | None,
 ) -> dict[str, Any]:
     from classifiers.encoder import Encoder
-    from classifiers.self_harm import SelfHarmClassifier
+    from classifiers.stack import ClassifierStack
 
-    encoder = Encoder(device="cpu", precision=precision)  # type: ignore[arg-type]
-    clf = SelfHarmClassifier.load()
+    encoder = Encoder(device=device, precision=precision)  # type: ignore[arg-type]
+    stack = ClassifierStack.load(device, precision, backends, encoder=encoder)  # type: ignore[arg-type]
     pool = messages(512)
 
-    def encoder_only(batch: list[str]) -> object:
-        return encoder.encode_documents(batch, batch_size=len(batch))
-
-    def full_stack(batch: list[str]) -> object:
-        emb = encoder.encode_documents(batch, batch_size=len(batch))
-        return clf.score_user_messages(emb, batch)
-
-    out: dict[str, Any] = {"precision": precision, "single": {}, "throughput": {}}
-    for name, fn in (("encoder", encoder_only), ("full_stack", full_stack)):
+    parts: dict[str, Callable[[list[str]], object]] = {
+        "encoder": lambda batch: encoder.encode_documents(batch),
+        "stack_user": lambda batch: stack.classify(batch, "user"),
+        "stack_bot": lambda batch: stack.classify(batch, "bot"),
+    }
+    encoder.batch_size = 32  # as served: a call's texts go through in length-sorted batches of 32
+    out: dict[str, Any] = {
+        "device": device,
+        "precision": precision,
+        "heads": stack.describe()["heads"],
+        "backends": [b["name"] for b in stack.describe()["backends"]],
+        "single": {},
+        "throughput": {},
+    }
+    for name, fn in parts.items():
         it = iter(range(10**9))
         lat = timed(lambda: fn([pool[next(it) % len(pool)]]), single_runs)  # noqa: B023
-        out["single"][name] = {
-            "p50_ms": 1000 * statistics.median(lat),
-            "p95_ms": 1000 * pct(lat, 0.95),
-        }
+        out["single"][name] = latency(lat)
         out["throughput"][name] = {}
         for bs in batch_sizes:
             batch = pool[:bs]
@@ -91,49 +156,87 @@ def bench_precision(
             times = timed(lambda: fn(batch), runs)  # noqa: B023
             out["throughput"][name][str(bs)] = bs / statistics.median(times)
 
-    # heads' share on the same 128 messages: lexicon + head over precomputed embeddings
-    batch = pool[:128]
-    enc_t = statistics.median(timed(lambda: encoder_only(batch), 3))
-    emb = encoder.encode_documents(batch)
-    head_t = statistics.median(timed(lambda: clf.score_user_messages(emb, batch), 5))
-    lex_t = statistics.median(timed(lambda: [clf.lexicon.scan(t) for t in batch], 5))
-    out["heads_share"] = {
-        "encoder_ms_per_128": 1000 * enc_t,
-        "lexicon_plus_head_ms_per_128": 1000 * head_t,
-        "of_which_lexicon_ms": 1000 * lex_t,
-        "share_of_encoder": head_t / enc_t,
-    }
+    # heads' share per stack part (the stack times its parts), relative to the raw encoder
+    # on the same messages: 100 single messages, then 5 calls of the same 128 messages
+    share: dict[str, Any] = {}
+    for label, batches in (("1", [[m] for m in pool[:100]]), ("128", [pool[:128]] * 5)):
+        enc_s = sum(min(timed(lambda: parts["encoder"](b), 1)) for b in batches)  # noqa: B023
+        for role in ("user", "bot"):
+            stack.classify(batches[0], role)  # type: ignore[arg-type]  # warm-up
+            stack.timings.clear()
+            for b in batches:
+                stack.classify(b, role)  # type: ignore[arg-type]
+            per = {k: 1000 * v / len(batches) for k, v in stack.timings.items()}
+            heads = sum(v for k, v in per.items() if k != "encoder")
+            enc = 1000 * enc_s / len(batches)
+            # over the stack's own encoder pass in the same calls (the machine's load varies
+            # between separate measurements); the raw encoder when no head needed it
+            base = per.get("encoder", enc)
+            share[f"{role}@{label}"] = {
+                "ms_per_call": per,
+                "raw_encoder_ms_per_call": enc,
+                "heads_ms_per_call": heads,
+                "share_of_encoder": heads / base,
+                "encoder_skipped": "encoder" not in per,
+            }
+    out["heads_share"] = share
+    out["batcher"] = bench_batcher(stack, concurrency, rounds=4)
     return out
 
 
 def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    bs = meta["batch_sizes"]
     lines = [
         "# Classifier speed",
         "",
-        f"CPU: {meta['cpu']}, torch threads: {meta['threads']}, torch {meta['torch']}.",
+        f"Device: {meta['device']} ({meta['cpu']}), torch threads: {meta['threads']}, "
+        f"torch {meta['torch']}.",
         "",
-        "| precision | part | single p50 ms | single p95 ms | "
-        + " | ".join(f"msg/s @ {b}" for b in meta["batch_sizes"])
+        "| precision | part | single p50 ms | single p99 ms | "
+        + " | ".join(f"msg/s @ {b}" for b in bs)
         + " |",
-        "| --- | --- | --- | --- | " + " | ".join("---" for _ in meta["batch_sizes"]) + " |",
+        "| --- | --- | --- | --- | " + " | ".join("---" for _ in bs) + " |",
     ]
     for r in results:
-        for part in ("encoder", "full_stack"):
-            s = r["single"][part]
+        for part, s in r["single"].items():
             tp = r["throughput"][part]
             lines.append(
-                f"| {r['precision']} | {part} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | "
-                + " | ".join(f"{tp[str(b)]:.0f}" for b in meta["batch_sizes"])
+                f"| {r['precision']} | {part} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | "
+                + " | ".join(f"{tp[str(b)]:.0f}" for b in bs)
                 + " |"
             )
-    lines.append("")
+    lines += [
+        "",
+        "Heads' cost: ms per call by stack part, all but the encoder over the raw encoder on "
+        "the stack's encoder pass in the same calls (batch 1: 100 single messages; batch 128: "
+        "5 calls; texts encoded in length-sorted batches of 32):",
+        "",
+    ]
     for r in results:
-        h = r["heads_share"]
+        present = ", ".join(k for k, v in r["heads"].items() if v) + (
+            f"; backends {', '.join(r['backends'])}" if r["backends"] else ""
+        )
+        lines.append(f"- {r['precision']} (heads loaded: {present}):")
+        for key, h in r["heads_share"].items():
+            per = ", ".join(f"{k} {v:.2f}" for k, v in h["ms_per_call"].items())
+            skipped = " (no head needs embeddings: encoder skipped)" if h["encoder_skipped"] else ""
+            lines.append(
+                f"  - {key}: {per}{skipped}; heads = {100 * h['share_of_encoder']:.1f}% of the "
+                f"encoder (raw encoder alone: {h['raw_encoder_ms_per_call']:.1f} ms)"
+            )
+    lines += ["", "Micro-batcher (max_batch 32, max_wait 3 ms), one message per caller:", ""]
+    lines.append(
+        "| precision | callers at once | messages | forward passes | msg/s | p50 ms | p99 ms "
+        "| cache-hit msg/s | cache-hit p50 ms |"
+    )
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        b = r["batcher"]
+        m, h = b["cache_miss"], b["cache_hit"]
         lines.append(
-            f"- {r['precision']}: lexicon + self-harm head "
-            f"{h['lexicon_plus_head_ms_per_128']:.1f} ms (lexicon {h['of_which_lexicon_ms']:.1f} "
-            f"ms) vs encoder {h['encoder_ms_per_128']:.0f} ms per 128 messages: "
-            f"{100 * h['share_of_encoder']:.1f}% of the encoder."
+            f"| {r['precision']} | {b['concurrency']} | {m['messages']} | {m['forward_passes']} "
+            f"| {m['msg_per_s']:.0f} | {m['p50_ms']:.1f} | {m['p99_ms']:.1f} "
+            f"| {h['msg_per_s']:.0f} | {h['p50_ms']:.2f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -141,21 +244,35 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--precision", nargs="+", default=["int8", "fp32"], choices=("int8", "fp32"))
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--precision", nargs="+", default=None, choices=("int8", "fp32", "fp16"))
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32, 128])
-    p.add_argument("--single-runs", type=int, default=50)
+    p.add_argument("--single-runs", type=int, default=100)
     p.add_argument("--budget-s", type=float, default=3.0, help="rough seconds per batch size")
+    p.add_argument("--concurrency", type=int, default=64, help="batcher callers at once")
+    p.add_argument("--classifiers-config", type=Path, default=None, help="extra backends YAML")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
     torch.set_num_threads(args.threads)
+    precisions = args.precision or (["fp16", "fp32"] if args.device == "cuda" else ["int8", "fp32"])
     results = [
-        bench_precision(prec, args.batch_sizes, args.single_runs, args.budget_s)
-        for prec in args.precision
+        bench_precision(
+            args.device,
+            prec,
+            args.batch_sizes,
+            args.single_runs,
+            args.budget_s,
+            args.concurrency,
+            args.classifiers_config,
+        )
+        for prec in precisions
     ]
     meta = {
+        "device": args.device
+        + (f" {torch.cuda.get_device_name()}" if args.device == "cuda" else ""),
         "cpu": platform.processor() or platform.machine(),
         "threads": args.threads,
         "torch": torch.__version__,
