@@ -16,7 +16,8 @@ For each precision (int8 and fp32 on CPU; fp16 too when run on CUDA):
   message at once (cache misses), its throughput, per-request latency (p50, p99) and the
   number of forward passes it needed; then the same messages again (cache hits).
 
-Messages are 1 to 6 invented chat lines (5 to 80 words), made distinct. Writes
+The encoder and stack parts take turns on every message and batch, so a busy machine
+slows them alike. Messages are 1 to 6 invented chat lines (5 to 80 words), made distinct. Writes
 ``benchmarks/results/classifier_speed.{json,md}`` (gitignored).
 """
 
@@ -63,6 +64,21 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
         t = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t)
+    return out
+
+
+def interleaved(
+    parts: dict[str, Callable[[list[str]], object]], batches: Sequence[list[str]]
+) -> dict[str, list[float]]:
+    """Seconds per call of each part on each batch, the parts taking turns (after a warm-up)."""
+    for fn in parts.values():
+        fn(batches[0])
+    out: dict[str, list[float]] = {name: [] for name in parts}
+    for batch in batches:
+        for name, fn in parts.items():
+            t = time.perf_counter()
+            fn(batch)
+            out[name].append(time.perf_counter() - t)
     return out
 
 
@@ -145,16 +161,15 @@ def bench_precision(
         "single": {},
         "throughput": {},
     }
-    for name, fn in parts.items():
-        it = iter(range(10**9))
-        lat = timed(lambda: fn([pool[next(it) % len(pool)]]), single_runs)  # noqa: B023
-        out["single"][name] = latency(lat)
-        out["throughput"][name] = {}
-        for bs in batch_sizes:
-            batch = pool[:bs]
-            runs = max(2, min(20, int(budget_s / max(1e-3, 0.02 * bs))))
-            times = timed(lambda: fn(batch), runs)  # noqa: B023
-            out["throughput"][name][str(bs)] = bs / statistics.median(times)
+    # The parts take turns on each message / batch, so a busy machine slows all alike.
+    single = interleaved(parts, [[pool[i % len(pool)]] for i in range(single_runs)])
+    out["single"] = {name: latency(times) for name, times in single.items()}
+    out["throughput"] = {name: {} for name in parts}
+    for bs in batch_sizes:
+        runs = max(2, min(20, int(budget_s / max(1e-3, 0.02 * bs))))
+        times = interleaved(parts, [pool[:bs]] * runs)
+        for name, values in times.items():
+            out["throughput"][name][str(bs)] = bs / statistics.median(values)
 
     # heads' share per stack part (the stack times its parts), relative to the raw encoder
     # on the same messages: 100 single messages, then 5 calls of the same 128 messages
