@@ -9,8 +9,10 @@ message logits, exactly what the gateway keeps):
 
 - at risk = ideation, behavior or attempt (the definition the head's thresholds use); also
   indicator or worse; AUPRC, AUROC, precision/recall at the shipped thresholds;
+- at-risk confusion (TP/FP/FN/TN) at the shipped thresholds;
 - severity macro-F1 and confusion matrix over none/indicator/ideation/behavior/attempt,
   for the model, the lexicon alone and the fusion (the higher of the two);
+- each head alone (embedding head, n-gram head) at the same levels, for comparison;
 - everyday chat: share of DiaSafety validation user messages (outside Risk Ignorance) flagged.
 
 Writes ``benchmarks/results/classifier_quality.json``, a Markdown report and PR curves as PNG
@@ -65,7 +67,14 @@ def severity_block(y: IntArray, pred: IntArray) -> dict[str, Any]:
 
 def binary_block(y: IntArray, score: npt.NDArray[np.float64], threshold: float) -> dict[str, Any]:
     r = binary_report(y >= RISK, score, threshold)
+    flagged, positive = score >= threshold, y >= RISK
     return {
+        "confusion": {
+            "tp": int((flagged & positive).sum()),
+            "fp": int((flagged & ~positive).sum()),
+            "fn": int((~flagged & positive).sum()),
+            "tn": int((~flagged & ~positive).sum()),
+        },
         "n": r.n,
         "positives": r.positives,
         "auprc": r.auprc,
@@ -118,8 +127,9 @@ def evaluate_precision(
     user_pred = np.asarray([severity_index(r.severity(clf)) for r in risks], dtype=np.int64)
     user_lex = np.asarray([severity_index(r.lexicon_severity) for r in risks], dtype=np.int64)
     user_fused = np.maximum(user_pred, user_lex)
+    heads = head_blocks(clf, emb, texts, posts, test_users, y_user, y_post)
 
-    out: dict[str, Any] = {"precision": precision, "split_seed": split_seed}
+    out: dict[str, Any] = {"precision": precision, "split_seed": split_seed, "heads": heads}
     for level, y, score, ind, pred, lex, fused, thr in (
         ("users", y_user, user_score, user_ind, user_pred, user_lex, user_fused, clf.threshold),
         ("posts", y_post, post_score, post_ind, post_pred, post_lex, post_fused,
@@ -136,6 +146,33 @@ def evaluate_precision(
             "lexicon_at_risk": binary_block(y, lex_flag, 0.5),
             "_curves": {"y": (y >= RISK).tolist(), "score": score.tolist()},
         }
+    return out
+
+
+def head_blocks(
+    clf: SelfHarmClassifier,
+    emb: npt.NDArray[np.float32],
+    texts: Sequence[str],
+    posts: Sequence[Any],
+    users: Sequence[str],
+    y_user: IntArray,
+    y_post: IntArray,
+) -> dict[str, Any]:
+    """At-risk AUPRC/AUROC of each head alone, per post and per user (mean logits)."""
+    from classifiers.heads import softmax
+    from classifiers.self_harm import at_risk_score
+
+    dense, lexical, _ = clf.component_logits(emb, texts)
+    owner = np.asarray([p.user for p in posts])
+    out: dict[str, Any] = {}
+    for name, logits in (("embedding", dense), ("ngram", lexical)):
+        if logits is None:
+            continue
+        user_logits = np.stack([logits[owner == u].mean(axis=0) for u in users])
+        out[name] = {}
+        for level, y, z in (("users", y_user, user_logits), ("posts", y_post, logits)):
+            r = binary_report(y >= RISK, at_risk_score(softmax(z.astype(np.float32))), 0.5)
+            out[name][level] = {"auprc": r.auprc, "auroc": r.auroc}
     return out
 
 
@@ -214,9 +251,22 @@ def markdown(results: list[dict[str, Any]], everyday: dict[str, Any]) -> str:
             )
     lines += ["", "Bar: at-risk AUPRC >= 0.85 and severity macro-F1 >= 0.55 at user level.", ""]
     for res in results:
+        for name, block in res.get("heads", {}).items():
+            lines.append(
+                f"- {res['precision']}, {name} head alone: at-risk AUPRC / AUROC users "
+                f"{block['users']['auprc']:.3f} / {block['users']['auroc']:.3f}, posts "
+                f"{block['posts']['auprc']:.3f} / {block['posts']['auroc']:.3f}"
+            )
+    lines.append("")
+    for res in results:
         for level in ("users", "posts"):
             cm = np.asarray(res[level]["severity_model"]["confusion"])
+            a = res[level]["at_risk"]
+            c = a["confusion"]
             lines += [
+                f"At risk, {res['precision']}, {level}, threshold {a['threshold']:.4f}: "
+                f"TP {c['tp']}, FP {c['fp']}, FN {c['fn']}, TN {c['tn']}",
+                "",
                 f"Confusion, model, {res['precision']}, {level} (rows true):",
                 "```",
                 format_confusion(cm, SEVERITIES),

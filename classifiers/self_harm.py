@@ -1,16 +1,20 @@
 """Self-harm head: a score and a C-SSRS severity for user messages, encouragement for bot ones.
 
-User messages: the head is a multinomial logistic regression over [sentence embedding,
-lexicon features] with five outputs (none, indicator, ideation, behavior, attempt). It is
+User messages: two linear heads with five outputs (none, indicator, ideation, behavior,
+attempt), fused by a weighted sum of their logits: a multinomial logistic regression over
+[sentence embedding, lexicon features] (``self_harm.safetensors``) and one over TF-IDF word
+and character n-grams (``self_harm_lexical.safetensors``, ``classifiers.ngrams``). Both are
 trained at user level on the mean of a user's message features; being linear, the mean of a
-user's per-message logits is exactly the logits of the user's mean features, so
+user's per-message fused logits is exactly the fused logits of the user's mean features, so
 ``UserRisk`` keeps only a count and five logit sums per user and reproduces the trained
-user-level model message by message.
+user-level model message by message. (Softmax ignores a per-row constant, so summing the
+heads' raw logits equals summing their log-probabilities.)
 
-``score`` is P(ideation or worse). ``severity`` is the argmax of the logits plus per-class
-decision offsets chosen for macro-F1 on training data (out of fold). The lexicon gives a
-floor: ``fused_severity`` is the higher of the model's severity and the lexicon's hint, for
-the languages where the encoder is weak (French) and for explicit statements.
+``score`` is P(ideation or worse). ``severity`` is ordinal: the expected severity under the
+fused probabilities, cut at thresholds chosen for macro-F1 on training data (out of fold);
+older weight files use per-class offsets on the logits instead. The lexicon gives a floor:
+``fused_severity`` is the higher of the model's severity and the lexicon's hint, for the
+languages where the encoder is weak (French) and for explicit statements.
 
 Bot messages: no trained head yet; the lexicon's ``encouragement`` category flags messages
 that encourage or instruct self-harm (EN, FR).
@@ -35,6 +39,8 @@ from classifiers.lexicons import (
     default_lexicon,
     feature_row,
 )
+from classifiers.ngrams import NgramHead
+from classifiers.results import SelfHarmResult
 
 WEIGHTS_DIR: Final = Path(__file__).resolve().parent / "weights"
 SELF_HARM_WEIGHTS: Final = WEIGHTS_DIR / "self_harm.safetensors"
@@ -52,6 +58,17 @@ def head_inputs(embeddings: FloatArray, lexicon_features: FloatArray) -> FloatAr
 def at_risk_score(probabilities: FloatArray) -> npt.NDArray[np.float64]:
     """P(ideation or worse) per row."""
     return np.asarray(probabilities[..., _RISK_FROM:].sum(axis=-1), dtype=np.float64)
+
+
+def expected_severity(probabilities: FloatArray) -> npt.NDArray[np.float64]:
+    """Sum over levels of level index x probability, per row (the ordinal readout)."""
+    levels = np.arange(len(SEVERITIES), dtype=np.float64)
+    return np.asarray(probabilities @ levels, dtype=np.float64)
+
+
+def ordinal_severity(probabilities: FloatArray, cuts: Sequence[float]) -> npt.NDArray[np.int64]:
+    """Severity index per row: how many of the (sorted) cuts the expected severity reaches."""
+    return np.searchsorted(np.asarray(cuts), expected_severity(probabilities), side="right")
 
 
 def max_severity(a: Severity, b: Severity) -> Severity:
@@ -87,12 +104,19 @@ class BotSelfHarm:
 @dataclass(frozen=True)
 class SelfHarmClassifier:
     head: MLPHead
+    """Embedding + lexicon-feature head."""
     lexicon: Lexicon
     threshold: float
     """At-risk score threshold (user level) from the model card."""
     message_threshold: float
     """At-risk score threshold for a single message."""
     decision_bias: FloatArray
+    lexical: NgramHead | None = None
+    """The n-gram head, when the weight file names one."""
+    embedding_weight: float = 1.0
+    lexical_weight: float = 0.0
+    severity_cuts: tuple[float, ...] | None = None
+    """Cuts on the expected severity (ordinal readout); None: argmax + ``decision_bias``."""
 
     @classmethod
     def load(
@@ -105,25 +129,56 @@ class SelfHarmClassifier:
             raise ValueError(f"{path.name}: lexicon features differ from this code's")
         meta = head.metadata
         bias = np.asarray(meta.get("decision_bias", [0.0] * len(SEVERITIES)), dtype=np.float32)
+        fusion = meta.get("fusion", {})
+        lexical: NgramHead | None = None
+        if fusion.get("lexical_file"):
+            lexical = NgramHead.load(path.parent / str(fusion["lexical_file"]))
+            if lexical.labels != SEVERITIES:
+                raise ValueError(f"{fusion['lexical_file']}: labels are not {SEVERITIES}")
+        cuts = meta.get("severity_cuts")
         return cls(
             head=head,
             lexicon=lexicon or default_lexicon(),
             threshold=float(meta["thresholds"]["user_at_risk"]),
             message_threshold=float(meta["thresholds"]["message_at_risk"]),
             decision_bias=bias,
+            lexical=lexical,
+            embedding_weight=float(fusion.get("embedding_weight", 1.0)),
+            lexical_weight=float(fusion.get("lexical_weight", 0.0)) if lexical else 0.0,
+            severity_cuts=tuple(float(c) for c in cuts) if cuts else None,
         )
 
-    def severity_from_logits(self, logits: FloatArray) -> list[Severity]:
-        return [SEVERITIES[int(i)] for i in np.argmax(logits + self.decision_bias, axis=-1)]
+    def severity_indices(self, logits: FloatArray) -> npt.NDArray[np.int64]:
+        if self.severity_cuts is not None:
+            return ordinal_severity(softmax(logits), self.severity_cuts)
+        return np.asarray(np.argmax(logits + self.decision_bias, axis=-1), dtype=np.int64)
 
-    def logits(
+    def severity_from_logits(self, logits: FloatArray) -> list[Severity]:
+        return [SEVERITIES[int(i)] for i in self.severity_indices(logits)]
+
+    def component_logits(
         self, embeddings: FloatArray, texts: Sequence[str]
-    ) -> tuple[FloatArray, list[LexiconResult]]:
+    ) -> tuple[FloatArray, FloatArray | None, list[LexiconResult]]:
+        """Unweighted logits of each head: (embedding head, n-gram head or None, scans)."""
         scans = [self.lexicon.scan(t, role="user") for t in texts]
         lex = np.asarray([feature_row(s) for s in scans], dtype=np.float32).reshape(
             len(scans), len(FEATURE_NAMES)
         )
-        return self.head.logits(head_inputs(embeddings, lex)), scans
+        dense = self.head.logits(head_inputs(embeddings, lex))
+        lexical = self.lexical.logits(texts) if self.lexical is not None else None
+        return dense, lexical, scans
+
+    def logits(
+        self, embeddings: FloatArray, texts: Sequence[str]
+    ) -> tuple[FloatArray, list[LexiconResult]]:
+        """Fused per-message logits (what ``UserRisk`` sums) and the lexicon scans."""
+        dense, lexical, scans = self.component_logits(embeddings, texts)
+        if lexical is None:
+            return dense, scans
+        fused: FloatArray = (self.embedding_weight * dense + self.lexical_weight * lexical).astype(
+            np.float32
+        )
+        return fused, scans
 
     def score_user_messages(
         self, embeddings: FloatArray, texts: Sequence[str]
@@ -147,6 +202,13 @@ class SelfHarmClassifier:
                 )
             )
         return out
+
+    def results(self, embeddings: FloatArray, texts: Sequence[str]) -> list[SelfHarmResult]:
+        """User messages as the stack's records: score, fused severity, flagged."""
+        return [
+            SelfHarmResult(score=s.score, severity=s.fused_severity, flagged=s.flagged)
+            for s in self.score_user_messages(embeddings, texts)
+        ]
 
     def score_bot_messages(self, texts: Sequence[str]) -> list[BotSelfHarm]:
         out = []

