@@ -471,6 +471,8 @@ def test_explicit_consent_events(make_client: MakeClient, clock: Clock, uid: Uid
         "risk": None,
         "risk_score": None,
         "crisis": False,
+        "dependency": None,
+        "help_reply": None,
     }
     assert enforcing(check(client, bot, user)) == ["opt_out"]
     assert check(client, other_bot, user)["verdict"] == "allow"
@@ -501,6 +503,8 @@ def test_duplicate_event_id_counts_once(make_client: MakeClient, clock: Clock, u
             "risk": None,
             "risk_score": None,
             "crisis": False,
+            "dependency": None,
+            "help_reply": None,
         }
     # The platform redelivers message 3: acknowledged, not counted.
     again = say(client, bot, user, USER_CHAT[3], now - timedelta(hours=27), event_id="mid-3")
