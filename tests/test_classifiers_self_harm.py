@@ -237,6 +237,17 @@ def test_training_helpers_on_tiny_data() -> None:
     assert bias.shape == (5,) and bias[0] == 0.0
 
 
+def test_fast_macro_f1_matches_sklearn() -> None:
+    from classifiers.metrics import macro_f1
+    from classifiers.train_self_harm import fast_macro_f1
+
+    rng = np.random.default_rng(6)
+    for _ in range(20):
+        y = rng.integers(0, 5, 30)
+        pred = rng.integers(0, 4, 30)  # class 4 never predicted
+        assert abs(fast_macro_f1(y, pred) - macro_f1(y, pred)) < 1e-12
+
+
 def test_lexical_and_fusion_helpers_on_tiny_data() -> None:
     from scipy.sparse import csr_matrix
 
