@@ -38,6 +38,6 @@ class ManipulationClassifier:
     def score(self, embeddings: FloatArray, texts: Sequence[str]) -> list[ManipulationResult]:
         """One result per bot message or sentence; ``embeddings`` from the shared encoder."""
         return [
-            ManipulationResult(score=d.score, tactics=d.labels, flagged=d.flagged)
+            ManipulationResult(score=d.score, tactics=d.labels, flagged=d.flagged, cued=d.cued)
             for d in self.model.decide(embeddings, texts)
         ]

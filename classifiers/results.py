@@ -60,6 +60,8 @@ class ManipulationResult:
     tactics: tuple[str, ...]
     """Names from ``MANIPULATION_TACTICS``."""
     flagged: bool
+    cued: bool = False
+    """A hand-written cue matched: fires whatever the language threshold."""
 
 
 @dataclass(frozen=True, slots=True)

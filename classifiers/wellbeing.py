@@ -88,6 +88,8 @@ class Decision:
     score: float
     labels: tuple[str, ...]
     flagged: bool
+    cued: bool = False
+    """A hand-written cue matched (high precision, any language the cues cover)."""
 
 
 @dataclass(frozen=True)
@@ -150,5 +152,5 @@ class MultiLabelHead:
             if cued:
                 score = max(score, self.cue_score)
             labels = tuple(n for n in self.names if n in found | cued)
-            out.append(Decision(score, labels, bool(labels)))
+            out.append(Decision(score, labels, bool(labels), bool(cued)))
         return out

@@ -243,7 +243,7 @@ def test_scripted_year(
     manipulation = report(client, "manipulation", year=2026)
     assert manipulation["blocked_messages"] == 3
     assert manipulation["blocks_by_tactic"] == {"fomo": 1, "guilt": 3}
-    assert manipulation["blocks_by_bot"] == {maestro: 2, nova: 2}
+    assert manipulation["blocks_by_bot"] == {maestro: 2, nova: 1}  # messages, not tactics
     assert manipulation["blocks_by_tactic_and_bot"] == [
         {"tactic": "fomo", "bot": nova, "count": 1},
         {"tactic": "guilt", "bot": maestro, "count": 2},
@@ -289,3 +289,16 @@ def test_scripted_year(
 
     missing = client.get("/v1/audit/reports/nope", headers=bearer(ADMIN_KEY))
     assert missing.status_code == 404 and "sb243" in missing.json()["detail"]
+
+
+def test_tactics_come_from_rule_ids_or_the_manipulation_rule_detail() -> None:
+    from guardrail.audit.reports import _tactics
+
+    assert _tactics({"rule": "manipulation.guilt"}) == ["guilt"]
+    detail = "manipulative: emotional_neglect, fomo_hook (score 0.97, over the head's threshold)"
+    assert _tactics({"rule": "manipulation", "detail": detail}) == [
+        "emotional_neglect",
+        "fomo_hook",
+    ]
+    assert _tactics({"rule": "manipulation", "detail": "manipulative: x"}) == ["unnamed"]
+    assert _tactics({"rule": "quiet_hours", "detail": "fomo_hook"}) == []

@@ -325,3 +325,18 @@ def test_the_real_manipulation_head_drives_the_rewrite(
     assert blocked.verdict == "block" and blocked.reasons[0].rule == "manipulation"
     clean = run_real(kept, "{enabled: true}", real_batcher, locale)
     assert clean.verdict == "allow" and clean.reasons == []
+
+
+def test_a_language_threshold_spares_benign_french_but_not_a_cue(real_batcher: Any) -> None:
+    """The head over-flags French (model card); the EU pack asks 0.98 of French, or a cue."""
+    benign = "Dis-moi demain ce que tu en as pensé."  # the head alone flags it
+    bare = run_real(benign, "{enabled: true}", real_batcher, "fr-FR")
+    assert bare.verdict == "block"
+    eu = "{enabled: true, language_thresholds: {fr: 0.98}}"
+    assert run_real(benign, eu, real_batcher, "fr-FR").verdict == "allow"
+    # English is not held to the French bar
+    assert run_real(benign, eu, real_batcher, "en-US").verdict == "block"
+    guilt = "Tu pars déjà ? Après tout ce que j'ai fait pour toi ?"
+    cued = run_real(guilt, eu, real_batcher, "fr-FR")
+    assert cued.verdict == "block", cued.reasons
+    assert "language's 0.98 (or a cue)" in cued.reasons[0].detail

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from classifiers.results import MANIPULATION_TACTICS
 from guardrail.audit.backend import RecordFilter
 from guardrail.audit.records import AuditRecord, iso, parse_iso
 from guardrail.audit.trail import AuditTrail
@@ -218,29 +219,41 @@ async def quiet_hours(trail: AuditTrail, tenant: str | None, period: Period) -> 
     }
 
 
+def _tactics(reason: dict[str, Any]) -> list[str]:
+    """Tactics of a manipulation reason: ``manipulation.<tactic>`` rule ids, or the
+    ``manipulation`` rule whose detail names them (``manipulative: fomo_hook, ...``)."""
+    rule = str(reason.get("rule"))
+    if rule.startswith(MANIPULATION_PREFIX):
+        return [rule.removeprefix(MANIPULATION_PREFIX)]
+    if rule != "manipulation":
+        return []
+    detail = str(reason.get("detail", ""))
+    return [t for t in MANIPULATION_TACTICS if t in detail] or ["unnamed"]
+
+
 async def manipulation(trail: AuditTrail, tenant: str | None, period: Period) -> dict[str, Any]:
-    """Messages blocked for manipulation, by tactic (the rule id after ``manipulation.``)."""
+    """Messages blocked for manipulation, by tactic (a message may carry several) and by bot."""
     blocks: Counter[tuple[str, str]] = Counter()
+    by_bot: Counter[str] = Counter()
     other: Counter[str] = Counter()
     decisions = 0
-    async for record in _records(trail, period.filter(tenant, rule=MANIPULATION_PREFIX + "*")):
+    async for record in _records(trail, period.filter(tenant, rule="manipulation*")):
         bot = str(record.body.get("bot"))
         blocked = record.body.get("verdict") == "block"
         decisions += blocked
+        tactics: set[str] = set()
         for reason in record.body.get("reasons", []):
-            rule = str(reason.get("rule"))
-            if not rule.startswith(MANIPULATION_PREFIX):
-                continue
-            tactic = rule.removeprefix(MANIPULATION_PREFIX)
-            if blocked and reason.get("effect") == "block":
-                blocks[(tactic, bot)] += 1
-            else:
-                other[str(reason.get("effect"))] += 1
+            for tactic in _tactics(reason):
+                if blocked and reason.get("effect") == "block":
+                    tactics.add(tactic)
+                else:
+                    other[str(reason.get("effect"))] += 1
+        for tactic in tactics:
+            blocks[(tactic, bot)] += 1
+        by_bot[bot] += bool(tactics)  # messages, however many tactics each carried
     by_tactic: Counter[str] = Counter()
-    by_bot: Counter[str] = Counter()
-    for (tactic, bot), count in blocks.items():
+    for (tactic, _bot), count in blocks.items():
         by_tactic[tactic] += count
-        by_bot[bot] += count
     return {
         "report": "manipulation",
         "tenant": tenant,

@@ -39,6 +39,12 @@ class ManipulationParams(RuleParams):
         le=1.0,
         description="score that fires; null: the head's own calibrated decision (flagged)",
     )
+    language_thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="score needed by the message's language (from user.locale), e.g. "
+        "{fr: 0.95}, where the head has seen little of a language and over-flags; a "
+        "hand-written cue fires whatever the score",
+    )
     action: Literal["block", "rewrite", "review", "info"] = "block"
     tactics: list[str] | None = Field(
         default=None, description="fire only for these tactics (default: any, or none named)"
@@ -79,18 +85,21 @@ class Manipulation(Rule[ManipulationParams]):
                 "no manipulation head is loaded"
             )
             return degraded(self.id, "manipulation classifier", why, params.on_error, ctx.kind)
+        bar = _language_bar(ctx.request.user.locale, params)
         flagged = [
             (s.start, s.end, s.scores.manipulation)
             for s in analysis.sentences
-            if s.scores.manipulation is not None and _fires(s.scores.manipulation, params)
+            if s.scores.manipulation is not None and _fires(s.scores.manipulation, params, bar)
         ]
-        if not flagged and not _fires(whole, params):
+        if not flagged and not _fires(whole, params, bar):
             return None
         results = [whole, *(m for _, _, m in flagged)]
         tactics = sorted({t for m in results for t in m.tactics}) or ["unnamed tactic"]
         score = max(m.score for m in results)
-        bar = "the head's threshold" if params.threshold is None else f"{params.threshold:g}"
-        what = f"{', '.join(tactics)} (score {score:.2f}, over {bar})"
+        over = "the head's threshold" if params.threshold is None else f"{params.threshold:g}"
+        if bar is not None:
+            over += f" and the language's {bar:g} (or a cue)"
+        what = f"{', '.join(tactics)} (score {score:.2f}, over {over})"
         if params.action == "info":
             return self.finding("info", f"manipulative: {what}")
         if params.action == "review":
@@ -118,7 +127,15 @@ class Manipulation(Rule[ManipulationParams]):
         return Finding(self.id, "rewrite", f"dropped {n}: {what}", edits=edits)
 
 
-def _fires(result: ManipulationResult, params: ManipulationParams) -> bool:
+def _language_bar(locale: str | None, params: ManipulationParams) -> float | None:
+    """The language threshold for ``locale`` (``fr-FR`` → ``fr``), if the policy sets one."""
+    language = (locale or "").replace("_", "-").split("-")[0].lower()
+    return params.language_thresholds.get(language)
+
+
+def _fires(result: ManipulationResult, params: ManipulationParams, bar: float | None) -> bool:
     if not (result.flagged if params.threshold is None else result.score >= params.threshold):
+        return False
+    if bar is not None and result.score < bar and not result.cued:
         return False
     return params.tactics is None or bool(set(result.tactics) & set(params.tactics))
