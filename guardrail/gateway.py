@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from guardrail.adapters import build_adapter
 from guardrail.adapters.base import Adapter
-from guardrail.analysis import Analyzer
+from guardrail.analysis import Analyzer, shared_pii
 from guardrail.audit import AuditTrail
 from guardrail.auth import Authenticator
 from guardrail.config import Settings
@@ -141,9 +141,26 @@ class Gateway:
                 log.exception("classifiers failed to load; running without them")
 
         self.classifiers_state = "loading"
+        threading.Thread(target=self.warm_pii, name="warm-pii", daemon=True).start()
         thread = threading.Thread(target=load, name="load-classifiers", daemon=True)
         thread.start()
         return thread
+
+    def warm_pii(self) -> None:
+        """Build the PII detectors the active policies use (spaCy loads in seconds), so the
+        first message that needs them does not wait; failures are left to the first use."""
+        from guardrail.rules.pii import Pii, PiiParams
+
+        for loaded in self.policies.current.active:
+            params = loaded.policy.rule_params(Pii.id)
+            if not isinstance(params, PiiParams) or not params.enabled:
+                continue
+            for lang in ("en", "fr"):
+                try:
+                    shared_pii().analyze_blocking("warm-up", lang, params, timeout=300)
+                except Exception as exc:
+                    log.warning("PII warm-up (%s) failed: %s", lang, exc)
+                    return
 
     @property
     def analyzer(self) -> Analyzer:
