@@ -126,7 +126,7 @@ def evaluate_precision(
     user_ind = np.asarray([float(r.probabilities()[INDICATOR:].sum()) for r in risks])
     user_pred = np.asarray([severity_index(r.severity(clf)) for r in risks], dtype=np.int64)
     user_lex = np.asarray([severity_index(r.lexicon_severity) for r in risks], dtype=np.int64)
-    user_fused = np.maximum(user_pred, user_lex)
+    user_fused = np.asarray([severity_index(r.fused_severity(clf)) for r in risks], dtype=np.int64)
     heads = head_blocks(clf, emb, texts, posts, test_users, y_user, y_post)
 
     out: dict[str, Any] = {"precision": precision, "split_seed": split_seed, "heads": heads}

@@ -251,6 +251,11 @@ class UserRisk:
             return "none"
         return classifier.severity_from_logits(self.mean_logits()[None, :])[0]
 
+    def fused_severity(self, classifier: SelfHarmClassifier) -> Severity:
+        """The model's user-level severity raised to the highest lexicon severity seen (the
+        rule the severity decision is tuned for)."""
+        return max_severity(self.severity(classifier), self.lexicon_severity)
+
     def to_state(self) -> dict[str, object]:
         return {
             "count": self.count,

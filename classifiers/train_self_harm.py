@@ -130,6 +130,15 @@ class Corpus:
     user_split: dict[str, str]
     xt: csr_matrix | None = None
     """N-gram rows (None until a vocabulary is fitted)."""
+    lexicon_severity: IntArray | None = None
+    """The lexicon's severity index per post (its floor under the model's severity)."""
+
+    def user_floor(self, users: Sequence[str], rows: dict[str, IntArray]) -> IntArray | None:
+        """The highest lexicon severity over each user's posts (``UserRisk`` keeps it)."""
+        if self.lexicon_severity is None:
+            return None
+        sev = self.lexicon_severity
+        return np.asarray([int(sev[rows[u]].max()) for u in users], dtype=np.int64)
 
     def rows(self) -> dict[str, IntArray]:
         out: dict[str, list[int]] = defaultdict(list)
@@ -161,7 +170,10 @@ def build_corpus(
     y = np.asarray([severity_index(p.severity) for p in data.posts], dtype=np.int64)
     split = split_users(data.users, seed=seed)
     labels = {u.user: severity_index(u.severity) for u in data.users}
-    return Corpus(x, y, [p.user for p in data.posts], labels, dict(split))
+    lex_sev = np.asarray(
+        [severity_index(lexicon.scan(t, role="user").severity) for t in texts], dtype=np.int64
+    )
+    return Corpus(x, y, [p.user for p in data.posts], labels, dict(split), None, lex_sev)
 
 
 def add_ngrams(
@@ -258,9 +270,23 @@ def fast_macro_f1(y: IntArray, pred: IntArray, n_classes: int = len(SEVERITIES))
     return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
 
 
-def tune_decision_bias(logits: FloatArray, y: IntArray) -> FloatArray:
-    """Per-class offsets added to the logits before argmax, for macro-F1 (coordinate ascent)."""
-    macro_f1 = fast_macro_f1
+def floored_f1(y: IntArray, pred: IntArray, floor: IntArray | None) -> float:
+    """Macro-F1 of ``pred`` raised to the lexicon's severity ``floor`` (when given)."""
+    return fast_macro_f1(y, pred if floor is None else np.maximum(pred, floor))
+
+
+def tune_decision_bias(
+    logits: FloatArray, y: IntArray, floor: IntArray | None = None
+) -> FloatArray:
+    """Per-class offsets added to the logits before argmax, for macro-F1 (coordinate ascent).
+
+    With ``floor`` (the lexicon's severity per row), the F1 is that of the fused severity,
+    the higher of the two: what the stack reports.
+    """
+
+    def macro_f1(y: IntArray, pred: IntArray) -> float:
+        return floored_f1(y, pred, floor)
+
     bias = np.zeros(len(SEVERITIES), dtype=np.float32)
     grid = np.linspace(-1.5, 1.5, 31, dtype=np.float32)
     best = macro_f1(y, np.argmax(logits + bias, axis=1))
@@ -275,9 +301,15 @@ def tune_decision_bias(logits: FloatArray, y: IntArray) -> FloatArray:
     return bias
 
 
-def tune_severity_cuts(logits: FloatArray, y: IntArray) -> tuple[float, ...]:
-    """Cuts on the expected severity for macro-F1 (coordinate ascent over quantiles)."""
-    macro_f1 = fast_macro_f1
+def tune_severity_cuts(
+    logits: FloatArray, y: IntArray, floor: IntArray | None = None
+) -> tuple[float, ...]:
+    """Cuts on the expected severity for macro-F1 (coordinate ascent over quantiles); with
+    ``floor``, for the fused severity (see ``tune_decision_bias``)."""
+
+    def macro_f1(y: IntArray, pred: IntArray) -> float:
+        return floored_f1(y, pred, floor)
+
     score = expected_severity(softmax(logits))
     candidates = np.unique(np.quantile(score, np.linspace(0.01, 0.99, 99)))
     prior = np.cumsum(np.bincount(y, minlength=len(SEVERITIES)))[:-1] / len(y)
@@ -387,6 +419,7 @@ def evaluate(
     y: IntArray,
     bias: FloatArray | Decision,
     threshold: float,
+    floor: IntArray | None = None,
 ) -> dict[str, Any]:
     from classifiers.metrics import binary_report, confusion, macro_f1
 
@@ -418,6 +451,14 @@ def evaluate(
         "severity_macro_f1": macro_f1(y, pred),
         "severity_macro_f1_argmax": macro_f1(y, np.argmax(logits, axis=1)),
         "confusion": confusion(y, pred).tolist(),
+        **(
+            {
+                "severity_macro_f1_fused": macro_f1(y, np.maximum(pred, floor)),
+                "confusion_fused": confusion(y, np.maximum(pred, floor)).tolist(),
+            }
+            if floor is not None
+            else {}
+        ),
     }
 
 
@@ -448,24 +489,32 @@ def fuse(dense: FloatArray, lexical: FloatArray, embedding_weight: float) -> Flo
     return out
 
 
-def cross_seed_f1(runs: Sequence[FloatArray], y: IntArray, rule: str) -> float:
+def tune_decision(logits: FloatArray, y: IntArray, rule: str, floor: IntArray | None) -> Decision:
+    if rule == "ordinal":
+        return Decision(tune_severity_cuts(logits, y, floor), np.zeros(len(SEVERITIES), np.float32))
+    return Decision(None, tune_decision_bias(logits, y, floor))
+
+
+def cross_seed_f1(
+    runs: Sequence[FloatArray], y: IntArray, rule: str, floor: IntArray | None = None
+) -> float:
     """Macro-F1 of a decision tuned on one fold seed's OOF logits, read on another's."""
-    macro_f1 = fast_macro_f1
     scores = []
     for a, tuned in enumerate(runs):
-        decide = (
-            Decision(tune_severity_cuts(tuned, y), np.zeros(len(SEVERITIES), np.float32))
-            if rule == "ordinal"
-            else Decision(None, tune_decision_bias(tuned, y))
-        )
-        scores += [macro_f1(y, decide(other)) for b, other in enumerate(runs) if b != a]
+        decide = tune_decision(tuned, y, rule, floor)
+        scores += [floored_f1(y, decide(other), floor) for b, other in enumerate(runs) if b != a]
     return float(np.mean(scores)) if scores else 0.0
 
 
 def choose(
-    dense: dict[float, OofRun], lexical: dict[float, OofRun], y: IntArray, progress: bool
+    dense: dict[float, OofRun],
+    lexical: dict[float, OofRun],
+    y: IntArray,
+    progress: bool,
+    floor: IntArray | None = None,
 ) -> tuple[Choice, list[Choice]]:
-    """Every (C, C lexical, fusion weight, rule) by OOF at-risk AUPRC + cross-seed macro-F1."""
+    """Every (C, C lexical, fusion weight, rule) by OOF at-risk AUPRC + cross-seed macro-F1
+    (of the fused severity when ``floor``, the lexicon's severity per user, is given)."""
     from sklearn.metrics import average_precision_score
     from tqdm.auto import tqdm
 
@@ -479,7 +528,7 @@ def choose(
             np.mean([average_precision_score(y >= RISK, at_risk_score(softmax(r))) for r in runs])
         )
         for rule in ("ordinal", "argmax"):
-            f1 = cross_seed_f1(runs, y, rule)
+            f1 = cross_seed_f1(runs, y, rule, floor)
             tried.append(Choice(c, cl, w, rule, auprc + f1, auprc, f1))
     best = max(tried, key=lambda ch: ch.score)
     return best, tried
@@ -590,16 +639,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             run.users.append(u)
             run.posts.append(p)
         runs[kind][c] = run
-    choice, tried = choose(runs["embedding"], runs["lexical"], y_train, progress)
+    floor_train = corpus.user_floor(train, rows)
+    choice, tried = choose(runs["embedding"], runs["lexical"], y_train, progress, floor_train)
     w = choice.embedding_weight
     dense_run, lexical_run = runs["embedding"][choice.c], runs["lexical"][choice.c_lexical]
     oof_users = [fuse(d, t, w) for d, t in zip(dense_run.users, lexical_run.users, strict=True)]
     pooled = np.vstack(oof_users)
     pooled_y = np.concatenate([y_train] * len(oof_users))
-    if choice.rule == "ordinal":
-        decision = Decision(tune_severity_cuts(pooled, pooled_y), np.zeros(5, np.float32))
-    else:
-        decision = Decision(None, tune_decision_bias(pooled, pooled_y))
+    assert floor_train is not None
+    pooled_floor = np.concatenate([floor_train] * len(oof_users))
+    decision = tune_decision(pooled, pooled_y, choice.rule, pooled_floor)
     u_logits = oof_users[0]
     p_logits = fuse(dense_run.posts[0], lexical_run.posts[0], w)
     user_threshold = best_threshold(pooled_y >= RISK, at_risk_score(softmax(pooled)))
@@ -639,17 +688,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     xv, yv = user_matrix(corpus, val, rows, "embedding")
     xvt, _ = user_matrix(corpus, val, rows, "lexical")
     val_post_logits = fused_logits(corpus.x[val_posts], corpus.features("lexical")[val_posts])
+    post_floor = corpus.lexicon_severity
+    assert post_floor is not None
+    floor_val = corpus.user_floor(val, rows)
     metrics: dict[str, Any] = {
         "val": {
-            "users": evaluate(fused_logits(xv, xvt), yv, decision, user_threshold),
-            "posts": evaluate(val_post_logits, corpus.y[val_posts], decision, message_threshold),
+            "users": evaluate(fused_logits(xv, xvt), yv, decision, user_threshold, floor_val),
+            "posts": evaluate(
+                val_post_logits,
+                corpus.y[val_posts],
+                decision,
+                message_threshold,
+                post_floor[val_posts],
+            ),
             "users_embedding_head": evaluate(dense.logits(xv), yv, decision, user_threshold),
             "users_lexical_head": evaluate(lexical.logits(xvt), yv, decision, user_threshold),
         },
         "train_oof": {
-            "users": evaluate(u_logits, y_train, decision, user_threshold),
+            "users": evaluate(u_logits, y_train, decision, user_threshold, floor_train),
             "posts": evaluate(
-                p_logits[train_posts], corpus.y[train_posts], decision, message_threshold
+                p_logits[train_posts],
+                corpus.y[train_posts],
+                decision,
+                message_threshold,
+                post_floor[train_posts],
             ),
         },
     }
@@ -742,6 +804,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "val_posts_at_risk_auprc": round(metrics["val"]["posts"]["at_risk_auprc"], 4),
         "oof_users_at_risk_auprc": round(metrics["train_oof"]["users"]["at_risk_auprc"], 4),
         "oof_users_severity_macro_f1": round(metrics["train_oof"]["users"]["severity_macro_f1"], 4),
+        "val_users_severity_macro_f1_fused": round(vu["severity_macro_f1_fused"], 4),
+        "oof_users_severity_macro_f1_fused": round(
+            metrics["train_oof"]["users"]["severity_macro_f1_fused"], 4
+        ),
         "everyday_fpr": metrics["val"].get("everyday_fpr"),
     }
     print(json.dumps(summary, indent=2))

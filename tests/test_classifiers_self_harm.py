@@ -164,6 +164,8 @@ def test_user_risk_equals_the_user_level_model(clf: SelfHarmClassifier) -> None:
     np.testing.assert_allclose(state.probabilities(), expected, rtol=1e-4, atol=1e-6)
     assert state.to_state()["count"] == len(INVENTED)
     assert state.severity(clf) == clf.severity_from_logits(fused.astype(np.float32))[0]
+    state.lexicon_severity = "attempt"
+    assert state.fused_severity(clf) == "attempt"
 
 
 def test_results_are_the_stacks_records(clf: SelfHarmClassifier, encoder: Encoder) -> None:
@@ -285,3 +287,24 @@ def test_lexical_and_fusion_helpers_on_tiny_data() -> None:
     best, tried = choose(runs, runs, y, progress=False)
     assert best in tried and best.rule in ("ordinal", "argmax")
     assert best.score == max(t.score for t in tried)
+    # A lexicon floor that already names the attempt users: tuning for the fused severity.
+    floor = np.where(y == 4, 4, 0)
+    assert cross_seed_f1(noisy, y, "argmax", floor) >= cross_seed_f1(noisy, y, "argmax") - 0.05
+    fused_best, _ = choose(runs, runs, y, progress=False, floor=floor)
+    assert fused_best.macro_f1 >= 0.0
+
+
+def test_corpus_user_floor() -> None:
+    from classifiers.train_self_harm import Corpus
+
+    corpus = Corpus(
+        x=np.zeros((3, 2), np.float32),
+        y=np.asarray([2, 2, 0]),
+        owner=["a", "a", "b"],
+        user_label={"a": 2, "b": 0},
+        user_split={"a": "train", "b": "train"},
+        lexicon_severity=np.asarray([0, 3, 1]),
+    )
+    rows = corpus.rows()
+    floor = corpus.user_floor(["a", "b"], rows)
+    assert floor is not None and floor.tolist() == [3, 1]
