@@ -294,13 +294,13 @@ def test_default_paths(tmp_path: Path) -> None:
 def test_redaction_hook(audit_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # No PII pipeline loaded in the process: no way to be sure, so no text is stored.
     monkeypatch.setattr("guardrail.audit.redact.loaded_pii", lambda: None)
-    assert redact(TEXT, tenant="acme", bot="maestro") is None
+    assert run(redact(TEXT, tenant="acme", bot="maestro")) is None
     trail = trail_on(audit_db)
     allowed = decision(START, Verdict.ALLOW, ())
     stored = run(trail.record_decision("acme", request(), allowed))
     assert stored.body["delivered_text"] is None and stored.body["delivered_sha256"]
 
-    def masks(text: str, *, tenant: str, bot: str) -> str | None:
+    async def masks(text: str, *, tenant: str, bot: str, locale: str | None = None) -> str | None:
         return "[REDACTED] " + str(len(text))
 
     trail.redactor = masks

@@ -171,5 +171,6 @@ def test_no_analysis_when_no_rule_needs_it_or_the_message_is_refused() -> None:
 def test_the_audit_hook_replaces_every_entity_once_pii_is_loaded() -> None:
     run("warm-up (415) 555-0132")  # make sure the process's PII worker has a pipeline
     assert shared_pii().languages
-    stored = audit_redact("Hans Zimmer: call (415) 555-0132.", tenant="t", bot="b")
+    text = "Hans Zimmer: call (415) 555-0132."
+    stored = asyncio.run(audit_redact(text, tenant="t", bot="b", locale="en-US"))
     assert stored == "[PERSON]: call [PHONE_NUMBER]."

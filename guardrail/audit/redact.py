@@ -8,16 +8,19 @@ the text's SHA-256 is stored and the console shows "not stored", when it cannot 
 no spaCy pipeline is loaded in this process (no policy asked for PII), detection failed,
 or it did not answer within :data:`TIMEOUT_S`. It never loads a pipeline itself.
 
-The call blocks its caller for one detector pass (milliseconds); the worker thread does
-the work, so the pipelines are never used from two threads at once.
+The hook awaits the worker thread (which batches concurrent requests and is the only
+thread that touches the pipelines), so the event loop keeps serving meanwhile. One pass in
+the message's language (``user.locale``) when that pipeline is loaded, else every loaded
+language's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Final, Protocol
 
-from classifiers.pii_redact import PiiConfig, PiiFinding, PiiOperator
+from classifiers.pii_redact import PiiConfig, PiiFinding, PiiOperator, language_for_locale
 from classifiers.pii_redact import redact as apply_operators
 from guardrail.analysis import loaded_pii
 from guardrail.rewrite import outside_placeholders
@@ -30,22 +33,23 @@ TIMEOUT_S: Final = 5.0
 
 
 class Redactor(Protocol):
-    def __call__(self, text: str, *, tenant: str, bot: str) -> str | None: ...
+    async def __call__(
+        self, text: str, *, tenant: str, bot: str, locale: str | None = None
+    ) -> str | None: ...
 
 
-def redact(text: str, *, tenant: str, bot: str) -> str | None:
-    """``text`` with every detected entity replaced, or None when that cannot be done.
-
-    The hook is not told the message's language, so the text goes through every loaded
-    language's detector and the findings are pooled (recall matters more than looks here).
-    """
+async def redact(text: str, *, tenant: str, bot: str, locale: str | None = None) -> str | None:
+    """``text`` with every detected entity replaced, or None when that cannot be done."""
     service = loaded_pii()
     if service is None or not service.languages:
         return None
+    wanted = language_for_locale(locale)
+    languages = [wanted] if wanted in service.languages else list(service.languages)
     findings: list[PiiFinding] = []
     try:
-        for lang in service.languages:
-            findings += service.analyze_blocking(text, lang, AUDIT_PII, TIMEOUT_S)
+        for lang in languages:
+            found = service.analyze(text, lang, AUDIT_PII)
+            findings += await asyncio.wait_for(found, TIMEOUT_S)
     except Exception as exc:
         log.warning("delivered text not stored: PII redaction failed (%s)", type(exc).__name__)
         return None

@@ -141,11 +141,17 @@ class AuditTrail:
     ) -> AuditRecord | None:
         """Append the decision; a replay is appended only if its original never was
         (the process died between the state commit and the audit append)."""
-        body = self.decision_body(tenant, req, decision)
+        delivered = decision.text
+        redacted = (
+            await self.redactor(delivered, tenant=tenant, bot=req.bot_id, locale=req.user.locale)
+            if delivered is not None
+            else None
+        )
+        body = self.decision_body(tenant, req, decision, redacted)
         return await self._run(self.backend.append, body, if_absent=decision.idempotent_replay)
 
     def decision_body(
-        self, tenant: str, req: OutreachRequest, decision: Decision
+        self, tenant: str, req: OutreachRequest, decision: Decision, redacted: str | None
     ) -> dict[str, Any]:
         delivered = decision.text
         return {
@@ -173,11 +179,7 @@ class AuditTrail:
             "policy_version": decision.policy_version,
             "text_sha256": sha256_hex(req.text),
             "delivered_sha256": sha256_hex(delivered) if delivered is not None else None,
-            "delivered_text": (
-                self.redactor(delivered, tenant=tenant, bot=req.bot_id)
-                if delivered is not None
-                else None
-            ),
+            "delivered_text": redacted,
         }
 
     async def record_consent(
