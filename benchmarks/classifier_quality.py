@@ -271,6 +271,11 @@ def markdown(results: list[dict[str, Any]], everyday: dict[str, Any]) -> str:
                 "```",
                 format_confusion(cm, SEVERITIES),
                 "```",
+                f"Confusion, fused with the lexicon (what the stack reports), "
+                f"{res['precision']}, {level} (rows true):",
+                "```",
+                format_confusion(np.asarray(res[level]["severity_fused"]["confusion"]), SEVERITIES),
+                "```",
             ]
     lines += ["", "Everyday chat (DiaSafety val user messages):", "```"]
     lines += [f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in everyday.items()]
