@@ -33,14 +33,18 @@ from tests.conftest import API_KEY, REDIS_URL  # noqa: E402
 from tests.gateways import gateway_processes  # noqa: E402
 
 # "commits": a policy under which every decision is allowed, so each one runs the atomic
-# commit (cap re-check and write); "refusals": the default policy, where after each
-# user's first allowed message the rules refuse (block or, at night, defer) without writing.
+# commit (cap re-check and write), with the PII stage off: the deterministic path;
+# "commits-pii": the same with the default PII stage on (spaCy + Presidio on every message,
+# and again for the audit record's redacted text); "refusals": the default policy, where
+# after each user's first allowed message the rules refuse (block or, at night, defer)
+# without writing and before any content analysis.
 COMMIT_POLICY = """\
 name: bench-commits
 rules:
   unanswered: {max_unanswered: 1000000}
   frequency_caps: {caps: [{scope: bot, limit: 1000000, window: 1d}]}
   quiet_hours: {enabled: false}
+  pii: {enabled: %s}
 """
 BOT = "maestro-cinema"
 TEXT = "I hope you're having a wonderful day! Discovered any new soundtracks lately?"
@@ -151,9 +155,9 @@ def run_store(store: str, args: argparse.Namespace, workdir: Path) -> list[dict[
     flags: tuple[str, ...] = (
         ("--redis", REDIS_URL) if store == "redis" else ("--db", str(workdir / f"{run}.db"))
     )
-    if args.workload == "commits":
+    if args.workload in ("commits", "commits-pii"):
         policy = workdir / "commits.yaml"
-        policy.write_text(COMMIT_POLICY)
+        policy.write_text(COMMIT_POLICY % str(args.workload == "commits-pii").lower())
         flags += ("--policy", str(policy))
     results = []
     with gateway_processes(1, *flags, log_dir=workdir, with_pids=True) as [(url, pid)]:
@@ -178,7 +182,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--workload", choices=["refusals", "commits"], default="refusals")
+    parser.add_argument(
+        "--workload", choices=["refusals", "commits", "commits-pii"], default="refusals"
+    )
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
