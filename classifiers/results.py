@@ -44,6 +44,8 @@ class SelfHarmResult:
     """Score over the message threshold, or an explicit ideation-or-worse lexicon hit."""
     encourages: bool = False
     """Bot role only: the text encourages or instructs self-harm."""
+    lexicon: Severity = "none"
+    """The crisis lexicon's severity alone (explicit wording, negations excluded)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,7 +206,12 @@ class SelfHarmClassifier:
     def results(self, embeddings: FloatArray, texts: Sequence[str]) -> list[SelfHarmResult]:
         """User messages as the stack's records: score, fused severity, flagged."""
         return [
-            SelfHarmResult(score=s.score, severity=s.fused_severity, flagged=s.flagged)
+            SelfHarmResult(
+                score=s.score,
+                severity=s.fused_severity,
+                flagged=s.flagged,
+                lexicon=s.lexicon.severity,
+            )
             for s in self.score_user_messages(embeddings, texts)
         ]
 

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     default_upstream: AdapterConfig | None = None
     whatsapp: WhatsAppConfig | None = None
     assessor: str = Field(
-        default="lexicon",
+        default="classifier",
         description="self-harm assessor of user messages: lexicon (EN/FR), classifier "
         "(the classifier stack, lexicon until it loads) or none",
     )

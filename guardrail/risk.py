@@ -95,12 +95,13 @@ class LexiconAssessor:
 class ClassifierAssessor:
     """The trained heads through the gateway's micro-batcher, fused with the lexicon floor.
 
-    The self-harm severity is the head's and the lexicon's, whichever is higher, counted
-    only when the message is flagged (score over the head's message threshold, or an
-    explicit lexicon hit), and then at least ideation: a single message's severity from
-    the head alone is too noisy to act on. Dependency signals ride along for the dependency
-    caps. While the classifiers are still loading, or when they failed to load, the lexicon
-    answers alone, and ``source`` says so.
+    Where the crisis lexicon sees explicit wording, the severity is the lexicon's and the
+    head's, whichever is higher (distress wording plus an at-risk score can reach crisis
+    level). The head alone never raises a crisis: one message's score flags 3-4% of
+    everyday chat (model card), so a head-only flag is recorded as ``indicator``, which a
+    policy may act on (``risk_hold.level: indicator``). Dependency signals ride along for
+    the dependency caps. While the classifiers are still loading, or when they failed to
+    load, the lexicon answers alone, and ``source`` says so.
     """
 
     name = "classifier"
@@ -135,12 +136,13 @@ class ClassifyBatcher(Protocol):
 
 def _assessment(scores: TextScores) -> Assessment:
     harm = scores.self_harm
-    # Flagged means P(ideation or worse) passed the threshold (or the lexicon saw it said).
-    level = (
-        max(RiskLevel[harm.severity.upper()], RiskLevel.IDEATION)
-        if harm.flagged
-        else RiskLevel.NONE
-    )
+    lexicon = RiskLevel[harm.lexicon.upper()]
+    if lexicon > RiskLevel.NONE:  # explicit wording: the fused severity, head included
+        level = max(lexicon, RiskLevel[harm.severity.upper()])
+    elif harm.flagged:  # the head alone: a signal to record, not a crisis (3-4% of chat)
+        level = RiskLevel.INDICATOR
+    else:
+        level = RiskLevel.NONE
     dep = scores.dependency
     return Assessment(
         level=level,

@@ -94,3 +94,17 @@ async def test_ingest_records_dependency_signals(tmp_path: Path) -> None:
     result = await ingest(store, detector, "t", later, assessor=ClassifierAssessor(lambda: None))
     assert result.dependency is None and result.risk == RiskLevel.IDEATION.label
     await store.close()
+
+
+def test_the_head_alone_records_an_indicator_never_a_crisis() -> None:
+    from guardrail.risk import _assessment
+
+    def scores(score: float, severity: str, flagged: bool, lexicon: str) -> TextScores:
+        harm = SelfHarmResult(score, severity, flagged, lexicon=lexicon)  # type: ignore[arg-type]
+        return TextScores(self_harm=harm)
+
+    assert _assessment(scores(0.9, "attempt", True, "none")).level == RiskLevel.INDICATOR
+    assert _assessment(scores(0.2, "none", False, "none")).level == RiskLevel.NONE
+    # explicit wording: the higher of the lexicon and the head
+    assert _assessment(scores(0.9, "behavior", True, "ideation")).level == RiskLevel.BEHAVIOR
+    assert _assessment(scores(0.1, "indicator", False, "indicator")).level == RiskLevel.INDICATOR
