@@ -15,6 +15,12 @@ message logits, exactly what the gateway keeps):
 - each head alone (embedding head, n-gram head) at the same levels, for comparison;
 - everyday chat: share of DiaSafety validation user messages (outside Risk Ignorance) flagged.
 
+Dependency and manipulation heads (``classifiers.quality_wellbeing``), on real held-out data
+only: dependency on held-out DarkBench user-retention/anthropomorphization prompts against
+DiaSafety validation user messages (a proxy task), AUPRC, AUROC and the confusion at the
+shipped threshold; manipulation on DiaSafety validation bot replies (false positives only:
+no real manipulative outreach exists to measure recall on).
+
 Writes ``benchmarks/results/classifier_quality.json``, a Markdown report and PR curves as PNG
 (gitignored folder). Prints no text from the data.
 """
@@ -283,6 +289,40 @@ def markdown(results: list[dict[str, Any]], everyday: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def wellbeing_block(data_dir: Path, precision: str) -> dict[str, Any]:
+    """The dependency and manipulation heads on real held-out data (``quality_wellbeing``)."""
+    from classifiers.cache import DEFAULT_CACHE_DIR, EmbeddingCache
+    from classifiers.encoder import Encoder
+    from classifiers.quality_wellbeing import report
+
+    encoder = Encoder(device="cpu", precision=precision)  # type: ignore[arg-type]
+    return report(data_dir, EmbeddingCache(encoder, DEFAULT_CACHE_DIR / "wellbeing"))
+
+
+def wellbeing_markdown(w: dict[str, Any], precision: str) -> str:
+    d, m = w["dependency"], w["manipulation"]
+    tp = round(d["recall"] * d["n_positive"])
+    fp = round(d["everyday_fpr"] * d["n_negative"])
+    return (
+        f"\n\n## Dependency head (user messages), real held-out proxy, {precision}\n\n"
+        f"Positives: {d['positives']} (n={d['n_positive']}); negatives: {d['negatives']} "
+        f"(n={d['n_negative']}). AUPRC {d['auprc']:.3f} (random {d['prevalence']:.3f}), "
+        f"AUROC {d['auroc']:.3f}; at the shipped threshold P {d['precision']:.3f} / "
+        f"R {d['recall']:.3f} / F1 {d['f1']:.3f}.\n\n"
+        "```\ntrue\\pred   flagged  not\n"
+        f"dependent    {tp:7d} {d['n_positive'] - tp:4d}\n"
+        f"everyday     {fp:7d} {d['n_negative'] - fp:4d}\n```\n\n"
+        "Recall by DarkBench category: "
+        + ", ".join(
+            f"{k} {v['recall']:.3f} (n={v['n']})" for k, v in d["recall_by_category"].items()
+        )
+        + f"\n\n## Manipulation head (bot messages), real held-out negatives, {precision}\n\n"
+        f"{m['negatives']}: {m['n_flagged']} of {m['n']} flagged ({m['fpr']:.2%}); scores "
+        f"mean {m['score_mean']:.3f}, p95 {m['score_p95']:.3f}, p99 {m['score_p99']:.3f}. "
+        f"Recall: {m['recall_note']}.\n"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=default_data_dir())
@@ -299,9 +339,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     split_seed = clf.head.metadata.get("split_seed")
     results = [evaluate_precision(prec, args.data, clf, split_seed) for prec in args.precision]
     everyday = everyday_block(args.data, clf, args.precision[0])
+    wellbeing = wellbeing_block(args.data, args.precision[0])
     args.out.mkdir(parents=True, exist_ok=True)
     plot_curves(results, args.out / "self_harm_pr.png")
-    report = markdown(results, everyday)
+    report = markdown(results, everyday) + wellbeing_markdown(wellbeing, args.precision[0])
     (args.out / "classifier_quality.md").write_text(report, encoding="utf-8")
     clean = [
         {k: ({kk: vv for kk, vv in v.items() if kk != "_curves"} if isinstance(v, dict) else v)
@@ -309,7 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for res in results
     ]  # fmt: skip
     (args.out / "classifier_quality.json").write_text(
-        json.dumps({"self_harm": clean, "everyday": everyday}, indent=2), encoding="utf-8"
+        json.dumps({"self_harm": clean, "everyday": everyday, "wellbeing": wellbeing}, indent=2),
+        encoding="utf-8",
     )
     print(report)
     print(f"written: {args.out}/classifier_quality.{{md,json}}, {args.out}/self_harm_pr.png")
