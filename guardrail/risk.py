@@ -119,7 +119,7 @@ class ClassifierAssessor:
         except Exception as exc:  # a broken model must not lose the event
             log.warning("classifier assessor failed (%s); lexicon only", type(exc).__name__)
             return await self._fallback_assess(texts, locales, "classifier error")
-        return [_assessment(s) for s in scores]
+        return [_assessment(s, len(t.split())) for s, t in zip(scores, texts, strict=True)]
 
     async def _fallback_assess(
         self, texts: Sequence[str], locales: Sequence[str | None], why: str
@@ -134,12 +134,17 @@ class ClassifyBatcher(Protocol):
     async def classify(self, texts: Sequence[str], role: Role) -> list[TextScores]: ...
 
 
-def _assessment(scores: TextScores) -> Assessment:
+HEAD_MIN_WORDS = 5
+"""The head alone says nothing of shorter messages ("thanks!", "HELP" score over its
+threshold): it was trained on users' posts, not chat turns of a word or two."""
+
+
+def _assessment(scores: TextScores, words: int = HEAD_MIN_WORDS) -> Assessment:
     harm = scores.self_harm
     lexicon = RiskLevel[harm.lexicon.upper()]
     if lexicon > RiskLevel.NONE:  # explicit wording: the fused severity, head included
         level = max(lexicon, RiskLevel[harm.severity.upper()])
-    elif harm.flagged:  # the head alone: a signal to record, not a crisis (3-4% of chat)
+    elif harm.flagged and words >= HEAD_MIN_WORDS:  # the head alone: a signal, not a crisis
         level = RiskLevel.INDICATOR
     else:
         level = RiskLevel.NONE

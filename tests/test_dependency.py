@@ -104,6 +104,8 @@ def test_the_head_alone_records_an_indicator_never_a_crisis() -> None:
         return TextScores(self_harm=harm)
 
     assert _assessment(scores(0.9, "attempt", True, "none")).level == RiskLevel.INDICATOR
+    # ...but not from one or two words, which the head was never trained on
+    assert _assessment(scores(0.9, "attempt", True, "none"), words=1).level == RiskLevel.NONE
     assert _assessment(scores(0.2, "none", False, "none")).level == RiskLevel.NONE
     # explicit wording: the higher of the lexicon and the head
     assert _assessment(scores(0.9, "behavior", True, "ideation")).level == RiskLevel.BEHAVIOR
