@@ -164,6 +164,15 @@ def test_send_upstream_failure_is_502_and_released(
     assert str(reply.status) in delivery["error"]
     assert HOOK_TOKEN not in str(failed)
     assert len(upstream.requests) == attempts
+    # The audit log says how the decision ended, without the upstream's error text.
+    from guardrail.audit.backend import RecordFilter
+
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    assert client.portal is not None
+    records, _ = client.portal.call(gateway.audit.query, RecordFilter(types=("delivery",)))
+    (record,) = [r for r in records if r.body["decision_id"] == failed["decision_id"]]
+    assert record.body["status"] == "failed" and record.body["upstream_status"] == reply.status
+    assert "error" not in record.body and user not in str(record.body)
 
     # The failed message was released: neither unanswered nor the 1/day cap holds the next.
     clock.advance(minutes=10)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from guardrail.api.audit import append_decision
 from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
+from guardrail.audit import AuditUnavailable
 from guardrail.gateway import ClientTimeRejected, Gateway
 from guardrail.models import Decision, Delivery, OutreachRequest, Verdict
 from guardrail.policy.shadow import decide_with_shadows
@@ -59,6 +60,10 @@ async def deliver(
             # Nothing was reserved when the store was already down (a fail-open decision);
             # otherwise the reservation stays and counts, which errs on the safe side.
             log.warning("could not release failed delivery %s: %s", decision.decision_id, exc)
+        try:
+            await gateway.audit.record_delivery_failure(tenant, req, decision, delivery)
+        except AuditUnavailable as exc:  # the decision record stands; the 502 says the rest
+            log.error("failed delivery of %s not recorded: %s", decision.decision_id, exc)
     return delivery
 
 

@@ -18,8 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-RecordType = Literal["decision", "consent", "crisis", "policy_reload", "purge"]
-RECORD_TYPES: tuple[RecordType, ...] = ("decision", "consent", "crisis", "policy_reload", "purge")
+RecordType = Literal["decision", "consent", "crisis", "delivery", "policy_reload", "purge"]
+RECORD_TYPES: tuple[RecordType, ...] = (
+    "decision",
+    "consent",
+    "crisis",
+    "delivery",
+    "policy_reload",
+    "purge",
+)
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of the first record of a chain that has never been purged."""

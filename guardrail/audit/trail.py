@@ -30,7 +30,7 @@ from guardrail.audit.chain import ChainVerifier, Verification
 from guardrail.audit.pseudonym import AuditKey
 from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, iso, sha256_hex
 from guardrail.audit.redact import Redactor, redact
-from guardrail.models import Decision, Event, EventResult, OutreachRequest
+from guardrail.models import Decision, Delivery, Event, EventResult, OutreachRequest
 
 if TYPE_CHECKING:
     from guardrail.config import Settings
@@ -202,6 +202,30 @@ class AuditTrail:
             "channel": event.channel.value if event.channel else None,
             "received_at": iso(event.ts),
             "honoured_at": iso(honoured),
+        }
+        return await self._run(self.backend.append, body)
+
+    async def record_delivery_failure(
+        self, tenant: str, req: OutreachRequest, decision: Decision, delivery: Delivery
+    ) -> AuditRecord | None:
+        """A decided message the upstream refused or never took: not sent, not counted.
+
+        The decision record was appended before delivery (an acknowledged decision is never
+        lost); this one says how it ended. The upstream's error text is not kept: it may
+        echo the message.
+        """
+        body = {
+            "type": "delivery",
+            "id": uuid.uuid4().hex,
+            "ts": iso(self.clock()),
+            "tenant": tenant,
+            "bot": req.bot_id,
+            "user": self.pseudonym(tenant, req.user_id),
+            "channel": req.channel.value,
+            "decision_id": decision.decision_id,
+            "status": delivery.status,
+            "adapter": delivery.adapter,
+            "upstream_status": delivery.upstream_status,
         }
         return await self._run(self.backend.append, body)
 
