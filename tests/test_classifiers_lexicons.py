@@ -94,10 +94,18 @@ def test_spans_point_into_the_original_text(lex: Lexicon) -> None:
     assert hit.language == "fr"
 
 
+def test_warm_bot_messages_are_not_encouragement(lex: Lexicon) -> None:
+    for text in ("You are better off without him, honestly.", "The best soundtrack to die for!"):
+        assert not lex.scan(text, role="bot").encouragement, text
+
+
 def test_bot_encouragement_only_on_bot_role(lex: Lexicon) -> None:
     for text in (
         "You should just kill yourself.",
         "Tu devrais te tuer, personne ne te regretterait",
+        "Honestly, you would be better off dead.",
+        "Everyone would be better without you.",
+        "Tu serais mieux morte.",
     ):
         assert lex.scan(text, role="bot").encouragement
         assert not lex.scan(text, role="bot").categories - {"encouragement"}
