@@ -21,9 +21,10 @@ Why each one exists:
   issuer prefixes 1 and 3 to 6; it misses 12-digit Maestro, 19-digit Visa / UnionPay and
   the 2-series Mastercard / JCB ranges. This one takes 12 to 19 digits with an issuer
   prefix 1 to 6 and keeps only Luhn-valid numbers.
-- :class:`StreetAddressRecognizer`: Presidio ships no street-address recognizer. Two
-  patterns, one per language: US style ("1600 Pennsylvania Avenue NW, Washington, DC 20500")
-  and French style ("12 bis, rue de la Paix, 75002 Paris").
+- :class:`StreetAddressRecognizer`: Presidio ships no street-address recognizer. Strong
+  shapes (US "1600 Pennsylvania Avenue NW, Washington, DC 20500", European "Via Roma 131",
+  French "12 bis, rue de la Paix, 75002 Paris", PO boxes, APO/FPO, flat numbers) and weak
+  ones that need an address cue nearby (a street without a number, "Name 12", a ZIP).
 
 Every constructor takes ``supported_language`` because a Presidio recognizer serves one
 language; :func:`build_recognizers` makes one instance per language.
@@ -414,24 +415,112 @@ class LuhnCreditCardRecognizer(PatternRecognizer):
 
 # --------------------------------------------------------------------------- addresses
 
+# Upper and lower case letters of the Latin, Latin-1, Latin Extended-A and Greek scripts.
+_UP = "Α-ΩΆΈΉΊΌΎΏA-ZÀ-ÖØ-ÞĀĂĄĆČĎĐĒĖĘĚĞĪĮİĶĹĻĽŁŃŅŇŌŐŒŔŘŚŞŠŢŤŪŮŰŲŸŹŻŽ"  # noqa: RUF001
+_LOW = "α-ωάέήίόύώϊϋΐΰa-zß-öø-ÿāăąćčďđēėęěğīįıķĺļľłńņňōőœŕřśşšţťūůűųźżž"  # noqa: RUF001
+# A Capitalised word: "Elm", "O'Neil", "Bailén-Motril".
+_CAP = rf"[{_UP}][{_UP}{_LOW}'\u2019.-]*"
+_LINK = r"(?:de|del|della|delle|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|von|van|der|den|am|an|of|the)"  # noqa: E501
+"""Lower-case words inside street names ("Via delle Coste", "Rua das Pedras")."""
+_NOT_NAME = (
+    r"(?!(?:The|A|An|I|My|Our|Your|His|Her|Their|We|You|He|She|It|They|This|That|On|At|In|To"
+    r"|From|And|But|So|Or|If|Meet|Go|Take|Walk|Turn|Down|Up|Off|Along|Near|Via|Is|Was|During"
+    r"|Since|Until|After|Before|Chapter|Page|Season|Episode|Level|Version|Windows|Apt|Suite"
+    r"|Unit|Apartment|Room|Floor|Box)\b)"
+)
+"""Capitalised words that start a sentence or a phrase, never a street name."""
+_NAME = rf"{_NOT_NAME}(?:{_CAP}|\d{{1,3}}(?i:st|nd|rd|th))(?:[ \t]+(?:{_LINK}[ \t]+)?{_CAP}){{0,3}}"
+_HOUSE = r"\b\d{1,6}[A-Za-z]?(?:-\d{1,4})?,?[ \t]+"
+_DIR = r"(?i:n|s|e|w|ne|nw|se|sw|north|south|east|west)\.?"
 _EN_STREET_TYPES = (
     "street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way"
     "|terrace|ter|parkway|pkwy|circle|cir|highway|hwy|square|sq|trail|trl|alley|loop|plaza"
-    "|crescent|close|row|run|pike|path|walk|broadway"
+    "|crescent|close|row|pike|path|walk|broadway|mall|gardens|gateway|rapids|hills|heights"
+    "|ridge|park|expressway|freeway|turnpike|mews|wharf|quay"
 )
-_EN_UNIT = r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|floor|fl|#)\.?\s*#?\w{1,6})"
-_EN_CITY_STATE_ZIP = (
-    r"(?:,\s*[A-Z][A-Za-z]+(?:\s[A-Z][A-Za-z]+){0,2},?\s+[A-Z]{2}\.?(?:\s+\d{5}(?:-\d{4})?)?)"
+_UNIT_WORDS = (
+    r"apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|appt|app|appartement|bâtiment|bât"
+    r"|batiment|bat|escalier|esc|étage|etage"
 )
+_UNIT = (
+    rf"(?:(?i:{_UNIT_WORDS})\.?[ \t]*(?:n[o°]\.?[ \t]*)?#?\d{{1,5}}[A-Za-z]?\b"
+    r"|#[ \t]?\d{1,5}\b)"
+)
+_ZIP = r"\d{5}(?:-\d{4})?"
+_TAIL = (
+    rf"(?:,?[ \t]+{_UNIT})?"  # "Apt 3B", "Suite 932"
+    # ", Springfield"
+    rf"(?:,[ \t]*{_NOT_NAME}{_CAP}(?:[ \t]+(?:{_LINK}[ \t]+)?{_CAP}){{0,3}}){{0,2}}"
+    r"(?:,?[ \t]+[A-Z]{2}\b\.?)?"  # state: ", IL"
+    rf"(?:,?[ \t]+{_ZIP}\b)?"  # ZIP
+)
+"""What may follow a street on the same line: unit, city, state, ZIP (never a new line)."""
+
 _EN_ADDRESS = (
-    r"\b\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s+"  # house number
-    r"(?:(?i:n|s|e|w|ne|nw|se|sw|north|south|east|west)\.?\s+)?"  # leading direction
-    r"(?:\d{1,3}(?i:st|nd|rd|th)|[A-Z][A-Za-z'.-]*)"  # first name word: ordinal or Capitalised
-    r"(?:\s+[A-Z][A-Za-z'.-]*){0,3}\s+"  # more Capitalised words
-    rf"(?i:{_EN_STREET_TYPES})\b\.?"  # street type
-    r"(?:\s+(?i:n|s|e|w|ne|nw|se|sw)\b\.?)?"  # trailing direction ("NW")
-    rf"{_EN_UNIT}?{_EN_CITY_STATE_ZIP}?"
+    rf"{_HOUSE}(?:{_DIR}[ \t]+)?{_NAME}[ \t]+(?i:{_EN_STREET_TYPES})\b\.?"
+    rf"(?:[ \t]+{_DIR}(?![\w]))?(?:[ \t]+\d{{1,5}}\b\.?)?{_TAIL}"
 )
+"""US/UK style: [number] Capitalised name + street type ("1600 Pennsylvania Avenue NW")."""
+
+_STREET_NAME = (
+    rf"(?<![\w'.-])(?<!\d[ \t]){_NAME}[ \t]+(?i:{_EN_STREET_TYPES})\b\.?(?:[ \t]+{_DIR}(?![\w]))?"
+)
+"""A street named without a house number ("Andreassen Street"): needs a cue (see below)."""
+_STREET_NAME_RE: Final = re.compile(_STREET_NAME, re.MULTILINE)
+
+_PREFIX_TYPES = (
+    r"Via|Viale|Vicolo|Piazza|Piazzale|Corso|Largo|Strada|Contrada|Borgo|Rue|Rua|R\.|Calle|C/"
+    r"|Carrer|Camino|Camiño|Avenida|Avda\.?|Av\.|Paseo|Passeig|Plaza|Praça|Praca|Travessa"
+    r"|Travesía|Estrada|Rodovia|Ctra\.|Carretera|Rambla|Ronda|Bulevar|Zona|Quinta|Urb\."
+    r"|ul\.|ulica|Ulica|al\.|Aleja|Plac|Trg|Odos|Leoforos|Chemin|Allée|Impasse|Quai|Route"
+    r"|Cours|Boulevard|Avenue|Place"
+)
+_SUFFIXES = (
+    r"vej|vei|veien|vegen|vägen|väg|gade|gaden|gata|gatan|gate|gaten|straße|strasse|str\."
+    r"|stræde|straat|steeg|weg|gasse|laan|plein|gracht|kade|dreef|singel|tie|katu|kuja"
+    r"|polku|utca|útja|út|u\.|tér|rakpart|ulica|ulice|cesta|tee|iela|gatve|allee|platz"
+    r"|plads|torv|vænget|vangen|bakken|stien|vegur|braut|damm|ufer|markt|centret|hove|hof"
+    r"|lei|baan"
+)
+_INTL_NUMBER = r"(?!(?:1[5-9]|20)\d\d\b)\d{1,5}[A-Ha-h]?\b\.?"
+_INTL_ADDRESS = (
+    rf"(?:{_HOUSE})?(?:"
+    rf"\b(?:{_PREFIX_TYPES})[ \t]+(?:{_LINK}[ \t]+){{0,2}}(?:{_CAP}|\d{{1,2}})"
+    # "Via delle Coste", "Rua Graciliano Ramos"
+    rf"(?:[ \t]+(?:{_LINK}[ \t]+){{0,2}}{_CAP}){{0,4}}"
+    # "Søndergade", "Bem rakpart"
+    rf"|{_NOT_NAME}(?:{_CAP}[ \t]+){{0,2}}[{_UP}{_LOW}'-]*(?:{_SUFFIXES})"
+    # "Kálmán Imre u.", "Luite tee"
+    rf"|(?:{_CAP}[ \t]+){{0,2}}(?:{_CAP}[ \t]+)?(?i:{_SUFFIXES})"
+    rf")[ \t]+{_INTL_NUMBER}{_TAIL}"
+)
+"""European style, name then number: a street-type prefix ("Via Roma 131") or suffix
+("Søndergade 52", "Gumpendorfer Strasse 44", "Hegedûs Gyula utca 76.")."""
+
+_NAME_NUMBER = rf"(?:{_HOUSE})?{_NOT_NAME}{_CAP}(?:[ \t]+{_CAP}){{0,2}}[ \t]+{_INTL_NUMBER}{_TAIL}"
+"""Any "Capitalised words + number" ("Stubben 149"): kept only as part of an address
+(a house number before, a unit after, or an address word before)."""
+
+_MILITARY = (
+    r"(?i:\b(?:(?:psc|unit|cmr)[ \t]+\d{3,5},?[ \t]+box[ \t]+\d{3,5}|(?:usns|usns|uss|usnv|uscgc)"
+    r"(?:[ \t]+[^\W\d_][\w'-]*){1,3}),?\s*[>?]*\s*(?:apo|fpo|dpo)[ \t]+(?:aa|ae|ap)[ \t]+\d{5}\b)"
+)
+"""US military mail: "PSC 4574, Box 8393 / APO AA 81998", "USNS Frías / FPO AE 12345"."""
+_PO_BOX = (
+    r"(?i:\b(?:p\.?[ \t]?o\.?[ \t]?box|post[ \t]+office[ \t]+box|bo[iî]te[ \t]+postale"
+    r"|b\.p\.)[ \t]*\d{1,6}\b)"
+    rf"{_TAIL}"
+)
+_CORNER = (
+    rf"(?i:\b(?:the[ \t]+)?corner[ \t]+of)[ \t]+(?:{_HOUSE})?"
+    rf"[^\W_][\w'.-]*(?:[ \t]+[^\W_][\w'.-]*){{0,6}}?"
+    rf"[ \t]+(?:and|&)[ \t]+(?:{_HOUSE})?{_CAP}(?:[ \t]+(?:{_LINK}[ \t]+)?(?:{_CAP}|\d{{1,5}}\b))*"
+)
+"""An intersection: "the corner of 4748 Westfall Avenue and Maclean Street"."""
+_UNIT_ALONE = (
+    r"(?<![\w-])(?i:apt|apartment|suite|ste|appt|appartement)\.?[ \t]*#?\d{1,5}[A-Za-z]?\b"
+)
+_ZIP_CUED = r"\b\d{5}(?:-\d{4})?\b"
 
 _FR_STREET_TYPES = (
     "rue|avenue|av|boulevard|bd|bld|place|pl|chemin|ch|impasse|imp|allée|allee|quai|route"
@@ -449,33 +538,90 @@ _FR_CONNECTOR = (
     r"(?:de\s+la|de\s+l['\u2019]|du|des|de|d['\u2019]|la|le|les|l['\u2019]|aux|au|sur|sous|en|et)"
 )
 _FR_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'\u2019.-]*"
-_FR_ADDRESS = (
-    r"\b\d{1,4}(?:\s?(?i:bis|ter|quater|[a-d])\b)?,?\s+"  # number, "bis"/"ter"
-    rf"(?i:{_FR_STREET_TYPES})\.?\s+"  # street type
-    rf"(?:{_FR_CONNECTOR}\s*)?"
+_FR_CITY = r"[A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'\u2019-]*(?:[ \t-][A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'\u2019-]*){0,3}"
+_FR_HEAD = rf"(?i:{_FR_STREET_TYPES})\.?[ \t]+(?:{_FR_CONNECTOR}[ \t]*)?"
+_FR_REST = (
     rf"(?!{_FR_STOP}){_FR_WORD}"  # first name word
-    rf"(?:\s+(?:{_FR_CONNECTOR}\s*)?(?!{_FR_STOP})(?=[A-ZÀ-ÖØ-Þ0-9]){_FR_WORD}){{0,4}}"
-    r"(?:,?\s+\d{5}\s+[A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'\u2019-]*(?:[\s-][A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'\u2019-]*){0,3})?"
+    rf"(?:[ \t]+(?:{_FR_CONNECTOR}[ \t]*)?(?!{_FR_STOP})(?=[A-ZÀ-ÖØ-Þ0-9]){_FR_WORD}){{0,4}}"
+    rf"(?:,?[ \t]+{_UNIT})?"
+    rf"(?:,?[ \t]+(?i:code[ \t]+postal[ \t]+|cp[ \t]+)?\d{{5}}[ \t]+{_FR_CITY})?"
 )
+_FR_ADDRESS = rf"\b\d{{1,4}}(?:[ \t]?(?i:bis|ter|quater|[a-d])\b)?,?[ \t]+{_FR_HEAD}{_FR_REST}"
+"""French style: "12 bis, rue de la Paix, 75002 Paris" (lower-case names too)."""
+_FR_NAMED_STREET = rf"(?<![\w'\u2019-]){_FR_HEAD}(?=[A-ZÀ-ÖØ-Þ]){_FR_REST}"
+"""A French street without a number ("rue de la Paix"): kept only after an address word."""
+
+
+_WEAK: Final = frozenset({"street name", "name and number", "zip", "rue (FR)"})
+"""Patterns whose matches need something more (see ``StreetAddressRecognizer.analyze``)."""
 
 
 class StreetAddressRecognizer(PatternRecognizer):
-    """US and French street addresses: a number, a street type, a name; then unit, city, zip.
+    """Street addresses, US/UK, European and French, one line at a time.
 
-    Case-sensitive on purpose (only the street-type keywords ignore case): the capitalised
-    street name is what tells "1600 Pennsylvania Avenue" from "5 blocks down the road". The
-    French pattern leans on the street-type keyword after the number instead, so a
-    lower-case "12 rue de la paix" is found too; it stops at common function words.
+    Strong shapes score 0.7 by themselves: a house number + Capitalised name + street type
+    ("1600 Pennsylvania Avenue NW, Washington, DC 20500"), a name with a street-type prefix
+    or suffix + number ("Via Roma 131", "Søndergade 52"), a French number + type + name
+    ("12 bis, rue de la Paix, 75002 Paris"), military mail (PSC/APO), PO boxes, an
+    intersection ("the corner of X and Y") and a flat or suite number ("Apt. 4B").
+
+    Weak shapes start at 0.3, under the stage's threshold, and are raised to 0.6 only with
+    evidence, checked here on the raw text (Presidio's lemma enhancer skips stop words such
+    as "at" and "on"):
+
+    - a street without a number ("Elm Street", "rue de la Paix") after an address word or a
+      preposition of place ("lives on", "at", "j'habite"), and never a figure of speech
+      ("memory lane", "easy street");
+    - "Capitalised words + number" ("Stubben 149") after a house number, before a unit, or
+      after an address word ("my address is");
+    - five digits after "zip code" / "code postal".
+
+    Case matters (only street-type and unit keywords ignore it): the capitalised name is
+    what tells "1600 Pennsylvania Avenue" from "5 blocks down the road". A match never runs
+    past the end of its line, so a letter-style address gives one finding per line.
     """
 
     SCORE: Final = 0.7
+    WEAK_SCORE: Final = 0.3
+    CUED_SCORE: Final = 0.6
+    BEFORE: Final = 40
+    PLACE_CUES: Final[dict[Language, str]] = {
+        "en": r"\b(?:address(?:es)?|live[sd]?|living|moved|located|send|sent|ship(?:ped)?"
+        r"|deliver(?:ed)?|meet|at|on|onto|off|in|to|from|near|along|of|is|via|and)\W{0,3}$",
+        "fr": r"(?:\b(?:adresse|habite\w*|domicil\w*|vi[st]|vivons|vivent|suis|sommes|livr\w*"
+        r"|rendez-vous|rdv|retrouve\w*|chez|dans|sur|vers|au|à|a|de|près\s+de)\W{0,3}|[:,]\s*)$",
+    }
+    ADDRESS_CUES: Final[dict[Language, str]] = {
+        "en": r"\b(?:address(?:es)?(?:\s+is)?|lives?\s+(?:at|on)|lived\s+(?:at|on)|moved\s+to"
+        r"|located\s+(?:at|on)|(?:send|sent|ship|deliver)\w*(?:\s+\w+)?\s+to|is\s+at"
+        r"|meet(?:\s+\w+)?\s+at|taxi\s+to|office\s+is\s+at|refers\s+to)\W{0,3}$",
+        "fr": r"\b(?:adresse|habite\w*(?:\s+au)?|domicil\w*|livr\w*(?:\s+au)?)\W{0,3}$",
+    }
+    ZIP_CUES: Final = (
+        r"(?i)\b(?:zip(?:\s*code)?|post(?:al)?\s*code|code\s+postal|cp)(?:\s+(?:is|est))?\W{0,6}$"
+    )
+    UNIT_AFTER: Final = re.compile(rf"^,?\s*[>?]*\s*{_UNIT}")
+    FIGURES_OF_SPEECH: Final = re.compile(
+        r"(?i)^(?:memory\s+lane|easy\s+street|wall\s+street|main\s+street|sesame\s+street"
+        r"|abbey\s+road|downing\s+street|fleet\s+street|madison\s+avenue|skid\s+row"
+        r"|death\s+row|lovers'?\s+lane|fast\s+lane|slow\s+lane|rue\s+morgue)\b"
+    )
 
     def __init__(self, supported_language: Language = "en") -> None:
-        patterns = [Pattern("street address (US)", _EN_ADDRESS, self.SCORE)]
-        if supported_language == "fr":
-            patterns.insert(0, Pattern("adresse (FR)", _FR_ADDRESS, self.SCORE))
-        else:
-            patterns.append(Pattern("street address (FR)", _FR_ADDRESS, self.SCORE))
+        strong = self.SCORE
+        weak = self.WEAK_SCORE
+        patterns = [
+            Pattern("street address (US)", _EN_ADDRESS, strong),
+            Pattern("street address (EU)", _INTL_ADDRESS, strong),
+            Pattern("adresse (FR)", _FR_ADDRESS, strong),
+            Pattern("military mail", _MILITARY, strong),
+            Pattern("po box", _PO_BOX, strong),
+            Pattern("intersection", _CORNER, strong),
+            Pattern("unit", _UNIT_ALONE, strong - 0.1),
+            Pattern("rue (FR)", _FR_NAMED_STREET, weak),
+            Pattern("name and number", _NAME_NUMBER, weak),
+            Pattern("zip", _ZIP_CUED, weak),
+        ]
         super().__init__(
             supported_entity="STREET_ADDRESS",
             name="StreetAddressRecognizer",
@@ -484,6 +630,10 @@ class StreetAddressRecognizer(PatternRecognizer):
             context=_context("STREET_ADDRESS", supported_language),
             global_regex_flags=re.MULTILINE,
         )
+        lang = supported_language if supported_language in self.PLACE_CUES else "en"
+        self._place = re.compile(self.PLACE_CUES[lang], re.IGNORECASE)
+        self._address = re.compile(self.ADDRESS_CUES[lang], re.IGNORECASE)
+        self._zip = re.compile(self.ZIP_CUES)
 
     def analyze(
         self,
@@ -492,13 +642,74 @@ class StreetAddressRecognizer(PatternRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        """Always run with this recognizer's own (case-sensitive) flags.
+        """Pattern matches, weak ones kept only with evidence; overlaps resolved longest first.
 
-        ``AnalyzerEngine`` passes no flags, but ``PatternRecognizer.analyze`` would let a
-        caller's IGNORECASE through, which would defeat the capitalisation rule above.
+        Always run with this recognizer's own (case-sensitive) flags: ``AnalyzerEngine``
+        passes none, but ``PatternRecognizer.analyze`` would let a caller's IGNORECASE
+        through, which would defeat the capitalisation rule.
         """
         results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts, None)
-        return results
+        results += self._street_names(text)
+        kept: list[RecognizerResult] = []
+        for result in results:
+            pattern = (
+                result.analysis_explanation.pattern_name if result.analysis_explanation else ""
+            )
+            if pattern in _WEAK:
+                if not self._has_evidence(text, result, pattern):
+                    continue
+                result.score = self.CUED_SCORE
+            # The evidence was weighed here; Presidio's enhancer must not add to it.
+            result.recognition_metadata[RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY] = True
+            kept.append(result)
+        kept.sort(key=lambda r: (-(r.end - r.start), -r.score, r.start))
+        chosen: list[RecognizerResult] = []
+        for result in kept:
+            if all(result.end <= c.start or result.start >= c.end for c in chosen):
+                chosen.append(result)
+        return sorted(chosen, key=lambda r: r.start)
+
+    def _street_names(self, text: str) -> list[RecognizerResult]:
+        """Street names without a number ("Elm Street"): the US pattern's own matches minus
+        the house number are not found by it (it takes the number when there is one)."""
+        out: list[RecognizerResult] = []
+        for match in _STREET_NAME_RE.finditer(text):
+            out.append(
+                RecognizerResult(
+                    entity_type="STREET_ADDRESS",
+                    start=match.start(),
+                    end=match.end(),
+                    score=self.WEAK_SCORE,
+                    analysis_explanation=self.build_regex_explanation(
+                        "StreetAddressRecognizer",
+                        "street name",
+                        _STREET_NAME,
+                        self.WEAK_SCORE,
+                        False,
+                        re.MULTILINE,
+                    ),
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: "StreetAddressRecognizer",
+                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    },
+                )
+            )
+        return out
+
+    def _has_evidence(self, text: str, result: RecognizerResult, pattern: str) -> bool:
+        found = text[result.start : result.end]
+        before = text[max(0, result.start - self.BEFORE) : result.start]
+        if pattern == "zip":
+            return bool(self._zip.search(before))
+        if pattern == "name and number":
+            return (
+                found[0].isdigit()
+                or bool(self.UNIT_AFTER.match(text[result.end : result.end + 20]))
+                or bool(self._address.search(before))
+            )
+        if self.FIGURES_OF_SPEECH.match(found):
+            return False
+        return bool(self._place.search(before))
 
 
 # --------------------------------------------------------------------------- registry

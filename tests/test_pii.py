@@ -110,6 +110,49 @@ def test_no_false_phone_or_address(detector: PiiDetector, text: str, locale: str
     assert "CREDIT_CARD" not in kinds
 
 
+@pytest.mark.parametrize(
+    ("text", "locale", "value"),
+    [
+        ("Send it to 221 Baker Street, Apt 4B please", "en", "221 Baker Street, Apt 4B"),
+        ("She lives on Maple Avenue now", "en", "Maple Avenue"),
+        ("Meet me at the corner of 5th Avenue and Broadway", "en",
+         "the corner of 5th Avenue and Broadway"),
+        ("My address is Søndergade 52", "en", "Søndergade 52"),
+        ("We stayed at Via delle Coste 41 last summer", "en", "Via delle Coste 41"),
+        ("Mail it to P.O. Box 101 thanks", "en", "P.O. Box 101"),
+        ("PSC 4574, Box 8393\nAPO AA 81998", "en", "PSC 4574, Box 8393\nAPO AA 81998"),
+        ("My zip code is 62704", "en", "62704"),
+        ("The key is under the mat, Apt. 12", "en", "Apt. 12"),
+        ("J'habite rue de la Paix depuis mai", "fr", "rue de la Paix"),
+        ("Livraison au 3 impasse des Lilas, appt 12", "fr", "3 impasse des Lilas, appt 12"),
+        ("Mon adresse : 5 allée Verte, code postal 69003 Lyon", "fr",
+         "5 allée Verte, code postal 69003 Lyon"),
+    ],
+)  # fmt: skip
+def test_street_addresses(detector: PiiDetector, text: str, locale: str, value: str) -> None:
+    assert value in found(detector, text, locale).get("STREET_ADDRESS", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [
+        ("Let's take a walk down memory lane together", "en"),
+        ("Let's take a walk down Memory Lane together", "en"),
+        ("That song takes me down Memory Lane every time.", "en"),
+        ("During 1971, Valentine-Murray invested heavily in radio", "en"),
+        ("I watched Apollo 13 and read Chapter 11 yesterday", "en"),
+        ("Windows 10 keeps crashing on my laptop", "en"),
+        ("The 5 Musicians Of The 70s you forgot", "en"),
+        ("Main Street is where I grew up, Elm Street scares me", "en"),
+        ("Je suis dans la rue avec des amis", "fr"),
+        ("On prend la route demain matin", "fr"),
+        ("Elle a 75002 abonnés sur son compte", "fr"),
+    ],
+)
+def test_not_addresses(detector: PiiDetector, text: str, locale: str) -> None:
+    assert "STREET_ADDRESS" not in found(detector, text, locale)
+
+
 def test_card_needs_luhn(detector: PiiDetector) -> None:
     assert luhn_valid("4539148803436467")
     assert not luhn_valid("4539148803436468")
