@@ -71,6 +71,31 @@ def char_terms(text: str, sizes: tuple[int, int] = CHAR_NGRAMS) -> list[str]:
     return out
 
 
+def _raw_chars(text: str, sizes: tuple[int, int] = CHAR_NGRAMS) -> Counter[str]:
+    """``char_terms`` without the prefix, counted (the per-message path)."""
+    out: Counter[str] = Counter()
+    lo, hi = sizes
+    for word in text.split(" "):
+        if not word:
+            continue
+        padded = f" {word} "
+        size = len(padded)
+        for n in range(lo, hi + 1):
+            if size <= n:
+                out[padded] += 1
+                break
+            out.update(padded[i : i + n] for i in range(size - n + 1))
+    return out
+
+
+def _raw_words(text: str) -> Counter[str]:
+    """``word_terms`` without the prefix, counted."""
+    words = _WORD.findall(text)
+    out = Counter(words)
+    out.update(f"{a} {b}" for a, b in itertools.pairwise(words))
+    return out
+
+
 def terms(text: str) -> tuple[Counter[str], Counter[str]]:
     """Term counts of one text: (word block, character block)."""
     norm = normalise(text)
@@ -84,11 +109,18 @@ class NgramVocabulary:
     terms: tuple[str, ...]
     idf: FloatArray
     index: dict[str, int] = field(init=False, repr=False, compare=False)
+    blocks: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
+    """Per block prefix, the index keyed by the bare term (the per-message lookup)."""
 
     def __post_init__(self) -> None:
         if self.idf.shape != (len(self.terms),):
             raise HeadFormatError("one IDF value per term is needed")
         object.__setattr__(self, "index", {t: i for i, t in enumerate(self.terms)})
+        blocks = {
+            prefix: {t[len(prefix) :]: i for t, i in self.index.items() if t.startswith(prefix)}
+            for prefix in (WORD_PREFIX, CHAR_PREFIX)
+        }
+        object.__setattr__(self, "blocks", blocks)
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -118,21 +150,28 @@ class NgramVocabulary:
         return cls(tuple(kept), idf)
 
     def row(self, text: str) -> tuple[IntArray, FloatArray]:
-        """One text's sparse row: (term indices, values)."""
-        idx: list[int] = []
-        val: list[float] = []
-        for block in terms(text):
-            start = len(idx)
-            for term, count in block.items():
-                i = self.index.get(term)
-                if i is not None:
-                    idx.append(i)
-                    val.append((1.0 + math.log(count)) * float(self.idf[i]))
-            norm = math.sqrt(sum(v * v for v in val[start:]))
-            if norm > 0:
-                for k in range(start, len(val)):
-                    val[k] *= _BLOCK_SCALE / norm
-        return np.asarray(idx, dtype=np.int64), np.asarray(val, dtype=np.float32)
+        """One text's sparse row: (term indices, values): sublinear TF x IDF, each block
+        L2-normalised and scaled by 1/sqrt(2) (vectorised: this runs per message)."""
+        norm = normalise(text)
+        blocks = self.blocks
+        parts_idx: list[IntArray] = []
+        parts_val: list[FloatArray] = []
+        for index, block in (
+            (blocks[WORD_PREFIX], _raw_words(norm)),
+            (blocks[CHAR_PREFIX], _raw_chars(norm)),
+        ):
+            found = [(index[t], c) for t, c in block.items() if t in index]
+            if not found:
+                continue
+            idx = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
+            counts = np.fromiter((c for _, c in found), dtype=np.float64, count=len(found))
+            val = (1.0 + np.log(counts)) * self.idf[idx].astype(np.float64)
+            val *= _BLOCK_SCALE / np.sqrt(np.dot(val, val))
+            parts_idx.append(idx)
+            parts_val.append(val.astype(np.float32))
+        if not parts_idx:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        return np.concatenate(parts_idx), np.concatenate(parts_val)
 
     def matrix(self, texts: Sequence[str], progress: bool = False) -> csr_matrix:
         """Rows of ``texts`` as a scipy CSR matrix (training and benchmarks)."""

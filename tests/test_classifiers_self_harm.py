@@ -6,6 +6,7 @@ on tiny random data (and a few invented sentences) built in the test.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,14 @@ from classifiers.encoder import EMBEDDING_DIM, Encoder, shared_encoder
 from classifiers.heads import HeadFormatError, MLPHead, fold_standardisation, softmax
 from classifiers.labels import SEVERITIES
 from classifiers.lexicons import FEATURE_NAMES
-from classifiers.ngrams import NgramHead, NgramVocabulary, char_terms, normalise, word_terms
+from classifiers.ngrams import (
+    NgramHead,
+    NgramVocabulary,
+    char_terms,
+    normalise,
+    terms,
+    word_terms,
+)
 from classifiers.results import SelfHarmResult
 from classifiers.self_harm import (
     SELF_HARM_WEIGHTS,
@@ -202,6 +210,16 @@ def test_ngram_analyser_and_rows() -> None:
     assert m.shape == (4, 130)
     np.testing.assert_allclose(m[1].toarray()[0, idx], val, rtol=1e-6)
     assert vocab.row("")[0].size == 0
+    # the per-message fast path computes what the training analyser (``terms``) describes
+    for text in INVENTED:
+        idx, val = vocab.row(text)
+        expected: dict[int, float] = {}
+        for block in terms(text):
+            raw = {vocab.index[t]: (1 + math.log(c)) * float(vocab.idf[vocab.index[t]])
+                   for t, c in block.items() if t in vocab.index}  # fmt: skip
+            scale = (0.5 / sum(v * v for v in raw.values())) ** 0.5 if raw else 0.0
+            expected |= {i: v * scale for i, v in raw.items()}
+        assert dict(zip(idx.tolist(), val.tolist(), strict=True)) == pytest.approx(expected)
 
 
 def test_ngram_head_round_trip(tmp_path: Path) -> None:
