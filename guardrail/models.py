@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
 
 def _check_timezone(value: str | None) -> str | None:
@@ -111,6 +111,9 @@ class Decision(_Strict):
     decided_at: AwareDatetime
     idempotent_replay: bool = False
     delivery: Delivery | None = None
+    _audit_text: str | None = PrivateAttr(default=None)
+    """The delivered text as the audit log may keep it, when the pipeline could redact it
+    from findings it already had (saves the audit hook a second PII pass); not serialised."""
 
 
 class EventType(StrEnum):

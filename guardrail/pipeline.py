@@ -17,7 +17,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from classifiers.pii_redact import PiiConfig
 from guardrail.analysis import NOTHING, AnalysisRequest, Analyzer
+from guardrail.audit.redact import redact_from
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, ReasonEffect, Verdict
 from guardrail.policy import LoadedPolicy, Policy
 from guardrail.rewrite import Edit, render
@@ -189,7 +191,9 @@ async def decide(
         await _recheck(draft, ctx, rules, wanted, edits, analyzer or default_analyzer())
 
     if draft.verdict in (Verdict.ALLOW, Verdict.REWRITE):
-        return await _commit(store, tenant, draft)
+        committed = await _commit(store, tenant, draft)
+        _audit_text(committed, ctx, policy)
+        return committed
     decision = draft.build()
     if req.idempotency_key and decision.verdict is Verdict.BLOCK:
         try:
@@ -207,6 +211,17 @@ async def decide(
         if earlier is not None:
             return _replay(earlier)
     return decision
+
+
+def _audit_text(decision: Decision, ctx: RuleContext, policy: Policy) -> None:
+    """Redact the delivered text for the audit log from the PII findings this decision
+    already has, when it is the analysed text unchanged (the common allow)."""
+    analysis = ctx.analysis
+    if analysis is None or analysis.pii is None or decision.text != analysis.text:
+        return
+    params = policy.rule_params("pii")
+    if isinstance(params, PiiConfig):
+        decision._audit_text = redact_from(analysis.text, params, analysis.pii)
 
 
 def _needs(rules: list[tuple[Rule[Any], RuleParams]]) -> AnalysisRequest:

@@ -174,3 +174,13 @@ def test_the_audit_hook_replaces_every_entity_once_pii_is_loaded() -> None:
     text = "Hans Zimmer: call (415) 555-0132."
     stored = asyncio.run(audit_redact(text, tenant="t", bot="b", locale="en-US"))
     assert stored == "[PERSON]: call [PHONE_NUMBER]."
+
+
+def test_an_unchanged_allow_is_redacted_for_the_audit_from_its_own_findings() -> None:
+    keep_names = parse_policy(OPEN + "  pii: {operators: {PERSON: keep}}\n")
+    allowed = run("Hans Zimmer wrote that score.", keep_names)
+    assert allowed.verdict == "allow" and allowed.text == "Hans Zimmer wrote that score."
+    assert allowed._audit_text == "[PERSON] wrote that score."  # no second PII pass needed
+    # an allow list could hide what the audit must redact: the audit hook runs instead
+    listed = parse_policy(OPEN + "  pii: {operators: {PERSON: keep}, allow_list: [Hans]}\n")
+    assert run("Hans Zimmer wrote that score.", listed)._audit_text is None

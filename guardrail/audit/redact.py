@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 from classifiers.pii_redact import PiiConfig, PiiFinding, PiiOperator, language_for_locale
@@ -30,6 +31,20 @@ log = logging.getLogger("guardrail.audit")
 AUDIT_PII: Final = PiiConfig(default_operator=PiiOperator(type="replace"))
 """Every default entity, each replaced by ``[ENTITY_TYPE]``."""
 TIMEOUT_S: Final = 5.0
+
+
+def redact_from(text: str, config: PiiConfig, findings: Sequence[PiiFinding]) -> str | None:
+    """The audit redaction of ``text`` from the decision's own PII findings, when they
+    cover what :func:`redact` would look for (every default entity, a threshold no higher,
+    no allow list); None when they do not and the hook must run."""
+    if (
+        not set(AUDIT_PII.entities) <= set(config.all_entities())
+        or config.score_threshold > AUDIT_PII.score_threshold
+        or config.allow_list
+    ):
+        return None
+    kept = outside_placeholders(text, list(findings))
+    return apply_operators(text, kept, {}, AUDIT_PII.default_operator).text
 
 
 class Redactor(Protocol):

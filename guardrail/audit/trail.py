@@ -142,11 +142,11 @@ class AuditTrail:
         """Append the decision; a replay is appended only if its original never was
         (the process died between the state commit and the audit append)."""
         delivered = decision.text
-        redacted = (
-            await self.redactor(delivered, tenant=tenant, bot=req.bot_id, locale=req.user.locale)
-            if delivered is not None
-            else None
-        )
+        redacted = decision._audit_text  # the pipeline's own findings, when they sufficed
+        if delivered is not None and redacted is None:
+            redacted = await self.redactor(
+                delivered, tenant=tenant, bot=req.bot_id, locale=req.user.locale
+            )
         body = self.decision_body(tenant, req, decision, redacted)
         return await self._run(self.backend.append, body, if_absent=decision.idempotent_replay)
 
