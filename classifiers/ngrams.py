@@ -73,7 +73,7 @@ def char_terms(text: str, sizes: tuple[int, int] = CHAR_NGRAMS) -> list[str]:
 
 def _raw_chars(text: str, sizes: tuple[int, int] = CHAR_NGRAMS) -> Counter[str]:
     """``char_terms`` without the prefix, counted (the per-message path)."""
-    out: Counter[str] = Counter()
+    grams: list[str] = []
     lo, hi = sizes
     for word in text.split(" "):
         if not word:
@@ -82,10 +82,10 @@ def _raw_chars(text: str, sizes: tuple[int, int] = CHAR_NGRAMS) -> Counter[str]:
         size = len(padded)
         for n in range(lo, hi + 1):
             if size <= n:
-                out[padded] += 1
+                grams.append(padded)
                 break
-            out.update(padded[i : i + n] for i in range(size - n + 1))
-    return out
+            grams += [padded[i : i + n] for i in range(size - n + 1)]
+    return Counter(grams)
 
 
 def _raw_words(text: str) -> Counter[str]:
@@ -160,11 +160,17 @@ class NgramVocabulary:
             (blocks[WORD_PREFIX], _raw_words(norm)),
             (blocks[CHAR_PREFIX], _raw_chars(norm)),
         ):
-            found = [(index[t], c) for t, c in block.items() if t in index]
-            if not found:
+            ids: list[int] = []
+            tf: list[int] = []
+            for term, count in block.items():
+                i = index.get(term)
+                if i is not None:
+                    ids.append(i)
+                    tf.append(count)
+            if not ids:
                 continue
-            idx = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
-            counts = np.fromiter((c for _, c in found), dtype=np.float64, count=len(found))
+            idx = np.asarray(ids, dtype=np.int64)
+            counts = np.asarray(tf, dtype=np.float64)
             val = (1.0 + np.log(counts)) * self.idf[idx].astype(np.float64)
             val *= _BLOCK_SCALE / np.sqrt(np.dot(val, val))
             parts_idx.append(idx)
