@@ -30,6 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import API_KEY, REDIS_URL  # noqa: E402
+
+# The deterministic path: no classifier stack in the served gateway (the PII stage, when a
+# workload's policy turns it on, still loads on first use, during the warm-up).
+os.environ["GUARDRAIL_CLASSIFIERS"] = "false"
 from tests.gateways import gateway_processes  # noqa: E402
 
 # "commits": a policy under which every decision is allowed, so each one runs the atomic
