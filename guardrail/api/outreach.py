@@ -33,7 +33,34 @@ async def run_decision(gateway: Gateway, tenant: str, req: OutreachRequest) -> D
     )
     gateway.metrics.observe(decision, time.perf_counter() - started)
     await append_decision(gateway, tenant, req, decision)  # before anyone sees the answer
+    notify_review(gateway, tenant, req, decision)
     return decision
+
+
+REVIEW_PREFIX = "review:"
+"""A rule's ``review`` action: the message goes out, and people should look at it."""
+
+
+def notify_review(gateway: Gateway, tenant: str, req: OutreachRequest, decision: Decision) -> None:
+    """Send decisions a rule flagged for review to the review webhook (in the background)."""
+    if gateway.notifier is None or decision.idempotent_replay:
+        return
+    flagged = [r for r in decision.reasons if r.detail.startswith(REVIEW_PREFIX)]
+    if not flagged:
+        return
+    payload: dict[str, object] = {
+        "type": "review",
+        "tenant": tenant,
+        "bot_id": req.bot_id,
+        "user_id": req.user_id,
+        "decision_id": decision.decision_id,
+        "verdict": decision.verdict.value,
+        "reasons": [{"rule": r.rule, "detail": r.detail} for r in flagged],
+        "ts": decision.decided_at.isoformat(),
+    }
+    if gateway.notifier.config.include_text:
+        payload["text"] = decision.text
+    gateway.notifier.notify(payload)
 
 
 async def deliver(

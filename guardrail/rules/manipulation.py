@@ -8,7 +8,7 @@ for each sentence. What happens when it fires is the policy's ``action``:
   other edits); when the rest is too short to be worth sending (``min_remaining_chars``,
   ``min_remaining_ratio``), or the message is flagged as a whole but no sentence alone
   is, it is blocked instead;
-- ``review``: sent, with a ``review:`` reason for the operator's reviewers;
+- ``review``: sent, with a ``review:`` reason, and the review webhook is told;
 - ``info``: sent, the score recorded.
 
 Reasons name the tactics (``classifiers.results.MANIPULATION_TACTICS``) and the score.
