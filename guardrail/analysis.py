@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from classifiers.pii_redact import PiiConfig, PiiFinding, language_for_locale, sentence_spans
 from classifiers.results import Role, TextScores
+from guardrail.heap import freeze_heap
 
 if TYPE_CHECKING:
     from classifiers.pii import PiiDetector
@@ -125,6 +126,9 @@ class _Job:
     lang: str
     config: PiiConfig
     done: Done
+    abandoned: Callable[[], bool] = lambda: False
+    """True once nobody waits for the answer (the caller timed out): the worker skips it,
+    so a backlog left by a slow start is not analysed long after it stopped mattering."""
 
 
 def _detection_key(config: PiiConfig) -> str:
@@ -159,13 +163,20 @@ class PiiService:
         """Languages with a detector already loaded."""
         return tuple(dict.fromkeys(lang for _, lang in self._detectors))
 
-    def submit(self, text: str, locale: str | None, config: PiiConfig, done: Done) -> None:
+    def submit(
+        self,
+        text: str,
+        locale: str | None,
+        config: PiiConfig,
+        done: Done,
+        abandoned: Callable[[], bool] = lambda: False,
+    ) -> None:
         """Queue ``text``; ``done`` is called from the worker with findings or the error."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="pii-worker", daemon=True)
                 self._thread.start()
-        self._jobs.put(_Job(text, language_for_locale(locale), config, done))
+        self._jobs.put(_Job(text, language_for_locale(locale), config, done, abandoned))
 
     async def analyze(self, text: str, locale: str | None, config: PiiConfig) -> list[PiiFinding]:
         loop = asyncio.get_running_loop()
@@ -184,7 +195,7 @@ class PiiService:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(settle, result)
 
-        self.submit(text, locale, config, done)
+        self.submit(text, locale, config, done, abandoned=future.done)
         return await future
 
     def analyze_blocking(
@@ -212,6 +223,8 @@ class PiiService:
                     break
             groups: dict[tuple[str, str], list[_Job]] = {}
             for job in jobs:
+                if job.abandoned():
+                    continue
                 groups.setdefault((_detection_key(job.config), job.lang), []).append(job)
             for (key, lang), group in groups.items():
                 try:
@@ -230,6 +243,7 @@ class PiiService:
         if detector is None:
             detector = self._factory(config, lang)
             self._detectors[(key, lang)] = detector
+            freeze_heap()  # the pipeline just loaded lives as long as the process
         return detector
 
 

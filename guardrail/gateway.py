@@ -16,6 +16,7 @@ from guardrail.audit import AuditTrail
 from guardrail.auth import Authenticator
 from guardrail.config import Settings
 from guardrail.consent import ConsentDetector
+from guardrail.heap import freeze_heap
 from guardrail.metrics import Metrics
 from guardrail.models import OutreachRequest
 from guardrail.notify import ReviewNotifier
@@ -134,6 +135,7 @@ class Gateway:
 
                 stack = ClassifierStack.load(backends=self.settings.classifiers_config)
                 self.classifiers = MicroBatcher(stack, registry=self.metrics.registry)
+                freeze_heap()  # the models live as long as the process
                 self.classifiers_state = "ready"
                 log.info("classifiers loaded: %s", stack.describe())
             except Exception as exc:  # the gateway runs on without them
