@@ -62,3 +62,8 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_dir: Path) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"gateway at {url} not ready in 30 s")
+
+
+FIRST_USE_S = 90.0
+"""Client timeout for a fresh gateway process: its first allowed message loads the PII
+pipeline (spaCy, Presidio) lazily, which takes seconds, more on a loaded CI machine."""

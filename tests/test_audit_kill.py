@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.audit_support import ADMIN_KEY, TEXT, bearer
-from tests.gateways import gateway_processes
+from tests.gateways import FIRST_USE_S, gateway_processes
 
 N = 120
 
@@ -22,7 +22,7 @@ def test_sigkill_after_the_last_answer_loses_nothing(tmp_path: Path) -> None:
     state = str(tmp_path / "state.db")
     with gateway_processes(1, "--db", state, log_dir=tmp_path, with_pids=True) as gateways:
         [(url, pid)] = gateways
-        with httpx.Client(base_url=url, headers=bearer(ADMIN_KEY), timeout=10) as client:
+        with httpx.Client(base_url=url, headers=bearer(ADMIN_KEY), timeout=FIRST_USE_S) as client:
 
             def decide(i: int) -> str:
                 body = {"bot_id": "maestro", "user_id": f"u{i}", "channel": "sms", "text": TEXT}
@@ -37,7 +37,7 @@ def test_sigkill_after_the_last_answer_loses_nothing(tmp_path: Path) -> None:
 
     with (
         gateway_processes(1, "--db", state, log_dir=tmp_path) as [url],
-        httpx.Client(base_url=url, headers=bearer(ADMIN_KEY), timeout=10) as client,
+        httpx.Client(base_url=url, headers=bearer(ADMIN_KEY), timeout=FIRST_USE_S) as client,
     ):
         verified = client.get("/v1/audit/verify").json()
         assert verified["ok"], verified

@@ -26,7 +26,7 @@ from guardrail.config import Settings
 from guardrail.models import Decision, Kind, OutreachRequest, Verdict
 from tests.audit_support import ADMIN_KEY, AUDIT_KEY, TEXT, bearer, outreach
 from tests.conftest import API_KEY, REDIS_URL, Clock, redis_available
-from tests.gateways import gateway_processes
+from tests.gateways import FIRST_USE_S, gateway_processes
 
 SERVER = "postgresql://127.0.0.1:5432/test"
 
@@ -157,7 +157,9 @@ def test_gateway_replicas_share_one_chain(
     monkeypatch.setenv("GUARDRAIL_AUDIT_KEY", AUDIT_KEY)
     run = uuid.uuid4().hex[:8]
     with gateway_processes(2, "--redis", REDIS_URL, log_dir=tmp_path) as urls:
-        clients = [httpx.Client(base_url=u, headers=bearer(ADMIN_KEY), timeout=10) for u in urls]
+        clients = [
+            httpx.Client(base_url=u, headers=bearer(ADMIN_KEY), timeout=FIRST_USE_S) for u in urls
+        ]
 
         def decide(i: int) -> str:
             body = {"bot_id": f"b-{run}", "user_id": f"u{i}", "channel": "sms", "text": TEXT}

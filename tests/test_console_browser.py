@@ -24,7 +24,7 @@ from guardrail.audit import AuditTrail
 from guardrail.config import Settings
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, Verdict
 from tests.audit_support import ADMIN_KEY, AUDIT_KEY, TEXT, bearer
-from tests.gateways import gateway_processes
+from tests.gateways import FIRST_USE_S, gateway_processes
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 AUDITOR_KEY = "console-auditor-key-8Hq2Zt5Wn"
@@ -72,7 +72,7 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
 def script_decisions(url: str) -> dict[str, Any]:
     """A week of two bots: blocks, allows, replies and quiet-hour deferrals."""
     made: dict[str, Any] = {"user_first": []}
-    with httpx.Client(base_url=url, headers=bearer(ADMIN_KEY), timeout=10) as client:
+    with httpx.Client(base_url=url, headers=bearer(ADMIN_KEY), timeout=FIRST_USE_S) as client:
 
         def check(bot: str, user_id: str, ts: datetime, **extra: Any) -> dict[str, Any]:
             body = {"bot_id": bot, "user_id": user_id, "channel": "messenger", "text": TEXT,

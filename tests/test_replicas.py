@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import AUTH, REDIS_URL
-from tests.gateways import gateway_processes
+from tests.gateways import FIRST_USE_S, gateway_processes
 
 POLICY = """\
 name: cap-3-per-day
@@ -27,7 +27,7 @@ rules:
 
 async def _burst(urls: list[str], bot: str, user: str, n: int) -> Counter[str]:
     limits = httpx.Limits(max_connections=100)
-    async with httpx.AsyncClient(headers=AUTH, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(headers=AUTH, timeout=FIRST_USE_S, limits=limits) as client:
         now = datetime.now(UTC).isoformat()
         event = {"type": "user_message", "bot_id": bot, "user_id": user, "text": "hi!", "ts": now}
         assert (await client.post(f"{urls[0]}/v1/events", json=event)).status_code == 200
