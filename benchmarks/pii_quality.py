@@ -49,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PRESIDIO_DEVICE", "cpu")  # no CUDA probing for the default engine
 
+from classifiers.pii_redact import DEFAULT_ENTITIES  # noqa: E402
+
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "presidio_synth"
 FILES = ("synth_dataset_v2.json", "generated_large.json")
 LABEL_MAP: dict[str, str] = {
@@ -61,15 +63,8 @@ LABEL_MAP: dict[str, str] = {
     "STREET_ADDRESS": "STREET_ADDRESS",
     "ADDRESS": "STREET_ADDRESS",
 }
-EVALUATED = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "IP_ADDRESS",
-    "STREET_ADDRESS",
-    "PERSON",
-)
+EVALUATED = DEFAULT_ENTITIES
+"""What guardrail detects by default, scored against the dataset's labels."""
 Span = tuple[str, int, int]  # (type, start, end)
 ScoredSpan = tuple[str, int, int, float]
 

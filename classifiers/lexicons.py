@@ -133,6 +133,13 @@ class _Category:
     pattern: re.Pattern[str]
 
 
+def whole_words(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One alternation of ``patterns``, each matching whole words of normalised text
+    (not inside a word, nor right after an apostrophe: "l'" is not "l")."""
+    alternation = "|".join(f"(?:{p})" for p in patterns)
+    return re.compile(rf"(?<![\w'])(?:{alternation})(?!\w)")
+
+
 def _compile(language: str, name: str, spec: Any) -> _Category:
     if not isinstance(spec, dict):
         raise LexiconError(f"{language}/{name}: expected a mapping")
@@ -144,8 +151,7 @@ def _compile(language: str, name: str, spec: Any) -> _Category:
     if not isinstance(patterns, list) or not patterns:
         raise LexiconError(f"{language}/{name}: no patterns")
     try:
-        alternation = "|".join(f"(?:{p})" for p in patterns)
-        pattern = re.compile(rf"(?<![\w'])(?:{alternation})(?!\w)")
+        pattern = whole_words(patterns)
     except re.error as exc:
         raise LexiconError(f"{language}/{name}: bad pattern: {exc}") from exc
     return _Category(language, name, cast(Severity, severity), frozenset(roles), pattern)

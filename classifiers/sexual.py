@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from classifiers.lexicons import LEXICON_DIR, LexiconError, normalise
+from classifiers.lexicons import LEXICON_DIR, LexiconError, normalise, whole_words
 
 SEXUAL_LEXICON = LEXICON_DIR / "sexual.yaml"
 
@@ -44,10 +44,7 @@ class SexualContentLexicon:
             if not isinstance(patterns, list) or not patterns:
                 raise LexiconError(f"{path.name}: {language}: expected a list of patterns")
             try:
-                alternation = "|".join(f"(?:{p})" for p in patterns)
-                compiled.append(
-                    (str(language), re.compile(rf"(?<![\w'])(?:{alternation})(?![\w])"))
-                )
+                compiled.append((str(language), whole_words(patterns)))
             except re.error as exc:
                 raise LexiconError(f"{path.name}: {language}: bad pattern: {exc}") from exc
         return cls(tuple(compiled))

@@ -25,6 +25,7 @@ from guardrail.policy import LoadedPolicy, Policy
 from guardrail.rewrite import Edit, render
 from guardrail.rules import RULES, Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.frequency_caps import FrequencyCapParams, FrequencyCaps, describe
+from guardrail.rules.pii import Pii
 from guardrail.rules.unanswered import Unanswered, UnansweredParams
 from guardrail.state.base import CommitRequest, Snapshot, Store, StoreUnavailable
 
@@ -219,7 +220,7 @@ def _audit_text(decision: Decision, ctx: RuleContext, policy: Policy) -> None:
     analysis = ctx.analysis
     if analysis is None or analysis.pii is None or decision.text != analysis.text:
         return
-    params = policy.rule_params("pii")
+    params = policy.rule_params(Pii.id)
     if isinstance(params, PiiConfig):
         decision._audit_text = redact_from(analysis.text, params, analysis.pii)
 

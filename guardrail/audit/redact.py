@@ -43,8 +43,7 @@ def redact_from(text: str, config: PiiConfig, findings: Sequence[PiiFinding]) ->
         or config.allow_list
     ):
         return None
-    kept = outside_placeholders(text, list(findings))
-    return apply_operators(text, kept, {}, AUDIT_PII.default_operator).text
+    return _replace_all(text, findings)
 
 
 class Redactor(Protocol):
@@ -68,5 +67,10 @@ async def redact(text: str, *, tenant: str, bot: str, locale: str | None = None)
     except Exception as exc:
         log.warning("delivered text not stored: PII redaction failed (%s)", type(exc).__name__)
         return None
-    findings = outside_placeholders(text, findings)
-    return apply_operators(text, findings, {}, AUDIT_PII.default_operator).text
+    return _replace_all(text, findings)
+
+
+def _replace_all(text: str, findings: Sequence[PiiFinding]) -> str:
+    """Every finding outside the gateway's own placeholders replaced by ``[TYPE]``."""
+    kept = outside_placeholders(text, list(findings))
+    return apply_operators(text, kept, {}, AUDIT_PII.default_operator).text

@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from guardrail.locales import language_of
+
 REGISTRY_FILE = Path(__file__).with_name("resources.yaml")
 FALLBACK = "*"
 
@@ -70,7 +72,7 @@ class ResourceRegistry(BaseModel):
 
     def message(self, jurisdiction: str | None, locale: str | None) -> str:
         """The full crisis message in the user's language (English when we lack theirs)."""
-        language = _language(locale)
+        language = language_of(locale)
         resource = self.pick(jurisdiction, locale)
         if language not in resource.text or language not in self.framing:
             language = "en"
@@ -79,13 +81,9 @@ class ResourceRegistry(BaseModel):
 
     def signature(self, jurisdiction: str | None, locale: str | None) -> str:
         """The helpline sentence alone: how to tell that a text already carries resources."""
-        language = _language(locale)
+        language = language_of(locale)
         resource = self.pick(jurisdiction, locale)
         return resource.text.get(language) or resource.text["en"]
-
-
-def _language(locale: str | None) -> str:
-    return (locale or "en").replace("_", "-").split("-")[0].lower()
 
 
 def _country(jurisdiction: str | None) -> str | None:

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from guardrail.durations import Duration, format_duration
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
-from guardrail.rules.frequency_caps import CapSpec, describe
+from guardrail.rules.frequency_caps import CapSpec, describe, first_reached
 
 
 class DependencyParams(RuleParams):
@@ -53,15 +53,12 @@ class DependencyCaps(Rule[DependencyParams]):
         ]  # fmt: skip
         if len(recent) < params.signals:
             return None
-        for spec in params.caps:
-            cap = spec.to_cap()
-            sent = snap.proactive_sent if cap.scope == "bot" else snap.proactive_sent_all_bots
-            used = sum(1 for t in sent if t >= ctx.now - cap.window)
-            if used >= cap.limit:
-                return self.finding(
-                    "block",
-                    f"user showed {len(recent)} dependency signal(s) in the last "
-                    f"{format_duration(params.within)}: lower cap {describe(cap)} reached, "
-                    f"{used} sent",
-                )
-        return None
+        reached = first_reached(snap, params.caps, ctx.now)
+        if reached is None:
+            return None
+        cap, used = reached
+        return self.finding(
+            "block",
+            f"user showed {len(recent)} dependency signal(s) in the last "
+            f"{format_duration(params.within)}: lower cap {describe(cap)} reached, {used} sent",
+        )

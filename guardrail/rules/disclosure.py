@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from guardrail.durations import Duration, format_duration
+from guardrail.locales import language_of
 from guardrail.models import Kind
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.engagement import conversation_start
@@ -52,7 +53,7 @@ class DisclosureParams(RuleParams):
 
     def text_for(self, locale: str | None, minor: bool) -> str:
         texts = self.minor_texts if minor and self.minor_texts else self.texts
-        language = (locale or "en").replace("_", "-").split("-")[0].lower()
+        language = language_of(locale)
         return texts.get(language) or texts.get("en") or next(iter(texts.values()))
 
 

@@ -6,13 +6,13 @@ atomically when it commits, which is what keeps concurrent replicas from over-se
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardrail.durations import Duration, format_duration
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
-from guardrail.state.base import Cap, CapScope
+from guardrail.state.base import Cap, CapScope, Snapshot
 
 
 class CapSpec(BaseModel):
@@ -36,6 +36,17 @@ class FrequencyCapParams(RuleParams):
     )
 
 
+def first_reached(snap: Snapshot, caps: list[CapSpec], now: datetime) -> tuple[Cap, int] | None:
+    """The first of ``caps`` already used up in ``snap`` as of ``now``, with its count."""
+    for spec in caps:
+        cap = spec.to_cap()
+        sent = snap.proactive_sent if cap.scope == "bot" else snap.proactive_sent_all_bots
+        used = sum(1 for t in sent if t >= now - cap.window)  # as the stores count
+        if used >= cap.limit:
+            return cap, used
+    return None
+
+
 def describe(cap: Cap) -> str:
     who = "this bot" if cap.scope == "bot" else "all bots"
     return f"{cap.limit} per {format_duration(cap.window)} ({who})"
@@ -49,11 +60,8 @@ class FrequencyCaps(Rule[FrequencyCapParams]):
         return max((c.window for c in params.caps), default=timedelta(0))
 
     def check(self, ctx: RuleContext, params: FrequencyCapParams) -> Finding | None:
-        snap = ctx.snapshot
-        for spec in params.caps:
-            cap = spec.to_cap()
-            sent = snap.proactive_sent if cap.scope == "bot" else snap.proactive_sent_all_bots
-            used = sum(1 for t in sent if t >= ctx.now - cap.window)  # as the stores count
-            if used >= cap.limit:
-                return self.finding("block", f"cap {describe(cap)} reached: {used} sent")
-        return None
+        reached = first_reached(ctx.snapshot, params.caps, ctx.now)
+        if reached is None:
+            return None
+        cap, used = reached
+        return self.finding("block", f"cap {describe(cap)} reached: {used} sent")

@@ -23,6 +23,7 @@ from pydantic import Field, field_validator
 
 from classifiers.results import MANIPULATION_TACTICS, ManipulationResult
 from guardrail.analysis import CLASSIFIERS, AnalysisRequest
+from guardrail.locales import language_of
 from guardrail.models import Kind
 from guardrail.rewrite import Edit, drop, remaining
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
@@ -129,8 +130,7 @@ class Manipulation(Rule[ManipulationParams]):
 
 def _language_bar(locale: str | None, params: ManipulationParams) -> float | None:
     """The language threshold for ``locale`` (``fr-FR`` → ``fr``), if the policy sets one."""
-    language = (locale or "").replace("_", "-").split("-")[0].lower()
-    return params.language_thresholds.get(language)
+    return params.language_thresholds.get(language_of(locale, default=""))
 
 
 def _fires(result: ManipulationResult, params: ManipulationParams, bar: float | None) -> bool:
