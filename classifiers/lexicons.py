@@ -56,12 +56,33 @@ class LexiconError(ValueError):
     """A lexicon file is malformed."""
 
 
+_WORDS: Final = re.compile(r"\S+")
+
+
+def _normalise_ascii(text: str) -> tuple[str, list[int]]:
+    """``normalise`` for ASCII text (most chat): nothing to decompose, only case and spaces."""
+    words: list[str] = []
+    index: list[int] = []
+    previous_end = 0
+    for m in _WORDS.finditer(text):
+        start, end = m.span()
+        if words:
+            index.append(previous_end)  # the run's first blank stands for the whole run
+        words.append(m.group())
+        index.extend(range(start, end))
+        previous_end = end
+    return " ".join(words).lower(), index
+
+
 def normalise(text: str) -> tuple[str, list[int]]:
     """Normalised text and, for each of its characters, the index of the original one."""
+    text = text.translate(_APOSTROPHES)
+    if text.isascii():
+        return _normalise_ascii(text)
     out: list[str] = []
     index: list[int] = []
     previous_space = True
-    for i, ch in enumerate(text.translate(_APOSTROPHES)):
+    for i, ch in enumerate(text):
         if ch.isspace():
             if not previous_space:
                 out.append(" ")

@@ -71,8 +71,8 @@ def char_terms(text: str, sizes: tuple[int, int] = CHAR_NGRAMS) -> list[str]:
     return out
 
 
-def _raw_chars(text: str, sizes: tuple[int, int] = CHAR_NGRAMS) -> Counter[str]:
-    """``char_terms`` without the prefix, counted (the per-message path)."""
+def _raw_chars(text: str, sizes: tuple[int, int] = CHAR_NGRAMS) -> list[str]:
+    """``char_terms`` without the prefix, one entry per occurrence (the per-message path)."""
     grams: list[str] = []
     lo, hi = sizes
     for word in text.split(" "):
@@ -85,15 +85,13 @@ def _raw_chars(text: str, sizes: tuple[int, int] = CHAR_NGRAMS) -> Counter[str]:
                 grams.append(padded)
                 break
             grams += [padded[i : i + n] for i in range(size - n + 1)]
-    return Counter(grams)
+    return grams
 
 
-def _raw_words(text: str) -> Counter[str]:
-    """``word_terms`` without the prefix, counted."""
+def _raw_words(text: str) -> list[str]:
+    """``word_terms`` without the prefix, one entry per occurrence."""
     words = _WORD.findall(text)
-    out = Counter(words)
-    out.update(f"{a} {b}" for a, b in itertools.pairwise(words))
-    return out
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
 def terms(text: str) -> tuple[Counter[str], Counter[str]]:
@@ -160,17 +158,13 @@ class NgramVocabulary:
             (blocks[WORD_PREFIX], _raw_words(norm)),
             (blocks[CHAR_PREFIX], _raw_chars(norm)),
         ):
-            ids: list[int] = []
-            tf: list[int] = []
-            for term, count in block.items():
-                i = index.get(term)
-                if i is not None:
-                    ids.append(i)
-                    tf.append(count)
-            if not ids:
+            get = index.get
+            found = np.asarray([get(term, -1) for term in block], dtype=np.int64)
+            found = found[found >= 0]
+            if not len(found):
                 continue
-            idx = np.asarray(ids, dtype=np.int64)
-            counts = np.asarray(tf, dtype=np.float64)
+            idx, tf = np.unique(found, return_counts=True)
+            counts = tf.astype(np.float64)
             val = (1.0 + np.log(counts)) * self.idf[idx].astype(np.float64)
             val *= _BLOCK_SCALE / np.sqrt(np.dot(val, val))
             parts_idx.append(idx)

@@ -146,3 +146,15 @@ def test_malformed_lexicon_is_rejected(tmp_path: Path) -> None:
     )
     with pytest.raises(LexiconError):
         Lexicon.load(["yy"], folder=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text", ["  Hello\tWORLD \n\n it's  me", "x", "I WANT  to\u2019die", "a\x0bb\x1cc", ""]
+)
+def test_ascii_fast_path_matches_the_general_one(text: str) -> None:
+    """ASCII text skips Unicode decomposition; a trailing accented letter forces the general
+    path, which must agree on everything before it."""
+    fast_text, fast_index = normalise(text)
+    slow_text, slow_index = normalise(text + "\u00e9")
+    assert slow_text == fast_text + "e"
+    assert slow_index[:-1] == fast_index
