@@ -88,6 +88,11 @@ class Reason(_Strict):
     detail: str
     policy: str
     effect: ReasonEffect = "info"
+    labels: list[str] = Field(
+        default_factory=list,
+        description="what the rule found, as names a report can count (manipulation "
+        "tactics, PII entity types); the detail says the same in words",
+    )
 
 
 class Delivery(_Strict):

@@ -12,6 +12,7 @@ Rules are pure; the only write is the commit, so a refused message changes no st
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -71,16 +72,22 @@ class _Draft:
         self.verdict = Verdict.REWRITE
         self.disclosed |= finding.disclosed
         self.resources |= finding.resources
-        self.add(finding.rule, "rewrite", finding.detail)
+        self.add(finding.rule, "rewrite", finding.detail, finding.labels)
 
-    def add(self, rule: str, effect: ReasonEffect, detail: str) -> None:
+    def add(self, rule: str, effect: ReasonEffect, detail: str, labels: Sequence[str] = ()) -> None:
         self.reasons.append(
-            Reason(rule=rule, detail=detail, policy=self.loaded.policy.name, effect=effect)
+            Reason(
+                rule=rule,
+                detail=detail,
+                policy=self.loaded.policy.name,
+                effect=effect,
+                labels=list(labels),
+            )
         )
 
-    def refuse(self, verdict: Verdict, rule: str, detail: str) -> None:
+    def refuse(self, verdict: Verdict, rule: str, detail: str, labels: Sequence[str] = ()) -> None:
         self.verdict = verdict
-        self.add(rule, "defer" if verdict is Verdict.DEFER else "block", detail)
+        self.add(rule, "defer" if verdict is Verdict.DEFER else "block", detail, labels)
 
     def build(self) -> Decision:
         deliverable = self.verdict in (Verdict.ALLOW, Verdict.REWRITE)
@@ -168,10 +175,10 @@ async def decide(
         if finding is None:
             continue
         if params.mode == "shadow":
-            draft.add(finding.rule, "shadow", finding.detail)
+            draft.add(finding.rule, "shadow", finding.detail, finding.labels)
             continue
         if finding.effect == "info":
-            draft.add(finding.rule, "info", finding.detail)
+            draft.add(finding.rule, "info", finding.detail, finding.labels)
             draft.disclosed |= finding.disclosed
             draft.resources |= finding.resources
             continue
@@ -184,7 +191,7 @@ async def decide(
             ctx = replace(ctx, text=draft.text)
             continue
         refusal = Verdict.BLOCK if finding.effect == "block" else Verdict.DEFER
-        draft.refuse(refusal, finding.rule, finding.detail)
+        draft.refuse(refusal, finding.rule, finding.detail, finding.labels)
         draft.retry_after = finding.retry_after
         break
 

@@ -291,10 +291,13 @@ def test_scripted_year(
     assert missing.status_code == 404 and "sb243" in missing.json()["detail"]
 
 
-def test_tactics_come_from_rule_ids_or_the_manipulation_rule_detail() -> None:
+def test_tactics_come_from_rule_ids_or_the_manipulation_rule_labels() -> None:
     from guardrail.audit.reports import _tactics
 
     assert _tactics({"rule": "manipulation.guilt"}) == ["guilt"]
+    labelled = {"rule": "manipulation", "detail": "fomo_hook in words", "labels": ["pressure"]}
+    assert _tactics(labelled) == ["pressure"]  # the labels, not the words
+    # Records written before reasons carried labels: the tactics named in the detail.
     detail = "manipulative: emotional_neglect, fomo_hook (score 0.97, over the head's threshold)"
     assert _tactics({"rule": "manipulation", "detail": detail}) == [
         "emotional_neglect",

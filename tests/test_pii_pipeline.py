@@ -88,6 +88,7 @@ def test_a_card_number_blocks_and_the_reason_names_the_type_only() -> None:
     assert decision.verdict == "block" and decision.text is None
     (reason,) = decision.reasons
     assert reason.rule == "pii" and "CREDIT_CARD" in reason.detail and "4539" not in reason.detail
+    assert reason.labels == ["CREDIT_CARD"]
 
 
 def test_the_default_operators_keep_names_and_hide_ibans() -> None:

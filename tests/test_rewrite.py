@@ -162,6 +162,7 @@ def test_rewrite_drops_the_flagged_sentence_and_keeps_the_rest() -> None:
     )
     (reason,) = decision.reasons
     assert reason.rule == "manipulation" and "premature_exit_guilt" in reason.detail
+    assert reason.labels == ["premature_exit_guilt"]  # what reports count
     assert "dropped 1 sentence" in reason.detail
     assert decision.scores["manipulation"] == pytest.approx(0.9)
 
@@ -193,6 +194,7 @@ def test_actions(action: str, verdict: str, effect: str, prefix: str) -> None:
     (reason,) = decision.reasons
     assert reason.effect == effect and reason.detail.startswith(prefix)
     assert "premature_exit_guilt" in reason.detail
+    assert reason.labels == ["premature_exit_guilt"]
 
 
 def test_only_the_listed_tactics_fire() -> None:

@@ -221,12 +221,16 @@ async def quiet_hours(trail: AuditTrail, tenant: str | None, period: Period) -> 
 
 def _tactics(reason: dict[str, Any]) -> list[str]:
     """Tactics of a manipulation reason: ``manipulation.<tactic>`` rule ids, or the
-    ``manipulation`` rule whose detail names them (``manipulative: fomo_hook, ...``)."""
+    ``manipulation`` rule's ``labels``; records written before reasons had labels name
+    them in the detail (``manipulative: fomo_hook, ...``)."""
     rule = str(reason.get("rule"))
     if rule.startswith(MANIPULATION_PREFIX):
         return [rule.removeprefix(MANIPULATION_PREFIX)]
     if rule != "manipulation":
         return []
+    labels = [str(label) for label in reason.get("labels") or ()]
+    if labels:
+        return labels
     detail = str(reason.get("detail", ""))
     return [t for t in MANIPULATION_TACTICS if t in detail] or ["unnamed"]
 

@@ -67,6 +67,8 @@ class Finding:
     edits: tuple[Edit, ...] = ()
     """For ``rewrite`` by a content rule: edits on the analysed text, instead of ``text``;
     the rewrite engine (:mod:`guardrail.rewrite`) applies all of a decision's at once."""
+    labels: tuple[str, ...] = ()
+    """What was found, as countable names (``Reason.labels``): tactics, entity types."""
 
 
 P = TypeVar("P", bound=RuleParams)
@@ -92,5 +94,13 @@ class Rule(Generic[P]):
         """How much history the rule reads; snapshots cover the largest of all rules."""
         return timedelta(0)
 
-    def finding(self, effect: Effect, detail: str, retry_after: datetime | None = None) -> Finding:
-        return Finding(rule=self.id, effect=effect, detail=detail, retry_after=retry_after)
+    def finding(
+        self,
+        effect: Effect,
+        detail: str,
+        retry_after: datetime | None = None,
+        labels: tuple[str, ...] = (),
+    ) -> Finding:
+        return Finding(
+            rule=self.id, effect=effect, detail=detail, retry_after=retry_after, labels=labels
+        )

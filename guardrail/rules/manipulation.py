@@ -101,21 +101,29 @@ class Manipulation(Rule[ManipulationParams]):
         if bar is not None:
             over += f" and the language's {bar:g} (or a cue)"
         what = f"{', '.join(tactics)} (score {score:.2f}, over {over})"
+        labels = tuple(t for t in tactics if t in MANIPULATION_TACTICS)
         if params.action == "info":
-            return self.finding("info", f"manipulative: {what}")
+            return self.finding("info", f"manipulative: {what}", labels=labels)
         if params.action == "review":
-            return self.finding("info", f"review: manipulative: {what}")
+            return self.finding("info", f"review: manipulative: {what}", labels=labels)
         if params.action == "block":
-            return self.finding("block", f"manipulative: {what}")
+            return self.finding("block", f"manipulative: {what}", labels=labels)
         if not flagged:
             return self.finding(
-                "block", f"manipulative as a whole, no single sentence to drop: {what}"
+                "block",
+                f"manipulative as a whole, no single sentence to drop: {what}",
+                labels=labels,
             )
         edits = tuple(drop(self.id, LABEL, (s, e), m.score) for s, e, m in flagged)
-        return self._rewrite(analysis.text, edits, what, params)
+        return self._rewrite(analysis.text, edits, what, labels, params)
 
     def _rewrite(
-        self, text: str, edits: tuple[Edit, ...], what: str, params: ManipulationParams
+        self,
+        text: str,
+        edits: tuple[Edit, ...],
+        what: str,
+        labels: tuple[str, ...],
+        params: ManipulationParams,
     ) -> Finding:
         chars, ratio = remaining(text, edits)
         n = f"{len(edits)} sentence{'s' if len(edits) > 1 else ''}"
@@ -124,8 +132,9 @@ class Manipulation(Rule[ManipulationParams]):
                 "block",
                 f"manipulative: {what}; dropping {n} would leave {chars} characters "
                 f"({ratio:.0%}), too little to send",
+                labels=labels,
             )
-        return Finding(self.id, "rewrite", f"dropped {n}: {what}", edits=edits)
+        return Finding(self.id, "rewrite", f"dropped {n}: {what}", edits=edits, labels=labels)
 
 
 def _language_bar(locale: str | None, params: ManipulationParams) -> float | None:

@@ -61,19 +61,20 @@ class Pii(Rule[PiiParams]):
             return None
         result = redact(analysis.text, findings, params.operators, params.default_operator)
         summary = _summary(findings, params)
+        labels = tuple(sorted({f.entity_type for f in findings}))
         if result.blocked:
             blocked = ", ".join(result.blocked_entities)
             return self.finding("block", f"the message carries {blocked}, which the policy "
-                                f"blocks ({summary})")  # fmt: skip
+                                f"blocks ({summary})", labels=labels)  # fmt: skip
         if result.text == analysis.text:
-            return self.finding("info", f"PII left as the policy says: {summary}")
+            return self.finding("info", f"PII left as the policy says: {summary}", labels=labels)
         edits = tuple(
             Edit(
                 self.id, f.entity_type, f.start, f.end, f.score, params.operator_for(f.entity_type)
             )
             for f in findings
         )
-        return Finding(self.id, "rewrite", f"PII redacted: {summary}", edits=edits)
+        return Finding(self.id, "rewrite", f"PII redacted: {summary}", edits=edits, labels=labels)
 
 
 def _summary(findings: list[PiiFinding], params: PiiParams) -> str:
