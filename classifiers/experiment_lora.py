@@ -51,7 +51,10 @@ class LoRALinear(torch.nn.Module):
     def __init__(self, base: torch.nn.Linear, rank: int, alpha: float) -> None:
         super().__init__()
         self.base = base
-        self.a = torch.nn.Parameter(torch.randn(rank, base.in_features) / math.sqrt(rank))
+        # As peft does: A small (about 1/sqrt(fan-in)), B zero.
+        self.a = torch.nn.Parameter(
+            torch.randn(rank, base.in_features) / math.sqrt(base.in_features)
+        )
         self.b = torch.nn.Parameter(torch.zeros(base.out_features, rank))
         self.scale = alpha / rank
 

@@ -374,3 +374,24 @@ class Analyzer:
 
 async def _none() -> None:
     return None
+
+
+class SharedAnalyses(Analyzer):
+    """An analyzer that answers a repeated request from memory, for one decision and its
+    shadow policies: candidates mostly ask for the very analysis the live policy asks for,
+    and PII detection is the costly part of a decision. Keyed by text, locale, role and
+    what is asked (the PII settings by value); short-lived, one per decision."""
+
+    def __init__(self, inner: Analyzer) -> None:
+        super().__init__(inner._classifiers, inner._pii, inner.timeout_s)
+        self._inner = inner
+        self._done: dict[tuple[str, str | None, str, bool, str | None], Analysis] = {}
+
+    async def analyze(
+        self, text: str, locale: str | None, request: AnalysisRequest, role: Role = "bot"
+    ) -> Analysis:
+        pii = request.pii.model_dump_json() if request.pii is not None else None
+        key = (text, locale, role, request.classifiers, pii)
+        if key not in self._done:
+            self._done[key] = await self._inner.analyze(text, locale, request, role)
+        return self._done[key]

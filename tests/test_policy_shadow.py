@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from classifiers.results import Role
+from guardrail.analysis import Analysis, AnalysisRequest, Analyzer
 from guardrail.app import create_app
 from guardrail.config import Settings
 from guardrail.models import OutreachRequest, Verdict
@@ -117,6 +119,39 @@ async def test_a_shadow_mode_policy_reports_and_enforces_nothing(store: SQLiteSt
         ("user_first", "shadow"),
         ("engagement", "shadow"),
     ]
+
+
+class CountingAnalyzer(Analyzer):
+    """The real analyzer (real PII detection), counting the analyses it runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+
+    async def analyze(
+        self, text: str, locale: str | None, request: AnalysisRequest, role: Role = "bot"
+    ) -> Analysis:
+        self.runs += 1
+        return await super().analyze(text, locale, request, role)
+
+
+async def test_the_live_policy_and_its_shadows_share_one_pii_analysis(
+    policies: PolicySet, store: SQLiteStore
+) -> None:
+    await engage(store)
+    analyzer = CountingAnalyzer()
+    text = "Call Dana on +1 415 555 0134 about the soundtrack"
+    decision = await decide_with_shadows(
+        store, policies.fallback, "t", request(text=text), NOW, analyzer=analyzer
+    )
+    # default and lenient redact the phone number with the same PII settings (strict stops
+    # at engagement, before any content analysis)
+    assert decision.verdict is Verdict.REWRITE and "0134" not in (decision.text or "")
+    (shadow_pii,) = [r for r in decision.reasons if r.rule.endswith(":pii")]
+    assert shadow_pii.rule == "lenient:pii"
+    assert shadow_pii.labels == ["PERSON", "PHONE_NUMBER"]  # found, kept or not
+    # Each policy analyses the text, then re-checks its rewrite: four analyses unshared.
+    assert analyzer.runs == 2
 
 
 def test_shadow_metric_over_http(tmp_path: Path, clock: Clock) -> None:

@@ -3,7 +3,9 @@
 A candidate runs through the very same :func:`guardrail.pipeline.decide` as the enforcing
 policy, against a store that reads the real state and writes nothing. It is evaluated
 *before* the real decision, so it sees the state the real decision saw (not the message
-the real decision may just have counted).
+the real decision may just have counted). The live policy and its candidates share their
+content analyses (``SharedAnalyses``): a candidate asking for what the live policy asks for
+costs no second PII pass.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from guardrail.analysis import Analyzer
+from guardrail.analysis import Analyzer, SharedAnalyses
 from guardrail.models import Decision, OutreachRequest, Reason
-from guardrail.pipeline import decide
+from guardrail.pipeline import decide, default_analyzer
 from guardrail.policy.loader import LoadedPolicy
 from guardrail.state.base import CommitRequest, CommitResult, Snapshot, Store
 
@@ -119,6 +121,7 @@ async def decide_with_shadows(
     if not loaded.shadows:
         return await decide(store, loaded, tenant, req, now, analyzer)
     readonly, dry_req = ReadOnlyStore(store), req.model_copy(update={"idempotency_key": None})
+    analyzer = SharedAnalyses(analyzer or default_analyzer())
     verdicts: list[tuple[LoadedPolicy, Decision]] = []
     for candidate in loaded.shadows:
         try:
@@ -151,6 +154,7 @@ def shadow_reasons(name: str, would: Decision) -> list[Reason]:
             detail=f"{r.effect}: {r.detail}",
             policy=name,
             effect="shadow",
+            labels=r.labels,
         )
         for r in would.reasons
     ]
