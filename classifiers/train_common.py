@@ -41,6 +41,10 @@ FOLDS: Final = 5
 REAL_FPR: Final = 0.01
 """Share of real everyday training texts (out of fold) allowed over the flag threshold."""
 UNKNOWN: Final = -1
+MIN_SCALE: Final = 1e-6
+"""Features whose spread is below this are left unscaled. MiniLM has dead dimensions (about
+1e-32 in every embedding): divided by their spread they got weights of 1e31, harmless only
+while those dimensions stay at 1e-32, which fp16 or another kernel need not keep."""
 """Per-label truth unknown: the row trains ``any`` only."""
 
 IntArray = npt.NDArray[np.int64]
@@ -169,6 +173,15 @@ class LinearMultiLabel:
             return sigmoid(self.logits(x))
 
 
+def fit_scaler(x: FloatArray, sample_weight: npt.NDArray[np.float64] | None = None) -> Any:
+    """A fitted ``StandardScaler`` that leaves near-constant features unscaled (``MIN_SCALE``)."""
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x, sample_weight=sample_weight)
+    scaler.scale_ = np.where(scaler.scale_ < MIN_SCALE, 1.0, scaler.scale_)
+    return scaler
+
+
 def fit_linear_multilabel(
     x: FloatArray,
     y: IntArray,
@@ -178,12 +191,11 @@ def fit_linear_multilabel(
 ) -> LinearMultiLabel:
     """One class-balanced logistic regression per output column; ``UNKNOWN`` rows skipped."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
 
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
         raise ValueError("x must be (n, dim) and y (n, outputs)")
     sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
-    scaler = StandardScaler().fit(x, sample_weight=sw)
+    scaler = fit_scaler(x, sw)
     xs = scaler.transform(x)
     coef = np.zeros((x.shape[1], y.shape[1]), dtype=np.float32)
     intercept = np.zeros(y.shape[1], dtype=np.float32)

@@ -59,6 +59,7 @@ from classifiers.self_harm import (
     head_inputs,
     ordinal_severity,
 )
+from classifiers.train_common import fit_scaler
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -221,9 +222,8 @@ def fit_logreg(
 ) -> Fitted:
     """Class-balanced multinomial logistic regression; standardisation folded in."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
 
-    scaler = StandardScaler().fit(x, sample_weight=sample_weight)
+    scaler = fit_scaler(x, sample_weight)
     clf = LogisticRegression(
         C=c, max_iter=5000, class_weight=class_weights(y, sample_weight), random_state=seed
     )

@@ -320,7 +320,7 @@ def test_reasons_and_policy_version(make_client: MakeClient, uid: Uid) -> None:
     assert decision["policy_version"].startswith("sha256:")
     assert len(decision["policy_version"]) == len("sha256:") + 64
     [reason] = decision["reasons"]
-    assert set(reason) == {"rule", "detail", "policy", "effect"}
+    assert set(reason) == {"rule", "detail", "policy", "effect", "labels"}
     assert reason["rule"] == "user_first"
     assert reason["effect"] == "block"
     assert reason["policy"] == "default"

@@ -90,6 +90,24 @@ def test_fold_standardisation_matches_scaling() -> None:
     np.testing.assert_allclose(x @ fw + fb, ((x - mean) / scale) @ w + b, rtol=1e-4, atol=1e-5)
 
 
+def test_near_constant_features_are_left_unscaled() -> None:
+    """MiniLM's dead dimensions (about 1e-32 everywhere) once got weights of 1e31."""
+    from classifiers.train_common import MIN_SCALE, fit_scaler
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 3))
+    x[:, 1] = rng.normal(scale=1e-32, size=50)
+    scaler = fit_scaler(x)
+    assert scaler.scale_[1] == 1.0 and scaler.scale_[0] > MIN_SCALE
+
+
+@pytest.mark.parametrize("name", ["self_harm", "dependency", "manipulation"])
+def test_shipped_embedding_heads_have_bounded_weights(name: str) -> None:
+    """A weight of 1e31 on a dead dimension turns any numeric noise there into a verdict."""
+    head = MLPHead.load(SELF_HARM_WEIGHTS.parent / f"{name}.safetensors")
+    assert max(float(np.abs(w).max()) for w in head.weights) < 1e4
+
+
 def test_shipped_weights_are_small_and_documented(clf: SelfHarmClassifier) -> None:
     assert SELF_HARM_WEIGHTS.stat().st_size < 100_000
     assert clf.lexical is not None, "the weight file names its n-gram head"
