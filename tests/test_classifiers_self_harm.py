@@ -240,6 +240,20 @@ def test_ngram_analyser_and_rows() -> None:
         assert dict(zip(idx.tolist(), val.tolist(), strict=True)) == pytest.approx(expected)
 
 
+def test_ngram_rows_are_the_same_from_the_word_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    import classifiers.ngrams as ngrams
+
+    vocab = NgramVocabulary.fit(INVENTED * 2, max_words=50, max_chars=80, min_df=2)
+    first = [vocab.row(t) for t in INVENTED]  # fills the memo
+    monkeypatch.setattr(ngrams, "_WORD_MEMO", 3)  # from now on it keeps being emptied
+    vocab._word_ids.clear()
+    for text, (idx, val) in zip(INVENTED * 2, first * 2, strict=True):
+        again_idx, again_val = vocab.row(text)
+        np.testing.assert_array_equal(again_idx, idx)
+        np.testing.assert_array_equal(again_val, val)
+    assert len(vocab._word_ids) <= 3
+
+
 def test_ngram_head_round_trip(tmp_path: Path) -> None:
     vocab = NgramVocabulary.fit(INVENTED * 2, max_words=30, max_chars=40)
     rng = np.random.default_rng(5)
