@@ -50,6 +50,7 @@ from classifiers.data import (  # noqa: E402
 from classifiers.labels import SEVERITIES, severity_index  # noqa: E402
 from classifiers.metrics import (  # noqa: E402
     binary_report,
+    calibration,
     confusion,
     format_confusion,
     macro_f1,
@@ -74,7 +75,10 @@ def severity_block(y: IntArray, pred: IntArray) -> dict[str, Any]:
 def binary_block(y: IntArray, score: npt.NDArray[np.float64], threshold: float) -> dict[str, Any]:
     r = binary_report(y >= RISK, score, threshold)
     flagged, positive = score >= threshold, y >= RISK
+    brier, ece = calibration(positive, score)
     return {
+        "brier": brier,
+        "ece": ece,
         "confusion": {
             "tp": int((flagged & positive).sum()),
             "fp": int((flagged & ~positive).sum()),
@@ -240,9 +244,9 @@ def markdown(results: list[dict[str, Any]], everyday: dict[str, Any]) -> str:
     lines = ["# Classifier quality (held-out C-SSRS test users)", ""]
     lines.append(
         "| encoder | level | n | at-risk AUPRC | AUROC | P / R at threshold | indicator+ "
-        "AUPRC | severity macro-F1 (model / lexicon / fused) |"
+        "AUPRC | severity macro-F1 (model / lexicon / fused) | Brier / ECE |"
     )
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for res in results:
         for level in ("users", "posts"):
             b = res[level]
@@ -253,9 +257,14 @@ def markdown(results: list[dict[str, Any]], everyday: dict[str, Any]) -> str:
                 f"{b['indicator_or_worse']['auprc']:.3f} | "
                 f"{b['severity_model']['macro_f1']:.3f} / "
                 f"{b['severity_lexicon']['macro_f1']:.3f} / "
-                f"{b['severity_fused']['macro_f1']:.3f} |"
+                f"{b['severity_fused']['macro_f1']:.3f} | {a['brier']:.3f} / {a['ece']:.3f} |"
             )
-    lines += ["", "Bar: at-risk AUPRC >= 0.85 and severity macro-F1 >= 0.55 at user level.", ""]
+    lines += [
+        "",
+        "Bar: at-risk AUPRC >= 0.85 and severity macro-F1 >= 0.55 at user level. Brier score "
+        "and expected calibration error (10 bins) of the at-risk score read as a probability.",
+        "",
+    ]
     for res in results:
         for name, block in res.get("heads", {}).items():
             lines.append(

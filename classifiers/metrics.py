@@ -52,6 +52,24 @@ def binary_report(
     )
 
 
+def calibration(
+    y: Sequence[bool] | npt.NDArray[np.bool_], probability: FloatArray, bins: int = 10
+) -> tuple[float, float]:
+    """(Brier score, expected calibration error over ``bins`` equal-width bins): how far a
+    score read as a probability is from the observed rate."""
+    from sklearn.metrics import brier_score_loss
+
+    yb = np.asarray(y, dtype=bool)
+    p = np.clip(np.asarray(probability, dtype=np.float64), 0.0, 1.0)
+    which = np.minimum((p * bins).astype(np.int64), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            ece += inside.mean() * abs(float(p[inside].mean()) - float(yb[inside].mean()))
+    return float(brier_score_loss(yb, p)), ece
+
+
 def macro_f1(y_true: IntArray, y_pred: IntArray, n_classes: int = len(SEVERITIES)) -> float:
     from sklearn.metrics import f1_score
 

@@ -358,3 +358,14 @@ def test_corpus_user_floor() -> None:
     rows = corpus.rows()
     floor = corpus.user_floor(["a", "b"], rows)
     assert floor is not None and floor.tolist() == [3, 1]
+
+
+def test_calibration_brier_and_ece() -> None:
+    from classifiers.metrics import calibration
+
+    y = np.asarray([True, False, True, False])
+    assert calibration(y, np.asarray([1.0, 0.0, 1.0, 0.0])) == (0.0, 0.0)
+    brier, ece = calibration(y, np.full(4, 0.5))  # right on average, never sure
+    assert brier == pytest.approx(0.25) and ece == pytest.approx(0.0)
+    brier, ece = calibration(y, np.asarray([0.9, 0.9, 0.9, 0.9]))  # over-confident
+    assert brier == pytest.approx((0.01 + 0.81) / 2) and ece == pytest.approx(0.4)
