@@ -42,8 +42,9 @@ CHAR_PREFIX: Final = "c:"
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _SPACE = re.compile(r"\s+")
 _BLOCK_SCALE: Final = 1.0 / math.sqrt(2.0)
+_NOT_KEPT: Final = re.compile(r"[\d@]")
 _WORD_MEMO: Final = 50_000
-"""Words whose character-gram indices a vocabulary keeps (a few MB at most)."""
+"""Words whose character-gram indices a vocabulary keeps (about 10 MB at most)."""
 
 
 def normalise(text: str) -> str:
@@ -163,12 +164,15 @@ class NgramVocabulary:
         return np.concatenate(parts_idx), np.concatenate(parts_val)
 
     def _char_ids(self, word: str) -> IntArray:
-        """The known character n-grams of ``word``, as term indices (memoised, bounded)."""
+        """The known character n-grams of ``word``, as term indices (memoised, bounded; words
+        with digits or an ``@`` are not kept)."""
         ids = self._word_ids.get(word)
         if ids is None:
             get = self.blocks[CHAR_PREFIX].get
             found = np.asarray([get(g, -1) for g in _word_chars(word)], dtype=np.int64)
             ids = found[found >= 0]
+            if _NOT_KEPT.search(word):
+                return ids  # numbers, e-mail addresses: rarely repeated, and kept nowhere
             if len(self._word_ids) >= _WORD_MEMO:
                 self._word_ids.clear()  # crude but bounded; chat vocabularies refill it fast
             self._word_ids[word] = ids

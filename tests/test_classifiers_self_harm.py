@@ -252,6 +252,8 @@ def test_ngram_rows_are_the_same_from_the_word_memo(monkeypatch: pytest.MonkeyPa
         np.testing.assert_array_equal(again_idx, idx)
         np.testing.assert_array_equal(again_val, val)
     assert len(vocab._word_ids) <= 3
+    vocab.row("mail dana@example.org or call 5550134 tonight")
+    assert not any(ch.isdigit() or ch == "@" for word in vocab._word_ids for ch in word)
 
 
 def test_ngram_head_round_trip(tmp_path: Path) -> None:
