@@ -59,6 +59,14 @@ def test_batching_and_order_do_not_change_rows(fp32: Encoder) -> None:
     np.testing.assert_allclose(whole, one_by_one, atol=1e-4)
 
 
+def test_int8_rows_do_not_depend_on_their_batch_mates(int8: Encoder) -> None:
+    """Dynamic quantization scales a whole batch's activations together: int8 encodes one
+    text per pass so a verdict never depends on what arrived at the same time."""
+    alone = np.vstack([int8.encode([s]) for s in SENTENCES])
+    together = int8.encode([*SENTENCES, "a much longer neighbour " * 30], batch_size=32)
+    np.testing.assert_array_equal(together[: len(SENTENCES)], alone)
+
+
 def test_int8_agrees_with_fp32(int8: Encoder, fp32: Encoder) -> None:
     a, b = int8.encode(SENTENCES), fp32.encode(SENTENCES)
     cosine = (a * b).sum(axis=1)
