@@ -38,10 +38,7 @@ class EmbeddingCache:
     def __init__(self, encoder: Encoder, folder: Path = DEFAULT_CACHE_DIR) -> None:
         self.encoder = encoder
         self.folder = folder
-        # int8 vectors are made one text per pass since 2026-12-01 (batch-invariant); the
-        # name changed with them, so vectors from batched int8 passes are never reused.
-        setting = "int8single" if encoder.precision == "int8" else encoder.precision
-        self.path = folder / f"minilm-{setting}-{encoder.max_length}.npz"
+        self.path = folder / f"minilm-{encoder.setting}.npz"
         self._vectors: dict[bytes, Embeddings] = {}
         if self.path.is_file():
             with np.load(self.path) as stored:

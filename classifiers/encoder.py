@@ -288,6 +288,13 @@ class Encoder:
         flat = self.encode(chunks, batch_size=batch_size, progress=progress)
         return pool_chunks(flat, np.asarray(owners, dtype=np.int64), len(texts))
 
+    @property
+    def setting(self) -> str:
+        """How this encoder makes its vectors, as a name (caches key on it): precision and
+        window; int8 says ``single`` since it encodes one text per pass."""
+        mode = "int8single" if self.precision == "int8" else self.precision
+        return f"{mode}-{self.max_length}"
+
     def describe(self) -> dict[str, str | int]:
         return {
             "model": "sentence-transformers/all-MiniLM-L6-v2",

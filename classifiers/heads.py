@@ -102,13 +102,7 @@ class MLPHead:
 
     @classmethod
     def load(cls, path: Path) -> MLPHead:
-        from safetensors import safe_open
-
-        tensors = load_file(str(path))
-        with safe_open(str(path), framework="numpy") as fh:
-            meta = fh.metadata() or {}
-        if meta.get("format") != "guardrail-mlp-head/1":
-            raise HeadFormatError(f"{path.name}: not a guardrail head file")
+        tensors, meta = read_head_file(path, "guardrail-mlp-head/1", "head")
         n = len([k for k in tensors if k.endswith(".weight")])
         try:
             weights = tuple(tensors[f"layer{i}.weight"].astype(np.float32) for i in range(n))
@@ -123,6 +117,21 @@ class MLPHead:
             multilabel=bool(json.loads(meta.get("multilabel", "false"))),
             metadata=json.loads(meta.get("metadata", "{}")),
         )
+
+
+def read_head_file(
+    path: Path, fmt: str, what: str
+) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
+    """A head's tensors and string metadata, once its ``format`` is ``fmt`` (else a
+    HeadFormatError saying the file is not a guardrail ``what`` file)."""
+    from safetensors import safe_open
+
+    tensors = load_file(str(path))
+    with safe_open(str(path), framework="numpy") as fh:
+        meta = fh.metadata() or {}
+    if meta.get("format") != fmt:
+        raise HeadFormatError(f"{path.name}: not a guardrail {what} file")
+    return tensors, meta
 
 
 def fold_standardisation(

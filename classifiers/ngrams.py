@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
-from classifiers.heads import FloatArray, HeadFormatError
+from classifiers.heads import FloatArray, HeadFormatError, read_head_file
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -249,13 +249,7 @@ class NgramHead:
 
     @classmethod
     def load(cls, path: Path) -> NgramHead:
-        from safetensors import safe_open
-
-        tensors = load_file(str(path))
-        with safe_open(str(path), framework="numpy") as fh:
-            meta = fh.metadata() or {}
-        if meta.get("format") != FORMAT:
-            raise HeadFormatError(f"{path.name}: not a guardrail n-gram head file")
+        tensors, meta = read_head_file(path, FORMAT, "n-gram head")
         if (
             json.loads(meta.get("char_ngrams", "[]")) != list(CHAR_NGRAMS)
             or int(meta.get("max_chars", "0")) != MAX_CHARS

@@ -376,14 +376,21 @@ async def _none() -> None:
     return None
 
 
-class SharedAnalyses(Analyzer):
+class Analyze(Protocol):
+    """What the pipeline needs of an analyzer: :class:`Analyzer`, or :class:`SharedAnalyses`."""
+
+    async def analyze(
+        self, text: str, locale: str | None, request: AnalysisRequest, role: Role = "bot"
+    ) -> Analysis: ...
+
+
+class SharedAnalyses:
     """An analyzer that answers a repeated request from memory, for one decision and its
     shadow policies: candidates mostly ask for the very analysis the live policy asks for,
     and PII detection is the costly part of a decision. Keyed by text, locale, role and
     what is asked (the PII settings by value); short-lived, one per decision."""
 
-    def __init__(self, inner: Analyzer) -> None:
-        super().__init__(inner._classifiers, inner._pii, inner.timeout_s)
+    def __init__(self, inner: Analyze) -> None:
         self._inner = inner
         self._done: dict[tuple[str, str | None, str, bool, str | None], Analysis] = {}
 

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from classifiers.pii_redact import PiiConfig
-from guardrail.analysis import NOTHING, AnalysisRequest, Analyzer
+from guardrail.analysis import NOTHING, AnalysisRequest, Analyze, Analyzer
 from guardrail.audit.redact import redact_from
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, ReasonEffect, Verdict
 from guardrail.policy import LoadedPolicy, Policy
@@ -135,7 +135,7 @@ async def decide(
     tenant: str,
     req: OutreachRequest,
     now: datetime,
-    analyzer: Analyzer | None = None,
+    analyzer: Analyze | None = None,
 ) -> Decision:
     policy = loaded.policy
 
@@ -246,7 +246,7 @@ async def _recheck(
     rules: list[tuple[Rule[Any], RuleParams]],
     wanted: AnalysisRequest,
     edits: list[Edit],
-    analyzer: Analyzer,
+    analyzer: Analyze,
 ) -> None:
     """Check the content-rewritten text once more with the content rules; block it if a
     second pass would still change (or refuse) it. One pass, never a loop: a rewrite that

@@ -163,3 +163,14 @@ def test_model_load_failure_names_the_file(tmp_path: Path) -> None:
     config.write_text(f"- {{name: b, type: hf, path: {folder}}}\n", encoding="utf-8")
     with pytest.raises(BackendError, match=r"c\.yaml: backend 1 \(b\)"):
         load_backends(config)
+
+
+def test_loaders_refuse_a_hub_name(tmp_path: Path) -> None:
+    """A name that is not a local folder is never handed to from_pretrained (hub lookup)."""
+    from classifiers.backends.detoxify import load_detoxify
+    from classifiers.backends.hf import HFBackend
+
+    with pytest.raises(BackendError, match="not a local model folder"):
+        HFBackend.load(Path("distilbert-base-uncased"), name="x", roles=frozenset({"bot"}))
+    with pytest.raises(BackendError, match="not a local model folder"):
+        load_detoxify(tmp_path / "none.ckpt", Path("unitary/toxic-bert"))

@@ -77,6 +77,19 @@ def require_path(entry: Mapping[str, Any], key: str, *, folder: bool) -> Path:
     return path
 
 
+def local_model_folder(folder: Path | str) -> Path:
+    """``folder`` when it holds a model's ``config.json``, else a BackendError.
+
+    transformers' ``from_pretrained`` takes a hub name wherever it takes a folder: a
+    string that is not a folder here would be looked up by name (in the hub cache, or
+    online). The loaders call this first, so a model loads from a local path or not at all.
+    """
+    path = Path(folder).expanduser()
+    if not (path / "config.json").is_file():
+        raise BackendError(f"{path} is not a local model folder (no config.json)")
+    return path
+
+
 def build_backend(entry: Mapping[str, Any], device: str = "cpu") -> Backend:
     kind = entry.get("type")
     if kind not in BACKENDS:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifiers.backends import BackendError, parse_roles, require_path
+from classifiers.backends import BackendError, local_model_folder, parse_roles, require_path
 from classifiers.results import Role
 
 CLASS_RENAMES = {
@@ -37,6 +37,7 @@ def load_detoxify(checkpoint: Path, config_folder: Path, device: str = "cpu") ->
     from detoxify import Detoxify
     from detoxify.detoxify import get_model_and_tokenizer
 
+    config_folder = local_model_folder(config_folder)
     loaded = torch.load(checkpoint, map_location=device, weights_only=False)
     if not isinstance(loaded, dict) or "config" not in loaded or "state_dict" not in loaded:
         raise BackendError(f"{checkpoint}: not a Detoxify checkpoint (needs config, state_dict)")

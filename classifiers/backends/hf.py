@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifiers.backends import parse_roles, require_path
+from classifiers.backends import local_model_folder, parse_roles, require_path
 from classifiers.results import Role
 
 
@@ -50,6 +50,7 @@ class HFBackend:
     ) -> HFBackend:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        folder = local_model_folder(folder)
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         model = AutoModelForSequenceClassification.from_pretrained(
             str(folder), local_files_only=True

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from guardrail.analysis import Analyzer, SharedAnalyses
+from guardrail.analysis import Analyze, SharedAnalyses
 from guardrail.models import Decision, OutreachRequest, Reason
 from guardrail.pipeline import decide, default_analyzer
 from guardrail.policy.loader import LoadedPolicy
@@ -115,7 +115,7 @@ async def decide_with_shadows(
     req: OutreachRequest,
     now: datetime,
     count: ShadowCounter | None = None,
-    analyzer: Analyzer | None = None,
+    analyzer: Analyze | None = None,
 ) -> Decision:
     """``loaded`` decides; each of its shadow policies adds its would-be verdict as reasons."""
     if not loaded.shadows:
