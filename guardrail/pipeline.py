@@ -3,18 +3,28 @@
     idempotent replay? ─► state snapshot ─► kind (reply or proactive) ─► rules, cheapest
     first, short-circuit on block/defer; the content analysis (PII, classifiers) runs once,
     just before the first rule that needs it ─► rewrite engine (content edits together,
-    then additions) ─► one re-check of the rewritten text ─► atomic commit (cap re-check,
-    record, idempotency key) ─► decision
+    then additions) ─► one re-check of the rewritten text ─► atomic commit (opt-out,
+    reply-budget and cap re-checks, record, idempotency key) ─► decision
 
 Rules are pure; the only write is the commit, so a refused message changes no state.
+
+Idempotency: a key is bound to a hash of the request (everything but the key and ``ts``)
+and claimed atomically with an in-flight marker before anything is decided. The same
+key with another body is :class:`IdempotencyMismatch` (422), the same request while the
+first is still being decided :class:`IdempotencyInFlight` (409). A final judgement of
+the message (an allow that counted, a rule's block) is stored as the key's answer; a
+deferral or a block caused by a component outage (store down, a content stage failing
+closed) is not, so a retry after the outage is decided afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,14 +35,58 @@ from guardrail.models import Decision, Kind, OutreachRequest, Reason, ReasonEffe
 from guardrail.policy import LoadedPolicy, Policy
 from guardrail.rewrite import Edit, render
 from guardrail.rules import RULES, Finding, Rule, RuleContext, RuleParams
+from guardrail.rules.consent import OptOut, OptOutParams
+from guardrail.rules.dependency import DependencyCaps, DependencyParams, dependent
 from guardrail.rules.frequency_caps import FrequencyCapParams, FrequencyCaps, describe
 from guardrail.rules.pii import Pii
 from guardrail.rules.unanswered import Unanswered, UnansweredParams
-from guardrail.state.base import CommitRequest, Snapshot, Store, StoreUnavailable
+from guardrail.state.base import (
+    Cap,
+    CommitRequest,
+    CommitResult,
+    Snapshot,
+    Store,
+    StoreUnavailable,
+)
 
 STORE_RULE = "store.unavailable"
 REPLY_RULE = "kind.reply_unverified"
+REPLY_BUDGET_RULE = "kind.reply_budget"
 RECHECK_RULE = "rewrite.unstable"
+
+IN_FLIGHT_TTL = timedelta(seconds=30)
+"""How long an idempotency key's in-flight marker lives: far longer than a decision
+takes, short enough that a gateway dying mid-decision blocks the key only briefly."""
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key cannot be used for this request now; the API answers an error."""
+
+
+class IdempotencyMismatch(IdempotencyConflict):
+    """The key was first used with a different request body (422)."""
+
+
+class IdempotencyInFlight(IdempotencyConflict):
+    """The first request with this key is still being decided (409; retry shortly)."""
+
+
+def request_hash(req: OutreachRequest) -> str:
+    """What an idempotency key is bound to: the request minus the key and ``ts`` (a retry
+    may be stamped anew), as canonical JSON, hashed."""
+    body = req.model_dump_json(exclude={"idempotency_key", "ts"})
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Key:
+    """The request's idempotency key, the hash it is bound to and our marker's token."""
+
+    key: str
+    bound: str
+    token: str
+    ttl: timedelta
+
 
 _default_analyzer: Analyzer | None = None
 
@@ -62,6 +116,8 @@ class _Draft:
     disclosed: bool = False
     resources: bool = False
     scores: dict[str, float] = field(default_factory=dict)
+    outage: bool = False
+    """The refusal comes from a component being down, not from judging the message."""
 
     def __post_init__(self) -> None:
         self.text = self.text or self.request.text
@@ -137,21 +193,61 @@ async def decide(
     now: datetime,
     analyzer: Analyze | None = None,
 ) -> Decision:
-    policy = loaded.policy
+    """Decide one outbound message; see the module docstring for the flow.
 
-    if req.idempotency_key:
-        try:
-            stored = await store.get_idempotent(
-                tenant, req.bot_id, req.user_id, req.idempotency_key, now
+    Raises :class:`IdempotencyConflict` when the request's key cannot be used now.
+    """
+    if not req.idempotency_key:
+        return await _decide(store, loaded, tenant, req, now, analyzer, None)
+    key = _Key(
+        req.idempotency_key, request_hash(req), uuid.uuid4().hex, loaded.policy.idempotency_ttl
+    )
+    try:
+        claim = await store.claim_idempotent(
+            tenant, req.bot_id, req.user_id, key.key, key.bound, key.token, now, IN_FLIGHT_TTL
+        )
+    except StoreUnavailable:
+        claim = None  # the snapshot below fails too and decides by policy
+    if claim is not None:
+        if claim.state == "replay":
+            assert claim.decision_json is not None
+            return _replay(claim.decision_json)
+        if claim.state == "mismatch":
+            raise _mismatch(key)
+        if claim.state == "in_flight":
+            raise IdempotencyInFlight(
+                f"idempotency key {key.key!r} is in use by a request still being decided; "
+                f"retry shortly to get its decision"
             )
-        except StoreUnavailable:
-            stored = None  # the snapshot below fails too and decides by policy
-        if stored is not None:
-            return _replay(stored)
+    try:
+        return await _decide(store, loaded, tenant, req, now, analyzer, key)
+    except BaseException:
+        await _abandon(store, tenant, req, key, now)
+        raise
+
+
+def _mismatch(key: _Key) -> IdempotencyMismatch:
+    return IdempotencyMismatch(
+        f"idempotency key {key.key!r} was already used for a different request (another "
+        f"text, kind, channel or user context); a key names one request, use a new key"
+    )
+
+
+async def _decide(
+    store: Store,
+    loaded: LoadedPolicy,
+    tenant: str,
+    req: OutreachRequest,
+    now: datetime,
+    analyzer: Analyze | None,
+    key: _Key | None,
+) -> Decision:
+    policy = loaded.policy
 
     try:
         snap = await store.snapshot(tenant, req.bot_id, req.user_id, now, loaded.lookback)
     except StoreUnavailable as exc:
+        await _abandon(store, tenant, req, key, now)
         return _store_down(loaded, req, now, exc)
 
     kind, downgraded = resolve_kind(req.kind, snap, now, policy)
@@ -193,32 +289,55 @@ async def decide(
         refusal = Verdict.BLOCK if finding.effect == "block" else Verdict.DEFER
         draft.refuse(refusal, finding.rule, finding.detail, finding.labels)
         draft.retry_after = finding.retry_after
+        draft.outage = finding.outage
         break
 
     if edits and draft.verdict is Verdict.REWRITE and ctx.analysis is not None:
         await _recheck(draft, ctx, rules, wanted, edits, analyzer or default_analyzer())
 
     if draft.verdict in (Verdict.ALLOW, Verdict.REWRITE):
-        committed = await _commit(store, tenant, draft)
+        committed = await _commit(store, tenant, draft, snap, key)
         _audit_text(committed, ctx, policy)
         return committed
+    return await _settle(store, tenant, draft, key)
+
+
+async def _settle(store: Store, tenant: str, draft: _Draft, key: _Key | None) -> Decision:
+    """A decision that counted nothing: stored as the key's answer when it is a final
+    judgement (a block), else (a deferral, an outage) the key's marker is dropped."""
     decision = draft.build()
-    if req.idempotency_key and decision.verdict is Verdict.BLOCK:
-        try:
-            earlier = await store.put_idempotent(
-                tenant,
-                req.bot_id,
-                req.user_id,
-                req.idempotency_key,
-                decision.model_dump_json(),
-                now,
-                policy.idempotency_ttl,
-            )
-        except StoreUnavailable:
-            earlier = None
-        if earlier is not None:
-            return _replay(earlier)
+    if key is None:
+        return decision
+    req = draft.request
+    if decision.verdict is not Verdict.BLOCK or draft.outage:
+        await _abandon(store, tenant, req, key, draft.now)
+        return decision
+    try:
+        earlier = await store.put_idempotent(
+            tenant,
+            req.bot_id,
+            req.user_id,
+            key.key,
+            decision.model_dump_json(),
+            draft.now,
+            key.ttl,
+            request_hash=key.bound,
+        )
+    except StoreUnavailable:
+        earlier = None  # the marker expires by itself; a retry decides again
+    if earlier is not None:
+        return _replay(earlier)
     return decision
+
+
+async def _abandon(
+    store: Store, tenant: str, req: OutreachRequest, key: _Key | None, now: datetime
+) -> None:
+    """Drop our in-flight marker, best effort: when the store cannot, it expires soon."""
+    if key is None:
+        return
+    with suppress(StoreUnavailable):
+        await store.abandon_idempotent(tenant, req.bot_id, req.user_id, key.key, key.token, now)
 
 
 def _audit_text(decision: Decision, ctx: RuleContext, policy: Policy) -> None:
@@ -273,44 +392,89 @@ async def _recheck(
             return
 
 
-async def _commit(store: Store, tenant: str, draft: _Draft) -> Decision:
-    """Make an allowed message count, re-checking caps atomically against concurrent replicas."""
+async def _commit(
+    store: Store, tenant: str, draft: _Draft, snap: Snapshot, key: _Key | None
+) -> Decision:
+    """Make an allowed message count, re-checking against the state at commit time what
+    concurrent decisions could overrun: the opt-out's one reply, the reply budget, the
+    frequency and dependency caps and the unanswered limit."""
     req, policy = draft.request, draft.loaded.policy
     caps = policy.rule_params(FrequencyCaps.id)
     unanswered = policy.rule_params(Unanswered.id)
+    dependency = policy.rule_params(DependencyCaps.id)
+    opt_out = policy.rule_params(OptOut.id)
     assert isinstance(caps, FrequencyCapParams) and isinstance(unanswered, UnansweredParams)
+    assert isinstance(dependency, DependencyParams) and isinstance(opt_out, OptOutParams)
     proactive = draft.kind is Kind.PROACTIVE
-    enforce_caps = proactive and caps.enabled and caps.mode == "enforce"
-    enforce_unanswered = proactive and unanswered.enabled and unanswered.mode == "enforce"
+
+    def enforced(params: RuleParams) -> bool:
+        return params.enabled and params.mode == "enforce"
+
+    enforce_caps = proactive and enforced(caps)
+    frequency = tuple(c.to_cap() for c in caps.caps) if enforce_caps else ()
+    lower: tuple[Cap, ...] = ()
+    if proactive and enforced(dependency) and dependent(snap, dependency, draft.now):
+        lower = tuple(c.to_cap() for c in dependency.caps)
+    enforce_unanswered = proactive and enforced(unanswered)
     decision = draft.build()
     commit = CommitRequest(
         decision_id=draft.decision_id,
         kind=draft.kind,
         ts=draft.now,
         decision_json=decision.model_dump_json(),
-        caps=tuple(c.to_cap() for c in caps.caps) if enforce_caps else (),
+        caps=frequency + lower,
         max_unanswered=unanswered.max_unanswered if enforce_unanswered else None,
         disclosed=draft.disclosed,
         resources=draft.resources,
-        idempotency_key=req.idempotency_key,
+        idempotency_key=None if key is None else key.key,
         idempotency_ttl=policy.idempotency_ttl,
+        request_hash=None if key is None else key.bound,
+        reply_budget=None if proactive else policy.reply.max_per_user_message,
+        opted_out_replies=(0 if opt_out.block_replies else 1) if enforced(opt_out) else None,
     )
     try:
         result = await store.commit(tenant, req.bot_id, req.user_id, commit)
     except StoreUnavailable as exc:
+        await _abandon(store, tenant, req, key, draft.now)
         return _store_down(draft.loaded, req, draft.now, exc, kind=draft.kind)
     if result.replay_json is not None:
         return _replay(result.replay_json)
+    if result.key_mismatch:
+        assert key is not None
+        raise _mismatch(key)
     if result.committed:
         return decision
-    # Another replica took the last slot between our snapshot and our commit.
-    if result.violated_cap is not None:
-        draft.refuse(
-            Verdict.BLOCK, "frequency_caps", f"cap {describe(result.violated_cap)} reached"
+    # Another decision changed the state between our snapshot and our commit.
+    draft.refuse(Verdict.BLOCK, *_commit_refusal(result, draft, len(frequency)))
+    return await _settle(store, tenant, draft, key)
+
+
+def _commit_refusal(result: CommitResult, draft: _Draft, frequency: int) -> tuple[str, str]:
+    """(rule, detail) of a refusal by the store's commit-time re-check."""
+    sent, limit = result.details.get("sent", 0), result.details.get("limit", 0)
+    if result.opted_out:
+        if draft.kind is Kind.PROACTIVE:
+            return OptOut.id, "user opted out (recorded while this message was being checked)"
+        if limit == 0:
+            return OptOut.id, "user opted out; the policy blocks replies to opted-out users"
+        return OptOut.id, (
+            "user opted out; the one reply allowed until they write again (the "
+            f"confirmation) is already sent ({sent} message(s) since), checked at commit"
         )
-    else:
-        draft.refuse(Verdict.BLOCK, "unanswered", "an unanswered proactive message is pending")
-    return draft.build()
+    if result.reply_budget_spent:
+        return REPLY_BUDGET_RULE, (
+            f"{sent} message(s) already answer the user's last message (at most {limit} "
+            "per user message), sent by concurrent replies since this one was checked; "
+            "not sent, a later check treats it as proactive"
+        )
+    if result.violated_cap is not None:
+        if result.violated_index is not None and result.violated_index >= frequency:
+            return DependencyCaps.id, (
+                "user shows signs of emotional dependency: lower cap "
+                f"{describe(result.violated_cap)} reached"
+            )
+        return FrequencyCaps.id, f"cap {describe(result.violated_cap)} reached"
+    return Unanswered.id, "an unanswered proactive message is pending"
 
 
 def _store_down(

@@ -12,6 +12,7 @@ from guardrail.api.deps import authorise_bot, caller, check_text, json_body, par
 from guardrail.audit import AuditUnavailable
 from guardrail.gateway import ClientTimeRejected, Gateway
 from guardrail.models import Decision, Delivery, OutreachRequest, Verdict
+from guardrail.pipeline import IdempotencyInFlight, IdempotencyMismatch
 from guardrail.policy.shadow import decide_with_shadows
 from guardrail.state.base import StoreUnavailable
 
@@ -28,9 +29,16 @@ async def run_decision(gateway: Gateway, tenant: str, req: OutreachRequest) -> D
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     started = time.perf_counter()
     loaded = gateway.policies.select(tenant, req)  # the most specific matching policy
-    decision = await decide_with_shadows(
-        gateway.store, loaded, tenant, req, now, gateway.policies.count_shadow, gateway.analyzer
-    )
+    try:
+        decision = await decide_with_shadows(
+            gateway.store, loaded, tenant, req, now, gateway.policies.count_shadow, gateway.analyzer
+        )
+    except IdempotencyInFlight as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, str(exc), headers={"Retry-After": "1"}
+        ) from exc
+    except IdempotencyMismatch as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     gateway.metrics.observe(decision, time.perf_counter() - started)
     await append_decision(gateway, tenant, req, decision)  # before anyone sees the answer
     notify_review(gateway, tenant, req, decision)

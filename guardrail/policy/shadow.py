@@ -19,7 +19,13 @@ from guardrail.analysis import Analyze, SharedAnalyses
 from guardrail.models import Decision, OutreachRequest, Reason
 from guardrail.pipeline import decide, default_analyzer
 from guardrail.policy.loader import LoadedPolicy
-from guardrail.state.base import CommitRequest, CommitResult, Snapshot, Store
+from guardrail.state.base import (
+    CommitRequest,
+    CommitResult,
+    IdempotencyClaim,
+    Snapshot,
+    Store,
+)
 
 log = logging.getLogger("guardrail.policy")
 
@@ -93,7 +99,26 @@ class ReadOnlyStore:
         decision_json: str,
         now: datetime,
         ttl: timedelta,
+        request_hash: str | None = None,
     ) -> str | None:
+        return None
+
+    async def claim_idempotent(
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        key: str,
+        request_hash: str,
+        token: str,
+        now: datetime,
+        ttl: timedelta,
+    ) -> IdempotencyClaim:
+        return IdempotencyClaim("claimed")
+
+    async def abandon_idempotent(
+        self, tenant: str, bot: str, user: str, key: str, token: str, now: datetime
+    ) -> None:
         return None
 
     async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:

@@ -69,6 +69,9 @@ class Finding:
     the rewrite engine (:mod:`guardrail.rewrite`) applies all of a decision's at once."""
     labels: tuple[str, ...] = ()
     """What was found, as countable names (``Reason.labels``): tactics, entity types."""
+    outage: bool = False
+    """The finding comes from a component being down (fail closed), not from judging the
+    message: the decision is not kept as the idempotency key's final answer."""
 
 
 P = TypeVar("P", bound=RuleParams)

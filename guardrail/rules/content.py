@@ -41,4 +41,5 @@ def degraded(rule: str, component: str, why: str, on_error: OnError, kind: Kind)
     mode = on_error.mode(kind)
     verb = "fails closed" if mode == "fail_closed" else "fails open: not checked"
     detail = f"{component} unavailable ({why}); the policy {verb} for {kind.value} messages"
-    return Finding(rule, "block" if mode == "fail_closed" else "info", detail)
+    closed = mode == "fail_closed"
+    return Finding(rule, "block" if closed else "info", detail, outage=closed)

@@ -6,20 +6,21 @@ it most. When the user's recent messages (to any bot of the tenant) carried at l
 ordinary frequency caps. Signals come from the dependency classifier as events arrive
 (:mod:`guardrail.events`); with no classifier loaded there are none, and the rule stays quiet.
 
-These caps are checked against the decision's snapshot, not re-checked in the store's
-atomic commit as ``frequency_caps`` are: two concurrent requests for one dependent user
-may both pass, while the ordinary caps still hold exactly.
+Whether the user is dependent is judged on the decision's snapshot; the lower caps are
+then re-checked in the store's atomic commit with the ordinary ones (the pipeline adds
+them), so concurrent requests for one dependent user cannot all pass.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import Field
 
 from guardrail.durations import Duration, format_duration
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.frequency_caps import CapSpec, describe, first_reached
+from guardrail.state.base import Snapshot
 
 
 class DependencyParams(RuleParams):
@@ -38,6 +39,19 @@ class DependencyParams(RuleParams):
     )
 
 
+def signals(snap: Snapshot, params: DependencyParams, now: datetime) -> int:
+    """Dependency signals that count towards ``params.signals`` as of ``now``."""
+    return sum(
+        1 for e in snap.dependency_events
+        if now - e.ts <= params.within and e.score >= params.min_score
+    )  # fmt: skip
+
+
+def dependent(snap: Snapshot, params: DependencyParams, now: datetime) -> bool:
+    """The lower caps apply to this user (the store re-checks them at commit)."""
+    return signals(snap, params, now) >= params.signals
+
+
 class DependencyCaps(Rule[DependencyParams]):
     id = "dependency"
     params_model = DependencyParams
@@ -47,11 +61,8 @@ class DependencyCaps(Rule[DependencyParams]):
 
     def check(self, ctx: RuleContext, params: DependencyParams) -> Finding | None:
         snap = ctx.snapshot
-        recent = [
-            e for e in snap.dependency_events
-            if ctx.now - e.ts <= params.within and e.score >= params.min_score
-        ]  # fmt: skip
-        if len(recent) < params.signals:
+        recent = signals(snap, params, ctx.now)
+        if recent < params.signals:
             return None
         reached = first_reached(snap, params.caps, ctx.now)
         if reached is None:
@@ -59,6 +70,6 @@ class DependencyCaps(Rule[DependencyParams]):
         cap, used = reached
         return self.finding(
             "block",
-            f"user showed {len(recent)} dependency signal(s) in the last "
+            f"user showed {recent} dependency signal(s) in the last "
             f"{format_duration(params.within)}: lower cap {describe(cap)} reached, {used} sent",
         )

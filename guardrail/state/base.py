@@ -92,10 +92,12 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class CommitRequest:
-    """One decision to make durable, atomically with its final cap re-check.
+    """One decision to make durable, atomically with its final re-checks.
 
-    For proactive messages the store re-checks ``caps`` and ``max_unanswered`` against
-    the state at commit time, so concurrent gateway replicas can never over-send.
+    The store re-checks, against the state at commit time (so concurrent gateway replicas
+    can never over-send): the opt-out (``opted_out_replies``), the reply budget
+    (``reply_budget``) for replies, and ``caps`` and ``max_unanswered`` for proactive
+    messages. A check left at its default is not made.
     """
 
     decision_id: str
@@ -110,6 +112,17 @@ class CommitRequest:
     """The delivered text carries crisis resources (the crisis_resources rule reads it back)."""
     idempotency_key: str | None = None
     idempotency_ttl: timedelta = timedelta(hours=24)
+    request_hash: str | None = None
+    """What the key is bound to (:func:`guardrail.pipeline.request_hash`); a decision stored
+    under the key for another hash is not replayed (``CommitResult.key_mismatch``)."""
+    reply_budget: int | None = None
+    """For a reply: how many messages of this bot may follow one user message (this one
+    included); refused when that many already did (``reply_budget_spent``)."""
+    opted_out_replies: int | None = None
+    """When the user is opted out (of this bot or every bot) at commit time: a proactive
+    message is refused, and a reply only while fewer than this many messages of this bot
+    followed both the opt-out and the user's last message (1: the STOP confirmation,
+    then one answer per message the user writes; 0: nothing). None: not re-checked."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +131,31 @@ class CommitResult:
     replay_json: str | None = None
     """A decision stored earlier under the same idempotency key (nothing new was counted)."""
     violated_cap: Cap | None = None
+    violated_index: int | None = None
+    """Position of ``violated_cap`` in ``CommitRequest.caps`` (which rule's cap it was)."""
     unanswered_exceeded: bool = False
+    opted_out: bool = False
+    """Refused: the user is opted out and this message is not the one reply allowed."""
+    reply_budget_spent: bool = False
+    """Refused: concurrent replies used this user message's reply budget first."""
+    key_mismatch: bool = False
+    """Refused: the key holds a decision for a different request body."""
     details: dict[str, int] = field(default_factory=dict)
+
+
+ClaimState = Literal["claimed", "replay", "in_flight", "mismatch"]
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """What :meth:`Store.claim_idempotent` found under a key, or that it claimed it."""
+
+    state: ClaimState
+    """``claimed``: nothing live was there, an in-flight marker now is; ``replay``: the
+    decision stored for this request; ``in_flight``: another call of this request holds the
+    marker; ``mismatch``: the key is bound to a different request body."""
+    decision_json: str | None = None
+    """For ``replay``: the stored decision."""
 
 
 class Store(Protocol):
@@ -172,12 +208,37 @@ class Store(Protocol):
     async def get_idempotent(
         self, tenant: str, bot: str, user: str, key: str, now: datetime
     ) -> str | None:
-        """The decision JSON stored under ``key``, if any and not expired.
+        """The decision JSON stored under ``key``, if any and not expired (an in-flight
+        marker is not a decision: None).
 
         Idempotency keys are scoped to (tenant, bot, user): the same key always arrives
         with the same bot and user, so the key lives with that user's state and is
         checked in the same atomic step as :meth:`commit`.
         """
+
+    async def claim_idempotent(
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        key: str,
+        request_hash: str,
+        token: str,
+        now: datetime,
+        ttl: timedelta,
+    ) -> IdempotencyClaim:
+        """Atomically: the live record under ``key`` judged against ``request_hash``, or,
+        when there is none, an in-flight marker (owned by ``token``, live for ``ttl``).
+
+        The marker is replaced by the decision (:meth:`commit`, :meth:`put_idempotent`) or
+        dropped (:meth:`abandon_idempotent`); a crashed caller's marker expires by itself.
+        """
+
+    async def abandon_idempotent(
+        self, tenant: str, bot: str, user: str, key: str, token: str, now: datetime
+    ) -> None:
+        """Drop the in-flight marker ``token`` set (nothing else): the request reached no
+        final decision (a component outage, a deferral), so a retry decides afresh."""
 
     async def put_idempotent(
         self,
@@ -188,17 +249,20 @@ class Store(Protocol):
         decision_json: str,
         now: datetime,
         ttl: timedelta,
+        request_hash: str | None = None,
     ) -> str | None:
         """Store a decision that counted nothing (a block). Returns an earlier one if present.
 
-        The key is scoped to (tenant, bot, user), as in :meth:`get_idempotent`, and is the
-        very record :meth:`commit` checks and writes: a block and an allow racing on one
-        key are settled atomically, one of them wins and the other gets its decision back
+        An in-flight marker under the key is replaced, a live decision is not. The key is
+        scoped to (tenant, bot, user), as in :meth:`get_idempotent`, and is the very
+        record :meth:`commit` checks and writes: a block and an allow racing on one key
+        are settled atomically, one of them wins and the other gets its decision back
         (here as the return value, from ``commit`` as ``replay_json``).
         """
 
     async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:
-        """Atomically: replay check, cap re-check, record the outbound message, store key.
+        """Atomically: replay check, opt-out, reply-budget and cap re-checks, record the
+        outbound message, store the decision under the key (replacing an in-flight marker).
 
         ``req.idempotency_key`` is scoped to (tenant, bot, user), like
         :meth:`put_idempotent`'s key.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from guardrail.state.base import IdempotencyClaim
+
 EVENT_DEDUPE_TTL = timedelta(days=7)
 """How long a platform event id is remembered (platforms redeliver within hours)."""
 ALL_BOTS = "*"
@@ -46,3 +48,29 @@ def effective_consent(
 def event_key(kind: str, event_id: str) -> str:
     """Namespace event ids per event type, so a receipt reusing a message id is not a dup."""
     return f"{kind}:{event_id}"
+
+
+def judge_claim(
+    decision_json: str, stored_hash: str | None, in_flight: bool, request_hash: str
+) -> IdempotencyClaim:
+    """A live record under a key, seen by a request with ``request_hash``.
+
+    A record bound to no hash (written before keys were bound, or by a caller that binds
+    none) replays for any body, as it always did.
+    """
+    if stored_hash and stored_hash != request_hash:
+        return IdempotencyClaim("mismatch")
+    if in_flight:
+        return IdempotencyClaim("in_flight")
+    return IdempotencyClaim("replay", decision_json)
+
+
+def latest_consent(
+    records: list[tuple[bool, float]],
+) -> float | None:
+    """When the user opted out, if the latest of ``records`` (opted_out, ts) is an opt-out
+    (ties go to the opt-out, as in :func:`effective_consent`); None when opted in."""
+    if not records:
+        return None
+    ts, opted_out = max((ts, out) for out, ts in records)
+    return ts if opted_out else None

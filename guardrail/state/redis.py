@@ -14,18 +14,22 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:dep           sorted set  dependency signals ("<id>|<score>|<bot>")
     {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>" / "in|<ts>"
     {prefix}:{T|U}:seen:E        string      a platform event id, 7-day TTL
-    {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<decision json>"
+    {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<request hash>|<claim>|<json>"
 
 Everything about one (tenant, user) shares the ``{T|U}`` hash tag, so on Redis Cluster
 it lives in one slot and one Lua script can re-check caps and record atomically.
 
 Idempotency keys are scoped to (tenant, bot, user), as the protocol says, and have one
-copy: the user-tagged ``idem:B:K`` string. ``commit`` checks and writes it in the same
+copy: the user-tagged ``idem:B:K`` string, holding either a decision (claim empty) or an
+in-flight marker (claim = its owner's token, json empty). ``claim_idempotent`` sets the
+marker only when nothing live is stored; ``commit`` checks and writes the key in the same
 script as the caps (two retries of one request cannot both count), and
 ``put_idempotent`` sets it only when no live decision is stored (``SET NX`` semantics,
-with expiry judged on the caller's clock). A concurrent block (``put_idempotent``) and
-allow (``commit``) of one key are therefore serialised by Redis: whichever runs second
-gets the first one's decision back, so both callers answer the same.
+with expiry judged on the caller's clock); both replace a marker. A value written before
+keys were bound to a request (``"<expires_at>|<json>"``) still reads, bound to nothing.
+A concurrent block (``put_idempotent``) and allow (``commit``) of one key are therefore
+serialised by Redis: whichever runs second gets the first one's decision back, so both
+callers answer the same.
 
 Timestamps come from the caller; Redis TTLs (event ids, idempotency keys) only collect
 garbage, and expiry as seen by the caller is checked against the caller's clock.
@@ -49,9 +53,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from guardrail.models import Kind
 from guardrail.state.base import (
+    ClaimState,
     CommitRequest,
     CommitResult,
     DependencyEvent,
+    IdempotencyClaim,
     RiskEvent,
     Snapshot,
     StoreUnavailable,
@@ -115,40 +121,128 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
 return 1
 """
 
-# SET NX, with expiry judged on the caller's clock (an expired value is overwritten).
-# KEYS: idempotency key (the one _COMMIT checks and writes)
-# ARGV: now, "<expires_at>|<json>", TTL in ms
-_PUT_IDEMPOTENT = """
+# Reads an idempotency value: expires_at, request hash, claim token, decision json.
+# The old two-field form "<expires_at>|<json>" (json starts with '{') reads as unbound.
+_PARSE_IDEM = """
+local function parse_idem(cur)
+  local s1 = string.find(cur, '|', 1, true)
+  local expires = tonumber(string.sub(cur, 1, s1 - 1))
+  if string.sub(cur, s1 + 1, s1 + 1) == '{' then
+    return expires, '', '', string.sub(cur, s1 + 1)
+  end
+  local s2 = string.find(cur, '|', s1 + 1, true)
+  local s3 = string.find(cur, '|', s2 + 1, true)
+  return expires, string.sub(cur, s1 + 1, s2 - 1), string.sub(cur, s2 + 1, s3 - 1),
+    string.sub(cur, s3 + 1)
+end
+"""
+
+# Claim a key: judge a live record against the request's hash, else set an in-flight
+# marker. KEYS: idempotency key; ARGV: now, request hash, "<expires_at>|<hash>|<token>|",
+# TTL in ms. Returns {'claimed'} / {'replay', json} / {'in_flight'} / {'mismatch'}.
+_CLAIM_IDEMPOTENT = (
+    _PARSE_IDEM
+    + """
 local cur = redis.call('GET', KEYS[1])
 if cur then
-  local sep = string.find(cur, '|', 1, true)
-  if tonumber(string.sub(cur, 1, sep - 1)) > tonumber(ARGV[1]) then
-    return string.sub(cur, sep + 1)
+  local expires, bound, claim, body = parse_idem(cur)
+  if expires > tonumber(ARGV[1]) then
+    if bound ~= '' and bound ~= ARGV[2] then return {'mismatch'} end
+    if claim ~= '' then return {'in_flight'} end
+    return {'replay', body}
   end
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+return {'claimed'}
+"""
+)
+
+# Drop an in-flight marker, only the one this token set. KEYS: idempotency key; ARGV: token
+_ABANDON_IDEMPOTENT = (
+    _PARSE_IDEM
+    + """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local expires, bound, claim, body = parse_idem(cur)
+  if claim == ARGV[1] then redis.call('DEL', KEYS[1]) end
+end
+return 1
+"""
+)
+
+# SET NX, with expiry judged on the caller's clock (an expired value or an in-flight
+# marker is overwritten). KEYS: idempotency key (the one _COMMIT checks and writes)
+# ARGV: now, "<expires_at>|<hash>||<json>", TTL in ms
+_PUT_IDEMPOTENT = (
+    _PARSE_IDEM
+    + """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local expires, bound, claim, body = parse_idem(cur)
+  if expires > tonumber(ARGV[1]) and claim == '' then return body end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return false
 """
+)
 
 # KEYS: idempotency (user tag), proactive of this bot, proactive of all bots,
 #       outbound of this bot, user messages to this bot, disclosures of this bot,
-#       crisis resources of this bot
-# ARGV: member, all-bots member, kind, ts, has key, "<expires_at>|<json>", TTL in ms,
-#       max_unanswered (-1: none), cap count, disclosed, resources, then per cap: scope,
-#       limit, window start
-_COMMIT = """
+#       crisis resources of this bot, consent
+# ARGV: member, all-bots member, kind, ts, has key, "<expires_at>|<hash>||<json>", TTL in ms,
+#       max_unanswered (-1: none), cap count, disclosed, resources, request hash,
+#       reply budget (-1: none), opted-out replies (-1: not checked), bot consent field,
+#       "*", then per cap: scope, limit, window start
+_COMMIT = (
+    _PARSE_IDEM
+    + """
 if ARGV[5] == '1' then
   local cur = redis.call('GET', KEYS[1])
   if cur then
-    local sep = string.find(cur, '|', 1, true)
-    if tonumber(string.sub(cur, 1, sep - 1)) > tonumber(ARGV[4]) then
-      return {'replay', string.sub(cur, sep + 1)}
+    local expires, bound, claim, body = parse_idem(cur)
+    if expires > tonumber(ARGV[4]) then
+      if bound ~= '' and ARGV[12] ~= '' and bound ~= ARGV[12] then return {'mismatch'} end
+      if claim == '' then return {'replay', body} end
     end
   end
 end
-if ARGV[3] == 'proactive' then
+local last = redis.call('ZRANGE', KEYS[5], -1, -1, 'WITHSCORES')
+local after_last = '-inf'
+if last[2] then after_last = '(' .. last[2] end
+local opted_out_replies = tonumber(ARGV[14])
+if opted_out_replies >= 0 then
+  -- The latest consent change wins; ties go to the opt-out (as effective_consent).
+  local best_ts, best_out, best_raw = nil, false, nil
+  for _, rec in ipairs(redis.call('HMGET', KEYS[8], ARGV[15], ARGV[16])) do
+    if rec then
+      local sep = string.find(rec, '|', 1, true)
+      local out = string.sub(rec, 1, sep - 1) == 'out'
+      local raw = string.sub(rec, sep + 1)
+      local ts = tonumber(raw)
+      if best_ts == nil or ts > best_ts or (ts == best_ts and out) then
+        best_ts, best_out, best_raw = ts, out, raw
+      end
+    end
+  end
+  if best_out then
+    -- Messages after both the opt-out (inclusive) and the user's last message.
+    local since = after_last
+    if not last[2] or tonumber(last[2]) < best_ts then since = best_raw end
+    local sent = redis.call('ZCOUNT', KEYS[4], since, '+inf')
+    if ARGV[3] == 'proactive' or sent >= opted_out_replies then
+      return {'opted_out', sent}
+    end
+  end
+end
+if ARGV[3] ~= 'proactive' then
+  local budget = tonumber(ARGV[13])
+  if budget >= 0 then
+    local sent = redis.call('ZCOUNT', KEYS[4], after_last, '+inf')
+    if sent >= budget then return {'reply_budget', sent} end
+  end
+else
   for i = 1, tonumber(ARGV[9]) do
-    local base = 11 + (i - 1) * 3
+    local base = 16 + (i - 1) * 3
     local key = KEYS[2]
     if ARGV[base + 1] == 'all_bots' then key = KEYS[3] end
     local count = redis.call('ZCOUNT', key, ARGV[base + 3], '+inf')
@@ -156,10 +250,7 @@ if ARGV[3] == 'proactive' then
   end
   local max_unanswered = tonumber(ARGV[8])
   if max_unanswered >= 0 then
-    local last = redis.call('ZRANGE', KEYS[5], -1, -1, 'WITHSCORES')
-    local since = '-inf'
-    if last[2] then since = '(' .. last[2] end
-    local unanswered = redis.call('ZCOUNT', KEYS[2], since, '+inf')
+    local unanswered = redis.call('ZCOUNT', KEYS[2], after_last, '+inf')
     if unanswered >= max_unanswered then return {'unanswered', unanswered} end
   end
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
@@ -173,6 +264,7 @@ if ARGV[5] == '1' then
 end
 return {'ok'}
 """
+)
 
 # KEYS: proactive of this bot, proactive of all bots, outbound of this bot, idempotency,
 #       disclosures of this bot, crisis resources of this bot
@@ -202,9 +294,19 @@ def _ttl_ms(ttl: timedelta) -> int:
     return max(1, int(ttl.total_seconds() * 1000))
 
 
-def _split_stored(value: str) -> tuple[float, str]:
-    expires, _, payload = value.partition("|")
-    return float(expires), payload
+def _split_stored(value: str) -> tuple[float, str, str, str]:
+    """An idempotency value: (expires_at, request hash, claim token, decision json); the
+    old ``"<expires_at>|<json>"`` form reads as bound to nothing (as ``_PARSE_IDEM``)."""
+    expires, _, rest = value.partition("|")
+    if rest.startswith("{"):
+        return float(expires), "", "", rest
+    bound, _, rest = rest.partition("|")
+    claim, _, payload = rest.partition("|")
+    return float(expires), bound, claim, payload
+
+
+def _idem_value(expires_at: datetime, request_hash: str | None, claim: str, body: str) -> str:
+    return f"{_num(to_epoch(expires_at))}|{request_hash or ''}|{claim}|{body}"
 
 
 def _glob_escape(text: str) -> str:
@@ -254,6 +356,8 @@ class RedisStore:
         self._record_message = self._r.register_script(_RECORD_MESSAGE)
         self._set_consent = self._r.register_script(_SET_CONSENT)
         self._put_idempotent = self._r.register_script(_PUT_IDEMPOTENT)
+        self._claim_idempotent = self._r.register_script(_CLAIM_IDEMPOTENT)
+        self._abandon_idempotent = self._r.register_script(_ABANDON_IDEMPOTENT)
         self._commit = self._r.register_script(_COMMIT)
         self._release = self._r.register_script(_RELEASE)
 
@@ -398,8 +502,34 @@ class RedisStore:
             value = cast(str | None, await self._r.get(self._idem(tenant, bot, user, key)))
         if value is None:
             return None
-        expires, payload = _split_stored(value)
-        return payload if expires > to_epoch(now) else None
+        expires, _, claim, payload = _split_stored(value)
+        return payload if expires > to_epoch(now) and not claim else None
+
+    async def claim_idempotent(
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        key: str,
+        request_hash: str,
+        token: str,
+        now: datetime,
+        ttl: timedelta,
+    ) -> IdempotencyClaim:
+        marker = _idem_value(now + ttl, request_hash, token, "")
+        args: list[str | int] = [_num(to_epoch(now)), request_hash, marker, _ttl_ms(ttl)]
+        with self._guard("claim_idempotent"):
+            result: list[Any] = await self._claim_idempotent(
+                keys=[self._idem(tenant, bot, user, key)], args=args
+            )
+        state = cast(ClaimState, result[0])
+        return IdempotencyClaim(state, str(result[1]) if state == "replay" else None)
+
+    async def abandon_idempotent(
+        self, tenant: str, bot: str, user: str, key: str, token: str, now: datetime
+    ) -> None:
+        with self._guard("abandon_idempotent"):
+            await self._abandon_idempotent(keys=[self._idem(tenant, bot, user, key)], args=[token])
 
     async def put_idempotent(
         self,
@@ -410,8 +540,9 @@ class RedisStore:
         decision_json: str,
         now: datetime,
         ttl: timedelta,
+        request_hash: str | None = None,
     ) -> str | None:
-        stored = f"{_num(to_epoch(now + ttl))}|{decision_json}"
+        stored = _idem_value(now + ttl, request_hash, "", decision_json)
         args: list[str | int] = [_num(to_epoch(now)), stored, _ttl_ms(ttl)]
         with self._guard("put_idempotent"):
             earlier: str | None = await self._put_idempotent(
@@ -422,7 +553,7 @@ class RedisStore:
     async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:
         tag, b = self._tag(tenant, user), _q(bot)
         key = req.idempotency_key
-        stored = f"{_num(to_epoch(req.ts + req.idempotency_ttl))}|{req.decision_json}"
+        stored = _idem_value(req.ts + req.idempotency_ttl, req.request_hash, "", req.decision_json)
         args: list[str | int] = [
             req.decision_id,
             f"{b}|{req.decision_id}",
@@ -435,6 +566,11 @@ class RedisStore:
             len(req.caps),
             "1" if req.disclosed else "0",
             "1" if req.resources else "0",
+            req.request_hash or "",
+            -1 if req.reply_budget is None else req.reply_budget,
+            -1 if req.opted_out_replies is None else req.opted_out_replies,
+            b,
+            ALL_BOTS,
         ]
         for cap in req.caps:
             args += [cap.scope, cap.limit, _num(to_epoch(req.ts - cap.window))]
@@ -447,20 +583,41 @@ class RedisStore:
             f"{tag}:um:{b}",
             f"{tag}:disc:{b}",
             f"{tag}:res:{b}",
+            f"{tag}:consent",
         ]
         with self._guard("commit"):
             result: list[Any] = await self._commit(keys=keys, args=args)
+        return self._commit_result(req, result)
+
+    @staticmethod
+    def _commit_result(req: CommitRequest, result: list[Any]) -> CommitResult:
         outcome = result[0]
         if outcome == "ok":
             return CommitResult(committed=True)
         if outcome == "replay":
             return CommitResult(committed=False, replay_json=str(result[1]))
+        if outcome == "mismatch":
+            return CommitResult(committed=False, key_mismatch=True)
         if outcome == "cap":
-            cap = req.caps[int(result[1]) - 1]
+            index = int(result[1]) - 1
+            cap = req.caps[index]
             return CommitResult(
                 committed=False,
                 violated_cap=cap,
+                violated_index=index,
                 details={"count": int(result[2]), "limit": cap.limit},
+            )
+        if outcome == "opted_out" and req.opted_out_replies is not None:
+            return CommitResult(
+                committed=False,
+                opted_out=True,
+                details={"sent": int(result[1]), "limit": req.opted_out_replies},
+            )
+        if outcome == "reply_budget" and req.reply_budget is not None:
+            return CommitResult(
+                committed=False,
+                reply_budget_spent=True,
+                details={"sent": int(result[1]), "limit": req.reply_budget},
             )
         if outcome != "unanswered" or req.max_unanswered is None:
             raise RuntimeError(f"unexpected answer from the commit script: {result!r}")

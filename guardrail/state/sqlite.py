@@ -24,6 +24,7 @@ from guardrail.state.base import (
     CommitRequest,
     CommitResult,
     DependencyEvent,
+    IdempotencyClaim,
     RiskEvent,
     Snapshot,
     StoreUnavailable,
@@ -34,6 +35,8 @@ from guardrail.state.common import (
     effective_consent,
     event_key,
     from_epoch,
+    judge_claim,
+    latest_consent,
     to_epoch,
 )
 
@@ -106,6 +109,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT NOT NULL,
     decision_json TEXT NOT NULL,
     expires_at REAL NOT NULL,
+    request_hash TEXT,
+    claim TEXT,
     PRIMARY KEY (tenant, user, bot, key)
 );
 CREATE INDEX IF NOT EXISTS ix_idempotency_expires ON idempotency (expires_at);
@@ -119,6 +124,13 @@ CREATE TABLE IF NOT EXISTS seen_events (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_seen_events_expires ON seen_events (expires_at);
 """
+
+_ADDED_COLUMNS = (
+    # The request an idempotency key is bound to (NULL: not bound, e.g. older rows).
+    ("idempotency", "request_hash", "TEXT"),
+    # Non-NULL: an in-flight marker owned by this token, not a decision (decision_json '').
+    ("idempotency", "claim", "TEXT"),
+)
 
 
 class SQLiteStore:
@@ -155,11 +167,20 @@ class SQLiteStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
+            self._add_missing_columns()
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def _add_missing_columns(self) -> None:
+        """Columns added after a table first shipped: a file written by an older release
+        has the table (``CREATE TABLE IF NOT EXISTS`` left it alone) but not the column."""
+        for table, column, decl in _ADDED_COLUMNS:
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
     def _transaction(
         self, mode: Literal["DEFERRED", "IMMEDIATE"]
@@ -328,13 +349,14 @@ class SQLiteStore:
     @staticmethod
     def _live_idempotent(
         db: sqlite3.Connection, tenant: str, bot: str, user: str, key: str, now: float
-    ) -> str | None:
+    ) -> tuple[str, str | None, str | None] | None:
+        """(decision json, request hash, claim token) of the live record under ``key``."""
         row = db.execute(
-            "SELECT decision_json FROM idempotency WHERE tenant = ? AND user = ? AND bot = ?"
-            " AND key = ? AND expires_at > ?",
+            "SELECT decision_json, request_hash, claim FROM idempotency"
+            " WHERE tenant = ? AND user = ? AND bot = ? AND key = ? AND expires_at > ?",
             (tenant, user, bot, key, now),
         ).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else (str(row[0]), row[1], row[2])
 
     @staticmethod
     def _store_idempotent(
@@ -345,12 +367,16 @@ class SQLiteStore:
         key: str,
         decision_json: str,
         expires_at: float,
+        request_hash: str | None,
+        claim: str | None = None,
     ) -> None:
-        # REPLACE: a row still present here has expired (callers check for a live one first).
+        # REPLACE: a row still present here has expired or is an in-flight marker
+        # (callers check for a live decision first).
         db.execute(
             "INSERT OR REPLACE INTO idempotency"
-            " (tenant, user, bot, key, decision_json, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (tenant, user, bot, key, decision_json, expires_at),
+            " (tenant, user, bot, key, decision_json, expires_at, request_hash, claim)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (tenant, user, bot, key, decision_json, expires_at, request_hash, claim),
         )
 
     async def get_idempotent(
@@ -358,7 +384,39 @@ class SQLiteStore:
     ) -> str | None:
         epoch = to_epoch(now)
         with self._transaction("DEFERRED") as db:
-            return self._live_idempotent(db, tenant, bot, user, key, epoch)
+            live = self._live_idempotent(db, tenant, bot, user, key, epoch)
+        return None if live is None or live[2] is not None else live[0]
+
+    async def claim_idempotent(
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        key: str,
+        request_hash: str,
+        token: str,
+        now: datetime,
+        ttl: timedelta,
+    ) -> IdempotencyClaim:
+        epoch = to_epoch(now)
+        with self._transaction("IMMEDIATE") as db:
+            live = self._live_idempotent(db, tenant, bot, user, key, epoch)
+            if live is not None:
+                return judge_claim(live[0], live[1], live[2] is not None, request_hash)
+            self._store_idempotent(
+                db, tenant, bot, user, key, "", epoch + ttl.total_seconds(), request_hash, token
+            )
+        return IdempotencyClaim("claimed")
+
+    async def abandon_idempotent(
+        self, tenant: str, bot: str, user: str, key: str, token: str, now: datetime
+    ) -> None:
+        with self._transaction("IMMEDIATE") as db:
+            db.execute(
+                "DELETE FROM idempotency"
+                " WHERE tenant = ? AND user = ? AND bot = ? AND key = ? AND claim = ?",
+                (tenant, user, bot, key, token),
+            )
 
     async def put_idempotent(
         self,
@@ -369,70 +427,34 @@ class SQLiteStore:
         decision_json: str,
         now: datetime,
         ttl: timedelta,
+        request_hash: str | None = None,
     ) -> str | None:
         epoch = to_epoch(now)
         with self._transaction("IMMEDIATE") as db:
-            earlier = self._live_idempotent(db, tenant, bot, user, key, epoch)
-            if earlier is not None:
-                return earlier
+            live = self._live_idempotent(db, tenant, bot, user, key, epoch)
+            if live is not None and live[2] is None:
+                return live[0]
             self._store_idempotent(
-                db, tenant, bot, user, key, decision_json, epoch + ttl.total_seconds()
-            )
+                db, tenant, bot, user, key, decision_json, epoch + ttl.total_seconds(),
+                request_hash,
+            )  # fmt: skip
         return None
 
     async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:
         now = to_epoch(req.ts)
-        proactive = req.kind == Kind.PROACTIVE
         # IMMEDIATE: hold the write lock from the first read, so the re-check is final.
         with self._transaction("IMMEDIATE") as db:
             if req.idempotency_key is not None:
-                earlier = self._live_idempotent(db, tenant, bot, user, req.idempotency_key, now)
-                if earlier is not None:
-                    return CommitResult(committed=False, replay_json=earlier)
-            if proactive:
-                for cap in req.caps:
-                    since = to_epoch(req.ts - cap.window)
-                    if cap.scope == "bot":
-                        (count,) = db.execute(
-                            "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ?"
-                            " AND bot = ? AND kind = ? AND ts >= ?",
-                            (tenant, user, bot, Kind.PROACTIVE.value, since),
-                        ).fetchone()
-                    else:
-                        (count,) = db.execute(
-                            "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ?"
-                            " AND kind = ? AND ts >= ?",
-                            (tenant, user, Kind.PROACTIVE.value, since),
-                        ).fetchone()
-                    if count >= cap.limit:
-                        return CommitResult(
-                            committed=False,
-                            violated_cap=cap,
-                            details={"count": int(count), "limit": cap.limit},
-                        )
-                if req.max_unanswered is not None:
-                    (last,) = db.execute(
-                        "SELECT MAX(ts) FROM user_messages"
-                        " WHERE tenant = ? AND user = ? AND bot = ?",
-                        (tenant, user, bot),
-                    ).fetchone()
-                    (unanswered,) = db.execute(
-                        "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ? AND bot = ?"
-                        " AND kind = ? AND ts > ?",
-                        (
-                            tenant,
-                            user,
-                            bot,
-                            Kind.PROACTIVE.value,
-                            float("-inf") if last is None else last,
-                        ),
-                    ).fetchone()
-                    if unanswered >= req.max_unanswered:
-                        return CommitResult(
-                            committed=False,
-                            unanswered_exceeded=True,
-                            details={"unanswered": int(unanswered), "limit": req.max_unanswered},
-                        )
+                live = self._live_idempotent(db, tenant, bot, user, req.idempotency_key, now)
+                if live is not None:
+                    body, bound, claim = live
+                    if bound and req.request_hash and bound != req.request_hash:
+                        return CommitResult(committed=False, key_mismatch=True)
+                    if claim is None:
+                        return CommitResult(committed=False, replay_json=body)
+            refused = self._recheck(db, tenant, bot, user, req, now)
+            if refused is not None:
+                return refused
             db.execute(
                 "INSERT OR REPLACE INTO outbound"
                 " (tenant, bot, user, decision_id, kind, ts, disclosed, resources)"
@@ -457,8 +479,90 @@ class SQLiteStore:
                     req.idempotency_key,
                     req.decision_json,
                     now + req.idempotency_ttl.total_seconds(),
+                    req.request_hash,
                 )
         return CommitResult(committed=True)
+
+    @staticmethod
+    def _recheck(
+        db: sqlite3.Connection, tenant: str, bot: str, user: str, req: CommitRequest, now: float
+    ) -> CommitResult | None:
+        """The commit's checks against the state as it is now; a refusal, or None."""
+        proactive = req.kind == Kind.PROACTIVE
+        (last_row,) = db.execute(
+            "SELECT MAX(ts) FROM user_messages WHERE tenant = ? AND user = ? AND bot = ?",
+            (tenant, user, bot),
+        ).fetchone()
+        last = float("-inf") if last_row is None else float(last_row)
+
+        def sent_by_bot(since: float, inclusive: bool = False) -> int:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ? AND bot = ?"
+                f" AND ts {'>=' if inclusive else '>'} ?",
+                (tenant, user, bot, since),
+            ).fetchone()
+            return int(count)
+
+        if req.opted_out_replies is not None:
+            rows = db.execute(
+                "SELECT opted_out, ts FROM consent WHERE tenant = ? AND user = ? AND bot IN (?, ?)",
+                (tenant, user, bot if bot != ALL_BOTS else "", ALL_BOTS),
+            ).fetchall()
+            opted_out_at = latest_consent([(bool(r[0]), float(r[1])) for r in rows])
+            if opted_out_at is not None:
+                # Messages after both the opt-out (inclusive) and the last user message.
+                since, inclusive = (last, False) if last >= opted_out_at else (opted_out_at, True)
+                sent = sent_by_bot(since, inclusive)
+                if proactive or sent >= req.opted_out_replies:
+                    return CommitResult(
+                        committed=False,
+                        opted_out=True,
+                        details={"sent": sent, "limit": req.opted_out_replies},
+                    )
+        if not proactive:
+            if req.reply_budget is not None:
+                sent = sent_by_bot(last)
+                if sent >= req.reply_budget:
+                    return CommitResult(
+                        committed=False,
+                        reply_budget_spent=True,
+                        details={"sent": sent, "limit": req.reply_budget},
+                    )
+            return None
+        for index, cap in enumerate(req.caps):
+            since = to_epoch(req.ts - cap.window)
+            if cap.scope == "bot":
+                (count,) = db.execute(
+                    "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ?"
+                    " AND bot = ? AND kind = ? AND ts >= ?",
+                    (tenant, user, bot, Kind.PROACTIVE.value, since),
+                ).fetchone()
+            else:
+                (count,) = db.execute(
+                    "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ?"
+                    " AND kind = ? AND ts >= ?",
+                    (tenant, user, Kind.PROACTIVE.value, since),
+                ).fetchone()
+            if count >= cap.limit:
+                return CommitResult(
+                    committed=False,
+                    violated_cap=cap,
+                    violated_index=index,
+                    details={"count": int(count), "limit": cap.limit},
+                )
+        if req.max_unanswered is not None:
+            (unanswered,) = db.execute(
+                "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ? AND bot = ?"
+                " AND kind = ? AND ts > ?",
+                (tenant, user, bot, Kind.PROACTIVE.value, last),
+            ).fetchone()
+            if unanswered >= req.max_unanswered:
+                return CommitResult(
+                    committed=False,
+                    unanswered_exceeded=True,
+                    details={"unanswered": int(unanswered), "limit": req.max_unanswered},
+                )
+        return None
 
     async def release(
         self, tenant: str, bot: str, user: str, decision_id: str, idempotency_key: str | None
