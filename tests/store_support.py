@@ -71,6 +71,8 @@ class HeldStore:
         self.fail_snapshots = fail_snapshots
         self.hold: asyncio.Event | None = None
         """When set: snapshots wait for this event (a decision kept in flight)."""
+        self.reached = asyncio.Event()
+        """Set once a decision has reached its snapshot (its key, if any, is claimed)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -81,6 +83,7 @@ class HeldStore:
         if self.fail_snapshots:
             self.fail_snapshots -= 1
             raise StoreUnavailable("simulated outage: the store did not answer")
+        self.reached.set()
         snap = await self.inner.snapshot(tenant, bot, user, now, horizon)
         await self.barrier.wait()
         if self.hold is not None:
