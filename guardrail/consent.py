@@ -240,6 +240,7 @@ class _Keywords:
 
     def __init__(self, phrases: list[str]) -> None:
         self.phrases = {tuple(_words(p)) for p in phrases if _words(p)}
+        self.tokens = {w for p in self.phrases for w in p}
         self._single = {_squeeze(p[0]): p[0] for p in self.phrases if len(p) == 1}
 
     def canonical(self, word: str) -> str:
@@ -272,9 +273,15 @@ class _Keywords:
 
 def _only(words: list[str], keys: _Keywords, filler: _Keywords) -> str | None:
     """The keywords ``words`` consist of (with filler around them), or None."""
-    if len(words) > 12:
-        return None  # a keyword with its polite words is short; spare long texts the search
-    fixed = [keys.canonical(w) for w in words]
+    known = keys.tokens | filler.tokens
+    memo: dict[str, str] = {}
+    fixed = []
+    for word in words:  # give up at the first word no keyword or filler has
+        if word not in memo:
+            memo[word] = word if word in filler.tokens else keys.canonical(word)
+        if memo[word] not in known:
+            return None
+        fixed.append(memo[word])
     found: list[str] = []
     i = 0
     while i < len(fixed):
