@@ -1,6 +1,7 @@
 """Opt-out detection quality on the labelled (synthetic) corpus, per language.
 
-    python benchmarks/optout_quality.py [--data tests/data/optout_corpus.yaml] [--policy FILE]
+    python benchmarks/optout_quality.py [--data tests/data/optout_corpus.yaml]
+        [--policies policies/ --channel sms --tenant T --bot B]
 
 Figures: missed opt-outs (an ``out``/``all`` message not detected), false opt-outs (any
 other message detected as an opt-out, hard negatives counted separately), wrong scope
@@ -18,7 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from guardrail.consent import ConsentDetector
+from guardrail.consent import ConsentDetector, ConsentWords
+from guardrail.models import Channel
+from guardrail.policy.policyset import load_policy_set
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "optout_corpus.yaml"
 LABELS = ("out", "all", "in", "neg", "chat")
@@ -113,16 +116,17 @@ def report(by_lang: dict[str, Figures]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--policy", type=Path, help="a policy file whose consent words to use")
+    parser.add_argument(
+        "--policies", type=Path, help="a policy file or folder: its words for the event below"
+    )
+    parser.add_argument("--channel", type=Channel, default=None)
+    parser.add_argument("--tenant", default="default")
+    parser.add_argument("--bot", default="bot")
     args = parser.parse_args(argv)
-    if args.policy is None:
-        from guardrail.consent import ConsentWords
-
+    if args.policies is None:
         detector = ConsentDetector(ConsentWords())
     else:
-        from guardrail.policy.policyset import load_policy_set
-
-        detector = ConsentDetector(load_policy_set(args.policy).fallback.policy.consent)
+        detector = load_policy_set(args.policies).detector_for(args.tenant, args.bot, args.channel)
     print(report(measure(detector, load(args.data))))
     return 0
 

@@ -100,6 +100,9 @@ DEFAULT_STOP_PHRASES = [
     rf"\b(stop|end|cancel|quit) {_THESE}(messages|texts|sms|notifications|alerts)\b",
     r"\b(do not|don't|never) (ever )?(message|text|contact|write to|send|call|bother) me\b",
     r"\bleave me alone\b",
+    r"^(you have the |you've got the |you have |this is the |this is a |sorry )?"
+    r"wrong (number|person)$",
+    r"^(please )?remove (me|my number)$",
     r"\bno more (messages|texts|sms)\b",
     r"\b(unsubscribe|opt) me( out)?\b",
     r"\b(take|remove) (me|my number) (off|from) (this|the|your|these|all) "
@@ -123,6 +126,7 @@ DEFAULT_STOP_PHRASES = [
     r"\bf(ous|outez)[- ]moi la paix\b",
     r"\bretire[sz]?[- ]moi (de|des) (la|votre|vos|ta|cette) listes?\b",
     r"\bsupprime[sz]? mon numero\b",
+    r"^(c'est un |vous avez le |tu as le |desole )?mauvais numero$",
 ]
 
 
