@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Indel
 
 DEFAULT_STOP = [
     "stop",
@@ -234,6 +234,18 @@ def _clauses(text: str) -> list[list[str]]:
     return [words for part in _CLAUSE.split(marked) if (words := _words(part))]
 
 
+def _inner_swap(a: str, b: str) -> bool:
+    """``a`` is ``b`` with two adjacent letters swapped, first and last letters kept."""
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and diff[0] > 0
+        and diff[1] < len(a) - 1
+        and (a[diff[0]], a[diff[1]]) == (b[diff[1]], b[diff[0]])
+    )
+
+
 def _squeeze(word: str) -> str:
     """Doubled letters as one ("stopp", "arrette", "unsubscribbe" are common slips)."""
     return re.sub(r"(.)\1+", r"\1", word)
@@ -248,8 +260,10 @@ class _Keywords:
         self._single = {_squeeze(p[0]): p[0] for p in self.phrases if len(p) == 1}
 
     def canonical(self, word: str) -> str:
-        """``word``, or the one-word keyword it misspells: doubled letters always; an
-        adjacent swap ("sotp") for short keywords; any one edit from six letters on."""
+        """``word``, or the one-word keyword it misspells: doubled letters always ("stopp");
+        a swap of two inner letters ("sotp", not "arte" for "aret"); one letter more or
+        less from six letters on ("stopé"), and any one edit from seven ("unsubcribe");
+        never a new word of the same length below seven ("cancer" is not "cancel")."""
         squeezed = _squeeze(word)
         if squeezed in self._single:
             return self._single[squeezed]
@@ -258,10 +272,13 @@ class _Keywords:
         for key, original in self._single.items():
             if len(key) < 4 or abs(len(key) - len(squeezed)) > 1:
                 continue
-            limit = 1 if len(key) >= 6 else 0
-            if OSA.distance(squeezed, key, score_cutoff=1) <= 1 and (
-                limit or sorted(key) == sorted(squeezed)
-            ):
+            if len(key) >= 7:
+                close = OSA.distance(squeezed, key, score_cutoff=1) <= 1
+            elif len(key) == len(squeezed):
+                close = _inner_swap(squeezed, key)
+            else:
+                close = len(key) >= 6 and Indel.distance(squeezed, key, score_cutoff=1) <= 1
+            if close:
                 return original
         return word
 

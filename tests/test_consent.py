@@ -113,6 +113,12 @@ def test_policy_words_extend_detection() -> None:
         ("stop, you're making me blush", False),
         ("omg stop 😂", False),
         ("the movie is good. the end", False),
+        # misspellings, but not other words one letter away
+        ("Cancer", False),  # "what's your sign?"
+        ("Arte", False),  # "tu regardes quoi ?": the TV channel, not "aret"
+        ("spot", False),
+        ("stopé", True),
+        ("unsubscibe", True),
     ],
 )
 def test_negation_repetition_and_wrappers(text: str, opts_out: bool) -> None:
