@@ -214,8 +214,8 @@ _ALIASES = {
     "im": "i'm",
 }
 _NEGATORS = {"not", "never", "cannot", "ne", "n'", "pas", "jamais", "without", "sans"}
-# A question or statement about the past, not a request: "why did you stop texting me?"
-_NOT_A_REQUEST = {"did", "does", "has", "have", "had", "was", "were"}
+# A question, not a request: "why did you stop texting me?" ("have to stop" is a request).
+_NOT_A_REQUEST = {"did", "does"}
 _TELL_EN = {"tell", "tells", "told", "telling", "ask", "asks", "asked", "asking"}
 _TELL_FR = {"dis", "dit", "dites", "demande", "demandes", "demandez", "demandait"}
 _ADDRESSEE = {"you", "y'all", "ya"}

@@ -104,6 +104,8 @@ def test_policy_words_extend_detection() -> None:
         ("I'm asking you to stop texting me", True),
         ("dis à ma sœur d'arrêter de m'envoyer des vidéos", False),
         ("why did you stop messaging me?", False),
+        ("you have to stop texting me", True),
+        ("did you stop texting me because of me?", False),
         # keywords with polite words, misspelt, or closing a complaint; not in banter
         ("stop svp", True),
         ("STOP STOP STOP !!!", True),
