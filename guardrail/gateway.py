@@ -18,7 +18,7 @@ from guardrail.config import Settings
 from guardrail.consent import ConsentDetector
 from guardrail.heap import freeze_heap
 from guardrail.metrics import Metrics
-from guardrail.models import OutreachRequest
+from guardrail.models import Channel, OutreachRequest
 from guardrail.notify import ReviewNotifier
 from guardrail.policy import LoadedPolicy, PolicySet
 from guardrail.policy.holder import PolicyHolder, ReloadStatus
@@ -68,10 +68,9 @@ class Gateway:
         """The fallback policy of the active set (the one requests get when nothing matches)."""
         return self.policies.current.fallback
 
-    @property
-    def detector(self) -> ConsentDetector:
-        """Opt-out wording of the active set, compiled once per set (see PolicySet.detector)."""
-        return self.policies.current.detector
+    def detector_for(self, tenant: str, bot: str, channel: Channel | None) -> ConsentDetector:
+        """Opt-out wording for an event of ``bot`` on ``channel`` (see PolicySet.detector_for)."""
+        return self.policies.current.detector_for(tenant, bot, channel)
 
     @classmethod
     def from_settings(

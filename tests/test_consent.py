@@ -82,3 +82,54 @@ def test_policy_words_extend_detection() -> None:
     custom = ConsentDetector(ConsentWords(stop=["basta"]))
     assert custom.detect("BASTA", currently_opted_out=False) is not None
     assert custom.detect("stop", currently_opted_out=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "opts_out"),
+    [
+        # issue #11, as reported
+        ("please don't stop messaging me", False),
+        ("stop sending these", True),
+        ("Stop. Now.", True),
+        ("stop stop stop", True),
+        # negation of the governed phrase only
+        ("don't text me again", True),
+        ("my ex won't stop texting me", False),
+        ("n'arrête pas de m'écrire", False),
+        ("ne m'envoie plus rien", True),
+        ("pourquoi tu ne m'écris plus ?", False),
+        ("je veux que tu arrêtes de m'écrire", True),
+        # reported requests and questions about the past
+        ("tell my brother to stop texting me", False),
+        ("I'm asking you to stop texting me", True),
+        ("dis à ma sœur d'arrêter de m'envoyer des vidéos", False),
+        ("why did you stop messaging me?", False),
+        ("you have to stop texting me", True),
+        ("did you stop texting me because of me?", False),
+        # keywords with polite words, misspelt, or closing a complaint; not in banter
+        ("stop svp", True),
+        ("STOP STOP STOP !!!", True),
+        ("unsubcribe", True),
+        ("arette", True),
+        ("who signed me up for this, stop", True),
+        ("stop, you're making me blush", False),
+        ("omg stop 😂", False),
+        ("the movie is good. the end", False),
+        # misspellings, but not other words one letter away
+        ("Cancer", False),  # "what's your sign?"
+        ("Arte", False),  # "tu regardes quoi ?": the TV channel, not "aret"
+        ("spot", False),
+        ("stopé", True),
+        ("unsubscibe", True),
+    ],
+)
+def test_negation_repetition_and_wrappers(text: str, opts_out: bool) -> None:
+    signal = detector.detect(text, currently_opted_out=False)
+    assert (signal is not None and signal.action == "opt_out") is opts_out, (text, signal)
+
+
+def test_long_messages() -> None:
+    signal = detector.detect("STOP " * 5000, currently_opted_out=False)
+    assert signal is not None and signal.matched == "stop"
+    assert detector.detect("stop " * 5000 + "laughing", currently_opted_out=False) is None
+    assert detector.detect("blah " * 5000 + "stop texting me", currently_opted_out=False)

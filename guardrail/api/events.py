@@ -26,7 +26,7 @@ async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResu
         assert isinstance(crisis, CrisisResourcesParams)
         result = await ingest(
             gateway.store,
-            gateway.detector,
+            gateway.detector_for(tenant, event.bot_id, event.channel),
             tenant,
             event,
             assessor=gateway.assessor,
@@ -51,7 +51,8 @@ def with_help_reply(
     gateway: Gateway, tenant: str, event: Event, result: EventResult
 ) -> EventResult:
     """HELP (CTIA Messaging Principles): hand back the policy's answer for the engine to send."""
-    if not event.text or not gateway.detector.is_help(event.text):
+    detector = gateway.detector_for(tenant, event.bot_id, event.channel)
+    if not event.text or not detector.is_help(event.text):
         return result
     found = gateway.policies.current.help_reply(tenant, event.bot_id, event.channel)
     if found is None:

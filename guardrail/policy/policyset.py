@@ -70,26 +70,50 @@ class PolicySet:
         """Policies that can decide a request: the selectable ones and the fallback."""
         return (*self.selectable, self.fallback)
 
-    @cached_property
-    def detector(self) -> ConsentDetector:
-        """Opt-out wording for inbound events, which no ``match`` ties to one policy.
+    def detector_for(self, tenant: str, bot: str, channel: Channel | None) -> ConsentDetector:
+        """Opt-out wording for an inbound event of ``bot`` (of ``tenant``) on ``channel``.
 
-        Safety first: a word any enforcing policy treats as STOP opts out; a word re-opts
-        in only when every one of them treats it as START. Shadow policies never change
-        consent (they must not change state).
+        Each enforcing policy's words apply where that policy could decide: its ``match``
+        admits the tenant, the bot and the channel (events carry no jurisdiction or age,
+        so those do not narrow it; an event without a channel may be on any). The
+        fallback's words apply too, unless a policy that pins nothing else admits every
+        such event. Safety first among those: a word any of them treats as STOP opts out;
+        a word re-opts in only when every one treats it as START. Shadow-mode policies
+        never change consent; when only they match, the fallback's words apply.
         """
-        enforcing = [p.policy.consent for p in self.active if p.policy.mode == "enforce"]
-        words = enforcing or [self.fallback.policy.consent]
-        start = set(words[0].start).intersection(*(w.start for w in words[1:]))
-        return ConsentDetector(
-            ConsentWords(
-                stop=_union(w.stop for w in words),
-                stop_all=_union(w.stop_all for w in words),
-                start=[s for s in words[0].start if s in start],
-                stop_phrases=_union(w.stop_phrases for w in words),
-                help=_union(w.help for w in words),
+        candidates = self._candidates(tenant, bot, channel)
+        cached = self._detectors.get(candidates)
+        if cached is None:
+            cached = self._detectors[candidates] = _detector(
+                [self.active[i].policy.consent for i in candidates]
+                or [self.fallback.policy.consent]
             )
-        )
+        return cached
+
+    def _candidates(self, tenant: str, bot: str, channel: Channel | None) -> tuple[int, ...]:
+        """Indices into :attr:`active` of the enforcing policies that could decide."""
+        found, covered = [], False
+        for i, loaded in enumerate(self.selectable):
+            m = loaded.policy.match
+            if (m.tenants and tenant not in m.tenants) or (m.bots and bot not in m.bots):
+                continue
+            if m.channels and channel is not None and channel not in m.channels:
+                continue
+            covered |= (
+                not m.jurisdictions
+                and m.minors == "any"
+                and (not m.channels or channel is not None)
+            )
+            if loaded.policy.mode == "enforce":
+                found.append(i)
+        if not covered and self.fallback.policy.mode == "enforce":
+            found.append(len(self.selectable))
+        return tuple(found)
+
+    @cached_property
+    def _detectors(self) -> dict[tuple[int, ...], ConsentDetector]:
+        """Detectors compiled once per set of candidate policies (there are few)."""
+        return {}
 
     def help_reply(self, tenant: str, bot: str, channel: Channel | None) -> tuple[str, str] | None:
         """(policy name, text) of the HELP answer for an event of ``bot`` on ``channel``.
@@ -212,6 +236,20 @@ def _check_selection(documents: list[Document], by_doc: dict[int, LoadedPolicy])
 def _at(doc: Document, key: str, message: str) -> Problem:
     node = next((k for k, _ in doc.root.value if k.value == key), None)
     return at(node or doc.root, message, doc.source)
+
+
+def _detector(words: list[ConsentWords]) -> ConsentDetector:
+    start = set(words[0].start).intersection(*(w.start for w in words[1:]))
+    return ConsentDetector(
+        ConsentWords(
+            stop=_union(w.stop for w in words),
+            stop_all=_union(w.stop_all for w in words),
+            start=[s for s in words[0].start if s in start],
+            stop_phrases=_union(w.stop_phrases for w in words),
+            filler=_union(w.filler for w in words),
+            help=_union(w.help for w in words),
+        )
+    )
 
 
 def _union(lists: Iterable[list[str]]) -> list[str]:

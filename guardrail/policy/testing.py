@@ -181,7 +181,8 @@ async def _replay(
             scope=item.opt_out or item.opt_in or "bot",
         )
     # The gateway's default assessor, so crisis language in a history counts as it would live.
-    await ingest(store, policies.detector, defaults.tenant, event, assessor=_assessor())
+    detector = policies.detector_for(defaults.tenant, bot, event.channel)
+    await ingest(store, detector, defaults.tenant, event, assessor=_assessor())
     return []
 
 
