@@ -58,9 +58,18 @@ class ConsentWords(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
-    stop_all: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP_ALL))
-    start: list[str] = Field(default_factory=lambda: list(DEFAULT_START))
+    stop: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_STOP),
+        description="whole-message keywords that opt the user out of this bot",
+    )
+    stop_all: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_STOP_ALL),
+        description="whole-message keywords that opt the user out of every bot",
+    )
+    start: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_START),
+        description="whole-message keywords that opt an opted-out user back in",
+    )
     stop_phrases: list[str] = Field(
         default_factory=lambda: list(DEFAULT_STOP_PHRASES),
         description="regular expressions over the normalised text (lower case, no accents)",

@@ -33,7 +33,7 @@ LABEL = "MANIPULATION"
 
 
 class ManipulationParams(RuleParams):
-    enabled: bool = False
+    enabled: bool = Field(default=False, description="off unless a pack turns it on")
     threshold: float | None = Field(
         default=None,
         ge=0.0,
@@ -46,7 +46,11 @@ class ManipulationParams(RuleParams):
         "{fr: 0.95}, where the head has seen little of a language and over-flags; a "
         "hand-written cue fires whatever the score",
     )
-    action: Literal["block", "rewrite", "review", "info"] = "block"
+    action: Literal["block", "rewrite", "review", "info"] = Field(
+        default="block",
+        description="block; rewrite (drop the flagged sentences); review (send, tell the "
+        "review webhook); info (send, record the score)",
+    )
     tactics: list[str] | None = Field(
         default=None, description="fire only for these tactics (default: any, or none named)"
     )

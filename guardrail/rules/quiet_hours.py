@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from guardrail.durations import ClockTime
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 
 _DAY = 24 * 60
@@ -18,8 +19,10 @@ _DAY = 24 * 60
 class QuietWindow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: time = Field(description="local time the quiet window starts, e.g. 21:00")
-    end: time = Field(description="local time it ends (exclusive), e.g. 08:00; may wrap midnight")
+    start: ClockTime = Field(description="local time the quiet window starts, e.g. 21:00")
+    end: ClockTime = Field(
+        description="local time it ends (exclusive), e.g. 08:00; may wrap midnight"
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> QuietWindow:
@@ -46,7 +49,8 @@ def _minute(t: time) -> int:
 
 class QuietHoursParams(RuleParams):
     windows: list[QuietWindow] = Field(
-        default_factory=lambda: [QuietWindow(start=time(21, 0), end=time(8, 0))]
+        default_factory=lambda: [QuietWindow(start=time(21, 0), end=time(8, 0))],
+        description="local-time windows in which proactive messages are deferred",
     )
 
     @field_validator("windows")
