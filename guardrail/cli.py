@@ -224,9 +224,9 @@ def schema(
     It is what the loader accepts, shorthands included (24h, "21:00", PHONE_NUMBER: mask);
     policies/policy.schema.json and policies/policy-tests.schema.json are its output.
     """
-    from guardrail.policy.json_schema import dumps, policy_schema, tests_schema
+    from guardrail.policy.json_schema import dumps, policy_schema, policy_tests_schema
 
-    typer.echo(dumps(tests_schema() if tests else policy_schema()), nl=False)
+    typer.echo(dumps(policy_tests_schema() if tests else policy_schema()), nl=False)
 
 
 if __name__ == "__main__":

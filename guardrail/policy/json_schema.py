@@ -13,7 +13,6 @@ module's output, committed so the packs can point editors at them; a test keeps 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -89,7 +88,7 @@ def policy_schema() -> dict[str, Any]:
     )
 
 
-def tests_schema() -> dict[str, Any]:
+def policy_tests_schema() -> dict[str, Any]:
     """The schema of one policy test file (``guardrail policy schema --tests``)."""
     from guardrail.policy.cases import CaseFile
 
@@ -104,16 +103,3 @@ def tests_schema() -> dict[str, Any]:
 def dumps(schema: dict[str, Any]) -> str:
     """The schema as committed: stable key order as generated, two-space indent, final newline."""
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-
-
-def write_schemas(folder: Path) -> list[Path]:
-    """Both schemas into ``folder`` (``policies/`` in this repository)."""
-    written = []
-    for name, schema in (
-        (POLICY_SCHEMA_FILE, policy_schema()),
-        (TESTS_SCHEMA_FILE, tests_schema()),
-    ):
-        path = folder / name
-        path.write_text(dumps(schema), encoding="utf-8")
-        written.append(path)
-    return written

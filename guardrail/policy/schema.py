@@ -6,8 +6,8 @@ appear here (and in the JSON Schema editors use) without touching this file.
 
 from __future__ import annotations
 
-from datetime import timedelta
 import sys
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
