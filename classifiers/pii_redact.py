@@ -12,10 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, NamedTuple, get_args
+from typing import Annotated, Any, Final, Literal, NamedTuple, get_args
 
 import regex
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 Lang = Literal["en", "fr"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("en", "fr")
@@ -31,6 +38,8 @@ DEFAULT_ENTITIES: Final[tuple[str, ...]] = (
 )
 
 _ENTITY_NAME = r"^[A-Z][A-Z0-9_]*$"
+EntityName = Annotated[str, WithJsonSchema({"type": "string", "pattern": _ENTITY_NAME})]
+"""Checked by ``PiiConfig._entity_names`` (its message); the schema shows the pattern."""
 
 
 # --------------------------------------------------------------------------- configuration
@@ -145,7 +154,7 @@ class PiiConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    entities: list[str] = Field(
+    entities: list[EntityName] = Field(
         default_factory=lambda: list(DEFAULT_ENTITIES), description="built-in entity types to find"
     )
     """Built-in entities to look for; custom recognizers' entities are added to these."""
@@ -177,7 +186,7 @@ class PiiConfig(BaseModel):
     @classmethod
     def _entity_names(cls, value: list[str]) -> list[str]:
         for name in value:
-            if not re.match(_ENTITY_NAME, name):
+            if not re.fullmatch(_ENTITY_NAME.strip("^$"), name):
                 raise ValueError(f"entity names are upper case identifiers, got {name!r}")
         return value
 
