@@ -12,10 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, NamedTuple
+from typing import Annotated, Any, Final, Literal, NamedTuple, get_args
 
 import regex
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 Lang = Literal["en", "fr"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("en", "fr")
@@ -31,6 +38,8 @@ DEFAULT_ENTITIES: Final[tuple[str, ...]] = (
 )
 
 _ENTITY_NAME = r"^[A-Z][A-Z0-9_]*$"
+EntityName = Annotated[str, WithJsonSchema({"type": "string", "pattern": _ENTITY_NAME})]
+"""Checked by ``PiiConfig._entity_names`` (its message); the schema shows the pattern."""
 
 
 # --------------------------------------------------------------------------- configuration
@@ -41,9 +50,9 @@ class PiiPattern(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    regex: str = Field(min_length=1)
-    score: float = Field(default=0.6, ge=0.0, le=1.0)
-    name: str | None = None
+    regex: str = Field(min_length=1, description="Python regex syntax", examples=[r"\bEMP-\d{6}\b"])
+    score: float = Field(default=0.6, ge=0.0, le=1.0, description="score of a match")
+    name: str | None = Field(default=None, description="a label for the pattern")
 
     @field_validator("regex")
     @classmethod
@@ -61,16 +70,24 @@ class CustomRecognizerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    entity: str = Field(pattern=_ENTITY_NAME)
-    patterns: list[PiiPattern] = Field(default_factory=list)
-    deny_list: list[str] = Field(default_factory=list)
-    deny_list_score: float = Field(default=1.0, ge=0.0, le=1.0)
-    context: list[str] = Field(default_factory=list)
+    entity: str = Field(
+        pattern=_ENTITY_NAME, description="the entity type it reports", examples=["EMPLOYEE_ID"]
+    )
+    patterns: list[PiiPattern] = Field(default_factory=list, description="regular expressions")
+    deny_list: list[str] = Field(
+        default_factory=list, description="exact terms to report", examples=[["Project Falcon"]]
+    )
+    deny_list_score: float = Field(default=1.0, ge=0.0, le=1.0, description="their score")
+    context: list[str] = Field(
+        default_factory=list, description="words near a match that raise its score"
+    )
     """Words that raise a match's score by 0.35 (at least to 0.4) when one of the five words
     before it or the two after contains one (Presidio's lemma-based enhancer; spaCy stop
     words are never seen). A pattern scored below the threshold then only counts in context."""
-    languages: list[Lang] = Field(default_factory=lambda: list(LANGUAGES), min_length=1)
-    case_sensitive: bool = False
+    languages: list[Lang] = Field(
+        default_factory=lambda: list(LANGUAGES), min_length=1, description="where it runs"
+    )
+    case_sensitive: bool = Field(default=False, description="for patterns and deny_list")
 
     @model_validator(mode="after")
     def _has_something_to_match(self) -> CustomRecognizerConfig:
@@ -91,6 +108,16 @@ _SEVERITY: Final[dict[OperatorType, int]] = {
 """Where findings overlap, the strictest of their operators wins."""
 
 
+def _operator_shorthand(schema: dict[str, Any], cls: type) -> None:
+    """The JSON Schema says what ``_from_string`` accepts: a bare type, or the mapping."""
+    mapping = {k: v for k, v in schema.items() if k not in ("title", "description")}
+    for key in mapping:
+        del schema[key]
+    short = {"type": "string", "enum": list(get_args(OperatorType)), "description": "the type"}
+    schema["anyOf"] = [short, mapping]
+    schema["examples"] = ["replace", {"type": "mask", "keep_last": 4}]
+
+
 class PiiOperator(BaseModel):
     """What to do with one entity type.
 
@@ -105,7 +132,7 @@ class PiiOperator(BaseModel):
     A bare string is accepted in YAML: ``PHONE_NUMBER: mask``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_operator_shorthand)
 
     type: OperatorType = "replace"
     placeholder: str | None = None
@@ -127,15 +154,31 @@ class PiiConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    entities: list[str] = Field(default_factory=lambda: list(DEFAULT_ENTITIES))
+    entities: list[EntityName] = Field(
+        default_factory=lambda: list(DEFAULT_ENTITIES), description="built-in entity types to find"
+    )
     """Built-in entities to look for; custom recognizers' entities are added to these."""
-    score_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
-    operators: dict[str, PiiOperator] = Field(default_factory=dict)
-    default_operator: PiiOperator = Field(default_factory=PiiOperator)
-    custom_recognizers: list[CustomRecognizerConfig] = Field(default_factory=list)
-    allow_list: list[str] = Field(default_factory=list)
+    score_threshold: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="findings scored below this are ignored"
+    )
+    operators: dict[str, PiiOperator] = Field(
+        default_factory=dict, description="per entity type: what to do with it"
+    )
+    default_operator: PiiOperator = Field(
+        default_factory=PiiOperator, description="for entity types without an operator"
+    )
+    custom_recognizers: list[CustomRecognizerConfig] = Field(
+        default_factory=list, description="recognizers declared here: regexes, deny lists"
+    )
+    allow_list: list[str] = Field(
+        default_factory=list, description="exact strings never reported", examples=[["Maestro"]]
+    )
     """Exact strings never reported (the bot's own name, a support line meant to be shared)."""
-    phone_regions: dict[Lang, list[str]] = Field(default_factory=dict)
+    phone_regions: dict[Lang, list[str]] = Field(
+        default_factory=dict,
+        description="per language: regions whose national phone formats are recognised",
+        examples=[{"en": ["US", "GB"], "fr": ["FR"]}],
+    )
     """Regions whose *national* phone formats are recognised, per language (ISO 3166 codes);
     defaults in ``classifiers.pii_recognizers.DEFAULT_PHONE_REGIONS``."""
 
@@ -143,7 +186,7 @@ class PiiConfig(BaseModel):
     @classmethod
     def _entity_names(cls, value: list[str]) -> list[str]:
         for name in value:
-            if not re.match(_ENTITY_NAME, name):
+            if not re.fullmatch(_ENTITY_NAME.strip("^$"), name):
                 raise ValueError(f"entity names are upper case identifiers, got {name!r}")
         return value
 

@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from guardrail.audit.cli import audit_app
 from guardrail.config import load_settings
 from guardrail.policy import PolicyError, load_policy_set
-from guardrail.policy.schema import Policy
 
 app = typer.Typer(
     help="Safety and wellbeing gateway for proactive AI bot outreach.", no_args_is_help=True
@@ -215,9 +214,19 @@ def test(
 
 
 @policy_app.command("schema")
-def schema() -> None:
-    """Print the policy JSON Schema (point your editor's YAML support at it)."""
-    typer.echo(json.dumps(Policy.model_json_schema(), indent=2))
+def schema(
+    tests: Annotated[
+        bool, typer.Option("--tests", help="the schema of policy test files instead")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of policy files (or test files) for editors and validators.
+
+    It is what the loader accepts, shorthands included (24h, "21:00", PHONE_NUMBER: mask);
+    policies/policy.schema.json and policies/policy-tests.schema.json are its output.
+    """
+    from guardrail.policy.json_schema import dumps, policy_schema, policy_tests_schema
+
+    typer.echo(dumps(policy_tests_schema() if tests else policy_schema()), nl=False)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
+from importlib.resources import files
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+)
 
 
 def _check_timezone(value: str | None) -> str | None:
@@ -24,7 +34,24 @@ def _check_timezone(value: str | None) -> str | None:
     return value
 
 
-TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+@cache
+def zone_names() -> list[str]:
+    """The IANA zones of the bundled tzdata, for schemas (editors complete them)."""
+    return sorted((files("tzdata") / "zones").read_text(encoding="utf-8").split())
+
+
+TimeZoneName = Annotated[
+    str,
+    AfterValidator(_check_timezone),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": zone_names(),
+            "description": "an IANA time zone",
+            "examples": ["Europe/Paris", "America/New_York", "UTC"],
+        }
+    ),
+]
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -55,10 +82,14 @@ class _Strict(BaseModel):
 class UserContext(_Strict):
     """What the bot knows about the recipient; every field is optional."""
 
-    timezone: TimeZoneName | None = None
-    locale: str | None = Field(default=None, max_length=35)
-    jurisdiction: str | None = Field(default=None, max_length=10)
-    is_minor: bool | None = None
+    timezone: TimeZoneName | None = Field(default=None, description="the user's IANA zone")
+    locale: str | None = Field(
+        default=None, max_length=35, description="BCP 47 language tag", examples=["fr-FR"]
+    )
+    jurisdiction: str | None = Field(
+        default=None, max_length=10, description="ISO 3166 style", examples=["US-CA"]
+    )
+    is_minor: bool | None = Field(default=None, description="known minor, known adult, unknown")
 
 
 class OutreachRequest(_Strict):

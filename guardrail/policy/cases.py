@@ -9,12 +9,23 @@ Typos in a test file are errors with file:line:column, as in a policy.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from guardrail.models import Channel, Kind, UserContext, Verdict
 from guardrail.policy.loader import (
@@ -30,33 +41,82 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+INSTANT_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+_INSTANT = re.compile(INSTANT_PATTERN, re.ASCII)
+
+
+def _instant(value: Any) -> Any:
+    """RFC 3339 text with its offset (what JSON Schema's date-time means), or a datetime.
+
+    A datetime comes from an unquoted YAML timestamp; a number (pydantic would read Unix
+    seconds) or a looser string is refused, so the schema and the loader agree.
+    """
+    if isinstance(value, datetime) or (isinstance(value, str) and _INSTANT.fullmatch(value)):
+        return value
+    raise ValueError(f"{value!r} is not a time with its offset, e.g. 2026-11-20T10:00:00+01:00")
+
+
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(_instant),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": INSTANT_PATTERN,
+            "description": "RFC 3339, with its offset",
+            "examples": ["2026-11-20T10:00:00+01:00", "2026-11-20T09:00:00Z"],
+        }
+    ),
+]
+
+ONE_OF = ("user_message", "outreach", "opt_out", "opt_in")
+
+
+def _exactly_one_kind(schema: dict[str, Any], cls: type) -> None:
+    """JSON Schema for ``_one_kind``: exactly one of the four given (present, not null/empty)."""
+    schema["oneOf"] = [
+        {"required": [k], "properties": {k: {"not": {"enum": [None, ""]}}}} for k in ONE_OF
+    ]
+
+
 class Defaults(_Strict):
     """Who talks to whom, for every request and history item of the file unless they say."""
 
-    tenant: str = "default"
-    bot_id: str = "bot"
-    user_id: str = "user"
-    channel: Channel = Channel.MESSENGER
-    text: str = "Hi! Any plans for the weekend? I found a film you might like."
-    user: UserContext = Field(default_factory=UserContext)
+    tenant: str = Field(default="default", description="tenant id")
+    bot_id: str = Field(default="bot", description="bot id")
+    user_id: str = Field(default="user", description="user id")
+    channel: Channel = Field(default=Channel.MESSENGER, description="channel")
+    text: str = Field(
+        default="Hi! Any plans for the weekend? I found a film you might like.",
+        description="the outreach text",
+    )
+    user: UserContext = Field(default_factory=UserContext, description="the user context")
 
 
 class HistoryItem(_Strict):
     """One thing that happened before the request; exactly one of the four kinds."""
 
-    at: AwareDatetime
+    model_config = ConfigDict(json_schema_extra=_exactly_one_kind)
+
+    at: Instant = Field(description="when it happened")
     user_message: str | None = Field(default=None, description="the user wrote this")
     outreach: str | None = Field(
         default=None, description="the bot asked to send this; decided by the policy at `at`"
     )
-    opt_out: Literal["bot", "all"] | None = None
-    opt_in: Literal["bot", "all"] | None = None
+    opt_out: Literal["bot", "all"] | None = Field(
+        default=None, description="the user opted out of this bot or of all"
+    )
+    opt_in: Literal["bot", "all"] | None = Field(default=None, description="the user opted back in")
     kind: Kind | None = Field(default=None, description="outreach: proactive or reply")
     expect: Verdict = Field(
         default=Verdict.ALLOW, description="outreach: the verdict it must get (allow: it was sent)"
     )
-    bot_id: str | None = None
-    channel: Channel | None = None
+    bot_id: str | None = Field(default=None, description="else the file's defaults")
+    channel: Channel | None = Field(default=None, description="else the file's defaults")
     user: UserContext | None = Field(
         default=None, description="outreach: the user context (else the file's defaults)"
     )
@@ -72,35 +132,37 @@ class HistoryItem(_Strict):
 class CaseRequest(_Strict):
     """The request under test; fields not given come from the file's ``defaults``."""
 
-    at: AwareDatetime
-    text: str | None = None
-    kind: Kind | None = None
-    tenant: str | None = None
-    bot_id: str | None = None
-    user_id: str | None = None
-    channel: Channel | None = None
-    user: UserContext | None = None
-    idempotency_key: str | None = None
+    at: Instant = Field(description="when the bot asks to send")
+    text: str | None = Field(default=None, description="else the file's defaults")
+    kind: Kind | None = Field(default=None, description="proactive or reply; else inferred")
+    tenant: str | None = Field(default=None, description="else the file's defaults")
+    bot_id: str | None = Field(default=None, description="else the file's defaults")
+    user_id: str | None = Field(default=None, description="else the file's defaults")
+    channel: Channel | None = Field(default=None, description="else the file's defaults")
+    user: UserContext | None = Field(default=None, description="else the file's defaults")
+    idempotency_key: str | None = Field(default=None, description="as in the API")
 
 
 class Expect(_Strict):
-    verdict: Verdict
+    verdict: Verdict = Field(description="the verdict the request must get")
     rules: list[str] | None = Field(
         default=None, description="ids of the reasons that block, defer or rewrite, in order"
     )
     shadow: list[str] | None = Field(default=None, description="ids of the shadow reasons")
     policy: str | None = Field(default=None, description="name of the policy that decided")
-    retry_after: AwareDatetime | None = None
+    retry_after: Instant | None = Field(default=None, description="for defer: when to retry")
 
 
 class Case(_Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="what the case shows, printed with PASS/FAIL")
     policy: str | None = Field(
         default=None, description="decide with this policy of the set, skipping match"
     )
-    history: list[HistoryItem] = Field(default_factory=list)
-    request: CaseRequest
-    expect: Expect
+    history: list[HistoryItem] = Field(
+        default_factory=list, description="what happened before, in time order"
+    )
+    request: CaseRequest = Field(description="the request under test")
+    expect: Expect = Field(description="what the decision must be")
 
     @model_validator(mode="after")
     def _in_time_order(self) -> Case:
@@ -118,8 +180,10 @@ class CaseFile(_Strict):
         description="the policy file or folder under test, relative to this file "
         "(default: the folder above tests/)",
     )
-    defaults: Defaults = Field(default_factory=Defaults)
-    cases: list[Case] = Field(min_length=1)
+    defaults: Defaults = Field(
+        default_factory=Defaults, description="for every request and history item"
+    )
+    cases: list[Case] = Field(min_length=1, description="the test cases")
 
 
 @dataclass(frozen=True)

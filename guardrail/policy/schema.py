@@ -6,6 +6,7 @@ appear here (and in the JSON Schema editors use) without touching this file.
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -36,18 +37,32 @@ class ReplySettings(_Section):
 class StoreFailure(_Section):
     """What to answer when the state store is down (fail closed or open)."""
 
-    proactive: Literal["block", "allow"] = "block"
-    reply: Literal["block", "allow"] = "allow"
+    proactive: Literal["block", "allow"] = Field(
+        default="block", description="block: fail closed (outreach that cannot be accounted for)"
+    )
+    reply: Literal["block", "allow"] = Field(
+        default="allow", description="allow: fail open (the user is waiting for an answer)"
+    )
 
 
 def _rules_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
-        rule.id: (rule.params_model, Field(default_factory=rule.params_model)) for rule in RULES
+        rule.id: (
+            rule.params_model,
+            Field(default_factory=rule.params_model, description=_summary(rule)),
+        )
+        for rule in RULES
     }
     model: type[BaseModel] = create_model(
         "RulesConfig", __config__=ConfigDict(extra="forbid"), **fields
     )
     return model
+
+
+def _summary(rule: object) -> str | None:
+    """A rule's description in the schema: the first line of its module's docstring."""
+    doc = sys.modules[type(rule).__module__].__doc__
+    return doc.strip().splitlines()[0] if doc else None
 
 
 RulesConfig = _rules_model()
@@ -62,9 +77,11 @@ Jurisdiction = Annotated[
 class PolicyMatch(_Section):
     """Where a policy applies. Each list left empty matches anything; all given ones must match."""
 
-    tenants: list[str] = Field(default_factory=list)
-    bots: list[str] = Field(default_factory=list)
-    channels: list[Channel] = Field(default_factory=list)
+    tenants: list[str] = Field(default_factory=list, description="tenant ids", examples=[["acme"]])
+    bots: list[str] = Field(default_factory=list, description="bot ids", examples=[["maestro"]])
+    channels: list[Channel] = Field(
+        default_factory=list, description="channels", examples=[["sms", "whatsapp"]]
+    )
     jurisdictions: list[Jurisdiction] = Field(
         default_factory=list,
         description="user.jurisdiction, ISO 3166 style; 'US' also matches 'US-CA' (a deeper "
@@ -82,8 +99,16 @@ class PolicyMatch(_Section):
 
 
 class Policy(_Section):
-    name: str = Field(default="default", min_length=1, max_length=100)
-    description: str = ""
+    """One policy file: what it matches, its settings, and each rule's parameters."""
+
+    name: str = Field(
+        default="default",
+        min_length=1,
+        max_length=100,
+        description="unique in a policy set; decisions record it",
+        examples=["tcpa"],
+    )
+    description: str = Field(default="", description="what the policy is for, for people")
     extends: str | None = Field(
         default=None,
         description="parent policy: a name in the same set, or a file path relative to this "
@@ -106,11 +131,21 @@ class Policy(_Section):
     timezone: TimeZoneName = Field(
         default="UTC", description="the user's zone when the request does not give one"
     )
-    reply: ReplySettings = Field(default_factory=ReplySettings)
-    consent: ConsentWords = Field(default_factory=ConsentWords)
-    store_failure: StoreFailure = Field(default_factory=StoreFailure)
-    idempotency_ttl: Duration = Field(default=timedelta(hours=24))
-    rules: RulesConfig = Field(default_factory=RulesConfig)  # type: ignore[valid-type]
+    reply: ReplySettings = Field(
+        default_factory=ReplySettings, description="when an outbound message counts as a reply"
+    )
+    consent: ConsentWords = Field(
+        default_factory=ConsentWords, description="opt-out, opt-in and help wording"
+    )
+    store_failure: StoreFailure = Field(
+        default_factory=StoreFailure, description="what to answer while the state store is down"
+    )
+    idempotency_ttl: Duration = Field(
+        default=timedelta(hours=24), description="how long an idempotency key's decision is kept"
+    )
+    rules: RulesConfig = Field(  # type: ignore[valid-type]
+        default_factory=RulesConfig, description="each rule's parameters, by rule id"
+    )
 
     def rule_params(self, rule_id: str) -> RuleParams:
         params: RuleParams = getattr(self.rules, rule_id)

@@ -29,7 +29,7 @@ class RuleParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="false: the rule is not evaluated")
     mode: Literal["enforce", "shadow"] = Field(
         default="enforce",
         description="shadow: evaluate and record 'would have fired' without changing the verdict",

@@ -9,7 +9,7 @@ carrying crisis resources, is not the same as outreach that can wait.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -19,10 +19,20 @@ from guardrail.rules.base import Finding
 FailMode = Literal["fail_closed", "fail_open"]
 
 
+def _string_shorthand(schema: dict[str, Any], cls: type) -> None:
+    """The JSON Schema says what ``_from_string`` accepts: a bare mode, or the mapping."""
+    mapping = {k: v for k, v in schema.items() if k not in ("title", "description")}
+    for key in mapping:
+        del schema[key]
+    short = {"type": "string", "enum": list(get_args(FailMode)), "description": "both kinds"}
+    schema["anyOf"] = [short, mapping]
+    schema["examples"] = ["fail_closed", {"proactive": "fail_closed", "reply": "fail_open"}]
+
+
 class OnError(BaseModel):
     """Per message kind; a bare string in YAML sets both (``on_error: fail_closed``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_string_shorthand)
 
     proactive: FailMode = "fail_closed"
     reply: FailMode = "fail_open"

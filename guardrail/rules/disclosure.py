@@ -33,7 +33,7 @@ DEFAULT_MINOR_TEXTS = {
 
 
 class DisclosureParams(RuleParams):
-    enabled: bool = False
+    enabled: bool = Field(default=False, description="off unless a pack turns it on")
     every: Duration | None = Field(
         default=timedelta(hours=3), description="disclose again once this long has passed"
     )
@@ -49,7 +49,9 @@ class DisclosureParams(RuleParams):
     minor_texts: dict[str, str] | None = Field(
         default=None, description="used instead of texts for known minors (e.g. break reminders)"
     )
-    position: Literal["prefix", "suffix"] = "prefix"
+    position: Literal["prefix", "suffix"] = Field(
+        default="prefix", description="put the notice before the message or after it"
+    )
 
     def text_for(self, locale: str | None, minor: bool) -> str:
         texts = self.minor_texts if minor and self.minor_texts else self.texts

@@ -20,9 +20,15 @@ from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 
 
 class EngagementParams(RuleParams):
-    min_user_messages: int = Field(default=5, ge=0)
-    window: Duration = Field(default=timedelta(days=14))
-    anchor: Literal["before_send", "after_conversation_start"] = "before_send"
+    min_user_messages: int = Field(
+        default=5, ge=0, description="user messages needed (K) before a proactive follow-up"
+    )
+    window: Duration = Field(default=timedelta(days=14), description="the window (W)")
+    anchor: Literal["before_send", "after_conversation_start"] = Field(
+        default="before_send",
+        description="before_send: K messages in the W before the send; "
+        "after_conversation_start: within W after the user started the conversation",
+    )
 
 
 def conversation_start(messages: tuple[datetime, ...], gap: timedelta) -> datetime | None:

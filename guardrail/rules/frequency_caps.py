@@ -18,9 +18,11 @@ from guardrail.state.base import Cap, CapScope, Snapshot
 class CapSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scope: CapScope = "bot"
-    limit: int = Field(ge=0)
-    window: Duration
+    scope: CapScope = Field(
+        default="bot", description="bot: this bot's messages; all_bots: every bot of the tenant"
+    )
+    limit: int = Field(ge=0, description="proactive messages allowed in the window", examples=[3])
+    window: Duration = Field(description="a sliding window ending at the send")
 
     def to_cap(self) -> Cap:
         return Cap(scope=self.scope, limit=self.limit, window=self.window)
@@ -32,7 +34,8 @@ class FrequencyCapParams(RuleParams):
             CapSpec(scope="bot", limit=1, window=timedelta(days=1)),
             CapSpec(scope="bot", limit=3, window=timedelta(days=7)),
             CapSpec(scope="all_bots", limit=3, window=timedelta(days=1)),
-        ]
+        ],
+        description="every cap must have room for a proactive message to go",
     )
 
 

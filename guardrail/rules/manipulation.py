@@ -17,9 +17,9 @@ Off by default; the EU AI Act pack turns the block on.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, WithJsonSchema, field_validator
 
 from classifiers.results import MANIPULATION_TACTICS, ManipulationResult
 from guardrail.analysis import CLASSIFIERS, AnalysisRequest
@@ -30,10 +30,12 @@ from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.content import OnError, degraded
 
 LABEL = "MANIPULATION"
+Tactic = Annotated[str, WithJsonSchema({"type": "string", "enum": list(MANIPULATION_TACTICS)})]
+"""A tactic name, checked by ``_known`` (the schema lists them for editors)."""
 
 
 class ManipulationParams(RuleParams):
-    enabled: bool = False
+    enabled: bool = Field(default=False, description="off unless a pack turns it on")
     threshold: float | None = Field(
         default=None,
         ge=0.0,
@@ -46,8 +48,12 @@ class ManipulationParams(RuleParams):
         "{fr: 0.95}, where the head has seen little of a language and over-flags; a "
         "hand-written cue fires whatever the score",
     )
-    action: Literal["block", "rewrite", "review", "info"] = "block"
-    tactics: list[str] | None = Field(
+    action: Literal["block", "rewrite", "review", "info"] = Field(
+        default="block",
+        description="block; rewrite (drop the flagged sentences); review (send, tell the "
+        "review webhook); info (send, record the score)",
+    )
+    tactics: list[Tactic] | None = Field(
         default=None, description="fire only for these tactics (default: any, or none named)"
     )
     min_remaining_chars: int = Field(

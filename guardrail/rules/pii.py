@@ -35,7 +35,10 @@ DEFAULT_OPERATORS: dict[str, PiiOperator] = {
 class PiiParams(RuleParams, PiiConfig):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    operators: dict[str, PiiOperator] = Field(default_factory=lambda: dict(DEFAULT_OPERATORS))
+    operators: dict[str, PiiOperator] = Field(
+        default_factory=lambda: dict(DEFAULT_OPERATORS),
+        description="per entity type: an operator, or its bare type (PHONE_NUMBER: mask)",
+    )
     on_error: OnError = Field(
         default_factory=OnError,
         description="when PII detection is down: fail_closed (block) or fail_open (send "

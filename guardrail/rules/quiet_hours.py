@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from guardrail.durations import ClockTime
 from guardrail.models import TimeZoneName
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.timezones import ZoneChoice, from_request
@@ -27,8 +28,10 @@ _DAY = 24 * 60
 class QuietWindow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: time = Field(description="local time the quiet window starts, e.g. 21:00")
-    end: time = Field(description="local time it ends (exclusive), e.g. 08:00; may wrap midnight")
+    start: ClockTime = Field(description="local time the quiet window starts, e.g. 21:00")
+    end: ClockTime = Field(
+        description="local time it ends (exclusive), e.g. 08:00; may wrap midnight"
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> QuietWindow:
@@ -55,7 +58,8 @@ def _minute(t: time) -> int:
 
 class QuietHoursParams(RuleParams):
     windows: list[QuietWindow] = Field(
-        default_factory=lambda: [QuietWindow(start=time(21, 0), end=time(8, 0))]
+        default_factory=lambda: [QuietWindow(start=time(21, 0), end=time(8, 0))],
+        description="local-time windows in which proactive messages are deferred",
     )
     infer_from_phone: bool = Field(
         default=True,

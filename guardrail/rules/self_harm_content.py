@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from guardrail.models import Kind
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 
 
 class SelfHarmContentParams(RuleParams):
-    enabled: Literal[True] = True
-    mode: Literal["enforce"] = "enforce"
+    enabled: Literal[True] = Field(default=True, description="always true: cannot be disabled")
+    mode: Literal["enforce"] = Field(
+        default="enforce", description="always enforce: cannot be shadowed"
+    )
 
     @field_validator("enabled", "mode", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 
 
 class SexualContentParams(RuleParams):
-    enabled: bool = False
+    enabled: bool = Field(default=False, description="off unless a pack turns it on")
     action: Literal["block", "info"] = Field(
         default="block", description="block the message, or only record the finding (info)"
     )
