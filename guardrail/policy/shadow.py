@@ -19,7 +19,15 @@ from guardrail.analysis import Analyze, SharedAnalyses
 from guardrail.models import Decision, OutreachRequest, Reason
 from guardrail.pipeline import decide, default_analyzer
 from guardrail.policy.loader import LoadedPolicy
-from guardrail.state.base import CommitRequest, CommitResult, Snapshot, Store
+from guardrail.state.base import (
+    CommitRequest,
+    CommitResult,
+    EventApplied,
+    EventWrite,
+    Snapshot,
+    Store,
+)
+from guardrail.state.common import ConsentOutcome
 
 log = logging.getLogger("guardrail.policy")
 
@@ -74,10 +82,23 @@ class ReadOnlyStore:
     ) -> None:
         return None
 
+    async def apply_event(
+        self, tenant: str, bot: str, user: str, write: EventWrite
+    ) -> EventApplied:
+        return EventApplied()
+
     async def set_consent(
-        self, tenant: str, bot: str | None, user: str, opted_out: bool, ts: datetime
-    ) -> None:
-        return None
+        self,
+        tenant: str,
+        bot: str | None,
+        user: str,
+        opted_out: bool,
+        ts: datetime,
+        *,
+        source: str = "admin",
+        arrival: datetime | None = None,
+    ) -> ConsentOutcome:
+        return ConsentOutcome(applied=False, refused="read-only store")
 
     async def get_idempotent(
         self, tenant: str, bot: str, user: str, key: str, now: datetime
@@ -104,7 +125,13 @@ class ReadOnlyStore:
     ) -> None:
         return None
 
-    async def prune(self, before: datetime) -> int:
+    async def prune(
+        self,
+        before: datetime,
+        *,
+        risk_before: datetime | None = None,
+        records_before: datetime | None = None,
+    ) -> int:
         return 0
 
 
