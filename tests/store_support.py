@@ -4,7 +4,6 @@ the test's own (so sweeps and key scans never touch another test's or helper's s
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -68,7 +67,7 @@ def redis_server(*args: str) -> Iterator[str]:
             try:
                 if redis_sync.Redis.from_url(url, socket_timeout=1).ping():
                     break
-            except (redis_sync.RedisError, socket.error):
+            except (OSError, redis_sync.RedisError):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"redis-server {' '.join(args)} did not start") from None
                 time.sleep(0.05)

@@ -25,7 +25,7 @@ from guardrail.state.redis import RedisStore
 from guardrail.state.sqlite import SQLiteStore
 from tests.conftest import AUTH, Clock
 from tests.store_support import STORES, store_of
-from tests.test_api import check, engage, enforcing
+from tests.test_api import check, enforcing, engage
 
 MakeClient = Callable[..., TestClient]
 Uid = Callable[[str], str]

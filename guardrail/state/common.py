@@ -53,6 +53,14 @@ def bounded(dt: datetime) -> datetime:
     return from_epoch(epoch)
 
 
+def since(now: datetime, span: timedelta) -> datetime:
+    """``now - span``, held inside the store's range (a horizon of millennia cannot overflow)."""
+    try:
+        return bounded(now - span)
+    except OverflowError:
+        return STORE_MIN
+
+
 def from_epoch(ts: float) -> datetime:
     """A stored time back as a datetime; never raises, whatever an older release stored.
 

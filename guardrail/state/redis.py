@@ -79,6 +79,7 @@ from guardrail.state.common import (
     KeyTtls,
     bounded,
     decide_consent,
+    since,
     effective_consent,
     event_key,
     from_epoch,
@@ -336,7 +337,7 @@ class RedisStore:
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
     ) -> Snapshot:
         tag, b = self._tag(tenant, user), _q(bot)
-        lo, hi = _num(to_epoch(bounded(now - horizon))), _num(to_epoch(now))
+        lo, hi = _num(to_epoch(since(now, horizon))), _num(to_epoch(now))
         keys = [f"{tag}:first", f"{tag}:um:{b}", f"{tag}:pro:{b}", f"{tag}:pro_all",
                 f"{tag}:out:{b}", f"{tag}:consent", f"{tag}:disc:{b}", f"{tag}:res:{b}",
                 f"{tag}:risk", f"{tag}:dep"]  # fmt: skip

@@ -39,6 +39,7 @@ from guardrail.state.common import (
     EvidenceSource,
     bounded,
     decide_consent,
+    since,
     effective_consent,
     event_key,
     from_epoch,
@@ -199,7 +200,7 @@ class SQLiteStore:
     async def snapshot(
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
     ) -> Snapshot:
-        lo, hi = to_epoch(bounded(now - horizon)), to_epoch(now)
+        lo, hi = to_epoch(since(now, horizon)), to_epoch(now)
         # A read transaction, so all lists come from one consistent state of the file.
         with self._transaction("DEFERRED") as db:
             first = db.execute(
