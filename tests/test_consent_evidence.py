@@ -161,15 +161,11 @@ def test_a_bot_opt_in_dated_2100_does_not_undo_a_stop(
         assert "does not undo it (only the user can)" in body["detail"]
     clock.advance(minutes=5)
     assert enforcing(proactive(client, bot, user)) == ["opt_out"]
-    records = consent_records(client, bot)
-    assert [(r["action"], r["evidence"], r["applied"]) for r in records][0] == (
-        "opt_out", "ingest", True,
-    )  # fmt: skip
+    records = [(r["action"], r["evidence"], r["applied"]) for r in consent_records(client, bot)]
+    assert records[0] == ("opt_out", "ingest", True)
     if forged.status_code == 200:  # the audit log says what happened, not what was asked
-        assert [(r["action"], r["evidence"], r["applied"]) for r in records][1] == (
-            "opt_in", "bot", False,
-        )  # fmt: skip
-        assert records[1]["honoured_at"] is None
+        assert records[1:] == [("opt_in", "bot", False)]
+        assert consent_records(client, bot)[1]["honoured_at"] is None
 
 
 def test_a_fast_clock_opt_in_does_not_outrank_a_later_stop(
