@@ -23,7 +23,7 @@ from guardrail.state.base import CommitRequest, EventWrite, Store
 from guardrail.state.common import ConsentChange, KeyTtls
 from guardrail.state.redis import RedisStore
 from tests.conftest import Clock
-from tests.store_support import STORES, store_of, unique_prefix
+from tests.store_support import store_of, unique_prefix
 
 MakeClient = Callable[..., TestClient]
 Uid = Callable[[str], str]
