@@ -137,3 +137,27 @@ def test_poisoned_user_sequence(make_client: MakeClient, clock: Clock, uid: Uid,
     assert stop["consent"] == "opted_out"
     clock.advance(minutes=1)
     assert enforcing(check(client, bot, user, kind="proactive")) == ["opt_out"]
+
+
+def test_whatsapp_webhook_skips_an_out_of_range_time_and_applies_the_rest(
+    make_client: MakeClient, clock: Clock, uid: Uid
+) -> None:
+    from tests.test_webhook_route import APP_SECRET, BOT, PHONE_NUMBER_ID, USER, deliver, payload
+
+    tenant = uid("wa")
+    client = make_client(
+        whatsapp={"app_secret": APP_SECRET,
+                  "phone_numbers": {PHONE_NUMBER_ID: {"tenant": tenant, "bot": BOT}}},
+        keys=[{"name": "t", "tenant": tenant, "key": "tenant-key-Zx81Qw"}],
+    )  # fmt: skip
+    far = {"from": USER, "id": uid("wamid.far"), "timestamp": "253402300000", "type": "text",
+           "text": {"body": "hi"}}  # fmt: skip
+    stop = {"from": USER, "id": uid("wamid.stop"), "type": "text", "text": {"body": "STOP"},
+            "timestamp": str(int(clock().timestamp()))}  # fmt: skip
+    answer = deliver(client, payload(far, stop))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["recorded"] == 1
+    assert any("outside 1970..3000" in w for w in answer.json()["warnings"])
+    store = client.app.state.gateway.store  # type: ignore[attr-defined]
+    snap = client.portal.call(store.snapshot, tenant, BOT, USER, clock(), timedelta(days=1))  # type: ignore[union-attr]
+    assert snap.opted_out and len(snap.user_messages) == 1
