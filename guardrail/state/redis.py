@@ -79,10 +79,10 @@ from guardrail.state.common import (
     KeyTtls,
     bounded,
     decide_consent,
-    since,
     effective_consent,
     event_key,
     from_epoch,
+    since,
     to_epoch,
 )
 

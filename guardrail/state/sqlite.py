@@ -39,10 +39,10 @@ from guardrail.state.common import (
     EvidenceSource,
     bounded,
     decide_consent,
-    since,
     effective_consent,
     event_key,
     from_epoch,
+    since,
     to_epoch,
 )
 
