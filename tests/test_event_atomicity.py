@@ -9,6 +9,7 @@ never lost. Both stores, the real servers.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -23,8 +24,8 @@ from guardrail.state.base import EventWrite, Store, StoreUnavailable
 from guardrail.state.common import ConsentChange, event_key
 from guardrail.state.redis import RedisStore
 from guardrail.state.sqlite import SQLiteStore
-from tests.conftest import AUTH, Clock
-from tests.store_support import STORES, store_of
+from tests.conftest import AUTH, REDIS_URL, Clock
+from tests.store_support import STORES, store_of, unique_prefix
 from tests.test_api import check, enforcing, engage
 
 MakeClient = Callable[..., TestClient]
@@ -164,3 +165,47 @@ def test_crisis_message_whose_write_fails_is_not_lost(
         _store(client).snapshot, "default", bot, user, clock(), timedelta(days=1)
     )
     assert len(snap.risk_events) == 1 and len(snap.user_messages) == 1
+
+
+async def test_a_burst_of_events_for_one_user_is_applied_whole(store: Store) -> None:
+    writes = [
+        EventWrite(ts=T0 + timedelta(seconds=i), seen_key=f"user_message:b{i}", user_message=True)
+        for i in range(50)
+    ]
+    results = await asyncio.gather(*(store.apply_event("acme", "coach", "u3", w) for w in writes))
+    assert not any(r.duplicate for r in results)
+    snap = await store.snapshot("acme", "coach", "u3", T0 + timedelta(minutes=1), timedelta(days=1))
+    assert len(snap.user_messages) == 50
+
+
+@pytest.mark.redis
+async def test_replicas_writing_one_user_at_once_all_succeed() -> None:
+    """Four gateway replicas (four stores, one key space) race on one user's events: the
+    optimistic transaction retries until each event is applied exactly once."""
+    prefix = unique_prefix()
+    replicas = [RedisStore(REDIS_URL, prefix=prefix) for _ in range(4)]
+    try:
+        stop = ConsentChange("coach", True, T0, "webhook", T0)
+        writes = [
+            EventWrite(
+                ts=T0 + timedelta(seconds=i),
+                seen_key=f"user_message:r{i}",
+                user_message=True,
+                consent=stop if i == 7 else None,
+            )
+            for i in range(40)
+        ]
+        await asyncio.gather(
+            *(replicas[i % 4].apply_event("acme", "coach", "u", w) for i, w in enumerate(writes))
+        )
+        again = await replicas[0].apply_event("acme", "coach", "u", writes[7])
+        assert again.duplicate
+        snap = await replicas[1].snapshot("acme", "coach", "u", T0 + timedelta(minutes=1),
+                                          timedelta(days=1))  # fmt: skip
+        assert len(snap.user_messages) == 40 and snap.opted_out
+    finally:
+        keys = [k async for k in replicas[0]._r.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await replicas[0]._r.delete(*keys)
+        for replica in replicas:
+            await replica.close()

@@ -43,8 +43,11 @@ Every Redis error (connection, timeout, OOM, READONLY, LOADING, any other error 
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -91,9 +94,11 @@ _COUNTED_KINDS = frozenset({"um", "out"})
 """prune counts messages, as SQLite does: ``pro``/``pro_all`` are copies of ``out`` entries."""
 _RISK_KINDS = frozenset({"risk", "dep"})
 _RECORD_KINDS = frozenset({"first", "consent"})
-_WATCH_RETRIES = 8
-"""Concurrent writers to one user's consent or first contact retry the optimistic
-transaction; past this the store is too contended to answer in time (StoreUnavailable)."""
+_WATCH_RETRIES = 16
+"""Replicas writing one user's events at once retry the optimistic transaction (after a
+short random pause); past this the store is too contended to answer in time
+(StoreUnavailable, so the platform retries later). Within one process, events of one user
+queue on a lock instead, so a burst from one webhook never conflicts with itself."""
 
 # KEYS: seen, consent hash, first-contact hash, then every key the event may write
 # ARGV: bot field, then the expected type of each key from KEYS[4] on
@@ -281,6 +286,9 @@ class RedisStore:
             raise ValueError("the Redis key prefix must be non-empty and contain no braces")
         self.prefix = prefix
         self.ttls = ttls or KeyTtls()
+        self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         parts = urlsplit(url)
         # For messages: never echo the password of the URL.
         self._where = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
@@ -458,9 +466,14 @@ class RedisStore:
         consent, first = f"{tag}:consent", f"{tag}:first"
         typed = {seen: "string", consent: "hash", first: "hash", f"{tag}:um:{b}": "zset",
                  f"{tag}:risk": "zset", f"{tag}:dep": "zset"}  # fmt: skip
+        lock = self._user_locks.get(tag)
+        if lock is None:
+            lock = self._user_locks.setdefault(tag, asyncio.Lock())
         with self._guard("apply_event"):
-            async with self._r.pipeline(transaction=True) as pipe:
-                for _ in range(_WATCH_RETRIES):
+            async with lock, self._r.pipeline(transaction=True) as pipe:
+                for attempt in range(_WATCH_RETRIES):
+                    if attempt:
+                        await asyncio.sleep(random.uniform(0, 0.002 * attempt))
                     try:
                         await pipe.watch(seen, consent, first)
                         state = await pipe.eval(
