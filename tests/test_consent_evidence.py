@@ -250,3 +250,32 @@ async def test_store_orders_consent_by_arrival(store: Store) -> None:
         "acme", None, "u", False, T0 + timedelta(hours=1), source="webhook", arrival=T0
     )
     assert again.applied and not await opted_out(store, "other")
+
+
+async def test_an_older_sqlite_file_keeps_its_opt_outs_against_the_bot(tmp_path: Path) -> None:
+    """A file written before consent kept its evidence: its opt-outs count as the user's."""
+    import sqlite3
+
+    from guardrail.state.sqlite import SQLiteStore
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE consent (tenant TEXT NOT NULL, user TEXT NOT NULL, bot TEXT NOT NULL,"
+        " opted_out INTEGER NOT NULL, ts REAL NOT NULL, PRIMARY KEY (tenant, user, bot))"
+        " WITHOUT ROWID;"
+        f"INSERT INTO consent VALUES ('acme', 'u', 'coach', 1, {T0.timestamp()});"
+        "PRAGMA user_version = 1;"
+    )
+    db.close()
+    store = SQLiteStore(path)
+    try:
+        assert await opted_out(store)
+        later = T0 + timedelta(hours=1)
+        outcome = await store.set_consent(
+            "acme", "coach", "u", False, later, source="bot", arrival=later
+        )
+        assert not outcome.applied and "came from legacy" in (outcome.refused or "")
+        assert await opted_out(store)
+    finally:
+        await store.close()
