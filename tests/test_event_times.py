@@ -128,6 +128,7 @@ def test_poisoned_user_sequence(make_client: MakeClient, clock: Clock, uid: Uid,
     refused = client.post("/v1/events", json=bad, headers=AUTH)
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"] == "invalid_request"
+    assert [e["field"] for e in refused.json()["detail"]] == ["ts"]
     for kind in ("opt_in", "opt_out"):
         body = {**bad, "type": kind}
         body.pop("text")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from guardrail.api.audit import append_consent
 from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
@@ -52,9 +53,10 @@ async def record_event(
             source=source,
             arrival=gateway.clock(),
         )
-    except TimestampOutOfRange as exc:
+    except TimestampOutOfRange as exc:  # the same 422 body as any invalid field
         gateway.metrics.events.labels(event.type.value, "invalid").inc()
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"ts: {exc}") from exc
+        error = {"loc": ("body", "ts"), "msg": str(exc), "type": "value_error"}
+        raise RequestValidationError([error]) from exc
     except StoreUnavailable as exc:
         gateway.metrics.events.labels(event.type.value, "store_unavailable").inc()
         raise HTTPException(
