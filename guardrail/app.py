@@ -25,6 +25,7 @@ from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
 from guardrail.models import Event, OutreachRequest
 from guardrail.policy.holder import reloading
+from guardrail.retention import pruning
 
 log = logging.getLogger("guardrail")
 
@@ -91,7 +92,11 @@ def create_app(
             log.warning("no API keys configured: every request will get 401; set GUARDRAIL_API_KEY")
         app.state.gateway = running
         try:
-            async with reloading(running.policies, poll=policy_poll_s, sighup=reload_on_sighup):
+            async with (
+                reloading(running.policies, poll=policy_poll_s, sighup=reload_on_sighup),
+                pruning(running) as prune_stats,
+            ):
+                app.state.prune_stats = prune_stats
                 yield
         finally:
             await running.aclose()

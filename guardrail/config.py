@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from guardrail.adapters.base import AdapterConfig
+from guardrail.durations import Duration
 from guardrail.notify import ReviewWebhookConfig
 
 DEFAULT_TENANT = "default"
@@ -26,13 +27,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Role = Literal["bot", "ingest", "auditor", "admin"]
+
+
 class ApiKeyConfig(_Strict):
-    """One API key, stored as the SHA-256 of the key; give ``key`` only in local files."""
+    """One API key, stored as the SHA-256 of the key; give ``key`` only in local files.
+
+    Roles: ``bot`` asks for outreach decisions and posts receipts; ``ingest`` posts what
+    users did (messages, opt-ins, opt-outs, receipts: the platform's side, never the bot's);
+    ``auditor`` reads the audit log; ``admin`` does everything, the operator's own key.
+    """
 
     name: str = Field(description="label used in logs instead of the key")
     tenant: str
     bots: list[str] = Field(default_factory=lambda: ["*"], description='"*" = every bot')
-    role: Literal["bot", "auditor", "admin"] = "bot"
+    role: Role = "bot"
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     key: SecretStr | None = None
 
@@ -52,6 +61,31 @@ class ApiKeyConfig(_Strict):
 class BotConfig(_Strict):
     tenant: str = DEFAULT_TENANT
     upstream: AdapterConfig | None = None
+    forwards_user_events: bool = Field(
+        default=False,
+        description="this bot's engine is where user messages, opt-ins and opt-outs come from, "
+        "so its bot key may post them; they are recorded as the bot's evidence, and an opt-in "
+        "it forwards never lifts an opt-out the user made elsewhere",
+    )
+
+
+class RetentionConfig(_Strict):
+    """How long state is kept, and how often the background prune runs.
+
+    Each duration is a floor raised to the longest look-back of the active policies, so a
+    prune never drops what a rule still reads (a 7-day cap keeps 7 days of sends)."""
+
+    enabled: bool = True
+    interval: Duration = Field(default=timedelta(hours=1), description="how often prune runs")
+    messages: Duration = Field(default=timedelta(days=90), description="user and sent messages")
+    risk: Duration = Field(
+        default=timedelta(days=30),
+        description="self-harm and dependency signals (health data: kept no longer than needed)",
+    )
+    records: Duration = Field(
+        default=timedelta(days=5 * 365),
+        description="consent and first-contact records, from their last change",
+    )
 
 
 class WhatsAppNumber(_Strict):
@@ -74,6 +108,9 @@ class Settings(BaseSettings):
     port: int = 8080
     db: str | None = Field(default=None, description="SQLite file (default ./guardrail.db)")
     redis_url: str | None = None
+    redis_prefix: str = Field(
+        default="gr", min_length=1, pattern=r"^[^{}]+$", description="Redis key prefix"
+    )
     policy: Path | None = Field(default=None, description="policy file; built-in default if unset")
     api_key: SecretStr | None = Field(
         default=None, description="key of the default tenant, allowed every bot (first runs)"
@@ -97,6 +134,7 @@ class Settings(BaseSettings):
     review_webhook: ReviewWebhookConfig | None = Field(
         default=None, description="where crisis notifications go (signed, retried)"
     )
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     max_text_chars: int = Field(default=4096, ge=1)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     trust_client_time: bool = Field(

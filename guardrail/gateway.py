@@ -23,7 +23,7 @@ from guardrail.notify import ReviewNotifier
 from guardrail.policy import LoadedPolicy, PolicySet
 from guardrail.policy.holder import PolicyHolder, ReloadStatus
 from guardrail.risk import Assessor, ClassifierAssessor, LexiconAssessor, NoAssessor
-from guardrail.state import open_store
+from guardrail.state import KeyTtls, open_store
 from guardrail.state.base import Store
 
 if TYPE_CHECKING:
@@ -80,7 +80,12 @@ class Gateway:
         policies = PolicyHolder(settings.policy, registry=metrics.registry)
         gateway = cls(
             settings=settings,
-            store=open_store(db=settings.db, redis_url=settings.redis_url),
+            store=open_store(
+                db=settings.db,
+                redis_url=settings.redis_url,
+                ttls=retention_ttls(settings),
+                prefix=settings.redis_prefix,
+            ),
             policies=policies,
             auth=Authenticator(settings.all_keys()),
             clock=clock,
@@ -195,6 +200,12 @@ class Gateway:
             await self.notifier.aclose()
         await self.store.close()
         await self.audit.close()
+
+
+def retention_ttls(settings: Settings) -> KeyTtls:
+    """Redis TTLs from the retention settings (the prune raises them to policy look-backs)."""
+    r = settings.retention
+    return KeyTtls(messages=r.messages, risk=r.risk, records=r.records)
 
 
 def _assessor(name: str) -> Assessor:

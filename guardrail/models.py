@@ -129,6 +129,11 @@ class Reason(_Strict):
 class Delivery(_Strict):
     status: Literal["delivered", "failed", "skipped"]
     adapter: str
+    uncertain: bool = Field(
+        default=False,
+        description="failed, but the platform may have delivered it (a timeout or 5xx after "
+        "the request went out): it counts as sent, and must not be retried blindly",
+    )
     upstream_status: int | None = None
     error: str | None = None
     response: Any = None
@@ -183,6 +188,15 @@ class EventResult(_Strict):
     duplicate: bool = False
     consent: Literal["opted_out", "opted_in"] | None = None
     consent_scope: Literal["bot", "all"] | None = None
+    consent_applied: bool | None = Field(
+        default=None,
+        description="the event asked for a consent change: whether it was applied (an opt-in "
+        "that may not lift the standing opt-out is recorded, not applied; consent then says "
+        "the state that stands)",
+    )
+    consent_source: Literal["webhook", "ingest", "admin", "bot"] | None = Field(
+        default=None, description="who vouched for the consent change (its evidence)"
+    )
     detail: str | None = None
     risk: Literal["indicator", "ideation", "behavior", "attempt"] | None = Field(
         default=None, description="self-harm severity seen in a user message"

@@ -20,6 +20,9 @@ from guardrail.config import Settings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Gateways built by tests do not load the classifier stack unless a test asks for it.
 os.environ.setdefault("GUARDRAIL_CLASSIFIERS", "false")
+# Nor do they prune on a schedule: a prune at a test's clock would sweep the shared Redis
+# server (tests that exercise the schedule turn it on, with a key prefix of their own).
+os.environ.setdefault("GUARDRAIL_RETENTION", '{"enabled": false}')
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 API_KEY = "test-key-0123456789"

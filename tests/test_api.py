@@ -467,7 +467,10 @@ def test_explicit_consent_events(make_client: MakeClient, clock: Clock, uid: Uid
         "duplicate": False,
         "consent": "opted_out",
         "consent_scope": "bot",
-        "detail": None,
+        "consent_applied": True,
+        "consent_source": "admin",  # the test key is the operator's (GUARDRAIL_API_KEY)
+        "detail": f"opted out of bot {bot} (on the word of admin; an opt-in forwarded by the "
+        "bot would not undo it)",
         "risk": None,
         "risk_score": None,
         "crisis": False,
@@ -499,6 +502,8 @@ def test_duplicate_event_id_counts_once(make_client: MakeClient, clock: Clock, u
             "duplicate": False,
             "consent": None,
             "consent_scope": None,
+            "consent_applied": None,
+            "consent_source": None,
             "detail": None,
             "risk": None,
             "risk_score": None,

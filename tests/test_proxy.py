@@ -97,6 +97,7 @@ def test_send_allowed_is_delivered(
     assert decision["delivery"] == {
         "status": "delivered",
         "adapter": "webhook",
+        "uncertain": False,
         "upstream_status": 202,
         "error": None,
         "response": {"accepted": True, "id": "out-1"},
@@ -137,11 +138,8 @@ def test_send_blocked_sends_nothing(make_client: MakeClient, upstream: Upstream,
 
 @pytest.mark.parametrize(
     ("reply", "attempts"),
-    [
-        (Reply(500, {"error": "internal failure"}), 2),  # retried once, then given up
-        (Reply(400, {"error": "unknown recipient"}), 1),  # not retried
-    ],
-    ids=["500", "400"],
+    [(Reply(400, {"error": "unknown recipient"}), 1)],  # not retried
+    ids=["400"],
 )
 def test_send_upstream_failure_is_502_and_released(
     make_client: MakeClient,
@@ -410,9 +408,10 @@ def test_failed_send_can_be_retried_under_the_same_key(
     client = client_with(make_client, "webhook", upstream)
     user, key = uid("fern"), uid("nudge")
     engage(client, BOT, user, clock())
-    upstream.default = Reply(503, {"error": "maintenance"})
+    upstream.default = Reply(403, {"error": "recipient blocked the number"})
     failed = send(client, user, idempotency_key=key, status=502)
     assert failed["delivery"]["status"] == "failed"
+    assert failed["delivery"]["uncertain"] is False  # a refusal: certainly not delivered
 
     # The key was released with the reservation: the retry is decided and delivered anew.
     upstream.default = Reply(200, {"ok": True})

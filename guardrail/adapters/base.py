@@ -409,6 +409,12 @@ class Adapter(ABC):
         errors, timeouts, 5xx and 429: a 4xx will fail the same way again. Note that a
         timeout or 5xx after the platform accepted the message can make a retry deliver
         it twice; bounded retries trade that rare duplicate for fewer lost messages.
+
+        A failure is *definite* (the message certainly did not go out: connection refused,
+        DNS failure, a connect or pool timeout, a 4xx or 2xx refusal) or *uncertain* (a read
+        or write timeout, a 5xx, a broken response after the request went out: the platform
+        may have taken it). Uncertain failures come back with ``uncertain=True``; once one
+        attempt was uncertain, the outcome stays uncertain whatever later attempts say.
         """
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
@@ -417,6 +423,7 @@ class Adapter(ABC):
         status: int | None = None
         payload: Any = None
         error = "no attempt made"
+        uncertain = False
         for attempt in range(1, attempts + 1):
             hint: float | None = None
             try:
@@ -427,11 +434,18 @@ class Adapter(ABC):
                 status, payload = None, None
                 kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connect error"
                 error = self._describe(kind, exc)
+                # Connect and pool timeouts happen before a byte of the request is sent.
+                uncertain |= not isinstance(
+                    exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+                )
                 retryable = True
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            except httpx.InvalidURL as exc:
+                # A token with characters no URL can carry (the text is redacted): never sent.
+                return self._failed(None, self._describe("invalid URL", exc), None, uncertain)
+            except httpx.HTTPError as exc:
                 # Read/protocol errors after the request went out: not safe to repeat blindly.
-                # (InvalidURL: a token with characters no URL can carry; the text is redacted.)
-                return self._failed(None, self._describe("transport error", exc), None)
+                error = self._describe("transport error", exc)
+                return self._failed(None, error, None, uncertain=True)
             else:
                 status = response.status_code
                 payload = self._json(response)
@@ -445,13 +459,14 @@ class Adapter(ABC):
                             response=_redact_json(payload, self._secrets),
                         )
                     return self._failed(
-                        status, f"upstream rejected the message: {problem}", payload
+                        status, f"upstream rejected the message: {problem}", payload, uncertain
                     )
                 detail = self._error_detail(payload)
                 error = f"upstream HTTP {status}"
                 if detail:
                     error += f": {detail[:_ERROR_DETAIL_MAX]}"
                 retryable = status >= 500 or status == 429
+                uncertain |= status >= 500  # the platform may have taken it before failing
                 hint = self._retry_hint(response, payload)
             if not retryable or attempt == attempts:
                 break
@@ -472,12 +487,17 @@ class Adapter(ABC):
             await asyncio.sleep(delay)
         if attempt > 1:
             error += f" (after {attempt} attempts)"
-        return self._failed(status, error, payload)
+        return self._failed(status, error, payload, uncertain)
 
-    def _failed(self, status: int | None, error: str, payload: Any) -> Delivery:
+    def _failed(
+        self, status: int | None, error: str, payload: Any, uncertain: bool = False
+    ) -> Delivery:
+        if uncertain:
+            error += "; the platform may have delivered it: counted as sent"
         return Delivery(
             status="failed",
             adapter=self.name,
+            uncertain=uncertain,
             upstream_status=status,
             error=self._redact(error),
             response=_redact_json(payload, self._secrets),

@@ -42,11 +42,13 @@ async def append_decision(
         ) from exc
 
 
-async def append_consent(gateway: Gateway, tenant: str, event: Event, result: EventResult) -> None:
+async def append_consent(
+    gateway: Gateway, tenant: str, event: Event, result: EventResult, *, via: str | None = None
+) -> None:
     if result.consent is None or result.duplicate:
         return
     try:
-        await gateway.audit.record_consent(tenant, event, result)
+        await gateway.audit.record_consent(tenant, event, result, via=via)
     except AuditUnavailable as exc:
         log.error("consent change of bot %s not recorded: %s", event.bot_id, exc)
         raise HTTPException(

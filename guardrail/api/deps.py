@@ -63,7 +63,7 @@ def json_body(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def require_role(principal: Principal, *roles: str) -> Principal:
-    """403 unless the key has one of ``roles`` (bot, auditor, admin)."""
+    """403 unless the key has one of ``roles`` (bot, ingest, auditor, admin)."""
     if principal.role not in roles:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
@@ -72,10 +72,12 @@ def require_role(principal: Principal, *roles: str) -> Principal:
     return principal
 
 
-def authorise_bot(gateway: Gateway, principal: Principal, bot: str) -> str:
+def authorise_bot(
+    gateway: Gateway, principal: Principal, bot: str, roles: tuple[str, ...] = ("bot", "admin")
+) -> str:
     """The tenant the decision belongs to, or 403 when the key may not speak for ``bot``
-    (an auditor key speaks for no bot)."""
-    require_role(principal, "bot", "admin")
+    (an auditor key speaks for no bot; an ingest key only posts events)."""
+    require_role(principal, *roles)
     owner = gateway.tenant_of_bot(bot)
     if not principal.may_speak_for(bot) or (owner is not None and owner != principal.tenant):
         raise HTTPException(

@@ -1,26 +1,45 @@
-"""Inbound events forwarded by the bot platform or the operator's engine."""
+"""Inbound events forwarded by the bot platform or the operator's engine.
+
+Who may post what (the evidence model): events saying what the user did or wants
+(``user_message``, ``opt_in``, ``opt_out``) come from the platform's side, through an
+``ingest`` key or a signed webhook, or from an ``admin`` key. A ``bot`` key may post them
+only when ``bots.<id>.forwards_user_events`` says its engine is where they come from; they
+are then recorded as the bot's evidence. Delivered and read receipts are open to bot keys.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from guardrail.api.audit import append_consent
 from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
 from guardrail.audit import AuditUnavailable
-from guardrail.events import ingest
+from guardrail.auth import Principal
+from guardrail.events import USER_EVENTS, ingest
 from guardrail.gateway import Gateway
 from guardrail.models import Event, EventResult
 from guardrail.rules.crisis_resources import CrisisResources, CrisisResourcesParams
 from guardrail.state.base import StoreUnavailable
+from guardrail.state.common import EvidenceSource, TimestampOutOfRange
 
 log = logging.getLogger("guardrail")
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
-async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResult:
-    """Ingest one event; 503 (so the sender retries) when the store is down."""
+async def record_event(
+    gateway: Gateway,
+    tenant: str,
+    event: Event,
+    *,
+    source: EvidenceSource = "webhook",
+    via: str | None = None,
+) -> EventResult:
+    """Ingest one event; 503 (so the sender retries) when the store is down, 422 for a
+    time the store cannot keep (nothing is written). ``source`` is the evidence class,
+    ``via`` the key or webhook it came through (for the audit record)."""
     try:
         crisis = gateway.policy.policy.rule_params(CrisisResources.id)
         assert isinstance(crisis, CrisisResourcesParams)
@@ -31,7 +50,13 @@ async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResu
             event,
             assessor=gateway.assessor,
             crisis_level=crisis.level,
+            source=source,
+            arrival=gateway.clock(),
         )
+    except TimestampOutOfRange as exc:  # the same 422 body as any invalid field
+        gateway.metrics.events.labels(event.type.value, "invalid").inc()
+        error = {"loc": ("body", "ts"), "msg": str(exc), "type": "value_error"}
+        raise RequestValidationError([error]) from exc
     except StoreUnavailable as exc:
         gateway.metrics.events.labels(event.type.value, "store_unavailable").inc()
         raise HTTPException(
@@ -41,7 +66,7 @@ async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResu
         result = with_help_reply(gateway, tenant, event, result)
     outcome = "duplicate" if result.duplicate else (result.consent or "recorded")
     gateway.metrics.events.labels(event.type.value, outcome).inc()
-    await append_consent(gateway, tenant, event, result)
+    await append_consent(gateway, tenant, event, result, via=via)
     if result.crisis:
         await crisis_protocol(gateway, tenant, event, result)
     return result
@@ -93,8 +118,28 @@ async def crisis_protocol(gateway: Gateway, tenant: str, event: Event, result: E
 async def post_event(request: Request) -> Response:
     gateway, principal = caller(request)
     event = await parse_body(request, Event)
-    tenant = authorise_bot(gateway, principal, event.bot_id)
+    tenant = authorise_bot(gateway, principal, event.bot_id, roles=("bot", "ingest", "admin"))
+    source = evidence_source(gateway, principal, event)
     if event.text is not None:
         check_text(gateway, event.text)
-    result = await record_event(gateway, tenant, event)
+    result = await record_event(gateway, tenant, event, source=source, via=principal.name)
     return Response(result.model_dump_json(), media_type="application/json")
+
+
+def evidence_source(gateway: Gateway, principal: Principal, event: Event) -> EvidenceSource:
+    """Who vouches for ``event``; 403 when a bot key posts what only the user can say."""
+    if principal.role == "admin":
+        return "admin"
+    if principal.role == "ingest":
+        return "ingest"
+    if event.type in USER_EVENTS:
+        bot = gateway.settings.bots.get(event.bot_id)
+        if bot is None or not bot.forwards_user_events:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"a bot key may not post {event.type.value} events: they are evidence of what "
+                "the user did, and the bot is the party they restrain. Post them with an ingest "
+                f"key or the platform webhook, or set bots.{event.bot_id}.forwards_user_events: "
+                "true if this bot's engine is where they come from",
+            )
+    return "bot"

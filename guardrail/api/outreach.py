@@ -74,7 +74,9 @@ def notify_review(gateway: Gateway, tenant: str, req: OutreachRequest, decision:
 async def deliver(
     gateway: Gateway, tenant: str, req: OutreachRequest, decision: Decision
 ) -> Delivery:
-    """Deliver an allowed message; a failed delivery is released so it does not count."""
+    """Deliver an allowed message. Only a definite non-delivery (connection refused, a 4xx
+    refusal) is released so it does not count; an uncertain one (timeout, 5xx: the
+    platform may have taken it) keeps its cap slot and is marked so in the audit log."""
     adapter = gateway.adapter_for(req.bot_id)
     assert adapter is not None  # callers check before deciding
     if decision.idempotent_replay:
@@ -85,21 +87,27 @@ async def deliver(
         )
     assert decision.text is not None
     delivery = await adapter.deliver(bot_id=req.bot_id, user_id=req.user_id, text=decision.text)
-    gateway.metrics.deliveries.labels(adapter.name, delivery.status).inc()
+    outcome = "uncertain" if delivery.uncertain else delivery.status
+    gateway.metrics.deliveries.labels(adapter.name, outcome).inc()
     if delivery.status == "failed":
-        try:
-            await gateway.store.release(
-                tenant, req.bot_id, req.user_id, decision.decision_id, req.idempotency_key
-            )
-        except StoreUnavailable as exc:
-            # Nothing was reserved when the store was already down (a fail-open decision);
-            # otherwise the reservation stays and counts, which errs on the safe side.
-            log.warning("could not release failed delivery %s: %s", decision.decision_id, exc)
+        if not delivery.uncertain:
+            await _release(gateway, tenant, req, decision)
         try:
             await gateway.audit.record_delivery_failure(tenant, req, decision, delivery)
         except AuditUnavailable as exc:  # the decision record stands; the 502 says the rest
             log.error("failed delivery of %s not recorded: %s", decision.decision_id, exc)
     return delivery
+
+
+async def _release(gateway: Gateway, tenant: str, req: OutreachRequest, decision: Decision) -> None:
+    try:
+        await gateway.store.release(
+            tenant, req.bot_id, req.user_id, decision.decision_id, req.idempotency_key
+        )
+    except StoreUnavailable as exc:
+        # Nothing was reserved when the store was already down (a fail-open decision);
+        # otherwise the reservation stays and counts, which errs on the safe side.
+        log.warning("could not release failed delivery %s: %s", decision.decision_id, exc)
 
 
 @router.post(
@@ -120,7 +128,12 @@ async def check(request: Request) -> Response:
     "/send",
     response_model=Decision,
     summary="Decide, then deliver through the bot's upstream adapter",
-    responses={502: {"description": "allowed, but the upstream refused or failed; not counted"}},
+    responses={
+        502: {
+            "description": "allowed, but the upstream refused or failed: not counted, unless "
+            "delivery.uncertain (a timeout or 5xx: it may have gone out, so it counts)"
+        }
+    },
     openapi_extra=json_body(OutreachRequest),
 )
 async def send(request: Request) -> Response:

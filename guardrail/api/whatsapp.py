@@ -13,6 +13,7 @@ from guardrail.api.deps import GatewayDep
 from guardrail.api.events import record_event
 from guardrail.config import WhatsAppConfig
 from guardrail.gateway import Gateway
+from guardrail.state.common import TimestampOutOfRange, to_epoch
 from guardrail.webhooks.whatsapp import SIGNATURE_HEADER, parse_events, verify_signature
 
 router = APIRouter(prefix="/v1/webhooks/whatsapp", tags=["webhooks"])
@@ -53,12 +54,21 @@ async def receive(request: Request, gateway: GatewayDep) -> dict[str, Any]:
         parsed = parse_events(payload, lambda pid: _bot(config, pid))
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed webhook: {exc}") from exc
-    recorded = 0
+    recorded, warnings = 0, list(parsed.warnings)
     for item in parsed.events:
         number = config.phone_numbers[item.phone_number_id]
-        result = await record_event(gateway, number.tenant, item.event)  # 503 → Meta retries
+        try:
+            to_epoch(item.event.ts)
+        except TimestampOutOfRange as exc:  # Meta's retry would carry the same time
+            warnings.append(f"skipped event {item.event.event_id}: {exc}")
+            continue
+        # Applied one by one, each marked seen only once applied: a 503 makes Meta retry the
+        # whole payload, and the retry skips what was applied and applies the rest.
+        result = await record_event(
+            gateway, number.tenant, item.event, source="webhook", via="whatsapp webhook"
+        )
         recorded += not result.duplicate
-    return {"recorded": recorded, "warnings": parsed.warnings}
+    return {"recorded": recorded, "warnings": warnings}
 
 
 def _bot(config: WhatsAppConfig, phone_number_id: str) -> str | None:

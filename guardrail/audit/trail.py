@@ -183,12 +183,17 @@ class AuditTrail:
         }
 
     async def record_consent(
-        self, tenant: str, event: Event, result: EventResult
+        self, tenant: str, event: Event, result: EventResult, *, via: str | None = None
     ) -> AuditRecord | None:
-        """Append an opt-out or opt-in: when the platform saw it and when we honoured it."""
+        """Append an opt-out or opt-in: when the platform saw it, when we honoured it, on
+        whose word (``evidence``: webhook, ingest, admin or bot; ``via``: the key or webhook),
+        and whether it was applied (an opt-in the bot forwarded does not lift a user's STOP:
+        it is recorded with ``applied: false`` and the reason)."""
         if result.consent is None or result.duplicate:
             return None
         honoured = self.clock()
+        applied = result.consent_applied is not False
+        wanted = result.consent if applied else "opted_in"  # only opt-ins are ever refused
         body = {
             "type": "consent",
             "id": uuid.uuid4().hex,
@@ -196,23 +201,27 @@ class AuditTrail:
             "tenant": tenant,
             "bot": event.bot_id,
             "user": self.pseudonym(tenant, event.user_id),
-            "action": "opt_out" if result.consent == "opted_out" else "opt_in",
+            "action": "opt_out" if wanted == "opted_out" else "opt_in",
             "scope": result.consent_scope,
             "source": event.type.value,
+            "evidence": result.consent_source,
+            "via": via,
+            "applied": applied,
             "channel": event.channel.value if event.channel else None,
             "received_at": iso(event.ts),
-            "honoured_at": iso(honoured),
+            "honoured_at": iso(honoured) if applied else None,
         }
         return await self._run(self.backend.append, body)
 
     async def record_delivery_failure(
         self, tenant: str, req: OutreachRequest, decision: Decision, delivery: Delivery
     ) -> AuditRecord | None:
-        """A decided message the upstream refused or never took: not sent, not counted.
+        """A decided message the upstream refused, never took, or may have taken.
 
         The decision record was appended before delivery (an acknowledged decision is never
-        lost); this one says how it ended. The upstream's error text is not kept: it may
-        echo the message.
+        lost); this one says how it ended: ``uncertain`` (a timeout or 5xx after the request
+        went out) still counts as sent, a definite refusal does not. The upstream's error
+        text is not kept: it may echo the message.
         """
         body = {
             "type": "delivery",
@@ -224,6 +233,8 @@ class AuditTrail:
             "channel": req.channel.value,
             "decision_id": decision.decision_id,
             "status": delivery.status,
+            "uncertain": delivery.uncertain,
+            "counted": delivery.uncertain,
             "adapter": delivery.adapter,
             "upstream_status": delivery.upstream_status,
         }

@@ -22,10 +22,13 @@ from guardrail.policy.loader import LoadedPolicy
 from guardrail.state.base import (
     CommitRequest,
     CommitResult,
+    EventApplied,
+    EventWrite,
     IdempotencyClaim,
     Snapshot,
     Store,
 )
+from guardrail.state.common import ConsentOutcome
 
 log = logging.getLogger("guardrail.policy")
 
@@ -80,10 +83,23 @@ class ReadOnlyStore:
     ) -> None:
         return None
 
+    async def apply_event(
+        self, tenant: str, bot: str, user: str, write: EventWrite
+    ) -> EventApplied:
+        return EventApplied()
+
     async def set_consent(
-        self, tenant: str, bot: str | None, user: str, opted_out: bool, ts: datetime
-    ) -> None:
-        return None
+        self,
+        tenant: str,
+        bot: str | None,
+        user: str,
+        opted_out: bool,
+        ts: datetime,
+        *,
+        source: str = "admin",
+        arrival: datetime | None = None,
+    ) -> ConsentOutcome:
+        return ConsentOutcome(applied=False, refused="read-only store")
 
     async def get_idempotent(
         self, tenant: str, bot: str, user: str, key: str, now: datetime
@@ -129,7 +145,13 @@ class ReadOnlyStore:
     ) -> None:
         return None
 
-    async def prune(self, before: datetime) -> int:
+    async def prune(
+        self,
+        before: datetime,
+        *,
+        risk_before: datetime | None = None,
+        records_before: datetime | None = None,
+    ) -> int:
         return 0
 
 

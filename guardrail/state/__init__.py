@@ -14,6 +14,7 @@ from guardrail.state.base import (
     Store,
     StoreUnavailable,
 )
+from guardrail.state.common import KeyTtls
 
 DEFAULT_DB = "guardrail.db"
 
@@ -24,6 +25,7 @@ __all__ = [
     "CommitRequest",
     "CommitResult",
     "IdempotencyClaim",
+    "KeyTtls",
     "Snapshot",
     "Store",
     "StoreUnavailable",
@@ -31,18 +33,26 @@ __all__ = [
 ]
 
 
-def open_store(*, db: str | Path | None = None, redis_url: str | None = None) -> Store:
+def open_store(
+    *,
+    db: str | Path | None = None,
+    redis_url: str | None = None,
+    ttls: KeyTtls | None = None,
+    prefix: str = "gr",
+) -> Store:
     """Open the store the configuration names: a SQLite file, or a Redis URL.
 
     With neither, a SQLite file ``guardrail.db`` in the working folder, so a first run
-    needs no setup. Backends are imported lazily: a SQLite deployment never loads redis.
+    needs no setup. ``ttls``: how long Redis keeps keys after their last write;
+    ``prefix``: the Redis key prefix (deployments sharing one server). Backends are
+    imported lazily: a SQLite deployment never loads redis.
     """
     if db is not None and redis_url is not None:
         raise ValueError("give either db or redis_url, not both")
     if redis_url is not None:
         from guardrail.state.redis import RedisStore
 
-        return RedisStore(redis_url)
+        return RedisStore(redis_url, prefix, ttls=ttls)
     from guardrail.state.sqlite import SQLiteStore
 
     return SQLiteStore(DEFAULT_DB if db is None else db)

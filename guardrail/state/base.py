@@ -15,6 +15,9 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from guardrail.models import Kind
+from guardrail.state.common import ClaimState as ClaimState
+from guardrail.state.common import ConsentChange, ConsentOutcome
+from guardrail.state.common import IdempotencyClaim as IdempotencyClaim
 
 CapScope = Literal["bot", "all_bots"]
 
@@ -143,19 +146,30 @@ class CommitResult:
     details: dict[str, int] = field(default_factory=dict)
 
 
-ClaimState = Literal["claimed", "replay", "in_flight", "mismatch"]
+@dataclass(frozen=True)
+class EventWrite:
+    """Everything one inbound event changes, applied all-or-nothing by :meth:`Store.apply_event`.
+
+    Classification (consent wording, risk, dependency) happens before, so the write is one
+    transaction (SQLite) or one MULTI/EXEC (Redis): either the event is applied and marked
+    seen, or nothing is, and the platform's retry with the same event id applies it.
+    """
+
+    ts: datetime
+    seen_key: str | None = None
+    """The namespaced event id (``common.event_key``); None: the event has no id."""
+    user_message: bool = False
+    """Record a message the user sent (first contact, unanswered counts, reply windows)."""
+    consent: ConsentChange | None = None
+    risk_level: int | None = None
+    dependency_score: float | None = None
 
 
 @dataclass(frozen=True)
-class IdempotencyClaim:
-    """What :meth:`Store.claim_idempotent` found under a key, or that it claimed it."""
-
-    state: ClaimState
-    """``claimed``: nothing live was there, an in-flight marker now is; ``replay``: the
-    decision stored for this request; ``in_flight``: another call of this request holds the
-    marker; ``mismatch``: the key is bound to a different request body."""
-    decision_json: str | None = None
-    """For ``replay``: the stored decision."""
+class EventApplied:
+    duplicate: bool = False
+    """The event id was seen before: nothing was written."""
+    consent: ConsentOutcome | None = None
 
 
 class Store(Protocol):
@@ -197,12 +211,27 @@ class Store(Protocol):
     ) -> None:
         """Remember an emotional-dependency signal (the head's ``score``) in a user message."""
 
+    async def apply_event(
+        self, tenant: str, bot: str, user: str, write: EventWrite
+    ) -> EventApplied:
+        """Apply one classified event atomically; mark its id seen in the same step."""
+
     async def set_consent(
-        self, tenant: str, bot: str | None, user: str, opted_out: bool, ts: datetime
-    ) -> None:
+        self,
+        tenant: str,
+        bot: str | None,
+        user: str,
+        opted_out: bool,
+        ts: datetime,
+        *,
+        source: str = "admin",
+        arrival: datetime | None = None,
+    ) -> ConsentOutcome:
         """Opt the user out of (or back into) one bot, or every bot when ``bot`` is None.
 
-        The change with the latest ``ts`` wins, whatever order events arrive in.
+        Decided by :func:`~guardrail.state.common.decide_consent`: the change that arrives
+        last wins, an opt-in never lifts an opt-out made after its claimed time, and a
+        bot-sourced opt-in never lifts an opt-out the user made elsewhere.
         """
 
     async def get_idempotent(
@@ -276,5 +305,16 @@ class Store(Protocol):
         ``idempotency_key`` is scoped to (tenant, bot, user).
         """
 
-    async def prune(self, before: datetime) -> int:
-        """Drop timestamps older than ``before`` (first-contact and consent records stay)."""
+    async def prune(
+        self,
+        before: datetime,
+        *,
+        risk_before: datetime | None = None,
+        records_before: datetime | None = None,
+    ) -> int:
+        """Drop timestamps older than ``before``; risk and dependency signals older than
+        ``risk_before`` (default ``before``); consent and first-contact records untouched
+        since ``records_before`` (default: kept). Returns the messages dropped.
+
+        Redis also (re)sets a TTL on every key it sweeps, so nothing outlives its retention
+        even if pruning stops."""

@@ -12,7 +12,7 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:res:B         sorted set  messages of B that carried crisis resources
     {prefix}:{T|U}:risk          sorted set  self-harm signals ("<id>|<level>|<bot>")
     {prefix}:{T|U}:dep           sorted set  dependency signals ("<id>|<score>|<bot>")
-    {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>" / "in|<ts>"
+    {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>|<arrival>|<source>" / "in|…"
     {prefix}:{T|U}:seen:E        string      a platform event id, 7-day TTL
     {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<request hash>|<claim>|<json>"
 
@@ -31,14 +31,27 @@ A concurrent block (``put_idempotent``) and allow (``commit``) of one key are th
 serialised by Redis: whichever runs second gets the first one's decision back, so both
 callers answer the same.
 
-Timestamps come from the caller; Redis TTLs (event ids, idempotency keys) only collect
-garbage, and expiry as seen by the caller is checked against the caller's clock.
+Timestamps come from the caller; Redis TTLs only collect garbage, and expiry as seen by
+the caller is checked against the caller's clock. Every key has a TTL: event ids 7 days,
+idempotency keys theirs, and the rest (``KeyTtls``) refreshed on each write of an event
+and recomputed by the scheduled prune, which also gives one to any key still without.
+
+Inbound events are applied with ``WATCH`` / ``MULTI`` / ``EXEC``: the current state is read
+under ``WATCH`` (seen id, consent, first contact, key types), the consent decision is made in
+Python by the same function SQLite uses, and every write goes in one ``MULTI``. A write that
+Redis refuses (out of memory, read-only replica, a bad command) aborts the whole ``EXEC``.
+
+Every Redis error (connection, timeout, OOM, READONLY, LOADING, any other error reply) is
+:class:`StoreUnavailable`, so callers take the fail-closed path instead of answering 500.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -46,10 +59,11 @@ from typing import Any, Literal, cast
 from urllib.parse import quote, unquote, urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError, WatchError
 
 from guardrail.models import Kind
 from guardrail.state.base import (
@@ -57,6 +71,8 @@ from guardrail.state.base import (
     CommitRequest,
     CommitResult,
     DependencyEvent,
+    EventApplied,
+    EventWrite,
     IdempotencyClaim,
     RiskEvent,
     Snapshot,
@@ -65,15 +81,59 @@ from guardrail.state.base import (
 from guardrail.state.common import (
     ALL_BOTS,
     EVENT_DEDUPE_TTL,
+    ConsentChange,
+    ConsentOutcome,
+    ConsentRecord,
+    EvidenceSource,
+    KeyTtls,
+    bounded,
+    decide_consent,
     effective_consent,
     event_key,
     from_epoch,
+    since,
     to_epoch,
 )
 
 _ZSET_KINDS = frozenset({"um", "pro", "pro_all", "out", "disc", "res", "risk", "dep"})
 _COUNTED_KINDS = frozenset({"um", "out"})
 """prune counts messages, as SQLite does: ``pro``/``pro_all`` are copies of ``out`` entries."""
+_RISK_KINDS = frozenset({"risk", "dep"})
+_RECORD_KINDS = frozenset({"first", "consent"})
+_WATCH_RETRIES = 16
+"""Replicas writing one user's events at once retry the optimistic transaction (after a
+short random pause); past this the store is too contended to answer in time
+(StoreUnavailable, so the platform retries later). Within one process, events of one user
+queue on a lock instead, so a burst from one webhook never conflicts with itself."""
+
+# KEYS: seen, consent hash, first-contact hash, then every key the event may write
+# ARGV: bot field, then the expected type of each key from KEYS[4] on
+_EVENT_STATE = """
+local types = {}
+for i = 4, #KEYS do
+  local t = redis.call('TYPE', KEYS[i]).ok
+  if t ~= 'none' and t ~= ARGV[i - 2] then return {'type', KEYS[i], t} end
+end
+return {'ok', redis.call('EXISTS', KEYS[1]), redis.call('HGETALL', KEYS[2]),
+        redis.call('HGET', KEYS[3], ARGV[1])}
+"""
+
+# KEYS: one key; ARGV: 'z' cutoff (exclusive) | 'k' TTL in seconds for a key without one
+_SWEEP = """
+if ARGV[1] == 'z' then
+  if redis.call('TYPE', KEYS[1]).ok ~= 'zset' then return 0 end
+  local n = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  if last[2] then
+    local ttl = math.ceil(tonumber(last[2]) - tonumber(ARGV[2]))
+    if ttl < 1 then ttl = 1 end
+    redis.call('EXPIRE', KEYS[1], ttl)
+  end
+  return n
+end
+if redis.call('TTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 
 # KEYS: seen, user-message zset, first-contact hash
 # ARGV: has event id, ts, member, bot field, seen TTL in seconds
@@ -94,30 +154,18 @@ end
 return out
 """
 
+# ARGV: has event id, ts, member, bot field, seen TTL, messages TTL, records TTL (seconds)
 _RECORD_MESSAGE = """
 if ARGV[1] == '1' then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then return 0 end
 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
 local first = redis.call('HGET', KEYS[3], ARGV[4])
 if not first or tonumber(ARGV[2]) < tonumber(first) then
   redis.call('HSET', KEYS[3], ARGV[4], ARGV[2])
 end
-return 1
-"""
-
-# KEYS: consent hash; ARGV: field, 'out' or 'in', ts
-_SET_CONSENT = """
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local sep = string.find(cur, '|', 1, true)
-  local state = string.sub(cur, 1, sep - 1)
-  local ts = tonumber(string.sub(cur, sep + 1))
-  local new = tonumber(ARGV[3])
-  if new < ts then return 0 end
-  if new == ts and not (ARGV[2] == 'out' and state == 'in') then return 0 end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+redis.call('EXPIRE', KEYS[3], ARGV[7])
 return 1
 """
 
@@ -211,16 +259,27 @@ local after_last = '-inf'
 if last[2] then after_last = '(' .. last[2] end
 local opted_out_replies = tonumber(ARGV[14])
 if opted_out_replies >= 0 then
-  -- The latest consent change wins; ties go to the opt-out (as effective_consent).
-  local best_ts, best_out, best_raw = nil, false, nil
+  -- The latest consent change to arrive wins; ties go to the opt-out (as effective_consent).
+  -- Values are "out|<ts>|<arrival>|<source>"; older ones "out|<ts>" arrived at <ts>.
+  local best_arr, best_out, best_ts, best_raw = nil, false, nil, nil
   for _, rec in ipairs(redis.call('HMGET', KEYS[8], ARGV[15], ARGV[16])) do
     if rec then
-      local sep = string.find(rec, '|', 1, true)
-      local out = string.sub(rec, 1, sep - 1) == 'out'
-      local raw = string.sub(rec, sep + 1)
-      local ts = tonumber(raw)
-      if best_ts == nil or ts > best_ts or (ts == best_ts and out) then
-        best_ts, best_out, best_raw = ts, out, raw
+      local s1 = string.find(rec, '|', 1, true)
+      local out = string.sub(rec, 1, s1 - 1) == 'out'
+      local rest = string.sub(rec, s1 + 1)
+      local ts_raw, arr = rest, nil
+      local s2 = string.find(rest, '|', 1, true)
+      if s2 then
+        ts_raw = string.sub(rest, 1, s2 - 1)
+        local tail = string.sub(rest, s2 + 1)
+        local s3 = string.find(tail, '|', 1, true)
+        if s3 then tail = string.sub(tail, 1, s3 - 1) end
+        arr = tonumber(tail)
+      end
+      local ts = tonumber(ts_raw) or 0
+      if arr == nil then arr = ts end
+      if best_arr == nil or arr > best_arr or (arr == best_arr and out) then
+        best_arr, best_out, best_ts, best_raw = arr, out, ts, ts_raw
       end
     end
   end
@@ -309,6 +368,10 @@ def _idem_value(expires_at: datetime, request_hash: str | None, claim: str, body
     return f"{_num(to_epoch(expires_at))}|{request_hash or ''}|{claim}|{body}"
 
 
+def _ttl_s(ttl: timedelta) -> int:
+    return max(1, int(ttl.total_seconds()))
+
+
 def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
@@ -330,10 +393,15 @@ class RedisStore:
         *,
         max_connections: int = 64,
         timeout_s: float = 2.0,
+        ttls: KeyTtls | None = None,
     ) -> None:
         if not prefix or "{" in prefix or "}" in prefix:
             raise ValueError("the Redis key prefix must be non-empty and contain no braces")
         self.prefix = prefix
+        self.ttls = ttls or KeyTtls()
+        self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         parts = urlsplit(url)
         # For messages: never echo the password of the URL.
         self._where = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
@@ -354,7 +422,7 @@ class RedisStore:
         self._r = aioredis.Redis.from_pool(pool)
         self._snapshot = self._r.register_script(_SNAPSHOT)
         self._record_message = self._r.register_script(_RECORD_MESSAGE)
-        self._set_consent = self._r.register_script(_SET_CONSENT)
+        self._sweep = self._r.register_script(_SWEEP)
         self._put_idempotent = self._r.register_script(_PUT_IDEMPOTENT)
         self._claim_idempotent = self._r.register_script(_CLAIM_IDEMPOTENT)
         self._abandon_idempotent = self._r.register_script(_ABANDON_IDEMPOTENT)
@@ -363,12 +431,15 @@ class RedisStore:
 
     @contextmanager
     def _guard(self, operation: str) -> Iterator[None]:
-        """Turn every way of not reaching Redis into StoreUnavailable."""
+        """Turn every way Redis can fail to serve into StoreUnavailable: not reachable
+        (connection, timeout, LOADING), refusing writes (OOM, READONLY, MISCONF) or any
+        other error reply. None of them may become a 500: callers fail closed."""
         try:
             yield
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except (RedisError, OSError) as exc:
             raise StoreUnavailable(
-                f"Redis at {self._where} unavailable during {operation}: {exc}"
+                f"Redis at {self._where} unavailable during {operation}: "
+                f"{type(exc).__name__}: {exc}"
             ) from exc
 
     def _tag(self, tenant: str, user: str) -> str:
@@ -389,7 +460,7 @@ class RedisStore:
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
     ) -> Snapshot:
         tag, b = self._tag(tenant, user), _q(bot)
-        lo, hi = _num(to_epoch(now - horizon)), _num(to_epoch(now))
+        lo, hi = _num(to_epoch(since(now, horizon))), _num(to_epoch(now))
         keys = [f"{tag}:first", f"{tag}:um:{b}", f"{tag}:pro:{b}", f"{tag}:pro_all",
                 f"{tag}:out:{b}", f"{tag}:consent", f"{tag}:disc:{b}", f"{tag}:res:{b}",
                 f"{tag}:risk", f"{tag}:dep"]  # fmt: skip
@@ -402,11 +473,8 @@ class RedisStore:
             """``ZRANGEBYSCORE … WITHSCORES`` from Lua: member, score, member, score…"""
             return tuple(from_epoch(float(score)) for score in flat[1::2])
 
-        def record(value: str | None) -> tuple[bool, float] | None:
-            if value is None:
-                return None
-            state, _, ts = value.partition("|")
-            return state == "out", float(ts)
+        def record(value: str | None) -> ConsentRecord | None:
+            return None if value is None else ConsentRecord.decode(value)
 
         opted_out, scope, opted_out_at = effective_consent(record(consent[0]), record(consent[1]))
         return Snapshot(
@@ -449,6 +517,8 @@ class RedisStore:
             uuid.uuid4().hex,  # members must be unique: two messages may share a second
             b,
             int(EVENT_DEDUPE_TTL.total_seconds()),
+            _ttl_s(self.ttls.messages),
+            _ttl_s(self.ttls.records),
         ]
         with self._guard("record_user_message"):
             added = await self._record_message(
@@ -457,16 +527,12 @@ class RedisStore:
         return bool(added)
 
     async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
-        member = f"{uuid.uuid4().hex}|{int(level)}|{_q(bot)}"
-        with self._guard("record_risk"):
-            await self._r.zadd(f"{self._tag(tenant, user)}:risk", {member: to_epoch(ts)})
+        await self.apply_event(tenant, bot, user, EventWrite(ts=ts, risk_level=level))
 
     async def record_dependency(
         self, tenant: str, bot: str, user: str, ts: datetime, score: float
     ) -> None:
-        member = f"{uuid.uuid4().hex}|{float(score):.4f}|{_q(bot)}"
-        with self._guard("record_dependency"):
-            await self._r.zadd(f"{self._tag(tenant, user)}:dep", {member: to_epoch(ts)})
+        await self.apply_event(tenant, bot, user, EventWrite(ts=ts, dependency_score=score))
 
     async def record_receipt(
         self,
@@ -487,12 +553,113 @@ class RedisStore:
         return bool(fresh)
 
     async def set_consent(
-        self, tenant: str, bot: str | None, user: str, opted_out: bool, ts: datetime
-    ) -> None:
-        field = ALL_BOTS if bot is None else _q(bot)
-        args = [field, "out" if opted_out else "in", _num(to_epoch(ts))]
-        with self._guard("set_consent"):
-            await self._set_consent(keys=[f"{self._tag(tenant, user)}:consent"], args=args)
+        self,
+        tenant: str,
+        bot: str | None,
+        user: str,
+        opted_out: bool,
+        ts: datetime,
+        *,
+        source: str = "admin",
+        arrival: datetime | None = None,
+    ) -> ConsentOutcome:
+        change = ConsentChange(bot, opted_out, ts, cast(EvidenceSource, source), arrival)
+        applied = await self.apply_event(
+            tenant, bot or ALL_BOTS, user, EventWrite(ts=ts, consent=change)
+        )
+        assert applied.consent is not None
+        return applied.consent
+
+    async def apply_event(
+        self, tenant: str, bot: str, user: str, write: EventWrite
+    ) -> EventApplied:
+        epoch = to_epoch(write.ts)
+        if write.consent is not None:
+            to_epoch(write.consent.ts)
+        tag, b = self._tag(tenant, user), _q(bot)
+        seen = f"{tag}:seen:{_q(write.seen_key or '')}"
+        consent, first = f"{tag}:consent", f"{tag}:first"
+        typed = {seen: "string", consent: "hash", first: "hash", f"{tag}:um:{b}": "zset",
+                 f"{tag}:risk": "zset", f"{tag}:dep": "zset"}  # fmt: skip
+        lock = self._user_locks.get(tag)
+        if lock is None:
+            lock = self._user_locks.setdefault(tag, asyncio.Lock())
+        with self._guard("apply_event"):
+            async with lock, self._r.pipeline(transaction=True) as pipe:
+                for attempt in range(_WATCH_RETRIES):
+                    if attempt:
+                        await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+                    try:
+                        await pipe.watch(seen, consent, first)
+                        state = await pipe.eval(
+                            _EVENT_STATE, len(typed), *typed, b, *list(typed.values())[3:]
+                        )
+                        if state[0] == "type":
+                            raise StoreUnavailable(
+                                f"Redis at {self._where}: key {state[1]} holds a {state[2]}"
+                            )
+                        _, exists, flat, first_ts = state
+                        if write.seen_key is not None and int(exists):
+                            await pipe.unwatch()  # type: ignore[no-untyped-call]
+                            return EventApplied(duplicate=True)
+                        pipe.multi()  # type: ignore[no-untyped-call]
+                        outcome = self._queue_event(
+                            pipe, tag, b, epoch, write, flat, first_ts, seen
+                        )
+                        await pipe.execute()
+                        return EventApplied(consent=outcome)
+                    except WatchError:
+                        continue
+        raise StoreUnavailable(f"Redis at {self._where}: apply_event kept conflicting; retry")
+
+    def _queue_event(
+        self,
+        pipe: Pipeline,
+        tag: str,
+        b: str,
+        epoch: float,
+        write: EventWrite,
+        flat: list[str],
+        first_ts: str | None,
+        seen: str,
+    ) -> ConsentOutcome | None:
+        """Queue every write of one event in the open MULTI; the seen mark comes last."""
+        ttls = self.ttls
+        if write.user_message:
+            um = f"{tag}:um:{b}"
+            pipe.zadd(um, {uuid.uuid4().hex: epoch})
+            pipe.expire(um, _ttl_s(ttls.messages))
+            if first_ts is None or epoch < float(first_ts):
+                pipe.hset(f"{tag}:first", b, _num(epoch))
+            pipe.expire(f"{tag}:first", _ttl_s(ttls.records))
+        outcome = None
+        if write.consent is not None:
+            outcome = self._queue_consent(pipe, tag, write.consent, flat)
+        if write.risk_level is not None:
+            member = f"{uuid.uuid4().hex}|{int(write.risk_level)}|{b}"
+            pipe.zadd(f"{tag}:risk", {member: epoch})
+            pipe.expire(f"{tag}:risk", _ttl_s(ttls.risk))
+        if write.dependency_score is not None:
+            member = f"{uuid.uuid4().hex}|{float(write.dependency_score):.4f}|{b}"
+            pipe.zadd(f"{tag}:dep", {member: epoch})
+            pipe.expire(f"{tag}:dep", _ttl_s(ttls.risk))
+        if write.seen_key is not None:
+            pipe.set(seen, "1", ex=EVENT_DEDUPE_TTL)
+        return outcome
+
+    def _queue_consent(
+        self, pipe: Pipeline, tag: str, change: ConsentChange, flat: list[str]
+    ) -> ConsentOutcome:
+        records = {
+            unquote(field): ConsentRecord.decode(value)
+            for field, value in zip(flat[0::2], flat[1::2], strict=True)
+        }
+        outcome = decide_consent(change, records)
+        if outcome.record is not None:
+            field = ALL_BOTS if change.bot is None else _q(change.bot)
+            pipe.hset(f"{tag}:consent", field, outcome.record.encode())
+            pipe.expire(f"{tag}:consent", _ttl_s(self.ttls.records))
+        return outcome
 
     async def get_idempotent(
         self, tenant: str, bot: str, user: str, key: str, now: datetime
@@ -643,28 +810,43 @@ class RedisStore:
         with self._guard("release"):
             await self._release(keys=keys, args=args)
 
-    async def prune(self, before: datetime) -> int:
-        cutoff = f"({_num(to_epoch(before))}"
+    async def prune(
+        self,
+        before: datetime,
+        *,
+        risk_before: datetime | None = None,
+        records_before: datetime | None = None,
+    ) -> int:
+        cutoff = to_epoch(bounded(before))
+        risk_cutoff = cutoff if risk_before is None else to_epoch(bounded(risk_before))
         removed = 0
-        batch: list[tuple[str, bool]] = []
+        batch: list[tuple[str, str, str, bool]] = []  # key, mode, value, counted
         with self._guard("prune"):
             async for name in self._r.scan_iter(
                 match=f"{_glob_escape(self.prefix)}:{{*", count=1000
             ):
                 _, sep, rest = name.partition("}:")
+                if not sep:
+                    continue
                 kind = rest.split(":", 1)[0]
-                if sep and kind in _ZSET_KINDS:
-                    batch.append((name, kind in _COUNTED_KINDS))
+                if kind in _ZSET_KINDS:
+                    edge = risk_cutoff if kind in _RISK_KINDS else cutoff
+                    batch.append((name, "z", _num(edge), kind in _COUNTED_KINDS))
+                else:
+                    # Hashes and strings: a TTL for any key still without one.
+                    ttl = self.ttls.records if kind in _RECORD_KINDS else EVENT_DEDUPE_TTL
+                    batch.append((name, "k", str(_ttl_s(ttl)), False))
                 if len(batch) >= 500:
-                    removed += await self._trim(batch, cutoff)
+                    removed += await self._trim(batch)
                     batch = []
             if batch:
-                removed += await self._trim(batch, cutoff)
+                removed += await self._trim(batch)
         return removed
 
-    async def _trim(self, names: list[tuple[str, bool]], cutoff: str) -> int:
+    async def _trim(self, batch: list[tuple[str, str, str, bool]]) -> int:
+        """One sweep script per key (keys of different users may live in different slots)."""
         async with self._r.pipeline(transaction=False) as pipe:
-            for name, _ in names:
-                pipe.zremrangebyscore(name, "-inf", cutoff)
+            for name, mode, value, _ in batch:
+                await self._sweep(keys=[name], args=[mode, value], client=pipe)
             counts: list[int] = await pipe.execute()
-        return sum(n for (_, counted), n in zip(names, counts, strict=True) if counted)
+        return sum(int(n) for (*_, counted), n in zip(batch, counts, strict=True) if counted)

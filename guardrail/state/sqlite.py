@@ -16,7 +16,7 @@ import sqlite3
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from guardrail.models import Kind
 from guardrail.sqlite_tx import transaction
@@ -24,6 +24,8 @@ from guardrail.state.base import (
     CommitRequest,
     CommitResult,
     DependencyEvent,
+    EventApplied,
+    EventWrite,
     IdempotencyClaim,
     RiskEvent,
     Snapshot,
@@ -32,11 +34,18 @@ from guardrail.state.base import (
 from guardrail.state.common import (
     ALL_BOTS,
     EVENT_DEDUPE_TTL,
+    ConsentChange,
+    ConsentOutcome,
+    ConsentRecord,
+    EvidenceSource,
+    bounded,
+    decide_consent,
     effective_consent,
     event_key,
     from_epoch,
     judge_claim,
     latest_consent,
+    since,
     to_epoch,
 )
 
@@ -99,6 +108,8 @@ CREATE TABLE IF NOT EXISTS consent (
     bot TEXT NOT NULL,
     opted_out INTEGER NOT NULL,
     ts REAL NOT NULL,
+    arrival REAL,
+    source TEXT,
     PRIMARY KEY (tenant, user, bot)
 ) WITHOUT ROWID;
 
@@ -130,6 +141,10 @@ _ADDED_COLUMNS = (
     ("idempotency", "request_hash", "TEXT"),
     # Non-NULL: an in-flight marker owned by this token, not a decision (decision_json '').
     ("idempotency", "claim", "TEXT"),
+    # Consent evidence: when the change arrived and who vouched for it (NULL: older rows,
+    # which arrived at their claimed time from an unknown source).
+    ("consent", "arrival", "REAL"),
+    ("consent", "source", "TEXT"),
 )
 
 
@@ -185,9 +200,10 @@ class SQLiteStore:
     def _transaction(
         self, mode: Literal["DEFERRED", "IMMEDIATE"]
     ) -> AbstractContextManager[sqlite3.Connection]:
-        """One transaction; SQLite failing to serve (locked too long, disk) is StoreUnavailable."""
+        """One transaction; SQLite failing to serve (locked too long, disk, a constraint a
+        trigger raised) is StoreUnavailable: the caller fails closed, the platform retries."""
         where = f"SQLite store {self.path!r}"
-        return transaction(self._db, mode, StoreUnavailable, where, catch=sqlite3.OperationalError)
+        return transaction(self._db, mode, StoreUnavailable, where, catch=sqlite3.DatabaseError)
 
     async def ping(self) -> None:
         try:
@@ -201,7 +217,7 @@ class SQLiteStore:
     async def snapshot(
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
     ) -> Snapshot:
-        lo, hi = to_epoch(now - horizon), to_epoch(now)
+        lo, hi = to_epoch(since(now, horizon)), to_epoch(now)
         # A read transaction, so all lists come from one consistent state of the file.
         with self._transaction("DEFERRED") as db:
             first = db.execute(
@@ -240,11 +256,11 @@ class SQLiteStore:
                 (tenant, user, lo, hi),
             ).fetchall()
             consent = db.execute(
-                "SELECT bot, opted_out, ts FROM consent WHERE tenant = ? AND user = ?"
-                " AND bot IN (?, ?)",
+                "SELECT bot, opted_out, ts, arrival, source FROM consent"
+                " WHERE tenant = ? AND user = ? AND bot IN (?, ?)",
                 (tenant, user, bot, ALL_BOTS),
             ).fetchall()
-        records = {row[0]: (bool(row[1]), float(row[2])) for row in consent}
+        records = {str(row[0]): _record(row) for row in consent}
         opted_out, scope, opted_out_at = effective_consent(
             records.get(bot) if bot != ALL_BOTS else None, records.get(ALL_BOTS)
         )
@@ -285,18 +301,24 @@ class SQLiteStore:
                 db, tenant, user, event_key("user_message", event_id), epoch
             ):
                 return False
-            db.execute(
-                "INSERT INTO user_messages (tenant, bot, user, ts) VALUES (?, ?, ?, ?)",
-                (tenant, bot, user, epoch),
-            )
-            # Events may arrive out of order: first contact is the earliest, not the first seen.
-            db.execute(
-                "INSERT INTO first_contact (tenant, bot, user, first_ts) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (tenant, user, bot)"
-                " DO UPDATE SET first_ts = MIN(first_ts, excluded.first_ts)",
-                (tenant, bot, user, epoch),
-            )
+            self._insert_user_message(db, tenant, bot, user, epoch)
         return True
+
+    @staticmethod
+    def _insert_user_message(
+        db: sqlite3.Connection, tenant: str, bot: str, user: str, epoch: float
+    ) -> None:
+        db.execute(
+            "INSERT INTO user_messages (tenant, bot, user, ts) VALUES (?, ?, ?, ?)",
+            (tenant, bot, user, epoch),
+        )
+        # Events may arrive out of order: first contact is the earliest, not the first seen.
+        db.execute(
+            "INSERT INTO first_contact (tenant, bot, user, first_ts) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (tenant, user, bot)"
+            " DO UPDATE SET first_ts = MIN(first_ts, excluded.first_ts)",
+            (tenant, bot, user, epoch),
+        )
 
     async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
         with self._transaction("IMMEDIATE") as db:
@@ -332,19 +354,68 @@ class SQLiteStore:
             return self._first_sighting(db, tenant, user, event_key(status, event_id), epoch)
 
     async def set_consent(
-        self, tenant: str, bot: str | None, user: str, opted_out: bool, ts: datetime
-    ) -> None:
-        epoch = to_epoch(ts)
+        self,
+        tenant: str,
+        bot: str | None,
+        user: str,
+        opted_out: bool,
+        ts: datetime,
+        *,
+        source: str = "admin",
+        arrival: datetime | None = None,
+    ) -> ConsentOutcome:
+        change = ConsentChange(bot, opted_out, ts, cast(EvidenceSource, source), arrival)
+        to_epoch(ts)
         with self._transaction("IMMEDIATE") as db:
-            # Replace only with a later change (ties: the opt-out wins), whatever the order.
+            return self._apply_consent(db, tenant, user, change)
+
+    @staticmethod
+    def _apply_consent(
+        db: sqlite3.Connection, tenant: str, user: str, change: ConsentChange
+    ) -> ConsentOutcome:
+        rows = db.execute(
+            "SELECT bot, opted_out, ts, arrival, source FROM consent WHERE tenant = ? AND user = ?",
+            (tenant, user),
+        ).fetchall()
+        outcome = decide_consent(change, {str(row[0]): _record(row) for row in rows})
+        if outcome.record is not None:
+            r = outcome.record
             db.execute(
-                "INSERT INTO consent (tenant, user, bot, opted_out, ts) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (tenant, user, bot) DO UPDATE"
-                " SET opted_out = excluded.opted_out, ts = excluded.ts"
-                " WHERE excluded.ts > consent.ts"
-                " OR (excluded.ts = consent.ts AND excluded.opted_out > consent.opted_out)",
-                (tenant, user, ALL_BOTS if bot is None else bot, int(opted_out), epoch),
+                "INSERT OR REPLACE INTO consent (tenant, user, bot, opted_out, ts, arrival, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (tenant, user, change.bot or ALL_BOTS, int(r.opted_out), r.ts, r.arrival, r.source),
             )
+        return outcome
+
+    async def apply_event(
+        self, tenant: str, bot: str, user: str, write: EventWrite
+    ) -> EventApplied:
+        epoch = to_epoch(write.ts)
+        if write.consent is not None:
+            to_epoch(write.consent.ts)
+        with self._transaction("IMMEDIATE") as db:
+            # Marked seen inside the transaction: rolled back with everything else on failure.
+            if write.seen_key is not None and not self._first_sighting(
+                db, tenant, user, write.seen_key, epoch
+            ):
+                return EventApplied(duplicate=True)
+            if write.user_message:
+                self._insert_user_message(db, tenant, bot, user, epoch)
+            outcome = None
+            if write.consent is not None:
+                outcome = self._apply_consent(db, tenant, user, write.consent)
+            if write.risk_level is not None:
+                db.execute(
+                    "INSERT INTO risk_events (tenant, user, bot, ts, level) VALUES (?, ?, ?, ?, ?)",
+                    (tenant, user, bot, epoch, int(write.risk_level)),
+                )
+            if write.dependency_score is not None:
+                db.execute(
+                    "INSERT INTO dependency_events (tenant, user, bot, ts, score)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (tenant, user, bot, epoch, float(write.dependency_score)),
+                )
+        return EventApplied(consent=outcome)
 
     @staticmethod
     def _live_idempotent(
@@ -495,24 +566,28 @@ class SQLiteStore:
         ).fetchone()
         last = float("-inf") if last_row is None else float(last_row)
 
-        def sent_by_bot(since: float, inclusive: bool = False) -> int:
+        def sent_by_bot(after: float, inclusive: bool = False) -> int:
             (count,) = db.execute(
                 "SELECT COUNT(*) FROM outbound WHERE tenant = ? AND user = ? AND bot = ?"
                 f" AND ts {'>=' if inclusive else '>'} ?",
-                (tenant, user, bot, since),
+                (tenant, user, bot, after),
             ).fetchone()
             return int(count)
 
         if req.opted_out_replies is not None:
             rows = db.execute(
-                "SELECT opted_out, ts FROM consent WHERE tenant = ? AND user = ? AND bot IN (?, ?)",
-                (tenant, user, bot if bot != ALL_BOTS else "", ALL_BOTS),
+                "SELECT bot, opted_out, ts, arrival, source FROM consent"
+                " WHERE tenant = ? AND user = ? AND bot IN (?, ?)",
+                (tenant, user, bot, ALL_BOTS),
             ).fetchall()
-            opted_out_at = latest_consent([(bool(r[0]), float(r[1])) for r in rows])
+            records = {str(row[0]): _record(row) for row in rows}
+            opted_out_at = latest_consent(
+                records.get(bot) if bot != ALL_BOTS else None, records.get(ALL_BOTS)
+            )
             if opted_out_at is not None:
                 # Messages after both the opt-out (inclusive) and the last user message.
-                since, inclusive = (last, False) if last >= opted_out_at else (opted_out_at, True)
-                sent = sent_by_bot(since, inclusive)
+                start, inclusive = (last, False) if last >= opted_out_at else (opted_out_at, True)
+                sent = sent_by_bot(start, inclusive)
                 if proactive or sent >= req.opted_out_replies:
                     return CommitResult(
                         committed=False,
@@ -579,14 +654,40 @@ class SQLiteStore:
                     (tenant, user, bot, idempotency_key),
                 )
 
-    async def prune(self, before: datetime) -> int:
-        cutoff = to_epoch(before)
+    async def prune(
+        self,
+        before: datetime,
+        *,
+        risk_before: datetime | None = None,
+        records_before: datetime | None = None,
+    ) -> int:
+        cutoff = to_epoch(bounded(before))
+        risk_cutoff = cutoff if risk_before is None else to_epoch(bounded(risk_before))
         with self._transaction("IMMEDIATE") as db:
             removed = db.execute("DELETE FROM user_messages WHERE ts < ?", (cutoff,)).rowcount
             removed += db.execute("DELETE FROM outbound WHERE ts < ?", (cutoff,)).rowcount
-            db.execute("DELETE FROM risk_events WHERE ts < ?", (cutoff,))
-            db.execute("DELETE FROM dependency_events WHERE ts < ?", (cutoff,))
+            db.execute("DELETE FROM risk_events WHERE ts < ?", (risk_cutoff,))
+            db.execute("DELETE FROM dependency_events WHERE ts < ?", (risk_cutoff,))
             # Expired keys and event ids are garbage, not history: not counted.
             db.execute("DELETE FROM idempotency WHERE expires_at < ?", (cutoff,))
             db.execute("DELETE FROM seen_events WHERE expires_at < ?", (cutoff,))
+            if records_before is not None:
+                old = to_epoch(bounded(records_before))
+                db.execute("DELETE FROM consent WHERE COALESCE(arrival, ts) < ?", (old,))
+                # First contact stays while the user still writes to the bot.
+                db.execute(
+                    "DELETE FROM first_contact WHERE first_ts < ? AND NOT EXISTS"
+                    " (SELECT 1 FROM user_messages m WHERE m.tenant = first_contact.tenant"
+                    " AND m.user = first_contact.user AND m.bot = first_contact.bot"
+                    " AND m.ts >= ?)",
+                    (old, old),
+                )
         return removed
+
+
+def _record(row: tuple[object, ...]) -> ConsentRecord:
+    """A consent row (bot, opted_out, ts, arrival, source); rows older than the evidence
+    columns arrived at their claimed time, from an unknown source."""
+    ts = float(cast(float, row[2]))
+    arrival = ts if row[3] is None else float(cast(float, row[3]))
+    return ConsentRecord(bool(row[1]), ts, arrival, "legacy" if row[4] is None else str(row[4]))
