@@ -12,11 +12,13 @@ from guardrail.audit import AuditUnavailable
 from guardrail.events import ingest
 from guardrail.gateway import Gateway
 from guardrail.models import Event, EventResult
+from guardrail.profile import remember_user
 from guardrail.rules.crisis_resources import CrisisResources, CrisisResourcesParams
 from guardrail.state.base import StoreUnavailable
 
 log = logging.getLogger("guardrail")
 router = APIRouter(prefix="/v1", tags=["events"])
+UNAVAILABLE = "state store unavailable, retry (the cause is in the gateway log)"
 
 
 async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResult:
@@ -34,9 +36,8 @@ async def record_event(gateway: Gateway, tenant: str, event: Event) -> EventResu
         )
     except StoreUnavailable as exc:
         gateway.metrics.events.labels(event.type.value, "store_unavailable").inc()
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"state store unavailable, retry: {exc}"
-        ) from exc
+        log.warning("event of bot %s not recorded: %s", event.bot_id, exc)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE) from exc
     if not result.duplicate and result.consent is None and event.text:
         result = with_help_reply(gateway, tenant, event, result)
     outcome = "duplicate" if result.duplicate else (result.consent or "recorded")
@@ -95,5 +96,7 @@ async def post_event(request: Request) -> Response:
     tenant = authorise_bot(gateway, principal, event.bot_id)
     if event.text is not None:
         check_text(gateway, event.text)
+    if event.jurisdiction is not None or event.is_minor is not None:
+        await remember_user(gateway, tenant, event, principal.role)
     result = await record_event(gateway, tenant, event)
     return Response(result.model_dump_json(), media_type="application/json")

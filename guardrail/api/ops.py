@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -9,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from guardrail.api.deps import GatewayDep
 from guardrail.state.base import StoreUnavailable
 
+log = logging.getLogger("guardrail")
 router = APIRouter(tags=["operations"])
 
 
@@ -29,7 +32,8 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
         await gateway.store.ping()
     except StoreUnavailable as exc:
         gateway.metrics.store_up.set(0)
-        body = {"ready": False, "store": gateway.store.name, "error": str(exc)}
+        log.warning("not ready: %s", exc)  # hosts and paths stay in the log
+        body = {"ready": False, "store": gateway.store.name, "error": "state store unavailable"}
         return JSONResponse({**body, "classifiers": classifiers}, status_code=503)
     gateway.metrics.store_up.set(1)
     return JSONResponse({"ready": True, "store": gateway.store.name, "classifiers": classifiers})

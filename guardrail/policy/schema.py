@@ -40,6 +40,25 @@ class StoreFailure(_Section):
     reply: Literal["block", "allow"] = "allow"
 
 
+UnknownAction = Literal["fallback", "strictest", "require"]
+
+
+class UnknownUser(_Section):
+    """What the set does when a request's user has no known jurisdiction or minor status
+    (neither the user record nor the request says). Read from the set's fallback policy:
+    the choice is made before any other policy is chosen."""
+
+    jurisdiction: UnknownAction = Field(
+        default="fallback",
+        description="fallback: as if no jurisdiction matched; strictest: the policy of "
+        "highest strictness among those matching some jurisdiction; require: refuse",
+    )
+    minor: UnknownAction = Field(
+        default="fallback",
+        description="fallback: as if an adult; strictest: as if a minor; require: refuse",
+    )
+
+
 def _rules_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
         rule.id: (rule.params_model, Field(default_factory=rule.params_model)) for rule in RULES
@@ -110,6 +129,12 @@ class Policy(_Section):
     consent: ConsentWords = Field(default_factory=ConsentWords)
     store_failure: StoreFailure = Field(default_factory=StoreFailure)
     idempotency_ttl: Duration = Field(default=timedelta(hours=24))
+    unknown_user: UnknownUser = Field(default_factory=UnknownUser)
+    strictness: int = Field(
+        default=0,
+        description="rank among policies when the set picks the strictest for a user of "
+        "unknown jurisdiction (unknown_user: strictest); higher is stricter",
+    )
     rules: RulesConfig = Field(default_factory=RulesConfig)  # type: ignore[valid-type]
 
     def rule_params(self, rule_id: str) -> RuleParams:

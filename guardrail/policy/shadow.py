@@ -19,7 +19,14 @@ from guardrail.analysis import Analyze, SharedAnalyses
 from guardrail.models import Decision, OutreachRequest, Reason
 from guardrail.pipeline import decide, default_analyzer
 from guardrail.policy.loader import LoadedPolicy
-from guardrail.state.base import CommitRequest, CommitResult, Snapshot, Store
+from guardrail.state.base import (
+    CommitRequest,
+    CommitResult,
+    ProfileSource,
+    Snapshot,
+    Store,
+    UserProfile,
+)
 
 log = logging.getLogger("guardrail.policy")
 
@@ -106,6 +113,19 @@ class ReadOnlyStore:
 
     async def prune(self, before: datetime) -> int:
         return 0
+
+    async def user_profile(self, tenant: str, user: str) -> UserProfile:
+        return await self._store.user_profile(tenant, user)
+
+    async def remember_user(
+        self,
+        tenant: str,
+        user: str,
+        jurisdiction: str | None,
+        is_minor: bool | None,
+        source: ProfileSource,
+    ) -> None:
+        return None
 
 
 async def decide_with_shadows(

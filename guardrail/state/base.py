@@ -122,6 +122,20 @@ class CommitResult:
     details: dict[str, int] = field(default_factory=dict)
 
 
+ProfileSource = Literal["ingest", "bot"]
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    """What is known of a user beyond one request: jurisdiction and minor status, and who
+    said so (``ingest``: the platform or an ingest key; ``bot``: a bot's request)."""
+
+    jurisdiction: str | None = None
+    jurisdiction_source: ProfileSource | None = None
+    is_minor: bool | None = None
+    minor_source: ProfileSource | None = None
+
+
 class Store(Protocol):
     """Engagement, consent and idempotency state. Both implementations pass one test suite."""
 
@@ -214,3 +228,18 @@ class Store(Protocol):
 
     async def prune(self, before: datetime) -> int:
         """Drop timestamps older than ``before`` (first-contact and consent records stay)."""
+
+    async def user_profile(self, tenant: str, user: str) -> UserProfile:
+        """The user's recorded jurisdiction and minor status (empty when never told)."""
+
+    async def remember_user(
+        self,
+        tenant: str,
+        user: str,
+        jurisdiction: str | None,
+        is_minor: bool | None,
+        source: ProfileSource,
+    ) -> None:
+        """Record what ``source`` says of the user, atomically, by these rules: ingest
+        evidence replaces what is recorded; a bot's claim only fills a gap, except that a
+        bot may always mark the user a minor (the stricter answer)."""

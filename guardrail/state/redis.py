@@ -52,9 +52,11 @@ from guardrail.state.base import (
     CommitRequest,
     CommitResult,
     DependencyEvent,
+    ProfileSource,
     RiskEvent,
     Snapshot,
     StoreUnavailable,
+    UserProfile,
 )
 from guardrail.state.common import (
     ALL_BOTS,
@@ -511,3 +513,43 @@ class RedisStore:
                 pipe.zremrangebyscore(name, "-inf", cutoff)
             counts: list[int] = await pipe.execute()
         return sum(n for (_, counted), n in zip(names, counts, strict=True) if counted)
+
+    async def user_profile(self, tenant: str, user: str) -> UserProfile:
+        with self._guard("user_profile"):
+            key = f"{self._tag(tenant, user)}:profile"
+            found = cast(dict[str, str], await self._r.hgetall(key))
+        minor = found.get("minor")
+        return UserProfile(
+            jurisdiction=found.get("j") or None,
+            jurisdiction_source=cast(ProfileSource | None, found.get("j_src")),
+            is_minor=None if minor is None else minor == "1",
+            minor_source=cast(ProfileSource | None, found.get("m_src")),
+        )
+
+    async def remember_user(
+        self,
+        tenant: str,
+        user: str,
+        jurisdiction: str | None,
+        is_minor: bool | None,
+        source: ProfileSource,
+    ) -> None:
+        args = [
+            source,
+            "" if jurisdiction is None else jurisdiction.upper(),
+            "" if is_minor is None else ("1" if is_minor else "0"),
+        ]
+        with self._guard("remember_user"):
+            await self._r.eval(_REMEMBER_USER, 1, f"{self._tag(tenant, user)}:profile", *args)
+
+
+_REMEMBER_USER = """
+local ingest = ARGV[1] == 'ingest'
+if ARGV[2] ~= '' and (ingest or redis.call('HEXISTS', KEYS[1], 'j') == 0) then
+  redis.call('HSET', KEYS[1], 'j', ARGV[2], 'j_src', ARGV[1])
+end
+if ARGV[3] ~= '' and (ingest or ARGV[3] == '1' or redis.call('HEXISTS', KEYS[1], 'minor') == 0) then
+  redis.call('HSET', KEYS[1], 'minor', ARGV[3], 'm_src', ARGV[1])
+end
+return 1
+"""
