@@ -155,11 +155,13 @@ def test_decisions_name_the_policy_that_applied(tmp_path: Path, clock: Clock) ->
     with TestClient(create_app(settings, clock=clock, policy_poll_s=None)) as client:
         listed = client.get("/v1/policies", headers=AUTH).json()["policies"]
         versions = {p["name"]: p["version"] for p in listed}
-        for n, (channel, user, expected) in enumerate([
-            ("sms", {"jurisdiction": "US-CA"}, "tcpa"),
-            ("sms", {}, "default"),  # another user: the first one's record says US-CA
-            ("whatsapp", {}, "whatsapp"),
-        ]):
+        for n, (channel, user, expected) in enumerate(
+            [
+                ("sms", {"jurisdiction": "US-CA"}, "tcpa"),
+                ("sms", {}, "default"),  # another user: the first one's record says US-CA
+                ("whatsapp", {}, "whatsapp"),
+            ]
+        ):
             body = {"bot_id": "b", "user_id": f"u{n}", "channel": channel, "text": "hi",
                     "user": user}  # fmt: skip
             decision = client.post("/v1/outreach/check", json=body, headers=AUTH).json()
