@@ -142,6 +142,12 @@ def create_app(
             {"error": name, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )
 
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        """A JSON body nested thousands deep is the client's error, not a crash."""
+        detail = [{"field": "body", "message": "JSON nested too deep"}]
+        return JSONResponse({"error": "invalid_request", "detail": detail}, status_code=422)
+
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -41,7 +41,7 @@ def verify_signature(raw_body: bytes, header: str | None, app_secret: str) -> bo
     Must be given the raw request body: re-serialised JSON differs byte for byte. An empty
     app secret never verifies, since anyone can compute an HMAC with an empty key.
     """
-    if not header or not app_secret:
+    if not header or not app_secret or not header.isascii():
         return False
     match = _SIGNATURE.fullmatch(header.strip())
     if match is None:
