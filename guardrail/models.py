@@ -269,6 +269,21 @@ class EventResult(_Strict):
     )
 
 
+class FieldError(_Strict):
+    field: str = Field(description="dotted path of the offending field, or body")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx the gateway itself answers: a kind, and a detail to fix it from."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="unauthorized, forbidden, not_found, conflict, too_large, "
+                       "invalid_request, unavailable, …")  # fmt: skip
+    detail: str | list[FieldError] | list[str] | None = None
+
+
 def utc(dt: datetime) -> datetime:
     """Normalise an aware datetime to UTC (stores keep UTC epoch seconds)."""
     from datetime import UTC

@@ -155,7 +155,17 @@ async def verify(request: Request) -> dict[str, Any]:
     return result.to_json(tenant=principal.tenant)
 
 
-@router.get("/export", summary="Stream this tenant's records as JSON Lines or CSV")
+@router.get(
+    "/export",
+    summary="Stream this tenant's records as JSON Lines or CSV",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "one record per line (jsonl) or row (csv)",
+            "content": {"application/x-ndjson": {}, "text/csv": {}},
+        }
+    },
+)
 async def export(
     request: Request,
     format: Literal["jsonl", "csv"] = "jsonl",

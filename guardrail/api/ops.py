@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from guardrail.api.deps import GatewayDep
@@ -39,6 +39,10 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
     return JSONResponse({"ready": True, "store": gateway.store.name, "classifiers": classifiers})
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"description": "Prometheus text exposition format"}},
+)
 async def metrics(gateway: GatewayDep) -> Response:
     return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)
