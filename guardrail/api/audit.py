@@ -38,7 +38,7 @@ async def append_decision(
         log.error("decision %s not recorded: %s", decision.decision_id, exc)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"audit log unavailable, the decision was not recorded; retry: {exc}",
+            "audit log unavailable, the decision was not recorded; retry (cause logged)",
         ) from exc
 
 
@@ -50,7 +50,7 @@ async def append_consent(gateway: Gateway, tenant: str, event: Event, result: Ev
     except AuditUnavailable as exc:
         log.error("consent change of bot %s not recorded: %s", event.bot_id, exc)
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"audit log unavailable, retry: {exc}"
+            status.HTTP_503_SERVICE_UNAVAILABLE, "audit log unavailable, retry (cause logged)"
         ) from exc
 
 

@@ -27,7 +27,7 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
 
     ``classifiers`` (off, loading, ready, failed: ...) is shown but never makes the gateway
     unready: the lexicon answers while the models load."""
-    classifiers = gateway.classifiers_state
+    classifiers = public_state(gateway.classifiers_state)
     try:
         await gateway.store.ping()
     except StoreUnavailable as exc:
@@ -37,6 +37,12 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
         return JSONResponse({**body, "classifiers": classifiers}, status_code=503)
     gateway.metrics.store_up.set(1)
     return JSONResponse({"ready": True, "store": gateway.store.name, "classifiers": classifiers})
+
+
+def public_state(state: str) -> str:
+    """``failed: <Type>: <message>`` becomes ``failed: <Type>``: the message (paths, hosts)
+    is in the log, where the loader wrote it."""
+    return ":".join(state.split(":", 2)[:2])
 
 
 @router.get(
