@@ -405,6 +405,25 @@ def _store_down(
     return draft.build()
 
 
+UNKNOWN_RULE = "user.unknown"
+
+
+def refuse_unknown(
+    loaded: LoadedPolicy, req: OutreachRequest, now: datetime, missing: tuple[str, ...]
+) -> Decision:
+    """The policy set requires facts about the user that neither record nor request has
+    (``unknown_user: require``); nothing was evaluated, nothing counts."""
+    draft = _Draft(request=req, loaded=loaded, now=now, kind=req.kind or Kind.PROACTIVE)
+    draft.refuse(
+        Verdict.BLOCK,
+        UNKNOWN_RULE,
+        f"the policy set requires {' and '.join(missing)} (unknown_user: require) and "
+        "neither the user record nor the request gives it; send it with the request or "
+        "have the platform report it",
+    )
+    return draft.build()
+
+
 def _replay(stored_json: str) -> Decision:
     decision = Decision.model_validate_json(stored_json)
     return decision.model_copy(update={"idempotent_replay": True})

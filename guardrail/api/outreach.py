@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
@@ -13,8 +12,8 @@ from guardrail.api.audit import append_decision
 from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
 from guardrail.audit import AuditUnavailable
 from guardrail.gateway import ClientTimeRejected, Gateway
-from guardrail.models import Decision, Delivery, Kind, OutreachRequest, Reason, Verdict
-from guardrail.policy import LoadedPolicy
+from guardrail.models import Decision, Delivery, OutreachRequest, Reason, Verdict
+from guardrail.pipeline import refuse_unknown
 from guardrail.policy.shadow import decide_with_shadows
 from guardrail.profile import effective as effective_user
 from guardrail.profile import news as profile_news
@@ -64,7 +63,6 @@ async def run_decision(gateway: Gateway, tenant: str, req: OutreachRequest) -> D
 
 PROFILE_RULE = "user.context"
 """Reasons that say how the user's facts and the message answered were established."""
-UNKNOWN_RULE = "user.unknown"
 
 
 async def known_user(
@@ -84,32 +82,6 @@ async def known_user(
         return req, []
     user, notes = effective_user(profile, req.user)
     return req.model_copy(update={"user": user}), notes
-
-
-def refuse_unknown(
-    loaded: LoadedPolicy, req: OutreachRequest, now: datetime, missing: tuple[str, ...]
-) -> Decision:
-    """The policy set requires facts about the user that neither record nor request has."""
-    what = " and ".join(missing)
-    return Decision(
-        decision_id=uuid.uuid4().hex,
-        verdict=Verdict.BLOCK,
-        text=None,
-        kind=req.kind or Kind.PROACTIVE,
-        reasons=[
-            Reason(
-                rule=UNKNOWN_RULE,
-                detail=f"the policy set requires {what} (unknown_user: require) and neither "
-                "the user record nor the request gives it; send it with the request or "
-                "have the platform report it",
-                policy=loaded.policy.name,
-                effect="block",
-            )
-        ],
-        policy=loaded.policy.name,
-        policy_version=loaded.version,
-        decided_at=now,
-    )
 
 
 async def assess_reply_to(
