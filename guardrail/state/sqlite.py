@@ -498,7 +498,7 @@ class SQLiteStore:
     _profiles_ready = False
 
     async def user_profile(self, tenant: str, user: str) -> UserProfile:
-        with self._transaction("IMMEDIATE") as db:
+        with self._transaction("DEFERRED") as db:  # a read: no write lock on the hot path
             self._profiles(db)
             row = db.execute(
                 "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source"
