@@ -28,7 +28,6 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 
 
-@app.command()
 def without_password(url: str) -> str:
     """``url`` with its password (and user name) replaced, fit for a terminal or a log."""
     parts = urlsplit(url)
@@ -52,6 +51,7 @@ def targets(settings: Settings) -> str:
     return store
 
 
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address [default: 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="port [default: 8080]")] = None,
