@@ -48,6 +48,11 @@ _NEGATIONS: Final = re.compile(
     r"ne|n'|pas|jamais|plus jamais|aucune?)(?:\s|$)"
 )
 _NEGATION_WINDOW: Final = 3  # words before the hit, within its clause
+_SUGGESTIONS: Final = re.compile(r"(?:^|\s)(?:why|pourquoi) (?:not|don'?t|pas|ne)(?=\s|$)")
+""""Why not just kill yourself?" suggests, it does not negate."""
+_SUBJECT: Final = re.compile(r"^(?:i|i'm|im|i've|ive|i'd|je|j'\w*)$")
+"""A first-person subject after a negation starts a new statement: in "im not okay i want
+to die" the "not" belongs to "okay"."""
 _CLAUSE_BREAK: Final = re.compile(r"[.,;:!?()\n]|\s(?:but|mais|and|et)\s")
 _APOSTROPHES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 
@@ -72,6 +77,15 @@ def _normalise_ascii(text: str) -> tuple[str, list[int]]:
         index.extend(range(start, end))
         previous_end = end
     return " ".join(words).lower(), index
+
+
+def _negated(before: list[str]) -> bool:
+    """Whether the words just before a hit negate it (see _SUGGESTIONS and _SUBJECT)."""
+    subjects = [i for i, word in enumerate(before) if _SUBJECT.match(word)]
+    if subjects:
+        before = before[subjects[-1] + 1 :]
+    window = _SUGGESTIONS.sub(" ", " " + " ".join(before) + " ")
+    return bool(_NEGATIONS.search(window + " "))
 
 
 def normalise(text: str) -> tuple[str, list[int]]:
@@ -209,8 +223,7 @@ class Lexicon:
                 if m.end() <= m.start():
                     continue
                 clause = _CLAUSE_BREAK.split(norm[: m.start()])[-1]
-                before = clause.split()[-_NEGATION_WINDOW:]
-                negated = bool(_NEGATIONS.search(" " + " ".join(before) + " "))
+                negated = _negated(clause.split()[-_NEGATION_WINDOW:])
                 hits.append(
                     LexiconHit(
                         language=cat.language,

@@ -23,7 +23,7 @@ from guardrail import __version__, console
 from guardrail.api import audit, classify, events, ops, outreach, policies, proxy, whatsapp
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
-from guardrail.models import Event, OutreachRequest
+from guardrail.models import ErrorBody, Event, OutreachRequest
 from guardrail.policy.holder import reloading
 from guardrail.retention import pruning
 
@@ -73,6 +73,40 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+_PLATFORM_PATHS = ("/v1/proxy/",)
+"""Proxy routes answer a refusal in the platform's own error shape, not ErrorBody."""
+
+
+def _document_errors(spec: dict[str, Any]) -> None:
+    """Publish the error bodies the handlers below really send: ``ErrorBody`` for every
+    4xx and 503 (in place of FastAPI's HTTPValidationError, which nothing sends)."""
+    for path, operations in spec.get("paths", {}).items():
+        platform = path.startswith(_PLATFORM_PATHS)
+        schema: dict[str, Any] = {"type": "object"} if platform else _ERROR_REF
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code in [c for c in responses if c.startswith("4")]:
+                described = responses[code].get("description") or "refused"
+                responses[code] = {
+                    "description": described,
+                    "content": {"application/json": {"schema": schema}},
+                }
+            responses["4XX"] = {
+                "description": "refused: see error and detail",
+                "content": {"application/json": {"schema": schema}},
+            }
+            responses.setdefault(
+                "503",
+                {
+                    "description": "a component (state store, audit log) is unavailable; retry",
+                    "content": {"application/json": {"schema": _ERROR_REF}},
+                },
+            )
+    spec["components"]["schemas"].pop("HTTPValidationError", None)
+    spec["components"]["schemas"].pop("ValidationError", None)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -118,10 +152,11 @@ def create_app(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            for model in (OutreachRequest, Event):
+            for model in (OutreachRequest, Event, ErrorBody):
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
+            _document_errors(spec)
             spec["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
             spec["security"] = [{"bearer": []}]
             app.openapi_schema = spec
@@ -146,6 +181,12 @@ def create_app(
         return JSONResponse(
             {"error": name, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        """A JSON body nested thousands deep is the client's error, not a crash."""
+        detail = [{"field": "body", "message": "JSON nested too deep"}]
+        return JSONResponse({"error": "invalid_request", "detail": detail}, status_code=422)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:

@@ -8,12 +8,13 @@ import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from pydantic import ValidationError
 
 from guardrail.audit.cli import audit_app
-from guardrail.config import load_settings
+from guardrail.config import Settings, load_settings
 from guardrail.policy import PolicyError, load_policy_set
 
 app = typer.Typer(
@@ -24,6 +25,29 @@ policy_app = typer.Typer(
 )
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
+
+
+def without_password(url: str) -> str:
+    """``url`` with its password (and user name) replaced, fit for a terminal or a log."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def targets(settings: Settings) -> str:
+    """Where state and the audit log go, as ``serve`` prints them (no secrets)."""
+    if settings.redis_url:
+        store = f"redis {without_password(settings.redis_url)}"
+    else:
+        store = f"sqlite {settings.db or 'guardrail.db'}"
+    if settings.audit_url:
+        return f"{store}; audit {without_password(settings.audit_url)}"
+    return store
 
 
 @app.command()
@@ -59,13 +83,9 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    store = (
-        f"redis {settings.redis_url}"
-        if settings.redis_url
-        else f"sqlite {settings.db or 'guardrail.db'}"
-    )
     typer.echo(
-        f"guardrail on http://{settings.host}:{settings.port} ({store}; docs at /docs)", err=True
+        f"guardrail on http://{settings.host}:{settings.port} ({targets(settings)}; docs at /docs)",
+        err=True,
     )
     uvicorn.run(
         create_app(settings, reload_on_sighup=True),

@@ -140,7 +140,15 @@ class Settings(BaseSettings):
     trust_client_time: bool = Field(
         default=False, description="accept any outreach ts (history replay, tests)"
     )
-    client_time_skew: timedelta = Field(default=timedelta(minutes=5))
+    client_time_skew: timedelta = Field(
+        default=timedelta(minutes=5),
+        description="how far an outreach ts may stray from the gateway clock, and how far "
+        "ahead of it an event's ts may be",
+    )
+    event_max_age: timedelta | None = Field(
+        default=None,
+        description="refuse events older than this (None: only the year-2000 floor applies)",
+    )
     log_level: str = "info"
     audit_db: str | None = Field(
         default=None,

@@ -6,12 +6,12 @@ fields are errors, time zones are checked, and every timestamp is timezone-aware
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from importlib.resources import files
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -20,18 +20,63 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
+
+TIME_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+"""No platform event or outreach predates this; older values are typos or attacks."""
+TIME_CEILING = datetime(2100, 1, 1, tzinfo=UTC)
+"""Nothing is accepted from beyond this, even by a gateway that trusts client time."""
+
+
+@cache
+def _zones() -> frozenset[str]:
+    """Every zone name of the bundled tz database (not its folders: ``America`` is none);
+    the same list the published schemas give, so editors and the gateway agree."""
+    return frozenset(zone_names())
 
 
 def _check_timezone(value: str | None) -> str | None:
+    """An IANA zone name; folders of the database, paths and overlong names are refused
+    before ``ZoneInfo`` sees them (it would try to open them as files)."""
     if value is None:
         return None
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    if len(value) > 64 or value not in _zones():
+        raise ValueError(f"unknown IANA time zone {value[:64]!r}")
+    ZoneInfo(value)
     return value
+
+
+def _sane_time(value: datetime) -> datetime:
+    if not TIME_FLOOR <= value < TIME_CEILING:
+        raise ValueError(
+            f"timestamp {value.isoformat()} is outside {TIME_FLOOR.year}-{TIME_CEILING.year}"
+        )
+    return value
+
+
+def check_clock(value: datetime | None, info: ValidationInfo, *, past: bool = True) -> None:
+    """Refuse a time the gateway's clock says is impossible: more than ``skew`` ahead of it,
+    or (``past``) older than ``max_age``. The clock comes in the validation context
+    (``now``, ``skew``, ``max_age``; see :func:`guardrail.api.deps.parse_body`); without
+    one (library callers, policy tests) only the fixed bounds apply."""
+    context = info.context if isinstance(info.context, dict) else {}
+    now = context.get("now")
+    if value is None or not isinstance(now, datetime):
+        return
+    skew = context.get("skew")
+    if isinstance(skew, timedelta) and value - now > skew:
+        raise ValueError(
+            f"timestamp {value.isoformat()} is more than {skew} ahead of the gateway clock "
+            f"({now.isoformat()})"
+        )
+    max_age = context.get("max_age")
+    if past and isinstance(max_age, timedelta) and now - value > max_age:
+        raise ValueError(
+            f"timestamp {value.isoformat()} is older than the {max_age} the gateway accepts"
+        )
 
 
 @cache
@@ -53,6 +98,11 @@ TimeZoneName = Annotated[
     ),
 ]
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+Timestamp = Annotated[AwareDatetime, AfterValidator(_sane_time)]
+"""An aware ISO 8601 time between TIME_FLOOR and TIME_CEILING."""
+Jurisdiction = Annotated[
+    str, Field(max_length=10, pattern=r"^[A-Za-z0-9]{1,3}(?:-[A-Za-z0-9]{1,3}){0,2}$")
+]
 
 
 class Verdict(StrEnum):
@@ -86,10 +136,32 @@ class UserContext(_Strict):
     locale: str | None = Field(
         default=None, max_length=35, description="BCP 47 language tag", examples=["fr-FR"]
     )
-    jurisdiction: str | None = Field(
-        default=None, max_length=10, description="ISO 3166 style", examples=["US-CA"]
+    jurisdiction: Jurisdiction | None = Field(
+        default=None,
+        description="ISO 3166 code (FR, US-CA); once the user record has one, a different "
+        "claim does not change which policy applies (see the README)",
+        examples=["US-CA"],
     )
-    is_minor: bool | None = Field(default=None, description="known minor, known adult, unknown")
+    is_minor: bool | None = Field(
+        default=None, description="once recorded as a minor, a claim of adult is not believed"
+    )
+
+
+class InReplyTo(_Strict):
+    """The user message a reply answers, so it is assessed before the reply is decided."""
+
+    text: str = Field(min_length=1, description="the user's message, as received")
+    event_id: str | None = Field(
+        default=None, min_length=1, max_length=200, description="its platform message id"
+    )
+    ts: Timestamp | None = Field(default=None, description="when the user sent it")
+    locale: str | None = Field(default=None, max_length=35)
+
+    @field_validator("ts")
+    @classmethod
+    def _clock(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        check_clock(value, info)
+        return value
 
 
 class OutreachRequest(_Strict):
@@ -102,7 +174,12 @@ class OutreachRequest(_Strict):
     )
     user: UserContext = Field(default_factory=UserContext)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
-    ts: AwareDatetime | None = Field(
+    in_reply_to: InReplyTo | None = Field(
+        default=None,
+        description="the user message this answers: assessed for self-harm risk before the "
+        "decision, so a reply to a crisis message carries the crisis resources",
+    )
+    ts: Timestamp | None = Field(
         default=None,
         description=(
             "When the message would be sent. Defaults to the gateway's clock; a value far from it "
@@ -169,7 +246,10 @@ class Event(_Strict):
     type: EventType
     bot_id: Identifier
     user_id: Identifier
-    ts: AwareDatetime = Field(description="the platform's timestamp, ISO 8601 with offset")
+    ts: Timestamp = Field(
+        description="the platform's timestamp, ISO 8601 with offset; at most the gateway's "
+        "client_time_skew ahead of its clock, and not older than its event_max_age"
+    )
     text: str | None = None
     channel: Channel | None = None
     scope: Literal["bot", "all"] = Field(
@@ -181,6 +261,18 @@ class Event(_Strict):
     locale: str | None = Field(
         default=None, max_length=35, description="the user's locale, e.g. fr-FR (risk language)"
     )
+    jurisdiction: Jurisdiction | None = Field(
+        default=None, description="the user's jurisdiction, as the platform knows it"
+    )
+    is_minor: bool | None = Field(
+        default=None, description="the user's minor status, as the platform knows it"
+    )
+
+    @field_validator("ts")
+    @classmethod
+    def _clock(cls, value: datetime, info: ValidationInfo) -> datetime:
+        check_clock(value, info)
+        return value
 
 
 class EventResult(_Strict):
@@ -212,6 +304,21 @@ class EventResult(_Strict):
         default=None,
         description="the message was a HELP keyword: send this text to the user as a reply",
     )
+
+
+class FieldError(_Strict):
+    field: str = Field(description="dotted path of the offending field, or body")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx the gateway itself answers: a kind, and a detail to fix it from."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="unauthorized, forbidden, not_found, conflict, too_large, "
+                       "invalid_request, unavailable, …")  # fmt: skip
+    detail: str | list[FieldError] | list[str] | None = None
 
 
 def utc(dt: datetime) -> datetime:

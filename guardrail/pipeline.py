@@ -20,6 +20,7 @@ closed) is not, so a retry after the outage is decided afresh.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Sequence
 from contextlib import suppress
@@ -39,6 +40,8 @@ from guardrail.rules.consent import OptOut, OptOutParams
 from guardrail.rules.dependency import DependencyCaps, DependencyParams, dependent
 from guardrail.rules.frequency_caps import FrequencyCapParams, FrequencyCaps, describe
 from guardrail.rules.pii import Pii
+from guardrail.rules.self_harm_content import SelfHarmContent
+from guardrail.rules.sexual_content import SexualContent
 from guardrail.rules.unanswered import Unanswered, UnansweredParams
 from guardrail.state.base import (
     Cap,
@@ -48,6 +51,8 @@ from guardrail.state.base import (
     Store,
     StoreUnavailable,
 )
+
+log = logging.getLogger("guardrail")
 
 STORE_RULE = "store.unavailable"
 REPLY_RULE = "kind.reply_unverified"
@@ -248,7 +253,7 @@ async def _decide(
         snap = await store.snapshot(tenant, req.bot_id, req.user_id, now, loaded.lookback)
     except StoreUnavailable as exc:
         await _abandon(store, tenant, req, key, now)
-        return _store_down(loaded, req, now, exc)
+        return await _floors_without_store(loaded, req, now, exc, analyzer or default_analyzer())
 
     kind, downgraded = resolve_kind(req.kind, snap, now, policy)
     draft = _Draft(request=req, loaded=loaded, now=now, kind=kind)
@@ -259,38 +264,7 @@ async def _decide(
     ctx = RuleContext(request=req, kind=kind, now=now, timezone=zone, snapshot=snap, text=req.text)
     rules = [(r, p) for r in RULES if (p := policy.rule_params(r.id)).enabled and kind in r.kinds]
     wanted = _needs(rules)
-    edits: list[Edit] = []
-    for rule, params in rules:
-        if ctx.analysis is None and rule.needs(params):
-            analysis = await (analyzer or default_analyzer()).analyze(
-                ctx.text, req.user.locale, wanted
-            )
-            draft.scores.update(analysis.decision_scores())
-            ctx = replace(ctx, analysis=analysis)
-        finding = rule.check(ctx, params)
-        if finding is None:
-            continue
-        if params.mode == "shadow":
-            draft.add(finding.rule, "shadow", finding.detail, finding.labels)
-            continue
-        if finding.effect == "info":
-            draft.add(finding.rule, "info", finding.detail, finding.labels)
-            draft.disclosed |= finding.disclosed
-            draft.resources |= finding.resources
-            continue
-        if finding.effect == "rewrite":
-            if finding.edits and ctx.analysis is not None:
-                # The rewrite engine: every content edit so far, on the analysed text.
-                edits += finding.edits
-                finding = replace(finding, text=render(ctx.analysis.text, edits).text)
-            draft.rewrite(finding)
-            ctx = replace(ctx, text=draft.text)
-            continue
-        refusal = Verdict.BLOCK if finding.effect == "block" else Verdict.DEFER
-        draft.refuse(refusal, finding.rule, finding.detail, finding.labels)
-        draft.retry_after = finding.retry_after
-        draft.outage = finding.outage
-        break
+    ctx, edits = await _evaluate(draft, ctx, rules, wanted, analyzer or default_analyzer())
 
     if edits and draft.verdict is Verdict.REWRITE and ctx.analysis is not None:
         await _recheck(draft, ctx, rules, wanted, edits, analyzer or default_analyzer())
@@ -338,6 +312,50 @@ async def _abandon(
         return
     with suppress(StoreUnavailable):
         await store.abandon_idempotent(tenant, req.bot_id, req.user_id, key.key, key.token, now)
+
+
+async def _evaluate(
+    draft: _Draft,
+    ctx: RuleContext,
+    rules: list[tuple[Rule[Any], RuleParams]],
+    wanted: AnalysisRequest,
+    analyzer: Analyze,
+) -> tuple[RuleContext, list[Edit]]:
+    """Run ``rules`` in order into ``draft``: the content analysis once, before the first
+    rule that needs it; shadow findings recorded; rewrites chained; the first block or
+    defer ends it. Returns the final context and the content edits made."""
+    req = ctx.request
+    edits: list[Edit] = []
+    for rule, params in rules:
+        if ctx.analysis is None and rule.needs(params):
+            analysis = await analyzer.analyze(ctx.text, req.user.locale, wanted)
+            draft.scores.update(analysis.decision_scores())
+            ctx = replace(ctx, analysis=analysis)
+        finding = rule.check(ctx, params)
+        if finding is None:
+            continue
+        if params.mode == "shadow":
+            draft.add(finding.rule, "shadow", finding.detail, finding.labels)
+            continue
+        if finding.effect == "info":
+            draft.add(finding.rule, "info", finding.detail, finding.labels)
+            draft.disclosed |= finding.disclosed
+            draft.resources |= finding.resources
+            continue
+        if finding.effect == "rewrite":
+            if finding.edits and ctx.analysis is not None:
+                # The rewrite engine: every content edit so far, on the analysed text.
+                edits += finding.edits
+                finding = replace(finding, text=render(ctx.analysis.text, edits).text)
+            draft.rewrite(finding)
+            ctx = replace(ctx, text=draft.text)
+            continue
+        refusal = Verdict.BLOCK if finding.effect == "block" else Verdict.DEFER
+        draft.refuse(refusal, finding.rule, finding.detail, finding.labels)
+        draft.retry_after = finding.retry_after
+        draft.outage = finding.outage
+        break
+    return ctx, edits
 
 
 def _audit_text(decision: Decision, ctx: RuleContext, policy: Policy) -> None:
@@ -477,6 +495,58 @@ def _commit_refusal(result: CommitResult, draft: _Draft, frequency: int) -> tupl
     return Unanswered.id, "an unanswered proactive message is pending"
 
 
+FLOOR_RULES = frozenset({SelfHarmContent.id, SexualContent.id, Pii.id})
+"""Rules that read only the text, so they hold when the state store is down."""
+
+
+async def _floors_without_store(
+    loaded: LoadedPolicy,
+    req: OutreachRequest,
+    now: datetime,
+    exc: StoreUnavailable,
+    analyzer: Analyze,
+) -> Decision:
+    """The store cannot be read: the text-only floors (self-harm content, sexual content
+    where the policy turns it on, PII) still run, and the message is treated as proactive
+    whatever the bot claims, since no stored user message can confirm a reply."""
+    policy = loaded.policy
+    draft = _Draft(request=req, loaded=loaded, now=now, kind=Kind.PROACTIVE)
+    if req.kind is Kind.REPLY:
+        draft.add(
+            REPLY_RULE,
+            "info",
+            "claimed reply, but the state store cannot confirm a user message is waiting "
+            "for an answer; decided as proactive",
+        )
+    zone = ZoneInfo(req.user.timezone or policy.timezone)
+    ctx = RuleContext(
+        request=req, kind=Kind.PROACTIVE, now=now, timezone=zone, snapshot=Snapshot(),
+        text=req.text,
+    )  # fmt: skip
+    floors = [
+        (r, p) for r in RULES if r.id in FLOOR_RULES and (p := policy.rule_params(r.id)).enabled
+    ]
+    ctx, edits = await _evaluate(draft, ctx, floors, _needs(floors), analyzer)
+    if draft.verdict in (Verdict.BLOCK, Verdict.DEFER):
+        draft.add(STORE_RULE, "info", _store_detail(exc, "closed"))
+        return draft.build()
+    if edits and draft.verdict is Verdict.REWRITE and ctx.analysis is not None:
+        await _recheck(draft, ctx, floors, _needs(floors), edits, analyzer)
+        if any(r.rule == RECHECK_RULE for r in draft.reasons):
+            return draft.build()
+    if policy.store_failure.proactive == "block":
+        draft.refuse(Verdict.BLOCK, STORE_RULE, _store_detail(exc, "closed"))
+    else:
+        draft.add(STORE_RULE, "info", _store_detail(exc, "open"))
+    return draft.build()
+
+
+def _store_detail(exc: StoreUnavailable, fails: str) -> str:
+    """Say which component failed, not how: the exception text (hosts, paths) is logged."""
+    log.warning("state store unavailable: %s", exc)
+    return f"state store unavailable; policy fails {fails}"
+
+
 def _store_down(
     loaded: LoadedPolicy,
     req: OutreachRequest,
@@ -484,17 +554,37 @@ def _store_down(
     exc: StoreUnavailable,
     kind: Kind | None = None,
 ) -> Decision:
-    """Fail closed or open, as the policy says for this kind, and say so in the decision."""
-    kind = kind or req.kind or Kind.PROACTIVE
+    """Fail closed or open, as the policy says for this kind, and say so in the decision.
+
+    Used when the store fails after the rules ran (at commit), so the floors have had
+    their say and ``kind`` is the one the snapshot confirmed."""
+    kind = kind or Kind.PROACTIVE
     action = getattr(loaded.policy.store_failure, kind.value)
     draft = _Draft(request=req, loaded=loaded, now=now, kind=kind)
-    detail = (
-        f"state store unavailable ({exc}); policy fails {'closed' if action == 'block' else 'open'}"
-    )
+    detail = _store_detail(exc, "closed" if action == "block" else "open")
     if action == "block":
         draft.refuse(Verdict.BLOCK, STORE_RULE, detail)
     else:
         draft.add(STORE_RULE, "info", detail)
+    return draft.build()
+
+
+UNKNOWN_RULE = "user.unknown"
+
+
+def refuse_unknown(
+    loaded: LoadedPolicy, req: OutreachRequest, now: datetime, missing: tuple[str, ...]
+) -> Decision:
+    """The policy set requires facts about the user that neither record nor request has
+    (``unknown_user: require``); nothing was evaluated, nothing counts."""
+    draft = _Draft(request=req, loaded=loaded, now=now, kind=req.kind or Kind.PROACTIVE)
+    draft.refuse(
+        Verdict.BLOCK,
+        UNKNOWN_RULE,
+        f"the policy set requires {' and '.join(missing)} (unknown_user: require) and "
+        "neither the user record nor the request gives it; send it with the request or "
+        "have the platform report it",
+    )
     return draft.build()
 
 

@@ -610,13 +610,14 @@ def test_store_down(clock: Clock, uid: Uid) -> None:
         keyed = check(client, bot, user, idempotency_key=uid("k"))
         assert keyed["verdict"] == "block"
 
+        # A claimed reply cannot be confirmed without the store: decided as proactive.
         reply = check(client, bot, user, kind="reply")
-        assert (reply["verdict"], reply["kind"]) == ("allow", "reply")
-        assert reply["text"] == PROACTIVE_TEXT
+        assert (reply["verdict"], reply["kind"]) == ("block", "proactive")
         assert [(r["rule"], r["effect"]) for r in reply["reasons"]] == [
-            ("store.unavailable", "info")
+            ("kind.reply_unverified", "info"),
+            ("store.unavailable", "block"),
         ]
-        assert "fails open" in reply["reasons"][0]["detail"]
+        assert "127.0.0.1" not in ready.text and "Connect" not in ready.text
 
         body = {
             "type": "user_message",
@@ -628,7 +629,7 @@ def test_store_down(clock: Clock, uid: Uid) -> None:
         down = client.post("/v1/events", json=body, headers=AUTH)
         assert down.status_code == 503
         assert down.json()["error"] == "unavailable"
-        assert "127.0.0.1:1" in down.json()["detail"]
+        assert "127.0.0.1" not in down.text  # the cause is logged, not echoed
 
         metrics = client.get("/metrics").text
         assert "guardrail_store_up 0.0" in metrics

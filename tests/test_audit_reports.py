@@ -74,6 +74,7 @@ def test_scripted_year(
     u1, u2, u3 = uid("u1"), uid("u2"), uid("u3")
 
     # Quiet hours: three engaged users, a proactive message at 22:30 UTC each.
+    clock.set("2026-11-20T20:00:00+00:00")  # events may not be dated after the clock
     for bot, user in ((maestro, u1), (maestro, u2), (nova, u3)):
         for day in (15, 16, 17, 18, 20):
             event(client, bot, user, at(f"2026-11-{day}T20:00:00+00:00"), text="good film")

@@ -158,3 +158,16 @@ def test_ascii_fast_path_matches_the_general_one(text: str) -> None:
     slow_text, slow_index = normalise(text + "\u00e9")
     assert slow_text == fast_text + "e"
     assert slow_index[:-1] == fast_index
+
+
+def test_a_suggestion_is_not_a_negation(lex: Lexicon) -> None:
+    # "why not" / "why don't you" propose the act; the floor must see it as encouragement
+    assert lex.scan("Why not just kill yourself?", role="bot").encouragement
+    assert lex.scan("why don't you kill yourself", role="bot").encouragement
+
+
+def test_a_new_subject_ends_the_negation(lex: Lexicon) -> None:
+    # the "not" belongs to "okay", not to what follows "i"
+    assert lex.scan("im not okay i want to die").severity == "ideation"
+    assert lex.scan("I don't want to die").severity == "none"
+    assert lex.scan("je ne veux pas mourir").severity == "none"

@@ -7,7 +7,7 @@ import asyncio
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -227,24 +227,25 @@ def test_indicator_is_recorded_but_is_not_a_crisis(
     make_client: Callable[..., TestClient],
     uid: Callable[[str], str],
     monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
 ) -> None:
     monkeypatch.setitem(gateway_module.ASSESSORS, "test-phrases", PhraseAssessor)
     client = make_client(assessor="test-phrases")
     event = {"type": "user_message", "bot_id": uid("b"), "user_id": uid("u"),
-             "text": "Everything is grey lately", "ts": datetime.now(UTC).isoformat()}  # fmt: skip
+             "text": "Everything is grey lately", "ts": clock.now.isoformat()}  # fmt: skip
     result = client.post("/v1/events", json=event, headers=AUTH).json()
     assert result["risk"] == "indicator" and result["crisis"] is False
 
 
 def test_the_default_lexicon_assessor_reads_french_crisis_language(
-    make_client: Callable[..., TestClient], uid: Callable[[str], str]
+    make_client: Callable[..., TestClient], uid: Callable[[str], str], clock: Clock
 ) -> None:
     client = make_client()  # the default assessor: the EN/FR lexicon
     bot, user = uid("maestro"), uid("noa")
 
     def say(text: str) -> dict[str, Any]:
         event = {"type": "user_message", "bot_id": bot, "user_id": user, "text": text,
-                 "ts": datetime.now(UTC).isoformat(), "locale": "fr-FR"}  # fmt: skip
+                 "ts": clock.now.isoformat(), "locale": "fr-FR"}  # fmt: skip
         result: dict[str, Any] = client.post("/v1/events", json=event, headers=AUTH).json()
         return result
 

@@ -155,12 +155,15 @@ def test_decisions_name_the_policy_that_applied(tmp_path: Path, clock: Clock) ->
     with TestClient(create_app(settings, clock=clock, policy_poll_s=None)) as client:
         listed = client.get("/v1/policies", headers=AUTH).json()["policies"]
         versions = {p["name"]: p["version"] for p in listed}
-        for channel, user, expected in [
-            ("sms", {"jurisdiction": "US-CA"}, "tcpa"),
-            ("sms", {}, "default"),
-            ("whatsapp", {}, "whatsapp"),
-        ]:
-            body = {"bot_id": "b", "user_id": "u", "channel": channel, "text": "hi", "user": user}
+        for n, (channel, user, expected) in enumerate(
+            [
+                ("sms", {"jurisdiction": "US-CA"}, "tcpa"),
+                ("sms", {}, "default"),  # another user: the first one's record says US-CA
+                ("whatsapp", {}, "whatsapp"),
+            ]
+        ):
+            body = {"bot_id": "b", "user_id": f"u{n}", "channel": channel, "text": "hi",
+                    "user": user}  # fmt: skip
             decision = client.post("/v1/outreach/check", json=body, headers=AUTH).json()
             assert decision["policy"] == expected
             assert decision["policy_version"] == versions[expected]
@@ -194,5 +197,6 @@ def test_proxy_headers_take_part_in_selection(tmp_path: Path, clock: Clock) -> N
         deferred = client.post(url, json=body, headers=minor)
         assert deferred.headers["X-Guardrail-Verdict"] == "defer"  # fr-minors: quiet all day
         adult = {**AUTH, "X-Guardrail-Jurisdiction": "FR", "X-Guardrail-Minor": "false"}
-        blocked = client.post(url, json=body, headers=adult)
+        # another user: chat 42's record now says minor, whatever a later header claims
+        blocked = client.post(url, json={**body, "chat_id": 43}, headers=adult)
         assert blocked.headers["X-Guardrail-Verdict"] == "block"  # default: user_first

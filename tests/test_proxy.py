@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -422,7 +423,11 @@ def test_failed_send_can_be_retried_under_the_same_key(
     assert upstream.requests[-1].json["text"] == PROACTIVE_TEXT
 
 
-def test_send_while_store_is_down(upstream: Upstream, clock: Clock, uid: Uid) -> None:
+def test_send_while_store_is_down(
+    upstream: Upstream, clock: Clock, uid: Uid, tmp_path: Path
+) -> None:
+    fail_open = tmp_path / "fail-open.yaml"
+    fail_open.write_text("name: fail-open\nstore_failure: {proactive: allow}\n")
     settings = Settings(
         api_key=API_KEY,
         redis_url="redis://127.0.0.1:1/0",
@@ -431,12 +436,15 @@ def test_send_while_store_is_down(upstream: Upstream, clock: Clock, uid: Uid) ->
     )
     user = uid("gus")
     with TestClient(create_app(settings, clock=clock)) as client:
-        # Proactive: fails closed, nothing leaves.
+        # Proactive: fails closed, nothing leaves; a claimed reply cannot be confirmed.
         blocked = send(client, user)
         assert enforcing(blocked) == ["store.unavailable"]
+        assert enforcing(send(client, user, kind="reply")) == ["store.unavailable"]
         assert upstream.requests == []
 
-        # A reply fails open and is delivered...
+    settings = settings.model_copy(update={"policy": fail_open})
+    with TestClient(create_app(settings, clock=clock)) as client:
+        # A policy that fails open delivers...
         upstream.default = Reply(200, {"ok": True})
         reply = send(client, user, kind="reply")
         assert reply["verdict"] == "allow"

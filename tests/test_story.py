@@ -25,7 +25,11 @@ def check(client: TestClient, bot: str, user_id: str, **extra: object) -> dict[s
     return data
 
 
-def say(client: TestClient, bot: str, user: str, text: str, ts: str) -> dict[str, object]:
+def say(
+    client: TestClient, bot: str, user: str, text: str, ts: str, clock: Clock | None = None
+) -> dict[str, object]:
+    if clock is not None and clock.now < datetime.fromisoformat(ts):
+        clock.set(ts)  # the platform forwards a message when it arrives, not before
     event = {"type": "user_message", "bot_id": bot, "user_id": user, "text": text, "ts": ts}
     response = client.post("/v1/events", json=event, headers=AUTH)
     assert response.status_code == 200, response.text
@@ -59,7 +63,7 @@ def test_maestro_story(
         "2026-11-19T12:00:00Z",
         "2026-11-19T12:10:00Z",
     ]:
-        say(client, bot, ana, "loved the film you recommended", ts)
+        say(client, bot, ana, "loved the film you recommended", ts, clock=clock)
     clock.set("2026-11-20T10:00:00+00:00")
     allowed = check(client, bot, ana)
     assert allowed["verdict"] == "allow", allowed
@@ -71,7 +75,7 @@ def test_maestro_story(
     assert second["verdict"] == "block" and rules(second) == ["unanswered"]
 
     # 4. Ana replies; the next day the next one is allowed (the 1/day cap permitting).
-    say(client, bot, ana, "haha yes, Interstellar again", "2026-11-20T13:00:00Z")
+    say(client, bot, ana, "haha yes, Interstellar again", "2026-11-20T13:00:00Z", clock=clock)
     clock.set("2026-11-20T15:00:00+00:00")
     capped = check(client, bot, ana)
     assert capped["verdict"] == "block" and rules(capped) == ["frequency_caps"]
@@ -86,10 +90,10 @@ def test_maestro_story(
         "2026-11-20T11:00:00Z",
         "2026-11-21T09:00:00Z",
     ]:
-        say(client, bot, bea, "merci pour la recommandation", ts)
-    stop = say(client, bot, ana, "STOP", "2026-11-21T11:00:00Z")
+        say(client, bot, bea, "merci pour la recommandation", ts, clock=clock)
+    stop = say(client, bot, ana, "STOP", "2026-11-21T11:00:00Z", clock=clock)
     assert stop["consent"] == "opted_out"
-    arret = say(client, bot, bea, "Arrêt !", "2026-11-21T11:00:00Z")
+    arret = say(client, bot, bea, "Arrêt !", "2026-11-21T11:00:00Z", clock=clock)
     assert arret["consent"] == "opted_out"
     clock.set("2026-11-22T11:00:00+00:00")
     for user in (ana, bea):
@@ -104,7 +108,7 @@ def test_maestro_story(
         "2026-11-22T10:00:00Z",
         "2026-11-22T20:00:00Z",
     ]:
-        say(client, bot, cleo, "bonne soirée", ts)
+        say(client, bot, cleo, "bonne soirée", ts, clock=clock)
     clock.set("2026-11-22T22:30:00+00:00")  # 23:30 in Paris (UTC+1 in November)
     late = check(client, bot, cleo, user={"timezone": "Europe/Paris"})
     assert late["verdict"] == "defer" and rules(late) == ["quiet_hours"]

@@ -38,7 +38,7 @@ async def append_decision(
         log.error("decision %s not recorded: %s", decision.decision_id, exc)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"audit log unavailable, the decision was not recorded; retry: {exc}",
+            "audit log unavailable, the decision was not recorded; retry (cause logged)",
         ) from exc
 
 
@@ -52,7 +52,7 @@ async def append_consent(
     except AuditUnavailable as exc:
         log.error("consent change of bot %s not recorded: %s", event.bot_id, exc)
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"audit log unavailable, retry: {exc}"
+            status.HTTP_503_SERVICE_UNAVAILABLE, "audit log unavailable, retry (cause logged)"
         ) from exc
 
 
@@ -157,7 +157,17 @@ async def verify(request: Request) -> dict[str, Any]:
     return result.to_json(tenant=principal.tenant)
 
 
-@router.get("/export", summary="Stream this tenant's records as JSON Lines or CSV")
+@router.get(
+    "/export",
+    summary="Stream this tenant's records as JSON Lines or CSV",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "one record per line (jsonl) or row (csv)",
+            "content": {"application/x-ndjson": {}, "text/csv": {}},
+        }
+    },
+)
 async def export(
     request: Request,
     format: Literal["jsonl", "csv"] = "jsonl",

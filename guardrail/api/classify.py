@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardrail.api.deps import caller, check_text, parse_body
+from guardrail.api.ops import public_state
 
 router = APIRouter(tags=["classifiers"])
 
@@ -53,7 +54,8 @@ async def classify(request: Request) -> dict[str, Any]:
     batcher = gateway.classifiers
     if batcher is None:
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"classifiers {gateway.classifiers_state}"
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"classifiers {public_state(gateway.classifiers_state)}",
         )
     results = await batcher.classify(body.texts, body.role)
     return {"role": body.role, "results": [scores_json(r, body.role) for r in results]}

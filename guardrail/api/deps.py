@@ -48,9 +48,18 @@ def caller(request: Request) -> tuple[Gateway, Principal]:
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
-    """Validate the raw JSON body in one pass (pydantic-core parses it); 422 as FastAPI does."""
+    """Validate the raw JSON body in one pass (pydantic-core parses it); 422 as FastAPI does.
+
+    The gateway's clock goes along as validation context, so a timestamp it says is
+    impossible (too far ahead, too old) is a 422 here and never reaches the store."""
+    settings = get_gateway(request).settings
+    context = {
+        "now": get_gateway(request).clock(),
+        "skew": settings.client_time_skew,
+        "max_age": settings.event_max_age,
+    }
     try:
-        return model.model_validate_json(await request.body())
+        return model.model_validate_json(await request.body(), context=context)
     except ValidationError as exc:
         errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors(include_url=False)]
         raise RequestValidationError(errors) from exc

@@ -21,12 +21,14 @@ from guardrail.auth import Principal
 from guardrail.events import USER_EVENTS, ingest
 from guardrail.gateway import Gateway
 from guardrail.models import Event, EventResult
+from guardrail.profile import remember_user
 from guardrail.rules.crisis_resources import CrisisResources, CrisisResourcesParams
 from guardrail.state.base import StoreUnavailable
 from guardrail.state.common import EvidenceSource, TimestampOutOfRange
 
 log = logging.getLogger("guardrail")
 router = APIRouter(prefix="/v1", tags=["events"])
+UNAVAILABLE = "state store unavailable, retry (the cause is in the gateway log)"
 
 
 async def record_event(
@@ -59,9 +61,8 @@ async def record_event(
         raise RequestValidationError([error]) from exc
     except StoreUnavailable as exc:
         gateway.metrics.events.labels(event.type.value, "store_unavailable").inc()
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"state store unavailable, retry: {exc}"
-        ) from exc
+        log.warning("event of bot %s not recorded: %s", event.bot_id, exc)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE) from exc
     if not result.duplicate and result.consent is None and event.text:
         result = with_help_reply(gateway, tenant, event, result)
     outcome = "duplicate" if result.duplicate else (result.consent or "recorded")
@@ -122,6 +123,8 @@ async def post_event(request: Request) -> Response:
     source = evidence_source(gateway, principal, event)
     if event.text is not None:
         check_text(gateway, event.text)
+    if event.jurisdiction is not None or event.is_minor is not None:
+        await remember_user(gateway, tenant, event, principal.role)
     result = await record_event(gateway, tenant, event, source=source, via=principal.name)
     return Response(result.model_dump_json(), media_type="application/json")
 

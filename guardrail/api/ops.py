@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from guardrail.api.deps import GatewayDep
 from guardrail.state.base import StoreUnavailable
 
+log = logging.getLogger("guardrail")
 router = APIRouter(tags=["operations"])
 
 
@@ -24,17 +27,28 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
 
     ``classifiers`` (off, loading, ready, failed: ...) is shown but never makes the gateway
     unready: the lexicon answers while the models load."""
-    classifiers = gateway.classifiers_state
+    classifiers = public_state(gateway.classifiers_state)
     try:
         await gateway.store.ping()
     except StoreUnavailable as exc:
         gateway.metrics.store_up.set(0)
-        body = {"ready": False, "store": gateway.store.name, "error": str(exc)}
+        log.warning("not ready: %s", exc)  # hosts and paths stay in the log
+        body = {"ready": False, "store": gateway.store.name, "error": "state store unavailable"}
         return JSONResponse({**body, "classifiers": classifiers}, status_code=503)
     gateway.metrics.store_up.set(1)
     return JSONResponse({"ready": True, "store": gateway.store.name, "classifiers": classifiers})
 
 
-@router.get("/metrics")
+def public_state(state: str) -> str:
+    """``failed: <Type>: <message>`` becomes ``failed: <Type>``: the message (paths, hosts)
+    is in the log, where the loader wrote it."""
+    return ":".join(state.split(":", 2)[:2])
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"description": "Prometheus text exposition format"}},
+)
 async def metrics(gateway: GatewayDep) -> Response:
     return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)

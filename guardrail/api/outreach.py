@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
@@ -11,9 +12,12 @@ from guardrail.api.audit import append_decision
 from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
 from guardrail.audit import AuditUnavailable
 from guardrail.gateway import ClientTimeRejected, Gateway
-from guardrail.models import Decision, Delivery, OutreachRequest, Verdict
-from guardrail.pipeline import IdempotencyInFlight, IdempotencyMismatch
+from guardrail.models import Decision, Delivery, OutreachRequest, Reason, Verdict
+from guardrail.pipeline import IdempotencyInFlight, IdempotencyMismatch, refuse_unknown
 from guardrail.policy.shadow import decide_with_shadows
+from guardrail.profile import effective as effective_user
+from guardrail.profile import news as profile_news
+from guardrail.risk import RiskLevel
 from guardrail.state.base import StoreUnavailable
 
 log = logging.getLogger("guardrail")
@@ -21,28 +25,101 @@ router = APIRouter(prefix="/v1/outreach", tags=["outreach"])
 
 
 async def run_decision(gateway: Gateway, tenant: str, req: OutreachRequest) -> Decision:
-    """Decide one request and count it in the metrics; shared by every outreach route."""
+    """Decide one request and count it in the metrics; shared by every outreach route.
+
+    Before the decision: the user's recorded jurisdiction and minor status replace the
+    bot's claims (:mod:`guardrail.profile`), the policy set picks the policy (refusing
+    when it requires a fact nobody knows), and the user message the request answers,
+    if it carries one, is assessed for self-harm risk so this very reply gets the help."""
     check_text(gateway, req.text)
+    if req.in_reply_to is not None:
+        check_text(gateway, req.in_reply_to.text)
     try:
         now = gateway.decision_time(req)
     except ClientTimeRejected as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     started = time.perf_counter()
-    loaded = gateway.policies.select(tenant, req)  # the most specific matching policy
-    try:
-        decision = await decide_with_shadows(
-            gateway.store, loaded, tenant, req, now, gateway.policies.count_shadow, gateway.analyzer
-        )
-    except IdempotencyInFlight as exc:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, str(exc), headers={"Retry-After": "1"}
-        ) from exc
-    except IdempotencyMismatch as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    req, notes = await known_user(gateway, tenant, req)
+    selection = gateway.policies.current.choose(tenant, req)
+    req, loaded = selection.request, selection.loaded  # the most specific matching policy
+    notes += selection.notes
+    if selection.missing:
+        decision = refuse_unknown(loaded, req, now, selection.missing)
+    else:
+        notes += await assess_reply_to(gateway, tenant, req, now)
+        try:
+            decision = await decide_with_shadows(
+                gateway.store,
+                loaded,
+                tenant,
+                req,
+                now,
+                gateway.policies.count_shadow,
+                gateway.analyzer,
+            )
+        except IdempotencyInFlight as exc:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, str(exc), headers={"Retry-After": "1"}
+            ) from exc
+        except IdempotencyMismatch as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if notes:
+        extra = [
+            Reason(rule=PROFILE_RULE, detail=note, policy=loaded.policy.name) for note in notes
+        ]
+        decision = decision.model_copy(update={"reasons": [*extra, *decision.reasons]})
     gateway.metrics.observe(decision, time.perf_counter() - started)
     await append_decision(gateway, tenant, req, decision)  # before anyone sees the answer
     notify_review(gateway, tenant, req, decision)
     return decision
+
+
+PROFILE_RULE = "user.context"
+"""Reasons that say how the user's facts and the message answered were established."""
+
+
+async def known_user(
+    gateway: Gateway, tenant: str, req: OutreachRequest
+) -> tuple[OutreachRequest, list[str]]:
+    """The request with the user's recorded facts in place of the bot's claims, the
+    claims remembered where the record was silent. A store that cannot answer leaves the
+    claims as they are: the decision then fails closed as the policy says."""
+    try:
+        profile = await gateway.store.user_profile(tenant, req.user_id)
+        if profile_news(profile, req.user):
+            await gateway.store.remember_user(
+                tenant, req.user_id, req.user.jurisdiction, req.user.is_minor, "bot"
+            )
+    except StoreUnavailable as exc:
+        log.warning("user record of %s unavailable: %s", req.bot_id, exc)
+        return req, []
+    user, notes = effective_user(profile, req.user)
+    return req.model_copy(update={"user": user}), notes
+
+
+async def assess_reply_to(
+    gateway: Gateway, tenant: str, req: OutreachRequest, now: datetime
+) -> list[str]:
+    """Assess the user message the request answers with the gateway's assessor, and
+    record a risk it shows, so the rules (crisis resources, risk hold) see it now rather
+    than when the platform's event is classified. Only risk is taken from it: the text
+    comes from the bot, so it never counts as the user having written (reply windows,
+    user-first stay with platform events)."""
+    message = req.in_reply_to
+    if message is None:
+        return []
+    (found,) = await gateway.assessor.assess([message.text], [message.locale or req.user.locale])
+    if found.level <= RiskLevel.NONE:
+        return [f"the message answered was assessed inline ({found.source}): no self-harm risk"]
+    ts = min(message.ts or now, now)
+    try:
+        await gateway.store.record_risk(tenant, req.bot_id, req.user_id, ts, found.level)
+    except StoreUnavailable as exc:  # the decision fails closed on the same store
+        log.warning("inline risk of %s not recorded: %s", req.bot_id, exc)
+    return [
+        f"the message answered was assessed inline ({found.source}): self-harm risk "
+        f"{found.level.label}, recorded at {ts.isoformat()}"
+    ]
 
 
 REVIEW_PREFIX = "review:"

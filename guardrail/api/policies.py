@@ -19,9 +19,10 @@ async def policies(gateway: GatewayDep, principal: PrincipalDep) -> dict[str, An
     """Every policy of the active set, and how the last reload went.
 
     The top-level ``name``/``version``/``source``/``policy`` describe the fallback policy
-    (the one a request gets when no ``match`` selects another).
+    (the one a request gets when no ``match`` selects another). A key sees only the
+    policies that can apply to its own tenant: another tenant's rules are its business.
     """
-    return describe(gateway.policies)
+    return describe(gateway.policies, principal.tenant)
 
 
 @router.post(
@@ -39,10 +40,10 @@ async def reload(gateway: GatewayDep, principal: PrincipalDep) -> JSONResponse:
     if not status.ok:
         body = {"error": "invalid_policy", "detail": list(status.errors)}
         return JSONResponse({**body, "last_reload": status.as_json()}, status_code=422)
-    return JSONResponse(describe(gateway.policies))
+    return JSONResponse(describe(gateway.policies, principal.tenant))
 
 
-def describe(holder: PolicyHolder) -> dict[str, Any]:
+def describe(holder: PolicyHolder, tenant: str) -> dict[str, Any]:
     current = holder.current
     fallback = current.fallback
     return {
@@ -51,7 +52,7 @@ def describe(holder: PolicyHolder) -> dict[str, Any]:
         "source": fallback.source,
         "policy": fallback.policy.model_dump(mode="json"),
         "set_source": current.source,
-        "policies": [_entry(p, current.applies(p)) for p in _listed(current)],
+        "policies": [_entry(p, current.applies(p)) for p in _listed(current) if _for(p, tenant)],
         "last_reload": holder.last_reload.as_json(),
     }
 
@@ -64,6 +65,12 @@ def _listed(current: PolicySet) -> list[LoadedPolicy]:
         for candidate in loaded.shadows:
             listed.setdefault((candidate.source, candidate.policy.name), candidate)
     return list(listed.values())
+
+
+def _for(loaded: LoadedPolicy, tenant: str) -> bool:
+    """Whether the policy can apply to ``tenant`` (it names no tenant, or this one)."""
+    tenants = loaded.policy.match.tenants
+    return not tenants or tenant in tenants
 
 
 def _entry(loaded: LoadedPolicy, applies: str) -> dict[str, Any]:

@@ -52,6 +52,10 @@ async def receive(request: Request, gateway: GatewayDep) -> dict[str, Any]:
         if not isinstance(payload, dict):
             raise ValueError("payload is not a JSON object")
         parsed = parse_events(payload, lambda pid: _bot(config, pid))
+    except RecursionError as exc:  # json.loads on a body nested thousands deep
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "malformed webhook: nested too deep"
+        ) from exc
     except ValueError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed webhook: {exc}") from exc
     recorded, warnings = 0, list(parsed.warnings)

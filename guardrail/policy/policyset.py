@@ -24,6 +24,18 @@ Applies = Literal["match", "fallback", "shadow", "none"]
 
 
 @dataclass(frozen=True)
+class Selection:
+    """The policy chosen for a request, and how unknown user facts were handled."""
+
+    loaded: LoadedPolicy
+    request: OutreachRequest
+    """The request as decided (``is_minor`` set when the set assumed a minor)."""
+    missing: tuple[str, ...] = ()
+    """Facts the set requires that nobody knows; the request is refused when any."""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PolicySet:
     source: str
     """What was loaded: a file, a folder, or ``<builtin>``."""
@@ -46,6 +58,51 @@ class PolicySet:
             found = match.key(loaded.policy.match, tenant, req)
             if found is not None and (best_key is None or found > best_key):
                 best, best_key = loaded, found
+        return best
+
+    def choose(self, tenant: str, req: OutreachRequest) -> Selection:
+        """The policy for ``req``, with the set's ``unknown_user`` rules applied (read from
+        the fallback policy) when the user's minor status or jurisdiction is unknown:
+        ``fallback`` selects as :meth:`select` does, ``strictest`` assumes a minor or picks
+        the strictest policy some jurisdiction would select, ``require`` refuses."""
+        unknown = self.fallback.policy.unknown_user
+        missing: list[str] = []
+        notes: list[str] = []
+        if req.user.is_minor is None and unknown.minor == "require":
+            missing.append("user.is_minor")
+        elif req.user.is_minor is None and unknown.minor == "strictest":
+            req = req.model_copy(update={"user": req.user.model_copy(update={"is_minor": True})})
+            notes.append("minor status unknown: decided as for a minor (unknown_user.minor)")
+        if req.user.jurisdiction is None and unknown.jurisdiction == "require":
+            missing.append("user.jurisdiction")
+        if missing:
+            return Selection(self.fallback, req, missing=tuple(missing))
+        if req.user.jurisdiction is None and unknown.jurisdiction == "strictest":
+            loaded = self._strictest(tenant, req)
+            notes.append(
+                f"jurisdiction unknown: the strictest policy any jurisdiction would select "
+                f"({loaded.policy.name}, strictness {loaded.policy.strictness}; "
+                "unknown_user.jurisdiction)"
+            )
+            return Selection(loaded, req, notes=tuple(notes))
+        return Selection(self.select(tenant, req), req, notes=tuple(notes))
+
+    def _strictest(self, tenant: str, req: OutreachRequest) -> LoadedPolicy:
+        """Of the policy selected without a jurisdiction and every policy that one of its
+        own jurisdictions would select, the one of highest strictness (then the more
+        specific, then by name, so the answer never depends on file order)."""
+        best = self.select(tenant, req)
+        ranked = (best.policy.strictness, (-1,) * 6, "")
+        for loaded in self.selectable:
+            for pattern in loaded.policy.match.jurisdictions:
+                user = req.user.model_copy(update={"jurisdiction": pattern})
+                probe = req.model_copy(update={"user": user})
+                found = match.key(loaded.policy.match, tenant, probe)
+                if found is None or self.select(tenant, probe) is not loaded:
+                    continue
+                rank = (loaded.policy.strictness, found, loaded.policy.name)
+                if rank > ranked:
+                    best, ranked = loaded, rank
         return best
 
     def named(self, name: str) -> LoadedPolicy | None:

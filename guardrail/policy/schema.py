@@ -45,6 +45,25 @@ class StoreFailure(_Section):
     )
 
 
+UnknownAction = Literal["fallback", "strictest", "require"]
+
+
+class UnknownUser(_Section):
+    """What the set does when a request's user has no known jurisdiction or minor status
+    (neither the user record nor the request says). Read from the set's fallback policy:
+    the choice is made before any other policy is chosen."""
+
+    jurisdiction: UnknownAction = Field(
+        default="fallback",
+        description="fallback: as if no jurisdiction matched; strictest: the policy of "
+        "highest strictness among those matching some jurisdiction; require: refuse",
+    )
+    minor: UnknownAction = Field(
+        default="fallback",
+        description="fallback: as if an adult; strictest: as if a minor; require: refuse",
+    )
+
+
 def _rules_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
         rule.id: (
@@ -142,6 +161,15 @@ class Policy(_Section):
     )
     idempotency_ttl: Duration = Field(
         default=timedelta(hours=24), description="how long an idempotency key's decision is kept"
+    )
+    unknown_user: UnknownUser = Field(
+        default_factory=UnknownUser,
+        description="what to do when a user's jurisdiction or minor status is unknown",
+    )
+    strictness: int = Field(
+        default=0,
+        description="rank among policies when the set picks the strictest for a user of "
+        "unknown jurisdiction (unknown_user: strictest); higher is stricter",
     )
     rules: RulesConfig = Field(  # type: ignore[valid-type]
         default_factory=RulesConfig, description="each rule's parameters, by rule id"

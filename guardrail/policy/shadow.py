@@ -25,8 +25,10 @@ from guardrail.state.base import (
     EventApplied,
     EventWrite,
     IdempotencyClaim,
+    ProfileSource,
     Snapshot,
     Store,
+    UserProfile,
 )
 from guardrail.state.common import ConsentOutcome
 
@@ -153,6 +155,19 @@ class ReadOnlyStore:
         records_before: datetime | None = None,
     ) -> int:
         return 0
+
+    async def user_profile(self, tenant: str, user: str) -> UserProfile:
+        return await self._store.user_profile(tenant, user)
+
+    async def remember_user(
+        self,
+        tenant: str,
+        user: str,
+        jurisdiction: str | None,
+        is_minor: bool | None,
+        source: ProfileSource,
+    ) -> None:
+        return None
 
 
 async def decide_with_shadows(

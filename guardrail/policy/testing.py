@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from guardrail.events import ingest
 from guardrail.models import Decision, Event, EventType, OutreachRequest, UserContext
+from guardrail.pipeline import refuse_unknown
 from guardrail.policy.cases import Case, CaseRequest, Defaults, HistoryItem, load_cases
 from guardrail.policy.loader import LoadedPolicy, PolicyError, Problem
 from guardrail.policy.policyset import PolicySet, load_policy_set
@@ -199,8 +200,12 @@ async def _decide(
     req: OutreachRequest,
     now: datetime,
 ) -> Decision:
-    loaded = forced or policies.select(tenant, req)
-    return await decide_with_shadows(store, loaded, tenant, req, now)
+    if forced is not None:
+        return await decide_with_shadows(store, forced, tenant, req, now)
+    chosen = policies.choose(tenant, req)  # unknown_user applies as in the gateway
+    if chosen.missing:
+        return refuse_unknown(chosen.loaded, chosen.request, now, chosen.missing)
+    return await decide_with_shadows(store, chosen.loaded, tenant, chosen.request, now)
 
 
 def _request(defaults: Defaults, given: CaseRequest) -> tuple[OutreachRequest, str]:

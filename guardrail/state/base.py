@@ -172,6 +172,20 @@ class EventApplied:
     consent: ConsentOutcome | None = None
 
 
+ProfileSource = Literal["ingest", "bot"]
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    """What is known of a user beyond one request: jurisdiction and minor status, and who
+    said so (``ingest``: the platform or an ingest key; ``bot``: a bot's request)."""
+
+    jurisdiction: str | None = None
+    jurisdiction_source: ProfileSource | None = None
+    is_minor: bool | None = None
+    minor_source: ProfileSource | None = None
+
+
 class Store(Protocol):
     """Engagement, consent and idempotency state. Both implementations pass one test suite."""
 
@@ -318,3 +332,18 @@ class Store(Protocol):
 
         Redis also (re)sets a TTL on every key it sweeps, so nothing outlives its retention
         even if pruning stops."""
+
+    async def user_profile(self, tenant: str, user: str) -> UserProfile:
+        """The user's recorded jurisdiction and minor status (empty when never told)."""
+
+    async def remember_user(
+        self,
+        tenant: str,
+        user: str,
+        jurisdiction: str | None,
+        is_minor: bool | None,
+        source: ProfileSource,
+    ) -> None:
+        """Record what ``source`` says of the user, atomically, by these rules: ingest
+        evidence replaces what is recorded; a bot's claim only fills a gap, except that a
+        bot may always mark the user a minor (the stricter answer)."""

@@ -74,9 +74,11 @@ from guardrail.state.base import (
     EventApplied,
     EventWrite,
     IdempotencyClaim,
+    ProfileSource,
     RiskEvent,
     Snapshot,
     StoreUnavailable,
+    UserProfile,
 )
 from guardrail.state.common import (
     ALL_BOTS,
@@ -99,7 +101,7 @@ _ZSET_KINDS = frozenset({"um", "pro", "pro_all", "out", "disc", "res", "risk", "
 _COUNTED_KINDS = frozenset({"um", "out"})
 """prune counts messages, as SQLite does: ``pro``/``pro_all`` are copies of ``out`` entries."""
 _RISK_KINDS = frozenset({"risk", "dep"})
-_RECORD_KINDS = frozenset({"first", "consent"})
+_RECORD_KINDS = frozenset({"first", "consent", "profile"})
 _WATCH_RETRIES = 16
 """Replicas writing one user's events at once retry the optimistic transaction (after a
 short random pause); past this the store is too contended to answer in time
@@ -850,3 +852,43 @@ class RedisStore:
                 await self._sweep(keys=[name], args=[mode, value], client=pipe)
             counts: list[int] = await pipe.execute()
         return sum(int(n) for (*_, counted), n in zip(batch, counts, strict=True) if counted)
+
+    async def user_profile(self, tenant: str, user: str) -> UserProfile:
+        with self._guard("user_profile"):
+            key = f"{self._tag(tenant, user)}:profile"
+            found = cast(dict[str, str], await self._r.hgetall(key))
+        minor = found.get("minor")
+        return UserProfile(
+            jurisdiction=found.get("j") or None,
+            jurisdiction_source=cast(ProfileSource | None, found.get("j_src")),
+            is_minor=None if minor is None else minor == "1",
+            minor_source=cast(ProfileSource | None, found.get("m_src")),
+        )
+
+    async def remember_user(
+        self,
+        tenant: str,
+        user: str,
+        jurisdiction: str | None,
+        is_minor: bool | None,
+        source: ProfileSource,
+    ) -> None:
+        args = [
+            source,
+            "" if jurisdiction is None else jurisdiction.upper(),
+            "" if is_minor is None else ("1" if is_minor else "0"),
+        ]
+        with self._guard("remember_user"):
+            await self._r.eval(_REMEMBER_USER, 1, f"{self._tag(tenant, user)}:profile", *args)
+
+
+_REMEMBER_USER = """
+local ingest = ARGV[1] == 'ingest'
+if ARGV[2] ~= '' and (ingest or redis.call('HEXISTS', KEYS[1], 'j') == 0) then
+  redis.call('HSET', KEYS[1], 'j', ARGV[2], 'j_src', ARGV[1])
+end
+if ARGV[3] ~= '' and (ingest or ARGV[3] == '1' or redis.call('HEXISTS', KEYS[1], 'minor') == 0) then
+  redis.call('HSET', KEYS[1], 'minor', ARGV[3], 'm_src', ARGV[1])
+end
+return 1
+"""

@@ -27,9 +27,11 @@ from guardrail.state.base import (
     EventApplied,
     EventWrite,
     IdempotencyClaim,
+    ProfileSource,
     RiskEvent,
     Snapshot,
     StoreUnavailable,
+    UserProfile,
 )
 from guardrail.state.common import (
     ALL_BOTS,
@@ -683,6 +685,71 @@ class SQLiteStore:
                     (old, old),
                 )
         return removed
+
+    def _profiles(self, db: sqlite3.Connection) -> None:
+        """The profile table, created on first use (kept out of _SCHEMA, version 1)."""
+        if not self._profiles_ready:
+            db.execute(_PROFILE_TABLE)
+            self._profiles_ready = True
+
+    _profiles_ready = False
+
+    async def user_profile(self, tenant: str, user: str) -> UserProfile:
+        with self._transaction("DEFERRED") as db:  # a read: no write lock on the hot path
+            self._profiles(db)
+            row = db.execute(
+                "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source"
+                " FROM user_profile WHERE tenant = ? AND user = ?",
+                (tenant, user),
+            ).fetchone()
+        if row is None:
+            return UserProfile()
+        return UserProfile(
+            jurisdiction=row[0],
+            jurisdiction_source=row[1],
+            is_minor=None if row[2] is None else bool(row[2]),
+            minor_source=row[3],
+        )
+
+    async def remember_user(
+        self,
+        tenant: str,
+        user: str,
+        jurisdiction: str | None,
+        is_minor: bool | None,
+        source: ProfileSource,
+    ) -> None:
+        with self._transaction("IMMEDIATE") as db:
+            self._profiles(db)
+            row = db.execute(
+                "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source"
+                " FROM user_profile WHERE tenant = ? AND user = ?",
+                (tenant, user),
+            ).fetchone()
+            j, j_src, minor, m_src = row if row is not None else (None, None, None, None)
+            if jurisdiction is not None and (source == "ingest" or j is None):
+                j, j_src = jurisdiction.upper(), source
+            if is_minor is not None and (source == "ingest" or minor is None or is_minor):
+                minor, m_src = int(is_minor), source
+            db.execute(
+                "INSERT OR REPLACE INTO user_profile"
+                " (tenant, user, jurisdiction, jurisdiction_source, is_minor, minor_source)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (tenant, user, j, j_src, minor, m_src),
+            )
+
+
+_PROFILE_TABLE = """
+CREATE TABLE IF NOT EXISTS user_profile (
+    tenant TEXT NOT NULL,
+    user TEXT NOT NULL,
+    jurisdiction TEXT,
+    jurisdiction_source TEXT,
+    is_minor INTEGER,
+    minor_source TEXT,
+    PRIMARY KEY (tenant, user)
+) WITHOUT ROWID
+"""
 
 
 def _record(row: tuple[object, ...]) -> ConsentRecord:

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from guardrail.models import Channel, Event, EventType
+from guardrail.models import TIME_CEILING, TIME_FLOOR, Channel, Event, EventType
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
@@ -41,7 +41,7 @@ def verify_signature(raw_body: bytes, header: str | None, app_secret: str) -> bo
     Must be given the raw request body: re-serialised JSON differs byte for byte. An empty
     app secret never verifies, since anyone can compute an HMAC with an empty key.
     """
-    if not header or not app_secret:
+    if not header or not app_secret or not header.isascii():
         return False
     match = _SIGNATURE.fullmatch(header.strip())
     if match is None:
@@ -124,6 +124,8 @@ def _parse_value(
             # Sent by WhatsApp (e.g. "user changed number"), not written by the user.
             warnings.append(f"{item_path}: skipped system message {event_id}")
             continue
+        if _out_of_range(ts, f"{item_path} ({event_id})", warnings):
+            continue
         event = _event(
             item_path,
             type=EventType.USER_MESSAGE,
@@ -143,12 +145,15 @@ def _parse_value(
         if event_type is None:
             continue
         message_id = _string(status, "id", item_path)
+        status_ts = _timestamp(status, item_path)
+        if _out_of_range(status_ts, f"{item_path} ({message_id})", warnings):
+            continue
         event = _event(
             item_path,
             type=event_type,
             bot_id=bot_id,
             user_id=_string(status, "recipient_id", item_path),
-            ts=_timestamp(status, item_path),
+            ts=status_ts,
             channel=Channel.WHATSAPP,
             # One outbound message gets one status per stage, all with the message's id;
             # the stage keeps "read" from being dropped as a redelivery of "delivered".
@@ -178,6 +183,15 @@ def _message_text(message: dict[str, Any], msg_type: str, path: str) -> str | No
         media = _optional_mapping(message.get(msg_type), f"{path}.{msg_type}")
         return _optional_string(media, "caption", f"{path}.{msg_type}")
     return None
+
+
+def _out_of_range(ts: datetime, what: str, warnings: list[str]) -> bool:
+    """A time no event may carry (see models.Timestamp): skipped with a warning, so the
+    rest of the payload still applies (Meta's retry would carry the same time)."""
+    if TIME_FLOOR <= ts < TIME_CEILING:
+        return False
+    warnings.append(f"skipped {what}: timestamp {ts.isoformat()} is out of range")
+    return True
 
 
 def _event(path: str, **fields: Any) -> Event:
