@@ -21,7 +21,7 @@ from guardrail.app import create_app
 from guardrail.audit import AuditIntegrityError, AuditTrail
 from guardrail.audit.backend import EVERYTHING
 from guardrail.audit.pseudonym import AuditKey
-from guardrail.audit.records import GENESIS_HASH, canonical_json, chain_hash
+from guardrail.audit.records import GENESIS_HASH, canonical_json
 from guardrail.audit.redact import redact
 from guardrail.audit.sqlite import SQLiteAudit
 from guardrail.cli import app as cli
