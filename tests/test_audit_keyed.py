@@ -21,7 +21,7 @@ from guardrail.audit.sqlite import SQLiteAudit
 from guardrail.cli import app as cli
 from guardrail.config import Settings
 from guardrail.models import Decision, Kind, OutreachRequest, Verdict
-from tests.audit_support import AUDIT_KEY, TEXT
+from tests.audit_support import AUDIT_KEY, KEYED_MISMATCH, TEXT
 from tests.conftest import REDIS_URL
 
 runner = CliRunner()
@@ -138,10 +138,17 @@ def test_old_plain_logs_still_verify_and_are_bound_by_the_first_keyed_record(
     out = cli_run("verify", "--db", str(path), "--legacy")
     assert out.exit_code == 0 and "3 with plain SHA-256 hashes" in out.output
 
-    # The upgraded gateway appends keyed records: the old ones now verify as they are.
-    fill(trail_on(path), 2, first=3)
+    # The upgraded gateway binds them at start (its policy load is appended even when
+    # unchanged) and appends keyed records: the old ones now verify as they are.
+    trail = trail_on(path)
+    for _ in range(2):
+        trail.record_policy_reload_sync(
+            name="default", version="sha256:1", source="test", only_if_changed=True
+        )
+    assert asyncio.run(trail.verify()).ok
+    fill(trail, 2, first=3)
     upgraded = asyncio.run(trail_on(path).verify())
-    assert upgraded.ok and upgraded.checked == 5 and upgraded.unkeyed == 3
+    assert upgraded.ok and upgraded.checked == 6 and upgraded.unkeyed == 3
 
     # An old record edited and the plain prefix recomputed: the first keyed record's
     # HMAC covers the old head, so the edit shows.
@@ -162,6 +169,14 @@ def test_old_plain_logs_still_verify_and_are_bound_by_the_first_keyed_record(
     db.close()
     caught = asyncio.run(trail_on(path).verify())
     assert not caught.ok and caught.bad_seq == 4
+    assert caught.problem == "prev_hash does not match the hash of the record before it"
+    db = sqlite3.connect(path)  # ...and relinking the keyed record does not help
+    db.execute("DROP TRIGGER audit_records_no_update")
+    db.execute("UPDATE audit_records SET prev_hash = ? WHERE seq = 4", (prev,))
+    db.commit()
+    db.close()
+    caught = asyncio.run(trail_on(path).verify())
+    assert not caught.ok and caught.bad_seq == 4 and caught.problem == KEYED_MISMATCH
 
     # A plain record after keyed ones is a downgrade.
     downgraded = tmp_path / "down.db"

@@ -172,6 +172,14 @@ def test_gateway_replicas_share_one_chain(
             answered = set(pool.map(decide, range(60)))
         verified = clients[0].get("/v1/audit/verify").json()
         listed = clients[1].get("/v1/audit/decisions", params={"limit": 500}).json()
+        # u0 was decided by replica 0, u1 by replica 1: one key, one pseudonym per user,
+        # and either replica answers the same.
+        for user in ("u0", "u1"):
+            seen = [
+                c.get("/v1/audit/decisions", params={"user": user, "bot": f"b-{run}"}).json()
+                for c in clients
+            ]
+            assert seen[0] == seen[1] and len(seen[0]["items"]) == 1
         for client in clients:
             client.close()
     assert verified["ok"] and verified["checked"] >= 61

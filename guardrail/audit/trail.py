@@ -306,7 +306,7 @@ class AuditTrail:
     ) -> AuditRecord | None:
         """:meth:`record_policy_reload` for code outside the event loop (start-up, CLI)."""
         owner = tenant or GLOBAL_TENANT
-        if only_if_changed:
+        if only_if_changed and not self._head_is_plain():
             flt = RecordFilter(tenant=owner, types=("policy_reload",))
             for earlier in self.backend.page(flt, limit=100, descending=True):
                 if earlier.body.get("policy") == name:
@@ -325,6 +325,12 @@ class AuditTrail:
             "reason": reason,
         }
         return self.backend.append(body)
+
+    def _head_is_plain(self) -> bool:
+        """The last record has a pre-HMAC hash: the next keyed record will bind the old
+        log (so a start-up with the same policy appends anyway)."""
+        last = self.backend.page(EVERYTHING, limit=1, descending=True)
+        return bool(last) and not last[0].keyed
 
     # -- reading -------------------------------------------------------------------------
 
