@@ -88,7 +88,7 @@ async def drive(
 
 def run_setup(
     name: str, replicas: int, pg_url: str | None, args: argparse.Namespace
-) -> dict[str, object]:
+) -> list[dict[str, object]]:
     run = uuid.uuid4().hex[:8]
     users = [f"bench-{run}-{i}" for i in range(args.users)]
     saved = dict(os.environ)
@@ -103,12 +103,16 @@ def run_setup(
             with gateway_processes(replicas, *flags, log_dir=Path(tmp)) as urls:
                 for url in urls:
                     asyncio.run(seed(url, users))
-                asyncio.run(drive(urls, users, min(1000, args.requests), args.concurrency))
-                result = asyncio.run(drive(urls, users, args.requests, args.concurrency))
+                asyncio.run(drive(urls, users, min(1000, args.requests), 16))  # warm-up
+                results = [
+                    {"setup": name, "replicas": replicas, "concurrency": concurrency,
+                     **asyncio.run(drive(urls, users, args.requests, concurrency))}
+                    for concurrency in args.concurrency
+                ]  # fmt: skip
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return {"setup": name, "replicas": replicas, "concurrency": args.concurrency, **result}
+    return results
 
 
 def verify_chain(pg_url: str) -> dict[str, object]:
@@ -127,7 +131,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--requests", type=int, default=4000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--pg", default="postgresql://127.0.0.1:5432/test")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
@@ -139,15 +143,19 @@ def main() -> None:
     with psycopg.connect(args.pg, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     pg_url = f"{args.pg}?options=-csearch_path%3D{schema}"
-    results = []
+    results: list[dict[str, object]] = []
     try:
-        results.append(run_setup("redis+sqlite", 1, None, args))
-        print(json.dumps(results[-1]), flush=True)
-        results.append(run_setup("2x redis+sqlite", 2, None, args))
-        print(json.dumps(results[-1]), flush=True)
-        results.append(run_setup("2x redis+postgres", 2, pg_url, args))
-        results[-1].update(verify_chain(pg_url))
-        print(json.dumps(results[-1]), flush=True)
+        for name, replicas, url in (
+            ("redis+sqlite", 1, None),
+            ("2x redis+sqlite", 2, None),
+            ("2x redis+postgres", 2, pg_url),
+        ):
+            rows = run_setup(name, replicas, url, args)
+            if url:
+                rows[-1].update(verify_chain(url))
+            for row in rows:
+                print(json.dumps(row), flush=True)
+            results += rows
     finally:
         with psycopg.connect(args.pg, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")

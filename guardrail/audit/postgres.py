@@ -187,34 +187,45 @@ class PostgresAudit(AuditBackend):
             self._queue.append(mine)
         with self._writer:  # whoever gets it writes everything queued so far
             if not mine.done:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                self._write(batch)
+                self._write()
+        if not mine.done:  # never silently dropped
+            raise AuditUnavailable("the audit record was not written")
         if mine.error is not None:
             raise mine.error
         return mine.record
 
-    def _write(self, batch: list[_Pending]) -> None:
-        """The batch in one transaction; if that fails, each alone (one bad record
-        must not fail the others)."""
+    def _take(self) -> list[_Pending]:
+        with self._queue_lock:
+            batch, self._queue = self._queue, []
+        return batch
+
+    def _write(self) -> None:
+        """Everything queued in one transaction; if that fails, each alone (one bad
+        record must not fail the others)."""
+        taken: list[_Pending] = []
         try:
-            self._transaction(batch)
-        except AuditUnavailable as exc:
-            if len(batch) == 1:
-                batch[0].error, batch[0].done = exc, True
+            self._transaction(None, taken)
+        except Exception as exc:
+            if len(taken) <= 1:
+                for item in taken or self._take():
+                    item.error, item.done = exc, True
                 return
-            for item in batch:
+            for item in taken:
                 try:
-                    self._transaction([item])
-                except AuditUnavailable as single:
+                    self._transaction([item], [])
+                except Exception as single:
                     item.error, item.done = single, True
 
-    def _transaction(self, batch: list[_Pending]) -> None:
+    def _transaction(self, batch: list[_Pending] | None, taken: list[_Pending]) -> None:
+        """Append ``batch``, or (None) whatever is queued once the chain's row lock is
+        held: appends that arrive while another replica holds it join this commit."""
         records: list[tuple[_Pending, AuditRecord | None]] = []
         with self._session() as conn, conn.transaction():
             head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
             seq, prev = head.fetchone() or (0, GENESIS_HASH)
             seq, prev = int(seq), str(prev)
+            batch = batch if batch is not None else self._take()
+            taken.extend(batch)
             wanted = [str(item.body["id"]) for item in batch if item.if_absent]
             present = (
                 {str(r[0]) for r in conn.execute(
