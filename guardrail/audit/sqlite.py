@@ -128,9 +128,14 @@ class SQLiteAudit(AuditBackend):
         """The file as it is: missing, not a database or without a log is an error."""
         if self.path == ":memory:" or not Path(self.path).is_file():
             raise AuditUnavailable(f"no audit log at {self.path!r}: no such file")
+        # No -wal file: no process has the log open (SQLite removes it at the last close),
+        # so read it as an immutable file, which leaves no -wal/-shm side files behind.
+        # Otherwise share the writers' WAL, read-only.
+        live = Path(f"{self.path}-wal").exists()
+        mode = "mode=ro" if live else "mode=ro&immutable=1"
         try:
             db = sqlite3.connect(
-                f"{Path(self.path).resolve().as_uri()}?mode=ro",
+                f"{Path(self.path).resolve().as_uri()}?{mode}",
                 uri=True,
                 isolation_level=None,
                 check_same_thread=False,
