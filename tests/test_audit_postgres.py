@@ -215,3 +215,27 @@ def test_read_commands_on_a_database_without_an_audit_log(pg_url: str) -> None:
     with pytest.raises(AuditUnavailable, match="read-only"):  # the server refuses too
         ro._read("INSERT INTO audit_meta (key, value) VALUES ('x', 'y')")
     ro.close()
+
+
+def test_one_bad_record_in_a_group_commit_fails_alone(pg_url: str) -> None:
+    """Appends queued together share a transaction; one that cannot be stored (an id
+    already in the log) is refused on its own and the others are written."""
+    from guardrail.audit.postgres import _Pending
+
+    t = trail(pg_url)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    first = t.decision_body("acme", *decision(1, now), None)
+    t.backend.append(first)
+    again, fresh = (
+        _Pending(dict(first), False),
+        _Pending(t.decision_body("acme", *decision(2, now), None), False),
+    )
+    backend = t.backend
+    assert isinstance(backend, PostgresAudit)
+    backend._queue = [again, fresh]
+    backend._write()
+    assert again.done and isinstance(again.error, AuditUnavailable) and again.record is None
+    assert fresh.done and fresh.error is None and fresh.record is not None
+    assert fresh.record.seq == 2
+    assert asyncio.run(t.verify()).ok
+    asyncio.run(t.close())
