@@ -167,6 +167,11 @@ class Settings(BaseSettings):
         default="NORMAL",
         description="SQLite audit log sync: NORMAL survives kill -9, FULL also power loss",
     )
+    audit_per_replica: bool = Field(
+        default=False,
+        description="with redis_url and no audit_url: let each replica keep its own SQLite "
+        "audit log (several chains, and pseudonyms that differ unless audit_key is set)",
+    )
 
     @model_validator(mode="after")
     def _one_store(self) -> Settings:
@@ -178,6 +183,17 @@ class Settings(BaseSettings):
     def _one_audit_log(self) -> Settings:
         if self.audit_db and self.audit_url:
             raise ValueError("choose one audit log: audit_db (SQLite) or audit_url, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_audit_log(self) -> Settings:
+        """Replicas on one Redis must share one audit log, or say they do not on purpose."""
+        if self.redis_url and not (self.audit_url or self.audit_db or self.audit_per_replica):
+            raise ValueError(
+                "redis_url (several replicas) needs a shared audit log: set audit_url to a "
+                "PostgreSQL database, audit_db to one file every process on this host opens, "
+                "or audit_per_replica: true to keep one log per replica (one chain each)"
+            )
         return self
 
     def all_keys(self) -> list[ApiKeyConfig]:

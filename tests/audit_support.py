@@ -16,6 +16,9 @@ ACME_BOT_KEY = "acme-bot-key-5Jq8Wm2Lr7Tx"
 ACME_AUDITOR_KEY = "acme-auditor-key-9Pz3Kd6Hs1Vb"
 ACME_ADMIN_KEY = "acme-admin-key-4Ne7Yc2Gf8Qa"
 GLOBEX_AUDITOR_KEY = "globex-auditor-key-2Rt5Uw9Xe3Mo"
+KEYED_MISMATCH = (
+    "keyed hash does not match the record's content (altered, or verified with another audit key)"
+)
 TEXT = "Morning! The jazz quartet you liked is playing downtown on Friday, fancy a look?"
 
 

@@ -240,7 +240,8 @@ def test_verify_endpoint(make_client: MakeClient, uid: Uid) -> None:
     result = client.get("/v1/audit/verify", headers=bearer(ADMIN_KEY)).json()
     # three decisions and the policy loaded at start-up
     assert result["ok"] and result["checked"] == 4 and result["first_bad"] is None
-    assert result["head"]["seq"] == 4 and len(result["head"]["hash"]) == 64
+    head = result["head"]["hash"]
+    assert result["head"]["seq"] == 4 and head.startswith("hmac:") and len(head) == 69
 
 
 def test_roles_and_tenant_isolation(make_client: MakeClient, clock: Clock, uid: Uid) -> None:
@@ -278,5 +279,10 @@ def test_roles_and_tenant_isolation(make_client: MakeClient, clock: Clock, uid: 
         assert got.status_code == status, key
     me = client.get("/v1/audit/me", headers=bearer(ACME_AUDITOR_KEY)).json()
     assert me == {"name": "acme-auditor", "tenant": "acme", "role": "auditor"}
-    for key in (GLOBEX_AUDITOR_KEY, ACME_AUDITOR_KEY):
-        assert client.get("/v1/audit/verify", headers=bearer(key)).json()["ok"]
+    # Verification per tenant: the records it can read (its own and the gateway-wide
+    # one) and the chain's head, not the other tenants' counts.
+    whole = client.get("/v1/audit/verify", headers=bearer(ADMIN_KEY)).json()
+    for key, count in ((GLOBEX_AUDITOR_KEY, 1), (ACME_AUDITOR_KEY, 3)):
+        mine = client.get("/v1/audit/verify", headers=bearer(key)).json()
+        assert mine["ok"] and mine["checked"] == count and mine["head"] == whole["head"]
+        assert "unkeyed" not in mine

@@ -21,13 +21,13 @@ from guardrail.app import create_app
 from guardrail.audit import AuditIntegrityError, AuditTrail
 from guardrail.audit.backend import EVERYTHING
 from guardrail.audit.pseudonym import AuditKey
-from guardrail.audit.records import GENESIS_HASH, chain_hash
+from guardrail.audit.records import GENESIS_HASH, canonical_json
 from guardrail.audit.redact import redact
 from guardrail.audit.sqlite import SQLiteAudit
 from guardrail.cli import app as cli
 from guardrail.config import Settings
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, Verdict
-from tests.audit_support import ADMIN_KEY, AUDIT_KEY, TEXT, bearer, outreach
+from tests.audit_support import ADMIN_KEY, AUDIT_KEY, KEYED_MISMATCH, TEXT, bearer, outreach
 from tests.conftest import API_KEY, Clock
 
 runner = CliRunner()
@@ -92,7 +92,7 @@ def test_records_link_into_one_chain(audit_db: Path) -> None:
     for before, after in pairwise(rows):
         assert after.prev_hash == before.hash
     for row in rows:
-        assert row.hash == chain_hash(row.seq, row.prev_hash, row.body)
+        assert row.hash == trail.key.chain_hash(row.seq, row.prev_hash, canonical_json(row.body))
     result = run(trail.verify())
     assert result.ok and result.checked == 4 and result.head_hash == rows[-1].hash
 
@@ -149,7 +149,7 @@ def test_tampering_with_a_gateway_record_is_named(tmp_path: Path, clock: Clock) 
     assert result["first_bad"] == {
         "seq": seq,
         "id": made[2],
-        "problem": "hash does not match the record's content",
+        "problem": KEYED_MISMATCH,
     }
 
 
@@ -171,7 +171,7 @@ def test_changed_columns_and_removed_records_are_named(audit_db: Path) -> None:
     assert not result.ok and (result.bad_seq, result.bad_id) == (4, made[3])
     assert result.problem == "expected seq 3 next: records 3..3 are missing"
 
-    # A record rewritten with a fresh hash still breaks the link after it.
+    # A record rewritten with a fresh hash (even the keyed one) still breaks the link after it.
     path2 = audit_db.with_name("two.db")
     made = fill(trail_on(path2), 3)
     row = trail_on(path2).backend.page(EVERYTHING, limit=1, after_seq=1)[0]
@@ -180,7 +180,7 @@ def test_changed_columns_and_removed_records_are_named(audit_db: Path) -> None:
         path2,
         "UPDATE audit_records SET body = ?, verdict = 'allow', hash = ? WHERE seq = 2",
         json.dumps(body),
-        chain_hash(2, row.prev_hash, body),
+        AuditKey(AUDIT_KEY.encode()).chain_hash(2, row.prev_hash, canonical_json(body)),
     )
     result = run(trail_on(path2).verify())
     assert (result.bad_seq, result.bad_id) == (3, made[2])

@@ -5,6 +5,7 @@ append at once. Each test works in a schema of its own, dropped afterwards."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,12 +20,12 @@ from fastapi.testclient import TestClient
 
 from guardrail.app import create_app
 from guardrail.audit import AuditTrail
-from guardrail.audit.backend import EVERYTHING
+from guardrail.audit.backend import EVERYTHING, AuditUnavailable
 from guardrail.audit.postgres import PostgresAudit
 from guardrail.audit.pseudonym import AuditKey
 from guardrail.config import Settings
 from guardrail.models import Decision, Kind, OutreachRequest, Verdict
-from tests.audit_support import ADMIN_KEY, AUDIT_KEY, TEXT, bearer, outreach
+from tests.audit_support import ADMIN_KEY, AUDIT_KEY, KEYED_MISMATCH, TEXT, bearer, outreach
 from tests.conftest import API_KEY, REDIS_URL, Clock, redis_available
 from tests.gateways import FIRST_USE_S, gateway_processes
 
@@ -108,7 +109,7 @@ def test_gateway_on_postgres(pg_url: str, tmp_path: Path, clock: Clock) -> None:
         )
     broken = asyncio.run(trail(pg_url).verify())
     assert not broken.ok and broken.bad_id == made[2] and broken.bad_seq == 4
-    assert broken.problem == "hash does not match the record's content"
+    assert broken.problem == KEYED_MISMATCH
 
 
 def test_purge_and_checkpoint(pg_url: str) -> None:
@@ -171,7 +172,70 @@ def test_gateway_replicas_share_one_chain(
             answered = set(pool.map(decide, range(60)))
         verified = clients[0].get("/v1/audit/verify").json()
         listed = clients[1].get("/v1/audit/decisions", params={"limit": 500}).json()
+        # u0 was decided by replica 0, u1 by replica 1: one key, one pseudonym per user,
+        # and either replica answers the same.
+        for user in ("u0", "u1"):
+            seen = [
+                c.get("/v1/audit/decisions", params={"user": user, "bot": f"b-{run}"}).json()
+                for c in clients
+            ]
+            assert seen[0] == seen[1] and len(seen[0]["items"]) == 1
         for client in clients:
             client.close()
     assert verified["ok"] and verified["checked"] >= 61
     assert {item["id"] for item in listed["items"]} == answered
+
+
+def test_read_commands_on_a_database_without_an_audit_log(pg_url: str) -> None:
+    """``--url`` to a database (schema) that holds no audit log: exit 2, nothing created."""
+    from typer.testing import CliRunner
+
+    from guardrail.cli import app as cli
+
+    env = {"GUARDRAIL_AUDIT_KEY": AUDIT_KEY}
+    for command in (["verify"], ["head"], ["query"], ["export"], ["report", "sb243"]):
+        out = CliRunner().invoke(cli, ["audit", *command, "--url", pg_url], env=env)
+        assert out.exit_code == 2 and "holds no audit log" in out.output, command
+    with psycopg.connect(pg_url) as conn:
+        found = conn.execute("SELECT to_regclass('audit_records'), to_regclass('audit_meta')")
+        assert found.fetchone() == (None, None)
+
+    # With a log: verify reads it through a read-only session and leaves it as it was.
+    t = trail(pg_url)
+    for i in range(3):
+        asyncio.run(t.record_decision("acme", *decision(i, datetime(2026, 5, 1, tzinfo=UTC))))
+    asyncio.run(t.close())
+    out = CliRunner().invoke(cli, ["audit", "verify", "--url", pg_url], env=env)
+    assert out.exit_code == 0 and "ok: 3 records verified" in out.output
+    head = CliRunner().invoke(cli, ["audit", "head", "--url", pg_url], env=env)
+    assert head.exit_code == 0 and json.loads(head.stdout)["seq"] == 3
+    ro = PostgresAudit(pg_url, read_only=True)
+    with pytest.raises(AuditUnavailable, match="read-only"):
+        ro.append({"id": "x"})
+    with pytest.raises(AuditUnavailable, match="read-only"):  # the server refuses too
+        ro._read("INSERT INTO audit_meta (key, value) VALUES ('x', 'y')")
+    ro.close()
+
+
+def test_one_bad_record_in_a_group_commit_fails_alone(pg_url: str) -> None:
+    """Appends queued together share a transaction; one that cannot be stored (an id
+    already in the log) is refused on its own and the others are written."""
+    from guardrail.audit.postgres import _Pending
+
+    t = trail(pg_url)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    first = t.decision_body("acme", *decision(1, now), None)
+    t.backend.append(first)
+    again, fresh = (
+        _Pending(dict(first), False),
+        _Pending(t.decision_body("acme", *decision(2, now), None), False),
+    )
+    backend = t.backend
+    assert isinstance(backend, PostgresAudit)
+    backend._queue = [again, fresh]
+    backend._write()
+    assert again.done and isinstance(again.error, AuditUnavailable) and again.record is None
+    assert fresh.done and fresh.error is None and fresh.record is not None
+    assert fresh.record.seq == 2
+    assert asyncio.run(t.verify()).ok
+    asyncio.run(t.close())

@@ -5,6 +5,11 @@ and runs inline on the event loop (as the state store does), the PostgreSQL one 
 a worker thread; the CLI uses both directly. Each ``append`` reads the chain head, seals
 the new record and inserts it in one transaction that holds the chain's write lock, so
 several processes or replicas appending at once still build one unbroken chain.
+
+Record hashes are keyed: :class:`~guardrail.audit.trail.AuditTrail` hands its backend the
+audit key's sealer (:meth:`AuditBackend.use_key`) before the first append. A backend
+opened ``read_only`` (the ``guardrail audit`` commands that only read) never creates a
+table, stores a meta value or appends, and refuses a file or database without a log.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, Columns
+from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, Columns, Sealer
 
 
 class AuditUnavailable(RuntimeError):
@@ -137,6 +142,23 @@ class AuditBackend(ABC):
     """``audit_records``' columns in :func:`_record` order, quoted as the dialect needs."""
     _mark: str
     _find: str
+    read_only: bool = False
+    _seal: Sealer | None = None
+
+    def use_key(self, seal: Sealer) -> None:
+        """The audit key's :meth:`~guardrail.audit.pseudonym.AuditKey.chain_hash`."""
+        self._seal = seal
+
+    def _hash(self, seq: int, prev_hash: str, body_json: str) -> str:
+        if self.read_only:
+            raise AuditUnavailable("the audit log is open read-only")
+        if self._seal is None:
+            raise AuditUnavailable("no audit key given to the backend: cannot seal a record")
+        return self._seal(seq, prev_hash, body_json)
+
+    @abstractmethod
+    def stored_meta(self, key: str) -> str | None:
+        """The stored value of ``key``, without storing anything."""
 
     @abstractmethod
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

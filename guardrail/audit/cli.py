@@ -2,7 +2,9 @@
 
 These commands open the audit database themselves (no gateway needs to run): whoever
 can run them already holds the file or the database URL, so they see every tenant
-unless ``--tenant`` narrows it.
+unless ``--tenant`` narrows it. All but ``purge`` open the log read-only: they never
+create a file, a table or a key, and a mistyped path or a database without an audit log
+is an error (exit 2), never an empty log that "verifies".
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import typer
 from pydantic import ValidationError
 
 from guardrail.audit.backend import AuditUnavailable, RecordFilter
+from guardrail.audit.chain import PublishedHead, Verification
 from guardrail.audit.export import ExportFormat, stream
 from guardrail.audit.records import RECORD_TYPES
 from guardrail.audit.reports import REPORTS, Period, parse_when
@@ -46,14 +49,19 @@ Rule = Annotated[str | None, typer.Option(help="a rule id or family such as cris
 Version = Annotated[str | None, typer.Option("--policy-version", help="sha256:… version")]
 
 
-def _trail(db: Path | None, url: str | None, config: Path | None) -> AuditTrail:
+def _trail(
+    db: Path | None, url: str | None, config: Path | None, *, read_only: bool = True
+) -> AuditTrail:
+    backend = None
     try:
         settings = load_settings(config, audit_db=str(db) if db else None, audit_url=url)
-        backend = open_backend(settings)
+        backend = open_backend(settings, read_only=read_only)
+        return AuditTrail(backend, resolve_key(settings, backend))
     except (ValidationError, ValueError, OSError, AuditUnavailable) as exc:
+        if backend is not None:
+            backend.close()
         typer.echo(f"cannot open the audit log: {exc}", err=True)
         raise typer.Exit(2) from exc
-    return AuditTrail(backend, resolve_key(settings, backend))
 
 
 def _run(trail: AuditTrail, work: Awaitable[T]) -> T:
@@ -108,16 +116,47 @@ def _filter(
     )
 
 
+def _published(value: str | None) -> PublishedHead | None:
+    """``--head``: the JSON ``guardrail audit head`` printed, or a file holding it."""
+    if value is None:
+        return None
+    text = value
+    if not value.lstrip().startswith("{"):
+        try:
+            text = Path(value).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot read {value}: {exc}") from exc
+    try:
+        return PublishedHead.parse(json.loads(text))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
 @audit_app.command("verify")
 def verify(
     db: Db = None,
     url: Url = None,
     config: Config = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    head: Annotated[
+        str | None,
+        typer.Option(help="a head published earlier (its JSON, or a file): the log must hold it"),
+    ] = None,
+    legacy: Annotated[
+        bool,
+        typer.Option(help="accept an old log whose head has plain SHA-256 hashes, as it is"),
+    ] = False,
 ) -> None:
-    """Recompute the hash chain; exit 1 naming the first record that does not match."""
+    """Recompute the keyed hash chain; exit 1 naming the first record that does not match."""
+    published = _published(head)
     trail = _trail(db, url, config)
-    result = _run(trail, trail.verify())
+    result = _run(trail, trail.verify(legacy=legacy, published=published))
+    _print_verification(result, as_json=as_json, published=published)
+
+
+def _print_verification(
+    result: Verification, *, as_json: bool, published: PublishedHead | None
+) -> None:
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
     elif result.ok:
@@ -126,17 +165,30 @@ def verify(
             if result.checkpoint
             else ""
         )
+        against = f"; holds the published head seq {published.seq}" if published else ""
+        old = f" ({result.unkeyed} with plain SHA-256 hashes)" if result.unkeyed else ""
         typer.echo(
-            f"ok: {result.checked} records verified{start}; "
-            f"head seq {result.head_seq} hash {result.head_hash}"
+            f"ok: {result.checked} records verified{old}{start}; "
+            f"head seq {result.head_seq} hash {result.head_hash}{against}"
         )
     else:
-        which = (
-            f"record seq {result.bad_seq} (id {result.bad_id})" if result.bad_seq else "checkpoint"
-        )
-        typer.echo(f"BROKEN at {which}: {result.problem}")
+        which = f" at record seq {result.bad_seq} (id {result.bad_id})" if result.bad_seq else ""
+        typer.echo(f"BROKEN{which}: {result.problem}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def head(db: Db = None, url: Url = None, config: Config = None) -> None:
+    """Verify the chain, then print its head (seq, hash, time) signed with the audit key:
+    publish or timestamp it elsewhere, and check the log against it later with
+    ``verify --head``."""
+    trail = _trail(db, url, config)
+    result, signed = _run(trail, trail.head())
+    if signed is None:
+        _print_verification(result, as_json=False, published=None)
+        return
+    typer.echo(json.dumps(signed.to_json()))
 
 
 @audit_app.command("purge")
@@ -147,7 +199,7 @@ def purge(
     config: Config = None,
 ) -> None:
     """Remove old records, leaving an HMAC-signed checkpoint the rest verifies from."""
-    trail = _trail(db, url, config)
+    trail = _trail(db, url, config, read_only=False)
     try:
         checkpoint = _run(trail, trail.purge(_when(before), actor="cli"))
     except AuditIntegrityError as exc:

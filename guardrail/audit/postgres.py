@@ -1,11 +1,17 @@
 """The audit log in PostgreSQL, for several gateway replicas writing one chain.
 
-Every append locks the single row of ``audit_head`` (``SELECT … FOR UPDATE``), reads the
-head's seq and hash, inserts the sealed record and moves the head, all in one
-transaction: replicas queue on that row lock, so there is one chain with no fork and no
-gap whatever the number of writers. A commit returns only once PostgreSQL has made it
-durable (``synchronous_commit`` as the server is configured), before the decision is
+Every append transaction locks the single row of ``audit_head`` (``SELECT … FOR UPDATE``),
+reads the head's seq and hash, inserts the sealed records and moves the head: replicas
+queue on that row lock, so there is one chain with no fork and no gap whatever the number
+of writers. A commit returns only once PostgreSQL has made it durable
+(``synchronous_commit`` as the server is configured), before any decision in it is
 answered. A trigger refuses UPDATE and DELETE except inside a purge transaction.
+
+Throughput: the row lock is held for a few round trips and one commit flush, so one
+record per transaction caps the whole fleet at one flush per record. Appends that arrive
+while this process's writer is busy therefore wait and go in the writer's next
+transaction together (group commit): one lock, one flush for the batch. Reads use a
+connection pool, so queries and exports never wait behind the writer.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from guardrail.audit.backend import AuditBackend, AuditUnavailable, Checkpoint, PurgeDraft
 from guardrail.audit.records import (
@@ -25,7 +33,6 @@ from guardrail.audit.records import (
     AuditRecord,
     Columns,
     canonical_json,
-    chain_hash_text,
 )
 
 _COLUMNS = (
@@ -81,6 +88,17 @@ _SCHEMA = [
 ]
 
 
+@dataclass
+class _Pending:
+    """One append waiting for a writer: its body, then its record or its error."""
+
+    body: dict[str, Any]
+    if_absent: bool
+    done: bool = False
+    record: AuditRecord | None = None
+    error: Exception | None = None
+
+
 class PostgresAudit(AuditBackend):
     name = "postgres"
     inline = False
@@ -88,34 +106,70 @@ class PostgresAudit(AuditBackend):
     _mark = "%s"
     _find = "strpos"
 
-    def __init__(self, url: str, *, connect_timeout: float = 5) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = 5,
+        pool_size: int = 8,
+        read_only: bool = False,
+    ) -> None:
         self.url = url
+        self.read_only = read_only
         self._timeout = connect_timeout
-        self._lock = threading.Lock()
-        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
-        with self._session() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            for statement in _SCHEMA:
-                conn.execute(statement)
+        self._writer = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=int(connect_timeout)) as c:
+                if read_only:
+                    found = c.execute("SELECT to_regclass('audit_records')").fetchone()
+                    if found is None or found[0] is None:
+                        raise AuditUnavailable(
+                            "this database holds no audit log (no audit_records table in its "
+                            "search path); check the URL"
+                        )
+                else:
+                    with c.transaction():
+                        c.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                        for statement in _SCHEMA:
+                            c.execute(statement)
+        except psycopg.Error as exc:
+            raise AuditUnavailable(f"PostgreSQL audit log unavailable: {exc}") from exc
+        self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(2, pool_size),
+            kwargs={"autocommit": True, "connect_timeout": int(connect_timeout)},
+            configure=self._configure,
+            timeout=connect_timeout,
+            open=True,
+        )
+
+    def _configure(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+        if self.read_only:
+            conn.execute("SET default_transaction_read_only = on")
 
     @contextmanager
     def _session(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        """The shared connection (reopened after a failure), one thread at a time."""
-        with self._lock:
-            try:
-                if self._conn is None or self._conn.closed or self._conn.broken:
-                    self._conn = psycopg.connect(
-                        self.url, autocommit=True, connect_timeout=int(self._timeout)
-                    )
-                yield self._conn
-            except psycopg.Error as exc:
-                raise AuditUnavailable(f"PostgreSQL audit log unavailable: {exc}") from exc
+        """A pooled connection (a broken one is replaced by the pool)."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise AuditUnavailable(f"PostgreSQL audit log unavailable: {exc}") from exc
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._session() as conn:
             return conn.execute(sql, params).fetchall()
 
+    def stored_meta(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM audit_meta WHERE key = %s", (key,))
+        return str(rows[0][0]) if rows else None
+
     def meta(self, key: str, default: str) -> str:
+        if self.read_only:
+            raise AuditUnavailable("the audit log is open read-only")
         with self._session() as conn, conn.transaction():
             conn.execute(
                 "INSERT INTO audit_meta (key, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
@@ -126,30 +180,92 @@ class PostgresAudit(AuditBackend):
         return str(row[0])
 
     def append(self, body: dict[str, Any], *, if_absent: bool = False) -> AuditRecord | None:
-        cols = Columns.of(body)
-        text = canonical_json(body)
+        if self.read_only:
+            raise AuditUnavailable("the audit log is open read-only")
+        mine = _Pending(body, if_absent)
+        with self._queue_lock:
+            self._queue.append(mine)
+        with self._writer:  # whoever gets it writes everything queued so far
+            if not mine.done:
+                self._write()
+        if not mine.done:  # never silently dropped
+            raise AuditUnavailable("the audit record was not written")
+        if mine.error is not None:
+            raise mine.error
+        return mine.record
+
+    def _take(self) -> list[_Pending]:
+        with self._queue_lock:
+            batch, self._queue = self._queue, []
+        return batch
+
+    def _write(self) -> None:
+        """Everything queued in one transaction; if that fails, each alone (one bad
+        record must not fail the others)."""
+        taken: list[_Pending] = []
+        try:
+            self._transaction(None, taken)
+        except Exception as exc:
+            if len(taken) <= 1:
+                for item in taken or self._take():
+                    item.error, item.done = exc, True
+                return
+            for item in taken:
+                try:
+                    self._transaction([item], [])
+                except Exception as single:
+                    item.error, item.done = single, True
+
+    def _transaction(self, batch: list[_Pending] | None, taken: list[_Pending]) -> None:
+        """Append ``batch``, or (None) whatever is queued once the chain's row lock is
+        held: appends that arrive while another replica holds it join this commit."""
+        records: list[tuple[_Pending, AuditRecord | None]] = []
         with self._session() as conn, conn.transaction():
             head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
             seq, prev = head.fetchone() or (0, GENESIS_HASH)
-            if (
-                if_absent
-                and conn.execute("SELECT 1 FROM audit_records WHERE id = %s", (cols.id,)).fetchone()
-            ):
-                return None
-            seq = int(seq) + 1
-            digest = chain_hash_text(seq, str(prev), text)
-            conn.execute(
-                f"INSERT INTO audit_records ({_COLUMNS}) VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (seq, cols.id, cols.type, cols.ts, cols.tenant, cols.bot, cols.user, cols.verdict,
-                 cols.rules, cols.policy_version, text, prev, digest),
+            seq, prev = int(seq), str(prev)
+            batch = batch if batch is not None else self._take()
+            taken.extend(batch)
+            wanted = [str(item.body["id"]) for item in batch if item.if_absent]
+            present = (
+                {str(r[0]) for r in conn.execute(
+                    "SELECT id FROM audit_records WHERE id = ANY(%s)", (wanted,)
+                )}
+                if wanted
+                else set()
             )  # fmt: skip
-            conn.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (seq, digest))
-        return AuditRecord(seq=seq, body=body, prev_hash=str(prev), hash=digest, columns=cols)
+            rows = []
+            for item in batch:
+                cols = Columns.of(item.body)
+                if item.if_absent and cols.id in present:
+                    records.append((item, None))
+                    continue
+                present.add(cols.id)
+                text = canonical_json(item.body)
+                seq += 1
+                digest = self._hash(seq, prev, text)
+                rows.append(
+                    (seq, cols.id, cols.type, cols.ts, cols.tenant, cols.bot, cols.user,
+                     cols.verdict, cols.rules, cols.policy_version, text, prev, digest)
+                )  # fmt: skip
+                records.append((item, AuditRecord(seq, item.body, prev, digest, cols)))
+                prev = digest
+            if rows:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        f"INSERT INTO audit_records ({_COLUMNS}) VALUES "
+                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        rows,
+                    )
+                conn.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (seq, prev))
+        for item, record in records:  # only once committed
+            item.record, item.done = record, True
 
     def purge(
         self, before: datetime, seal: Callable[[PurgeDraft], Checkpoint]
     ) -> Checkpoint | None:
+        if self.read_only:
+            raise AuditUnavailable("the audit log is open read-only")
         with self._session() as conn, conn.transaction():
             head = conn.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE").fetchone()
             top = int(head[0]) if head else 0
@@ -181,7 +297,4 @@ class PostgresAudit(AuditBackend):
         return checkpoint
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._pool.close()

@@ -2,7 +2,13 @@
 
 A record is a small JSON document (the *body*) plus its place in the chain: ``seq``,
 ``prev_hash`` and ``hash``. The hash covers the canonical JSON of all three, so changing
-a body, reordering records or dropping one breaks every hash after it. A few body fields
+a body, reordering records or dropping one breaks every hash after it.
+
+Two chain versions: records written since the keyed chain carry ``hmac:<hex>``, an
+HMAC-SHA256 under the audit key (see :meth:`AuditKey.chain_hash`), so someone who can
+write the database but lacks the key cannot recompute the chain after an edit. Older
+records carry a bare 64-hex SHA-256 (:func:`chain_hash`); they still verify, as long as a
+keyed record after them binds them (the verifier's rules are in ``chain.py``). A few body fields
 are copied into indexed columns for queries; verification checks that they still agree
 with the body, so editing a column to hide a record from a query is caught too.
 
@@ -13,10 +19,11 @@ hashes, and the delivered text only as whatever the redaction hook returns.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 RecordType = Literal["decision", "consent", "crisis", "delivery", "policy_reload", "purge"]
 RECORD_TYPES: tuple[RecordType, ...] = (
@@ -52,7 +59,26 @@ def chain_hash(seq: int, prev_hash: str, body: dict[str, Any]) -> str:
 
 def chain_hash_text(seq: int, prev_hash: str, body_json: str) -> str:
     """:func:`chain_hash` from the body's canonical JSON (keys already in sorted order)."""
-    return sha256_hex(f'{{"prev_hash":"{prev_hash}","record":{body_json},"seq":{int(seq)}}}')
+    return sha256_hex(chain_message(seq, prev_hash, body_json))
+
+
+KEYED_PREFIX = "hmac:"
+"""How a keyed (version 2) hash starts; a bare 64-hex hash is a version 1 plain SHA-256."""
+
+
+def is_keyed(digest: str) -> bool:
+    return digest.startswith(KEYED_PREFIX)
+
+
+def chain_message(seq: int, prev_hash: str, body_json: str) -> str:
+    """What either hash version covers: the record's position and canonical body."""
+    return f'{{"prev_hash":"{prev_hash}","record":{body_json},"seq":{int(seq)}}}'
+
+
+class Sealer(Protocol):
+    """Computes a record's hash from its position and canonical body (the audit key's)."""
+
+    def __call__(self, seq: int, prev_hash: str, body_json: str) -> str: ...
 
 
 def iso(dt: datetime) -> str:
@@ -128,9 +154,22 @@ class AuditRecord:
         """The record as the API and exports show it: the body plus its chain links."""
         return {**self.body, "seq": self.seq, "prev_hash": self.prev_hash, "hash": self.hash}
 
-    def problem(self) -> str | None:
-        """Why this record does not match its hash or its columns; None when it does."""
-        if chain_hash(self.seq, self.prev_hash, self.body) != self.hash:
+    @property
+    def keyed(self) -> bool:
+        return is_keyed(self.hash)
+
+    def problem(self, seal: Sealer) -> str | None:
+        """Why this record does not match its hash or its columns; None when it does.
+
+        ``seal`` recomputes a keyed hash; a plain one is recomputed with SHA-256."""
+        body_json = canonical_json(self.body)
+        if self.keyed:
+            if not hmac.compare_digest(seal(self.seq, self.prev_hash, body_json), self.hash):
+                return (
+                    "keyed hash does not match the record's content (altered, or verified "
+                    "with another audit key)"
+                )
+        elif chain_hash_text(self.seq, self.prev_hash, body_json) != self.hash:
             return "hash does not match the record's content"
         try:
             expected = Columns.of(self.body)

@@ -34,7 +34,6 @@ from guardrail.audit.records import (
     AuditRecord,
     Columns,
     canonical_json,
-    chain_hash_text,
 )
 from guardrail.sqlite_tx import transaction
 
@@ -104,8 +103,18 @@ class SQLiteAudit(AuditBackend):
     _mark = "?"
     _find = "instr"
 
-    def __init__(self, path: str | Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL"):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        read_only: bool = False,
+    ):
         self.path = str(path)
+        self.read_only = read_only
+        if read_only:
+            self._db = self._open_read_only()
+            return
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA busy_timeout = 5000")
@@ -114,6 +123,40 @@ class SQLiteAudit(AuditBackend):
             self._migrate()
         except sqlite3.Error as exc:
             raise AuditUnavailable(f"cannot open audit log {self.path!r}: {exc}") from exc
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """The file as it is: missing, not a database or without a log is an error."""
+        if self.path == ":memory:" or not Path(self.path).is_file():
+            raise AuditUnavailable(f"no audit log at {self.path!r}: no such file")
+        # No -wal file: no process has the log open (SQLite removes it at the last close),
+        # so read it as an immutable file, which leaves no -wal/-shm side files behind.
+        # Otherwise share the writers' WAL, read-only.
+        live = Path(f"{self.path}-wal").exists()
+        mode = "mode=ro" if live else "mode=ro&immutable=1"
+        try:
+            db = sqlite3.connect(
+                f"{Path(self.path).resolve().as_uri()}?{mode}",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            db.execute("PRAGMA busy_timeout = 5000")
+            tables = {
+                name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"cannot read audit log {self.path!r}: {exc}") from exc
+        if "audit_records" not in tables:
+            db.close()
+            raise AuditUnavailable(
+                f"{self.path!r} holds no audit log (no audit_records table); "
+                "is it the state database? The audit log is <state db>-audit.db by default"
+            )
+        return db
+
+    def stored_meta(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM audit_meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
 
     def _migrate(self) -> None:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
@@ -129,6 +172,8 @@ class SQLiteAudit(AuditBackend):
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction holding the file's write lock from its first statement."""
+        if self.read_only:
+            raise AuditUnavailable(f"audit log {self.path!r} is open read-only")
         return transaction(self._db, "IMMEDIATE", AuditUnavailable, f"audit log {self.path!r}")
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -167,7 +212,7 @@ class SQLiteAudit(AuditBackend):
                 return None
             seq, prev = self._head(db)
             seq += 1
-            digest = chain_hash_text(seq, prev, text)
+            digest = self._hash(seq, prev, text)
             db.execute(
                 f"INSERT INTO audit_records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (seq, cols.id, cols.type, cols.ts, cols.tenant, cols.bot, cols.user, cols.verdict,

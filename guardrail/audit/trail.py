@@ -26,7 +26,7 @@ from guardrail.audit.backend import (
     PurgeDraft,
     RecordFilter,
 )
-from guardrail.audit.chain import ChainVerifier, Verification
+from guardrail.audit.chain import ChainVerifier, PublishedHead, Verification
 from guardrail.audit.pseudonym import AuditKey
 from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, iso, sha256_hex
 from guardrail.audit.redact import Redactor, redact
@@ -63,15 +63,19 @@ def audit_db_path(settings: Settings) -> str:
     return str(path.with_name(f"{path.stem}-audit{path.suffix or '.db'}"))
 
 
-def open_backend(settings: Settings) -> AuditBackend:
-    """The backend the settings name: ``audit_url`` (PostgreSQL) or a SQLite file."""
+def open_backend(settings: Settings, *, read_only: bool = False) -> AuditBackend:
+    """The backend the settings name: ``audit_url`` (PostgreSQL) or a SQLite file.
+
+    ``read_only``: open an existing log as it is (no file, table or meta value created)."""
     if settings.audit_url:
         from guardrail.audit.postgres import PostgresAudit
 
-        return PostgresAudit(settings.audit_url)
+        return PostgresAudit(settings.audit_url, read_only=read_only)
     from guardrail.audit.sqlite import SQLiteAudit
 
-    return SQLiteAudit(audit_db_path(settings), synchronous=settings.audit_synchronous)
+    return SQLiteAudit(
+        audit_db_path(settings), synchronous=settings.audit_synchronous, read_only=read_only
+    )
 
 
 def resolve_key(settings: Settings | None, backend: AuditBackend) -> AuditKey:
@@ -83,6 +87,14 @@ def resolve_key(settings: Settings | None, backend: AuditBackend) -> AuditKey:
     configured = settings.audit_key if settings is not None else None
     if configured is not None:
         key = AuditKey(configured.get_secret_value().encode())
+    elif backend.read_only:
+        stored = backend.stored_meta(_KEY_META)
+        if stored is None:
+            raise AuditUnavailable(
+                "no audit key: set GUARDRAIL_AUDIT_KEY (or audit_key) to the key the log "
+                "was written with; this log keeps none of its own"
+            )
+        key = AuditKey(bytes.fromhex(stored))
     else:
         key = AuditKey(bytes.fromhex(backend.meta(_KEY_META, secrets.token_hex(32))))
         log.warning(
@@ -90,8 +102,10 @@ def resolve_key(settings: Settings | None, backend: AuditBackend) -> AuditKey:
             "checkpoints use a key generated once and stored in the audit database itself; "
             "configure a secret key so that having the database is not enough to reverse them"
         )
-    first = backend.meta("key_id", key.key_id)
-    if first != key.key_id:
+    first = backend.stored_meta("key_id") if backend.read_only else None
+    if not backend.read_only:
+        first = backend.meta("key_id", key.key_id)
+    if first is not None and first != key.key_id:
         log.warning(
             "the audit key (id %s) differs from the one the log started with (id %s): earlier "
             "pseudonyms will not match and earlier checkpoints will not verify",
@@ -111,6 +125,7 @@ class AuditTrail:
         redactor: Redactor = redact,
     ) -> None:
         self.backend, self.key, self.clock, self.redactor = backend, key, clock, redactor
+        backend.use_key(key.chain_hash)
 
     @classmethod
     def from_settings(
@@ -302,7 +317,7 @@ class AuditTrail:
     ) -> AuditRecord | None:
         """:meth:`record_policy_reload` for code outside the event loop (start-up, CLI)."""
         owner = tenant or GLOBAL_TENANT
-        if only_if_changed:
+        if only_if_changed and not self._head_is_plain():
             flt = RecordFilter(tenant=owner, types=("policy_reload",))
             for earlier in self.backend.page(flt, limit=100, descending=True):
                 if earlier.body.get("policy") == name:
@@ -321,6 +336,12 @@ class AuditTrail:
             "reason": reason,
         }
         return self.backend.append(body)
+
+    def _head_is_plain(self) -> bool:
+        """The last record has a pre-HMAC hash: the next keyed record will bind the old
+        log (so a start-up with the same policy appends anyway)."""
+        last = self.backend.page(EVERYTHING, limit=1, descending=True)
+        return bool(last) and not last[0].keyed
 
     # -- reading -------------------------------------------------------------------------
 
@@ -352,13 +373,26 @@ class AuditTrail:
             after_seq = rows[-1].seq
             await asyncio.sleep(0)  # let decisions through between pages
 
-    async def verify(self) -> Verification:
-        verifier = ChainVerifier(await self._run(self.backend.checkpoints), self.key)
+    async def verify(
+        self, *, legacy: bool = False, published: PublishedHead | None = None
+    ) -> Verification:
+        """Check the chain; ``legacy`` accepts an unkeyed (pre-HMAC) head as it is,
+        ``published`` a head printed earlier that the log must still contain."""
+        checkpoints = await self._run(self.backend.checkpoints)
+        verifier = ChainVerifier(checkpoints, self.key, legacy=legacy, published=published)
         if not verifier.failed:
             async for record in self.iter_records(EVERYTHING):
                 if not verifier.feed(record):
                     break
         return verifier.result()
+
+    async def head(self) -> tuple[Verification, PublishedHead | None]:
+        """The verified chain's head, signed to be published; None if it does not verify."""
+        result = await self.verify()
+        if not result.ok:
+            return result, None
+        at = iso(self.clock())
+        return result, PublishedHead.sign(self.key, result.head_seq, result.head_hash, at)
 
     # -- retention -----------------------------------------------------------------------
 

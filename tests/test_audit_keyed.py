@@ -1,0 +1,276 @@
+"""The keyed chain: HMAC hashes an editor without the key cannot recompute, old plain
+logs, signed heads to publish, and the read-only ``guardrail audit`` commands."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from guardrail.audit import AuditTrail
+from guardrail.audit.pseudonym import AuditKey
+from guardrail.audit.records import canonical_json, chain_hash, chain_hash_text
+from guardrail.audit.sqlite import SQLiteAudit
+from guardrail.cli import app as cli
+from guardrail.config import Settings
+from guardrail.models import Decision, Kind, OutreachRequest, Verdict
+from tests.audit_support import AUDIT_KEY, KEYED_MISMATCH, TEXT
+from tests.conftest import REDIS_URL
+
+runner = CliRunner()
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+OTHER_KEY = "a-different-audit-key-987654321"
+
+
+def trail_on(path: Path, key: str = AUDIT_KEY) -> AuditTrail:
+    return AuditTrail(SQLiteAudit(path), AuditKey(key.encode()))
+
+
+def fill(trail: AuditTrail, n: int, *, tenant: str = "acme", first: int = 0) -> list[str]:
+    made = []
+    for i in range(first, first + n):
+        req = OutreachRequest(bot_id="maestro", user_id=f"u{i}", channel="sms", text=TEXT)  # type: ignore[arg-type]
+        d = Decision(
+            decision_id=f"d-{tenant}-{i}",
+            verdict=Verdict.BLOCK,
+            text=None,
+            kind=Kind.PROACTIVE,
+            policy="default",
+            policy_version="sha256:" + "ab" * 32,
+            decided_at=START + timedelta(hours=i),
+        )
+        asyncio.run(trail.record_decision(tenant, req, d))
+        made.append(d.decision_id)
+    return made
+
+
+def rows(path: Path) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(
+            "SELECT seq, body, prev_hash, hash FROM audit_records ORDER BY seq"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+def rewrite_plain(path: Path, edit: Any) -> None:
+    """What someone who can write the file but lacks the key does: edit a body, then
+    recompute every hash with plain SHA-256 (the version 1 chain) so all links hold."""
+    db = sqlite3.connect(path)
+    db.execute("DROP TRIGGER IF EXISTS audit_records_no_update")
+    prev = "0" * 64
+    for seq, body, _, _ in db.execute(
+        "SELECT seq, body, prev_hash, hash FROM audit_records ORDER BY seq"
+    ).fetchall():
+        doc = edit(json.loads(body))
+        text = canonical_json(doc)
+        digest = chain_hash_text(seq, prev, text)
+        db.execute(
+            "UPDATE audit_records SET body = ?, prev_hash = ?, hash = ?, verdict = ? WHERE seq = ?",
+            (text, prev, digest, doc.get("verdict"), seq),
+        )
+        prev = digest
+    db.commit()
+    db.close()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cli_run(*args: str, key: str = AUDIT_KEY) -> Any:
+    return runner.invoke(cli, ["audit", *args], env={"GUARDRAIL_AUDIT_KEY": key})
+
+
+def test_records_are_hmac_sealed_and_a_plain_recomputed_chain_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    trail = trail_on(path)
+    made = fill(trail, 4)
+    key = AuditKey(AUDIT_KEY.encode())
+    for seq, body, prev, sealed in rows(path):
+        assert sealed == key.chain_hash(seq, prev, body) and sealed.startswith("hmac:")
+        assert sealed != "hmac:" + chain_hash(seq, prev, json.loads(body))
+    assert asyncio.run(trail.verify()).ok
+
+    # The tamper test redone: one verdict changed, every hash recomputed (plain SHA-256).
+    def allow(doc: dict[str, Any]) -> dict[str, Any]:
+        return {**doc, "verdict": "allow"} if doc["id"] == made[1] else doc
+
+    rewrite_plain(path, allow)
+    broken = asyncio.run(trail_on(path).verify())
+    assert not broken.ok and broken.bad_seq == 1
+    assert "the chain's head is not keyed" in str(broken.problem)
+    out = cli_run("verify", "--db", str(path))
+    assert out.exit_code == 1 and "not keyed" in out.output
+
+
+def test_a_wrong_key_fails_verification(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    fill(trail_on(path), 3)
+    wrong = asyncio.run(trail_on(path, OTHER_KEY).verify())
+    assert not wrong.ok and wrong.bad_seq == 1
+    assert "another audit key" in str(wrong.problem)
+    assert cli_run("verify", "--db", str(path), key=OTHER_KEY).exit_code == 1
+    assert cli_run("verify", "--db", str(path)).exit_code == 0
+
+
+def test_old_plain_logs_still_verify_and_are_bound_by_the_first_keyed_record(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.db"
+    old = trail_on(path)
+    old.backend.use_key(chain_hash_text)  # what the gateway wrote before the keyed chain
+    fill(old, 3)
+    asyncio.run(old.close())
+
+    as_is = asyncio.run(trail_on(path).verify())
+    assert not as_is.ok and "not keyed" in str(as_is.problem)
+    legacy = asyncio.run(trail_on(path).verify(legacy=True))
+    assert legacy.ok and legacy.checked == 3 and legacy.unkeyed == 3
+    out = cli_run("verify", "--db", str(path), "--legacy")
+    assert out.exit_code == 0 and "3 with plain SHA-256 hashes" in out.output
+
+    # The upgraded gateway binds them at start (its policy load is appended even when
+    # unchanged) and appends keyed records: the old ones now verify as they are.
+    trail = trail_on(path)
+    for _ in range(2):
+        trail.record_policy_reload_sync(
+            name="default", version="sha256:1", source="test", only_if_changed=True
+        )
+    assert asyncio.run(trail.verify()).ok
+    fill(trail, 2, first=3)
+    upgraded = asyncio.run(trail_on(path).verify())
+    assert upgraded.ok and upgraded.checked == 6 and upgraded.unkeyed == 3
+
+    # An old record edited and the plain prefix recomputed: the first keyed record's
+    # HMAC covers the old head, so the edit shows.
+    db = sqlite3.connect(path)
+    db.execute("DROP TRIGGER audit_records_no_update")
+    prev = "0" * 64
+    for seq, body, _, _ in rows(path)[:3]:
+        doc = json.loads(body)
+        doc["verdict"] = "allow"
+        digest_ = chain_hash_text(seq, prev, canonical_json(doc))
+        db.execute(
+            "UPDATE audit_records SET body = ?, verdict = 'allow', prev_hash = ?, hash = ? "
+            "WHERE seq = ?",
+            (canonical_json(doc), prev, digest_, seq),
+        )
+        prev = digest_
+    db.commit()
+    db.close()
+    caught = asyncio.run(trail_on(path).verify())
+    assert not caught.ok and caught.bad_seq == 4
+    assert caught.problem == "prev_hash does not match the hash of the record before it"
+    db = sqlite3.connect(path)  # ...and relinking the keyed record does not help
+    db.execute("DROP TRIGGER audit_records_no_update")
+    db.execute("UPDATE audit_records SET prev_hash = ? WHERE seq = 4", (prev,))
+    db.commit()
+    db.close()
+    caught = asyncio.run(trail_on(path).verify())
+    assert not caught.ok and caught.bad_seq == 4 and caught.problem == KEYED_MISMATCH
+
+    # A plain record after keyed ones is a downgrade.
+    downgraded = tmp_path / "down.db"
+    trail = trail_on(downgraded)
+    fill(trail, 2)
+    trail.backend.use_key(chain_hash_text)
+    fill(trail, 1, first=2)
+    result = asyncio.run(trail_on(downgraded).verify(legacy=True))
+    assert not result.ok and result.bad_seq == 3 and "after keyed records" in str(result.problem)
+
+
+def test_signed_head_published_and_checked_later(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    fill(trail_on(path), 3)
+    out = cli_run("head", "--db", str(path))
+    assert out.exit_code == 0, out.output
+    head = json.loads(out.stdout)
+    assert head["seq"] == 3 and head["hash"] == rows(path)[-1][3]
+    assert set(head) == {"seq", "hash", "time", "key_id", "signature"}
+    published = tmp_path / "head.json"
+    published.write_text(out.stdout)
+
+    fill(trail_on(path), 2, first=3)  # the log grows past the published head: fine
+    ok = cli_run("verify", "--db", str(path), "--head", str(published))
+    assert ok.exit_code == 0 and "holds the published head seq 3" in ok.output
+    assert cli_run("verify", "--db", str(path), "--head", out.stdout).exit_code == 0
+
+    forged = {**head, "seq": 2}
+    bad = cli_run("verify", "--db", str(path), "--head", json.dumps(forged))
+    assert bad.exit_code == 1 and "signature does not match" in bad.output
+    other = cli_run("verify", "--db", str(path), "--head", str(published), key=OTHER_KEY)
+    assert other.exit_code == 1 and "another audit key" in other.output
+    assert cli_run("verify", "--db", str(path), "--head", "{}").exit_code == 2
+
+    # The tail cut off (the records since the head, and the head itself): the chain
+    # still links, only the published head shows what is gone.
+    db = sqlite3.connect(path)
+    db.execute("DROP TRIGGER audit_records_no_delete")
+    db.execute("DELETE FROM audit_records WHERE seq >= 3")
+    db.commit()
+    db.close()
+    assert cli_run("verify", "--db", str(path)).exit_code == 0
+    cut = cli_run("verify", "--db", str(path), "--head", str(published))
+    assert cut.exit_code == 1 and "records were cut off" in cut.output
+
+
+def test_read_commands_never_create_or_change_a_log(tmp_path: Path) -> None:
+    missing = tmp_path / "typo-audit.db"
+    for command in (
+        ["verify"], ["head"], ["query"], ["export"], ["report", "sb243"]
+    ):  # fmt: skip
+        out = cli_run(*command, "--db", str(missing))
+        assert out.exit_code == 2, command
+        assert "no such file" in out.output and not missing.exists()
+
+    # The state database: no audit log in it, and it is left as it was.
+    state = tmp_path / "state.db"
+    db = sqlite3.connect(state)
+    db.execute("CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)")
+    db.commit()
+    db.close()
+    before = digest(state)
+    for command in (["verify"], ["export"], ["query"], ["report", "sb243"]):
+        out = cli_run(*command, "--db", str(state))
+        assert out.exit_code == 2 and "holds no audit log" in out.output, command
+    assert digest(state) == before
+
+    # A real log: verified, queried, exported, reported, and not one byte written.
+    path = tmp_path / "audit.db"
+    trail = trail_on(path)
+    fill(trail, 3)
+    asyncio.run(trail.close())
+    before, files = digest(path), sorted(tmp_path.iterdir())
+    for command in (["verify"], ["head"], ["query"], ["export"], ["report", "sb243"]):
+        out = cli_run(*command, "--db", str(path))
+        assert out.exit_code == 0, (command, out.output)
+    assert digest(path) == before and sorted(tmp_path.iterdir()) == files
+
+    # While a gateway has it open (its WAL holds the newest records), they are read too.
+    writer = trail_on(path)
+    fill(writer, 1, first=3)
+    out = cli_run("verify", "--db", str(path))
+    assert out.exit_code == 0 and "ok: 4 records verified" in out.output
+    asyncio.run(writer.close())
+    # No key configured and none kept in the log: said so, not a key made up.
+    out = runner.invoke(cli, ["audit", "verify", "--db", str(path)], env={})
+    assert out.exit_code == 2 and "GUARDRAIL_AUDIT_KEY" in out.output
+
+
+def test_replicas_on_redis_need_a_shared_audit_log() -> None:
+    with pytest.raises(ValueError, match="needs a shared audit log"):
+        Settings(redis_url=REDIS_URL)
+    Settings(redis_url=REDIS_URL, audit_url="postgresql://127.0.0.1/test")
+    Settings(redis_url=REDIS_URL, audit_db="/srv/shared-audit.db")
+    Settings(redis_url=REDIS_URL, audit_per_replica=True)
+    refused = runner.invoke(cli, ["serve", "--redis", REDIS_URL], env={})
+    assert refused.exit_code == 2 and "shared audit log" in refused.output
