@@ -43,6 +43,7 @@ class Kind(StrEnum):
 class Channel(StrEnum):
     WHATSAPP = "whatsapp"
     MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
     TELEGRAM = "telegram"
     SMS = "sms"
     WEBHOOK = "webhook"
@@ -71,6 +72,14 @@ class OutreachRequest(_Strict):
     )
     user: UserContext = Field(default_factory=UserContext)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    message_tag: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the platform's licence to send outside its reply window (Messenger "
+        "message tag such as HUMAN_AGENT, 'template' for a WhatsApp template); the "
+        "channel_window rule allows only the tags its policy lists",
+    )
     ts: AwareDatetime | None = Field(
         default=None,
         description=(

@@ -7,6 +7,7 @@ import time
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
+from guardrail.adapters.base import Outbound
 from guardrail.api.audit import append_decision
 from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
 from guardrail.audit import AuditUnavailable
@@ -72,9 +73,15 @@ def notify_review(gateway: Gateway, tenant: str, req: OutreachRequest, decision:
 
 
 async def deliver(
-    gateway: Gateway, tenant: str, req: OutreachRequest, decision: Decision
+    gateway: Gateway,
+    tenant: str,
+    req: OutreachRequest,
+    decision: Decision,
+    outbound: Outbound | None = None,
 ) -> Delivery:
-    """Deliver an allowed message; a failed delivery is released so it does not count."""
+    """Deliver an allowed message; a failed delivery is released so it does not count.
+
+    ``outbound``: the exact upstream request (proxy mode), else the adapter builds one."""
     adapter = gateway.adapter_for(req.bot_id)
     assert adapter is not None  # callers check before deciding
     if decision.idempotent_replay:
@@ -84,7 +91,9 @@ async def deliver(
             error="already handled under this idempotency key",
         )
     assert decision.text is not None
-    delivery = await adapter.deliver(bot_id=req.bot_id, user_id=req.user_id, text=decision.text)
+    delivery = await adapter.deliver(
+        bot_id=req.bot_id, user_id=req.user_id, text=decision.text, outbound=outbound
+    )
     gateway.metrics.deliveries.labels(adapter.name, delivery.status).inc()
     if delivery.status == "failed":
         try:
