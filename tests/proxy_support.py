@@ -26,7 +26,6 @@ from tests.conftest import API_KEY, AUTH, free_port
 from tests.gateways import FIRST_USE_S
 from tests.test_api import USER_CHAT
 
-
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 

@@ -190,7 +190,7 @@ async def test_unknown_token_and_bad_calls(gateway: str, upstream: Upstream) -> 
         async with client(gateway, "7012345678:not-a-known-token"):
             pass
     async with client(gateway) as bot:
-        with pytest.raises(BadRequest, match="(?i)chat_id is required"):
+        with pytest.raises(BadRequest, match=r"(?i)chat_id is required"):
             await bot.edit_message_text("hi", inline_message_id="AgAAA")
     async with httpx.AsyncClient(timeout=60) as http:
         url = f"{gateway}/v1/proxy/telegram/bot{PROXY}/sendMessage"
