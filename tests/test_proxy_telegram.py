@@ -18,7 +18,7 @@ import pytest
 import telegram
 from telegram.error import BadRequest, Forbidden, InvalidToken
 
-from tests.proxy_support import serve_gateway, sha256, user_wrote, warm_up
+from tests.proxy_support import NOW, serve_gateway, sha256, user_wrote, warm_up
 from tests.test_api import PROACTIVE_TEXT
 from tests.upstream import Reply, Upstream, serve_upstream
 
@@ -201,3 +201,48 @@ async def test_unknown_token_and_bad_calls(gateway: str, upstream: Upstream) -> 
         odd = await http.post(url, content=b"\x00\x01", headers={"content-type": "image/png"})
         assert odd.status_code == 400
     assert sent(upstream, "sendMessage") == [] and sent(upstream, "editMessageText") == []
+
+
+async def test_user_messages_polled_through_the_proxy_are_recorded(
+    gateway: str, upstream: Upstream
+) -> None:
+    """What a user wrote reaches guardrail from Telegram itself, in the getUpdates answer
+    the bot polls through the proxy; the bot's reply is then a reply, and goes out."""
+    user = chat()
+    person = {"id": user, "is_bot": False, "first_name": "Ana", "language_code": "fr"}
+    update = {
+        "update_id": uuid.uuid4().int % 10**9,
+        "message": {
+            "message_id": 17,
+            "from": person,
+            "chat": {"id": user, "type": "private", "first_name": "Ana"},
+            "date": int(NOW.timestamp()) - 60,
+            "text": "any concerts this week?",
+        },
+    }
+    upstream.script(
+        Reply(200, {"ok": True, "result": RESULT}),  # getMe
+        Reply(200, {"ok": True, "result": [update]}),  # getUpdates
+    )
+    async with client(gateway) as bot:
+        [got] = await bot.get_updates(timeout=0)
+        assert got.message is not None and got.message.text == "any concerts this week?"
+        await bot.send_message(user, "Two jazz nights, Thursday and Saturday!")
+    assert len(sent(upstream, "sendMessage")) == 1
+
+
+async def test_a_rewritten_text_is_what_arrives(gateway: str, upstream: Upstream) -> None:
+    """The policy masks an IBAN: the delivered text is guardrail's, with the bot's other
+    parameters kept; a poll (several texts, no single place to rewrite) is refused."""
+    user = chat()
+    user_wrote(gateway, "maestro", str(user))
+    iban = "DE89 3704 0044 0532 0130 00"
+    async with client(gateway) as bot:
+        with pytest.raises(Forbidden, match="no single text to rewrite"):
+            await bot.send_poll(user, f"Refund to {iban}?", ["yes", "no"])
+        await bot.send_message(user, f"Your refund goes to {iban} today.", parse_mode="HTML")
+    [req] = sent(upstream, "sendMessage")
+    form = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
+    assert "3704 0044" not in form["text"] and form["text"].startswith("Your refund goes to ")
+    assert form["parse_mode"] == "HTML" and form["chat_id"] == str(user)
+    assert sent(upstream, "sendPoll") == []

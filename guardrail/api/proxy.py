@@ -35,6 +35,7 @@ from guardrail.adapters import (
 )
 from guardrail.adapters.base import Adapter, Outbound
 from guardrail.api.deps import GatewayDep, PrincipalDep, authorise_bot, get_gateway
+from guardrail.api.events import record_event
 from guardrail.api.outreach import deliver, run_decision
 from guardrail.auth import Principal
 from guardrail.gateway import Gateway
@@ -44,6 +45,7 @@ from guardrail.proxy import telegram as tg
 from guardrail.proxy.body import BodyError, form_values, read_call
 from guardrail.proxy.identity import bearer, bot_for_token, principal_for
 from guardrail.proxy.message import Guarded
+from guardrail.proxy.updates import user_events
 from guardrail.state.base import StoreUnavailable
 
 log = logging.getLogger("guardrail")
@@ -283,15 +285,32 @@ async def _pass_through(
     *,
     error: PlatformError,
     timeout_s: float | None = None,
+    seen: Callable[[httpx.Response], Awaitable[None]] | None = None,
     **kwargs: Any,
 ) -> Response:
-    """Forward a call guardrail does not judge and hand back the platform's answer as is."""
+    """Forward a call guardrail does not judge and hand back the platform's answer as is;
+    ``seen`` reads the answer first (the user messages in ``getUpdates``)."""
     try:
         upstream = await adapter.passthrough(method, url, timeout_s=timeout_s, **kwargs)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return _platform_response(error, 502, f"upstream unreachable ({type(exc).__name__})")
+    if seen is not None and upstream.is_success:
+        await seen(upstream)
     keep = {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type",)}
     return Response(upstream.content, status_code=upstream.status_code, headers=keep)
+
+
+async def _record_updates(gateway: Gateway, bot_id: str, upstream: httpx.Response) -> None:
+    """Record what users wrote in a ``getUpdates`` answer. A store that is down answers
+    503 instead of the updates: the client asks again from the same offset, so Telegram
+    sends them again and none is lost (redeliveries are dropped by event id)."""
+    try:
+        payload = upstream.json()
+    except ValueError:
+        return
+    tenant = gateway.settings.bots[bot_id].tenant
+    for event in user_events(payload, bot_id, gateway.clock()):
+        await record_event(gateway, tenant, event)
 
 
 def _guarded_route(
@@ -338,12 +357,17 @@ async def telegram_call(token: str, method: str, request: Request) -> Response:
         wait = call.params.get("timeout")  # getUpdates long polling holds the request
         extra = float(wait) if isinstance(wait, int | str) and str(wait).isdigit() else 0.0
         content_type = request.headers.get("content-type")
+
+        async def seen(upstream: httpx.Response) -> None:
+            await _record_updates(gateway, bot_id, upstream)
+
         return await _pass_through(
             adapter,
             request.method,
             upstream_url,
             error=_telegram_error,
             timeout_s=min(adapter.config.timeout_s + extra, 600.0),
+            seen=seen if method.lower() == "getupdates" else None,
             params=request.query_params.multi_items(),
             content=await request.body(),
             headers={"Content-Type": content_type} if content_type else {},
@@ -423,7 +447,7 @@ async def graph_call(path: str, request: Request) -> Response:
             _graph_error, 400, f"bot {bot_id} has no WhatsApp, Messenger or Instagram upstream"
         )
     auth = {"Authorization": f"Bearer {adapter.token}"}
-    is_send = request.method == "POST" and path.rstrip("/").endswith("messages")
+    is_send = request.method == "POST" and ("/" + path.strip("/")).endswith("/messages")
     message: Guarded | str | None = None
     if is_send:
         parse = graph.whatsapp_message if channel is Channel.WHATSAPP else graph.messenger_message
