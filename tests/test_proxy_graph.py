@@ -295,3 +295,27 @@ def test_channel_window_says_why_a_tag_is_refused(gateway: str) -> None:
     [agent] = check("HUMAN_AGENT")
     assert "1w window of message tag 'HUMAN_AGENT'" in agent
     assert check("ACCOUNT_UPDATE") == []
+
+
+def test_calls_that_would_slip_past_the_guard_are_refused(gateway: str, upstream: Upstream) -> None:
+    """A batch, a GET with method=post, or a path that climbs out: none reaches upstream."""
+    headers = {"Authorization": f"Bearer {FB_PROXY}"}
+    send = json.dumps({"recipient": {"id": user()}, "message": {"text": PROACTIVE_TEXT}})
+    batch = [{"method": "POST", "relative_url": f"{PAGE_ID}/messages", "body": send}]
+    tries = [
+        requests.post(graph(gateway), headers=headers, json={"batch": batch}, timeout=30),
+        requests.post(
+            f"{graph(gateway)}/", headers=headers, data={"batch": json.dumps(batch)}, timeout=30
+        ),
+        requests.get(
+            f"{graph(gateway)}/v21.0/{PAGE_ID}/messages",
+            headers=headers,
+            params={"method": "post", "recipient": send},
+            timeout=30,
+        ),
+        requests.get(f"{graph(gateway)}/v21.0/%2E%2E/x", headers=headers, timeout=30),
+    ]
+    for response in tries:
+        assert response.status_code in (400, 404), response.text
+        assert "error" in response.json()
+    assert upstream.requests == []

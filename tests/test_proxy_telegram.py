@@ -246,3 +246,12 @@ async def test_a_rewritten_text_is_what_arrives(gateway: str, upstream: Upstream
     assert "3704 0044" not in form["text"] and form["text"].startswith("Your refund goes to ")
     assert form["parse_mode"] == "HTML" and form["chat_id"] == str(user)
     assert sent(upstream, "sendPoll") == []
+
+
+async def test_paths_that_climb_out_are_refused(gateway: str, upstream: Upstream) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        for path in (f"bot{PROXY}/%2E%2E", f"file/bot{PROXY}/%2E%2E/%2E%2E/getMe"):
+            response = await http.get(f"{gateway}/v1/proxy/telegram/{path}")
+            assert response.status_code == 404, response.text
+            assert response.json()["ok"] is False
+    assert upstream.requests == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -332,6 +333,16 @@ def _guarded_route(
 
 # ---- Telegram: base_url=".../v1/proxy/telegram/bot"
 
+_METHOD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_SEGMENT = re.compile(r"[A-Za-z0-9_.,@:=+-]+")
+
+
+def _safe_path(path: str) -> bool:
+    """A path of plain segments: none empty, none a dot segment that would climb out of the
+    token's part of the upstream URL."""
+    segments = path.split("/")
+    return all(_SEGMENT.fullmatch(s) and s not in (".", "..") for s in segments)
+
 
 async def telegram_call(token: str, method: str, request: Request) -> Response:
     gateway = get_gateway(request)
@@ -343,6 +354,8 @@ async def telegram_call(token: str, method: str, request: Request) -> Response:
         return _platform_response(
             _telegram_error, 400, f"bot {bot_id} has no telegram upstream configured"
         )
+    if not _METHOD.fullmatch(method):
+        return _platform_response(_telegram_error, 404, "Not Found: method not found")
     call = await read_call(request)
     upstream_url = f"{adapter.config.url.rstrip('/')}/bot{adapter.token}/{method}"
     kind = tg.classify(method)
@@ -401,6 +414,8 @@ async def telegram_file(token: str, path: str, request: Request) -> Response:
     adapter = gateway.adapter_for(bot_id) if bot_id else None
     if bot_id is None or not isinstance(adapter, TelegramAdapter):
         return _platform_response(_telegram_error, 401, "Unauthorized")
+    if not _safe_path(path):
+        return _platform_response(_telegram_error, 404, "Not Found")
     url = f"{adapter.config.url.rstrip('/')}/file/bot{adapter.token}/{path}"
     return await _pass_through(adapter, "GET", url, error=_telegram_error)
 
@@ -446,8 +461,17 @@ async def graph_call(path: str, request: Request) -> Response:
         return _platform_response(
             _graph_error, 400, f"bot {bot_id} has no WhatsApp, Messenger or Instagram upstream"
         )
+    path = path.strip("/")
+    if not _safe_path(path):
+        return _platform_response(_graph_error, 400, f"unsupported path /{path}")
+    for override in ("batch", "method"):
+        # A batch, or a GET that says method=post, would send messages past the guard.
+        if override in call.params:
+            return _platform_response(
+                _graph_error, 400, f"the {override} parameter is not supported by the proxy"
+            )
     auth = {"Authorization": f"Bearer {adapter.token}"}
-    is_send = request.method == "POST" and ("/" + path.strip("/")).endswith("/messages")
+    is_send = request.method == "POST" and ("/" + path.lower()).endswith("/messages")
     message: Guarded | str | None = None
     if is_send:
         parse = graph.whatsapp_message if channel is Channel.WHATSAPP else graph.messenger_message
@@ -462,7 +486,8 @@ async def graph_call(path: str, request: Request) -> Response:
                 f"refused by guardrail: {request.method} /{path} is not allowed through the "
                 f"proxy (bot {bot_id} has proxy_unguarded: refuse)",
             )
-        origin = httpx.URL(adapter.config.url).copy_with(path="/", query=None)
+        # The path replaces the configured one on the configured host, never another host.
+        target = httpx.URL(adapter.config.url).copy_with(path=f"/{path}", query=None)
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "access_token"]
         body: dict[str, Any] = {}
         if call.encoding == "json":
@@ -473,7 +498,7 @@ async def graph_call(path: str, request: Request) -> Response:
         return await _pass_through(
             adapter,
             request.method,
-            str(origin.join(path)),
+            str(target),
             error=_graph_error,
             params=query,
             headers=auth,
