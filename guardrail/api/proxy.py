@@ -91,30 +91,12 @@ async def _proxy(
             status.HTTP_409_CONFLICT,
             f"bot {bot_id!r} has no {adapter_type.name} upstream configured",
         )
-    headers = request.headers
     try:
-        req = OutreachRequest.model_validate(
-            {
-                "bot_id": bot_id,
-                "user_id": user_id,
-                "channel": channel,
-                "text": text,
-                "kind": headers.get("x-guardrail-kind"),
-                "user": {
-                    "timezone": headers.get("x-guardrail-timezone"),
-                    "jurisdiction": headers.get("x-guardrail-jurisdiction"),
-                    "is_minor": headers.get("x-guardrail-minor"),
-                },
-                "idempotency_key": headers.get("idempotency-key"),
-            }
-        )
+        req = _outreach(request, bot_id=bot_id, user_id=user_id, channel=channel, text=text)
     except ValidationError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _first_error(exc)) from exc
     decision = await run_decision(gateway, tenant, req)
-    trace = {
-        "X-Guardrail-Decision-Id": decision.decision_id,
-        "X-Guardrail-Verdict": decision.verdict.value,
-    }
+    trace = {TRACE: decision.decision_id, "X-Guardrail-Verdict": decision.verdict.value}
     if decision.verdict in (Verdict.BLOCK, Verdict.DEFER):
         code, body = adapter.refusal(decision)
         return JSONResponse(body, status_code=code, headers=trace)
@@ -126,6 +108,39 @@ async def _proxy(
         delivery.response if delivery.response is not None else {"error": delivery.error}
     )
     return JSONResponse(response, status_code=code, headers=trace)
+
+
+TRACE = "X-Guardrail-Decision-Id"
+
+
+def _outreach(
+    request: Request,
+    *,
+    bot_id: str,
+    user_id: str,
+    channel: Channel,
+    text: str,
+    message_tag: str | None = None,
+) -> OutreachRequest:
+    """The outreach request of a proxied message, with what the optional headers add.
+    Raises ValidationError."""
+    headers = request.headers
+    return OutreachRequest.model_validate(
+        {
+            "bot_id": bot_id,
+            "user_id": user_id,
+            "channel": channel,
+            "text": text,
+            "message_tag": message_tag,
+            "kind": headers.get("x-guardrail-kind"),
+            "user": {
+                "timezone": headers.get("x-guardrail-timezone"),
+                "jurisdiction": headers.get("x-guardrail-jurisdiction"),
+                "is_minor": headers.get("x-guardrail-minor"),
+            },
+            "idempotency_key": headers.get("idempotency-key"),
+        }
+    )
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -173,8 +188,6 @@ async def telegram_send(
 
 # --------------------------------------------------------------------------- client-unchanged
 
-
-TRACE = "X-Guardrail-Decision-Id"
 
 PlatformError = Callable[[int, str], tuple[int, dict[str, Any]]]
 """(HTTP status, guardrail's words) → the status and body the platform would answer."""
@@ -224,23 +237,14 @@ async def _decide_and_send(
             f"refused by guardrail: {message.media} cannot be inspected "
             f"(bot {bot_id} has proxy_media: refuse)",
         )
-    headers = request.headers
     try:
-        req = OutreachRequest.model_validate(
-            {
-                "bot_id": bot_id,
-                "user_id": message.user_id,
-                "channel": channel,
-                "text": message.text,
-                "message_tag": message.message_tag,
-                "kind": headers.get("x-guardrail-kind"),
-                "user": {
-                    "timezone": headers.get("x-guardrail-timezone"),
-                    "jurisdiction": headers.get("x-guardrail-jurisdiction"),
-                    "is_minor": headers.get("x-guardrail-minor"),
-                },
-                "idempotency_key": headers.get("idempotency-key"),
-            }
+        req = _outreach(
+            request,
+            bot_id=bot_id,
+            user_id=message.user_id,
+            channel=channel,
+            text=message.text,
+            message_tag=message.message_tag,
         )
     except ValidationError as exc:
         return _platform_response(error, 400, _first_error(exc))
