@@ -194,7 +194,15 @@ PlatformError = Callable[[int, str], tuple[int, dict[str, Any]]]
 
 
 def _telegram_error(code: int, text: str) -> tuple[int, dict[str, Any]]:
-    prefix = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+    prefix = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        409: "Conflict",
+        413: "Request Entity Too Large",
+        429: "Too Many Requests",
+    }
     name = prefix.get(code, "Bad Gateway" if code >= 500 else "Bad Request")
     status_code = code if code in prefix or code >= 500 else 400
     body_text = text if text.startswith(f"{name}:") else f"{name}: {text}"
