@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guardrail import __version__, console
-from guardrail.api import audit, classify, events, ops, outreach, policies, proxy, whatsapp
+from guardrail.api import audit, classify, events, meta, ops, outreach, policies, proxy, whatsapp
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
 from guardrail.models import ErrorBody, Event, OutreachRequest
@@ -141,7 +141,8 @@ def create_app(
         description="Safety and wellbeing gateway for proactive AI bot outreach.",
         lifespan=lifespan,
     )
-    for module in (outreach, events, whatsapp, proxy, ops, policies, audit, classify, console):
+    routers = (outreach, events, whatsapp, meta, proxy, ops, policies, audit, classify, console)
+    for module in routers:
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 

@@ -67,6 +67,22 @@ class BotConfig(_Strict):
         "so its bot key may post them; they are recorded as the bot's evidence, and an opt-in "
         "it forwards never lifts an opt-out the user made elsewhere",
     )
+    proxy_token_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the token the bot's own platform client sends to guardrail's "
+        "proxy (never the real platform token, which stays in upstream.token_env)",
+    )
+    proxy_media: Literal["refuse", "pass"] = Field(
+        default="refuse",
+        description="media guardrail cannot inspect (photos, files, stickers): refused, or "
+        "passed through with only their caption guarded",
+    )
+    proxy_unguarded: Literal["pass", "refuse"] = Field(
+        default="pass",
+        description="platform calls that send nothing to a user (getMe, getUpdates, "
+        "setWebhook...): forwarded untouched, or refused",
+    )
 
 
 class RetentionConfig(_Strict):
@@ -101,6 +117,17 @@ class WhatsAppConfig(_Strict):
     )
 
 
+class MetaWebhookConfig(_Strict):
+    """Messenger and Instagram inbound webhooks (one Meta app; pages and accounts by id)."""
+
+    app_secret: SecretStr
+    verify_token: SecretStr | None = None
+    pages: dict[str, WhatsAppNumber] = Field(
+        default_factory=dict,
+        description="Facebook page id or Instagram account id → the bot it belongs to",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GUARDRAIL_", extra="forbid")
 
@@ -119,6 +146,7 @@ class Settings(BaseSettings):
     bots: dict[str, BotConfig] = Field(default_factory=dict)
     default_upstream: AdapterConfig | None = None
     whatsapp: WhatsAppConfig | None = None
+    meta: MetaWebhookConfig | None = None
     assessor: str = Field(
         default="classifier",
         description="self-harm assessor of user messages: lexicon (EN/FR), classifier "

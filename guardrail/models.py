@@ -120,6 +120,7 @@ class Kind(StrEnum):
 class Channel(StrEnum):
     WHATSAPP = "whatsapp"
     MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
     TELEGRAM = "telegram"
     SMS = "sms"
     WEBHOOK = "webhook"
@@ -178,6 +179,14 @@ class OutreachRequest(_Strict):
         default=None,
         description="the user message this answers: assessed for self-harm risk before the "
         "decision, so a reply to a crisis message carries the crisis resources",
+    )
+    message_tag: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the platform's licence to send outside its reply window (Messenger "
+        "message tag such as HUMAN_AGENT, 'template' for a WhatsApp template); the "
+        "channel_window rule allows only the tags its policy lists",
     )
     ts: Timestamp | None = Field(
         default=None,

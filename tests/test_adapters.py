@@ -21,6 +21,8 @@ from guardrail.adapters import (
     ADAPTERS,
     Adapter,
     AdapterConfig,
+    InstagramAdapter,
+    MessengerAdapter,
     TelegramAdapter,
     WebhookAdapter,
     WhatsAppAdapter,
@@ -375,7 +377,7 @@ async def test_whatsapp_refusal_is_graph_error_shape(upstream: Upstream) -> None
         assert error["type"] == "GuardrailPolicyError"
         assert isinstance(error["code"], int)
         assert error["fbtrace_id"] == "dec_01HX"
-        assert error["message"].startswith(f"(#{error['code']}) message blocked")
+        assert error["message"] == f"(#{error['code']}) blocked by guardrail: quiet_hours, cap"
         data = error["error_data"]
         assert "quiet_hours" in data["details"]
         assert data["verdict"] == "block"
@@ -507,6 +509,8 @@ def test_registry_and_build() -> None:
         "webhook": WebhookAdapter,
         "whatsapp": WhatsAppAdapter,
         "telegram": TelegramAdapter,
+        "messenger": MessengerAdapter,
+        "instagram": InstagramAdapter,
     } == ADAPTERS
     for name, cls in ADAPTERS.items():
         assert cls.name == name

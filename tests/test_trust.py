@@ -307,11 +307,12 @@ def test_unknown_facts_can_pick_the_strictest(
 
 
 def test_serve_prints_no_passwords() -> None:
-    redis = Settings(redis_url="redis://:s3cret@cache.internal:6380/2")
+    redis = Settings(redis_url="redis://:s3cret@cache.internal:6380/2", audit_per_replica=True)
     assert targets(redis) == "redis redis://***@cache.internal:6380/2"
     audit = Settings(db="x.db", audit_url="postgresql://audit:pw0rd@db.internal/guard")
     assert "pw0rd" not in targets(audit) and "db.internal/guard" in targets(audit)
-    assert targets(Settings(redis_url="redis://localhost:6379/0")).endswith("localhost:6379/0")
+    local = Settings(redis_url="redis://localhost:6379/0", audit_per_replica=True)
+    assert targets(local).endswith("localhost:6379/0")
 
 
 def test_policies_show_only_the_keys_tenant(make_client: MakeClient, tmp_path: Path) -> None:

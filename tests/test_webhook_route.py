@@ -167,8 +167,8 @@ def test_signed_message_is_recorded(client: TestClient, clock: Clock) -> None:
 
 
 def test_stop_via_webhook_opts_out(client: TestClient, clock: Clock) -> None:
-    chat = [
-        text_message(text, clock() - timedelta(hours=30 - i), wamid(10 + i))
+    chat = [  # the last one 6 h ago: inside the 24-hour window
+        text_message(text, clock() - timedelta(hours=30 - 6 * i), wamid(10 + i))
         for i, text in enumerate(CHAT)
     ]
     assert deliver(client, payload(*chat)).status_code == 200

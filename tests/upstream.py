@@ -72,11 +72,14 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
+    def do_GET(self) -> None:
+        self.do_POST()
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server.upstream.take(Recorded("POST", self.path, headers, body))
+        reply = self.server.upstream.take(Recorded(self.command, self.path, headers, body))
         if reply.delay:
             self.server.upstream.release.wait(reply.delay)
         data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()

@@ -7,6 +7,7 @@ Adding a platform is one module defining an :class:`Adapter` subclass plus one l
 from __future__ import annotations
 
 from guardrail.adapters.base import Adapter, AdapterConfig
+from guardrail.adapters.messenger import InstagramAdapter, MessengerAdapter
 from guardrail.adapters.telegram import TelegramAdapter
 from guardrail.adapters.webhook import WebhookAdapter
 from guardrail.adapters.whatsapp import WhatsAppAdapter
@@ -15,6 +16,8 @@ ADAPTERS: dict[str, type[Adapter]] = {
     WebhookAdapter.name: WebhookAdapter,
     WhatsAppAdapter.name: WhatsAppAdapter,
     TelegramAdapter.name: TelegramAdapter,
+    MessengerAdapter.name: MessengerAdapter,
+    InstagramAdapter.name: InstagramAdapter,
 }
 
 
@@ -28,6 +31,8 @@ __all__ = [
     "ADAPTERS",
     "Adapter",
     "AdapterConfig",
+    "InstagramAdapter",
+    "MessengerAdapter",
     "TelegramAdapter",
     "WebhookAdapter",
     "WhatsAppAdapter",

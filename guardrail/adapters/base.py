@@ -179,7 +179,9 @@ class AdapterConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    type: str = Field(description="adapter name: webhook, whatsapp or telegram")
+    type: str = Field(
+        description="adapter name: webhook, whatsapp, telegram, messenger or instagram"
+    )
     url: str = Field(description="endpoint; per adapter (see each adapter's docstring)")
     token: SecretStr | None = Field(
         default=None, description="credential, sent as the adapter requires"
@@ -329,6 +331,17 @@ class Outbound:
     url: str
     json: dict[str, Any]
     headers: dict[str, str]
+    form: dict[str, str] | None = None
+    """When set, sent form-encoded (or multipart with ``files``) instead of ``json``: proxy
+    mode forwards a bot's call in the encoding its client chose."""
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
+    """Multipart file parts as httpx takes them: ``(field, (filename, data, type))``."""
+
+    def body(self) -> dict[str, Any]:
+        """The httpx keyword arguments that carry this request's body."""
+        if self.form is None and self.files is None:
+            return {"json": self.json}
+        return {"data": self.form or {}, "files": self.files}
 
 
 class Adapter(ABC):
@@ -402,7 +415,9 @@ class Adapter(ABC):
 
     # ---- delivery
 
-    async def deliver(self, *, bot_id: str, user_id: str, text: str) -> Delivery:
+    async def deliver(
+        self, *, bot_id: str, user_id: str, text: str, outbound: Outbound | None = None
+    ) -> Delivery:
         """Send one message upstream; failures come back as a failed Delivery, not raised.
 
         Retries (``config.retries`` extra attempts, exponential backoff) only on connect
@@ -415,10 +430,13 @@ class Adapter(ABC):
         or write timeout, a 5xx, a broken response after the request went out: the platform
         may have taken it). Uncertain failures come back with ``uncertain=True``; once one
         attempt was uncertain, the outcome stays uncertain whatever later attempts say.
+
+        ``outbound`` replaces the adapter's own request (proxy mode: the bot's call as its
+        client made it, with the guarded text and the real token).
         """
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
-        request = self._outbound(bot_id=bot_id, user_id=user_id, text=text)
+        request = outbound or self._outbound(bot_id=bot_id, user_id=user_id, text=text)
         attempts = self.config.retries + 1
         status: int | None = None
         payload: Any = None
@@ -428,7 +446,7 @@ class Adapter(ABC):
             hint: float | None = None
             try:
                 response = await self._client.post(
-                    request.url, json=request.json, headers=request.headers
+                    request.url, **request.body(), headers=request.headers
                 )
             except (httpx.TimeoutException, httpx.ConnectError) as exc:
                 status, payload = None, None
@@ -488,6 +506,21 @@ class Adapter(ABC):
         if attempt > 1:
             error += f" (after {attempt} attempts)"
         return self._failed(status, error, payload, uncertain)
+
+    @property
+    def token(self) -> str | None:
+        """The real platform token (proxy mode sends it upstream in place of the bot's)."""
+        return self._token
+
+    async def passthrough(
+        self, method: str, url: str, *, timeout_s: float | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """One request sent as is, no retries: for platform calls guardrail does not guard
+        (``getUpdates``, ``setWebhook``...). Raises httpx errors; the caller shapes them."""
+        if self._closed:
+            raise RuntimeError(f"{self!r} is closed")
+        timeout = httpx.Timeout(timeout_s) if timeout_s is not None else self._client.timeout
+        return await self._client.request(method, url, timeout=timeout, **kwargs)
 
     def _failed(
         self, status: int | None, error: str, payload: Any, uncertain: bool = False

@@ -7,11 +7,12 @@ has to travel in the request path, which is why the base class redacts httpx's l
 
 A 200 response with ``"ok": false`` is a failure, as the Bot API defines.
 
-Refusal: block is 403 ``Forbidden: ...``; defer is 429 with ``parameters.retry_after``,
-exactly how Telegram asks a bot to slow down, so client libraries raise their usual
-RetryAfter. Guardrail's verdict, rule ids and decision id ride along under ``guardrail``,
-which Bot API clients ignore. Beware that some bots treat every 403 as "user blocked the
-bot" and stop messaging that user; for a guardrail block that is the intended effect.
+Refusal: block is 403 ``Forbidden: blocked by guardrail: <rules>``; defer is 429 with
+``parameters.retry_after``, exactly how Telegram asks a bot to slow down, so client
+libraries raise their usual RetryAfter. Guardrail's verdict, rule ids and decision id
+ride along under ``guardrail``, which Bot API clients ignore. Beware that some bots treat
+every 403 as "user blocked the bot" and stop messaging that user; for a guardrail block
+that is the intended effect.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 from pydantic import SecretStr
 
 from guardrail.adapters.base import Adapter, AdapterConfig, Outbound, refusal_of
+from guardrail.adapters.graph import reason_line
 from guardrail.models import Decision, Verdict
 
 # A bot token is "<bot id>:<secret>"; anything non-empty without a slash is accepted so a
@@ -87,7 +89,7 @@ class TelegramAdapter(Adapter):
             return 403, {
                 "ok": False,
                 "error_code": 403,
-                "description": f"Forbidden: {refused.summary}",
+                "description": f"Forbidden: {reason_line(refused)}",
                 "guardrail": refused.as_json(),
             }
         body: dict[str, Any] = {"ok": False, "error_code": 429}

@@ -17,11 +17,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from guardrail.adapters.base import Adapter, AdapterConfig, Outbound, refusal_of
-from guardrail.models import Decision, Verdict
-
-BLOCK_CODE = 403
-DEFER_CODE = 429
+from guardrail.adapters.base import Adapter, AdapterConfig, Outbound
+from guardrail.adapters.graph import graph_refusal
+from guardrail.models import Decision
 
 
 class WhatsAppAdapter(Adapter):
@@ -61,21 +59,4 @@ class WhatsAppAdapter(Adapter):
         return " ".join(p for p in parts if p) or None
 
     def refusal(self, decision: Decision) -> tuple[int, dict[str, Any]]:
-        refused = refusal_of(decision)
-        code = BLOCK_CODE if refused.verdict is Verdict.BLOCK else DEFER_CODE
-        title = "Message not sent" if code == BLOCK_CODE else "Message deferred"
-        return 400, {
-            "error": {
-                "message": f"(#{code}) {refused.summary}",
-                "type": "GuardrailPolicyError",
-                "code": code,
-                "error_user_title": title,
-                "error_user_msg": refused.summary,
-                "error_data": {
-                    "messaging_product": "whatsapp",
-                    "details": refused.summary,
-                    **refused.as_json(),
-                },
-                "fbtrace_id": refused.decision_id,
-            }
-        }
+        return graph_refusal(decision, "whatsapp")

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
+from guardrail.adapters.base import Outbound
 from guardrail.api.audit import append_decision
 from guardrail.api.deps import authorise_bot, caller, check_text, json_body, parse_body
 from guardrail.audit import AuditUnavailable
@@ -149,11 +150,17 @@ def notify_review(gateway: Gateway, tenant: str, req: OutreachRequest, decision:
 
 
 async def deliver(
-    gateway: Gateway, tenant: str, req: OutreachRequest, decision: Decision
+    gateway: Gateway,
+    tenant: str,
+    req: OutreachRequest,
+    decision: Decision,
+    outbound: Outbound | None = None,
 ) -> Delivery:
     """Deliver an allowed message. Only a definite non-delivery (connection refused, a 4xx
     refusal) is released so it does not count; an uncertain one (timeout, 5xx: the
-    platform may have taken it) keeps its cap slot and is marked so in the audit log."""
+    platform may have taken it) keeps its cap slot and is marked so in the audit log.
+
+    ``outbound``: the exact upstream request (proxy mode), else the adapter builds one."""
     adapter = gateway.adapter_for(req.bot_id)
     assert adapter is not None  # callers check before deciding
     if decision.idempotent_replay:
@@ -163,7 +170,9 @@ async def deliver(
             error="already handled under this idempotency key",
         )
     assert decision.text is not None
-    delivery = await adapter.deliver(bot_id=req.bot_id, user_id=req.user_id, text=decision.text)
+    delivery = await adapter.deliver(
+        bot_id=req.bot_id, user_id=req.user_id, text=decision.text, outbound=outbound
+    )
     outcome = "uncertain" if delivery.uncertain else delivery.status
     gateway.metrics.deliveries.labels(adapter.name, outcome).inc()
     if delivery.status == "failed":
