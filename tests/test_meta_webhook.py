@@ -115,6 +115,17 @@ def test_handshake(client: TestClient) -> None:
     assert client.get("/v1/webhooks/meta", params=ok).text == "1158201444"
     wrong = {**ok, "hub.verify_token": "guess"}
     assert client.get("/v1/webhooks/meta", params=wrong).status_code == 403
+    accented = {**ok, "hub.verify_token": "hándshake-Wq3"}  # not ASCII: 403, never a 500
+    assert client.get("/v1/webhooks/meta", params=accented).status_code == 403
+    assert client.get("/v1/webhooks/whatsapp", params=accented).status_code == 404
+
+
+def test_a_signed_body_nested_thousands_deep_is_400(client: TestClient) -> None:
+    body = b"[" * 10_000 + b"]" * 10_000
+    headers = {"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"}
+    answer = client.post("/v1/webhooks/meta", content=body, headers=headers)
+    assert answer.status_code == 400
+    assert "nested too deep" in answer.json()["detail"]
 
 
 def test_parse_messenger_items() -> None:
