@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from classifiers import train_self_harm as T
 from classifiers.cache import EmbeddingCache
 from classifiers.data import SPLIT_SEED, default_data_dir, load_cssrs, split_users
 from classifiers.encoder import Encoder, chunk_text, mean_pool
@@ -43,6 +42,7 @@ from classifiers.labels import SEVERITIES, severity_index
 from classifiers.lexicons import default_lexicon
 from classifiers.ngrams import NgramVocabulary
 from classifiers.self_harm import at_risk_score, head_inputs
+from classifiers.training import train_self_harm as T
 
 
 class LoRALinear(torch.nn.Module):

@@ -42,18 +42,16 @@ PROMPT_SETS = ("ailuminate", "sst", "xstest")
 
 
 def capped(rows: list[Row], cap: int, seed: int) -> list[Row]:
-    """At most ``cap`` negatives per source, chosen by a seeded hash of the text (so a smaller
-    cap keeps a subset of a larger one's rows); positives are all kept."""
-    import hashlib
-
-    def key(r: Row) -> bytes:
-        return hashlib.sha256(f"{seed}\0{r.text}".encode()).digest()
-
+    """At most ``cap`` rows per (source, label), seeded; positives are all kept. (The same
+    draw for a given cap and seed, so cached embeddings serve every rerun.)"""
+    rng = np.random.default_rng(seed)
     out: list[Row] = []
-    for source in sorted({r.source for r in rows}):
-        group = [r for r in rows if r.source == source]
-        neg = sorted((r for r in group if r.label == 0), key=key)[:cap]
-        out.extend([r for r in group if r.label == 1] + neg)
+    for key in sorted({(r.source, r.label) for r in rows}):
+        group = [r for r in rows if (r.source, r.label) == key]
+        if key[1] == 0 and len(group) > cap:
+            idx = rng.choice(len(group), cap, replace=False)
+            group = [group[i] for i in sorted(idx)]
+        out.extend(group)
     return out
 
 
