@@ -144,7 +144,9 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- `user_at_risk` = {thr['user_at_risk']:.4f}: best F1 for at-risk users (out of fold).",
         f"- `message_at_risk` = {thr['message_at_risk']:.4f}: a single message's threshold, "
         "reached by 2% of the everyday training messages (best F1 on posts would flag nearly "
-        "every post: post labels are the user's).",
+        "every post: post labels are the user's). Used only when the per-message head "
+        "(`self_harm_message.safetensors`, its own card) is absent: that head gives a user "
+        "message's score and flag, with a threshold at 1% of held-out everyday chat.",
         f"- `message_at_risk_recall90` = {thr['message_at_risk_recall90']:.4f}: 90% recall "
         "of at-risk posts.",
         f"- severity rule `{meta['severity_rule']}`"
