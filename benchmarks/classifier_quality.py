@@ -148,7 +148,11 @@ def evaluate_precision(
     user_fused = np.asarray([severity_index(r.fused_severity(clf)) for r in risks], dtype=np.int64)
     heads = head_blocks(clf, emb, texts, posts, test_users, y_user, y_post)
 
-    out: dict[str, Any] = {"precision": precision, "split_seed": split_seed, "heads": heads}
+    from classifiers.stack import head_encoder_name
+
+    name = head_encoder_name(clf)
+    label = precision if name == "minilm" else name
+    out: dict[str, Any] = {"precision": label, "split_seed": split_seed, "heads": heads}
     for level, y, score, ind, pred, lex, fused, thr in (
         ("users", y_user, user_score, user_ind, user_pred, user_lex, user_fused, clf.threshold),
         ("posts", y_post, post_score, post_ind, post_pred, post_lex, post_fused,
