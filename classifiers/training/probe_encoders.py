@@ -95,7 +95,7 @@ def pr(y: Sequence[int], s: npt.NDArray[np.float64]) -> dict[str, float | int]:
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     ya = np.asarray(y)
-    if ya.min() == ya.max():
+    if not len(ya) or ya.min() == ya.max():
         return {"n": len(ya), "positives": int(ya.sum())}
     return {
         "n": len(ya),
