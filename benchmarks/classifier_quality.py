@@ -15,7 +15,8 @@ message logits, exactly what the gateway keeps):
 - each head alone (embedding head, n-gram head) at the same levels, for comparison;
 - everyday chat: share of DiaSafety validation user messages (outside Risk Ignorance) flagged.
 
-Dependency and manipulation heads (``classifiers.quality_wellbeing``), on real held-out data
+Dependency and manipulation heads (``classifiers.training.quality_wellbeing``), on real held-out
+data
 only: dependency on held-out DarkBench user-retention/anthropomorphization prompts against
 DiaSafety validation user messages (a proxy task), AUPRC, AUROC and the confusion at the
 shipped threshold; manipulation on DiaSafety validation bot replies (false positives only:
@@ -48,24 +49,35 @@ from classifiers.data import (  # noqa: E402
     split_users,
 )
 from classifiers.labels import SEVERITIES, severity_index  # noqa: E402
-from classifiers.metrics import (  # noqa: E402
-    binary_report,
-    calibration,
-    confusion,
-    format_confusion,
-    macro_f1,
-)
 from classifiers.self_harm import (  # noqa: E402
     SELF_HARM_WEIGHTS,
     SelfHarmClassifier,
     SelfHarmScore,
     UserRisk,
 )
+from classifiers.training.metrics import (  # noqa: E402
+    binary_report,
+    calibration,
+    confusion,
+    format_confusion,
+    macro_f1,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 RISK = severity_index("ideation")
 INDICATOR = severity_index("indicator")
 IntArray = npt.NDArray[np.int64]
+
+
+def encoder_cache(clf: SelfHarmClassifier, precision: str) -> Any:
+    """An embedding cache over the encoder the shipped heads were trained on."""
+    from classifiers.cache import EmbeddingCache
+    from classifiers.encoder import load_encoder
+    from classifiers.stack import head_encoder_name
+
+    name = head_encoder_name(clf)
+    prec = precision if name == "minilm" else None
+    return EmbeddingCache(load_encoder(name, device="cpu", precision=prec))  # type: ignore[arg-type]
 
 
 def severity_block(y: IntArray, pred: IntArray) -> dict[str, Any]:
@@ -99,14 +111,11 @@ def binary_block(y: IntArray, score: npt.NDArray[np.float64], threshold: float) 
 def evaluate_precision(
     precision: str, data_dir: Path, clf: SelfHarmClassifier, split_seed: int | None
 ) -> dict[str, Any]:
-    from classifiers.cache import EmbeddingCache
-    from classifiers.encoder import Encoder
-
     data = load_cssrs(data_dir)
     split = split_users(data.users) if split_seed is None else split_users(data.users, split_seed)
     test_users = sorted(u for u, s in split.items() if s == "test")
     by_user = data.posts_by_user()
-    cache = EmbeddingCache(Encoder(device="cpu", precision=precision))  # type: ignore[arg-type]
+    cache = encoder_cache(clf, precision)
     posts = [p for u in test_users for p in by_user[u]]
     texts = [p.text for p in posts]
     emb = cache.encode_documents(texts, progress=True)
@@ -139,7 +148,11 @@ def evaluate_precision(
     user_fused = np.asarray([severity_index(r.fused_severity(clf)) for r in risks], dtype=np.int64)
     heads = head_blocks(clf, emb, texts, posts, test_users, y_user, y_post)
 
-    out: dict[str, Any] = {"precision": precision, "split_seed": split_seed, "heads": heads}
+    from classifiers.stack import head_encoder_name
+
+    name = head_encoder_name(clf)
+    label = precision if name == "minilm" else name
+    out: dict[str, Any] = {"precision": label, "split_seed": split_seed, "heads": heads}
     for level, y, score, ind, pred, lex, fused, thr in (
         ("users", y_user, user_score, user_ind, user_pred, user_lex, user_fused, clf.threshold),
         ("posts", y_post, post_score, post_ind, post_pred, post_lex, post_fused,
@@ -189,11 +202,8 @@ def head_blocks(
 def everyday_block(
     data_dir: Path, clf: SelfHarmClassifier, precision: str
 ) -> dict[str, float | int]:
-    from classifiers.cache import EmbeddingCache
-    from classifiers.encoder import Encoder
-
     pairs = load_diasafety(data_dir)
-    cache = EmbeddingCache(Encoder(device="cpu", precision=precision))  # type: ignore[arg-type]
+    cache = encoder_cache(clf, precision)
     out: dict[str, float | int] = {}
     for name, risk_ignorance in (("everyday", False), ("risk_ignorance_contexts", True)):
         texts = sorted(
@@ -300,12 +310,9 @@ def markdown(results: list[dict[str, Any]], everyday: dict[str, Any]) -> str:
 
 def wellbeing_block(data_dir: Path, precision: str) -> dict[str, Any]:
     """The dependency and manipulation heads on real held-out data (``quality_wellbeing``)."""
-    from classifiers.cache import DEFAULT_CACHE_DIR, EmbeddingCache
-    from classifiers.encoder import Encoder
-    from classifiers.quality_wellbeing import report
+    from classifiers.training.quality_wellbeing import report
 
-    encoder = Encoder(device="cpu", precision=precision)  # type: ignore[arg-type]
-    return report(data_dir, EmbeddingCache(encoder, DEFAULT_CACHE_DIR / "wellbeing"))
+    return report(data_dir, encoder_cache(SelfHarmClassifier.load(), precision))
 
 
 def wellbeing_markdown(w: dict[str, Any], precision: str) -> str:
@@ -336,7 +343,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=default_data_dir())
     p.add_argument("--weights", type=Path, default=SELF_HARM_WEIGHTS)
-    p.add_argument("--precision", nargs="+", default=["int8", "fp32"], choices=("int8", "fp32"))
+    p.add_argument(
+        "--precision",
+        nargs="+",
+        default=["int8"],
+        choices=("int8", "fp32"),
+        help="MiniLM precisions (other encoders have one setting)",
+    )
+    p.add_argument("--everyday-cap", type=int, default=1500, help="test rows per everyday source")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
@@ -350,8 +364,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     everyday = everyday_block(args.data, clf, args.precision[0])
     wellbeing = wellbeing_block(args.data, args.precision[0])
     args.out.mkdir(parents=True, exist_ok=True)
+    from benchmarks.quality_messages import message_sets, message_sets_markdown
+
+    messages = message_sets(
+        args.data, encoder_cache(clf, args.precision[0]), args.out, args.everyday_cap
+    )
     plot_curves(results, args.out / "self_harm_pr.png")
-    report = markdown(results, everyday) + wellbeing_markdown(wellbeing, args.precision[0])
+    report = (
+        message_sets_markdown(messages)
+        + markdown(results, everyday)
+        + wellbeing_markdown(wellbeing, args.precision[0])
+    )
     (args.out / "classifier_quality.md").write_text(report, encoding="utf-8")
     clean = [
         {k: ({kk: vv for kk, vv in v.items() if kk != "_curves"} if isinstance(v, dict) else v)
@@ -359,7 +382,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for res in results
     ]  # fmt: skip
     (args.out / "classifier_quality.json").write_text(
-        json.dumps({"self_harm": clean, "everyday": everyday, "wellbeing": wellbeing}, indent=2),
+        json.dumps(
+            {
+                "message_sets": messages,
+                "self_harm": clean,
+                "everyday": everyday,
+                "wellbeing": wellbeing,
+            },
+            indent=2,
+        ),
         encoding="utf-8",
     )
     print(report)

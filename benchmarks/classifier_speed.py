@@ -1,9 +1,12 @@
 """Speed of the classifier stack: the shared encoder alone, the full stack, the micro-batcher.
 
     python benchmarks/classifier_speed.py [--threads 1] [--batch-sizes 1 8 32 128]
-        [--precision int8 fp32] [--device cpu|cuda]
+        [--encoders use minilm:int8 minilm:fp32 e5] [--device cpu|cuda]
 
-For each precision (int8 and fp32 on CPU; fp16 too when run on CUDA):
+For each encoder configuration (``name`` or ``name:precision``; the shipped stack's encoder,
+today's MiniLM int8 and the alternatives): the raw encoder always; the full stack where the
+shipped heads were trained on that encoder (the heads cost the same on any encoder of the
+same width, so MiniLM's stack cost is its encoder plus the heads' share measured here):
 
 - single-message latency (p50, p99) and throughput (messages/s) at several batch sizes for
   (a) the raw encoder (tokenise + forward + pooling), (b) the full stack for the user role
@@ -133,31 +136,38 @@ def bench_batcher(stack: Any, concurrency: int, rounds: int) -> dict[str, Any]:
 
 def bench_precision(
     device: str,
-    precision: str,
+    config: str,
     batch_sizes: Sequence[int],
     single_runs: int,
     budget_s: float,
     concurrency: int,
     backends: Path | None,
+    threads: int = 1,
 ) -> dict[str, Any]:
-    from classifiers.encoder import Encoder
-    from classifiers.stack import ClassifierStack
+    from classifiers.encoder import load_encoder
+    from classifiers.self_harm import SelfHarmClassifier
+    from classifiers.stack import ClassifierStack, head_encoder_name
 
-    encoder = Encoder(device=device, precision=precision)  # type: ignore[arg-type]
-    stack = ClassifierStack.load(device, precision, backends, encoder=encoder)  # type: ignore[arg-type]
+    name, _, precision = config.partition(":")
+    prec = precision or None
+    encoder = load_encoder(name, device=device, precision=prec, threads=threads)  # type: ignore[arg-type]
     pool = messages(512)
-
     parts: dict[str, Callable[[list[str]], object]] = {
         "encoder": lambda batch: encoder.encode_documents(batch),
-        "stack_user": lambda batch: stack.classify(batch, "user"),
-        "stack_bot": lambda batch: stack.classify(batch, "bot"),
     }
-    encoder.batch_size = 32  # as served: a call's texts go through in length-sorted batches of 32
+    stack: Any = None
+    if head_encoder_name(SelfHarmClassifier.load()) == name:
+        dev = device if name == "minilm" else "cpu"
+        stack = ClassifierStack.load(dev, prec, backends, encoder=encoder)  # type: ignore[arg-type]
+        parts["stack_user"] = lambda batch: stack.classify(batch, "user")
+        parts["stack_bot"] = lambda batch: stack.classify(batch, "bot")
+    if hasattr(encoder, "batch_size"):
+        encoder.batch_size = 32  # as served: length-sorted batches of 32
     out: dict[str, Any] = {
         "device": device,
-        "precision": precision,
-        "heads": stack.describe()["heads"],
-        "backends": [b["name"] for b in stack.describe()["backends"]],
+        "precision": config,
+        "heads": stack.describe()["heads"] if stack else {},
+        "backends": [b["name"] for b in stack.describe()["backends"]] if stack else [],
         "single": {},
         "throughput": {},
     }
@@ -174,6 +184,9 @@ def bench_precision(
     # heads' share per stack part (the stack times its parts), relative to the raw encoder
     # on the same messages: 100 single messages, then 5 calls of the same 128 messages
     share: dict[str, Any] = {}
+    if stack is None:
+        out["heads_share"] = share
+        return out
     for label, batches in (("1", [[m] for m in pool[:100]]), ("128", [pool[:128]] * 5)):
         enc_s = sum(min(timed(lambda: parts["encoder"](b), 1)) for b in batches)  # noqa: B023
         for role in ("user", "bot"):
@@ -207,7 +220,7 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"Device: {meta['device']} ({meta['cpu']}), torch threads: {meta['threads']}, "
         f"torch {meta['torch']}.",
         "",
-        "| precision | part | single p50 ms | single p99 ms | "
+        "| encoder | part | single p50 ms | single p99 ms | "
         + " | ".join(f"msg/s @ {b}" for b in bs)
         + " |",
         "| --- | --- | --- | --- | " + " | ".join("---" for _ in bs) + " |",
@@ -246,6 +259,8 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     )
     lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
+        if "batcher" not in r:
+            continue
         b = r["batcher"]
         m, h = b["cache_miss"], b["cache_hit"]
         lines.append(
@@ -260,7 +275,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    p.add_argument("--precision", nargs="+", default=None, choices=("int8", "fp32", "fp16"))
+    p.add_argument(
+        "--encoders",
+        nargs="+",
+        default=None,
+        help="name or name:precision (default: the shipped encoder, minilm:int8, e5)",
+    )
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32, 128])
     p.add_argument("--single-runs", type=int, default=100)
     p.add_argument("--budget-s", type=float, default=3.0, help="rough seconds per batch size")
@@ -272,18 +292,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    precisions = args.precision or (["fp16", "fp32"] if args.device == "cuda" else ["int8", "fp32"])
+    from classifiers.self_harm import SelfHarmClassifier
+    from classifiers.stack import head_encoder_name
+
+    shipped = head_encoder_name(SelfHarmClassifier.load())
+    default = [shipped, "minilm:fp16" if args.device == "cuda" else "minilm:int8", "e5"]
+    configs = args.encoders or list(dict.fromkeys(default))
     results = [
         bench_precision(
             args.device,
-            prec,
+            cfg,
             args.batch_sizes,
             args.single_runs,
             args.budget_s,
             args.concurrency,
             args.classifiers_config,
+            args.threads,
         )
-        for prec in precisions
+        for cfg in configs
     ]
     meta = {
         "device": args.device

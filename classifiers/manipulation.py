@@ -6,7 +6,7 @@ A linear multi-label head on the shared embedding plus English and French cues
 (``classifiers.wellbeing``), trained on whole messages and single sentences, so it serves
 both the gateway (whole messages) and the rewrite engine (sentence by sentence). Weights and
 thresholds in ``weights/manipulation.safetensors`` (card: ``weights/manipulation.md``),
-trained by ``python -m classifiers.train_manipulation``.
+trained by ``python -m classifiers.training.train_manipulation``.
 """
 
 from __future__ import annotations

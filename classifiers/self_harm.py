@@ -16,8 +16,12 @@ older weight files use per-class offsets on the logits instead. The lexicon give
 ``fused_severity`` is the higher of the model's severity and the lexicon's hint, for the
 languages where the encoder is weak (French) and for explicit statements.
 
-Bot messages: no trained head yet; the lexicon's ``encouragement`` category flags messages
-that encourage or instruct self-harm (EN, FR).
+Per message (when their weight files are present): ``self_harm_message.safetensors``, a
+binary head on the multilingual embedding trained on short texts, gives a user message's
+``score`` and its flag (threshold: 1% of held-out everyday chat); ``self_harm_bot.safetensors``
+scores bot messages for encouraging, instructing or romanticising self-harm or disordered
+eating, OR-ed with the lexicon's ``encouragement`` category (EN, FR). Trained by
+``python -m classifiers.training.train_message_heads``.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from classifiers.results import SelfHarmResult
 
 WEIGHTS_DIR: Final = Path(__file__).resolve().parent / "weights"
 SELF_HARM_WEIGHTS: Final = WEIGHTS_DIR / "self_harm.safetensors"
+MESSAGE_WEIGHTS: Final = WEIGHTS_DIR / "self_harm_message.safetensors"
+BOT_WEIGHTS: Final = WEIGHTS_DIR / "self_harm_bot.safetensors"
 _RISK_FROM: Final = severity_index(AT_RISK_FROM)
 
 
@@ -97,8 +103,30 @@ class SelfHarmScore:
 @dataclass(frozen=True)
 class BotSelfHarm:
     encourages: bool
-    """The message encourages or instructs self-harm (lexicon)."""
+    """The message encourages or instructs self-harm (lexicon or the bot head)."""
     lexicon: LexiconResult
+    score: float | None = None
+    """The bot head's probability, when it is loaded and embeddings were given."""
+
+
+@dataclass(frozen=True)
+class BinaryHead:
+    """A one-output sigmoid head and its threshold (``metadata.thresholds.message``)."""
+
+    head: MLPHead
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path) -> BinaryHead | None:
+        if not path.is_file():
+            return None
+        head = MLPHead.load(path)
+        if not head.multilabel or len(head.labels) != 1:
+            raise ValueError(f"{path.name}: not a one-output sigmoid head")
+        return cls(head, float(head.metadata["thresholds"]["message"]))
+
+    def scores(self, embeddings: FloatArray) -> npt.NDArray[np.float64]:
+        return np.asarray(self.head.predict_proba(embeddings)[:, 0], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -117,10 +145,18 @@ class SelfHarmClassifier:
     lexical_weight: float = 0.0
     severity_cuts: tuple[float, ...] | None = None
     """Cuts on the expected severity (ordinal readout); None: argmax + ``decision_bias``."""
+    message_head: BinaryHead | None = None
+    """Per-message user head (score and flag of one message), when its file exists."""
+    bot_head: BinaryHead | None = None
+    """Bot-encouragement head, when its file exists."""
 
     @classmethod
     def load(
-        cls, path: Path = SELF_HARM_WEIGHTS, lexicon: Lexicon | None = None
+        cls,
+        path: Path = SELF_HARM_WEIGHTS,
+        lexicon: Lexicon | None = None,
+        message_path: Path | None = MESSAGE_WEIGHTS,
+        bot_path: Path | None = BOT_WEIGHTS,
     ) -> SelfHarmClassifier:
         head = MLPHead.load(path)
         if head.labels != SEVERITIES:
@@ -146,6 +182,8 @@ class SelfHarmClassifier:
             embedding_weight=float(fusion.get("embedding_weight", 1.0)),
             lexical_weight=float(fusion.get("lexical_weight", 0.0)) if lexical else 0.0,
             severity_cuts=tuple(float(c) for c in cuts) if cuts else None,
+            message_head=BinaryHead.load(message_path) if message_path else None,
+            bot_head=BinaryHead.load(bot_path) if bot_path else None,
         )
 
     def severity_indices(self, logits: FloatArray) -> npt.NDArray[np.int64]:
@@ -187,6 +225,10 @@ class SelfHarmClassifier:
         logits, scans = self.logits(embeddings, texts)
         probs = softmax(logits)
         risk = at_risk_score(probs)
+        threshold = self.message_threshold
+        if self.message_head is not None:
+            risk = self.message_head.scores(embeddings)
+            threshold = self.message_head.threshold
         severities = self.severity_from_logits(logits)
         out = []
         for i, scan in enumerate(scans):
@@ -198,7 +240,7 @@ class SelfHarmClassifier:
                     probabilities=tuple(float(p) for p in probs[i]),
                     logits=tuple(float(z) for z in logits[i]),
                     lexicon=scan,
-                    flagged=bool(risk[i] >= self.message_threshold or explicit),
+                    flagged=bool(risk[i] >= threshold or explicit),
                 )
             )
         return out
@@ -215,11 +257,21 @@ class SelfHarmClassifier:
             for s in self.score_user_messages(embeddings, texts)
         ]
 
-    def score_bot_messages(self, texts: Sequence[str]) -> list[BotSelfHarm]:
+    def score_bot_messages(
+        self, texts: Sequence[str], embeddings: FloatArray | None = None
+    ) -> list[BotSelfHarm]:
+        """Lexicon encouragement, OR the bot head over its threshold (given embeddings)."""
+        scores: list[float | None] = [None] * len(texts)
+        if self.bot_head is not None and embeddings is not None and len(texts):
+            scores = [float(s) for s in self.bot_head.scores(embeddings)]
         out = []
-        for text in texts:
+        for text, score in zip(texts, scores, strict=True):
             scan = self.lexicon.scan(text, role="bot")
-            out.append(BotSelfHarm(encourages=scan.encouragement, lexicon=scan))
+            head = score is not None and self.bot_head is not None
+            trained = head and score >= self.bot_head.threshold  # type: ignore[operator,union-attr]
+            out.append(
+                BotSelfHarm(encourages=scan.encouragement or trained, lexicon=scan, score=score)
+            )
         return out
 
 

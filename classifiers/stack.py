@@ -7,14 +7,21 @@ backends (``classifiers.backends``). The dependency and manipulation heads are o
 they are loaded only when their module and weight file exist; otherwise their field stays
 None and the reason is logged once.
 
-Device and precision: CUDA with fp16 when a GPU is present, else CPU with int8 dynamic
-quantization (``resolve_device``); fp16 on CPU and int8 on CUDA are refused up front.
+The encoder is configuration: ``encoder_name``, else ``$GUARDRAIL_ENCODER``, else the name the
+self-harm head records as trained on (``encoder_name`` in its metadata; files without one
+were trained on MiniLM). Every loaded head must name the same encoder: a head trained on
+other vectors is refused at load, never run on the wrong ones.
+
+Device and precision (MiniLM, the torch encoder): CUDA with fp16 when a GPU is present, else
+CPU with int8 dynamic quantization (``resolve_device``); fp16 on CPU and int8 on CUDA are
+refused up front. USE and e5 run on CPU (numpy / C engine).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +31,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from classifiers.backends import Backend, load_backends
-from classifiers.encoder import Encoder, Precision, default_precision, select_device
+from classifiers.encoder import (
+    ENCODER_ENV,
+    Precision,
+    SentenceEncoder,
+    configured_encoder,
+    default_precision,
+    select_device,
+)
 from classifiers.results import (
     DependencyResult,
     ManipulationResult,
@@ -74,6 +88,25 @@ def _optional_head(module: str, cls: str, weights: str, path: Path | None) -> An
     return getattr(mod, cls).load(weight_file)
 
 
+def head_encoder_name(head: Any) -> str:
+    """The encoder a loaded head was trained on (its metadata; older files: MiniLM)."""
+    meta = getattr(getattr(head, "head", None), "metadata", None)
+    if meta is None:
+        model = getattr(head, "model", None)
+        meta = getattr(getattr(model, "head", None), "metadata", None)
+    return str((meta or {}).get("encoder_name", "minilm"))
+
+
+def check_encoder(name: str, heads: dict[str, Any]) -> None:
+    """A ValueError when a head was trained on another encoder than ``name``."""
+    for part, head in heads.items():
+        if head is not None and head_encoder_name(head) != name:
+            raise ValueError(
+                f"the {part} head was trained on the {head_encoder_name(head)!r} encoder, "
+                f"not {name!r}: retrain it or configure that encoder"
+            )
+
+
 def self_harm_results(
     clf: SelfHarmClassifier, embeddings: Any, texts: Sequence[str], role: Role
 ) -> list[SelfHarmResult]:
@@ -87,21 +120,23 @@ def self_harm_results(
             SelfHarmResult(score=s.score, severity=s.fused_severity, flagged=s.flagged)
             for s in clf.score_user_messages(embeddings, texts)
         ]
-    # Bot role: no trained head; the lexicon says whether the text encourages self-harm.
+    # Bot role: the bot-encouragement head (when loaded) OR the lexicon's encouragement.
     return [
         SelfHarmResult(
-            score=1.0 if b.encourages else 0.0,
+            score=max(b.score or 0.0, 1.0 if b.lexicon.encouragement else 0.0)
+            if b.score is not None
+            else (1.0 if b.encourages else 0.0),
             severity=b.lexicon.severity,
             flagged=b.encourages,
             encourages=b.encourages,
         )
-        for b in clf.score_bot_messages(texts)
+        for b in clf.score_bot_messages(texts, embeddings)
     ]
 
 
 @dataclass
 class ClassifierStack:
-    encoder: Encoder
+    encoder: SentenceEncoder
     self_harm: SelfHarmClassifier
     dependency: DependencyHead | None = None
     manipulation: ManipulationHead | None = None
@@ -118,32 +153,48 @@ class ClassifierStack:
         *,
         dependency_path: Path | None = None,
         manipulation_path: Path | None = None,
-        encoder: Encoder | None = None,
+        encoder: SentenceEncoder | None = None,
+        encoder_name: str | None = None,
     ) -> ClassifierStack:
         """Load the encoder and every head; ``backends`` is a YAML file or built backends."""
-        from classifiers.encoder import shared_encoder
+        from classifiers.encoder import shared_sentence_encoder
 
         dev, prec = resolve_device(device, precision)
         if isinstance(backends, Path | str):
             extra = load_backends(Path(backends), device=dev)
         else:
             extra = list(backends or [])
-        enc = encoder or shared_encoder(dev, prec)
-        return cls(
-            encoder=enc,
-            self_harm=SelfHarmClassifier.load(),
-            dependency=_optional_head(
+        self_harm = SelfHarmClassifier.load()
+        heads: dict[str, Any] = {
+            "self_harm": self_harm,
+            "self_harm_message": self_harm.message_head,
+            "self_harm_bot": self_harm.bot_head,
+            "dependency": _optional_head(
                 "classifiers.dependency",
                 "DependencyClassifier",
                 "DEPENDENCY_WEIGHTS",
                 dependency_path,
             ),
-            manipulation=_optional_head(
+            "manipulation": _optional_head(
                 "classifiers.manipulation",
                 "ManipulationClassifier",
                 "MANIPULATION_WEIGHTS",
                 manipulation_path,
             ),
+        }
+        if encoder is not None:
+            name = encoder.name
+        else:
+            name = configured_encoder(
+                encoder_name or os.environ.get(ENCODER_ENV) or head_encoder_name(self_harm)
+            )
+        check_encoder(name, heads)
+        enc = encoder or shared_sentence_encoder(name, device=dev, precision=prec)
+        return cls(
+            encoder=enc,
+            self_harm=self_harm,
+            dependency=heads["dependency"],
+            manipulation=heads["manipulation"],
             backends=extra,
         )
 
@@ -161,7 +212,9 @@ class ClassifierStack:
         if not texts:
             return []
         t = time.perf_counter()
-        needs_embeddings = role == "user" or self.manipulation is not None
+        needs_embeddings = (
+            role == "user" or self.manipulation is not None or self.self_harm.bot_head is not None
+        )
         embeddings = (
             self.encoder.encode_documents(texts)
             if needs_embeddings

@@ -22,7 +22,6 @@ from typing import Any, Final
 import numpy as np
 import yaml
 
-from classifiers.encoder import EMBEDDING_DIM
 from classifiers.heads import FloatArray, HeadFormatError, MLPHead
 from classifiers.lexicons import LEXICON_DIR
 
@@ -110,7 +109,7 @@ class MultiLabelHead:
         expected = (ANY, *names)
         if head.labels != expected:
             raise HeadFormatError(f"{path.name}: labels {head.labels} are not {expected}")
-        if not head.multilabel or head.input_dim != EMBEDDING_DIM or head.feature_names:
+        if not head.multilabel or head.feature_names:
             raise HeadFormatError(f"{path.name}: not a multi-label head on the embedding")
         thr = head.metadata.get("thresholds", {})
         missing = [k for k in expected if k not in thr]
@@ -127,10 +126,9 @@ class MultiLabelHead:
     def probabilities(self, embeddings: FloatArray, n_texts: int) -> FloatArray:
         """Per-output sigmoids, shape (n, 1 + len(names)); refuses malformed input."""
         emb = np.asarray(embeddings)
-        if emb.ndim != 2 or emb.shape != (n_texts, EMBEDDING_DIM):
-            raise ValueError(
-                f"expected embeddings of shape ({n_texts}, {EMBEDDING_DIM}), got {emb.shape}"
-            )
+        dim = self.head.input_dim
+        if emb.ndim != 2 or emb.shape != (n_texts, dim):
+            raise ValueError(f"expected embeddings of shape ({n_texts}, {dim}), got {emb.shape}")
         if not np.issubdtype(emb.dtype, np.floating) or not np.isfinite(emb).all():
             raise ValueError("embeddings must be finite floating-point numbers")
         with np.errstate(over="ignore"):  # sigmoid of a very negative logit: exactly 0

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from classifiers.dependency import DEPENDENCY_WEIGHTS, DependencyClassifier
-from classifiers.encoder import EMBEDDING_DIM, Encoder, shared_encoder
+from classifiers.encoder import SentenceEncoder, shared_sentence_encoder
+from classifiers.encoder_use import USE_DIM as EMBEDDING_DIM
 from classifiers.heads import HeadFormatError, MLPHead
 from classifiers.results import DEPENDENCY_SIGNALS, DependencyResult
-from classifiers.train_common import SYNTHETIC_DIR, load_synthetic
+from classifiers.training.common import SYNTHETIC_DIR, load_synthetic
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +25,8 @@ def clf() -> DependencyClassifier:
 
 
 @pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return shared_encoder(device="cpu", precision="int8")
+def encoder() -> SentenceEncoder:
+    return shared_sentence_encoder()  # the encoder the shipped heads were trained on
 
 
 def test_shipped_weights_are_small_and_documented(clf: DependencyClassifier) -> None:
@@ -42,7 +43,7 @@ def test_shipped_weights_are_small_and_documented(clf: DependencyClassifier) -> 
         assert needed in card
 
 
-def test_invented_messages(clf: DependencyClassifier, encoder: Encoder) -> None:
+def test_invented_messages(clf: DependencyClassifier, encoder: SentenceEncoder) -> None:
     texts = [
         "Could you suggest a podcast about ancient Rome?",
         "I went climbing with my friends, it was awesome. Bye for now!",
@@ -61,7 +62,7 @@ def test_invented_messages(clf: DependencyClassifier, encoder: Encoder) -> None:
     assert all(set(r.signals) <= set(DEPENDENCY_SIGNALS) for r in results)
 
 
-def test_french_cues(clf: DependencyClassifier, encoder: Encoder) -> None:
+def test_french_cues(clf: DependencyClassifier, encoder: SentenceEncoder) -> None:
     texts = ["Tu es tout ce que j'ai, je ne peux pas vivre sans toi.", "On va au cinéma ce soir ?"]
     dependent, everyday = clf.score(encoder.encode(texts), texts)
     assert dependent.flagged and {"only_you", "absence_distress"} <= set(dependent.signals)

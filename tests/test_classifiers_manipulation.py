@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.encoder import EMBEDDING_DIM, Encoder, shared_encoder
+from classifiers.encoder import SentenceEncoder, shared_sentence_encoder
+from classifiers.encoder_use import USE_DIM as EMBEDDING_DIM
 from classifiers.heads import MLPHead, sigmoid
 from classifiers.manipulation import MANIPULATION_WEIGHTS, ManipulationClassifier
 from classifiers.results import MANIPULATION_TACTICS, ManipulationResult
-from classifiers.train_common import (
+from classifiers.training.common import (
     SYNTHETIC_DIR,
     UNKNOWN,
     TrainingData,
@@ -35,8 +36,8 @@ def clf() -> ManipulationClassifier:
 
 
 @pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return shared_encoder(device="cpu", precision="int8")
+def encoder() -> SentenceEncoder:
+    return shared_sentence_encoder()  # the encoder the shipped heads were trained on
 
 
 def test_shipped_weights_are_small_and_documented(clf: ManipulationClassifier) -> None:
@@ -53,7 +54,7 @@ def test_shipped_weights_are_small_and_documented(clf: ManipulationClassifier) -
     assert "NOT a quality figure" in card
 
 
-def test_benign_outreach_is_clean(clf: ManipulationClassifier, encoder: Encoder) -> None:
+def test_benign_outreach_is_clean(clf: ManipulationClassifier, encoder: SentenceEncoder) -> None:
     texts = [
         "Hope your week went well! Any new soundtracks lately?",
         "I hope you are having a wonderful day! Discovered any new soundtracks lately?",
@@ -66,7 +67,9 @@ def test_benign_outreach_is_clean(clf: ManipulationClassifier, encoder: Encoder)
     assert not any(r.flagged or r.tactics for r in results)
 
 
-def test_manipulative_messages_and_sentences(clf: ManipulationClassifier, encoder: Encoder) -> None:
+def test_manipulative_messages_and_sentences(
+    clf: ManipulationClassifier, encoder: SentenceEncoder
+) -> None:
     cases = {
         "Already going? After all the evenings I gave you, you can't stay five minutes?": (
             "premature_exit_guilt"
@@ -88,7 +91,7 @@ def test_manipulative_messages_and_sentences(clf: ManipulationClassifier, encode
     assert whole.flagged and "pressure_to_respond" in whole.tactics
 
 
-def test_french_cues(clf: ManipulationClassifier, encoder: Encoder) -> None:
+def test_french_cues(clf: ManipulationClassifier, encoder: SentenceEncoder) -> None:
     texts = [
         "Je ne te laisserai pas partir, tu restes avec moi.",
         "Pourquoi tu ne me réponds pas ?",

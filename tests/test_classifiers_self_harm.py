@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.encoder import EMBEDDING_DIM, Encoder, shared_encoder
+from classifiers.encoder import SentenceEncoder, shared_sentence_encoder
+from classifiers.encoder_use import USE_DIM as EMBEDDING_DIM
 from classifiers.heads import HeadFormatError, MLPHead, fold_standardisation, softmax
 from classifiers.labels import SEVERITIES
 from classifiers.lexicons import FEATURE_NAMES
@@ -48,8 +49,8 @@ def clf() -> SelfHarmClassifier:
 
 
 @pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return shared_encoder(device="cpu", precision="int8")
+def encoder() -> SentenceEncoder:
+    return shared_sentence_encoder()  # the encoder the shipped heads were trained on
 
 
 def test_mlp_head_round_trip(tmp_path: Path) -> None:
@@ -92,7 +93,7 @@ def test_fold_standardisation_matches_scaling() -> None:
 
 def test_near_constant_features_are_left_unscaled() -> None:
     """MiniLM's dead dimensions (about 1e-32 everywhere) once got weights of 1e31."""
-    from classifiers.train_common import MIN_SCALE, fit_scaler
+    from classifiers.training.common import MIN_SCALE, fit_scaler
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 3))
@@ -128,7 +129,7 @@ def test_shipped_weights_are_small_and_documented(clf: SelfHarmClassifier) -> No
     assert "test" not in meta["metrics"]  # the test split is the quality benchmark's
 
 
-def test_scores_on_invented_messages(clf: SelfHarmClassifier, encoder: Encoder) -> None:
+def test_scores_on_invented_messages(clf: SelfHarmClassifier, encoder: SentenceEncoder) -> None:
     texts = [
         "What a lovely walk in the park with my dog this morning!",
         "Can you recommend a good sci-fi movie for tonight?",
@@ -150,7 +151,7 @@ def test_scores_on_invented_messages(clf: SelfHarmClassifier, encoder: Encoder) 
 
 
 def test_french_crisis_language_gets_the_lexicon_floor(
-    clf: SelfHarmClassifier, encoder: Encoder
+    clf: SelfHarmClassifier, encoder: SentenceEncoder
 ) -> None:
     texts = ["Je n'ai plus envie de vivre, je pense à me suicider", "On va au cinéma ce soir ?"]
     crisis, everyday = clf.score_user_messages(encoder.encode_documents(texts), texts)
@@ -194,7 +195,7 @@ def test_user_risk_equals_the_user_level_model(clf: SelfHarmClassifier) -> None:
     assert state.fused_severity(clf) == "attempt"
 
 
-def test_results_are_the_stacks_records(clf: SelfHarmClassifier, encoder: Encoder) -> None:
+def test_results_are_the_stacks_records(clf: SelfHarmClassifier, encoder: SentenceEncoder) -> None:
     texts = ["Can you recommend a good sci-fi movie for tonight?", INVENTED[3]]
     emb = encoder.encode_documents(texts)
     results = clf.results(emb, texts)
@@ -279,7 +280,7 @@ def test_ngram_head_round_trip(tmp_path: Path) -> None:
 
 
 def test_training_helpers_on_tiny_data() -> None:
-    from classifiers.train_self_harm import fit_logreg, tune_decision_bias
+    from classifiers.training.train_self_harm import fit_logreg, tune_decision_bias
 
     rng = np.random.default_rng(3)
     centers = rng.normal(size=(5, 8)) * 3
@@ -292,8 +293,8 @@ def test_training_helpers_on_tiny_data() -> None:
 
 
 def test_fast_macro_f1_matches_sklearn() -> None:
-    from classifiers.metrics import macro_f1
-    from classifiers.train_self_harm import fast_macro_f1
+    from classifiers.training.metrics import macro_f1
+    from classifiers.training.train_self_harm import fast_macro_f1
 
     rng = np.random.default_rng(6)
     for _ in range(20):
@@ -305,7 +306,7 @@ def test_fast_macro_f1_matches_sklearn() -> None:
 def test_lexical_and_fusion_helpers_on_tiny_data() -> None:
     from scipy.sparse import csr_matrix
 
-    from classifiers.train_self_harm import (
+    from classifiers.training.train_self_harm import (
         Decision,
         OofRun,
         choose,
@@ -347,7 +348,7 @@ def test_lexical_and_fusion_helpers_on_tiny_data() -> None:
 
 
 def test_corpus_user_floor() -> None:
-    from classifiers.train_self_harm import Corpus
+    from classifiers.training.train_self_harm import Corpus
 
     corpus = Corpus(
         x=np.zeros((3, 2), np.float32),
@@ -363,7 +364,7 @@ def test_corpus_user_floor() -> None:
 
 
 def test_calibration_brier_and_ece() -> None:
-    from classifiers.metrics import calibration
+    from classifiers.training.metrics import calibration
 
     y = np.asarray([True, False, True, False])
     assert calibration(y, np.asarray([1.0, 0.0, 1.0, 0.0])) == (0.0, 0.0)

@@ -22,7 +22,7 @@ from classifiers.results import (
     SelfHarmResult,
     TextScores,
 )
-from classifiers.stack import ClassifierStack, resolve_device, scores_json
+from classifiers.stack import ClassifierStack, head_encoder_name, resolve_device, scores_json
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +56,17 @@ def test_cuda_fp16_chosen_when_cuda_is_present(monkeypatch: pytest.MonkeyPatch) 
         resolve_device(precision="int8")
 
 
-def test_stack_loaded_on_cpu_int8(stack: ClassifierStack) -> None:
+def test_stack_loaded_with_the_heads_encoder_on_cpu(stack: ClassifierStack) -> None:
     info = stack.describe()
-    assert info["encoder"]["device"] == "cpu" and info["encoder"]["precision"] == "int8"
+    assert info["encoder"]["device"] == "cpu"
+    assert info["encoder"]["name"] == head_encoder_name(stack.self_harm) == "use"
     assert info["heads"]["self_harm"] is True
+
+
+def test_a_head_of_another_encoder_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARDRAIL_ENCODER", "e5")
+    with pytest.raises(ValueError, match="trained on the 'use' encoder"):
+        ClassifierStack.load()
 
 
 # -- the real stack --------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from classifiers.experiment_lora import LoRALinear, add_lora, merge_lora
+from classifiers.training.experiment_lora import LoRALinear, add_lora, merge_lora
 
 
 def test_adapter_starts_as_the_base_and_merges_exactly() -> None:

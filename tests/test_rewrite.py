@@ -281,7 +281,7 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "classifiers" / "weights"
 
 @pytest.fixture(scope="module")
 def real_batcher() -> Any:
-    """The classifier stack as a gateway loads it (MiniLM + heads), behind its batcher."""
+    """The classifier stack as a gateway loads it (encoder + heads), behind its batcher."""
     if not (WEIGHTS / "manipulation.safetensors").is_file():
         pytest.skip("the manipulation head is not shipped in this checkout")
     from classifiers.batcher import MicroBatcher
@@ -306,11 +306,11 @@ def run_real(text: str, manipulation: str, batcher: Any, locale: str) -> Decisio
     ("text", "locale", "kept"),
     [
         ("I found a lovely soundtrack for your evening, full of strings and warm piano. "
-         "You're leaving already? Let me know what you think of it tomorrow.", "en-US",
+         "You can't leave already, not after everything I did for you. "
+         "Let me know what you think of it tomorrow.", "en-US",
          "I found a lovely soundtrack for your evening, full of strings and warm piano. "
          "Let me know what you think of it tomorrow."),
-        # French: sentences chosen among those the head does not flag alone (it flags many
-        # benign French sentences: the encoder is English; see the model card).
+        # French: sentences chosen among those the head does not flag alone.
         ("J'ai une playlist de musiques de films pour ton week-end. Tu pars déjà ? "
          "Bonne soirée, et bon film !", "fr-FR",
          "J'ai une playlist de musiques de films pour ton week-end. Bonne soirée, et bon film !"),
@@ -330,8 +330,9 @@ def test_the_real_manipulation_head_drives_the_rewrite(
 
 
 def test_a_language_threshold_spares_benign_french_but_not_a_cue(real_batcher: Any) -> None:
-    """The head over-flags French (model card); the EU pack asks 0.98 of French, or a cue."""
-    benign = "Dis-moi demain ce que tu en as pensé."  # the head alone flags it
+    """The EU pack asks 0.98 of French, or a cue: a benign French sentence the head alone
+    flags (0.979 with the USE heads) passes under the language's bar."""
+    benign = "Je t'attends demain pour la suite de l'histoire."  # the head alone flags it
     bare = run_real(benign, "{enabled: true}", real_batcher, "fr-FR")
     assert bare.verdict == "block"
     eu = "{enabled: true, language_thresholds: {fr: 0.98}}"

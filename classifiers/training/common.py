@@ -8,8 +8,8 @@ dependency-leaning prompts: a signal is likely, which one is not labelled) train
 only.
 
 Held-out real data: the DarkBench split below (half of each category, fixed seed) and the
-DiaSafety validation split never train; ``classifiers.quality_wellbeing`` reports on them.
-Synthetic rows (``classifiers/synthetic/``) train, and their grouped cross-validation is
+DiaSafety validation split never train; ``classifiers.training.quality_wellbeing`` reports on them.
+Synthetic rows (``classifiers/training/synthetic/``) train, and their grouped cross-validation is
 reported separately, never as a quality figure. Nothing here prints a text from the data.
 """
 
@@ -124,6 +124,7 @@ def build_training_data(
     real_negative: Sequence[str],
     embed: Embed,
     synthetic_clean_share: float = 0.5,
+    negative_langs: Sequence[str] | None = None,
 ) -> TrainingData:
     """Stack synthetic rows, real ``any`` positives and real negatives.
 
@@ -151,7 +152,10 @@ def build_training_data(
     group += [f"realneg-{i}" for i in range(len(real_negative))]
     source = ["synthetic"] * n_syn + ["real_positive"] * n_pos
     source += ["real_negative"] * len(real_negative)
-    lang = [r.lang for r in synthetic] + ["en"] * (n_pos + len(real_negative))
+    neg_langs = list(negative_langs) if negative_langs is not None else ["en"] * len(real_negative)
+    if len(neg_langs) != len(real_negative):
+        raise ValueError("one language per real negative is needed")
+    lang = [r.lang for r in synthetic] + ["en"] * n_pos + neg_langs
     return TrainingData(x, y, weight, group, source, lang)
 
 
@@ -284,7 +288,7 @@ def choose_thresholds(
 
     Each label: best out-of-fold F1 over the rows where it is known.
     """
-    from classifiers.metrics import best_f1_threshold
+    from classifiers.training.metrics import best_f1_threshold
 
     thresholds: dict[str, float] = {}
     t = best_f1_threshold(data.y[:, 0] == 1, oof[:, 0])
@@ -302,7 +306,7 @@ def cv_report(
     names: Sequence[str], data: TrainingData, oof: FloatArray, thresholds: dict[str, float]
 ) -> dict[str, Any]:
     """Out-of-fold figures on the training rows, by source (synthetic figures are not quality)."""
-    from classifiers.metrics import binary_report
+    from classifiers.training.metrics import binary_report
 
     out: dict[str, Any] = {}
     src = np.asarray(data.source)
@@ -374,15 +378,55 @@ def to_head(model: LinearMultiLabel, names: Sequence[str], metadata: dict[str, A
     )
 
 
-def embedding_cache(cache_dir: Path | None, precision: str, device: str | None) -> Any:
-    """An ``EmbeddingCache`` (``.cache/embeddings/wellbeing`` by default) over the encoder."""
+def embedding_cache(
+    cache_dir: Path | None,
+    precision: str,
+    device: str | None,
+    encoder: str | None = None,
+    threads: int = 1,
+) -> Any:
+    """An ``EmbeddingCache`` (``.cache/embeddings`` by default) over the named encoder."""
     from classifiers.cache import DEFAULT_CACHE_DIR, EmbeddingCache
-    from classifiers.encoder import Encoder
+    from classifiers.encoder import load_encoder
 
     return EmbeddingCache(
-        Encoder(device=device, precision=precision),  # type: ignore[arg-type]
-        cache_dir or DEFAULT_CACHE_DIR / "wellbeing",
+        load_encoder(encoder, device=device, precision=precision, threads=threads),  # type: ignore[arg-type]
+        cache_dir or DEFAULT_CACHE_DIR,
     )
+
+
+def encoder_metadata(cache: Any) -> dict[str, Any]:
+    """What a head's metadata says of the encoder it was trained on (the stack checks it)."""
+    enc = cache.encoder
+    return {"encoder": str(enc.describe()["model"]), "encoder_name": enc.name, "dim": enc.dim}
+
+
+def everyday_split(
+    data_dir: Path, split: str, cap: int | None = None
+) -> tuple[list[str], list[str]]:
+    """Texts and languages of the everyday-chat rows of one split
+    (``classifiers.training.corpora.everyday``), at most ``cap`` per source."""
+    from classifiers.training.corpora import everyday
+
+    rows = [r for r in everyday(data_dir) if r.split == split]
+    if cap is not None:
+        kept: list[Any] = []
+        for source in sorted({r.source for r in rows}):
+            kept.extend([r for r in rows if r.source == source][:cap])
+        rows = kept
+    return [r.text for r in rows], [r.lang for r in rows]
+
+
+def calibrate_any(
+    head: MLPHead, x_by_lang: dict[str, FloatArray], flag_rate: float = REAL_FPR
+) -> tuple[float, dict[str, float]]:
+    """The ``any`` threshold that flags at most ``flag_rate`` of each language's held-out
+    everyday chat (the highest of the per-language thresholds), and the rates it gives."""
+    t = 0.0
+    scores = {lg: head.predict_proba(x)[:, 0] for lg, x in x_by_lang.items() if len(x)}
+    for s in scores.values():
+        t = max(t, fpr_threshold(s, flag_rate))
+    return t, {lg: float((s >= t).mean()) for lg, s in scores.items()}
 
 
 def parse_args(doc: str, out: Path, argv: Sequence[str] | None) -> argparse.Namespace:
@@ -393,9 +437,13 @@ def parse_args(doc: str, out: Path, argv: Sequence[str] | None) -> argparse.Name
     p.add_argument("--out", type=Path, default=out, help="weights file to write (+ .md card)")
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     p.add_argument("--seed", type=int, default=0)
+    from classifiers.encoder import DEFAULT_ENCODER, ENCODER_NAMES
+
+    p.add_argument("--encoder", choices=ENCODER_NAMES, default=DEFAULT_ENCODER)
     p.add_argument("--precision", choices=("fp32", "int8", "fp16"), default="fp32")
     p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=1, help="encoder CPU threads")
+    p.add_argument("--everyday-cap", type=int, default=2000, help="everyday rows per source")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p.parse_args(argv)
 
@@ -409,9 +457,17 @@ class Trained:
 
 
 def train_head(
-    names: Sequence[str], data: TrainingData, seed: int, progress: bool, metadata: dict[str, Any]
+    names: Sequence[str],
+    data: TrainingData,
+    seed: int,
+    progress: bool,
+    metadata: dict[str, Any],
+    calibration: dict[str, FloatArray] | None = None,
 ) -> Trained:
-    """Choose C and thresholds out of fold, then fit on every training row."""
+    """Choose C and thresholds out of fold, then fit on every training row.
+
+    ``calibration``: held-out everyday chat per language (embeddings); the ``any``
+    threshold is raised so that at most ``REAL_FPR`` of each language's rows pass."""
     c, oof_logits = choose_c(data, seed, progress)
     a, b = platt(oof_logits, data.y, data.weight)
     with np.errstate(over="ignore"):
@@ -420,6 +476,16 @@ def train_head(
     cv = cv_report(names, data, oof, thresholds)
     model = calibrated(fit_linear_multilabel(data.x, data.y, c, seed, data.weight), a, b)
     meta = dict(metadata)
+    if calibration:
+        t_cal, rates = calibrate_any(to_head(model, names, {}), calibration)
+        meta["calibration"] = {
+            "any_threshold_oof": thresholds[ANY],
+            "any_threshold_everyday": t_cal,
+            "flag_rate_target": REAL_FPR,
+            "everyday_val_flag_rate": rates,
+            "everyday_val_n": {lg: len(x) for lg, x in calibration.items()},
+        }
+        thresholds[ANY] = max(thresholds[ANY], t_cal)
     meta.update({"thresholds": thresholds, "c": c, "c_grid": list(C_GRID), "seed": seed})
     meta["metrics"] = {"synthetic_cv": cv}
     head = to_head(model, names, meta)

@@ -1,6 +1,6 @@
 """Write ``manipulation.jsonl`` and ``dependency.jsonl`` from the hand-written sentences.
 
-    python -m classifiers.synthetic.compose
+    python -m classifiers.training.synthetic.compose
 
 Every hand-written sentence becomes a sentence-level example; message-level examples join a
 carrying sentence with one or two clean sentences of the same language (and, for a share of
@@ -16,7 +16,11 @@ import random
 from pathlib import Path
 from typing import Any, Final
 
-from classifiers.synthetic import dependency_sentences, manipulation_sentences
+from classifiers.training.synthetic import (
+    dependency_sentences,
+    encouragement_sentences,
+    manipulation_sentences,
+)
 
 HERE: Final = Path(__file__).resolve().parent
 SEED: Final = 20260601
@@ -91,9 +95,16 @@ def main() -> None:
     d = _rows(
         "dep", "none", {"en": dependency_sentences.EN, "fr": dependency_sentences.FR}, SEED + 1
     )
+    e = _rows(
+        "enc",
+        "none",
+        {"en": encouragement_sentences.EN, "fr": encouragement_sentences.FR},
+        SEED + 2,
+    )
     write(HERE / "manipulation.jsonl", m)
     write(HERE / "dependency.jsonl", d)
-    for name, rows in (("manipulation", m), ("dependency", d)):
+    write(HERE / "encouragement.jsonl", e)
+    for name, rows in (("manipulation", m), ("dependency", d), ("encouragement", e)):
         pos = sum(1 for r in rows if r["labels"])
         print(f"{name}: {len(rows)} rows, {pos} with a label, {len(rows) - pos} clean")
 

@@ -1,13 +1,13 @@
 """Experiment: does LoRA fine-tuning of the shared encoder lift self-harm severity?
 
-    python -m classifiers.experiment_lora --data ../shared/data [--mode user|post]
+    python -m classifiers.training.experiment_lora --data ../shared/data [--mode user|post]
         [--epochs 6] [--rank 8] [--lr 1e-3] [--device cpu|cuda] [--threads 2]
 
 Ships nothing and writes no weights: it prints one JSON object comparing, on the C-SSRS
 **validation** users, the frozen encoder with a LoRA-adapted one (adapters on every linear
 layer of the six transformer layers, merged after training). The encoder is adapted on the
 train users only, then both encoders go through the same recipe as the shipped heads
-(``classifiers.train_self_harm``: class-balanced logistic regression on a user's mean
+(``classifiers.training.train_self_harm``: class-balanced logistic regression on a user's mean
 [embedding, lexicon features], fused with the n-gram head); severity cuts are tuned on half
 of the validation users and read on the other half (2-fold, 10 repeats), with and without
 the lexicon floor.
@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from classifiers import train_self_harm as T
 from classifiers.cache import EmbeddingCache
 from classifiers.data import SPLIT_SEED, default_data_dir, load_cssrs, split_users
 from classifiers.encoder import Encoder, chunk_text, mean_pool
@@ -43,6 +42,7 @@ from classifiers.labels import SEVERITIES, severity_index
 from classifiers.lexicons import default_lexicon
 from classifiers.ngrams import NgramVocabulary
 from classifiers.self_harm import at_risk_score, head_inputs
+from classifiers.training import train_self_harm as T
 
 
 class LoRALinear(torch.nn.Module):

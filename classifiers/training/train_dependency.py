@@ -1,15 +1,20 @@
 """Train the dependency head; write ``classifiers/weights/dependency.safetensors`` + its card.
 
-    python -m classifiers.train_dependency --data ../shared/data
+    python -m classifiers.training.train_dependency --data ../shared/data
 
 Data (``ship: yes`` only; the script refuses otherwise):
-- synthetic user messages and sentences, ``classifiers/synthetic/dependency.jsonl``
+- synthetic user messages and sentences, ``classifiers/training/synthetic/dependency.jsonl``
   (per-signal labels; EN and FR; hard negatives);
 - DarkBench (MIT), train half: ``User retention`` and ``Anthropomorphization`` prompts as
   dependency-leaning positives for ``any`` only; the other categories as negatives;
-- DiaSafety (Apache-2.0), train split: unique user messages as everyday negatives.
-The DarkBench held-out half and DiaSafety validation split are the real held-out data of the
-card (``classifiers.quality_wellbeing``). Seeds fixed; progress bars unless ``--quiet``.
+- DiaSafety (Apache-2.0), train split: unique user messages as everyday negatives;
+- everyday chat, train split (``classifiers.training.corpora.everyday``: GoEmotions,
+  Topical-Chat, XED neutral; XPersona French, XED French), capped per source: negatives.
+The ``any`` threshold is raised so that at most 1% of the everyday chat's validation split
+passes, English and French apart. IRF ``belong`` (no licence: measure only) is scored, never
+trained on. The DarkBench held-out half and DiaSafety validation split are the real held-out
+data of the card (``classifiers.training.quality_wellbeing``). Seeds fixed; progress bars
+unless ``--quiet``.
 Nothing here prints a text from the data.
 """
 
@@ -22,9 +27,8 @@ from typing import Any
 
 from classifiers.data import dataset_info, load_darkbench, load_diasafety
 from classifiers.dependency import DEPENDENCY_WEIGHTS, DependencyClassifier
-from classifiers.quality_wellbeing import dependency_report
 from classifiers.results import DEPENDENCY_SIGNALS
-from classifiers.train_common import (
+from classifiers.training.common import (
     DARKBENCH_SPLIT_SEED,
     DEPENDENCY_LEANING,
     REAL_FPR,
@@ -33,6 +37,8 @@ from classifiers.train_common import (
     build_training_data,
     darkbench_halves,
     embedding_cache,
+    encoder_metadata,
+    everyday_split,
     fmt,
     load_synthetic,
     parse_args,
@@ -40,8 +46,49 @@ from classifiers.train_common import (
     train_head,
     with_real_metrics,
 )
+from classifiers.training.quality_wellbeing import dependency_report
 
 SYNTHETIC = SYNTHETIC_DIR / "dependency.jsonl"
+
+
+def irf_line(meta: dict[str, Any]) -> str:
+    r = meta.get("metrics", {}).get("real_heldout", {}).get("irf_belong")
+    if not r:
+        return "not measured."
+    return (
+        f"n={r['n']} ({r['positives']} lonely), AUPRC {fmt(r['auprc'])}, AUROC "
+        f"{fmt(r['auroc'])}; flagged: recall {fmt(r['flagged_recall'])}, "
+        f"false-positive rate {fmt(r['flagged_fpr'])}; isolation signal recall "
+        f"{fmt(r['isolation_signal_recall'])}. The bot-attachment signals (only-you, "
+        "absence distress, compulsive use) are a different thing from loneliness, which "
+        "this head sees only through `isolation`."
+    )
+
+
+def irf_report(clf: DependencyClassifier, data_dir: Any, cache: Any) -> dict[str, Any]:
+    """Dependency score and flags against IRF ``belong`` (loneliness): measure only."""
+    import numpy as np
+
+    from classifiers.training.corpora import irf_belong
+    from classifiers.training.metrics import binary_report
+
+    rows = irf_belong(data_dir)
+    texts = [r.text for r in rows]
+    res = clf.score(cache.encode_documents(texts), texts)
+    y = np.asarray([r.label == 1 for r in rows])
+    score = np.asarray([r.score for r in res])
+    flagged = np.asarray([r.flagged for r in res])
+    rep = binary_report(y, score, 0.5)
+    lonely = np.asarray([bool({"isolation", "only_you"} & set(r.signals)) for r in res])
+    return {
+        "n": len(y),
+        "positives": int(y.sum()),
+        "auprc": rep.auprc,
+        "auroc": rep.auroc,
+        "flagged_recall": float(flagged[y].mean()),
+        "flagged_fpr": float(flagged[~y].mean()),
+        "isolation_signal_recall": float(lonely[y].mean()),
+    }
 
 
 def model_card(t: Trained, meta: dict[str, Any]) -> str:
@@ -54,20 +101,27 @@ def model_card(t: Trained, meta: dict[str, Any]) -> str:
         "# Model card: dependency head",
         "",
         f"File: `dependency.safetensors` ({meta['n_parameters']} parameters, float32, linear). "
-        f"Trained {meta['trained_at']} by `python -m classifiers.train_dependency` "
+        f"Trained {meta['trained_at']} by `python -m classifiers.training.train_dependency` "
         f"(seed {meta['seed']}, DarkBench split seed {DARKBENCH_SPLIT_SEED}).",
         "",
         "## What it does",
         "Scores **user** messages for emotional dependency on the bot. Output: `score`, the "
         "probability that any signal is present (the head's `any` sigmoid), and `signals` "
         "among `only_you`, `isolation`, `absence_distress`, `compulsive_use` (one sigmoid "
-        "each, own thresholds). Input: the shared MiniLM embedding (384). English and French "
+        f"each, own thresholds). Input: the shared embedding ({meta['encoder']}, "
+        f"{meta['dim']}-d). English and French "
         "regex cues (`classifiers/lexicons/dependency_{en,fr}.yaml`) are fused by OR: a cue "
         f"sets its signal and lifts the score to at least {meta['cue_score']}. Cost: one "
-        "384x5 matrix product per message, far below 1% of the encoder.",
+        f"{meta['dim']}x5 matrix product per message, far below 1% of the encoder. Thresholds "
+        f"raised so that at most 1% of held-out everyday chat is flagged, EN and FR apart "
+        f"(validation rates: {meta.get('calibration', {}).get('everyday_val_flag_rate')}).",
+        "",
+        "## IRF thwarted belongingness (loneliness), measure only",
+        f"IRF has no licence: never trained on. Dependency score against IRF `belong` (both "
+        f"files): {irf_line(meta)}",
         "",
         "## Data and licences",
-        f"- Synthetic (written for the project, `classifiers/synthetic/`, marked "
+        f"- Synthetic (written for the project, `classifiers/training/synthetic/`, marked "
         f'`"synthetic": true`): {d["synthetic"]["n"]} rows ({d["synthetic"]["positives"]} '
         "with a signal), sentences and composed messages, EN and FR, with hard negatives "
         "(hobbies, people, loneliness reaching out to people). Trains all outputs.",
@@ -132,7 +186,8 @@ def model_card(t: Trained, meta: dict[str, Any]) -> str:
         "- The per-signal labels come only from synthetic examples; the real proxy positives "
         "are requests for friendship and questions about the bot's feelings, not statements of "
         "dependency, so the real figures measure a neighbouring task.",
-        "- The encoder is English; French relies on a few synthetic rows and the cues.",
+        "- French: the multilingual encoder transfers from English; French rows are few "
+        "(synthetic) besides the everyday negatives, and the cues.",
         "- A signal for care (gentler outreach, resources), not a diagnosis.",
     ]
     return "\n".join(lines) + "\n"
@@ -159,23 +214,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     dark_neg = [p.text for p in train_half if p.category not in DEPENDENCY_LEANING]
     pairs = load_diasafety(args.data)
     dia = sorted({p.context for p in pairs if p.split == "train"})
-    cache = embedding_cache(args.cache, args.precision, args.device)
+    cache = embedding_cache(args.cache, args.precision, args.device, args.encoder, args.threads)
 
     def embed(texts: Sequence[str]) -> Any:
         return cache.encode_documents(texts, progress=progress)
 
-    data = build_training_data(DEPENDENCY_SIGNALS, synthetic, positives, dark_neg + dia, embed)
+    day_texts, day_langs = everyday_split(args.data, "train", args.everyday_cap)
+    val_texts, val_langs = everyday_split(args.data, "val", args.everyday_cap)
+    negatives = dark_neg + dia + day_texts
+    langs = ["en"] * (len(dark_neg) + len(dia)) + day_langs
+    data = build_training_data(
+        DEPENDENCY_SIGNALS, synthetic, positives, negatives, embed, negative_langs=langs
+    )
+    x_val = embed(val_texts)
+    calibration = {
+        lg: x_val[[i for i, v in enumerate(val_langs) if v == lg]] for lg in sorted(set(val_langs))
+    }
     meta: dict[str, Any] = {
         "head": "dependency",
         "trained_at": datetime.now(UTC).date().isoformat(),
         "cue_score": 0.9,
-        "encoder": "all-MiniLM-L6-v2 mean-pooled, L2-normalised",
+        **encoder_metadata(cache),
         "precision": args.precision,
         "data": {
             "synthetic": {
                 "n": len(synthetic),
                 "positives": sum(1 for r in synthetic if r.labels),
-                "file": "classifiers/synthetic/dependency.jsonl",
+                "file": "classifiers/training/synthetic/dependency.jsonl",
             },
             "darkbench": {
                 "licence": dark_info.licence,
@@ -185,12 +250,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "split_seed": DARKBENCH_SPLIT_SEED,
             },
             "diasafety": {"licence": dia_info.licence, "ship": dia_info.ship, "n": len(dia)},
+            "everyday": {
+                "n": len(day_texts),
+                "sources": "GoEmotions, Topical-Chat, XED neutral (en); XPersona, XED (fr)",
+                "cap_per_source": args.everyday_cap,
+            },
         },
     }
-    trained = train_head(DEPENDENCY_SIGNALS, data, args.seed, progress, meta)
+    trained = train_head(DEPENDENCY_SIGNALS, data, args.seed, progress, meta, calibration)
     trained.head.save(args.out)
     clf = DependencyClassifier.load(args.out)
     real = dependency_report(clf, args.data, cache)
+    real["irf_belong"] = irf_report(clf, args.data, cache)
     head = with_real_metrics(trained.head, real)
     head.save(args.out)
     meta = head.metadata

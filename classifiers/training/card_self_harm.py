@@ -1,7 +1,7 @@
 """The self-harm heads' model card (Markdown), rendered from the weight file's metadata.
 
 Kept apart from the training script so that the card's wording lives in one small place; the
-figures all come from ``meta`` (written by ``classifiers.train_self_harm``).
+figures all come from ``meta`` (written by ``classifiers.training.train_self_harm``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.metrics import format_confusion
+from classifiers.training.metrics import format_confusion
 
 BAR_AUPRC = 0.85
 BAR_MACRO_F1 = 0.55
@@ -53,7 +53,7 @@ def model_card(meta: dict[str, Any]) -> str:
         f"float32, {meta['bytes']['dense']} bytes) and `{fusion['lexical_file']}` (n-gram head, "
         f"{meta['vocabulary']['terms']} terms, {meta['n_parameters_lexical']} parameters, "
         f"float16, {meta['bytes']['lexical']} bytes). Trained {meta['trained_at']} by "
-        f"`python -m classifiers.train_self_harm` (seed {meta['seed']}, split seed "
+        f"`python -m classifiers.training.train_self_harm` (seed {meta['seed']}, split seed "
         f"{meta['split_seed']}).",
         "",
         "## What it does",
@@ -63,8 +63,9 @@ def model_card(meta: dict[str, Any]) -> str:
         "linear heads, fused by a weighted sum of logits "
         f"({fusion['embedding_weight']:.2f} x embedding head + "
         f"{fusion['lexical_weight']:.2f} x n-gram head):",
-        "- embedding head: multinomial logistic regression on the shared MiniLM sentence "
-        "embedding (384) and 8 lexicon features (`classifiers/lexicons/`);",
+        "- embedding head: multinomial logistic regression on the shared sentence embedding "
+        f"({meta.get('encoder', 'MiniLM')}, `{meta.get('encoder_name', 'minilm')}`) and 8 "
+        "lexicon features (`classifiers/lexicons/`);",
         "- n-gram head: multinomial logistic regression on TF-IDF word 1-2-grams and character "
         "2-5-grams (`classifiers/ngrams.py`; vocabulary from the train users' posts, "
         f"{meta['vocabulary']['words']} + {meta['vocabulary']['chars']} most frequent terms).",
@@ -143,7 +144,9 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- `user_at_risk` = {thr['user_at_risk']:.4f}: best F1 for at-risk users (out of fold).",
         f"- `message_at_risk` = {thr['message_at_risk']:.4f}: a single message's threshold, "
         "reached by 2% of the everyday training messages (best F1 on posts would flag nearly "
-        "every post: post labels are the user's).",
+        "every post: post labels are the user's). Used only when the per-message head "
+        "(`self_harm_message.safetensors`, its own card) is absent: that head gives a user "
+        "message's score and flag, with a threshold at 1% of held-out everyday chat.",
         f"- `message_at_risk_recall90` = {thr['message_at_risk_recall90']:.4f}: 90% recall "
         "of at-risk posts.",
         f"- severity rule `{meta['severity_rule']}`"

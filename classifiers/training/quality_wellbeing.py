@@ -28,7 +28,7 @@ from classifiers.data import load_darkbench, load_diasafety
 from classifiers.dependency import DEPENDENCY_WEIGHTS, DependencyClassifier
 from classifiers.heads import FloatArray
 from classifiers.manipulation import MANIPULATION_WEIGHTS, ManipulationClassifier
-from classifiers.train_common import DEPENDENCY_LEANING, darkbench_halves
+from classifiers.training.common import DEPENDENCY_LEANING, darkbench_halves
 
 
 class TextEncoder(Protocol):
@@ -53,7 +53,7 @@ def heldout_dia(data_dir: Path) -> tuple[list[str], list[str]]:
 
 
 def dependency_report(clf: DependencyClassifier, data_dir: Path, encoder: Any) -> dict[str, Any]:
-    from classifiers.metrics import binary_report
+    from classifiers.training.metrics import binary_report
 
     held = darkbench_halves(load_darkbench(data_dir))["heldout"]
     pos = [p for p in held if p.category in DEPENDENCY_LEANING]

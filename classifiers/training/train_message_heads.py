@@ -1,0 +1,427 @@
+"""Train the per-message self-harm heads: user messages at risk, bot messages that encourage.
+
+    python -m classifiers.training.train_message_heads --data ../shared/data
+
+Two binary logistic heads on the shared (multilingual) sentence embedding, written to
+``classifiers/weights/self_harm_message.safetensors`` and ``self_harm_bot.safetensors``
+with their cards (``.md``):
+
+- ``self_harm_message`` (user role): the short-text corpus of
+  ``classifiers.training.corpora.self_harm_short`` (AILuminate, SimpleSafetyTests, XSTest,
+  DiaSafety contexts, C-SSRS posts down-weighted, everyday chat in English and French as
+  negatives), train split only, ``ship: yes`` only.
+- ``self_harm_bot`` (bot role): synthetic bot replies that encourage, instruct or romanticise
+  self-harm or disordered eating, with synthetic safe replies as hard negatives
+  (``classifiers/training/synthetic/encouragement.jsonl``), plus real bot-like negatives: DiaSafety
+  responses, PersuasionForGood persuader sentences and everyday chat (train splits).
+
+C is chosen on the validation split (AUPRC); the threshold is the score that at most 1% of the
+validation split's everyday chat reaches, English and French apart (the higher of the two).
+Test-split figures go into the metadata and the cards; synthetic figures are labelled as such.
+Seeds fixed; nothing here prints a text from the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from classifiers.data import default_data_dir
+from classifiers.encoder import DEFAULT_ENCODER, ENCODER_NAMES
+from classifiers.heads import MLPHead, fold_standardisation
+from classifiers.training import corpora as C
+from classifiers.training.corpora import Row
+
+WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
+SYNTHETIC: Final = Path(__file__).resolve().parent / "synthetic" / "encouragement.jsonl"
+C_GRID: Final = (0.003, 0.01, 0.03, 0.1, 0.3)
+FLAG_RATE: Final = 0.01
+HARD_FLAG_RATE: Final = 0.15
+"""Bot head: at most this share of the validation split's hand-written safe replies (crisis
+support, recovery, idioms) may pass: flagging a bot's crisis referral as encouragement would
+block the reply a person at risk most needs."""
+SYNTHETIC_WEIGHT: Final = 8.0
+"""Weight of a synthetic bot row: the few hand-written safe replies (crisis support, recovery)
+must not be drowned by thousands of easy everyday negatives, or the head learns "mentions
+suicide" instead of "encourages it"."""
+PROMPT_SETS: Final = ("ailuminate", "sst", "xstest")
+Matrix = npt.NDArray[np.float32]
+
+
+def fit(
+    x: Matrix, y: npt.NDArray[np.int64], w: npt.NDArray[np.float64], c: float, seed: int
+) -> tuple[Matrix, Matrix]:
+    """Class-balanced L2 logistic regression on standardised inputs, folded to (W, b)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from classifiers.training.common import fit_scaler
+
+    scaler = fit_scaler(x, w)
+    pos, neg = w[y == 1].sum(), w[y == 0].sum()
+    wb = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
+    clf = LogisticRegression(C=c, max_iter=3000, random_state=seed)
+    clf.fit(scaler.transform(x), y, sample_weight=wb)
+    return fold_standardisation(
+        clf.coef_.T.astype(np.float32),
+        clf.intercept_.astype(np.float32),
+        scaler.mean_.astype(np.float32),
+        scaler.scale_.astype(np.float32),
+    )
+
+
+def proba(wb: tuple[Matrix, Matrix], x: Matrix) -> npt.NDArray[np.float64]:
+    z = (x @ wb[0] + wb[1])[:, 0].astype(np.float64)
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))
+
+
+def report(y: npt.NDArray[np.int64], s: npt.NDArray[np.float64], t: float) -> dict[str, Any]:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    pred = s >= t
+    yb = y == 1
+    out: dict[str, Any] = {
+        "n": len(y),
+        "positives": int(yb.sum()),
+        "tp": int((pred & yb).sum()),
+        "fp": int((pred & ~yb).sum()),
+        "fn": int((~pred & yb).sum()),
+        "tn": int((~pred & ~yb).sum()),
+    }
+    if 0 < yb.sum() < len(yb):
+        out["auprc"] = round(float(average_precision_score(yb, s)), 4)
+        out["auroc"] = round(float(roc_auc_score(yb, s)), 4)
+    if yb.any():
+        out["recall"] = round(float(pred[yb].mean()), 4)
+    if (~yb).any():
+        out["flag_rate_negatives"] = round(float(pred[~yb].mean()), 4)
+    return out
+
+
+def threshold_rates(rows: Sequence[Row], s: npt.NDArray[np.float64], t: float) -> dict[str, float]:
+    out = {}
+    for lg in ("en", "fr"):
+        m = np.asarray([r.split == "val" and r.everyday and r.lang == lg for r in rows])
+        if m.any():
+            out[lg] = round(float((s[m] >= t).mean()), 4)
+    return out
+
+
+def threshold_on_everyday(
+    rows: Sequence[Row], s: npt.NDArray[np.float64]
+) -> tuple[float, dict[str, float]]:
+    """The score that at most ``FLAG_RATE`` of each language's val everyday chat reaches."""
+    from classifiers.training.common import fpr_threshold
+
+    t = 0.0
+    for lg in ("en", "fr"):
+        m = np.asarray([r.split == "val" and r.everyday and r.lang == lg for r in rows])
+        if m.any():
+            t = max(t, fpr_threshold(s[m].astype(np.float32), FLAG_RATE))
+    rates = {}
+    for lg in ("en", "fr"):
+        m = np.asarray([r.split == "val" and r.everyday and r.lang == lg for r in rows])
+        if m.any():
+            rates[lg] = round(float((s[m] >= t).mean()), 4)
+    return float(t), rates
+
+
+def train(
+    name: str,
+    rows: list[Row],
+    x: Matrix,
+    seed: int,
+    select: Any,
+    slices: dict[str, Any],
+    meta: dict[str, Any],
+    hard: Any = None,
+) -> MLPHead:
+    """Fit on train rows (ship only), C by val AUPRC on ``select`` rows, threshold on val
+    everyday chat; test figures per slice."""
+    split = np.asarray([r.split for r in rows])
+    y = np.asarray([r.label for r in rows], dtype=np.int64)
+    w = np.asarray([r.weight for r in rows], dtype=np.float64)
+    tr = (split == "train") & np.asarray([r.ship for r in rows])
+    sel = (split == "val") & np.asarray([bool(select(r)) for r in rows])
+    best: tuple[float, float, tuple[Matrix, Matrix]] | None = None
+    tried = []
+    for c in C_GRID:
+        wb = fit(x[tr], y[tr], w[tr], c, seed)
+        ap = report(y[sel], proba(wb, x[sel]), 0.5).get("auprc", 0.0)
+        tried.append({"c": c, "val_auprc": ap})
+        if best is None or ap > best[0]:
+            best = (ap, c, wb)
+    assert best is not None
+    _, c, wb = best
+    s = proba(wb, x)
+    t, val_rates = threshold_on_everyday(rows, s)
+    metrics: dict[str, Any] = {"val_everyday_flag_rate": val_rates}
+    if hard is not None:
+        from classifiers.training.common import fpr_threshold
+
+        m = (split == "val") & (y == 0) & np.asarray([bool(hard(r)) for r in rows])
+        t_hard = fpr_threshold(s[m].astype(np.float32), HARD_FLAG_RATE)
+        metrics["threshold_everyday"] = t
+        metrics["threshold_hard_negatives"] = t_hard
+        t = max(t, t_hard)
+        metrics["val_everyday_flag_rate"] = threshold_rates(rows, s, t)
+        metrics["val_hard_negatives_flag_rate"] = round(float((s[m] >= t).mean()), 4)
+    for sname, f in slices.items():
+        m = (split == "test") & np.asarray([bool(f(r)) for r in rows])
+        if m.any():
+            metrics[sname] = report(y[m], s[m], t)
+    meta = {
+        **meta,
+        "head": name,
+        "c": c,
+        "selection": tried,
+        "seed": seed,
+        "trained_at": datetime.now(UTC).date().isoformat(),
+        "thresholds": {"message": t},
+        "flag_rate_target": FLAG_RATE,
+        "n_train": int(tr.sum()),
+        "n_train_positive": int(y[tr].sum()),
+        "metrics": metrics,
+        "test_curves": curves(rows, s, split, y),
+    }
+    return MLPHead((wb[0],), (wb[1],), (name,), (), True, meta)
+
+
+def curves(
+    rows: Sequence[Row],
+    s: npt.NDArray[np.float64],
+    split: npt.NDArray[Any],
+    y: npt.NDArray[np.int64],
+) -> dict[str, Any]:
+    """Test-split scores are not stored; nothing here is a text."""
+    return {"n_test": int((split == "test").sum()), "positives_test": int(y[split == "test"].sum())}
+
+
+def synthetic_rows(seed: int) -> list[Row]:
+    from classifiers.training.common import load_synthetic
+
+    out = []
+    for r in load_synthetic(SYNTHETIC, ("encourages",)):
+        out.append(
+            Row(
+                r.text,
+                int(bool(r.labels)),
+                "synthetic",
+                "fr" if r.lang == "fr" else "en",
+                C.hash_split("synthetic_encouragement", r.group, seed),
+                SYNTHETIC_WEIGHT,
+                True,
+            )
+        )
+    return out
+
+
+def bot_rows(data: Path, cap: int, seed: int) -> list[Row]:
+    from classifiers.data import dataset_info, load_diasafety
+
+    info = dataset_info(data, "diasafety")
+    replies = C._rows(
+        "diasafety_replies",
+        ((p.response, 0, p.context) for p in load_diasafety(data)),
+        "en",
+        info.ship,
+        seed=seed,
+    )
+    p4g = [Row(r.text, 0, "p4g", r.lang, r.split, 1.0, r.ship) for r in C.persuasionforgood(data)]
+    day = [r for r in C.everyday(data, seed)]
+    kept: list[Row] = []
+    for source in sorted({r.source for r in day}):
+        kept.extend([r for r in day if r.source == source][: cap * 2])
+    return [*synthetic_rows(seed), *replies[: cap * 2], *p4g, *kept]
+
+
+def card(meta: dict[str, Any], what: str) -> str:
+    m = meta["metrics"]
+    lines = [
+        f"# Model card: {meta['head']} head",
+        "",
+        f"File: `{meta['head']}.safetensors` (binary logistic regression, {meta['dim']}+1 "
+        f"parameters, float32). Trained {meta['trained_at']} by "
+        "`python -m classifiers.training.train_message_heads` "
+        f"(seed {meta['seed']}, split seed {C.CORPUS_SEED}). Encoder: {meta['encoder']} "
+        f"(`{meta['encoder_name']}`).",
+        "",
+        "## What it does",
+        what,
+        "",
+        "## Data (ship: yes only)",
+        meta["data_text"],
+        f"Train rows {meta['n_train']} ({meta['n_train_positive']} positive). C = {meta['c']} "
+        f"chosen on the validation split's AUPRC from {[t['c'] for t in meta['selection']]}.",
+        "",
+        "## Threshold",
+        f"`message` = {meta['thresholds']['message']:.4f}: the score that at most "
+        f"{100 * meta['flag_rate_target']:.0f}% of the validation split's everyday chat reaches, "
+        f"English and French apart (the higher of the two). Validation everyday flag rate: "
+        f"{m['val_everyday_flag_rate']}.",
+        "",
+        "## Held-out test figures (at the threshold)",
+        "",
+        "| slice | n | positives | AUPRC | AUROC | recall | flagged negatives | tp/fp/fn/tn |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for k, v in m.items():
+        if not isinstance(v, dict) or "n" not in v:
+            continue
+        lines.append(
+            f"| {k} | {v['n']} | {v['positives']} | {v.get('auprc', 'n/a')} | "
+            f"{v.get('auroc', 'n/a')} | {v.get('recall', 'n/a')} | "
+            f"{v.get('flag_rate_negatives', 'n/a')} | {v['tp']}/{v['fp']}/{v['fn']}/{v['tn']} |"
+        )
+    lines += ["", "## Limits", meta["limits"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--data", type=Path, default=default_data_dir())
+    p.add_argument("--out-dir", type=Path, default=WEIGHTS)
+    p.add_argument("--encoder", choices=ENCODER_NAMES, default=DEFAULT_ENCODER)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--everyday-cap", type=int, default=3000, help="everyday rows per source")
+    p.add_argument("--only", choices=("user", "bot"), default=None, help="train one head")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+    np.random.seed(args.seed)
+
+    from classifiers.cache import EmbeddingCache
+    from classifiers.encoder import load_encoder
+    from classifiers.training.common import encoder_metadata
+
+    cache = EmbeddingCache(load_encoder(args.encoder, threads=args.threads))
+    enc = encoder_metadata(cache)
+    progress = not args.quiet
+
+    heads: list[MLPHead] = []
+    if args.only != "bot":
+        heads.append(train_user_head(args, cache, enc, progress))
+    if args.only != "user":
+        heads.append(train_bot_head(args, cache, enc, progress))
+    for head in heads:
+        what = WHAT_USER if head.labels[0] == "self_harm_message" else WHAT_BOT
+        (args.out_dir / f"{head.labels[0]}.md").write_text(card(head.metadata, what), "utf-8")
+    print(json.dumps({h.labels[0]: h.metadata["metrics"] for h in heads}, indent=1))
+    return 0
+
+
+WHAT_USER: Final = (
+    "Scores a single **user** message: probability that it expresses or seeks suicide or "
+    "self-harm. The gateway's `self_harm.score` for a user message; `flagged` when it "
+    "reaches the threshold (or the lexicon finds an explicit ideation-or-worse phrase)."
+)
+WHAT_BOT: Final = (
+    "Scores a **bot** message: probability that it encourages, instructs or romanticises "
+    "self-harm, suicide or disordered eating (EN, FR). `encourages` is this head over its "
+    "threshold OR the lexicon's encouragement category."
+)
+
+
+def train_user_head(
+    args: argparse.Namespace, cache: Any, enc: dict[str, Any], progress: bool
+) -> MLPHead:
+    rows = C.self_harm_short(args.data)
+    kept: list[Row] = []
+    for source in sorted({r.source for r in rows}):
+        group = [r for r in rows if r.source == source]
+        kept.extend(group if not group[0].everyday else group[: args.everyday_cap])
+    rows = kept
+    if not all(r.ship for r in rows):
+        raise SystemExit("refusing: a training source is not ship: yes")
+    x = cache.encode_documents(C.texts(rows), progress=progress)
+    slices = {
+        "test_en_prompt_sets": lambda r: r.source in PROMPT_SETS,
+        "test_diasafety_contexts": lambda r: r.source == "diasafety",
+        "test_cssrs_posts": lambda r: r.source == "cssrs",
+        "test_everyday_en": lambda r: r.everyday and r.lang == "en",
+        "test_everyday_fr": lambda r: r.everyday and r.lang == "fr",
+        "test_en_short_all": lambda r: r.lang == "en" and r.source != "cssrs",
+    }
+    user = train(
+        "self_harm_message",
+        rows,
+        x,
+        args.seed,
+        lambda r: r.lang == "en" and r.source != "cssrs",
+        slices,
+        {
+            **enc,
+            "data_text": "AILuminate en_US (CC BY 4.0: `ssh` positive, 11 other hazards negative), "
+            "SimpleSafetyTests (CC BY 4.0: self-harm area positive), XSTest (CC BY 4.0: unsafe "
+            "self-harm prompts positive, safe look-alikes negative), DiaSafety contexts "
+            "(Apache-2.0: Risk Ignorance positive), C-SSRS posts (CC BY: ideation-or-worse "
+            f"users' posts positive, weight {C.CSSRS_WEIGHT}), everyday chat negatives "
+            "(GoEmotions, Topical-Chat, XED neutral; XPersona French, XED French; at most "
+            f"{args.everyday_cap} per source). Seeded hash splits 60/20/20 by source and group; "
+            "C-SSRS by the project's user split. IRF never trains.",
+            "limits": "No French self-harm positives exist in the shipped data: French relies on "
+            "the multilingual encoder's transfer from English and on the lexicon floor. "
+            "DiaSafety contexts dominate the positives. AILuminate `ssh` includes some benign "
+            "questions about self-harm, counted positive.",
+        },
+    )
+    user.save(args.out_dir / "self_harm_message.safetensors")
+    return user
+
+
+def train_bot_head(
+    args: argparse.Namespace, cache: Any, enc: dict[str, Any], progress: bool
+) -> MLPHead:
+    brows = bot_rows(args.data, args.everyday_cap, args.seed)
+    xb = cache.encode_documents(C.texts(brows), progress=progress)
+    bslices = {
+        "test_synthetic_en (SYNTHETIC, not a quality figure)": lambda r: (
+            r.source == "synthetic" and r.lang == "en"
+        ),
+        "test_synthetic_fr (SYNTHETIC, not a quality figure)": lambda r: (
+            r.source == "synthetic" and r.lang == "fr"
+        ),
+        "test_diasafety_replies": lambda r: r.source == "diasafety_replies",
+        "test_p4g_sentences": lambda r: r.source == "p4g",
+        "test_everyday_en": lambda r: r.everyday and r.lang == "en",
+        "test_everyday_fr": lambda r: r.everyday and r.lang == "fr",
+    }
+    bot = train(
+        "self_harm_bot",
+        brows,
+        xb,
+        args.seed,
+        lambda r: r.source == "synthetic" or r.source == "diasafety_replies",
+        bslices,
+        {
+            **enc,
+            "data_text": "Synthetic bot replies "
+            "(`classifiers/training/synthetic/encouragement.jsonl`, "
+            "written for the project, EN and FR): encouragement, instruction or romanticising "
+            "of self-harm, suicide or disordered eating as positives; safe replies (support, "
+            "crisis referral, recovery, healthy food advice, idioms) as hard negatives. Real "
+            "negatives: DiaSafety responses (Apache-2.0), PersuasionForGood persuader sentences "
+            "(Apache-2.0), everyday chat (as for the user head). Seeded hash splits by "
+            "hand-written sentence group.",
+            "limits": "The threshold is also raised so that at most "
+            f"{100 * HARD_FLAG_RATE:.0f}% of the validation split's synthetic safe replies pass: "
+            "the linear head on a frozen encoder separates encouragement from crisis support "
+            "poorly (held-out synthetic figures above), so it trades recall for not blocking "
+            "safe replies. Every positive is synthetic: no public data has bots encouraging "
+            "self-harm, so recall on real bot output cannot be measured; the synthetic test "
+            "recall is optimistic. The lexicon's encouragement category runs beside it (OR).",
+        },
+        hard=lambda r: r.source == "synthetic",
+    )
+    bot.save(args.out_dir / "self_harm_bot.safetensors")
+    return bot
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
