@@ -12,9 +12,17 @@ heads' raw logits equals summing their log-probabilities.)
 
 ``score`` is P(ideation or worse). ``severity`` is ordinal: the expected severity under the
 fused probabilities, cut at thresholds chosen for macro-F1 on training data (out of fold);
-older weight files use per-class offsets on the logits instead. The lexicon gives a floor:
-``fused_severity`` is the higher of the model's severity and the lexicon's hint, for the
-languages where the encoder is weak (French) and for explicit statements.
+older weight files use per-class offsets on the logits instead. That readout is a user-level
+one (the heads learnt whole users' histories); a single message's severity
+(``fused_severity``) keeps the Columbia scale's meaning instead: its wording decides (a wish
+to die = ideation, cutting or preparing = behavior, an act = attempt: the lexicon), and the
+head alone can say at most ``ideation``, and only when it flags the message.
+
+Flags: an explicit ideation-or-worse lexicon hit, or the head's score over its message
+threshold on a message that has something to judge: at least ``HEAD_MIN_WORDS`` words, a
+word of the self-harm topic vocabulary, and no laughter ("lol", "mdr"). The head scores
+some small talk ("thanks!", "I love this song so much") over its threshold; it was trained
+on users' posts, not chat turns.
 
 Bot messages: no trained head yet; the lexicon's ``encouragement`` category flags messages
 that encourage or instruct self-harm (EN, FR).
@@ -45,6 +53,9 @@ from classifiers.results import SelfHarmResult
 WEIGHTS_DIR: Final = Path(__file__).resolve().parent / "weights"
 SELF_HARM_WEIGHTS: Final = WEIGHTS_DIR / "self_harm.safetensors"
 _RISK_FROM: Final = severity_index(AT_RISK_FROM)
+_INDICATOR: Final = severity_index("indicator")
+HEAD_MIN_WORDS: Final = 5
+"""The head alone flags no message shorter than this ("thanks!", "HELP", "dead tired")."""
 
 
 def head_inputs(embeddings: FloatArray, lexicon_features: FloatArray) -> FloatArray:
@@ -80,18 +91,31 @@ class SelfHarmScore:
     score: float
     """P(ideation or worse) for this message alone."""
     severity: Severity
-    """The model's severity for this message alone."""
+    """The model's (user-level) severity readout for this message alone."""
     probabilities: tuple[float, ...]
     """Over ``SEVERITIES``."""
     logits: tuple[float, ...]
     """For ``UserRisk`` (user-level aggregation)."""
     lexicon: LexiconResult
     flagged: bool
-    """score over the chosen threshold, or an explicit ideation-or-worse lexicon hit."""
+    """An explicit ideation-or-worse lexicon hit, or ``head_flagged``."""
+    head_flagged: bool = False
+    """The head's score over the message threshold, on a message it may judge."""
 
     @property
     def fused_severity(self) -> Severity:
-        return max_severity(self.severity, self.lexicon.severity)
+        """The message's severity on the Columbia scale's meaning: the lexicon's (its
+        wording), raised by the head to at most ``ideation`` when the head flags it; a
+        message whose hits are all negated or hedged ("I don't want to die", "not that I want
+        to die, but...") is at most ``indicator``."""
+        lexicon = severity_index(self.lexicon.severity)
+        if not self.head_flagged:
+            return SEVERITIES[lexicon]
+        hits = self.lexicon.hits
+        denied = bool(hits) and all(h.negated or h.hedged for h in hits)
+        cap = _INDICATOR if denied else _RISK_FROM
+        head = max(_INDICATOR, min(severity_index(self.severity), cap))
+        return SEVERITIES[max(lexicon, head)]
 
 
 @dataclass(frozen=True)
@@ -189,8 +213,9 @@ class SelfHarmClassifier:
         risk = at_risk_score(probs)
         severities = self.severity_from_logits(logits)
         out = []
-        for i, scan in enumerate(scans):
+        for i, (text, scan) in enumerate(zip(texts, scans, strict=True)):
             explicit = scan.flagged and severity_index(scan.severity) >= _RISK_FROM
+            head = bool(risk[i] >= self.message_threshold) and self.head_may_flag(text, scan)
             out.append(
                 SelfHarmScore(
                     score=float(risk[i]),
@@ -198,10 +223,17 @@ class SelfHarmClassifier:
                     probabilities=tuple(float(p) for p in probs[i]),
                     logits=tuple(float(z) for z in logits[i]),
                     lexicon=scan,
-                    flagged=bool(risk[i] >= self.message_threshold or explicit),
+                    flagged=explicit or head,
+                    head_flagged=head,
                 )
             )
         return out
+
+    def head_may_flag(self, text: str, scan: LexiconResult) -> bool:
+        """Whether the head's score may flag ``text`` alone (see the module docstring)."""
+        if len(text.split()) < HEAD_MIN_WORDS or self.lexicon.laughs(text):
+            return False
+        return bool(scan.hits) or self.lexicon.on_topic(text)
 
     def results(self, embeddings: FloatArray, texts: Sequence[str]) -> list[SelfHarmResult]:
         """User messages as the stack's records: score, fused severity, flagged."""
