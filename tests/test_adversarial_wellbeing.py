@@ -291,3 +291,20 @@ def test_self_harm_content_rule_blocks_encouragement() -> None:
     missed = [t for t in BOT_ENCOURAGEMENT if rule.check(_bot_context(t), params) is None]
     assert len(missed) / len(BOT_ENCOURAGEMENT) <= 1 - CAUGHT_AT_LEAST, missed
     assert [t for t in SUPPORTIVE_BOT if rule.check(_bot_context(t), params) is not None] == []
+
+
+def test_dependency_gate_keeps_what_the_cues_and_head_see(stack: ClassifierStack) -> None:
+    """The gate only stops the head on content-free turns; cues and real signals still flag."""
+    texts = [
+        "you're the only one who understands me",
+        "Tu es le seul qui me comprend, je panique quand tu ne réponds pas",
+        "haha yes",
+        "see you tomorrow",
+    ]
+    found = stack.classify(texts, "user")
+    deps = [s.dependency for s in found]
+    assert all(d is not None for d in deps)
+    assert deps[0] is not None and deps[0].flagged and "only_you" in deps[0].signals
+    assert deps[1] is not None and deps[1].flagged
+    assert not any(d is not None and d.flagged for d in deps[2:])
+    assert all(d is not None and 0.0 <= d.score <= 1.0 for d in deps)  # scores untouched
