@@ -71,8 +71,8 @@ class CueLexicon:
             for k, v in out.items()
             if v
         }
-        words = re.compile("|".join(rf"(?<!\w)(?:{w})(?!\w)" for w in topic)) if topic else None
-        return cls(combined, words)
+        vocabulary = "|".join(rf"(?<!\w)(?:{w})(?!\w)" for w in topic)
+        return cls(combined, re.compile(vocabulary) if topic else None)
 
     def on_topic(self, text: str) -> bool:
         """Whether ``text`` uses a word of the topic vocabulary (True when there is none)."""
