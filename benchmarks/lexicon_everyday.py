@@ -65,6 +65,7 @@ def stack_rates(texts: list[str]) -> dict[str, float]:
     from classifiers.stack import ClassifierStack
 
     torch.cuda.is_available = lambda: False  # CPU int8, as served without a GPU
+    torch.set_num_threads(1)  # the shared CPU: fewer threads spin less
     stack = _STACK.get("s") or ClassifierStack.load()
     _STACK["s"] = stack
     scores = stack.classify(texts, "user")
@@ -85,15 +86,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--stack", action="store_true", help="also run the classifier stack")
     parser.add_argument("--sample", type=int, default=1500, help="texts per set for --stack")
+    parser.add_argument(
+        "--prefix", type=int, default=None, help="only the first N of that sample (a subsample)"
+    )
+    parser.add_argument("--sets", nargs="*", default=None, help="set/lang names to run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     sets = load_sets(args.data or default_data_dir())
     report: dict[str, dict[str, float]] = {}
     for (name, lang), texts in sets.items():
+        if args.sets and f"{name}/{lang}" not in args.sets:
+            continue
         row = lexicon_rates(texts)
         if args.stack:
             sample = random.Random(args.seed).sample(texts, min(args.sample, len(texts)))
+            sample = sample[: args.prefix] if args.prefix else sample
             row |= {f"stack_{k}": v for k, v in stack_rates(sample).items()}
         report[f"{name}/{lang}"] = row
         cells = "  ".join(
