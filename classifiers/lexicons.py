@@ -18,8 +18,9 @@ indicator. Bot messages: a negation never hides encouragement; only a plain proh
 "don't you think you'd be better off...", "can't you see...").
 
 Besides the categories, each file lists a ``topic`` vocabulary (words any message on the
-subject tends to use) and ``laughter`` markers: the self-harm head's flag needs the first and
-is refused by the second (``classifiers.self_harm``).
+subject tends to use), ``laughter`` markers and everyday ``idioms`` (hyperbole whose words do
+not count as topic words): the self-harm head's flag needs a topic word and is refused by
+laughter (``classifiers.self_harm``).
 """
 
 from __future__ import annotations
@@ -262,11 +263,14 @@ class Lexicon:
     """The self-harm topic vocabulary, all languages (see ``on_topic``)."""
     laughter: re.Pattern[str] | None = field(default=None, repr=False)
     """Laughter and joke markers ("lol", "mdr"), all languages (see ``laughs``)."""
+    idioms: re.Pattern[str] | None = field(default=None, repr=False)
+    """Everyday hyperbole ("my feet are killing me", "mort de rire"): its words are not
+    topic words (see ``on_topic``)."""
 
     @classmethod
     def load(cls, languages: Sequence[str] = LANGUAGES, folder: Path = LEXICON_DIR) -> Lexicon:
         compiled: list[_Category] = []
-        extra: dict[str, list[str]] = {"topic": [], "laughter": []}
+        extra: dict[str, list[str]] = {"topic": [], "laughter": [], "idioms": []}
         for language in languages:
             path = folder / f"{language}.yaml"
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -282,10 +286,10 @@ class Lexicon:
                     raise LexiconError(f"{path.name}: '{key}' must be a list of patterns")
                 found.extend(words)
         try:
-            topic, laughter = (whole_words(v) if v else None for v in extra.values())
+            topic, laughter, idioms = (whole_words(v) if v else None for v in extra.values())
         except re.error as exc:
-            raise LexiconError(f"topic or laughter: bad pattern: {exc}") from exc
-        return cls(tuple(compiled), tuple(languages), topic, laughter)
+            raise LexiconError(f"topic, laughter or idioms: bad pattern: {exc}") from exc
+        return cls(tuple(compiled), tuple(languages), topic, laughter, idioms)
 
     def scan(self, text: str, role: Role = "user") -> LexiconResult:
         norm, index = normalise(text)
@@ -319,8 +323,12 @@ class Lexicon:
     def on_topic(self, text: str) -> bool:
         """Whether ``text`` uses any word of the self-harm topic vocabulary (``topic:`` in the
         lexicon files): death, pain, hopelessness, self-injury, eating... The trained head's
-        flag needs it, so small talk the head over-scores ("thanks!") is never flagged."""
-        return self.topic is not None and bool(self.topic.search(normalise(text)[0]))
+        flag needs it, so small talk the head over-scores ("thanks!") is never flagged. Words
+        inside an everyday idiom ("this exam is killing me") do not count."""
+        norm = normalise(text)[0]
+        if self.idioms is not None:
+            norm = self.idioms.sub(" ", norm)
+        return self.topic is not None and bool(self.topic.search(norm))
 
     def laughs(self, text: str) -> bool:
         """Whether ``text`` laughs or jokes ("lol", "haha", "mdr"): hyperbole, not distress,

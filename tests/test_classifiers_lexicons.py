@@ -198,6 +198,10 @@ def test_topic_and_laughter_vocabularies(lex: Lexicon) -> None:
     assert not lex.on_topic("thanks!") and not lex.on_topic("I love this song so much")
     assert lex.laughs("this exam is killing me lol") and lex.laughs("mdr")
     assert not lex.laughs("I want to die")
+    # everyday hyperbole is no topic word; the same words outside an idiom are
+    for text in ("My feet are killing me", "ce boulot va me tuer", "je vais couper mes cheveux"):
+        assert not lex.on_topic(text), text
+    assert lex.on_topic("this exam is killing me and I want to die")
 
 
 def test_spans_point_into_the_original_text(lex: Lexicon) -> None:
