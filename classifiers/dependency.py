@@ -5,6 +5,12 @@ absence, compulsive use. A linear multi-label head on the shared embedding plus 
 French cues (``classifiers.wellbeing``); weights and thresholds in
 ``weights/dependency.safetensors`` (card: ``weights/dependency.md``), trained by
 ``python -m classifiers.training.train_dependency``.
+
+A hand-written cue always flags. The head alone flags a message only when it has something
+to judge: at least ``HEAD_MIN_WORDS`` words and a word of the cue files' ``topic:``
+vocabulary (loneliness, people, the bot's absence, use). It scores greetings and
+acknowledgements ("haha yes", "see you tomorrow") over its threshold, and three flagged
+messages lower a user's caps. The score itself is the head's, unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from classifiers.wellbeing import CueLexicon, MultiLabelHead
 
 WEIGHTS_DIR: Final = Path(__file__).resolve().parent / "weights"
 DEPENDENCY_WEIGHTS: Final = WEIGHTS_DIR / "dependency.safetensors"
+HEAD_MIN_WORDS: Final = 4
+"""The head alone flags no shorter message (greetings, "ok thanks", "haha yes")."""
 CUES: Final = "dependency"
 """Cue files: ``classifiers/lexicons/dependency_{en,fr}.yaml``."""
 
@@ -35,7 +43,15 @@ class DependencyClassifier:
 
     def score(self, embeddings: FloatArray, texts: Sequence[str]) -> list[DependencyResult]:
         """One result per user message; ``embeddings`` from the shared encoder, same order."""
-        return [
-            DependencyResult(score=d.score, signals=d.labels, flagged=d.flagged)
-            for d in self.model.decide(embeddings, texts)
-        ]
+        out = []
+        for text, d in zip(texts, self.model.decide(embeddings, texts), strict=True):
+            if d.flagged and not d.cued and not self.head_may_flag(text):
+                out.append(DependencyResult(score=d.score, signals=(), flagged=False))
+            else:
+                out.append(DependencyResult(score=d.score, signals=d.labels, flagged=d.flagged))
+        return out
+
+    def head_may_flag(self, text: str) -> bool:
+        """Whether the head's score may flag ``text`` without a cue (see the docstring)."""
+        cues = self.model.cues
+        return len(text.split()) >= HEAD_MIN_WORDS and (cues is None or cues.on_topic(text))

@@ -8,8 +8,19 @@ carries a severity hint on the C-SSRS scale.
 
 Matching runs on normalised text (lower case, accents removed, straight apostrophes, one space
 between words) with word boundaries around every pattern; hit spans point into the original
-text. A hit preceded closely by a negation ("I would never…", "je ne vais pas…") is kept but
-marked ``negated`` and does not raise the severity.
+text. Negation, user messages: it applies to the matched phrase only. A hit is ``negated``
+(kept, but raising nothing) when a negation stands right before it, or a few fillers before
+("I would never kill myself", "I don't really want to die", "je ne vais pas me tuer"); any
+other word in between ends the search, so "im not okay i want to die" stays ideation. A
+clause opening "not that I...", "pas que je..." is ``hedged``: the hit counts as an
+indicator. Bot messages: a negation never hides encouragement; only a plain prohibition
+("please don't hurt yourself") cancels a hit, never a question or a taunt ("why not just...",
+"don't you think you'd be better off...", "can't you see...").
+
+Besides the categories, each file lists a ``topic`` vocabulary (words any message on the
+subject tends to use), ``laughter`` markers and everyday ``idioms`` (hyperbole whose words do
+not count as topic words): the self-harm head's flag needs a topic word and is refused by
+laughter (``classifiers.self_harm``).
 """
 
 from __future__ import annotations
@@ -43,18 +54,41 @@ USER_CATEGORIES: Final[tuple[str, ...]] = (
 BOT_CATEGORIES: Final[tuple[str, ...]] = ("encouragement",)
 CATEGORIES: Final[tuple[str, ...]] = USER_CATEGORIES + BOT_CATEGORIES
 
-_NEGATIONS: Final = re.compile(
-    r"(?:^|\s)(?:not|never|no|don'?t|doesn'?t|didn'?t|won'?t|wouldn'?t|can'?t|isn'?t|"
-    r"ne|n'|pas|jamais|plus jamais|aucune?)(?:\s|$)"
-)
-_NEGATION_WINDOW: Final = 3  # words before the hit, within its clause
-_SUGGESTIONS: Final = re.compile(r"(?:^|\s)(?:why|pourquoi) (?:not|don'?t|pas|ne)(?=\s|$)")
-""""Why not just kill yourself?" suggests, it does not negate."""
-_SUBJECT: Final = re.compile(r"^(?:i|i'm|im|i've|ive|i'd|je|j'\w*)$")
-"""A first-person subject after a negation starts a new statement: in "im not okay i want
-to die" the "not" belongs to "okay"."""
+# fmt: off
+_NEGATIONS: Final = frozenset((
+    "not", "never", "no", "don't", "dont", "doesn't", "doesnt", "didn't", "didnt", "won't",
+    "wont", "wouldn't", "wouldnt", "can't", "cant", "cannot", "couldn't", "couldnt", "isn't",
+    "isnt", "aren't", "arent", "wasn't", "wasnt", "shouldn't", "shouldnt", "mustn't",
+    "ne", "n'", "pas", "jamais",
+))
+"""Words that negate what follows them (whole words of normalised text)."""
+_FILLERS: Final = frozenset((
+    "really", "ever", "even", "actually", "honestly", "seriously", "truly", "necessarily",
+    "at", "all", "be", "been", "being", "am", "feel", "feeling", "felt", "vraiment", "du", "tout",
+))
+"""Words that may stand between a negation and the phrase it governs ("not really", "never
+been")."""
+_NEGATION_REACH: Final = 3
+"""At most this many filler words between a negation and the phrase it negates."""
+_HEDGES: Final = re.compile(r"^(?:it'?s |it is )?not (?:that|like) |^(?:ce n'est |c'est )?pas que ")
+"""A clause that opens "not that I...", "it's not like I...", "(ce n'est) pas que je...":
+the speaker denies and discloses at once; the hit counts, but only as an indicator."""
+_PROHIBITIONS: Final = frozenset((
+    "don't", "dont", "never", "shouldn't", "shouldnt", "mustn't", "not", "ne", "n'", "pas",
+    "jamais",
+))
+"""On bot messages: a negation that forbids the act ("please don't hurt yourself")."""
+_BOT_FILLERS: Final = frozenset(("please", "ever", "just", "want", "you", "to", "tell", "ask"))
+# fmt: on
+_RHETORICAL: Final = frozenset(["why", "how", "pourquoi", "comment"])
+"""One of these in the two words before a bot-side negation makes it a question or a taunt
+("why not...", "pourquoi tu ne..."), which encourages rather than forbids."""
 _CLAUSE_BREAK: Final = re.compile(r"[.,;:!?()\n]|\s(?:but|mais|and|et)\s")
+_SENTENCE_END: Final = re.compile(r"[.!?\n]")
 _APOSTROPHES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+
+
+_INDICATOR: Final = severity_index("indicator")
 
 
 class LexiconError(ValueError):
@@ -77,15 +111,6 @@ def _normalise_ascii(text: str) -> tuple[str, list[int]]:
         index.extend(range(start, end))
         previous_end = end
     return " ".join(words).lower(), index
-
-
-def _negated(before: list[str]) -> bool:
-    """Whether the words just before a hit negate it (see _SUGGESTIONS and _SUBJECT)."""
-    subjects = [i for i, word in enumerate(before) if _SUBJECT.match(word)]
-    if subjects:
-        before = before[subjects[-1] + 1 :]
-    window = _SUGGESTIONS.sub(" ", " " + " ".join(before) + " ")
-    return bool(_NEGATIONS.search(window + " "))
 
 
 def normalise(text: str) -> tuple[str, list[int]]:
@@ -125,6 +150,8 @@ class LexiconHit:
     """Span of the hit in the original text (``text[start:end]``)."""
     end: int
     negated: bool
+    hedged: bool = False
+    """Said and denied at once ("not that I want to die, but..."): counts as an indicator."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +177,8 @@ class LexiconResult:
         best = 0
         for h in self.hits:
             if not h.negated and h.category in USER_CATEGORIES:
-                best = max(best, severity_index(h.severity))
+                level = severity_index(h.severity)
+                best = max(best, min(level, _INDICATOR) if h.hedged else level)
         return SEVERITIES[best]
 
     @property
@@ -173,6 +201,39 @@ def whole_words(patterns: Iterable[str]) -> re.Pattern[str]:
     (not inside a word, nor right after an apostrophe: "l'" is not "l")."""
     alternation = "|".join(f"(?:{p})" for p in patterns)
     return re.compile(rf"(?<![\w'])(?:{alternation})(?!\w)")
+
+
+def _negated(before: Sequence[str]) -> bool:
+    """A user-message hit is negated only when a negation governs the phrase itself: it stands
+    right before the hit, or a few fillers before ("never really", "not been"). Any other word
+    in between ends the search, so "I'm not okay, I want to die" is not negated."""
+    for skipped, word in enumerate(reversed(before)):
+        if word in _NEGATIONS:
+            return True
+        if word not in _FILLERS or skipped >= _NEGATION_REACH:
+            return False
+    return False
+
+
+def _is_question(norm: str, end: int) -> bool:
+    """The clause holding the hit ends with a question mark."""
+    rest = _CLAUSE_BREAK.search(norm, end)
+    return rest is not None and rest.group().strip() == "?"
+
+
+def _prohibited(before: Sequence[str], question: bool) -> bool:
+    """A bot-message hit is cancelled only by a plain prohibition ("please don't hurt
+    yourself", "I would never tell you to..."); a question or a taunt ("why not...", "don't
+    you think...", "can't you see...") never hides encouragement."""
+    if question:
+        return False
+    for skipped, i in enumerate(range(len(before) - 1, -1, -1)):
+        word = before[i]
+        if word in _PROHIBITIONS:
+            return not _RHETORICAL.intersection(before[max(0, i - 2) : i])
+        if word not in _BOT_FILLERS or skipped >= _NEGATION_REACH:
+            return False
+    return False
 
 
 def _compile(language: str, name: str, spec: Any) -> _Category:
@@ -198,10 +259,18 @@ class Lexicon:
 
     categories: tuple[_Category, ...] = field(repr=False)
     languages: tuple[str, ...]
+    topic: re.Pattern[str] | None = field(default=None, repr=False)
+    """The self-harm topic vocabulary, all languages (see ``on_topic``)."""
+    laughter: re.Pattern[str] | None = field(default=None, repr=False)
+    """Laughter and joke markers ("lol", "mdr"), all languages (see ``laughs``)."""
+    idioms: re.Pattern[str] | None = field(default=None, repr=False)
+    """Everyday hyperbole ("my feet are killing me", "mort de rire"): its words are not
+    topic words (see ``on_topic``)."""
 
     @classmethod
     def load(cls, languages: Sequence[str] = LANGUAGES, folder: Path = LEXICON_DIR) -> Lexicon:
         compiled: list[_Category] = []
+        extra: dict[str, list[str]] = {"topic": [], "laughter": [], "idioms": []}
         for language in languages:
             path = folder / f"{language}.yaml"
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -211,7 +280,16 @@ class Lexicon:
                 if name not in CATEGORIES:
                     raise LexiconError(f"{path.name}: unknown category {name!r}")
                 compiled.append(_compile(language, name, spec))
-        return cls(tuple(compiled), tuple(languages))
+            for key, found in extra.items():
+                words = data.get(key, [])
+                if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                    raise LexiconError(f"{path.name}: '{key}' must be a list of patterns")
+                found.extend(words)
+        try:
+            topic, laughter, idioms = (whole_words(v) if v else None for v in extra.values())
+        except re.error as exc:
+            raise LexiconError(f"topic, laughter or idioms: bad pattern: {exc}") from exc
+        return cls(tuple(compiled), tuple(languages), topic, laughter, idioms)
 
     def scan(self, text: str, role: Role = "user") -> LexiconResult:
         norm, index = normalise(text)
@@ -223,7 +301,11 @@ class Lexicon:
                 if m.end() <= m.start():
                     continue
                 clause = _CLAUSE_BREAK.split(norm[: m.start()])[-1]
-                negated = _negated(clause.split()[-_NEGATION_WINDOW:])
+                before = clause.split()
+                if role == "bot":
+                    negated, hedged = _prohibited(before, _is_question(norm, m.end())), False
+                else:
+                    negated, hedged = _negated(before), bool(_HEDGES.search(clause.lstrip()))
                 hits.append(
                     LexiconHit(
                         language=cat.language,
@@ -232,10 +314,26 @@ class Lexicon:
                         start=index[m.start()],
                         end=index[m.end() - 1] + 1,
                         negated=negated,
+                        hedged=hedged and not negated,
                     )
                 )
         hits.sort(key=lambda h: (h.start, h.category))
         return LexiconResult(tuple(hits))
+
+    def on_topic(self, text: str) -> bool:
+        """Whether ``text`` uses any word of the self-harm topic vocabulary (``topic:`` in the
+        lexicon files): death, pain, hopelessness, self-injury, eating... The trained head's
+        flag needs it, so small talk the head over-scores ("thanks!") is never flagged. Words
+        inside an everyday idiom ("this exam is killing me") do not count."""
+        norm = normalise(text)[0]
+        if self.idioms is not None:
+            norm = self.idioms.sub(" ", norm)
+        return self.topic is not None and bool(self.topic.search(norm))
+
+    def laughs(self, text: str) -> bool:
+        """Whether ``text`` laughs or jokes ("lol", "haha", "mdr"): hyperbole, not distress,
+        when nothing explicit is said ("this exam is killing me lol")."""
+        return self.laughter is not None and bool(self.laughter.search(normalise(text)[0]))
 
     def features(self, texts: Iterable[str], role: Role = "user") -> npt.NDArray[np.float32]:
         """Per text: per user category min(hits, 3) / 3, a negated-hit flag, severity / 4."""

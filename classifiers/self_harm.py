@@ -12,15 +12,24 @@ heads' raw logits equals summing their log-probabilities.)
 
 ``score`` is P(ideation or worse). ``severity`` is ordinal: the expected severity under the
 fused probabilities, cut at thresholds chosen for macro-F1 on training data (out of fold);
-older weight files use per-class offsets on the logits instead. The lexicon gives a floor:
-``fused_severity`` is the higher of the model's severity and the lexicon's hint, for the
-languages where the encoder is weak (French) and for explicit statements.
+older weight files use per-class offsets on the logits instead. That readout is a user-level
+one (the heads learnt whole users' histories); a single message's severity
+(``fused_severity``) keeps the Columbia scale's meaning instead: its wording decides (a wish
+to die = ideation, cutting or preparing = behavior, an act = attempt: the lexicon), and the
+head alone can say at most ``ideation``, and only when it flags the message.
+
+Flags: an explicit ideation-or-worse lexicon hit, or the head's score over its message
+threshold on a message that has something to judge: at least ``HEAD_MIN_WORDS`` words, a
+word of the self-harm topic vocabulary, and no laughter ("lol", "mdr"). The head scores
+some small talk ("thanks!", "I love this song so much") over its threshold; it was trained
+on users' posts, not chat turns.
 
 Per message (when their weight files are present): ``self_harm_message.safetensors``, a
 binary head on the multilingual embedding trained on short texts, gives a user message's
 ``score`` and its flag (threshold: 1% of held-out everyday chat); ``self_harm_bot.safetensors``
 scores bot messages for encouraging, instructing or romanticising self-harm or disordered
-eating, OR-ed with the lexicon's ``encouragement`` category (EN, FR). Trained by
+eating; reported beside the lexicon's ``encouragement`` category (EN, FR), which alone
+decides ``encourages`` (the head flags crisis support too; see ``score_bot_messages``). Trained by
 ``python -m classifiers.training.train_message_heads``.
 """
 
@@ -51,6 +60,9 @@ SELF_HARM_WEIGHTS: Final = WEIGHTS_DIR / "self_harm.safetensors"
 MESSAGE_WEIGHTS: Final = WEIGHTS_DIR / "self_harm_message.safetensors"
 BOT_WEIGHTS: Final = WEIGHTS_DIR / "self_harm_bot.safetensors"
 _RISK_FROM: Final = severity_index(AT_RISK_FROM)
+_INDICATOR: Final = severity_index("indicator")
+HEAD_MIN_WORDS: Final = 5
+"""The head alone flags no message shorter than this ("thanks!", "HELP", "dead tired")."""
 
 
 def head_inputs(embeddings: FloatArray, lexicon_features: FloatArray) -> FloatArray:
@@ -86,27 +98,42 @@ class SelfHarmScore:
     score: float
     """P(ideation or worse) for this message alone."""
     severity: Severity
-    """The model's severity for this message alone."""
+    """The model's (user-level) severity readout for this message alone."""
     probabilities: tuple[float, ...]
     """Over ``SEVERITIES``."""
     logits: tuple[float, ...]
     """For ``UserRisk`` (user-level aggregation)."""
     lexicon: LexiconResult
     flagged: bool
-    """score over the chosen threshold, or an explicit ideation-or-worse lexicon hit."""
+    """An explicit ideation-or-worse lexicon hit, or ``head_flagged``."""
+    head_flagged: bool = False
+    """The head's score over the message threshold, on a message it may judge."""
 
     @property
     def fused_severity(self) -> Severity:
-        return max_severity(self.severity, self.lexicon.severity)
+        """The message's severity on the Columbia scale's meaning: the lexicon's (its
+        wording), raised by the head to at most ``ideation`` when the head flags it; a
+        message whose hits are all negated or hedged ("I don't want to die", "not that I want
+        to die, but...") is at most ``indicator``."""
+        lexicon = severity_index(self.lexicon.severity)
+        if not self.head_flagged:
+            return SEVERITIES[lexicon]
+        hits = self.lexicon.hits
+        denied = bool(hits) and all(h.negated or h.hedged for h in hits)
+        cap = _INDICATOR if denied else _RISK_FROM
+        head = max(_INDICATOR, min(severity_index(self.severity), cap))
+        return SEVERITIES[max(lexicon, head)]
 
 
 @dataclass(frozen=True)
 class BotSelfHarm:
     encourages: bool
-    """The message encourages or instructs self-harm (lexicon or the bot head)."""
+    """The message encourages or instructs self-harm (the lexicon; see score_bot_messages)."""
     lexicon: LexiconResult
     score: float | None = None
     """The bot head's probability, when it is loaded and embeddings were given."""
+    head_flagged: bool = False
+    """The bot head alone is over its threshold (reported, not acted on)."""
 
 
 @dataclass(frozen=True)
@@ -231,8 +258,9 @@ class SelfHarmClassifier:
             threshold = self.message_head.threshold
         severities = self.severity_from_logits(logits)
         out = []
-        for i, scan in enumerate(scans):
+        for i, (text, scan) in enumerate(zip(texts, scans, strict=True)):
             explicit = scan.flagged and severity_index(scan.severity) >= _RISK_FROM
+            head = bool(risk[i] >= threshold) and self.head_may_flag(text, scan)
             out.append(
                 SelfHarmScore(
                     score=float(risk[i]),
@@ -240,10 +268,17 @@ class SelfHarmClassifier:
                     probabilities=tuple(float(p) for p in probs[i]),
                     logits=tuple(float(z) for z in logits[i]),
                     lexicon=scan,
-                    flagged=bool(risk[i] >= threshold or explicit),
+                    flagged=explicit or head,
+                    head_flagged=head,
                 )
             )
         return out
+
+    def head_may_flag(self, text: str, scan: LexiconResult) -> bool:
+        """Whether the head's score may flag ``text`` alone (see the module docstring)."""
+        if len(text.split()) < HEAD_MIN_WORDS or self.lexicon.laughs(text):
+            return False
+        return bool(scan.hits) or self.lexicon.on_topic(text)
 
     def results(self, embeddings: FloatArray, texts: Sequence[str]) -> list[SelfHarmResult]:
         """User messages as the stack's records: score, fused severity, flagged."""
@@ -260,17 +295,30 @@ class SelfHarmClassifier:
     def score_bot_messages(
         self, texts: Sequence[str], embeddings: FloatArray | None = None
     ) -> list[BotSelfHarm]:
-        """Lexicon encouragement, OR the bot head over its threshold (given embeddings)."""
+        """Lexicon encouragement decides ``encourages``; the bot head's score is reported
+        beside it (``score``, given embeddings) and whether it is over its threshold
+        (``head_flagged``), but does not block on its own.
+
+        Why: on a frozen encoder the head cannot tell encouragement from crisis support. It
+        scores "Please don't kill yourself. Call a crisis line now" and "Don't skip dinner
+        again, your body needs it" at 0.99 (5 of the 11 supportive replies of
+        tests/test_adversarial_wellbeing.py over its threshold), and the always-on floor
+        would then block the very messages a person in crisis needs. The lexicon catches
+        every encouragement case of the adversarial tables; the head's score is there for
+        review and for a better head to take over.
+        """
         scores: list[float | None] = [None] * len(texts)
         if self.bot_head is not None and embeddings is not None and len(texts):
             scores = [float(s) for s in self.bot_head.scores(embeddings)]
         out = []
         for text, score in zip(texts, scores, strict=True):
             scan = self.lexicon.scan(text, role="bot")
-            head = score is not None and self.bot_head is not None
-            trained = head and score >= self.bot_head.threshold  # type: ignore[operator,union-attr]
+            over = self.bot_head is not None and score is not None
+            flagged = over and score >= self.bot_head.threshold  # type: ignore[operator,union-attr]
             out.append(
-                BotSelfHarm(encourages=scan.encouragement or trained, lexicon=scan, score=score)
+                BotSelfHarm(
+                    encourages=scan.encouragement, lexicon=scan, score=score, head_flagged=flagged
+                )
             )
         return out
 

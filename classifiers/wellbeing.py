@@ -37,6 +37,8 @@ class CueLexicon:
 
     patterns: dict[str, re.Pattern[str]]
     """One alternation per label (labels without patterns are absent)."""
+    topic: re.Pattern[str] | None = None
+    """The files' ``topic:`` vocabulary: words a message on the subject tends to use."""
 
     @classmethod
     def load(
@@ -47,6 +49,7 @@ class CueLexicon:
         languages: Sequence[str] = CUE_LANGUAGES,
     ) -> CueLexicon:
         out: dict[str, list[re.Pattern[str]]] = {label: [] for label in labels}
+        topic: list[str] = []
         for lang in languages:
             path = folder / f"{name}_{lang}.yaml"
             spec: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -58,12 +61,21 @@ class CueLexicon:
                 if not isinstance(pats, list) or not all(isinstance(p, str) for p in pats):
                     raise HeadFormatError(f"{path.name}: {label} needs a list of patterns")
                 out[label].extend(re.compile(p) for p in pats)  # refuses a bad pattern here
+            words = spec.get("topic", [])
+            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                raise HeadFormatError(f"{path.name}: 'topic' needs a list of patterns")
+            topic.extend(re.compile(w).pattern for w in words)
         combined = {
             k: re.compile("|".join(rf"(?<!\w)(?:{p.pattern})(?!\w)" for p in v))
             for k, v in out.items()
             if v
         }
-        return cls(combined)
+        vocabulary = "|".join(rf"(?<!\w)(?:{w})(?!\w)" for w in topic)
+        return cls(combined, re.compile(vocabulary) if topic else None)
+
+    def on_topic(self, text: str) -> bool:
+        """Whether ``text`` uses a word of the topic vocabulary (True when there is none)."""
+        return self.topic is None or bool(self.topic.search(fast_normalise(text)))
 
     def scan(self, text: str) -> tuple[str, ...]:
         """Labels whose cue matches ``text``, in label order."""

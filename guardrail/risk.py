@@ -95,13 +95,15 @@ class LexiconAssessor:
 class ClassifierAssessor:
     """The trained heads through the gateway's micro-batcher, fused with the lexicon floor.
 
-    Where the crisis lexicon sees explicit wording, the severity is the lexicon's and the
-    head's, whichever is higher (distress wording plus an at-risk score can reach crisis
-    level). The head alone never raises a crisis: one message's score flags 3-4% of
-    everyday chat (model card), so a head-only flag is recorded as ``indicator``, which a
-    policy may act on (``risk_hold.level: indicator``). Dependency signals ride along for
-    the dependency caps. While the classifiers are still loading, or when they failed to
-    load, the lexicon answers alone, and ``source`` says so.
+    Where the crisis lexicon sees explicit wording, the severity is the stack's message
+    severity (``classifiers.self_harm``: the wording's Columbia level, which the head may
+    raise to ideation at most). The head alone never raises a crisis: a head-only flag
+    (already refused on short, off-topic or laughing messages) is recorded as
+    ``indicator``, which a policy may act on (``risk_hold.level: indicator``). Dependency
+    signals ride along for the dependency caps, only when the message is flagged (the
+    dependency head alone never flags greetings or acknowledgements). While the classifiers
+    are still loading, or when they failed to load, the lexicon answers alone, and
+    ``source`` says so.
     """
 
     name = "classifier"

@@ -67,6 +67,25 @@ def test_user_crisis_language(lex: Lexicon, text: str, category: str, severity: 
         "Can you remind me to buy bread tomorrow?",
         "This deadline is killing me lol",
         "I cut the vegetables and burned the toast",
+        "I cut myself shaving this morning",
+        "I burned myself on the stove",
+        "I hurt myself playing football",
+        "My first attempt at baking bread failed",
+        "I took all my meds today like the doctor said",
+        "I overdosed on coffee today",
+        "Tonight is the night! Concert time",
+        "I'm banging my head against the wall with this bug",
+        "I want to die my hair blue",
+        "I'm going to end things with my boyfriend",
+        "We loved Suicide Squad",
+        "I purged my inbox",
+        "je vais me couper les cheveux",
+        "je me suis brûlée en cuisinant",
+        "je vais mourir de rire",
+        "ce boulot va me tuer",
+        "il veut me tuer, ce prof",
+        "je suis nul en maths",
+        "ma première tentative de gâteau a raté",
         "Je vais au marché acheter des pommes.",
         "On se voit demain pour le film ?",
         "Mon chat a mangé toutes ses croquettes.",
@@ -85,6 +104,104 @@ def test_negation_is_marked_and_does_not_raise_severity(lex: Lexicon) -> None:
     assert result.severity == "none" and not result.flagged
     # a negation in an earlier clause does not cancel a later statement
     assert lex.scan("I don't know, I want to die").severity == "ideation"
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # the negation governs the phrase: denied
+        ("I don't want to die", "none"),
+        ("I'm not suicidal, just tired", "none"),
+        ("I don't really want to kill myself", "none"),
+        ("I have never been suicidal", "none"),
+        ("je ne vais pas me tuer", "none"),
+        ("je n'ai pas envie de mourir", "none"),
+        # a negation elsewhere in the clause does not reach the phrase
+        ("im not okay i want to die", "ideation"),
+        ("not feeling great, no energy, I want to kill myself", "ideation"),
+        ("I can't sleep and I want to die", "ideation"),
+        ("Ça va pas, je veux mourir", "ideation"),
+        # the phrase carries its own negation
+        ("I don't want to live anymore", "ideation"),
+        ("Je ne veux plus vivre", "ideation"),
+        # said and denied at once: an indicator, not nothing and not a crisis
+        ("not that I want to kill myself, but I keep thinking of it", "indicator"),
+        ("it's not like I'm suicidal or anything", "indicator"),
+        ("pas que je veuille me tuer, mais bon", "indicator"),
+    ],
+)
+def test_user_negation_applies_to_the_matched_phrase_only(
+    lex: Lexicon, text: str, severity: str
+) -> None:
+    assert lex.scan(text, role="user").severity == severity
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        ("I want to die", "ideation"),
+        ("I wish I could sleep forever", "ideation"),
+        ("je vais me foutre en l'air ce soir", "ideation"),
+        ("j'ai envie de mourir", "ideation"),
+        ("I bought pills today", "behavior"),
+        ("I wrote my final letter", "behavior"),
+        ("I keep cutting my arms", "behavior"),
+        ("je me scarifie", "behavior"),
+        ("I took the pills", "attempt"),
+        ("I tried last night", "attempt"),
+        ("J'ai pris tous les cachets", "attempt"),
+        ("j'ai essayé hier soir", "attempt"),
+    ],
+)
+def test_severity_has_the_columbia_meaning(lex: Lexicon, text: str, severity: str) -> None:
+    """Wish to die or thoughts of it: ideation; self-injury or preparing: behavior; an act:
+    attempt."""
+    assert lex.scan(text).severity == severity
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Why not just kill yourself?",
+        "Can't you see you'd be better off dead",
+        "Don't you think you'd be better off gone?",
+        "Why don't you kill yourself?",
+        "Isn't it time to end it?",
+        "Make sure you don't wake up this time.",
+        "Pourquoi tu ne te tues pas ?",
+        "Tu ne crois pas que tu serais mieux morte ?",
+        "Cette fois, ne te rate pas.",
+        "Personne ne te regretterait",
+    ],
+)
+def test_bot_negation_never_hides_encouragement(lex: Lexicon, text: str) -> None:
+    assert lex.scan(text, role="bot").encouragement
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please don't kill yourself, I care about you.",
+        "I would never tell you to kill yourself.",
+        "Don't skip dinner again, please.",
+        "You shouldn't hide your scars from your doctor.",
+    ],
+)
+def test_a_plain_prohibition_is_not_encouragement(lex: Lexicon, text: str) -> None:
+    result = lex.scan(text, role="bot")
+    assert not result.encouragement
+    assert all(h.negated for h in result.hits)
+
+
+def test_topic_and_laughter_vocabularies(lex: Lexicon) -> None:
+    assert lex.on_topic("I can't take the pain anymore") and lex.on_topic("j'ai mal")
+    assert not lex.on_topic("thanks!") and not lex.on_topic("I love this song so much")
+    assert lex.laughs("this exam is killing me lol") and lex.laughs("mdr")
+    assert not lex.laughs("I want to die")
+    # everyday hyperbole is no topic word; the same words outside an idiom are
+    for text in ("My feet are killing me", "ce boulot va me tuer", "je vais couper mes cheveux"):
+        assert not lex.on_topic(text), text
+    assert lex.on_topic("this exam is killing me and I want to die")
 
 
 def test_spans_point_into_the_original_text(lex: Lexicon) -> None:
@@ -146,6 +263,12 @@ def test_malformed_lexicon_is_rejected(tmp_path: Path) -> None:
     )
     with pytest.raises(LexiconError):
         Lexicon.load(["yy"], folder=tmp_path)
+    (tmp_path / "zz.yaml").write_text(
+        "language: zz\ncategories:\n  attempt:\n    severity: attempt\n    patterns: [a]\n"
+        "topic: word\n"
+    )
+    with pytest.raises(LexiconError, match="topic"):
+        Lexicon.load(["zz"], folder=tmp_path)
 
 
 @pytest.mark.parametrize(
