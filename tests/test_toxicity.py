@@ -164,17 +164,34 @@ def test_only_the_listed_labels_fire() -> None:
     assert run(MESSAGE, "{labels: [hate]}", Marker()).verdict == "allow"
 
 
+def test_a_gateway_without_classifiers_is_not_told_on_every_decision() -> None:
+    decision = run("Hello!", None, None)
+    assert decision.verdict == "allow" and decision.reasons == []
+
+
+class Broken:
+    async def classify(self, texts: Sequence[str], role: Role) -> list[TextScores]:
+        raise RuntimeError("the encoder crashed")
+
+
+def test_a_failing_classifier_fails_open_with_a_reason_by_default() -> None:
+    decision = run("Hello!", None, cast(Any, Broken()))
+    assert decision.verdict == "allow"
+    (reason,) = decision.reasons
+    assert reason.rule == "toxicity" and reason.effect == "info"
+    assert "toxicity classifier unavailable" in reason.detail
+
+
 @pytest.mark.parametrize(
     ("kind", "on_error", "verdict", "effect"),
-    [(Kind.PROACTIVE, None, "allow", "info"),
+    [(Kind.PROACTIVE, "fail_open", "allow", "info"),
      (Kind.PROACTIVE, "fail_closed", "block", "block"),
      (Kind.REPLY, "{proactive: fail_closed, reply: fail_open}", "allow", "info")],
 )  # fmt: skip
 def test_without_a_classifier_on_error_decides(
-    kind: Kind, on_error: str | None, verdict: str, effect: str
+    kind: Kind, on_error: str, verdict: str, effect: str
 ) -> None:
-    policy = None if on_error is None else f"{{on_error: {on_error}}}"
-    decision = run("Hello!", policy, None, kind=kind)
+    decision = run("Hello!", f"{{on_error: {on_error}}}", None, kind=kind)
     assert decision.verdict == verdict
     (reason,) = decision.reasons
     assert reason.rule == "toxicity" and reason.effect == effect
@@ -246,3 +263,38 @@ def test_the_card_sits_beside_the_weights() -> None:
         pytest.skip("the toxicity head is not shipped in this checkout")
     card = Path(TOXICITY_WEIGHTS).with_suffix(".md").read_text("utf-8")
     assert "AUPRC" in card and "### EN" in card and "### FR" in card
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def test_the_toxicity_report_counts_labels_by_bot(tmp_path: Path) -> None:
+    from guardrail.audit import AuditTrail
+    from guardrail.audit.pseudonym import AuditKey
+    from guardrail.audit.reports import REPORTS, Period
+    from guardrail.audit.sqlite import SQLiteAudit
+    from guardrail.models import Reason, Verdict
+
+    trail = AuditTrail(SQLiteAudit(tmp_path / "audit.db"), AuditKey(b"k" * 32))
+
+    def record(n: int, bot: str, verdict: Verdict, *reasons: Reason) -> None:
+        req = OutreachRequest(bot_id=bot, user_id="u", channel="sms", text="t")  # type: ignore[arg-type]
+        decision = Decision(decision_id=f"d{n}", verdict=verdict, kind=Kind.REPLY, text=None,
+                            reasons=list(reasons), policy="p", policy_version="sha256:" + "0" * 64,
+                            decided_at=NOW + timedelta(minutes=n))  # fmt: skip
+        asyncio.run(trail.record_decision("t", req, decision))
+
+    def tox(effect: str, *labels: str, detail: str = "toxic") -> Reason:
+        return Reason(rule="toxicity", detail=detail, policy="p", effect=effect,  # type: ignore[arg-type]
+                      labels=list(labels))  # fmt: skip
+
+    record(1, "nova", Verdict.BLOCK, tox("block", "insult", "harassment"))
+    record(2, "nova", Verdict.REWRITE, tox("rewrite", "hate"))
+    record(3, "maestro", Verdict.ALLOW, tox("info", "insult"))
+    record(4, "maestro", Verdict.ALLOW, tox("info", detail="toxicity classifier unavailable (x)"))
+    out = asyncio.run(REPORTS["toxicity"](trail, "t", Period.year(2026)))
+    assert out["messages"] == 3
+    assert out["by_label"] == {"harassment": 1, "hate": 1, "insult": 2}
+    assert out["by_bot"] == {"maestro": 1, "nova": 2}
+    assert out["by_effect"] == {"block": 1, "info": 1, "rewrite": 1}
+    assert {"label": "insult", "bot": "nova", "count": 1} in out["by_label_and_bot"]

@@ -19,14 +19,14 @@ validation split's AUPRC. Data, ``ship: yes`` only (the script refuses otherwise
   Opinion`` unsafe is left out (neither toxic by these labels nor safe).
 - XSTest safe prompts (look-alikes: "kill a Python process") -> negatives.
 - Everyday chat (Topical-Chat, XPersona French, GoEmotions, XED neutral, XED French) ->
-  negatives, and the calibration set of every threshold.
+  negatives; its bot-like part (Topical-Chat, XPersona French) calibrates every threshold.
 
 ``threat`` and ``sexual`` have no labelled source: they are weak labels, a toxic row (any
 label above) whose text matches the English or French word lists ``THREAT`` / ``SEXUAL``.
 
 Splits: seeded hash per source and text (60/20/20). Thresholds: per output, the score that at
-most 1% of the validation split's everyday chat reaches, English and French apart (the
-higher). Test-split figures (AUPRC, confusion at the threshold, everyday flag rate), English
+most 1% of the validation split's bot-like everyday chat reaches, English and French apart
+(the higher). Test-split figures (AUPRC, confusion at the threshold, everyday flag rate), English
 and French apart, go into the metadata and the card. Nothing here prints a text.
 """
 
@@ -51,6 +51,11 @@ from classifiers.training.corpora import Lang, Split
 OUTPUTS: Final = ("any", *TOXICITY_LABELS)
 C_GRID: Final = (0.01, 0.03, 0.1, 0.3)
 FLAG_RATE: Final = 0.01
+BOT_WEIGHT: Final = 1.0
+"""Weight of a DiaSafety bot response (3 was tried: lower recall at the threshold)."""
+BOT_LIKE: Final = frozenset({"topical_chat", "xpersona_fr"})
+"""Everyday chat that reads like a chatbot's turns (conversation partners, not Reddit
+comments or film subtitles): the thresholds' calibration set."""
 PROTECTED: Final = frozenset({"origin", "gender", "sexual_orientation", "religion", "disability"})
 THREAT: Final = re.compile(
     r"\b(?:kill|murder|shoot|stab|hang|lynch|burn (?:them|you|u)|beat (?:you|u|them)|"
@@ -75,6 +80,9 @@ class TRow:
     lang: Lang
     split: Split
     everyday: bool = False
+    subset: str = ""
+    """A slice the card reports apart (DiaSafety's categories)."""
+    weight: float = 1.0
 
 
 def weak(labels: set[str], text: str) -> frozenset[str]:
@@ -108,7 +116,7 @@ def _split(source: str, text: str, seed: int) -> Split:
     return C.hash_split(source, text, seed)
 
 
-def load_rows(data: Path, seed: int, cap: int) -> list[TRow]:
+def load_rows(data: Path, seed: int, cap: int, bot_weight: float = 1.0) -> list[TRow]:
     from classifiers.data import dataset_info, load_diasafety
 
     for folder in ("mlma_hate", "toxigen", "diasafety", "xstest"):
@@ -117,12 +125,15 @@ def load_rows(data: Path, seed: int, cap: int) -> list[TRow]:
     rows: list[TRow] = []
     seen: set[str] = set()
 
-    def add(text: str, labels: set[str], source: str, lang: Lang, everyday: bool = False) -> None:
+    def add(
+        text: str, labels: set[str], source: str, lang: Lang, subset: str = "", weight: float = 1.0
+    ) -> None:
         t = text.strip()
         if not t or t in seen:
             return
         seen.add(t)
-        rows.append(TRow(t, weak(labels, t), source, lang, _split(source, t, seed), everyday))
+        split = _split(source, t, seed)
+        rows.append(TRow(t, weak(labels, t), source, lang, split, False, subset, weight))
 
     for lang in ("en", "fr"):
         for r in C._csv(data / "mlma_hate" / f"{lang}_dataset.csv"):
@@ -133,11 +144,12 @@ def load_rows(data: Path, seed: int, cap: int) -> list[TRow]:
         if p.category == "Biased Opinion" and p.label == "Unsafe":
             continue
         labels: set[str] = set()
+        subset = "diasafety:" + p.category.lower().replace(" ", "_")
         if p.label == "Unsafe" and p.category == "Offending User":
             labels = {"insult", "harassment"}
         elif p.label == "Unsafe" and p.category == "Toxicity Agreement":
             labels = {"any"}
-        add(p.response, labels, "diasafety", "en")
+        add(p.response, labels, "diasafety", "en", subset, bot_weight)
     for r in C._csv(data / "xstest" / "xstest_prompts.csv"):
         if r["label"] == "safe":
             add(r["prompt"], set(), "xstest", "en")
@@ -191,7 +203,7 @@ def train(
 
     split = np.asarray([r.split for r in rows])
     tr, va = split == "train", split == "val"
-    w_one = np.ones(len(rows), dtype=np.float64)
+    w_one = np.asarray([r.weight for r in rows], dtype=np.float64)
     ws: list[Matrix] = []
     bs: list[Matrix] = []
     notes: dict[str, Any] = {}
@@ -228,12 +240,24 @@ def evaluate(rows: list[TRow], p: Matrix, thresholds: dict[str, float]) -> dict[
             if y[lang].any():
                 r = report(y[lang], p[lang, j].astype(np.float64), thresholds[name])
                 res[name] = {k: r[k] for k in ("positives", "auprc", "recall") if k in r}
-        day = lang & np.asarray([r.everyday for r in rows])
-        res["everyday"] = {"n": int(day.sum()), "flag_rate": round(float(flagged[day].mean()), 4)}
+        bot_like = lang & np.asarray([r.source in BOT_LIKE for r in rows])
+        res["everyday"] = {
+            "n": int(bot_like.sum()),
+            "flag_rate": round(float(flagged[bot_like].mean()), 4),
+        }
+        for src in sorted({r.source for r in rows if r.lang == lg and r.everyday}):
+            m = lang & np.asarray([r.source == src for r in rows])
+            res[f"everyday:{src}"] = {
+                "n": int(m.sum()),
+                "flag_rate": round(float(flagged[m].mean()), 4),
+            }
         for src in sorted({r.source for r in rows if r.lang == lg and not r.everyday}):
             m = lang & np.asarray([r.source == src for r in rows])
             y = y_any[m]
             res[f"source:{src}"] = report(y, p[m, 0].astype(np.float64), thresholds["any"])
+        for sub in sorted({r.subset for r in rows if r.lang == lg and r.subset}):
+            m = lang & np.asarray([r.subset == sub for r in rows])
+            res[f"source:{sub}"] = report(y_any[m], p[m, 0].astype(np.float64), thresholds["any"])
         out[lg] = res
     return out
 
@@ -268,7 +292,8 @@ def card(meta: dict[str, Any]) -> str:
         "`neutral` -> negative (hard: neutral statements about the same groups).",
         "- DiaSafety bot responses (Apache-2.0): `Offending User` unsafe -> **insult** + "
         "**harassment**; `Toxicity Agreement` unsafe -> `any` only; safe responses and the "
-        "unsafe ones of non-toxic categories -> negative; `Biased Opinion` unsafe left out.",
+        "unsafe ones of non-toxic categories -> negative; `Biased Opinion` unsafe left out. "
+        f"Each response weighs {meta['bot_weight']} (real bot messages, the head's purpose).",
         "- XSTest (CC BY 4.0): safe look-alike prompts -> negative.",
         "- Everyday chat (Topical-Chat, XPersona French, GoEmotions, XED neutral and French; "
         f"at most {meta['everyday_cap']} per source) -> negative; the threshold calibration set.",
@@ -284,7 +309,8 @@ def card(meta: dict[str, Any]) -> str:
         "",
         "## Thresholds",
         f"Per output, the score that at most {100 * FLAG_RATE:.0f}% of the validation split's "
-        "everyday chat reaches, English and French apart (the higher of the two): "
+        "everyday bot-like chat (Topical-Chat turns in English, XPersona turns in French) "
+        "reaches, English and French apart (the higher of the two): "
         + ", ".join(f"`{k}` = {v:.4f}" for k, v in thr.items())
         + f". Validation everyday flag rate (any): {meta['val_everyday_flag_rate']}.",
         "",
@@ -299,8 +325,14 @@ def card(meta: dict[str, Any]) -> str:
             f"- `any` (flag): n={a['n']}, positives {a['positives']}, AUPRC "
             f"{a.get('auprc', 'n/a')}, recall {a.get('recall', 'n/a')}; confusion at the "
             f"threshold tp/fp/fn/tn {a['tp']}/{a['fp']}/{a['fn']}/{a['tn']}.",
-            f"- everyday chat flagged: {100 * r['everyday']['flag_rate']:.2f}% "
-            f"(n={r['everyday']['n']}).",
+            f"- everyday bot-like chat flagged: {100 * r['everyday']['flag_rate']:.2f}% "
+            f"(n={r['everyday']['n']}); per everyday source: "
+            + ", ".join(
+                f"{k[9:]} {100 * v['flag_rate']:.2f}% (n={v['n']})"
+                for k, v in r.items()
+                if k.startswith("everyday:")
+            )
+            + ".",
             "- per label (AUPRC, recall at its threshold, positives): "
             + "; ".join(
                 f"{k} {v.get('auprc', 'n/a')}, {v.get('recall', 'n/a')}, {v['positives']}"
@@ -325,6 +357,11 @@ def card(meta: dict[str, Any]) -> str:
         "- A linear head on a frozen encoder, calibrated for <= 1% flags on everyday chat: "
         "recall is traded for not blocking ordinary messages. Policies can lower the bar per "
         "label and per language (`rules.toxicity`).",
+        "- MLMA's `normal` tweets are mostly flagged (table above): many are hostile in tone "
+        "though one annotator called them normal; they are not everyday chat.",
+        "- DiaSafety `toxicity_agreement` responses agree with a toxic user message and are "
+        'often harmless alone ("Yes, I think so"): a head that sees one message cannot catch '
+        "them; `offending_user` is the figure for bots rude to the user.",
         "- MLMA tweets are pre-processed (stop words removed, `@user`/`@url`), unlike bot "
         "messages; French positives come from MLMA only.",
         "- `threat` and `sexual` rest on word lists (weak labels): treat their scores as a "
@@ -347,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(__doc__ or "", TOXICITY_WEIGHTS, argv)
     set_seeds(args.seed)
     progress = not args.quiet
-    rows = load_rows(args.data, C.CORPUS_SEED, args.everyday_cap)
+    rows = load_rows(args.data, C.CORPUS_SEED, args.everyday_cap, BOT_WEIGHT)
     cache = embedding_cache(args.cache, args.precision, args.device, args.encoder, args.threads)
     x = cache.encode_documents([r.text for r in rows], progress=progress)
     cache.save()
@@ -358,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     thresholds: dict[str, float] = {}
     by_lang: dict[str, dict[str, float]] = {}
     val_day: Callable[[str], npt.NDArray[np.bool_]] = lambda lg: (  # noqa: E731
-        (split == "val") & np.asarray([r.everyday and r.lang == lg for r in rows])
+        (split == "val") & np.asarray([r.source in BOT_LIKE and r.lang == lg for r in rows])
     )
     for j, name in enumerate(OUTPUTS):
         per = {
@@ -382,6 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "language_thresholds": by_lang,
         "flag_rate_target": FLAG_RATE,
         "everyday_cap": args.everyday_cap,
+        "bot_weight": BOT_WEIGHT,
         "n_train": int((split == "train").sum()),
         "selection": notes,
         "val_everyday_flag_rate": val_rates,

@@ -14,7 +14,11 @@ per language (``thresholds``, ``language_thresholds``). What happens when it fir
 - ``review``: sent, with a ``review:`` reason, and the review webhook is told.
 
 Reasons name the labels (``Reason.labels``: ``classifiers.results.TOXICITY_LABELS``) and the
-score; ``on_error`` says what happens when no toxicity classifier answers.
+score. ``on_error`` says what happens when no toxicity classifier answers. Because the rule is
+on by default, a deployment that runs no classifiers at all (no stack, or a stack without the
+toxicity head) is not told so on every decision: unless the policy sets ``on_error``, the
+rule then stays silent. A classifier that fails (an error, a timeout) always gives its
+reason: fail open by default, with an ``info`` reason.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.content import OnError, degraded
 
 LABEL = "TOXICITY"
+FAIL_OPEN = OnError(proactive="fail_open", reply="fail_open")
+NO_STACK = "no classifier stack is loaded"
+"""The analysis stage's word for a gateway that runs without classifiers."""
 KEYS = ("any", *TOXICITY_LABELS)
 
 
@@ -68,9 +75,11 @@ class ToxicityParams(RuleParams):
     min_remaining_ratio: float = Field(
         default=0.4, ge=0.0, le=1.0, description="rewrite: ...or less than this share of the text"
     )
-    on_error: OnError = Field(
-        default_factory=lambda: OnError(proactive="fail_open", reply="fail_open"),
-        description="when no toxicity classifier answers: fail_closed or fail_open, per kind",
+    on_error: OnError | None = Field(
+        default=None,
+        description="when no toxicity classifier answers: fail_closed or fail_open, per kind; "
+        "unset, a gateway with no classifiers configured is not checked (no reason recorded) "
+        "and a failing classifier fails open",
     )
 
     @field_validator("thresholds")
@@ -125,10 +134,12 @@ class Toxicity(Rule[ToxicityParams]):
         analysis = ctx.analysis
         whole = analysis.scores.toxicity if analysis and analysis.scores else None
         if analysis is None or whole is None:
-            why = (analysis.unavailable.get(CLASSIFIERS) if analysis else None) or (
-                "no toxicity head is loaded"
-            )
-            return degraded(self.id, "toxicity classifier", why, params.on_error, ctx.kind)
+            failed = analysis.unavailable.get(CLASSIFIERS) if analysis else None
+            if failed in (None, NO_STACK) and params.on_error is None:
+                return None  # nothing configured to check with; the policy did not ask
+            why = failed or "no toxicity head is loaded"
+            on_error = params.on_error or FAIL_OPEN
+            return degraded(self.id, "toxicity classifier", why, on_error, ctx.kind)
         lang = language_of(ctx.request.user.locale, default="")
         bars = {**params.thresholds, **params.language_thresholds.get(lang, {})}
         flagged = []
