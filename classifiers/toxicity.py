@@ -1,7 +1,7 @@
 """Toxicity head for bot (and user) messages: insult, hate, harassment, threat, sexual.
 
-A linear multi-label head on the shared embedding (``any`` plus one sigmoid per label of
-``TOXICITY_LABELS``, thresholds in the weight file), trained by
+A small multi-label head on the shared embedding (one hidden layer; ``any`` plus one sigmoid
+per label of ``TOXICITY_LABELS``, thresholds in the weight file), trained by
 ``python -m classifiers.training.train_toxicity`` (card: ``weights/toxicity.md``). It
 works out of the box, English and French, with no extra model.
 

@@ -2,10 +2,13 @@
 
     python -m classifiers.training.train_toxicity --data ../shared/data
 
-A multi-label linear head on the shared sentence embedding: ``any`` (the score) and one
-sigmoid per label of ``classifiers.results.TOXICITY_LABELS`` (insult, hate, harassment,
-threat, sexual), each a class-balanced L2 logistic regression, C chosen per output on the
-validation split's AUPRC. Data, ``ship: yes`` only (the script refuses otherwise):
+A multi-label head on the shared sentence embedding: ``any`` (the score) and one sigmoid per
+label of ``classifiers.results.TOXICITY_LABELS`` (insult, hate, harassment, threat, sexual).
+By default a one-hidden-layer MLP (``--hidden=256``, L2 ``ALPHA``, early stopping on a
+seeded tenth of the train split); ``--hidden=0`` trains one class-balanced logistic
+regression per output instead (C per output on the validation AUPRC): on the same held-out
+data it had lower recall at the same everyday flag rate (EN 0.64 vs 0.70, FR 0.74 vs 0.82).
+Data, ``ship: yes`` only (the script refuses otherwise):
 
 - MLMA hate tweets, English and French. Hostility types map to labels (see ``mlma_labels``):
   ``hateful`` towards a protected attribute (origin, gender, sexual orientation, religion,
@@ -50,6 +53,9 @@ from classifiers.training.corpora import Lang, Split
 
 OUTPUTS: Final = ("any", *TOXICITY_LABELS)
 C_GRID: Final = (0.01, 0.03, 0.1, 0.3)
+DEFAULT_HIDDEN: Final = 256
+ALPHA: Final = 1e-2
+"""L2 strength of the MLP head (``--hidden`` > 0)."""
 FLAG_RATE: Final = 0.01
 BOT_WEIGHT: Final = 1.0
 """Weight of a DiaSafety bot response (3 was tried: lower recall at the threshold)."""
@@ -224,6 +230,41 @@ def train(
     return np.concatenate(ws, axis=1), np.concatenate(bs), notes
 
 
+def train_mlp(
+    rows: list[TRow], x: Matrix, hidden: int, seed: int
+) -> tuple[tuple[Matrix, ...], tuple[Matrix, ...], dict[str, Any]]:
+    """A one-hidden-layer multi-label MLP (sigmoid outputs) on standardised inputs, folded."""
+    from sklearn.neural_network import MLPClassifier
+
+    from classifiers.heads import fold_standardisation
+    from classifiers.training.common import fit_scaler
+
+    split = np.asarray([r.split for r in rows])
+    tr = split == "train"
+    y = np.asarray([[o in r.labels for o in OUTPUTS] for r in rows], dtype=np.int64)
+    scaler = fit_scaler(x[tr])
+    clf = MLPClassifier(
+        hidden_layer_sizes=(hidden,),
+        alpha=ALPHA,
+        early_stopping=True,
+        validation_fraction=0.1,
+        max_iter=200,
+        random_state=seed,
+    )
+    clf.fit(scaler.transform(x[tr]), y[tr])
+    w0, b0 = fold_standardisation(
+        clf.coefs_[0].astype(np.float32),
+        clf.intercepts_[0].astype(np.float32),
+        scaler.mean_.astype(np.float32),
+        scaler.scale_.astype(np.float32),
+    )
+    ws = (w0, clf.coefs_[1].astype(np.float32))
+    bs = (b0, clf.intercepts_[1].astype(np.float32))
+    notes = {o: {"c": f"mlp alpha {ALPHA}", "n_train_positive": int(y[tr, j].sum())}
+             for j, o in enumerate(OUTPUTS)}  # fmt: skip
+    return ws, bs, notes
+
+
 def evaluate(rows: list[TRow], p: Matrix, thresholds: dict[str, float]) -> dict[str, Any]:
     """Test-split figures per language: AUPRC per output, confusion of the flag (``any``
     over its threshold), everyday flag rate, XSTest look-alike flag rate."""
@@ -268,7 +309,9 @@ def card(meta: dict[str, Any]) -> str:
     lines = [
         "# Model card: toxicity head",
         "",
-        f"File: `toxicity.safetensors` ({meta['n_parameters']} parameters, float32, linear). "
+        f"File: `toxicity.safetensors` ({meta['n_parameters']} parameters, float32, "
+        + (f"one hidden layer of {meta['hidden']}, ReLU" if meta.get("hidden") else "linear")
+        + "). "
         f"Trained {meta['trained_at']} by `python -m classifiers.training.train_toxicity` "
         f"(seed {meta['seed']}, split seed {meta['split_seed']}). Encoder: {meta['encoder']} "
         f"(`{meta['encoder_name']}`, {meta['dim']}-d).",
@@ -279,7 +322,13 @@ def card(meta: dict[str, Any]) -> str:
         "included), `threat`, `sexual` (sexual insults and harassment; the minors rule, "
         "`sexual_content`, is separate and unchanged). A message is `flagged` when `any` "
         "reaches its threshold; its labels are those passing their own thresholds, else the "
-        f"most probable one. Cost: one {meta['dim']}x{len(OUTPUTS)} matrix product per text.",
+        "most probable one. Cost: "
+        + (
+            f"a {meta['dim']}x{meta['hidden']} and a {meta['hidden']}x{len(OUTPUTS)} matrix "
+            "product per text (`python -m benchmarks.toxicity_speed`: about 1% of the encoder)."
+            if meta.get("hidden")
+            else f"one {meta['dim']}x{len(OUTPUTS)} matrix product per text."
+        ),
         "",
         "## Data (ship: yes only) and label mapping",
         "- MLMA hate tweets (MIT), English and French. Hostility types (one per annotator, "
@@ -302,10 +351,15 @@ def card(meta: dict[str, Any]) -> str:
         "public shipped set labels them; their figures measure agreement with those lists.",
         f"Train rows {meta['n_train']}; positives per output: "
         + ", ".join(f"{k} {v['n_train_positive']}" for k, v in meta["selection"].items())
-        + ". C per output from "
-        f"{list(C_GRID)} on validation AUPRC: "
-        + ", ".join(f"{k} {v['c']}" for k, v in meta["selection"].items())
-        + ".",
+        + (
+            f". MLP, L2 alpha {ALPHA}, early stopping on a seeded tenth of the train rows; a "
+            "linear head (`--hidden=0`) had lower recall at the same flag rate."
+            if meta.get("hidden")
+            else ". C per output from "
+            f"{list(C_GRID)} on validation AUPRC: "
+            + ", ".join(f"{k} {v['c']}" for k, v in meta["selection"].items())
+            + "."
+        ),
         "",
         "## Thresholds",
         f"Per output, the score that at most {100 * FLAG_RATE:.0f}% of the validation split's "
@@ -354,7 +408,11 @@ def card(meta: dict[str, Any]) -> str:
     lines += [
         "",
         "## Limits",
-        "- A linear head on a frozen encoder, calibrated for <= 1% flags on everyday chat: "
+        "- Full-sentence insults score lower than tweets (MLMA's text has its stop words "
+        "removed, unlike bot messages): an invented 'You are a pathetic idiot and nobody will "
+        "ever love you.' scores about 0.46, under the threshold. Recall on bot messages is the "
+        "DiaSafety `offending_user` row above, not MLMA's.",
+        "- A small head on a frozen encoder, calibrated for <= 1% flags on everyday chat: "
         "recall is traded for not blocking ordinary messages. Policies can lower the bar per "
         "label and per language (`rules.toxicity`).",
         "- MLMA's `normal` tweets are mostly flagged (table above): many are hostile in tone "
@@ -381,16 +439,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         set_seeds,
     )
 
-    args = parse_args(__doc__ or "", TOXICITY_WEIGHTS, argv)
+    hidden = [a for a in (argv or sys.argv[1:]) if a.startswith("--hidden")]
+    rest = [a for a in (argv or sys.argv[1:]) if not a.startswith("--hidden")]
+    args = parse_args(__doc__ or "", TOXICITY_WEIGHTS, rest)
+    args.hidden = int(hidden[-1].split("=", 1)[1]) if hidden else DEFAULT_HIDDEN
     set_seeds(args.seed)
     progress = not args.quiet
     rows = load_rows(args.data, C.CORPUS_SEED, args.everyday_cap, BOT_WEIGHT)
     cache = embedding_cache(args.cache, args.precision, args.device, args.encoder, args.threads)
     x = cache.encode_documents([r.text for r in rows], progress=progress)
     cache.save()
-    w, b, notes = train(rows, x, args.seed, progress)
-    z = np.clip(x @ w + b, -50, 50)
-    p = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+    from classifiers.heads import MLPHead
+
+    if args.hidden:
+        ws, bs, notes = train_mlp(rows, x, args.hidden, args.seed)
+    else:
+        w, b, notes = train(rows, x, args.seed, progress)
+        ws, bs = (w.astype(np.float32),), (b.astype(np.float32),)
+    p = MLPHead(ws, bs, OUTPUTS, (), True).predict_proba(x)
     split = np.asarray([r.split for r in rows])
     thresholds: dict[str, float] = {}
     by_lang: dict[str, dict[str, float]] = {}
@@ -407,8 +473,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     val_rates = {
         lg: round(float((p[val_day(lg), 0] >= thresholds["any"]).mean()), 4) for lg in ("en", "fr")
     }
-    from classifiers.heads import MLPHead
-
     meta: dict[str, Any] = {
         "head": "toxicity",
         **encoder_metadata(cache),
@@ -426,7 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "metrics": evaluate(rows, p, thresholds),
         "cue_score": 1.0,
     }
-    head = MLPHead((w.astype(np.float32),), (b.astype(np.float32),), OUTPUTS, (), True, meta)
+    meta["hidden"] = args.hidden
+    head = MLPHead(ws, bs, OUTPUTS, (), True, meta)
     meta["n_parameters"] = head.n_parameters()
     head = MLPHead(head.weights, head.biases, OUTPUTS, (), True, meta)
     head.save(args.out)
