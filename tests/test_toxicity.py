@@ -298,3 +298,33 @@ def test_the_toxicity_report_counts_labels_by_bot(tmp_path: Path) -> None:
     assert out["by_bot"] == {"maestro": 1, "nova": 2}
     assert out["by_effect"] == {"block": 1, "info": 1, "rewrite": 1}
     assert {"label": "insult", "bot": "nova", "count": 1} in out["by_label_and_bot"]
+
+
+# --------------------------------------------------------------------------- the real stack
+
+
+@pytest.fixture(scope="module")
+def real_batcher() -> Any:
+    """The classifier stack as a gateway loads it (encoder + heads), behind its batcher."""
+    if not TOXICITY_WEIGHTS.is_file():
+        pytest.skip("the toxicity head is not shipped in this checkout")
+    from classifiers.batcher import MicroBatcher
+    from classifiers.stack import ClassifierStack
+
+    stack = ClassifierStack.load()
+    if stack.toxicity is None:
+        pytest.skip("the toxicity head did not load")
+    return MicroBatcher(stack)
+
+
+def test_the_real_head_drives_the_default_rule_and_the_rewrite(real_batcher: Any) -> None:
+    # Invented sentences: a blunt insult between two ordinary ones.
+    text = f"{KEPT} Shut up, you stupid retard. Let me know what you think of it tomorrow."
+    blocked = run(text, None, cast(Any, real_batcher))
+    assert blocked.verdict == "block" and blocked.reasons[0].rule == "toxicity"
+    assert "insult" in blocked.reasons[0].labels
+    rewritten = run(text, "{action: rewrite}", cast(Any, real_batcher))
+    assert rewritten.verdict == "rewrite", rewritten.reasons
+    assert rewritten.text == f"{KEPT} Let me know what you think of it tomorrow."
+    clean = run(rewritten.text, None, cast(Any, real_batcher))
+    assert clean.verdict == "allow" and clean.reasons == []
