@@ -33,6 +33,15 @@ MANIPULATION_TACTICS: Final[tuple[str, ...]] = (
 )
 """Manipulative outreach tactics in bot messages (De Freitas et al. 2025, arXiv 2508.19258)."""
 
+TOXICITY_LABELS: Final[tuple[str, ...]] = (
+    "insult",  # demeaning the person written to (or anyone)
+    "hate",  # against a protected group (origin, gender, orientation, religion, disability)
+    "harassment",  # hostility aimed at one person, the user included
+    "threat",  # violence wished or promised
+    "sexual",  # sexual insult or harassment (the minors rule, sexual_content, is apart)
+)
+"""Toxicity labels of the toxicity head (both roles; bot messages first)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SelfHarmResult:
@@ -67,6 +76,17 @@ class ManipulationResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ToxicityResult:
+    score: float
+    """P(any toxicity), fused with a configured Detoxify backend by the maximum."""
+    labels: tuple[str, ...]
+    """Names from ``TOXICITY_LABELS`` past their thresholds (flagged texts name one at least)."""
+    flagged: bool
+    scores: Mapping[str, float] = field(default_factory=dict)
+    """Per-label probabilities, for per-label and per-language policy thresholds."""
+
+
+@dataclass(frozen=True, slots=True)
 class TextScores:
     """Everything the stack knows about one text, for one role."""
 
@@ -75,5 +95,7 @@ class TextScores:
     """User role, when the dependency head is loaded."""
     manipulation: ManipulationResult | None = None
     """Bot role, when the manipulation head is loaded."""
+    toxicity: ToxicityResult | None = None
+    """Both roles, when the toxicity head (or a Detoxify backend) is present."""
     other: Mapping[str, float] = field(default_factory=dict)
     """Extra backends by configuration (``toxicity.toxic``, an HF folder's labels, ...)."""

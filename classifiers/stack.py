@@ -45,6 +45,7 @@ from classifiers.results import (
     Role,
     SelfHarmResult,
     TextScores,
+    ToxicityResult,
 )
 from classifiers.self_harm import SelfHarmClassifier
 
@@ -59,6 +60,23 @@ class DependencyHead(Protocol):
 
 class ManipulationHead(Protocol):
     def score(self, embeddings: Any, texts: Sequence[str]) -> list[ManipulationResult]: ...
+
+
+class ToxicityHead(Protocol):
+    def score(self, embeddings: Any, texts: Sequence[str]) -> list[ToxicityResult]: ...
+
+
+def detoxify_scores(backends: Sequence[Backend], other: Mapping[str, float]) -> dict[str, float]:
+    """The first Detoxify backend's scores in ``other`` (``<name>.<class>``), unprefixed."""
+    from classifiers.backends.detoxify import DetoxifyBackend
+
+    for b in backends:
+        if isinstance(b, DetoxifyBackend):
+            prefix = f"{b.name}."
+            found = {k[len(prefix) :]: v for k, v in other.items() if k.startswith(prefix)}
+            if found:
+                return found
+    return {}
 
 
 def resolve_device(
@@ -140,6 +158,7 @@ class ClassifierStack:
     self_harm: SelfHarmClassifier
     dependency: DependencyHead | None = None
     manipulation: ManipulationHead | None = None
+    toxicity: ToxicityHead | None = None
     backends: list[Backend] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent per part over this stack's life (encoder, self_harm, ..., backends)."""
@@ -153,6 +172,7 @@ class ClassifierStack:
         *,
         dependency_path: Path | None = None,
         manipulation_path: Path | None = None,
+        toxicity_path: Path | None = None,
         encoder: SentenceEncoder | None = None,
         encoder_name: str | None = None,
     ) -> ClassifierStack:
@@ -181,6 +201,9 @@ class ClassifierStack:
                 "MANIPULATION_WEIGHTS",
                 manipulation_path,
             ),
+            "toxicity": _optional_head(
+                "classifiers.toxicity", "ToxicityClassifier", "TOXICITY_WEIGHTS", toxicity_path
+            ),
         }
         if encoder is not None:
             name = encoder.name
@@ -195,6 +218,7 @@ class ClassifierStack:
             self_harm=self_harm,
             dependency=heads["dependency"],
             manipulation=heads["manipulation"],
+            toxicity=heads["toxicity"],
             backends=extra,
         )
 
@@ -213,7 +237,10 @@ class ClassifierStack:
             return []
         t = time.perf_counter()
         needs_embeddings = (
-            role == "user" or self.manipulation is not None or self.self_harm.bot_head is not None
+            role == "user"
+            or self.manipulation is not None
+            or self.toxicity is not None
+            or self.self_harm.bot_head is not None
         )
         embeddings = (
             self.encoder.encode_documents(texts)
@@ -231,6 +258,10 @@ class ClassifierStack:
         if role == "bot" and self.manipulation is not None:
             manipulation = list(self.manipulation.score(embeddings, texts))
             t = self._tick("manipulation", t)
+        toxicity: list[ToxicityResult | None] = [None] * len(texts)
+        if self.toxicity is not None:
+            toxicity = list(self.toxicity.score(embeddings, texts))
+            t = self._tick("toxicity", t)
         other: list[dict[str, float]] = [{} for _ in texts]
         for backend in self.backends:
             if role not in backend.roles:
@@ -238,9 +269,15 @@ class ClassifierStack:
             for row, scores in zip(other, backend.predict(texts), strict=True):
                 row.update({f"{backend.name}.{label}": s for label, s in scores.items()})
             t = self._tick(f"backend.{backend.name}", t)
+        # A configured Detoxify checkpoint fuses with the head (maximum: classifiers.toxicity).
+        from classifiers.toxicity import fuse
+
+        toxicity = [
+            fuse(x, detoxify_scores(self.backends, o)) for x, o in zip(toxicity, other, strict=True)
+        ]
         return [
-            TextScores(self_harm=h, dependency=d, manipulation=m, other=o)
-            for h, d, m, o in zip(harm, dependency, manipulation, other, strict=True)
+            TextScores(self_harm=h, dependency=d, manipulation=m, toxicity=x, other=o)
+            for h, d, m, x, o in zip(harm, dependency, manipulation, toxicity, other, strict=True)
         ]
 
     def describe(self) -> dict[str, Any]:
@@ -251,6 +288,7 @@ class ClassifierStack:
                 "self_harm": True,
                 "dependency": self.dependency is not None,
                 "manipulation": self.manipulation is not None,
+                "toxicity": self.toxicity is not None,
             },
             "backends": [
                 {"name": b.name, "type": type(b).__name__, "roles": sorted(b.roles)}
@@ -279,6 +317,10 @@ def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
             if m is None
             else {"score": m.score, "tactics": list(m.tactics), "flagged": m.flagged}
         )
+    x = scores.toxicity
+    out["toxicity"] = (
+        None if x is None else {"score": x.score, "labels": list(x.labels), "flagged": x.flagged}
+    )
     if scores.other:
         out["other"] = dict(_mapping(scores.other))
     return out

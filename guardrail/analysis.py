@@ -101,6 +101,8 @@ class Analysis:
             out["self_harm"] = round(self.scores.self_harm.score, 4)
             if self.scores.manipulation is not None:
                 out["manipulation"] = round(self.scores.manipulation.score, 4)
+            if self.scores.toxicity is not None:
+                out["toxicity"] = round(self.scores.toxicity.score, 4)
         for finding in self.pii or ():
             key = f"pii.{finding.entity_type}"
             out[key] = max(out.get(key, 0.0), finding.score)

@@ -88,6 +88,7 @@ rules:
   frequency_caps: {enabled: false}
   quiet_hours: {enabled: false}
   pii: {enabled: false}
+  toxicity: {enabled: false}
 """
 
 

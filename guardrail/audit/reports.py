@@ -273,6 +273,43 @@ async def manipulation(trail: AuditTrail, tenant: str | None, period: Period) ->
     }
 
 
+async def toxicity(trail: AuditTrail, tenant: str | None, period: Period) -> dict[str, Any]:
+    """Activations of the ``toxicity`` rule, by label (a message may carry several), by bot
+    and by effect (block, rewrite, review/info)."""
+    by_label_bot: Counter[tuple[str, str]] = Counter()
+    by_bot: Counter[str] = Counter()
+    by_effect: Counter[str] = Counter()
+    messages = 0
+    async for record in _records(trail, period.filter(tenant, rule="toxicity")):
+        bot = str(record.body.get("bot"))
+        hit = False
+        for reason in record.body.get("reasons", []):
+            if reason.get("rule") != "toxicity" or "unavailable" in str(reason.get("detail")):
+                continue
+            hit = True
+            by_effect[str(reason.get("effect"))] += 1
+            for label in reason.get("labels") or ["unnamed"]:
+                by_label_bot[(str(label), bot)] += 1
+        messages += hit
+        by_bot[bot] += hit
+    by_label: Counter[str] = Counter()
+    for (label, _bot), count in by_label_bot.items():
+        by_label[label] += count
+    return {
+        "report": "toxicity",
+        "tenant": tenant,
+        "period": period.to_json(),
+        "messages": messages,
+        "by_label": _sorted(by_label),
+        "by_bot": _sorted(+by_bot),
+        "by_label_and_bot": [
+            {"label": label, "bot": bot, "count": count}
+            for (label, bot), count in sorted(by_label_bot.items())
+        ],
+        "by_effect": _sorted(by_effect),
+    }
+
+
 async def dependency(trail: AuditTrail, tenant: str | None, period: Period) -> dict[str, Any]:
     """Activations of the dependency rules (``dependency``, ``dependency.*``), any effect."""
     by_rule: Counter[str] = Counter()
@@ -304,6 +341,7 @@ REPORTS: dict[str, Report] = {
     "quiet-hours": quiet_hours,
     "manipulation": manipulation,
     "dependency": dependency,
+    "toxicity": toxicity,
 }
 
 

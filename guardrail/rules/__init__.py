@@ -22,6 +22,7 @@ from guardrail.rules.quiet_hours import QuietHours
 from guardrail.rules.risk_hold import RiskHold
 from guardrail.rules.self_harm_content import SelfHarmContent
 from guardrail.rules.sexual_content import SexualContent
+from guardrail.rules.toxicity import Toxicity
 from guardrail.rules.unanswered import Unanswered
 from guardrail.rules.user_first import UserFirst
 
@@ -37,6 +38,7 @@ RULES: tuple[Rule[Any], ...] = (
     DependencyCaps(),  # lower caps for a user who leans on the bots
     ChannelWindow(),
     QuietHours(),  # a defer is only worth giving when nothing would block anyway
+    Toxicity(),  # on by default: a toxic sentence dropped here is not analysed again below
     Manipulation(),  # content rules: analysed once, edits applied together (rewrite engine)
     Pii(),  # after manipulation: a sentence it drops takes its PII along
     Disclosure(),  # rewrites come after every refusal: no point rewriting a refused message

@@ -1,0 +1,504 @@
+"""Train the toxicity head; write ``classifiers/weights/toxicity.safetensors`` and its card.
+
+    python -m classifiers.training.train_toxicity --data ../shared/data
+
+A multi-label head on the shared sentence embedding: ``any`` (the score) and one sigmoid per
+label of ``classifiers.results.TOXICITY_LABELS`` (insult, hate, harassment, threat, sexual).
+By default a one-hidden-layer MLP (``--hidden=256``, L2 ``ALPHA``, early stopping on a
+seeded tenth of the train split); ``--hidden=0`` trains one class-balanced logistic
+regression per output instead (C per output on the validation AUPRC): on the same held-out
+data it had lower recall at the same everyday flag rate (EN 0.64 vs 0.70, FR 0.74 vs 0.82).
+Data, ``ship: yes`` only (the script refuses otherwise):
+
+- MLMA hate tweets, English and French. Hostility types map to labels (see ``mlma_labels``):
+  ``hateful`` towards a protected attribute (origin, gender, sexual orientation, religion,
+  disability) -> hate; ``offensive``, ``abusive``, ``disrespectful`` -> insult; those aimed at
+  an individual (``group`` = individual) -> harassment as well; ``fearful`` trains ``any``
+  only; ``normal`` alone -> negative (hard: tweets about the same groups).
+- ToxiGen statements: hate -> hate (implicit, about 15 groups); neutral -> negative.
+- DiaSafety bot responses: ``Offending User`` unsafe -> insult + harassment; ``Toxicity
+  Agreement`` unsafe trains ``any`` only; safe responses (every category) and unsafe ones of
+  non-toxic categories (risk ignorance, unauthorised expertise) -> negatives; ``Biased
+  Opinion`` unsafe is left out (neither toxic by these labels nor safe).
+- XSTest safe prompts (look-alikes: "kill a Python process") -> negatives.
+- Everyday chat (Topical-Chat, XPersona French, GoEmotions, XED neutral, XED French) ->
+  negatives; its bot-like part (Topical-Chat, XPersona French) calibrates every threshold.
+
+``threat`` and ``sexual`` have no labelled source: they are weak labels, a toxic row (any
+label above) whose text matches the English or French word lists ``THREAT`` / ``SEXUAL``.
+
+Splits: seeded hash per source and text (60/20/20). Thresholds: per output, the score that at
+most 1% of the validation split's bot-like everyday chat reaches, English and French apart
+(the higher). Test-split figures (AUPRC, confusion at the threshold, everyday flag rate), English
+and French apart, go into the metadata and the card. Nothing here prints a text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from classifiers.results import TOXICITY_LABELS
+from classifiers.training import corpora as C
+from classifiers.training.corpora import Lang, Split
+
+OUTPUTS: Final = ("any", *TOXICITY_LABELS)
+C_GRID: Final = (0.01, 0.03, 0.1, 0.3)
+DEFAULT_HIDDEN: Final = 256
+ALPHA: Final = 1e-2
+"""L2 strength of the MLP head (``--hidden`` > 0)."""
+FLAG_RATE: Final = 0.01
+BOT_WEIGHT: Final = 1.0
+"""Weight of a DiaSafety bot response (3 was tried: lower recall at the threshold)."""
+BOT_LIKE: Final = frozenset({"topical_chat", "xpersona_fr"})
+"""Everyday chat that reads like a chatbot's turns (conversation partners, not Reddit
+comments or film subtitles): the thresholds' calibration set."""
+PROTECTED: Final = frozenset({"origin", "gender", "sexual_orientation", "religion", "disability"})
+THREAT: Final = re.compile(
+    r"\b(?:kill|murder|shoot|stab|hang|lynch|burn (?:them|you|u)|beat (?:you|u|them)|"
+    r"punch|hurt (?:you|u)|(?:go|should|gonna|will|must) die|exterminat|wipe (?:them|out)|"
+    r"gas (?:them|the)|tuer|tue[rz]?\b|crever|crève|creve|buter|flinguer|[ée]gorger|pendre|"
+    r"br[uû]ler|frapper|cogner|massacr|extermin|mort aux|à mort|a mort)",
+    re.IGNORECASE,
+)
+SEXUAL: Final = re.compile(
+    r"\b(?:slut|whore|hoe|pussy|dick|cock|cunt|rape|rapist|blowjob|suck my|tits|boobs|porn|"
+    r"horny|sex|salope|pute|encul|sucer|suce|bite|chatte|viol|baiser|niqu)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class TRow:
+    text: str
+    labels: frozenset[str]
+    """Outputs this row is positive for (``any`` included when toxic)."""
+    source: str
+    lang: Lang
+    split: Split
+    everyday: bool = False
+    subset: str = ""
+    """A slice the card reports apart (DiaSafety's categories)."""
+    weight: float = 1.0
+
+
+def weak(labels: set[str], text: str) -> frozenset[str]:
+    """Add ``any`` and the weak threat / sexual labels to a toxic row's labels."""
+    if not labels:
+        return frozenset()
+    out = set(labels) | {"any"}
+    if THREAT.search(text):
+        out.add("threat")
+    if SEXUAL.search(text):
+        out.add("sexual")
+    return frozenset(out)
+
+
+def mlma_labels(sentiment: str, target: str, group: str) -> set[str]:
+    """MLMA hostility types (``_``-joined, one per annotator) to this head's labels."""
+    kinds = set(sentiment.split("_"))
+    out: set[str] = set()
+    if "hateful" in kinds and target in PROTECTED:
+        out.add("hate")
+    if kinds & {"offensive", "abusive", "disrespectful"} or ("hateful" in kinds and not out):
+        out.add("insult")
+        if group == "individual":
+            out.add("harassment")
+    if "fearful" in kinds:
+        out.add("any")
+    return out
+
+
+def _split(source: str, text: str, seed: int) -> Split:
+    return C.hash_split(source, text, seed)
+
+
+def load_rows(data: Path, seed: int, cap: int, bot_weight: float = 1.0) -> list[TRow]:
+    from classifiers.data import dataset_info, load_diasafety
+
+    for folder in ("mlma_hate", "toxigen", "diasafety", "xstest"):
+        if not dataset_info(data, folder).ship:
+            raise SystemExit(f"refusing: {folder} is not ship: yes")
+    rows: list[TRow] = []
+    seen: set[str] = set()
+
+    def add(
+        text: str, labels: set[str], source: str, lang: Lang, subset: str = "", weight: float = 1.0
+    ) -> None:
+        t = text.strip()
+        if not t or t in seen:
+            return
+        seen.add(t)
+        split = _split(source, t, seed)
+        rows.append(TRow(t, weak(labels, t), source, lang, split, False, subset, weight))
+
+    for lang in ("en", "fr"):
+        for r in C._csv(data / "mlma_hate" / f"{lang}_dataset.csv"):
+            add(r["tweet"], mlma_labels(r["sentiment"], r["target"], r["group"]), "mlma", lang)
+    for r in C._csv(data / "toxigen" / "statements.csv"):
+        add(r["text"], {"hate"} if r["label"] == "hate" else set(), "toxigen", "en")
+    for p in load_diasafety(data):
+        if p.category == "Biased Opinion" and p.label == "Unsafe":
+            continue
+        labels: set[str] = set()
+        subset = "diasafety:" + p.category.lower().replace(" ", "_")
+        if p.label == "Unsafe" and p.category == "Offending User":
+            labels = {"insult", "harassment"}
+        elif p.label == "Unsafe" and p.category == "Toxicity Agreement":
+            labels = {"any"}
+        add(p.response, labels, "diasafety", "en", subset, bot_weight)
+    for r in C._csv(data / "xstest" / "xstest_prompts.csv"):
+        if r["label"] == "safe":
+            add(r["prompt"], set(), "xstest", "en")
+    day = C.everyday(data, C.CORPUS_SEED)
+    for source in sorted({r.source for r in day}):
+        for d in [d for d in day if d.source == source][:cap]:
+            t = d.text.strip()
+            if t and t not in seen:
+                seen.add(t)
+                rows.append(TRow(t, frozenset(), source, d.lang, d.split, True))
+    return rows
+
+
+Matrix = npt.NDArray[np.float32]
+
+
+def fpr_threshold(scores: npt.NDArray[np.float64], rate: float) -> float:
+    from classifiers.training.common import fpr_threshold as f
+
+    return float(f(scores.astype(np.float32), rate))
+
+
+def report(y: npt.NDArray[np.bool_], s: npt.NDArray[np.float64], t: float) -> dict[str, Any]:
+    from sklearn.metrics import average_precision_score
+
+    pred = s >= t
+    out: dict[str, Any] = {
+        "n": len(y),
+        "positives": int(y.sum()),
+        "tp": int((pred & y).sum()),
+        "fp": int((pred & ~y).sum()),
+        "fn": int((~pred & y).sum()),
+        "tn": int((~pred & ~y).sum()),
+    }
+    if 0 < y.sum() < len(y):
+        out["auprc"] = round(float(average_precision_score(y, s)), 4)
+    if y.any():
+        out["recall"] = round(float(pred[y].mean()), 4)
+    if (~y).any():
+        out["flag_rate_negatives"] = round(float(pred[~y].mean()), 4)
+    return out
+
+
+def train(
+    rows: list[TRow], x: Matrix, seed: int, progress: bool
+) -> tuple[Matrix, Matrix, dict[str, Any]]:
+    """One logistic regression per output; returns stacked (W, b) and selection notes."""
+    from tqdm import tqdm
+
+    from classifiers.training.train_message_heads import fit, proba
+
+    split = np.asarray([r.split for r in rows])
+    tr, va = split == "train", split == "val"
+    w_one = np.asarray([r.weight for r in rows], dtype=np.float64)
+    ws: list[Matrix] = []
+    bs: list[Matrix] = []
+    notes: dict[str, Any] = {}
+    for out in tqdm(OUTPUTS, desc="outputs", disable=not progress):
+        y = np.asarray([out in r.labels for r in rows], dtype=np.int64)
+        best: tuple[float, float, tuple[Matrix, Matrix]] | None = None
+        tried = []
+        for c in C_GRID:
+            wb = fit(x[tr], y[tr], w_one[tr], c, seed)
+            ap = report(y[va] == 1, proba(wb, x[va]), 0.5).get("auprc", 0.0)
+            tried.append({"c": c, "val_auprc": ap})
+            if best is None or ap > best[0]:
+                best = (ap, c, wb)
+        assert best is not None
+        ws.append(best[2][0])
+        bs.append(best[2][1])
+        notes[out] = {"c": best[1], "tried": tried, "n_train_positive": int(y[tr].sum())}
+    return np.concatenate(ws, axis=1), np.concatenate(bs), notes
+
+
+def train_mlp(
+    rows: list[TRow], x: Matrix, hidden: int, seed: int
+) -> tuple[tuple[Matrix, ...], tuple[Matrix, ...], dict[str, Any]]:
+    """A one-hidden-layer multi-label MLP (sigmoid outputs) on standardised inputs, folded."""
+    from sklearn.neural_network import MLPClassifier
+
+    from classifiers.heads import fold_standardisation
+    from classifiers.training.common import fit_scaler
+
+    split = np.asarray([r.split for r in rows])
+    tr = split == "train"
+    y = np.asarray([[o in r.labels for o in OUTPUTS] for r in rows], dtype=np.int64)
+    scaler = fit_scaler(x[tr])
+    clf = MLPClassifier(
+        hidden_layer_sizes=(hidden,),
+        alpha=ALPHA,
+        early_stopping=True,
+        validation_fraction=0.1,
+        max_iter=200,
+        random_state=seed,
+    )
+    clf.fit(scaler.transform(x[tr]), y[tr])
+    w0, b0 = fold_standardisation(
+        clf.coefs_[0].astype(np.float32),
+        clf.intercepts_[0].astype(np.float32),
+        scaler.mean_.astype(np.float32),
+        scaler.scale_.astype(np.float32),
+    )
+    ws = (w0, clf.coefs_[1].astype(np.float32))
+    bs = (b0, clf.intercepts_[1].astype(np.float32))
+    notes = {o: {"c": f"mlp alpha {ALPHA}", "n_train_positive": int(y[tr, j].sum())}
+             for j, o in enumerate(OUTPUTS)}  # fmt: skip
+    return ws, bs, notes
+
+
+def evaluate(rows: list[TRow], p: Matrix, thresholds: dict[str, float]) -> dict[str, Any]:
+    """Test-split figures per language: AUPRC per output, confusion of the flag (``any``
+    over its threshold), everyday flag rate, XSTest look-alike flag rate."""
+    out: dict[str, Any] = {}
+    split = np.asarray([r.split for r in rows])
+    flagged = p[:, 0] >= thresholds["any"]
+    for lg in ("en", "fr"):
+        lang = np.asarray([r.lang == lg for r in rows]) & (split == "test")
+        res: dict[str, Any] = {}
+        y_any = np.asarray([bool(r.labels) for r in rows])
+        res["any"] = report(y_any[lang], p[lang, 0].astype(np.float64), thresholds["any"])
+        for j, name in enumerate(OUTPUTS[1:], start=1):
+            y = np.asarray([name in r.labels for r in rows])
+            if y[lang].any():
+                r = report(y[lang], p[lang, j].astype(np.float64), thresholds[name])
+                res[name] = {k: r[k] for k in ("positives", "auprc", "recall") if k in r}
+        bot_like = lang & np.asarray([r.source in BOT_LIKE for r in rows])
+        res["everyday"] = {
+            "n": int(bot_like.sum()),
+            "flag_rate": round(float(flagged[bot_like].mean()), 4),
+        }
+        for src in sorted({r.source for r in rows if r.lang == lg and r.everyday}):
+            m = lang & np.asarray([r.source == src for r in rows])
+            res[f"everyday:{src}"] = {
+                "n": int(m.sum()),
+                "flag_rate": round(float(flagged[m].mean()), 4),
+            }
+        for src in sorted({r.source for r in rows if r.lang == lg and not r.everyday}):
+            m = lang & np.asarray([r.source == src for r in rows])
+            y = y_any[m]
+            res[f"source:{src}"] = report(y, p[m, 0].astype(np.float64), thresholds["any"])
+        for sub in sorted({r.subset for r in rows if r.lang == lg and r.subset}):
+            m = lang & np.asarray([r.subset == sub for r in rows])
+            res[f"source:{sub}"] = report(y_any[m], p[m, 0].astype(np.float64), thresholds["any"])
+        out[lg] = res
+    return out
+
+
+def card(meta: dict[str, Any]) -> str:
+    m = meta["metrics"]
+    thr = meta["thresholds"]
+    lines = [
+        "# Model card: toxicity head",
+        "",
+        f"File: `toxicity.safetensors` ({meta['n_parameters']} parameters, float32, "
+        + (f"one hidden layer of {meta['hidden']}, ReLU" if meta.get("hidden") else "linear")
+        + "). "
+        f"Trained {meta['trained_at']} by `python -m classifiers.training.train_toxicity` "
+        f"(seed {meta['seed']}, split seed {meta['split_seed']}). Encoder: {meta['encoder']} "
+        f"(`{meta['encoder_name']}`, {meta['dim']}-d).",
+        "",
+        "## What it does",
+        "Scores a bot (or user) message for toxicity: `score` is the `any` sigmoid; `labels` "
+        "among `insult`, `hate` (a protected group), `harassment` (aimed at a person, the user "
+        "included), `threat`, `sexual` (sexual insults and harassment; the minors rule, "
+        "`sexual_content`, is separate and unchanged). A message is `flagged` when `any` "
+        "reaches its threshold; its labels are those passing their own thresholds, else the "
+        "most probable one. Cost: "
+        + (
+            f"a {meta['dim']}x{meta['hidden']} and a {meta['hidden']}x{len(OUTPUTS)} matrix "
+            "product per text (`python -m benchmarks.toxicity_speed`: about 1% of the encoder)."
+            if meta.get("hidden")
+            else f"one {meta['dim']}x{len(OUTPUTS)} matrix product per text."
+        ),
+        "",
+        "## Data (ship: yes only) and label mapping",
+        "- MLMA hate tweets (MIT), English and French. Hostility types (one per annotator, "
+        "`_`-joined) map as: `hateful` with target origin / gender / sexual_orientation / "
+        "religion / disability -> **hate**; `offensive`, `abusive`, `disrespectful` (or "
+        "`hateful` with target `other`) -> **insult**, and also **harassment** when the "
+        "tweet's `group` is `individual`; `fearful` trains `any` only; `normal` alone -> "
+        "negative.",
+        "- ToxiGen statements (MIT): `hate` -> **hate** (implicit hate, 15 groups); "
+        "`neutral` -> negative (hard: neutral statements about the same groups).",
+        "- DiaSafety bot responses (Apache-2.0): `Offending User` unsafe -> **insult** + "
+        "**harassment**; `Toxicity Agreement` unsafe -> `any` only; safe responses and the "
+        "unsafe ones of non-toxic categories -> negative; `Biased Opinion` unsafe left out. "
+        f"Each response weighs {meta['bot_weight']} (real bot messages, the head's purpose).",
+        "- XSTest (CC BY 4.0): safe look-alike prompts -> negative.",
+        "- Everyday chat (Topical-Chat, XPersona French, GoEmotions, XED neutral and French; "
+        f"at most {meta['everyday_cap']} per source) -> negative; the threshold calibration set.",
+        "- **threat** and **sexual** are weak labels: a toxic row (any label above) whose text "
+        "matches the word lists `THREAT` / `SEXUAL` of the training script (EN + FR). No "
+        "public shipped set labels them; their figures measure agreement with those lists.",
+        f"Train rows {meta['n_train']}; positives per output: "
+        + ", ".join(f"{k} {v['n_train_positive']}" for k, v in meta["selection"].items())
+        + (
+            f". MLP, L2 alpha {ALPHA}, early stopping on a seeded tenth of the train rows; a "
+            "linear head (`--hidden=0`) had lower recall at the same flag rate."
+            if meta.get("hidden")
+            else ". C per output from "
+            f"{list(C_GRID)} on validation AUPRC: "
+            + ", ".join(f"{k} {v['c']}" for k, v in meta["selection"].items())
+            + "."
+        ),
+        "",
+        "## Thresholds",
+        f"Per output, the score that at most {100 * FLAG_RATE:.0f}% of the validation split's "
+        "everyday bot-like chat (Topical-Chat turns in English, XPersona turns in French) "
+        "reaches, English and French apart (the higher of the two): "
+        + ", ".join(f"`{k}` = {v:.4f}" for k, v in thr.items())
+        + f". Validation everyday flag rate (any): {meta['val_everyday_flag_rate']}.",
+        "",
+        "## Held-out test figures, English and French apart",
+    ]
+    for lg in ("en", "fr"):
+        r = m[lg]
+        a = r["any"]
+        lines += [
+            "",
+            f"### {lg.upper()}",
+            f"- `any` (flag): n={a['n']}, positives {a['positives']}, AUPRC "
+            f"{a.get('auprc', 'n/a')}, recall {a.get('recall', 'n/a')}; confusion at the "
+            f"threshold tp/fp/fn/tn {a['tp']}/{a['fp']}/{a['fn']}/{a['tn']}.",
+            f"- everyday bot-like chat flagged: {100 * r['everyday']['flag_rate']:.2f}% "
+            f"(n={r['everyday']['n']}); per everyday source: "
+            + ", ".join(
+                f"{k[9:]} {100 * v['flag_rate']:.2f}% (n={v['n']})"
+                for k, v in r.items()
+                if k.startswith("everyday:")
+            )
+            + ".",
+            "- per label (AUPRC, recall at its threshold, positives): "
+            + "; ".join(
+                f"{k} {v.get('auprc', 'n/a')}, {v.get('recall', 'n/a')}, {v['positives']}"
+                for k, v in r.items()
+                if k in TOXICITY_LABELS
+            )
+            + ".",
+            "",
+            "| source | n | positives | AUPRC | recall | flagged negatives | tp/fp/fn/tn |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for k, v in r.items():
+            if k.startswith("source:"):
+                lines.append(
+                    f"| {k[7:]} | {v['n']} | {v['positives']} | {v.get('auprc', 'n/a')} | "
+                    f"{v.get('recall', 'n/a')} | {v.get('flag_rate_negatives', 'n/a')} | "
+                    f"{v['tp']}/{v['fp']}/{v['fn']}/{v['tn']} |"
+                )
+    lines += [
+        "",
+        "## Limits",
+        "- Full-sentence insults score lower than tweets (MLMA's text has its stop words "
+        "removed, unlike bot messages): an invented 'You are a pathetic idiot and nobody will "
+        "ever love you.' scores about 0.46, under the threshold. Recall on bot messages is the "
+        "DiaSafety `offending_user` row above, not MLMA's.",
+        "- A small head on a frozen encoder, calibrated for <= 1% flags on everyday chat: "
+        "recall is traded for not blocking ordinary messages. Policies can lower the bar per "
+        "label and per language (`rules.toxicity`).",
+        "- MLMA's `normal` tweets are mostly flagged (table above): many are hostile in tone "
+        "though one annotator called them normal; they are not everyday chat.",
+        "- DiaSafety `toxicity_agreement` responses agree with a toxic user message and are "
+        'often harmless alone ("Yes, I think so"): a head that sees one message cannot catch '
+        "them; `offending_user` is the figure for bots rude to the user.",
+        "- MLMA tweets are pre-processed (stop words removed, `@user`/`@url`), unlike bot "
+        "messages; French positives come from MLMA only.",
+        "- `threat` and `sexual` rest on word lists (weak labels): treat their scores as a "
+        "hint, not a measured classifier.",
+        "- Detoxify, when an operator configures a checkpoint, fuses by the maximum "
+        "(`classifiers.toxicity.fuse`).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from classifiers.toxicity import TOXICITY_WEIGHTS
+    from classifiers.training.common import (
+        embedding_cache,
+        encoder_metadata,
+        parse_args,
+        set_seeds,
+    )
+
+    hidden = [a for a in (argv or sys.argv[1:]) if a.startswith("--hidden")]
+    rest = [a for a in (argv or sys.argv[1:]) if not a.startswith("--hidden")]
+    args = parse_args(__doc__ or "", TOXICITY_WEIGHTS, rest)
+    args.hidden = int(hidden[-1].split("=", 1)[1]) if hidden else DEFAULT_HIDDEN
+    set_seeds(args.seed)
+    progress = not args.quiet
+    rows = load_rows(args.data, C.CORPUS_SEED, args.everyday_cap, BOT_WEIGHT)
+    cache = embedding_cache(args.cache, args.precision, args.device, args.encoder, args.threads)
+    x = cache.encode_documents([r.text for r in rows], progress=progress)
+    cache.save()
+    from classifiers.heads import MLPHead
+
+    if args.hidden:
+        ws, bs, notes = train_mlp(rows, x, args.hidden, args.seed)
+    else:
+        w, b, notes = train(rows, x, args.seed, progress)
+        ws, bs = (w.astype(np.float32),), (b.astype(np.float32),)
+    p = MLPHead(ws, bs, OUTPUTS, (), True).predict_proba(x)
+    split = np.asarray([r.split for r in rows])
+    thresholds: dict[str, float] = {}
+    by_lang: dict[str, dict[str, float]] = {}
+    val_day: Callable[[str], npt.NDArray[np.bool_]] = lambda lg: (  # noqa: E731
+        (split == "val") & np.asarray([r.source in BOT_LIKE and r.lang == lg for r in rows])
+    )
+    for j, name in enumerate(OUTPUTS):
+        per = {
+            lg: fpr_threshold(p[val_day(lg), j].astype(np.float64), FLAG_RATE)
+            for lg in ("en", "fr")
+        }
+        by_lang[name] = per
+        thresholds[name] = max(per.values())
+    val_rates = {
+        lg: round(float((p[val_day(lg), 0] >= thresholds["any"]).mean()), 4) for lg in ("en", "fr")
+    }
+    meta: dict[str, Any] = {
+        "head": "toxicity",
+        **encoder_metadata(cache),
+        "seed": args.seed,
+        "split_seed": C.CORPUS_SEED,
+        "trained_at": datetime.now(UTC).date().isoformat(),
+        "thresholds": thresholds,
+        "language_thresholds": by_lang,
+        "flag_rate_target": FLAG_RATE,
+        "everyday_cap": args.everyday_cap,
+        "bot_weight": BOT_WEIGHT,
+        "n_train": int((split == "train").sum()),
+        "selection": notes,
+        "val_everyday_flag_rate": val_rates,
+        "metrics": evaluate(rows, p, thresholds),
+        "cue_score": 1.0,
+    }
+    meta["hidden"] = args.hidden
+    head = MLPHead(ws, bs, OUTPUTS, (), True, meta)
+    meta["n_parameters"] = head.n_parameters()
+    head = MLPHead(head.weights, head.biases, OUTPUTS, (), True, meta)
+    head.save(args.out)
+    args.out.with_suffix(".md").write_text(card(meta), encoding="utf-8")
+    print(json.dumps({k: meta[k] for k in ("thresholds", "metrics")}, indent=1), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
