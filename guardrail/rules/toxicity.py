@@ -27,6 +27,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator
+from pydantic.config import JsonDict
 
 from classifiers.results import TOXICITY_LABELS, ToxicityResult
 from guardrail.analysis import CLASSIFIERS, AnalysisRequest
@@ -43,6 +44,13 @@ NO_STACK = "no classifier stack is loaded"
 KEYS = ("any", *TOXICITY_LABELS)
 
 
+_BARS_SCHEMA: JsonDict = {
+    "propertyNames": {"enum": list(KEYS)},
+    "additionalProperties": {"type": "number", "minimum": 0.0, "maximum": 1.0},
+}
+"""What ``_check_keys`` accepts, for the published schema (editors complete the labels)."""
+
+
 def _check_keys(value: dict[str, float]) -> dict[str, float]:
     unknown = sorted(set(value) - set(KEYS))
     if unknown:
@@ -54,20 +62,30 @@ def _check_keys(value: dict[str, float]) -> dict[str, float]:
 
 
 class ToxicityParams(RuleParams):
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True, description="on by default for bot messages, at the head's threshold"
+    )
     thresholds: dict[str, float] = Field(
         default_factory=dict,
         description="score that fires, by label (insult, hate, harassment, threat, sexual) "
         "or `any` (the overall score); a label not set uses the head's calibrated decision",
+        json_schema_extra=_BARS_SCHEMA,
     )
     language_thresholds: dict[str, dict[str, float]] = Field(
         default_factory=dict,
         description="the same, by the message's language (from user.locale), e.g. "
         "{fr: {insult: 0.9}}; overrides `thresholds` for that language",
+        json_schema_extra={"additionalProperties": {"type": "object", **_BARS_SCHEMA}},
     )
-    action: Literal["block", "rewrite", "review"] = "block"
+    action: Literal["block", "rewrite", "review"] = Field(
+        default="block",
+        description="block; rewrite (drop the offending sentences when the rest stands); "
+        "review (send, tell the review webhook)",
+    )
     labels: list[str] | None = Field(
-        default=None, description="fire only for these labels (default: any label)"
+        default=None,
+        description="fire only for these labels (default: any label)",
+        json_schema_extra={"items": {"enum": list(TOXICITY_LABELS), "type": "string"}},
     )
     min_remaining_chars: int = Field(
         default=40, ge=0, description="rewrite: block instead when fewer characters are left"
