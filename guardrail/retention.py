@@ -2,9 +2,10 @@
 
 State would otherwise grow forever: every user message, sent message and risk signal is a
 row (SQLite) or a sorted-set member (Redis). Each run drops what is older than its
-retention, where a retention is the configured duration (``settings.retention``) raised to
-the longest look-back of the active policies, so a prune never drops what a rule still
-reads. Risk and dependency signals have their own, shorter retention (health data).
+retention, where a retention is the longest any active policy sets (``retention:``), else
+the configured duration (``settings.retention``), raised to the longest look-back of the
+active policies, so a prune never drops what a rule still reads. Risk and dependency
+signals have their own, shorter retention (health data).
 On Redis the same run (re)sets the TTL of every key it sweeps, and the write-time TTLs
 follow the effective durations, so nothing outlives its retention even if pruning stops.
 
@@ -18,6 +19,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import timedelta
 
 from guardrail.gateway import Gateway
 from guardrail.state.base import StoreUnavailable
@@ -37,13 +39,20 @@ class PruneStats:
 
 
 def effective_ttls(gateway: Gateway) -> KeyTtls:
-    """The configured retentions, each at least the longest look-back of any active policy."""
+    """Each retention: the longest any active policy sets (``retention:``), else the
+    gateway's setting, and never less than the longest look-back of any active policy."""
     config = gateway.settings.retention
-    lookback = max((p.lookback for p in gateway.policies.current.active), default=config.messages)
+    active = gateway.policies.current.active
+    lookback = max((p.lookback for p in active), default=config.messages)
+
+    def chosen(kind: str, default: timedelta) -> timedelta:
+        asked = [d for p in active if (d := getattr(p.policy.retention, kind)) is not None]
+        return max(max(asked, default=default), lookback)
+
     return KeyTtls(
-        messages=max(config.messages, lookback),
-        risk=max(config.risk, lookback),
-        records=max(config.records, lookback),
+        messages=chosen("messages", config.messages),
+        risk=chosen("risk", config.risk),
+        records=chosen("records", config.records),
     )
 
 

@@ -61,6 +61,37 @@ def test_the_scheduled_prune_drops_old_state_and_risk_sooner(
     assert [e.ts for e in snap.risk_events] == [now - 2 * DAY]  # 28 d: the policy's look-back
 
 
+def test_policies_set_retention_the_longest_wins(
+    make_client: MakeClient, clock: Clock, uid: Uid, tmp_path: Path
+) -> None:
+    """A policy's ``retention:`` replaces the gateway's setting; the longest active one wins
+    (state is shared by the set), and a look-back still floors it."""
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "default.yaml").write_text("name: default\nretention: {messages: 40d, risk: 3d}\n")
+    (folder / "acme.yaml").write_text(
+        "name: acme\nmatch: {tenants: [acme]}\nretention: {messages: 50d}\n"
+    )
+    client = make_client(
+        policy=folder,
+        retention={"enabled": True, "interval": 0.05, "messages": "300d", "risk": "100d"},
+        redis_prefix=unique_prefix(),
+    )
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    stats: PruneStats = client.app.state.prune_stats  # type: ignore[attr-defined]
+    portal = client.portal
+    assert portal is not None
+    bot, user, now = uid("coach"), uid("ivy"), clock()
+    for age in (60 * DAY, 45 * DAY, 2 * DAY):
+        write = EventWrite(ts=now - age, user_message=True, risk_level=2)
+        portal.call(gateway.store.apply_event, "default", bot, user, write)
+    wait_for_runs(stats, 2)
+    assert stats.failures == 0, stats.last_error
+    snap = portal.call(gateway.store.snapshot, "default", bot, user, now, 365 * DAY)
+    assert snap.user_messages == (now - 45 * DAY, now - 2 * DAY)  # 50 d: acme's, the longest
+    assert [e.ts for e in snap.risk_events] == [now - 2 * DAY]  # 3 d, floored to 28 d
+
+
 def test_retention_can_be_turned_off(make_client: MakeClient) -> None:
     client = make_client(retention={"enabled": False, "interval": 0.01})
     stats: PruneStats = client.app.state.prune_stats  # type: ignore[attr-defined]

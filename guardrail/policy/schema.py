@@ -45,6 +45,26 @@ class StoreFailure(_Section):
     )
 
 
+class Retention(_Section):
+    """How long this policy wants state kept (the gateway's ``retention`` settings apply
+    where no active policy says). State is shared by every policy of a set, so the prune
+    keeps the longest any active policy asks, and never less than a rule's look-back."""
+
+    messages: Duration | None = Field(
+        default=None, description="user and sent messages (unset: the gateway's setting)"
+    )
+    risk: Duration | None = Field(
+        default=None,
+        description="self-harm and dependency signals: health data, kept no longer than "
+        "needed (unset: the gateway's setting)",
+    )
+    records: Duration | None = Field(
+        default=None,
+        description="consent and first-contact records, from their last change (unset: the "
+        "gateway's setting)",
+    )
+
+
 UnknownAction = Literal["fallback", "strictest", "require"]
 
 
@@ -161,6 +181,9 @@ class Policy(_Section):
     )
     idempotency_ttl: Duration = Field(
         default=timedelta(hours=24), description="how long an idempotency key's decision is kept"
+    )
+    retention: Retention = Field(
+        default_factory=Retention, description="how long state is kept (see the README)"
     )
     unknown_user: UnknownUser = Field(
         default_factory=UnknownUser,
