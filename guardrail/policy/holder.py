@@ -23,7 +23,7 @@ from typing import Literal
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from guardrail.models import OutreachRequest
-from guardrail.policy.loader import LoadedPolicy, PolicyError
+from guardrail.policy.core import LoadedPolicy, PolicyError
 from guardrail.policy.policyset import PolicySet, load_policy_set
 from guardrail.policy.resolve import POLICY_SUFFIXES
 
