@@ -115,8 +115,9 @@ def create_app(
     policy_poll_s: float | None = 2.0,
     reload_on_sighup: bool = False,
 ) -> FastAPI:
-    """The app; ``policy_poll_s`` is how often policy files are checked for changes (None:
-    never), ``reload_on_sighup`` is for the ``serve`` command, which owns the process."""
+    """The app; ``policy_poll_s`` is how long policy file changes must settle (no new
+    change for that many seconds) before a reload (None: no file watching);
+    ``reload_on_sighup`` is for the ``serve`` command, which owns the process."""
     settings = settings or (gateway.settings if gateway else Settings())
 
     @asynccontextmanager

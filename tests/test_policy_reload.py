@@ -230,3 +230,14 @@ def test_sighup_reloads_a_served_gateway(tmp_path: Path, folder: Path) -> None:
         wait_for(reloaded)
         body = httpx.get(f"{url}/v1/policies", headers=AUTH).json()
         assert body["policy"]["description"] == "7 a day"
+
+
+def test_an_atomic_save_is_picked_up(make: Callable[..., TestClient], folder: Path) -> None:
+    """Editors often save by writing a temporary file and renaming it over the old one."""
+    client = make(folder, policy_poll_s=0.1)
+    old = versions(client)
+    temporary = folder / ".default.yaml.swp"
+    temporary.write_text(caps_policy(4), encoding="utf-8")
+    os.replace(temporary, folder / "default.yaml")
+    wait_for(lambda: versions(client)["default"] != old["default"])
+    assert client.get("/v1/policies", headers=AUTH).json()["last_reload"]["trigger"] == "file"

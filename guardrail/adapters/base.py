@@ -17,7 +17,6 @@ Telegram Bot API puts the token in the URL path).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import os
@@ -32,6 +31,7 @@ from typing import Any, ClassVar, Self
 from urllib.parse import quote
 
 import httpx
+import tenacity
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -344,6 +344,42 @@ class Outbound:
         return {"data": self.form or {}, "files": self.files}
 
 
+@dataclass
+class _Seen:
+    """What the attempts of one delivery saw so far."""
+
+    count: int = 0
+    uncertain: bool = False
+    """Sticky: once one attempt may have gone out, the delivery stays uncertain."""
+
+
+@dataclass(frozen=True)
+class _Retryable:
+    """A failed attempt worth repeating (connect error, timeout, 5xx, 429)."""
+
+    status: int | None
+    payload: Any
+    error: str
+    hint: float | None = None
+    """Seconds the upstream asked to wait (Retry-After)."""
+
+
+def _too_long(hint: float | None) -> bool:
+    return hint is not None and hint > MAX_RETRY_WAIT_S
+
+
+def _hint_of(state: tenacity.RetryCallState) -> float | None:
+    failure = state.outcome.result() if state.outcome and not state.outcome.failed else None
+    return failure.hint if isinstance(failure, _Retryable) else None
+
+
+class _AskedTooLong(tenacity.stop.stop_base):
+    """Stop: the upstream asked for a longer pause than a waiting bot can afford."""
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return _too_long(_hint_of(retry_state))
+
+
 class Adapter(ABC):
     """Base of every upstream adapter: one platform, one shared HTTP client.
 
@@ -438,74 +474,90 @@ class Adapter(ABC):
             raise RuntimeError(f"{self!r} is closed")
         request = outbound or self._outbound(bot_id=bot_id, user_id=user_id, text=text)
         attempts = self.config.retries + 1
-        status: int | None = None
-        payload: Any = None
-        error = "no attempt made"
-        uncertain = False
-        for attempt in range(1, attempts + 1):
-            hint: float | None = None
-            try:
-                response = await self._client.post(
-                    request.url, **request.body(), headers=request.headers
-                )
-            except (httpx.TimeoutException, httpx.ConnectError) as exc:
-                status, payload = None, None
-                kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connect error"
-                error = self._describe(kind, exc)
-                # Connect and pool timeouts happen before a byte of the request is sent.
-                uncertain |= not isinstance(
-                    exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
-                )
-                retryable = True
-            except httpx.InvalidURL as exc:
-                # A token with characters no URL can carry (the text is redacted): never sent.
-                return self._failed(None, self._describe("invalid URL", exc), None, uncertain)
-            except httpx.HTTPError as exc:
-                # Read/protocol errors after the request went out: not safe to repeat blindly.
-                error = self._describe("transport error", exc)
-                return self._failed(None, error, None, uncertain=True)
-            else:
-                status = response.status_code
-                payload = self._json(response)
-                if response.is_success:
-                    problem = self._success_error(payload)
-                    if problem is None:
-                        return Delivery(
-                            status="delivered",
-                            adapter=self.name,
-                            upstream_status=status,
-                            response=_redact_json(payload, self._secrets),
-                        )
-                    return self._failed(
-                        status, f"upstream rejected the message: {problem}", payload, uncertain
-                    )
-                detail = self._error_detail(payload)
-                error = f"upstream HTTP {status}"
-                if detail:
-                    error += f": {detail[:_ERROR_DETAIL_MAX]}"
-                retryable = status >= 500 or status == 429
-                uncertain |= status >= 500  # the platform may have taken it before failing
-                hint = self._retry_hint(response, payload)
-            if not retryable or attempt == attempts:
-                break
-            delay = min(self.config.backoff_s * 2 ** (attempt - 1), MAX_RETRY_WAIT_S)
-            if hint is not None:
-                if hint > MAX_RETRY_WAIT_S:
-                    error += f" (upstream asked to retry after {hint:g}s; not waiting)"
-                    break
-                delay = max(delay, hint)
-            logger.warning(
-                "%s delivery attempt %d/%d failed (%s); retrying in %.2fs",
-                self.name,
-                attempt,
-                attempts,
-                self._redact(error),
-                delay,
+        seen = _Seen()
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(attempts) | _AskedTooLong(),
+            wait=self._wait,
+            retry=tenacity.retry_if_result(lambda r: isinstance(r, _Retryable)),
+            before_sleep=lambda state: self._log_retry(state, attempts),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        result: Delivery | _Retryable | None = await retrying(self._attempt, request, seen)
+        if isinstance(result, Delivery):
+            return result
+        error = result.error if result else "no attempt made"
+        status, payload = (result.status, result.payload) if result else (None, None)
+        if result and seen.count < attempts and _too_long(result.hint):
+            error += f" (upstream asked to retry after {result.hint:g}s; not waiting)"
+        if seen.count > 1:
+            error += f" (after {seen.count} attempts)"
+        return self._failed(status, error, payload, seen.uncertain)
+
+    async def _attempt(self, request: Outbound, seen: _Seen) -> Delivery | _Retryable:
+        """One POST: a final Delivery, or a failure worth another attempt."""
+        seen.count += 1
+        try:
+            response = await self._client.post(
+                request.url, **request.body(), headers=request.headers
             )
-            await asyncio.sleep(delay)
-        if attempt > 1:
-            error += f" (after {attempt} attempts)"
-        return self._failed(status, error, payload, uncertain)
+        except (httpx.TimeoutException, httpx.ConnectError) as exc:
+            kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connect error"
+            # Connect and pool timeouts happen before a byte of the request is sent.
+            seen.uncertain |= not isinstance(
+                exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+            )
+            return _Retryable(None, None, self._describe(kind, exc))
+        except httpx.InvalidURL as exc:
+            # A token with characters no URL can carry (the text is redacted): never sent.
+            return self._failed(None, self._describe("invalid URL", exc), None, seen.uncertain)
+        except httpx.HTTPError as exc:
+            # Read/protocol errors after the request went out: not safe to repeat blindly.
+            seen.uncertain = True
+            return self._failed(None, self._describe("transport error", exc), None, True)
+        status = response.status_code
+        payload = self._json(response)
+        if response.is_success:
+            problem = self._success_error(payload)
+            if problem is None:
+                return Delivery(
+                    status="delivered",
+                    adapter=self.name,
+                    upstream_status=status,
+                    response=_redact_json(payload, self._secrets),
+                )
+            error = f"upstream rejected the message: {problem}"
+            return self._failed(status, self._attempts_note(error, seen), payload, seen.uncertain)
+        detail = self._error_detail(payload)
+        error = f"upstream HTTP {status}"
+        if detail:
+            error += f": {detail[:_ERROR_DETAIL_MAX]}"
+        seen.uncertain |= status >= 500  # the platform may have taken it before failing
+        if status >= 500 or status == 429:
+            return _Retryable(status, payload, error, self._retry_hint(response, payload))
+        return self._failed(status, self._attempts_note(error, seen), payload, seen.uncertain)
+
+    @staticmethod
+    def _attempts_note(error: str, seen: _Seen) -> str:
+        return f"{error} (after {seen.count} attempts)" if seen.count > 1 else error
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        """Exponential backoff, capped; longer when the upstream asked (Retry-After)."""
+        delay: float = min(
+            self.config.backoff_s * 2 ** (state.attempt_number - 1), MAX_RETRY_WAIT_S
+        )
+        hint = _hint_of(state)
+        return delay if hint is None else max(delay, hint)
+
+    def _log_retry(self, state: tenacity.RetryCallState, attempts: int) -> None:
+        failure = state.outcome.result() if state.outcome else None
+        logger.warning(
+            "%s delivery attempt %d/%d failed (%s); retrying in %.2fs",
+            self.name,
+            state.attempt_number,
+            attempts,
+            self._redact(failure.error if isinstance(failure, _Retryable) else "?"),
+            state.next_action.sleep if state.next_action else 0.0,
+        )
 
     @property
     def token(self) -> str | None:

@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from guardrail.models import Channel, Kind, UserContext, Verdict
-from guardrail.policy.loader import (
+from guardrail.policy.core import (
     PolicyError,
     Problem,
     compose,

@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+import watchfiles
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from guardrail.models import OutreachRequest
-from guardrail.policy.loader import LoadedPolicy, PolicyError
+from guardrail.policy.core import LoadedPolicy, PolicyError
 from guardrail.policy.policyset import PolicySet, load_policy_set
 from guardrail.policy.resolve import POLICY_SUFFIXES
 
@@ -140,25 +141,52 @@ class PolicyHolder:
         """Whether any policy file changed (or appeared, or went) since the last load."""
         return self._stamp(self.current.files) != self._fingerprint
 
-    async def watch(self, interval: float = 2.0) -> None:
-        """Poll file times every ``interval`` seconds; reload after a change settles."""
+    async def watch(self, settle: float = 2.0, stop: asyncio.Event | None = None) -> None:
+        """Reload when a policy file changes, until ``stop`` is set.
+
+        watchfiles reports file-system events; changes are gathered until none came for
+        ``settle`` seconds (an editor may still be writing), then one reload runs. Changes
+        an API or SIGHUP reload already took in are skipped (the fingerprint matches).
+        """
         if self.path is None:
             return
-        while True:
-            await asyncio.sleep(interval)
+        stop = stop or asyncio.Event()
+        debounce = max(1, round(settle * 1000))
+        while not stop.is_set():
+            roots = self._roots()
             try:
-                if await self._settled_change(interval):
-                    await self.areload("file")
+                async for changes in watchfiles.awatch(
+                    *roots,
+                    watch_filter=self._relevant,
+                    debounce=debounce,
+                    step=min(50, debounce),
+                    stop_event=stop,
+                ):
+                    if changes and self.changed():
+                        await self.areload("file")
+                    if self._roots() != roots:
+                        break  # the set now reads files elsewhere: watch those folders too
             except Exception:  # the watcher must outlive any surprise (a folder removed...)
                 log.exception("policy file watcher failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), settle)
 
-    async def _settled_change(self, interval: float) -> bool:
-        if not self.changed():
-            return False
-        seen = self._stamp(self.current.files)
-        await asyncio.sleep(min(interval / 4, 0.5))  # an editor may still be writing
-        # Still changing: look again next round. Reloaded meanwhile: nothing to do.
-        return self._stamp(self.current.files) == seen and self.changed()
+    def _roots(self) -> tuple[Path, ...]:
+        """The folders to watch: the policy folder (or the file's), and those of its files.
+        Folders, not files: editors often save by replacing a file with a new one."""
+        assert self.path is not None
+        path = self.path.resolve()
+        folders = {path if path.is_dir() else path.parent}
+        folders |= {file.parent for file in self.current.files}
+        return tuple(sorted(f for f in folders if f.is_dir()))
+
+    def _relevant(self, change: watchfiles.Change, name: str) -> bool:
+        """A file of the set, the configured path, or a policy file in the policy folder."""
+        assert self.path is not None
+        file, path = Path(name).resolve(), self.path.resolve()
+        if file == path or file in self.current.files:
+            return True
+        return file.parent == path and file.suffix in POLICY_SUFFIXES
 
     def _stamp(self, files: frozenset[Path]) -> Fingerprint:
         return fingerprint_of(self.path, files)
@@ -207,11 +235,14 @@ async def reloading(
 ) -> AsyncIterator[None]:
     """Hot reload for the app's lifetime: the file watcher, and SIGHUP under ``serve``.
 
+    ``poll`` is the watcher's settle time in seconds (None or 0: no watcher).
+
     SIGHUP is only taken where asked (the ``serve`` command): a signal handler belongs to
     the main thread's loop, which an embedding process or a test may not own.
     """
     loop = asyncio.get_running_loop()
-    watcher = asyncio.create_task(holder.watch(poll)) if poll and holder.path else None
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(holder.watch(poll, stop)) if poll and holder.path else None
     pending: set[asyncio.Task[ReloadStatus]] = set()
 
     def on_sighup() -> None:
@@ -225,6 +256,7 @@ async def reloading(
     try:
         yield
     finally:
+        stop.set()  # the watch thread sees it within a step; cancelling alone would wait
         if sighup:
             loop.remove_signal_handler(signal.SIGHUP)
         for task in (watcher, *pending):

@@ -16,7 +16,7 @@ from typing import Literal
 from guardrail.consent import ConsentDetector, ConsentWords
 from guardrail.models import Channel, OutreachRequest
 from guardrail.policy import match
-from guardrail.policy.loader import LoadedPolicy, PolicyError, Problem, at, builtin
+from guardrail.policy.core import LoadedPolicy, PolicyError, Problem, at, builtin
 from guardrail.policy.resolve import Document, Resolver, policy_files, read_document, where_is
 
 FALLBACK = "default"

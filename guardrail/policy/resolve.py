@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from guardrail.policy.loader import (
+from guardrail.policy.core import (
     LoadedPolicy,
     PolicyError,
     Problem,

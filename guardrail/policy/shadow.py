@@ -18,7 +18,7 @@ from typing import Literal
 from guardrail.analysis import Analyze, SharedAnalyses
 from guardrail.models import Decision, OutreachRequest, Reason
 from guardrail.pipeline import decide, default_analyzer
-from guardrail.policy.loader import LoadedPolicy
+from guardrail.policy.core import LoadedPolicy
 from guardrail.state.base import (
     CommitRequest,
     CommitResult,

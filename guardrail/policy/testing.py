@@ -22,7 +22,7 @@ from guardrail.events import ingest
 from guardrail.models import Decision, Event, EventType, OutreachRequest, UserContext
 from guardrail.pipeline import refuse_unknown
 from guardrail.policy.cases import Case, CaseRequest, Defaults, HistoryItem, load_cases
-from guardrail.policy.loader import LoadedPolicy, PolicyError, Problem
+from guardrail.policy.core import LoadedPolicy, PolicyError, Problem
 from guardrail.policy.policyset import PolicySet, load_policy_set
 from guardrail.policy.resolve import POLICY_SUFFIXES
 from guardrail.policy.shadow import decide_with_shadows
