@@ -24,6 +24,7 @@ from guardrail.api import audit, classify, events, meta, ops, outreach, policies
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
 from guardrail.models import ErrorBody, Event, OutreachRequest
+from guardrail.notify import delivering
 from guardrail.policy.holder import reloading
 from guardrail.retention import pruning
 
@@ -130,6 +131,7 @@ def create_app(
             async with (
                 reloading(running.policies, poll=policy_poll_s, sighup=reload_on_sighup),
                 pruning(running) as prune_stats,
+                delivering(running.notifier),
             ):
                 app.state.prune_stats = prune_stats
                 yield

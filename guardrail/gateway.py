@@ -94,8 +94,9 @@ class Gateway:
             assessor=NoAssessor()
             if settings.assessor == "classifier"
             else _assessor(settings.assessor),
-            notifier=ReviewNotifier(settings.review_webhook) if settings.review_webhook else None,
         )
+        if settings.review_webhook:  # its outbox lives in the store, its attempts in the log
+            gateway.notifier = ReviewNotifier(settings.review_webhook, gateway.store, gateway.audit)
         for loaded in policies.current.active:
             gateway.audit.record_policy_reload_sync(
                 name=loaded.policy.name,

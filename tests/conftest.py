@@ -81,6 +81,10 @@ def make_client(
     clients: list[TestClient] = []
 
     def build(**overrides: Any) -> TestClient:
+        if "redis_url" in store_settings and "review_webhook" in overrides:
+            # The review outbox is prefix-wide: tests sharing the server must not deliver
+            # each other's notifications.
+            overrides.setdefault("redis_prefix", f"t{uuid.uuid4().hex[:10]}")
         settings = Settings(api_key=API_KEY, **{**store_settings, **overrides})
         client = TestClient(create_app(settings, clock=clock))
         client.__enter__()

@@ -43,7 +43,8 @@ async def record_event(
     time the store cannot keep (nothing is written). ``source`` is the evidence class,
     ``via`` the key or webhook it came through (for the audit record)."""
     try:
-        crisis = gateway.policy.policy.rule_params(CrisisResources.id)
+        policy = gateway.policies.current.for_event(tenant, event.bot_id, event.channel)
+        crisis = policy.policy.rule_params(CrisisResources.id)
         assert isinstance(crisis, CrisisResourcesParams)
         result = await ingest(
             gateway.store,
@@ -112,7 +113,10 @@ async def crisis_protocol(gateway: Gateway, tenant: str, event: Event, result: E
     }
     if gateway.notifier.config.include_text:
         payload["text"] = event.text
-    gateway.notifier.notify(payload)
+    try:  # durable before the event is answered: a restart still sends it
+        await gateway.notifier.enqueue(payload)
+    except StoreUnavailable as exc:
+        log.error("crisis review of bot %s not queued: %s", event.bot_id, exc)
 
 
 @router.post("/events", response_model=EventResult, openapi_extra=json_body(Event))

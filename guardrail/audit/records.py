@@ -25,12 +25,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-RecordType = Literal["decision", "consent", "crisis", "delivery", "policy_reload", "purge"]
+RecordType = Literal[
+    "decision", "consent", "crisis", "delivery", "notification", "policy_reload", "purge"
+]
 RECORD_TYPES: tuple[RecordType, ...] = (
     "decision",
     "consent",
     "crisis",
     "delivery",
+    "notification",
     "policy_reload",
     "purge",
 )

@@ -276,6 +276,38 @@ class AuditTrail:
         }
         return await self._run(self.backend.append, body)
 
+    async def record_notification(
+        self,
+        payload: dict[str, Any],
+        *,
+        item_id: str,
+        attempt: int,
+        outcome: str,
+        problem: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> AuditRecord | None:
+        """Append one attempt to tell the review webhook (``outcome``: delivered, retry or
+        gave_up), so an auditor can see each crisis notice reached the reviewers, or why not.
+        The payload is named, not copied (it may hold the user's text)."""
+        tenant = str(payload.get("tenant") or GLOBAL_TENANT)
+        user = payload.get("user_id")
+        body = {
+            "type": "notification",
+            "id": uuid.uuid4().hex,
+            "ts": iso(self.clock()),
+            "tenant": tenant,
+            "bot": payload.get("bot_id"),
+            "user": self.pseudonym(tenant, str(user)) if user is not None else None,
+            "notice": payload.get("type"),
+            "notice_id": item_id,
+            "subject": payload.get("event_id") or payload.get("decision_id"),
+            "attempt": attempt,
+            "outcome": outcome,
+            "problem": problem,
+            "retry_at": iso(retry_at) if retry_at is not None else None,
+        }
+        return await self._run(self.backend.append, body)
+
     async def record_policy_reload(
         self,
         *,

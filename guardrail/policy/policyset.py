@@ -172,6 +172,26 @@ class PolicySet:
         """Detectors compiled once per set of candidate policies (there are few)."""
         return {}
 
+    def for_event(self, tenant: str, bot: str, channel: Channel | None) -> LoadedPolicy:
+        """The policy that governs an inbound event of ``bot`` (its crisis level, say).
+
+        Events carry no jurisdiction or age, so the most specific enforcing policy whose
+        ``match`` admits the tenant, the bot and the channel and pins nothing an event
+        cannot tell (jurisdictions, minors) decides; else the fallback."""
+        ranked = sorted(
+            self.selectable, key=lambda p: match.specificity(p.policy.match), reverse=True
+        )
+        for loaded in ranked:
+            m = loaded.policy.match
+            if loaded.policy.mode != "enforce" or m.jurisdictions or m.minors != "any":
+                continue
+            if (m.tenants and tenant not in m.tenants) or (m.bots and bot not in m.bots):
+                continue
+            if m.channels and (channel is None or channel not in m.channels):
+                continue
+            return loaded
+        return self.fallback
+
     def help_reply(self, tenant: str, bot: str, channel: Channel | None) -> tuple[str, str] | None:
         """(policy name, text) of the HELP answer for an event of ``bot`` on ``channel``.
 

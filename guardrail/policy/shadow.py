@@ -25,6 +25,7 @@ from guardrail.state.base import (
     EventApplied,
     EventWrite,
     IdempotencyClaim,
+    OutboxItem,
     ProfileSource,
     Snapshot,
     Store,
@@ -167,6 +168,20 @@ class ReadOnlyStore:
         is_minor: bool | None,
         source: ProfileSource,
     ) -> None:
+        return None
+
+    async def outbox_put(self, item_id: str, payload_json: str, now: datetime) -> None:
+        return None
+
+    async def outbox_claim(
+        self, now: datetime, lease: timedelta, token: str, limit: int = 10
+    ) -> list[OutboxItem]:
+        return []
+
+    async def outbox_settle(self, item_id: str, token: str, retry_at: datetime | None) -> bool:
+        return False
+
+    async def outbox_next_due(self) -> datetime | None:
         return None
 
 

@@ -172,6 +172,20 @@ class EventApplied:
     consent: ConsentOutcome | None = None
 
 
+@dataclass(frozen=True)
+class OutboxItem:
+    """A notification waiting in the durable outbox, as one worker claimed it.
+
+    ``attempts`` counts this claim (1 on the first try); ``token`` is the claim's lease:
+    only its holder may settle the item, and another worker may claim it again only once
+    ``lease`` has passed (the holder died mid-attempt)."""
+
+    item_id: str
+    payload_json: str
+    attempts: int
+    token: str
+
+
 ProfileSource = Literal["ingest", "bot"]
 
 
@@ -347,3 +361,20 @@ class Store(Protocol):
         """Record what ``source`` says of the user, atomically, by these rules: ingest
         evidence replaces what is recorded; a bot's claim only fills a gap, except that a
         bot may always mark the user a minor (the stricter answer)."""
+
+    async def outbox_put(self, item_id: str, payload_json: str, now: datetime) -> None:
+        """Keep a notification until it is delivered or given up (due at once); a second
+        put of ``item_id`` changes nothing."""
+
+    async def outbox_claim(
+        self, now: datetime, lease: timedelta, token: str, limit: int = 10
+    ) -> list[OutboxItem]:
+        """Atomically take up to ``limit`` due items for ``lease`` (owned by ``token``),
+        counting an attempt on each: two workers never hold one item at once."""
+
+    async def outbox_settle(self, item_id: str, token: str, retry_at: datetime | None) -> bool:
+        """End the attempt ``token`` holds: ``retry_at`` None drops the item (delivered or
+        given up), else it is due again then. False: the lease was lost (nothing changed)."""
+
+    async def outbox_next_due(self) -> datetime | None:
+        """When the earliest waiting item is due (a leased one: when its lease ends)."""

@@ -15,6 +15,8 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>|<arrival>|<source>" / "in|…"
     {prefix}:{T|U}:seen:E        string      a platform event id, 7-day TTL
     {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<request hash>|<claim>|<json>"
+    {prefix}:{outbox}:due        sorted set  notification ids (score = due epoch s)
+    {prefix}:{outbox}:item:I     hash        payload, attempts, token of notification I
 
 Everything about one (tenant, user) shares the ``{T|U}`` hash tag, so on Redis Cluster
 it lives in one slot and one Lua script can re-check caps and record atomically.
@@ -74,6 +76,7 @@ from guardrail.state.base import (
     EventApplied,
     EventWrite,
     IdempotencyClaim,
+    OutboxItem,
     ProfileSource,
     RiskEvent,
     Snapshot,
@@ -102,6 +105,59 @@ _COUNTED_KINDS = frozenset({"um", "out"})
 """prune counts messages, as SQLite does: ``pro``/``pro_all`` are copies of ``out`` entries."""
 _RISK_KINDS = frozenset({"risk", "dep"})
 _RECORD_KINDS = frozenset({"first", "consent", "profile"})
+OUTBOX_TTL = timedelta(days=7)
+"""Outbox keys live this long after their last write (an item is settled long before)."""
+
+# KEYS: due set, item key; ARGV: id, payload, now, TTL s
+_OUTBOX_PUT = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('HSET', KEYS[2], 'payload', ARGV[2], 'attempts', 0, 'token', '')
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+# KEYS: due set; ARGV: now, lease end, token, limit, item key prefix, TTL s
+# Returns id, payload, attempts for each item taken. An id whose item key is gone (its
+# TTL ran out) is dropped from the set.
+_OUTBOX_CLAIM = """
+local out = {}
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[4])
+for _, id in ipairs(ids) do
+  local item = ARGV[5] .. id
+  local payload = redis.call('HGET', item, 'payload')
+  if payload then
+    local attempts = redis.call('HINCRBY', item, 'attempts', 1)
+    redis.call('HSET', item, 'token', ARGV[3])
+    redis.call('EXPIRE', item, ARGV[6])
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    table.insert(out, id)
+    table.insert(out, payload)
+    table.insert(out, attempts)
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+if #ids > 0 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
+return out
+"""
+
+# KEYS: due set, item key; ARGV: id, token, retry epoch ('' = drop), TTL s
+_OUTBOX_SETTLE = """
+if redis.call('HGET', KEYS[2], 'token') ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[2], 'token', '')
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+return 1
+"""
+
 _WATCH_RETRIES = 16
 """Replicas writing one user's events at once retry the optimistic transaction (after a
 short random pause); past this the store is too contended to answer in time
@@ -430,6 +486,9 @@ class RedisStore:
         self._abandon_idempotent = self._r.register_script(_ABANDON_IDEMPOTENT)
         self._commit = self._r.register_script(_COMMIT)
         self._release = self._r.register_script(_RELEASE)
+        self._outbox_put = self._r.register_script(_OUTBOX_PUT)
+        self._outbox_claim = self._r.register_script(_OUTBOX_CLAIM)
+        self._outbox_settle = self._r.register_script(_OUTBOX_SETTLE)
 
     @contextmanager
     def _guard(self, operation: str) -> Iterator[None]:
@@ -852,6 +911,50 @@ class RedisStore:
                 await self._sweep(keys=[name], args=[mode, value], client=pipe)
             counts: list[int] = await pipe.execute()
         return sum(int(n) for (*_, counted), n in zip(batch, counts, strict=True) if counted)
+
+    # -- the notification outbox (one hash tag: one slot, one script per step) -------------
+
+    def _outbox(self, part: str) -> str:
+        return f"{self.prefix}:{{outbox}}:{part}"
+
+    async def outbox_put(self, item_id: str, payload_json: str, now: datetime) -> None:
+        keys = [self._outbox("due"), self._outbox(f"item:{_q(item_id)}")]
+        args: list[str | int] = [_q(item_id), payload_json, _num(to_epoch(now)), _ttl_s(OUTBOX_TTL)]
+        with self._guard("outbox_put"):
+            await self._outbox_put(keys=keys, args=args)
+
+    async def outbox_claim(
+        self, now: datetime, lease: timedelta, token: str, limit: int = 10
+    ) -> list[OutboxItem]:
+        epoch = to_epoch(now)
+        args: list[str | int] = [
+            _num(epoch),
+            _num(epoch + lease.total_seconds()),
+            token,
+            limit,
+            self._outbox("item:"),
+            _ttl_s(OUTBOX_TTL),
+        ]
+        with self._guard("outbox_claim"):
+            flat = await self._outbox_claim(keys=[self._outbox("due")], args=args)
+        return [
+            OutboxItem(unquote(str(flat[i])), str(flat[i + 1]), int(flat[i + 2]), token)
+            for i in range(0, len(flat), 3)
+        ]
+
+    async def outbox_settle(self, item_id: str, token: str, retry_at: datetime | None) -> bool:
+        keys = [self._outbox("due"), self._outbox(f"item:{_q(item_id)}")]
+        when = "" if retry_at is None else _num(to_epoch(retry_at))
+        with self._guard("outbox_settle"):
+            done = await self._outbox_settle(
+                keys=keys, args=[_q(item_id), token, when, _ttl_s(OUTBOX_TTL)]
+            )
+        return bool(done)
+
+    async def outbox_next_due(self) -> datetime | None:
+        with self._guard("outbox_next_due"):
+            first = await self._r.zrange(self._outbox("due"), 0, 0, withscores=True)
+        return from_epoch(float(first[0][1])) if first else None
 
     async def user_profile(self, tenant: str, user: str) -> UserProfile:
         with self._guard("user_profile"):

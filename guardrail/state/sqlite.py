@@ -27,6 +27,7 @@ from guardrail.state.base import (
     EventApplied,
     EventWrite,
     IdempotencyClaim,
+    OutboxItem,
     ProfileSource,
     RiskEvent,
     Snapshot,
@@ -136,6 +137,16 @@ CREATE TABLE IF NOT EXISTS seen_events (
     PRIMARY KEY (tenant, user, event_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_seen_events_expires ON seen_events (expires_at);
+
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    payload TEXT NOT NULL,
+    due REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    token TEXT,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_outbox_due ON outbox (due);
 """
 
 _ADDED_COLUMNS = (
@@ -685,6 +696,48 @@ class SQLiteStore:
                     (old, old),
                 )
         return removed
+
+    # -- the notification outbox ---------------------------------------------------------
+
+    async def outbox_put(self, item_id: str, payload_json: str, now: datetime) -> None:
+        epoch = to_epoch(now)
+        with self._transaction("IMMEDIATE") as db:
+            db.execute(
+                "INSERT OR IGNORE INTO outbox (id, payload, due, created) VALUES (?, ?, ?, ?)",
+                (item_id, payload_json, epoch, epoch),
+            )
+
+    async def outbox_claim(
+        self, now: datetime, lease: timedelta, token: str, limit: int = 10
+    ) -> list[OutboxItem]:
+        epoch = to_epoch(now)
+        with self._transaction("IMMEDIATE") as db:  # the write lock: one claimer at a time
+            rows = db.execute(
+                "SELECT id, payload, attempts FROM outbox WHERE due <= ? ORDER BY due LIMIT ?",
+                (epoch, limit),
+            ).fetchall()
+            for item_id, _, _ in rows:
+                db.execute(
+                    "UPDATE outbox SET due = ?, token = ?, attempts = attempts + 1 WHERE id = ?",
+                    (epoch + lease.total_seconds(), token, item_id),
+                )
+        return [OutboxItem(str(i), str(p), int(a) + 1, token) for i, p, a in rows]
+
+    async def outbox_settle(self, item_id: str, token: str, retry_at: datetime | None) -> bool:
+        with self._transaction("IMMEDIATE") as db:
+            if retry_at is None:
+                cur = db.execute("DELETE FROM outbox WHERE id = ? AND token = ?", (item_id, token))
+            else:
+                cur = db.execute(
+                    "UPDATE outbox SET due = ?, token = NULL WHERE id = ? AND token = ?",
+                    (to_epoch(retry_at), item_id, token),
+                )
+        return cur.rowcount == 1
+
+    async def outbox_next_due(self) -> datetime | None:
+        with self._transaction("DEFERRED") as db:
+            (due,) = db.execute("SELECT MIN(due) FROM outbox").fetchone()
+        return None if due is None else from_epoch(float(due))
 
     def _profiles(self, db: sqlite3.Connection) -> None:
         """The profile table, created on first use (kept out of _SCHEMA, version 1)."""
