@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from guardrail.models import Kind
+from guardrail.rewrite import Edit, remaining
 from guardrail.rules.base import Finding
 
 FailMode = Literal["fail_closed", "fail_open"]
@@ -53,3 +54,43 @@ def degraded(rule: str, component: str, why: str, on_error: OnError, kind: Kind)
     detail = f"{component} unavailable ({why}); the policy {verb} for {kind.value} messages"
     closed = mode == "fail_closed"
     return Finding(rule, "block" if closed else "info", detail, outage=closed)
+
+
+def sentence_action(
+    rule: str,
+    adjective: str,
+    action: str,
+    text: str,
+    edits: tuple[Edit, ...],
+    what: str,
+    labels: tuple[str, ...],
+    *,
+    min_chars: int,
+    min_ratio: float,
+) -> Finding:
+    """What a sentence-level content rule (manipulation, toxicity) does once it found
+    ``what``: ``info``/``review`` send it (review tells the review webhook), ``block``
+    refuses it, ``rewrite`` drops the flagged sentences (``edits``) unless nothing is
+    flagged sentence by sentence or too little text would be left, and then blocks.
+
+    One place, so every such rule words its reasons the same way ("toxic: insult (score
+    0.91)", "dropped 1 sentence: ...") and a report can read them alike.
+    """
+    if action == "info":
+        return Finding(rule, "info", f"{adjective}: {what}", labels=labels)
+    if action == "review":
+        return Finding(rule, "info", f"review: {adjective}: {what}", labels=labels)
+    if action == "block":
+        return Finding(rule, "block", f"{adjective}: {what}", labels=labels)
+    if not edits:
+        detail = f"{adjective} as a whole, no single sentence to drop: {what}"
+        return Finding(rule, "block", detail, labels=labels)
+    chars, ratio = remaining(text, edits)
+    n = f"{len(edits)} sentence{'s' if len(edits) > 1 else ''}"
+    if chars < min_chars or ratio < min_ratio:
+        detail = (
+            f"{adjective}: {what}; dropping {n} would leave {chars} characters ({ratio:.0%}), "
+            "too little to send"
+        )
+        return Finding(rule, "block", detail, labels=labels)
+    return Finding(rule, "rewrite", f"dropped {n}: {what}", edits=edits, labels=labels)

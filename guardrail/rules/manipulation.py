@@ -25,9 +25,9 @@ from classifiers.results import MANIPULATION_TACTICS, ManipulationResult
 from guardrail.analysis import CLASSIFIERS, AnalysisRequest
 from guardrail.locales import language_of
 from guardrail.models import Kind
-from guardrail.rewrite import Edit, drop, remaining
+from guardrail.rewrite import drop
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
-from guardrail.rules.content import OnError, degraded
+from guardrail.rules.content import OnError, degraded, sentence_action
 
 LABEL = "MANIPULATION"
 Tactic = Annotated[str, WithJsonSchema({"type": "string", "enum": list(MANIPULATION_TACTICS)})]
@@ -108,39 +108,18 @@ class Manipulation(Rule[ManipulationParams]):
             over += f" and the language's {bar:g} (or a cue)"
         what = f"{', '.join(tactics)} (score {score:.2f}, over {over})"
         labels = tuple(t for t in tactics if t in MANIPULATION_TACTICS)
-        if params.action == "info":
-            return self.finding("info", f"manipulative: {what}", labels=labels)
-        if params.action == "review":
-            return self.finding("info", f"review: manipulative: {what}", labels=labels)
-        if params.action == "block":
-            return self.finding("block", f"manipulative: {what}", labels=labels)
-        if not flagged:
-            return self.finding(
-                "block",
-                f"manipulative as a whole, no single sentence to drop: {what}",
-                labels=labels,
-            )
         edits = tuple(drop(self.id, LABEL, (s, e), m.score) for s, e, m in flagged)
-        return self._rewrite(analysis.text, edits, what, labels, params)
-
-    def _rewrite(
-        self,
-        text: str,
-        edits: tuple[Edit, ...],
-        what: str,
-        labels: tuple[str, ...],
-        params: ManipulationParams,
-    ) -> Finding:
-        chars, ratio = remaining(text, edits)
-        n = f"{len(edits)} sentence{'s' if len(edits) > 1 else ''}"
-        if chars < params.min_remaining_chars or ratio < params.min_remaining_ratio:
-            return self.finding(
-                "block",
-                f"manipulative: {what}; dropping {n} would leave {chars} characters "
-                f"({ratio:.0%}), too little to send",
-                labels=labels,
-            )
-        return Finding(self.id, "rewrite", f"dropped {n}: {what}", edits=edits, labels=labels)
+        return sentence_action(
+            self.id,
+            "manipulative",
+            params.action,
+            analysis.text,
+            edits,
+            what,
+            labels,
+            min_chars=params.min_remaining_chars,
+            min_ratio=params.min_remaining_ratio,
+        )
 
 
 def _language_bar(locale: str | None, params: ManipulationParams) -> float | None:

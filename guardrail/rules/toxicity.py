@@ -33,9 +33,9 @@ from classifiers.results import TOXICITY_LABELS, ToxicityResult
 from guardrail.analysis import CLASSIFIERS, AnalysisRequest
 from guardrail.locales import language_of
 from guardrail.models import Kind
-from guardrail.rewrite import Edit, drop, remaining
+from guardrail.rewrite import drop
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
-from guardrail.rules.content import OnError, degraded
+from guardrail.rules.content import OnError, degraded, sentence_action
 
 LABEL = "TOXICITY"
 FAIL_OPEN = OnError(proactive="fail_open", reply="fail_open")
@@ -173,32 +173,15 @@ class Toxicity(Rule[ToxicityParams]):
         labels = tuple(n for n in TOXICITY_LABELS if n in names)
         score = float(np.max([whole.score, *(t.score for _, _, t, _ in flagged)]))
         what = f"{', '.join(labels)} (score {score:.2f})"
-        if params.action == "review":
-            return self.finding("info", f"review: toxic: {what}", labels=labels)
-        if params.action == "block":
-            return self.finding("block", f"toxic: {what}", labels=labels)
-        if not flagged:
-            return self.finding(
-                "block", f"toxic as a whole, no single sentence to drop: {what}", labels=labels
-            )
         edits = tuple(drop(self.id, LABEL, (s, e), t.score) for s, e, t, _ in flagged)
-        return self._rewrite(analysis.text, edits, what, labels, params)
-
-    def _rewrite(
-        self,
-        text: str,
-        edits: tuple[Edit, ...],
-        what: str,
-        labels: tuple[str, ...],
-        params: ToxicityParams,
-    ) -> Finding:
-        chars, ratio = remaining(text, edits)
-        n = f"{len(edits)} sentence{'s' if len(edits) > 1 else ''}"
-        if chars < params.min_remaining_chars or ratio < params.min_remaining_ratio:
-            return self.finding(
-                "block",
-                f"toxic: {what}; dropping {n} would leave {chars} characters ({ratio:.0%}), "
-                "too little to send",
-                labels=labels,
-            )
-        return Finding(self.id, "rewrite", f"dropped {n}: {what}", edits=edits, labels=labels)
+        return sentence_action(
+            self.id,
+            "toxic",
+            params.action,
+            analysis.text,
+            edits,
+            what,
+            labels,
+            min_chars=params.min_remaining_chars,
+            min_ratio=params.min_remaining_ratio,
+        )
