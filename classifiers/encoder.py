@@ -29,7 +29,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol, runtime_checkable
+from typing import Any, Final, Literal, Protocol, cast, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -187,13 +187,18 @@ def chunk_text(
     ]
 
 
+def unit_rows(rows: Embeddings) -> Embeddings:
+    """``rows`` scaled to unit length, float32 (a zero row stays zero)."""
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    out: Embeddings = (rows / np.maximum(norms, 1e-12)).astype(np.float32)
+    return out
+
+
 def pool_chunks(flat: Embeddings, owners: npt.NDArray[np.int64], n: int) -> Embeddings:
     """Normalised mean of the rows of ``flat`` that belong to each of ``n`` owners."""
     out = np.zeros((n, flat.shape[1]), dtype=np.float32)
     np.add.at(out, owners, flat)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    pooled: Embeddings = (out / np.maximum(norms, 1e-12)).astype(np.float32)
-    return pooled
+    return unit_rows(out)
 
 
 def encode_documents_with(
@@ -216,7 +221,36 @@ def encode_documents_with(
     return pool_chunks(flat, np.asarray(owners, dtype=np.int64), len(texts))
 
 
-class Encoder:
+class ChunkedDocuments:
+    """``encode_documents`` by chunks, for every encoder here (each window is shorter than a
+    Reddit post): mixed into a class that has ``encode``."""
+
+    def encode_documents(
+        self,
+        texts: Sequence[str],
+        *,
+        chunk_words: int = CHUNK_WORDS,
+        max_chunks: int = MAX_CHUNKS,
+        batch_size: int | None = None,
+        progress: bool = False,
+    ) -> Embeddings:
+        """Like ``encode``, for texts longer than the model's window.
+
+        Each text is cut into chunks of ``chunk_words`` words (see ``chunk_text``); all chunks
+        of all texts go through one batched ``encode``; a text's embedding is the normalised
+        mean of its chunks' embeddings. Texts of one chunk get exactly ``encode``'s vector.
+        """
+        return encode_documents_with(
+            cast(SentenceEncoder, self),
+            texts,
+            chunk_words=chunk_words,
+            max_chunks=max_chunks,
+            batch_size=batch_size,
+            progress=progress,
+        )
+
+
+class Encoder(ChunkedDocuments):
     """Batched sentence encoder; ``encode(texts)`` gives one L2-normalised row per text.
 
     Thread-safe for concurrent ``encode`` calls (one forward pass at a time).
@@ -326,30 +360,6 @@ class Encoder:
                 pooled = mean_pool(states, inputs["attention_mask"])
                 out[idx] = pooled.cpu().numpy()
         return out
-
-    def encode_documents(
-        self,
-        texts: Sequence[str],
-        *,
-        chunk_words: int = CHUNK_WORDS,
-        max_chunks: int = MAX_CHUNKS,
-        batch_size: int | None = None,
-        progress: bool = False,
-    ) -> Embeddings:
-        """Like ``encode``, for texts longer than the model's window.
-
-        Each text is cut into chunks of ``chunk_words`` words (see ``chunk_text``); all chunks
-        of all texts go through one batched ``encode``; a text's embedding is the normalised
-        mean of its chunks' embeddings. Texts of one chunk get exactly ``encode``'s vector.
-        """
-        return encode_documents_with(
-            self,
-            texts,
-            chunk_words=chunk_words,
-            max_chunks=max_chunks,
-            batch_size=batch_size,
-            progress=progress,
-        )
 
     @property
     def setting(self) -> str:

