@@ -212,20 +212,6 @@ end
 return out
 """
 
-# ARGV: has event id, ts, member, bot field, seen TTL, messages TTL, records TTL (seconds)
-_RECORD_MESSAGE = """
-if ARGV[1] == '1' then
-  if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then return 0 end
-end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[6])
-local first = redis.call('HGET', KEYS[3], ARGV[4])
-if not first or tonumber(ARGV[2]) < tonumber(first) then
-  redis.call('HSET', KEYS[3], ARGV[4], ARGV[2])
-end
-redis.call('EXPIRE', KEYS[3], ARGV[7])
-return 1
-"""
 
 # Reads an idempotency value: expires_at, request hash, claim token, decision json.
 # The old two-field form "<expires_at>|<json>" (json starts with '{') reads as unbound.
@@ -479,7 +465,6 @@ class RedisStore:
         )
         self._r = aioredis.Redis.from_pool(pool)
         self._snapshot = self._r.register_script(_SNAPSHOT)
-        self._record_message = self._r.register_script(_RECORD_MESSAGE)
         self._sweep = self._r.register_script(_SWEEP)
         self._put_idempotent = self._r.register_script(_PUT_IDEMPOTENT)
         self._claim_idempotent = self._r.register_script(_CLAIM_IDEMPOTENT)
@@ -570,22 +555,9 @@ class RedisStore:
     async def record_user_message(
         self, tenant: str, bot: str, user: str, ts: datetime, event_id: str | None = None
     ) -> bool:
-        tag, b = self._tag(tenant, user), _q(bot)
-        seen = f"{tag}:seen:{_q(event_key('user_message', event_id or ''))}"
-        args: list[str | int] = [
-            "1" if event_id is not None else "0",
-            _num(to_epoch(ts)),
-            uuid.uuid4().hex,  # members must be unique: two messages may share a second
-            b,
-            int(EVENT_DEDUPE_TTL.total_seconds()),
-            _ttl_s(self.ttls.messages),
-            _ttl_s(self.ttls.records),
-        ]
-        with self._guard("record_user_message"):
-            added = await self._record_message(
-                keys=[seen, f"{tag}:um:{b}", f"{tag}:first"], args=args
-            )
-        return bool(added)
+        seen = None if event_id is None else event_key("user_message", event_id)
+        write = EventWrite(ts=ts, seen_key=seen, user_message=True)
+        return not (await self.apply_event(tenant, bot, user, write)).duplicate
 
     async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
         await self.apply_event(tenant, bot, user, EventWrite(ts=ts, risk_level=level))

@@ -308,14 +308,9 @@ class SQLiteStore:
     async def record_user_message(
         self, tenant: str, bot: str, user: str, ts: datetime, event_id: str | None = None
     ) -> bool:
-        epoch = to_epoch(ts)
-        with self._transaction("IMMEDIATE") as db:
-            if event_id is not None and not self._first_sighting(
-                db, tenant, user, event_key("user_message", event_id), epoch
-            ):
-                return False
-            self._insert_user_message(db, tenant, bot, user, epoch)
-        return True
+        seen = None if event_id is None else event_key("user_message", event_id)
+        write = EventWrite(ts=ts, seen_key=seen, user_message=True)
+        return not (await self.apply_event(tenant, bot, user, write)).duplicate
 
     @staticmethod
     def _insert_user_message(
@@ -334,21 +329,12 @@ class SQLiteStore:
         )
 
     async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
-        with self._transaction("IMMEDIATE") as db:
-            db.execute(
-                "INSERT INTO risk_events (tenant, user, bot, ts, level) VALUES (?, ?, ?, ?, ?)",
-                (tenant, user, bot, to_epoch(ts), int(level)),
-            )
+        await self.apply_event(tenant, bot, user, EventWrite(ts=ts, risk_level=level))
 
     async def record_dependency(
         self, tenant: str, bot: str, user: str, ts: datetime, score: float
     ) -> None:
-        with self._transaction("IMMEDIATE") as db:
-            db.execute(
-                "INSERT INTO dependency_events (tenant, user, bot, ts, score)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (tenant, user, bot, to_epoch(ts), float(score)),
-            )
+        await self.apply_event(tenant, bot, user, EventWrite(ts=ts, dependency_score=score))
 
     async def record_receipt(
         self,
