@@ -54,6 +54,12 @@ log = logging.getLogger("guardrail.classifiers")
 ROLES: tuple[Role, ...] = ("user", "bot")
 
 
+class StageSink(Protocol):
+    """Anything that adds up CPU seconds per stage (``guardrail.stages.StageClock``)."""
+
+    def add(self, stage: str, seconds: float, items: int = 1) -> None: ...
+
+
 class DependencyHead(Protocol):
     def score(self, embeddings: Any, texts: Sequence[str]) -> list[DependencyResult]: ...
 
@@ -162,6 +168,9 @@ class ClassifierStack:
     backends: list[Backend] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent per part over this stack's life (encoder, self_harm, ..., backends)."""
+    clock: StageSink | None = None
+    """Where the CPU time of the encoder and of the heads goes, if anywhere (the gateway
+    gives its stage clock, ``guardrail.stages.CLOCK``)."""
 
     @classmethod
     def load(
@@ -236,6 +245,7 @@ class ClassifierStack:
         if not texts:
             return []
         t = time.perf_counter()
+        cpu = time.thread_time()
         needs_embeddings = (
             role == "user"
             or self.manipulation is not None
@@ -248,6 +258,7 @@ class ClassifierStack:
             else np.zeros((len(texts), self.encoder.dim), dtype=np.float32)
         )
         t = self._tick("encoder", t)
+        encoded = time.thread_time()
         harm = self_harm_results(self.self_harm, embeddings, texts, role)
         t = self._tick("self_harm", t)
         dependency: list[DependencyResult | None] = [None] * len(texts)
@@ -275,6 +286,9 @@ class ClassifierStack:
         toxicity = [
             fuse(x, detoxify_scores(self.backends, o)) for x, o in zip(toxicity, other, strict=True)
         ]
+        if self.clock is not None:
+            self.clock.add("encoder", encoded - cpu, len(texts))
+            self.clock.add("heads", time.thread_time() - encoded, len(texts))
         return [
             TextScores(self_harm=h, dependency=d, manipulation=m, toxicity=x, other=o)
             for h, d, m, x, o in zip(harm, dependency, manipulation, toxicity, other, strict=True)

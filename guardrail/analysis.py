@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 from classifiers.pii_redact import PiiConfig, PiiFinding, language_for_locale, sentence_spans
 from classifiers.results import Role, TextScores
 from guardrail.heap import freeze_heap
+from guardrail.stages import CLOCK
 
 if TYPE_CHECKING:
     from classifiers.pii import PiiDetector
@@ -231,7 +232,8 @@ class PiiService:
             for (key, lang), group in groups.items():
                 try:
                     detector = self._detector(key, lang, group[0].config)
-                    found = detector.analyze_batch([j.text for j in group], lang)
+                    with CLOCK.cpu("pii", items=len(group)):
+                        found = detector.analyze_batch([j.text for j in group], lang)
                 except Exception as exc:  # reported to every waiting caller
                     log.warning("PII analysis failed (%s): %s", type(exc).__name__, exc)
                     for job in group:

@@ -62,16 +62,20 @@ def serve(
     config: Annotated[
         Path | None, typer.Option(help="gateway config YAML (keys, bots, upstreams)")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="worker processes sharing the port and the store")
+    ] = 1,
 ) -> None:
     """Start the gateway (SQLite state and the default policy unless told otherwise)."""
     import uvicorn
 
     from guardrail.app import create_app
+    from guardrail.workers import export_serve_args
 
+    given = {"host": host, "port": port, "db": db, "redis_url": redis, "policy": policy}
+    overrides = {k: v for k, v in given.items() if v is not None}
     try:
-        settings = load_settings(
-            config, host=host, port=port, db=db, redis_url=redis, policy=policy
-        )
+        settings = load_settings(config, **overrides)
         if settings.policy:
             load_policy_set(settings.policy)
     except PolicyError as exc:
@@ -87,13 +91,17 @@ def serve(
         f"guardrail on http://{settings.host}:{settings.port} ({targets(settings)}; docs at /docs)",
         err=True,
     )
-    uvicorn.run(
-        create_app(settings, reload_on_sighup=True),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-    )
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings, reload_on_sighup=True), **common)
+        return
+    export_serve_args(config, overrides)
+    uvicorn.run("guardrail.workers:worker_app", factory=True, workers=workers, **common)
 
 
 class ClassifyRole(StrEnum):

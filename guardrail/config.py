@@ -159,6 +159,13 @@ class Settings(BaseSettings):
     classifiers_config: Path | None = Field(
         default=None, description="YAML list of extra classifier backends (hf, detoxify)"
     )
+    blas_threads: int = Field(
+        default=1,
+        ge=1,
+        description="BLAS threads per process for the classifier heads and encoder: the "
+        "heads' small matrix products lose to thread start-up and spinning when given "
+        "more; scale with `serve --workers` instead",
+    )
     review_webhook: ReviewWebhookConfig | None = Field(
         default=None, description="where crisis notifications go (signed, retried)"
     )

@@ -23,14 +23,14 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from classifiers.pii_redact import PiiConfig
-from guardrail.analysis import NOTHING, AnalysisRequest, Analyze, Analyzer
+from guardrail.analysis import NOTHING, Analysis, AnalysisRequest, Analyze, Analyzer
 from guardrail.audit.redact import redact_from
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, ReasonEffect, Verdict
 from guardrail.policy import LoadedPolicy, Policy
@@ -43,6 +43,7 @@ from guardrail.rules.pii import Pii
 from guardrail.rules.self_harm_content import SelfHarmContent
 from guardrail.rules.sexual_content import SexualContent
 from guardrail.rules.unanswered import Unanswered, UnansweredParams
+from guardrail.stages import CLOCK
 from guardrail.state.base import (
     Cap,
     CommitRequest,
@@ -250,7 +251,8 @@ async def _decide(
     policy = loaded.policy
 
     try:
-        snap = await store.snapshot(tenant, req.bot_id, req.user_id, now, loaded.lookback)
+        with _store_clock(store):
+            snap = await store.snapshot(tenant, req.bot_id, req.user_id, now, loaded.lookback)
     except StoreUnavailable as exc:
         await _abandon(store, tenant, req, key, now)
         return await _floors_without_store(loaded, req, now, exc, analyzer or default_analyzer())
@@ -266,12 +268,13 @@ async def _decide(
     wanted = _needs(rules)
     ctx, edits = await _evaluate(draft, ctx, rules, wanted, analyzer or default_analyzer())
 
+    latest = ctx.analysis
     if edits and draft.verdict is Verdict.REWRITE and ctx.analysis is not None:
-        await _recheck(draft, ctx, rules, wanted, edits, analyzer or default_analyzer())
+        latest = await _recheck(draft, ctx, rules, wanted, edits, analyzer or default_analyzer())
 
     if draft.verdict in (Verdict.ALLOW, Verdict.REWRITE):
         committed = await _commit(store, tenant, draft, snap, key)
-        _audit_text(committed, ctx, policy)
+        _audit_text(committed, latest, policy)
         return committed
     return await _settle(store, tenant, draft, key)
 
@@ -331,7 +334,8 @@ async def _evaluate(
             analysis = await analyzer.analyze(ctx.text, req.user.locale, wanted)
             draft.scores.update(analysis.decision_scores())
             ctx = replace(ctx, analysis=analysis)
-        finding = rule.check(ctx, params)
+        with CLOCK.cpu("rules", items=0):
+            finding = rule.check(ctx, params)
         if finding is None:
             continue
         if params.mode == "shadow":
@@ -358,10 +362,16 @@ async def _evaluate(
     return ctx, edits
 
 
-def _audit_text(decision: Decision, ctx: RuleContext, policy: Policy) -> None:
+def _store_clock(store: Store) -> AbstractContextManager[None]:
+    """The store's CPU on the stage clock, where it is exact: a store that answers inline
+    (SQLite) runs no other coroutine while it works; an async one (Redis) would."""
+    return CLOCK.cpu("store", items=0) if getattr(store, "inline", False) else nullcontext()
+
+
+def _audit_text(decision: Decision, analysis: Analysis | None, policy: Policy) -> None:
     """Redact the delivered text for the audit log from the PII findings this decision
-    already has, when it is the analysed text unchanged (the common allow)."""
-    analysis = ctx.analysis
+    already has, when it is the text last analysed, unchanged (an allow, or a rewrite
+    whose re-check analysed exactly what is delivered): no third PII pass."""
     if analysis is None or analysis.pii is None or decision.text != analysis.text:
         return
     params = policy.rule_params(Pii.id)
@@ -384,13 +394,14 @@ async def _recheck(
     wanted: AnalysisRequest,
     edits: list[Edit],
     analyzer: Analyze,
-) -> None:
+) -> Analysis:
     """Check the content-rewritten text once more with the content rules; block it if a
     second pass would still change (or refuse) it. One pass, never a loop: a rewrite that
     is not a fixed point of the rules is not sent.
 
     The text re-checked is the content edits' result, before disclosure and crisis
     resources were added: those are the gateway's own words (a helpline number is not PII).
+    Returns the re-check's analysis.
     """
     assert ctx.analysis is not None
     text = render(ctx.analysis.text, edits).text
@@ -407,7 +418,8 @@ async def _recheck(
                 f"a second pass of {finding.rule} over the rewritten text would "
                 f"{finding.effect} it again ({finding.detail}); not sent rather than loop",
             )
-            return
+            return analysis
+    return analysis
 
 
 async def _commit(
@@ -451,7 +463,8 @@ async def _commit(
         opted_out_replies=(0 if opt_out.block_replies else 1) if enforced(opt_out) else None,
     )
     try:
-        result = await store.commit(tenant, req.bot_id, req.user_id, commit)
+        with _store_clock(store):
+            result = await store.commit(tenant, req.bot_id, req.user_id, commit)
     except StoreUnavailable as exc:
         await _abandon(store, tenant, req, key, draft.now)
         return _store_down(draft.loaded, req, draft.now, exc, kind=draft.kind)

@@ -566,6 +566,12 @@ def test_probes_metrics_and_policies(
     assert value("guardrail_rule_fired_total{", 'rule="unanswered"', 'effect="block"') == 1
     assert value("guardrail_events_total{", 'type="user_message"', 'outcome="recorded"') == 5
     assert value("guardrail_store_up") == 1
+    # Where the CPU went, by stage (process-wide counters: earlier tests add to them too).
+    for stage in ("rules", "pii", "encoder", "heads", "store", "audit"):
+        value("guardrail_stage_cpu_seconds_total{", f'stage="{stage}"')
+    assert value("guardrail_stage_cpu_seconds_total{", 'stage="pii"') > 0  # the allow
+    assert value("guardrail_stage_items_total{", 'stage="pii"') >= 1
+    assert value("guardrail_stage_cpu_seconds_total{", 'stage="audit"') > 0
 
     policies = client.get("/v1/policies", headers=AUTH).json()
     assert policies["name"] == "default"

@@ -67,3 +67,24 @@ def test_two_gateways_sharing_one_sqlite_file_allow_exactly_the_cap(tmp_path: Pa
     with gateway_processes(2, *args, log_dir=tmp_path) as urls:
         verdicts = asyncio.run(_burst(urls, "maestro", "user", 200))
     assert verdicts == Counter({"allow": 3, "block": 197})
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_shares_the_store_and_the_audit_chain(tmp_path: Path) -> None:
+    """``guardrail serve --workers 2``: two processes behind one port, caps exact across
+    them, and every decision in one audit chain that verifies."""
+    from guardrail.audit import AuditTrail
+    from guardrail.config import Settings
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    args = ("--db", str(tmp_path / "state.db"), "--policy", str(policy), "--workers", "2")
+    with gateway_processes(1, *args, log_dir=tmp_path, with_pids=True) as [(url, pid)]:
+        verdicts = asyncio.run(_burst([url], "maestro", "user", 120))
+        workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    assert verdicts == Counter({"allow": 3, "block": 117})
+    assert len(workers) >= 2  # the workers (and multiprocessing's resource tracker)
+    audit = AuditTrail.from_settings(Settings(audit_db=str(tmp_path / "audit.db")))
+    verification = asyncio.run(audit.verify())
+    assert verification.ok, verification
+    assert verification.checked >= 120  # the user's event and every decision

@@ -31,6 +31,7 @@ from guardrail.audit.pseudonym import AuditKey
 from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, iso, sha256_hex
 from guardrail.audit.redact import Redactor, redact
 from guardrail.models import Decision, Delivery, Event, EventResult, OutreachRequest
+from guardrail.stages import CLOCK
 
 if TYPE_CHECKING:
     from guardrail.config import Settings
@@ -142,9 +143,13 @@ class AuditTrail:
         return cls(SQLiteAudit(":memory:"), AuditKey(secrets.token_bytes(32)))
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        def work() -> T:
+            with CLOCK.cpu("audit"):
+                return fn(*args, **kwargs)
+
         if self.backend.inline:
-            return fn(*args, **kwargs)
-        return await asyncio.to_thread(fn, *args, **kwargs)
+            return work()
+        return await asyncio.to_thread(work)
 
     def pseudonym(self, tenant: str, user_id: str) -> str:
         return self.key.pseudonym(tenant, user_id)

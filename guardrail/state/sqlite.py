@@ -170,6 +170,8 @@ class SQLiteStore:
     """
 
     name = "sqlite"
+    inline = True
+    """Queries run on the caller's thread, without awaiting (see the module docstring)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
