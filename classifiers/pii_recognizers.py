@@ -346,6 +346,8 @@ class PhoneShapeRecognizer(PatternRecognizer):
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
         """Pattern matches, scored by the phone words around them (see the class doc)."""
+        if _digits(text) < self.MIN_DIGITS - 1:
+            return []  # every match needs six digits (invalidate_result): skip the regex
         results: list[RecognizerResult] = super().analyze(
             text, entities, nlp_artifacts, regex_flags
         )

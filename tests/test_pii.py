@@ -422,3 +422,34 @@ def test_network_guard_is_effective(no_network: list[str]) -> None:
     with pytest.raises(OSError):
         socket.create_connection(("192.0.2.1", 443), timeout=0.1)
     assert no_network
+
+
+# --------------------------------------------------------------------------- speed-ups
+
+
+def test_pipelines_load_only_the_entity_recognizer(detector: PiiDetector) -> None:
+    """Only spaCy's ``ner`` runs; Presidio's context words read the lower-cased token where
+    a lemmatizer would have given a lemma, so no artifact has an empty lemma."""
+    assert load_pipeline("en").pipe_names == ["ner"]
+    assert load_pipeline("fr").pipe_names == ["ner"]
+    artifacts = detector.nlp_engine.process_text("Appelez-moi au bureau, Marie", "fr")
+    assert artifacts.lemmas and all(artifacts.lemmas)
+    assert "appelez" in artifacts.lemmas
+    assert [e.text for e in artifacts.entities] == ["Marie"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my iban is fr76 3000 6000 0112 3456 7890 189",  # lower case, in a chat
+        "IBAN: DE89 3704 0044 0532 0130 00 please",
+        "Virement sur GB82WEST12345698765432 demain",
+    ],
+)
+def test_the_iban_prefilter_keeps_every_iban(detector: PiiDetector, text: str) -> None:
+    assert found(detector, text, "en").get("IBAN_CODE")
+
+
+def test_phone_shapes_need_six_digits_in_the_text(detector: PiiDetector) -> None:
+    assert "PHONE_NUMBER" not in found(detector, "call me on 12-34-5, ok?", "en")
+    assert found(detector, "call me on 785 8949", "en")["PHONE_NUMBER"] == ["785 8949"]
