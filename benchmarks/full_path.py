@@ -321,14 +321,9 @@ def tree_cpu(pid: int) -> float:
     return sum(cpu_seconds(p) for p in [pid, *_children(pid)])
 
 
-async def measured(
-    url: str, pid: int, messages: int, workers: int, work: Callable[[], Any]
-) -> dict[str, Any]:
-    """Run ``work`` and add the server's CPU per message, by stage, and its memory.
-
-    The stage counters are per process and ``/metrics`` answers from whichever worker takes
-    the connection, so the breakdown is given for one worker only; with several, the
-    total CPU (all workers, from ``/proc``) still is."""
+async def measured(url: str, pid: int, messages: int, work: Callable[[], Any]) -> dict[str, Any]:
+    """Run ``work`` and add the server's CPU per message, by stage, and its memory (with
+    several workers, ``/metrics`` adds up their stage counters; ``/proc`` their CPU)."""
     stages_before, cpu_before = await scrape_stages(url), tree_cpu(pid)
     result: dict[str, Any] = await work()
     cpu = tree_cpu(pid) - cpu_before
@@ -336,8 +331,7 @@ async def measured(
     per = {s: (stages_after.get(s, 0.0) - stages_before.get(s, 0.0)) for s in STAGES}
     per["http+framework"] = cpu - sum(per.values())
     result["server_cpu_ms_per_msg"] = round(1000 * cpu / messages, 2)
-    if workers == 1:
-        result["stage_cpu_ms_per_msg"] = {k: round(1000 * v / messages, 2) for k, v in per.items()}
+    result["stage_cpu_ms_per_msg"] = {k: round(1000 * v / messages, 2) for k, v in per.items()}
     result["server_rss_mib"] = rss_mib(pid)
     return result
 
@@ -376,14 +370,13 @@ def run_gateway(
                 url,
                 pid,
                 n,
-                workers,
                 lambda: closed_loop(url, "/v1/outreach/check", closed, args.concurrency),
             )
         )
         out["closed_loop"]["concurrency"] = args.concurrency
         offered = bodies(int(args.rate * args.seconds), outreach_body)
         out["open_loop"] = asyncio.run(
-            measured(url, pid, len(offered), workers, lambda: open_loop(url, offered, args.rate))
+            measured(url, pid, len(offered), lambda: open_loop(url, offered, args.rate))
         )
         events = bodies(n, event_body)
         out["events"] = asyncio.run(
@@ -391,7 +384,6 @@ def run_gateway(
                 url,
                 pid,
                 n,
-                workers,
                 lambda: closed_loop(url, "/v1/events", events, args.concurrency),
             )
         )

@@ -70,7 +70,7 @@ def serve(
     import uvicorn
 
     from guardrail.app import create_app
-    from guardrail.workers import export_serve_args
+    from guardrail.workers import export_serve_args, shared_metrics
 
     given = {"host": host, "port": port, "db": db, "redis_url": redis, "policy": policy}
     overrides = {k: v for k, v in given.items() if v is not None}
@@ -101,7 +101,8 @@ def serve(
         uvicorn.run(create_app(settings, reload_on_sighup=True), **common)
         return
     export_serve_args(config, overrides)
-    uvicorn.run("guardrail.workers:worker_app", factory=True, workers=workers, **common)
+    with shared_metrics():
+        uvicorn.run("guardrail.workers:worker_app", factory=True, workers=workers, **common)
 
 
 class ClassifyRole(StrEnum):

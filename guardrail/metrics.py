@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from guardrail.models import Decision
-from guardrail.stages import StageCollector
+from guardrail.stages import CLOCK
 
 
 class Metrics:
@@ -41,7 +41,7 @@ class Metrics:
             ["level"],
             registry=self.registry,
         )
-        self.registry.register(StageCollector())
+        CLOCK.register(self.registry)
         self.store_up = Gauge(
             "guardrail_store_up", "1 while the state store answers", registry=self.registry
         )

@@ -12,31 +12,42 @@ Exported on ``/metrics`` as ``guardrail_stage_cpu_seconds_total{stage}`` and
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import CollectorRegistry, Counter
 
 STAGES: Final = ("rules", "pii", "encoder", "heads", "store", "audit")
 """The stages, in the order a message meets them (``rules`` is the pipeline's own work)."""
 
 
 class StageClock:
-    """Process-wide CPU seconds and item counts per stage; thread-safe, cheap."""
+    """Process-wide CPU seconds and item counts per stage, as Prometheus counters (so that
+    ``serve --workers N`` adds them up across workers, like every other metric)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
-        self._items: dict[str, int] = dict.fromkeys(STAGES, 0)
+        self.seconds = Counter(
+            "guardrail_stage_cpu_seconds",
+            "CPU seconds spent per stage (thread CPU time)",
+            ["stage"],
+            registry=None,
+        )
+        self.items = Counter(
+            "guardrail_stage_items",
+            "Messages or texts handled per stage",
+            ["stage"],
+            registry=None,
+        )
+        for stage in STAGES:  # every stage shows, at 0, before its first use
+            self.seconds.labels(stage)
+            self.items.labels(stage)
 
     def add(self, stage: str, seconds: float, items: int = 1) -> None:
-        with self._lock:
-            self._seconds[stage] = self._seconds.get(stage, 0.0) + seconds
-            self._items[stage] = self._items.get(stage, 0) + items
+        self.seconds.labels(stage).inc(max(seconds, 0.0))
+        if items:
+            self.items.labels(stage).inc(items)
 
     @contextmanager
     def cpu(self, stage: str, items: int = 1) -> Iterator[None]:
@@ -47,31 +58,11 @@ class StageClock:
         finally:
             self.add(stage, time.thread_time() - started, items)
 
-    def snapshot(self) -> dict[str, tuple[float, int]]:
-        """Stage → (CPU seconds, items) so far."""
-        with self._lock:
-            return {s: (self._seconds[s], self._items[s]) for s in self._seconds}
+    def register(self, registry: CollectorRegistry) -> None:
+        """Show the counters on an app's registry (each app of a process shows the same)."""
+        registry.register(self.seconds)
+        registry.register(self.items)
 
 
 CLOCK: Final = StageClock()
 """The process's clock (stages run in threads and apps that share one process)."""
-
-
-class StageCollector(Collector):
-    """Puts :data:`CLOCK` on an app's Prometheus registry."""
-
-    def __init__(self, clock: StageClock = CLOCK) -> None:
-        self._clock = clock
-
-    def collect(self) -> Iterable[CounterMetricFamily]:
-        seconds = CounterMetricFamily(
-            "guardrail_stage_cpu_seconds", "CPU seconds spent per stage", labels=["stage"]
-        )
-        items = CounterMetricFamily(
-            "guardrail_stage_items", "Messages or texts handled per stage", labels=["stage"]
-        )
-        for stage, (secs, count) in self._clock.snapshot().items():
-            seconds.add_metric([stage], secs)
-            items.add_metric([stage], count)
-        yield seconds
-        yield items

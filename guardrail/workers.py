@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -20,6 +24,28 @@ if TYPE_CHECKING:
 
 SERVE_ENV: Final = "_GUARDRAIL_SERVE_ARGS"
 """The serve command's arguments, as JSON, for its worker processes."""
+MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus-client's multiprocess mode: each worker writes its metrics under this folder
+and ``/metrics`` adds up every worker's (``guardrail.api.ops``)."""
+
+
+@contextmanager
+def shared_metrics() -> Iterator[Path]:
+    """A metrics folder for the workers of one ``serve``: the operator's
+    ``$PROMETHEUS_MULTIPROC_DIR`` when set (kept), else a fresh one, removed at exit (a
+    restart must not add the last run's counts to this one's)."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        yield Path(given)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="guardrail-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(folder)
+    try:
+        yield folder
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def export_serve_args(config: Path | None, overrides: dict[str, Any]) -> None:

@@ -82,6 +82,15 @@ def test_serve_with_two_workers_shares_the_store_and_the_audit_chain(tmp_path: P
     with gateway_processes(1, *args, log_dir=tmp_path, with_pids=True) as [(url, pid)]:
         verdicts = asyncio.run(_burst([url], "maestro", "user", 120))
         workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        # /metrics adds up every worker's counts, whichever worker answers the scrape.
+        for _ in range(4):
+            lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
+            counted = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in lines
+                if line.startswith("guardrail_decisions_total{")
+            )
+            assert counted == 120
     assert verdicts == Counter({"allow": 3, "block": 117})
     assert len(workers) >= 2  # the workers (and multiprocessing's resource tracker)
     audit = AuditTrail.from_settings(Settings(audit_db=str(tmp_path / "audit.db")))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from guardrail.api.deps import GatewayDep
 from guardrail.state.base import StoreUnavailable
+from guardrail.workers import MULTIPROC_ENV
 
 log = logging.getLogger("guardrail")
 router = APIRouter(tags=["operations"])
@@ -51,4 +54,11 @@ def public_state(state: str) -> str:
     responses={200: {"description": "Prometheus text exposition format"}},
 )
 async def metrics(gateway: GatewayDep) -> Response:
+    """This process's metrics; under ``serve --workers N``, every worker's, added up (the
+    workers write them to ``$PROMETHEUS_MULTIPROC_DIR``, whichever worker answers reads
+    them all)."""
+    if os.environ.get(MULTIPROC_ENV):
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(merged), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)
