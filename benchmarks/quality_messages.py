@@ -11,7 +11,9 @@ Used by ``benchmarks/classifier_quality.py``. Every text goes through the runtim
   ones;
 - bot role: manipulation on PersuasionForGood's test file (related tactics vs tactic-free
   sentences) and everyday flag rates; bot encouragement flag rates on everyday chat and
-  DiaSafety replies (no real encouraging bot text exists to measure recall).
+  DiaSafety replies (no real encouraging bot text exists to measure recall), and
+  ``bot_encouragement``: the same on the bot head's own held-out split, by kind of reply
+  (decision, head alone, lexicon alone).
 
 AUPRC / AUROC on the score, the confusion at the shipped decision, PR curves as PNG.
 Returns figures only, never a text.
@@ -196,9 +198,78 @@ def message_sets(data: Path, encoder: Any, out_dir: Path, cap: int = 1500) -> di
         bot[f"manipulation_everyday_{lg}_flag_rate"] = round(float(mflag[k].mean()), 4)
         bot[f"encourages_everyday_{lg}_flag_rate"] = round(float(enc_flag[k].mean()), 4)
     out["bot"] = bot
+    out["bot_encouragement"] = bot_encouragement(data, stack, cap)
     plot(
         {"P4G test": (by[m], mscore[m])}, out_dir / "manipulation_p4g_pr.png", "manipulation vs P4G"
     )
+    return out
+
+
+def bot_encouragement(data: Path, stack: Any, cap: int) -> dict[str, Any]:
+    """``encourages`` on bot messages, held out by the bot head's own split (its seed): the
+    test split of everyday chat (EN, FR), of DiaSafety replies by kind (safe; safe replies to
+    Risk Ignorance contexts, i.e. real supportive replies; unsafe replies to them, which
+    ignore the risk and never train the head) and PersuasionForGood's test file. Flag rates
+    of the decision (lexicon OR head, after the prohibition veto), the head alone over its
+    threshold and the lexicon alone. No real encouraging bot text exists: no recall here."""
+    from classifiers.data import load_diasafety
+
+    head = stack.self_harm.bot_head
+    seed = int(head.head.metadata.get("seed", C.CORPUS_SEED)) if head is not None else 0
+    slices: dict[str, list[Row]] = {}
+    for lg in ("en", "fr"):
+        day = [r for r in C.everyday(data, seed) if r.split == "test" and r.lang == lg]
+        kept: list[Row] = []
+        for source in sorted({r.source for r in day}):
+            kept.extend([r for r in day if r.source == source][:cap])
+        slices[f"everyday_{lg}"] = kept
+    seen: set[str] = set()
+    kinds: dict[str, list[Row]] = {
+        "diasafety_safe_replies": [],
+        "diasafety_risk_ignorance_safe_replies": [],
+        "diasafety_risk_ignorance_unsafe_replies": [],
+    }
+    for p in load_diasafety(data):
+        text = p.response.strip()
+        if not text or text in seen:
+            continue
+        seen.add(text)  # a reply's split is its first context's, as in training
+        if C.hash_split("diasafety_replies", p.context, seed) != "test":
+            continue
+        row = Row(text, 0, "diasafety_replies", "en", "test")
+        if p.label == "Safe":
+            kinds["diasafety_safe_replies"].append(row)
+        if p.category == "Risk Ignorance":
+            kinds[f"diasafety_risk_ignorance_{p.label.lower()}_replies"].append(row)
+    slices.update(kinds)
+    slices["p4g_test"] = [r for r in C.persuasionforgood(data) if r.split == "test"]
+    out: dict[str, Any] = {
+        "head_decides": bool(head is not None and head.decides),
+        "threshold": head.threshold if head is not None else None,
+        "split_seed": seed,
+    }
+    for name, rows in slices.items():
+        res = _classify(stack, rows, "bot")
+        texts = [r.text for r in rows]
+        scans = [stack.self_harm.lexicon.scan(t, role="bot") for t in texts]
+        out[name] = {
+            "n": len(rows),
+            "decision": round(float(np.mean([t.self_harm.encourages for t in res])), 4),
+            "head_alone": round(
+                float(
+                    np.mean(
+                        [
+                            t.self_harm.score is not None
+                            and head is not None
+                            and t.self_harm.score >= head.threshold
+                            for t in res
+                        ]
+                    )
+                ),
+                4,
+            ),
+            "lexicon_alone": round(float(np.mean([sc.encouragement for sc in scans])), 4),
+        }
     return out
 
 
@@ -231,4 +302,22 @@ def message_sets_markdown(r: dict[str, Any]) -> str:
     table("Self-harm, user messages", r["self_harm_user"])
     table("Dependency, user messages", r["dependency_user"])
     table("Bot messages (manipulation, encouragement)", r["bot"])
+    e = r["bot_encouragement"]
+    lines.extend(
+        [
+            "## Bot encouragement of self-harm, held out by the bot head's split",
+            "",
+            f"`encourages` = lexicon OR bot head (threshold {e['threshold']}), head decides: "
+            f"{e['head_decides']}; split seed {e['split_seed']}. Share of each set flagged.",
+            "",
+            "| set | n | decision | head alone | lexicon alone |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+    )
+    for k, v in e.items():
+        if isinstance(v, dict):
+            lines.append(
+                f"| {k} | {v['n']} | {v['decision']} | {v['head_alone']} | {v['lexicon_alone']} |"
+            )
+    lines.append("")
     return "\n".join(lines) + "\n"

@@ -28,8 +28,9 @@ Per message (when their weight files are present): ``self_harm_message.safetenso
 binary head on the multilingual embedding trained on short texts, gives a user message's
 ``score`` and its flag (threshold: 1% of held-out everyday chat); ``self_harm_bot.safetensors``
 scores bot messages for encouraging, instructing or romanticising self-harm or disordered
-eating; reported beside the lexicon's ``encouragement`` category (EN, FR), which alone
-decides ``encourages`` (the head flags crisis support too; see ``score_bot_messages``). Trained by
+eating (embedding + n-gram logits); ``encourages`` is the lexicon's ``encouragement``
+category (EN, FR) OR the head over its threshold, unless the lexicon reads every act in the
+message as plainly forbidden (see ``score_bot_messages``). Trained by
 ``python -m classifiers.training.train_message_heads``.
 """
 
@@ -128,20 +129,26 @@ class SelfHarmScore:
 @dataclass(frozen=True)
 class BotSelfHarm:
     encourages: bool
-    """The message encourages or instructs self-harm (the lexicon; see score_bot_messages)."""
+    """The message encourages or instructs self-harm (lexicon OR head; see score_bot_messages)."""
     lexicon: LexiconResult
     score: float | None = None
     """The bot head's probability, when it is loaded and embeddings were given."""
     head_flagged: bool = False
-    """The bot head alone is over its threshold (reported, not acted on)."""
+    """The bot head alone is over its threshold (before the lexicon's prohibition veto)."""
 
 
 @dataclass(frozen=True)
 class BinaryHead:
-    """A one-output sigmoid head and its threshold (``metadata.thresholds.message``)."""
+    """A one-output sigmoid head and its threshold (``metadata.thresholds.message``).
+
+    Optionally fused with an n-gram head (``metadata.fusion.lexical_file``, weights already
+    scaled by the fusion weight: the two logits are summed). ``decides``: the head's flag
+    takes part in the decision (``metadata.decision == "or_lexicon"``), else it is reported."""
 
     head: MLPHead
     threshold: float
+    lexical: NgramHead | None = None
+    decides: bool = False
 
     @classmethod
     def load(cls, path: Path) -> BinaryHead | None:
@@ -150,10 +157,38 @@ class BinaryHead:
         head = MLPHead.load(path)
         if not head.multilabel or len(head.labels) != 1:
             raise ValueError(f"{path.name}: not a one-output sigmoid head")
-        return cls(head, float(head.metadata["thresholds"]["message"]))
+        fusion = head.metadata.get("fusion", {})
+        lexical = None
+        if fusion.get("lexical_file"):
+            if not fusion.get("folded"):
+                raise ValueError(f"{path.name}: only folded fusion weights are supported")
+            lexical = NgramHead.load(path.parent / str(fusion["lexical_file"]))
+            if lexical.labels != head.labels:
+                raise ValueError(f"{fusion['lexical_file']}: labels differ from {path.name}'s")
+        return cls(
+            head,
+            float(head.metadata["thresholds"]["message"]),
+            lexical,
+            head.metadata.get("decision") == "or_lexicon",
+        )
 
-    def scores(self, embeddings: FloatArray) -> npt.NDArray[np.float64]:
-        return np.asarray(self.head.predict_proba(embeddings)[:, 0], dtype=np.float64)
+    def scores(
+        self, embeddings: FloatArray, texts: Sequence[str] | None = None
+    ) -> npt.NDArray[np.float64]:
+        z = self.head.logits(embeddings)[:, 0].astype(np.float64)
+        if self.lexical is not None:
+            if texts is None:
+                raise ValueError("this head fuses an n-gram head: pass the texts too")
+            z = z + self.lexical.logits(texts)[:, 0]
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))), dtype=np.float64)
+
+
+def plainly_prohibited(scan: LexiconResult) -> bool:
+    """The message names an encouragement act, and every such hit is forbidden ("please don't
+    hurt yourself", "tu ne devrais pas te tuer"); a question or a taunt is never a
+    prohibition (``classifiers.lexicons``)."""
+    hits = [h for h in scan.hits if h.category == "encouragement"]
+    return bool(hits) and all(h.negated for h in hits)
 
 
 @dataclass(frozen=True)
@@ -295,29 +330,31 @@ class SelfHarmClassifier:
     def score_bot_messages(
         self, texts: Sequence[str], embeddings: FloatArray | None = None
     ) -> list[BotSelfHarm]:
-        """Lexicon encouragement decides ``encourages``; the bot head's score is reported
-        beside it (``score``, given embeddings) and whether it is over its threshold
-        (``head_flagged``), but does not block on its own.
+        """``encourages`` = the lexicon's encouragement OR the bot head over its threshold,
+        unless every encouragement act the lexicon finds in the message is plainly forbidden.
 
-        Why: on a frozen encoder the head cannot tell encouragement from crisis support. It
-        scores "Please don't kill yourself. Call a crisis line now" and "Don't skip dinner
-        again, your body needs it" at 0.99 (5 of the 11 supportive replies of
-        tests/test_adversarial_wellbeing.py over its threshold), and the always-on floor
-        would then block the very messages a person in crisis needs. The lexicon catches
-        every encouragement case of the adversarial tables; the head's score is there for
-        review and for a better head to take over.
+        The head (embedding + n-gram logits, ``self_harm_bot.safetensors``) decides only when
+        its file says so (``decision: or_lexicon``): an older embedding-only head could not
+        tell "Please don't kill yourself. Call a crisis line now" from encouragement and is
+        reported (``score``, ``head_flagged``), never acted on. The lexicon's prohibition
+        veto keeps the head from blocking a reply the lexicon has read as forbidding the act;
+        the lexicon's own hits are never vetoed. Without embeddings, the lexicon alone.
         """
         scores: list[float | None] = [None] * len(texts)
         if self.bot_head is not None and embeddings is not None and len(texts):
-            scores = [float(s) for s in self.bot_head.scores(embeddings)]
+            scores = [float(s) for s in self.bot_head.scores(embeddings, texts)]
         out = []
         for text, score in zip(texts, scores, strict=True):
             scan = self.lexicon.scan(text, role="bot")
-            over = self.bot_head is not None and score is not None
-            flagged = over and score >= self.bot_head.threshold  # type: ignore[operator,union-attr]
+            head = self.bot_head
+            flagged = head is not None and score is not None and score >= head.threshold
+            acts = head is not None and head.decides and flagged and not plainly_prohibited(scan)
             out.append(
                 BotSelfHarm(
-                    encourages=scan.encouragement, lexicon=scan, score=score, head_flagged=flagged
+                    encourages=scan.encouragement or acts,
+                    lexicon=scan,
+                    score=score,
+                    head_flagged=flagged,
                 )
             )
         return out

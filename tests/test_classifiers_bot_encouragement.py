@@ -2,7 +2,8 @@
 
 Adversarial sentences written for this test only (not in the synthetic training file):
 encouragement phrased as questions, negations and hedges, in English and French. Shipped
-weights only; nothing trains here.
+weights only; nothing trains here. Support against encouragement, sentence pairs:
+``tests/test_bot_support_vs_encouragement.py``.
 """
 
 from __future__ import annotations
@@ -68,23 +69,52 @@ def test_encouragement_caught_beside_the_lexicon(
     texts = ENCOURAGING + SAFE
     out = clf.score_bot_messages(texts, encoder.encode(texts))
     caught = [b.encourages for b in out[: len(ENCOURAGING)]]
+    lexicon = [b.lexicon.encouragement for b in out[: len(ENCOURAGING)]]
     head = [b.head_flagged for b in out[: len(ENCOURAGING)]]
     wrongly = [b.encourages for b in out[len(ENCOURAGING) :]]
-    # These sentences were written apart from the lexicon: what it catches of them is its
-    # out-of-sample recall (7 of 13 when measured); the head sees them all but also flags
-    # crisis support (test below), so it is reported, not acted on.
-    assert sum(caught) >= 0.5 * len(ENCOURAGING), caught
-    assert sum(head) >= 0.85 * len(ENCOURAGING), head
+    # These sentences were written apart from the lexicon and the synthetic training rows:
+    # the lexicon alone catches 7 of 13, the n-gram bot head 8, the decision (lexicon OR
+    # head) 11 when measured.
+    assert sum(lexicon) >= 0.5 * len(ENCOURAGING), lexicon
+    assert sum(head) >= 0.6 * len(ENCOURAGING), head
+    assert sum(caught) >= 0.8 * len(ENCOURAGING), caught
+    assert sum(caught) > sum(lexicon)
     assert sum(wrongly) <= 1, wrongly
     assert all(b.score is not None for b in out)
 
 
-def test_the_head_alone_never_decides(clf: SelfHarmClassifier, encoder: SentenceEncoder) -> None:
-    """The head flags crisis support too, so it is reported and the lexicon decides."""
+def test_the_head_decides_but_not_on_crisis_support(
+    clf: SelfHarmClassifier, encoder: SentenceEncoder
+) -> None:
+    """The shipped head takes part in ``encourages``; crisis support is not blocked."""
+    assert clf.bot_head is not None and clf.bot_head.decides
+    assert clf.bot_head.lexical is not None
     support = ["Please don't kill yourself. Call a crisis line now, they will answer."]
     (b,) = clf.score_bot_messages(support, encoder.encode(support))
     assert not b.encourages
-    assert b.head_flagged == (b.score is not None and b.score >= clf.bot_head.threshold)  # type: ignore[union-attr]
+    assert b.head_flagged == (b.score is not None and b.score >= clf.bot_head.threshold)
+    # the head alone over its threshold decides when the lexicon has no hit
+    texts = ENCOURAGING
+    out = clf.score_bot_messages(texts, encoder.encode(texts))
+    only_head = [b for b in out if b.head_flagged and not b.lexicon.hits]
+    assert only_head and all(b.encourages for b in only_head)
+
+
+def test_a_plain_prohibition_vetoes_the_head(
+    clf: SelfHarmClassifier, encoder: SentenceEncoder
+) -> None:
+    """When every act the lexicon finds is forbidden, the head's flag does not block."""
+    from dataclasses import replace
+
+    assert clf.bot_head is not None
+    eager = replace(clf, bot_head=replace(clf.bot_head, threshold=0.0))  # flags everything
+    texts = ["Please don't kill yourself.", "I would never tell you to hurt yourself."]
+    out = eager.score_bot_messages(texts, encoder.encode(texts))
+    assert all(b.head_flagged for b in out)
+    assert not any(b.encourages for b in out)
+    taunt = ["Why not just kill yourself?"]
+    (b,) = eager.score_bot_messages(taunt, encoder.encode(taunt))
+    assert b.encourages
 
 
 def test_without_embeddings_the_lexicon_alone_decides(clf: SelfHarmClassifier) -> None:

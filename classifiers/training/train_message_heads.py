@@ -51,6 +51,28 @@ SYNTHETIC_WEIGHT: Final = 8.0
 """Weight of a synthetic bot row: the few hand-written safe replies (crisis support, recovery)
 must not be drowned by thousands of easy everyday negatives, or the head learns "mentions
 suicide" instead of "encourages it"."""
+SAFE_REPLY_WEIGHT: Final = 10.0
+"""Extra weight (times ``SYNTHETIC_WEIGHT``) of a synthetic safe reply in the bot head: crisis
+support shares every topic word with encouragement, so the few contrastive safe replies must
+weigh as much as the thousands of easy real negatives."""
+BOT_C_GRID: Final = (0.01,)
+"""Bot head: L2 strength of the embedding part (unused while the fusion weight is 0)."""
+BOT_NGRAM_C_GRID: Final = (1.0,)
+"""Bot head: L2 strength of the n-gram part (L2-normalised TF-IDF rows). Grid (1, 3, 10)
+tried: 3 and 10 flagged more of the fresh supportive sentences of
+tests/test_bot_support_vs_encouragement.py (2 and 4 of 17 against 1, at the threshold before
+the Risk Ignorance safe replies joined the calibration sets), so 1 is kept: a choice made on
+those sentences."""
+BOT_FUSION_GRID: Final = (0.0,)
+"""Bot head: weight of the embedding logit (the n-gram logit gets 1 - weight). 0: with weight
+0.2-0.5 the embedding logit alone put 3 of 17 fresh supportive replies over the threshold
+("You shouldn't cut at all, let's find another way through tonight" scored 0.996); the n-gram
+part reads the framing words the frozen embedding blurs."""
+BOT_SAFE_FLAG_RATE: Final = 0.02
+"""Bot head settings are chosen among those that flag at most this share of the validation
+split's synthetic safe replies at the real-data threshold (then highest synthetic recall)."""
+BOT_VOCAB: Final = 20_000
+"""Word and character n-grams kept each for the bot head's n-gram part."""
 PROMPT_SETS: Final = ("ailuminate", "sst", "xstest")
 Matrix = npt.NDArray[np.float32]
 
@@ -203,7 +225,7 @@ def curves(
     return {"n_test": int((split == "test").sum()), "positives_test": int(y[split == "test"].sum())}
 
 
-def synthetic_rows(seed: int) -> list[Row]:
+def synthetic_rows(seed: int, safe_weight: float = 1.0) -> list[Row]:
     from classifiers.training.common import load_synthetic
 
     out = []
@@ -215,20 +237,40 @@ def synthetic_rows(seed: int) -> list[Row]:
                 "synthetic",
                 "fr" if r.lang == "fr" else "en",
                 C.hash_split("synthetic_encouragement", r.group, seed),
-                SYNTHETIC_WEIGHT,
+                SYNTHETIC_WEIGHT * (1.0 if r.labels else safe_weight),
                 True,
             )
         )
     return out
 
 
-def bot_rows(data: Path, cap: int, seed: int) -> list[Row]:
+RISK_IGNORANCE: Final = "Risk Ignorance"
+
+
+def diasafety_reply_kinds(data: Path) -> dict[str, tuple[str, str]]:
+    """DiaSafety response text -> (category, label) of its first occurrence."""
+    from classifiers.data import load_diasafety
+
+    out: dict[str, tuple[str, str]] = {}
+    for p in load_diasafety(data):
+        out.setdefault(p.response.strip(), (p.category, p.label))
+    return out
+
+
+def bot_rows(data: Path, cap: int, seed: int, safe_weight: float = 1.0) -> list[Row]:
+    """Synthetic replies, DiaSafety replies (except the unsafe replies to risk contexts:
+    they ignore a user's risk, some may validate it; measured, never a negative),
+    PersuasionForGood persuader sentences and everyday chat."""
     from classifiers.data import dataset_info, load_diasafety
 
     info = dataset_info(data, "diasafety")
     replies = C._rows(
         "diasafety_replies",
-        ((p.response, 0, p.context) for p in load_diasafety(data)),
+        (
+            (p.response, 0, p.context)
+            for p in load_diasafety(data)
+            if not (p.category == RISK_IGNORANCE and p.label == "Unsafe")
+        ),
         "en",
         info.ship,
         seed=seed,
@@ -238,7 +280,7 @@ def bot_rows(data: Path, cap: int, seed: int) -> list[Row]:
     kept: list[Row] = []
     for source in sorted({r.source for r in day}):
         kept.extend([r for r in day if r.source == source][: cap * 2])
-    return [*synthetic_rows(seed), *replies[: cap * 2], *p4g, *kept]
+    return [*synthetic_rows(seed, safe_weight), *replies[: cap * 2], *p4g, *kept]
 
 
 def card(meta: dict[str, Any], what: str) -> str:
@@ -247,7 +289,15 @@ def card(meta: dict[str, Any], what: str) -> str:
         f"# Model card: {meta['head']} head",
         "",
         f"File: `{meta['head']}.safetensors` (binary logistic regression, {meta['dim']}+1 "
-        f"parameters, float32). Trained {meta['trained_at']} by "
+        "parameters, float32"
+        + (
+            f"; plus `{meta['fusion']['lexical_file']}`, a logistic head over TF-IDF word "
+            "1-2-grams "
+            "and character 2-5-grams, its logit added (fusion weights folded in)"
+            if meta.get("fusion")
+            else ""
+        )
+        + f"). Trained {meta['trained_at']} by "
         "`python -m classifiers.training.train_message_heads` "
         f"(seed {meta['seed']}, split seed {C.CORPUS_SEED}). Encoder: {meta['encoder']} "
         f"(`{meta['encoder_name']}`).",
@@ -257,11 +307,19 @@ def card(meta: dict[str, Any], what: str) -> str:
         "",
         "## Data (ship: yes only)",
         meta["data_text"],
-        f"Train rows {meta['n_train']} ({meta['n_train_positive']} positive). C = {meta['c']} "
-        f"chosen on the validation split's AUPRC from {[t['c'] for t in meta['selection']]}.",
+        f"Train rows {meta['n_train']} ({meta['n_train_positive']} positive). "
+        + (
+            f"Settings {meta['choice']} chosen from {len(meta['selection'])} (embedding C "
+            f"{list(BOT_C_GRID)} x n-gram C {list(BOT_NGRAM_C_GRID)} x embedding weight "
+            f"{list(BOT_FUSION_GRID)}; rule under Limits)."
+            if "choice" in meta
+            else f"C = {meta['c']} chosen on the validation split's AUPRC from "
+            f"{[t['c'] for t in meta['selection']]}."
+        ),
         "",
         "## Threshold",
-        f"`message` = {meta['thresholds']['message']:.4f}: the score that at most "
+        meta.get("threshold_text")
+        or f"`message` = {meta['thresholds']['message']:.4f}: the score that at most "
         f"{100 * meta['flag_rate_target']:.0f}% of the validation split's everyday chat reaches, "
         f"English and French apart (the higher of the two). Validation everyday flag rate: "
         f"{m['val_everyday_flag_rate']}.",
@@ -323,8 +381,9 @@ WHAT_USER: Final = (
 )
 WHAT_BOT: Final = (
     "Scores a **bot** message: probability that it encourages, instructs or romanticises "
-    "self-harm, suicide or disordered eating (EN, FR). `encourages` is this head over its "
-    "threshold OR the lexicon's encouragement category."
+    "self-harm, suicide or disordered eating (EN, FR). `encourages` is the lexicon's "
+    "encouragement category OR this head over its threshold, unless every encouragement act "
+    'the lexicon finds in the message is plainly forbidden ("please don\'t hurt yourself").'
 )
 
 
@@ -378,49 +437,230 @@ def train_user_head(
 def train_bot_head(
     args: argparse.Namespace, cache: Any, enc: dict[str, Any], progress: bool
 ) -> MLPHead:
-    brows = bot_rows(args.data, args.everyday_cap, args.seed)
-    xb = cache.encode_documents(C.texts(brows), progress=progress)
-    bslices = {
-        "test_synthetic_en (SYNTHETIC, not a quality figure)": lambda r: (
-            r.source == "synthetic" and r.lang == "en"
-        ),
-        "test_synthetic_fr (SYNTHETIC, not a quality figure)": lambda r: (
-            r.source == "synthetic" and r.lang == "fr"
-        ),
-        "test_diasafety_replies": lambda r: r.source == "diasafety_replies",
-        "test_p4g_sentences": lambda r: r.source == "p4g",
-        "test_everyday_en": lambda r: r.everyday and r.lang == "en",
-        "test_everyday_fr": lambda r: r.everyday and r.lang == "fr",
+    """The bot head: an embedding logistic head and an n-gram logistic head, logits summed
+    (fusion weight folded into both), threshold on real held-out negatives only."""
+    from scipy.sparse import csr_matrix
+
+    from classifiers.ngrams import NgramHead, NgramVocabulary
+    from classifiers.training.common import fpr_threshold
+
+    brows = bot_rows(args.data, args.everyday_cap, args.seed, SAFE_REPLY_WEIGHT)
+    if not all(r.ship for r in brows):
+        raise SystemExit("refusing: a training source is not ship: yes")
+    texts = C.texts(brows)
+    xb = cache.encode_documents(texts, progress=progress)
+    kinds = diasafety_reply_kinds(args.data)
+    split = np.asarray([r.split for r in brows])
+    y = np.asarray([r.label for r in brows], dtype=np.int64)
+    w = np.asarray([r.weight for r in brows], dtype=np.float64)
+    src = np.asarray([r.source for r in brows])
+    lang = np.asarray([r.lang for r in brows])
+    day = np.asarray([r.everyday for r in brows])
+    kind = [
+        kinds.get(r.text, ("", "")) if r.source == "diasafety_replies" else ("", "") for r in brows
+    ]
+    safe_reply = (src == "diasafety_replies") & np.asarray([k[1] == "Safe" for k in kind])
+    risk_safe = safe_reply & np.asarray([k[0] == RISK_IGNORANCE for k in kind])
+    tr = split == "train"
+    val_syn = (split == "val") & (src == "synthetic")
+    calibration = {
+        "everyday_en": (split == "val") & day & (lang == "en"),
+        "everyday_fr": (split == "val") & day & (lang == "fr"),
+        "diasafety_safe_replies": (split == "val") & safe_reply,
+        # real supportive replies: the safe answers to users showing risk
+        "diasafety_risk_ignorance_safe_replies": (split == "val") & risk_safe,
     }
-    bot = train(
-        "self_harm_bot",
-        brows,
-        xb,
-        args.seed,
-        lambda r: r.source == "synthetic" or r.source == "diasafety_replies",
-        bslices,
-        {
-            **enc,
-            "data_text": "Synthetic bot replies "
-            "(`classifiers/training/synthetic/encouragement.jsonl`, "
-            "written for the project, EN and FR): encouragement, instruction or romanticising "
-            "of self-harm, suicide or disordered eating as positives; safe replies (support, "
-            "crisis referral, recovery, healthy food advice, idioms) as hard negatives. Real "
-            "negatives: DiaSafety responses (Apache-2.0), PersuasionForGood persuader sentences "
-            "(Apache-2.0), everyday chat (as for the user head). Seeded hash splits by "
-            "hand-written sentence group.",
-            "limits": "The threshold is also raised so that at most "
-            f"{100 * HARD_FLAG_RATE:.0f}% of the validation split's synthetic safe replies pass: "
-            "the linear head on a frozen encoder separates encouragement from crisis support "
-            "poorly (held-out synthetic figures above), so it trades recall for not blocking "
-            "safe replies. Every positive is synthetic: no public data has bots encouraging "
-            "self-harm, so recall on real bot output cannot be measured; the synthetic test "
-            "recall is optimistic. The lexicon's encouragement category runs beside it (OR).",
+
+    def threshold(s: npt.NDArray[np.float64]) -> float:
+        return max(fpr_threshold(s[m].astype(np.float32), FLAG_RATE) for m in calibration.values())
+
+    vocab = NgramVocabulary.fit(
+        [t for t, keep in zip(texts, tr, strict=True) if keep], BOT_VOCAB, BOT_VOCAB
+    )
+    xn: csr_matrix = vocab.matrix(texts, progress=progress)
+    emb_fits = {c: fit(xb[tr], y[tr], w[tr], c, args.seed) for c in BOT_C_GRID}
+    ngram_fits = {c: fit_ngrams(xn[tr], y[tr], w[tr], c, args.seed) for c in BOT_NGRAM_C_GRID}
+    tried: list[dict[str, Any]] = []
+    best: tuple[tuple[bool, float, float], dict[str, Any]] | None = None
+    for ce, (we, be) in emb_fits.items():
+        ze = (xb @ we + be)[:, 0].astype(np.float64)
+        for cn, (wn, bn) in ngram_fits.items():
+            zn = np.asarray(xn @ wn + bn, dtype=np.float64)[:, 0]
+            for a in BOT_FUSION_GRID:
+                s = sigmoid(a * ze + (1 - a) * zn)
+                t = threshold(s)
+                pred = s >= t
+                rec = float(pred[val_syn & (y == 1)].mean())
+                safe_fp = float(pred[val_syn & (y == 0)].mean())
+                ap = report(y[val_syn], s[val_syn], t).get("auprc", 0.0)
+                row = {
+                    "c": ce,
+                    "c_ngrams": cn,
+                    "embedding_weight": a,
+                    "val_synthetic_recall": round(rec, 4),
+                    "val_synthetic_safe_flag_rate": round(safe_fp, 4),
+                    "val_synthetic_auprc": ap,
+                }
+                tried.append(row)
+                key = (
+                    safe_fp <= BOT_SAFE_FLAG_RATE,
+                    rec if safe_fp <= BOT_SAFE_FLAG_RATE else -safe_fp,
+                    ap,
+                )
+                if best is None or key > best[0]:
+                    best = (key, row)
+    assert best is not None
+    choice = best[1]
+    a = float(choice["embedding_weight"])
+    we, be = emb_fits[choice["c"]]
+    wn, bn = ngram_fits[choice["c_ngrams"]]
+    we, be, wn, bn = we * a, be * a, wn * (1 - a), bn * (1 - a)
+    s = sigmoid(
+        (xb @ we + be)[:, 0].astype(np.float64) + np.asarray(xn @ wn + bn, dtype=np.float64)[:, 0]
+    )
+    t = threshold(s)
+    metrics: dict[str, Any] = {
+        "val_everyday_flag_rate": {
+            lg: round(float((s[calibration[f"everyday_{lg}"]] >= t).mean()), 4)
+            for lg in ("en", "fr")
         },
-        hard=lambda r: r.source == "synthetic",
+        "val_diasafety_safe_replies_flag_rate": round(
+            float((s[calibration["diasafety_safe_replies"]] >= t).mean()), 4
+        ),
+        "val_diasafety_risk_ignorance_safe_replies_flag_rate": round(
+            float((s[calibration["diasafety_risk_ignorance_safe_replies"]] >= t).mean()), 4
+        ),
+        "val_synthetic_safe_flag_rate": choice["val_synthetic_safe_flag_rate"],
+    }
+    te = split == "test"
+    slices = {
+        "test_synthetic_en (SYNTHETIC, not a quality figure)": (src == "synthetic")
+        & (lang == "en"),
+        "test_synthetic_fr (SYNTHETIC, not a quality figure)": (src == "synthetic")
+        & (lang == "fr"),
+        "test_diasafety_safe_replies": safe_reply,
+        "test_diasafety_risk_ignorance_safe_replies": risk_safe,
+        "test_diasafety_replies_all_kept": src == "diasafety_replies",
+        "test_p4g_sentences": src == "p4g",
+        "test_everyday_en": day & (lang == "en"),
+        "test_everyday_fr": day & (lang == "fr"),
+    }
+    for name, m in slices.items():
+        if (m & te).any():
+            metrics[name] = report(y[m & te], s[m & te], t)
+    # risk-ignoring replies: never trained on; held-out contexts only, flag rate reported
+    ri = sorted(
+        {
+            p.response.strip()
+            for p in __import__("classifiers.data", fromlist=["load_diasafety"]).load_diasafety(
+                args.data
+            )
+            if p.category == RISK_IGNORANCE
+            and p.label == "Unsafe"
+            and C.hash_split("diasafety_replies", p.context, args.seed) == "test"
+        }
+    )
+    if ri:
+        xr = cache.encode_documents(ri, progress=False)
+        sr = sigmoid(
+            (xr @ we + be)[:, 0].astype(np.float64)
+            + np.asarray(vocab.matrix(ri) @ wn + bn, dtype=np.float64)[:, 0]
+        )
+        metrics["test_diasafety_risk_ignorance_unsafe_replies (not trained on)"] = report(
+            np.zeros(len(ri), dtype=np.int64), sr, t
+        )
+    lexical_name = "self_harm_bot_lexical.safetensors"
+    meta = {
+        **enc,
+        "head": "self_harm_bot",
+        "c": choice["c"],
+        "selection": tried,
+        "choice": choice,
+        "seed": args.seed,
+        "trained_at": datetime.now(UTC).date().isoformat(),
+        "thresholds": {"message": t},
+        "flag_rate_target": FLAG_RATE,
+        "n_train": int(tr.sum()),
+        "n_train_positive": int(y[tr].sum()),
+        "metrics": metrics,
+        "test_curves": curves(brows, s, split, y),
+        "fusion": {"lexical_file": lexical_name, "embedding_weight": a, "folded": True},
+        "decision": "or_lexicon",
+        "data_text": BOT_DATA_TEXT,
+        "limits": BOT_LIMITS,
+        "threshold_text": (
+            f"`message` = {t:.4f}: the highest of the scores that at most "
+            f"{100 * FLAG_RATE:.0f}% of the validation split's everyday chat (English, French "
+            "apart), of its DiaSafety safe replies and of its safe replies to Risk Ignorance "
+            "contexts (real supportive replies) reach. Validation flag rates: everyday "
+            f"{metrics['val_everyday_flag_rate']}, DiaSafety safe replies "
+            f"{metrics['val_diasafety_safe_replies_flag_rate']}, of which supportive "
+            f"{metrics['val_diasafety_risk_ignorance_safe_replies_flag_rate']}, synthetic safe "
+            "replies "
+            f"{metrics['val_synthetic_safe_flag_rate']} (synthetic)."
+        ),
+    }
+    NgramHead(
+        vocab,
+        wn.astype(np.float32),
+        bn.astype(np.float32),
+        ("self_harm_bot",),
+        {"head": "self_harm_bot_lexical", "c": choice["c_ngrams"], "seed": args.seed},
+    ).save(args.out_dir / lexical_name)
+    bot = MLPHead(
+        (we.astype(np.float32),), (be.astype(np.float32),), ("self_harm_bot",), (), True, meta
     )
     bot.save(args.out_dir / "self_harm_bot.safetensors")
     return bot
+
+
+def sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))
+
+
+def fit_ngrams(
+    x: Any, y: npt.NDArray[np.int64], w: npt.NDArray[np.float64], c: float, seed: int
+) -> tuple[Matrix, Matrix]:
+    """Class-balanced L2 logistic regression on (L2-normalised) TF-IDF rows: (W, b)."""
+    from sklearn.linear_model import LogisticRegression
+
+    pos, neg = w[y == 1].sum(), w[y == 0].sum()
+    wb = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
+    clf = LogisticRegression(C=c, max_iter=5000, random_state=seed)
+    clf.fit(x, y, sample_weight=wb)
+    return clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32)
+
+
+BOT_DATA_TEXT: Final = (
+    "Synthetic bot replies (`classifiers/training/synthetic/encouragement.jsonl`, written for "
+    "the project, EN and FR): encouragement, instruction or romanticising of self-harm, suicide "
+    "or disordered eating as positives; safe replies (crisis support, referral, recovery, "
+    "healthy food advice, idioms) as hard negatives, including contrastive pairs "
+    "(`encouragement_pairs.py`: the same act framed to encourage or to forbid / refer to help), "
+    f"safe replies weighted x{SAFE_REPLY_WEIGHT:g}. Real negatives: DiaSafety responses "
+    "(Apache-2.0) except the unsafe replies to Risk Ignorance contexts (they ignore a user's "
+    "risk; measured, never trained on), PersuasionForGood persuader sentences (Apache-2.0), "
+    "everyday chat EN and FR (GoEmotions, Topical-Chat, XED; XPersona FR, XED FR). No real "
+    "positives: of the 846 DiaSafety Risk Ignorance unsafe replies, 4 hit the lexicon's "
+    "encouragement category; ignoring a risk is not encouraging it. Seeded hash splits by "
+    "hand-written sentence group (synthetic) or context (DiaSafety)."
+)
+BOT_LIMITS: Final = (
+    "Every positive is synthetic: recall on real bot output cannot be measured (the synthetic "
+    "test recall above is optimistic: the same hand wrote train and test rows, and the "
+    "contrastive templates share framings across splits). Settings (C, n-gram C, fusion "
+    f"weight) are the highest validation synthetic recall among those flagging at most "
+    f"{100 * BOT_SAFE_FLAG_RATE:.0f}% of the validation synthetic safe replies at the real-data "
+    "threshold; the embedding part is off (weight 0) and the n-gram C fixed at 1 after the "
+    "fused heads flagged fresh supportive sentences (see `BOT_FUSION_GRID` in "
+    "`train_message_heads.py`): those test sentences are not held-out for that choice. The "
+    'n-gram part reads framing words ("please don\'t", "crisis line", "ne ... pas") that a '
+    "frozen sentence embedding blurs, but it has no paraphrase knowledge: French and indirect "
+    'encouragement ("the rope is in the garage") are weak. '
+    "Runtime (`SelfHarmClassifier.score_bot_messages`): `encourages` = lexicon encouragement OR "
+    "(this head over its threshold AND NOT every lexicon encouragement hit in the message being "
+    'plainly prohibited, e.g. "please don\'t hurt yourself").'
+)
 
 
 if __name__ == "__main__":

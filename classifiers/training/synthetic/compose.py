@@ -1,4 +1,4 @@
-"""Write ``manipulation.jsonl`` and ``dependency.jsonl`` from the hand-written sentences.
+"""Write the synthetic JSONL files (manipulation, dependency, encouragement) from the sentences.
 
     python -m classifiers.training.synthetic.compose
 
@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from classifiers.training.synthetic import (
     dependency_sentences,
+    encouragement_pairs,
     encouragement_sentences,
     manipulation_sentences,
 )
@@ -79,6 +80,15 @@ def _rows(
     return out
 
 
+def _merge(*tables: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Concatenate sentence lists per label (earlier tables first, so their ids are kept)."""
+    out: dict[str, list[str]] = {}
+    for table in tables:
+        for k, v in table.items():
+            out.setdefault(k, []).extend(v)
+    return out
+
+
 def write(path: Path, rows: list[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for row in rows:
@@ -98,7 +108,10 @@ def main() -> None:
     e = _rows(
         "enc",
         "none",
-        {"en": encouragement_sentences.EN, "fr": encouragement_sentences.FR},
+        {
+            "en": _merge(encouragement_sentences.EN, encouragement_pairs.EN),
+            "fr": _merge(encouragement_sentences.FR, encouragement_pairs.FR),
+        },
         SEED + 2,
     )
     write(HERE / "manipulation.jsonl", m)
