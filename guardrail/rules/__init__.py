@@ -20,6 +20,7 @@ from guardrail.rules.manipulation import Manipulation
 from guardrail.rules.pii import Pii
 from guardrail.rules.quiet_hours import QuietHours
 from guardrail.rules.risk_hold import RiskHold
+from guardrail.rules.self_harm_classifier import SelfHarmClassifier
 from guardrail.rules.self_harm_content import SelfHarmContent
 from guardrail.rules.sexual_content import SexualContent
 from guardrail.rules.toxicity import Toxicity
@@ -38,6 +39,7 @@ RULES: tuple[Rule[Any], ...] = (
     DependencyCaps(),  # lower caps for a user who leans on the bots
     ChannelWindow(),
     QuietHours(),  # a defer is only worth giving when nothing would block anyway
+    SelfHarmClassifier(),  # the trained bot check beside the floor (content: analysed once)
     Toxicity(),  # on by default: a toxic sentence dropped here is not analysed again below
     Manipulation(),  # content rules: analysed once, edits applied together (rewrite engine)
     Pii(),  # after manipulation: a sentence it drops takes its PII along
