@@ -70,7 +70,7 @@ def serve(
     import uvicorn
 
     from guardrail.app import create_app
-    from guardrail.workers import export_serve_args, shared_metrics
+    from guardrail.workers import export_serve_args, serve_workers, shared_metrics
 
     given = {"host": host, "port": port, "db": db, "redis_url": redis, "policy": policy}
     overrides = {k: v for k, v in given.items() if v is not None}
@@ -91,18 +91,23 @@ def serve(
         f"guardrail on http://{settings.host}:{settings.port} ({targets(settings)}; docs at /docs)",
         err=True,
     )
-    common: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": settings.log_level,
-        "access_log": False,
-    }
     if workers == 1:
-        uvicorn.run(create_app(settings, reload_on_sighup=True), **common)
+        uvicorn.run(
+            create_app(settings, reload_on_sighup=True),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+        )
         return
     export_serve_args(config, overrides)
-    with shared_metrics():
-        uvicorn.run("guardrail.workers:worker_app", factory=True, workers=workers, **common)
+    try:
+        with shared_metrics():
+            status = serve_workers(workers, settings.host, settings.port, settings.log_level)
+    except OSError as exc:  # the port is taken, the address is not ours
+        typer.echo(f"cannot listen on {settings.host}:{settings.port}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    raise typer.Exit(status)
 
 
 class ClassifyRole(StrEnum):

@@ -97,3 +97,35 @@ def test_serve_with_two_workers_shares_the_store_and_the_audit_chain(tmp_path: P
     verification = asyncio.run(audit.verify())
     assert verification.ok, verification
     assert verification.checked >= 120  # the user's event and every decision
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    args = ("--db", str(tmp_path / "state.db"), "--workers", "2")
+    with gateway_processes(1, *args, log_dir=tmp_path, with_pids=True) as [(url, pid)]:
+
+        def workers() -> set[int]:
+            found: set[int] = set()
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                found |= {int(c) for c in (task / "children").read_text().split()}
+            return found
+
+        before = workers()
+        victim = max(before)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (victim in workers() or len(workers()) < 2):
+            time.sleep(0.2)
+        assert victim not in workers() and len(workers()) >= 2
+        answered = 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and answered < 20:
+            try:
+                answered += httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert answered == 20
