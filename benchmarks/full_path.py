@@ -10,13 +10,16 @@ One run, on this machine, in this order (each part has the CPU to itself):
    the heads' own), one message per call.
 3. **guardrail over HTTP** on loopback (``guardrail serve``, SQLite state, audit log on),
    classifiers loaded, under a policy that runs every content check on every message
-   (PII, self-harm content, sexual content, toxicity, manipulation with ``action: info``;
+   (PII, self-harm content and the trained bot check, sexual content, toxicity,
+   manipulation with ``action: info``;
    caps, quiet hours and engagement out of the way):
-   - closed loop, ``--concurrency`` keep-alive connections;
+   - closed loop, for each ``--concurrency`` (keep-alive connections);
    - open loop at ``--rate`` messages/s offered for ``--seconds``, latency counted from
      each request's scheduled time (a slow server cannot hide its queue);
-   - inbound ``user_message`` events, closed loop (each is assessed for self-harm and
+   - inbound ``user_message`` events, closed loop at the first concurrency (each assessed
+     for self-harm and
      dependency by the classifiers).
+   ``--workers`` runs it all again for each number of worker processes (``serve --workers``).
    For each: the server's CPU per message, broken down by stage from its
    ``guardrail_stage_cpu_seconds_total`` counters (``http+framework`` is what no stage
    claims: parsing, validation, serialisation, the event loop), and its resident memory.
@@ -45,6 +48,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +68,7 @@ rules:
   quiet_hours: {enabled: false}
   channel_window: {enabled: false}
   self_harm_content: {}
+  self_harm_classifier: {enabled: true}
   sexual_content: {}
   toxicity: {enabled: true, action: block}
   manipulation: {enabled: true, action: info}
@@ -362,18 +367,20 @@ def run_gateway(
         asyncio.run(_wait_classifiers(url))
         asyncio.run(seed_users(url, users))
         warm = bodies(args.warmup, outreach_body)
-        asyncio.run(closed_loop(url, "/v1/outreach/check", warm, args.concurrency))
+        asyncio.run(closed_loop(url, "/v1/outreach/check", warm, args.concurrency[0]))
         n = args.requests
-        closed = bodies(n, outreach_body)
-        out["closed_loop"] = asyncio.run(
-            measured(
-                url,
-                pid,
-                n,
-                lambda: closed_loop(url, "/v1/outreach/check", closed, args.concurrency),
+        out["closed_loop"] = []
+        for concurrency in args.concurrency:
+            closed = bodies(n, outreach_body)
+            row = asyncio.run(
+                measured(
+                    url,
+                    pid,
+                    n,
+                    partial(closed_loop, url, "/v1/outreach/check", closed, concurrency),
+                )
             )
-        )
-        out["closed_loop"]["concurrency"] = args.concurrency
+            out["closed_loop"].append({"concurrency": concurrency, **row})
         offered = bodies(int(args.rate * args.seconds), outreach_body)
         out["open_loop"] = asyncio.run(
             measured(url, pid, len(offered), lambda: open_loop(url, offered, args.rate))
@@ -384,7 +391,7 @@ def run_gateway(
                 url,
                 pid,
                 n,
-                lambda: closed_loop(url, "/v1/events", events, args.concurrency),
+                lambda: closed_loop(url, "/v1/events", events, args.concurrency[0]),
             )
         )
     return out
@@ -415,18 +422,22 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[8, 32], help="closed-loop connections"
+    )
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--naive", type=int, default=400, help="messages for the naive pipeline")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-    per_run = args.warmup + 2 * args.requests + int(args.rate * args.seconds)
+    per_run = (
+        args.warmup + (len(args.concurrency) + 1) * args.requests + int(args.rate * args.seconds)
+    )
     texts = load_texts(args.data, per_run * len(args.workers) + args.naive + 20)
     results: dict[str, Any] = {
         "meta": {
@@ -451,13 +462,22 @@ def main() -> None:
             results["gateway"].append(row)
             print("gateway", json.dumps(row), flush=True)
     naive = results["naive_pipeline"]["msg_per_s"]
+    encoder = results["raw_encoder"]
     for row in results["gateway"]:
-        row["ratio_vs_naive"] = round(row["closed_loop"]["msg_per_s"] / naive, 2)
+        for closed in row["closed_loop"]:
+            closed["ratio_vs_naive"] = round(closed["msg_per_s"] / naive, 2)
+            print(
+                f"workers={row['workers']} closed loop, {closed['concurrency']} connections: "
+                f"{closed['msg_per_s']} msg/s = {closed['ratio_vs_naive']}x the naive pipeline "
+                f"({naive} msg/s), p50 {closed['p50_ms']} ms, p99 {closed['p99_ms']} ms, "
+                f"server CPU {closed['server_cpu_ms_per_msg']} ms/msg",
+                flush=True,
+            )
+        opened, events = row["open_loop"], row["events"]
         print(
-            f"workers={row['workers']}: closed loop {row['closed_loop']['msg_per_s']} msg/s = "
-            f"{row['ratio_vs_naive']}x the naive pipeline ({naive} msg/s); open loop at "
-            f"{args.rate:g}/s p50 {row['open_loop']['p50_ms']} ms p99 "
-            f"{row['open_loop']['p99_ms']} ms; events {row['events']['msg_per_s']}/s",
+            f"workers={row['workers']} open loop at {args.rate:g}/s: p50 {opened['p50_ms']} ms, "
+            f"p99 {opened['p99_ms']} ms; events {events['msg_per_s']}/s; memory "
+            f"{opened['server_rss_mib']} MiB; raw encoder {encoder['msg_per_s']} msg/s",
             flush=True,
         )
     if args.out:
