@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from time import thread_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -329,13 +330,15 @@ async def _evaluate(
     defer ends it. Returns the final context and the content edits made."""
     req = ctx.request
     edits: list[Edit] = []
+    checking = 0.0  # CPU of the checks alone, for the stage clock: added once, cheaply
     for rule, params in rules:
         if ctx.analysis is None and rule.needs(params):
             analysis = await analyzer.analyze(ctx.text, req.user.locale, wanted)
             draft.scores.update(analysis.decision_scores())
             ctx = replace(ctx, analysis=analysis)
-        with CLOCK.cpu("rules", items=0):
-            finding = rule.check(ctx, params)
+        started = thread_time()
+        finding = rule.check(ctx, params)
+        checking += thread_time() - started
         if finding is None:
             continue
         if params.mode == "shadow":
@@ -359,6 +362,7 @@ async def _evaluate(
         draft.retry_after = finding.retry_after
         draft.outage = finding.outage
         break
+    CLOCK.add("rules", checking, items=1)
     return ctx, edits
 
 

@@ -40,14 +40,15 @@ class StageClock:
             ["stage"],
             registry=None,
         )
-        for stage in STAGES:  # every stage shows, at 0, before its first use
-            self.seconds.labels(stage)
-            self.items.labels(stage)
+        # Every stage shows, at 0, before its first use; children bound once (hot path).
+        self._seconds = {stage: self.seconds.labels(stage) for stage in STAGES}
+        self._items = {stage: self.items.labels(stage) for stage in STAGES}
 
     def add(self, stage: str, seconds: float, items: int = 1) -> None:
-        self.seconds.labels(stage).inc(max(seconds, 0.0))
+        spent = self._seconds.get(stage) or self.seconds.labels(stage)
+        spent.inc(max(seconds, 0.0))
         if items:
-            self.items.labels(stage).inc(items)
+            (self._items.get(stage) or self.items.labels(stage)).inc(items)
 
     @contextmanager
     def cpu(self, stage: str, items: int = 1) -> Iterator[None]:
