@@ -4,10 +4,14 @@
 
 A multi-label head on the shared sentence embedding: ``any`` (the score) and one sigmoid per
 label of ``classifiers.results.TOXICITY_LABELS`` (insult, hate, harassment, threat, sexual).
-By default a one-hidden-layer MLP (``--hidden=256``, L2 ``ALPHA``, early stopping on a
-seeded tenth of the train split); ``--hidden=0`` trains one class-balanced logistic
-regression per output instead (C per output on the validation AUPRC): on the same held-out
-data it had lower recall at the same everyday flag rate (EN 0.64 vs 0.70, FR 0.74 vs 0.82).
+By default ``ENSEMBLE`` torch MLPs of one hidden layer (``--hidden=256``; ``train_torch``,
+each kept at its best epoch on full-sentence validation rows) whose logits are averaged into
+one wider layer (``train_ensemble``). ``--trainer=sklearn`` trains the previous scikit-learn
+MLP (L2 ``ALPHA``, early stopping on a seeded tenth of the train split): lower recall on
+DiaSafety bot replies at the same everyday flag rate. ``--hidden=0`` trains one
+class-balanced logistic regression per output (C per output on the validation AUPRC): lower
+recall still. ``--augment=strip,untag,case`` (or ``all``) adds training copies against
+MLMA's surface cues (``Augment``); measured and not shipped (card: "Tried and dropped").
 Data, ``ship: yes`` only (the script refuses otherwise):
 
 - MLMA hate tweets, English and French. Hostility types map to labels (see ``mlma_labels``):
@@ -27,7 +31,8 @@ Data, ``ship: yes`` only (the script refuses otherwise):
 ``threat`` and ``sexual`` have no labelled source: they are weak labels, a toxic row (any
 label above) whose text matches the English or French word lists ``THREAT`` / ``SEXUAL``.
 
-Splits: seeded hash per source and text (60/20/20). Thresholds: per output, the score that at
+Splits: seeded hash per source and text (60/20/20); everyday chat: ``--everyday-cap`` train
+rows per source, every validation and test row. Thresholds: per output, the score that at
 most 1% of the validation split's bot-like everyday chat reaches, English and French apart
 (the higher). Test-split figures (AUPRC, confusion at the threshold, everyday flag rate), English
 and French apart, go into the metadata and the card. Nothing here prints a text.
