@@ -22,6 +22,12 @@ DiaSafety validation user messages (a proxy task), AUPRC, AUROC and the confusio
 shipped threshold; manipulation on DiaSafety validation bot replies (false positives only:
 no real manipulative outreach exists to measure recall on).
 
+Toxicity head (``classifiers/weights/toxicity.safetensors``, ``benchmarks.toxicity_quality``):
+the training script's seeded test split (MLMA English and French, ToxiGen, DiaSafety bot
+replies by category, XSTest, everyday chat), English and French apart: AUPRC and AUROC of
+``any`` and per label, the confusion of the flag at the shipped threshold, everyday flag rates
+(bot-like chat: Topical-Chat, XPersona French; and per source).
+
 Writes ``benchmarks/results/classifier_quality.json``, a Markdown report and PR curves as PNG
 (gitignored folder). Prints no text from the data.
 """
@@ -339,6 +345,20 @@ def wellbeing_markdown(w: dict[str, Any], precision: str) -> str:
     )
 
 
+def toxicity_block(data_dir: Path, threads: int) -> dict[str, Any] | None:
+    """The toxicity head on its held-out test split (``benchmarks.toxicity_quality``), on
+    the encoder it was trained on; ``None`` when its weights are not shipped."""
+    from benchmarks.toxicity_quality import figures
+    from classifiers.toxicity import TOXICITY_WEIGHTS, ToxicityClassifier
+    from classifiers.training.common import embedding_cache
+
+    if not TOXICITY_WEIGHTS.is_file():
+        return None
+    clf = ToxicityClassifier.load()
+    name = str(clf.model.head.metadata["encoder_name"])
+    return figures(data_dir, embedding_cache(None, "fp32", "cpu", name, threads), clf)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=default_data_dir())
@@ -363,8 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = [evaluate_precision(prec, args.data, clf, split_seed) for prec in args.precision]
     everyday = everyday_block(args.data, clf, args.precision[0])
     wellbeing = wellbeing_block(args.data, args.precision[0])
+    toxicity = toxicity_block(args.data, args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     from benchmarks.quality_messages import message_sets, message_sets_markdown
+    from benchmarks.toxicity_quality import markdown as toxicity_markdown
 
     messages = message_sets(
         args.data, encoder_cache(clf, args.precision[0]), args.out, args.everyday_cap
@@ -374,6 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message_sets_markdown(messages)
         + markdown(results, everyday)
         + wellbeing_markdown(wellbeing, args.precision[0])
+        + (toxicity_markdown(toxicity) if toxicity else "")
     )
     (args.out / "classifier_quality.md").write_text(report, encoding="utf-8")
     clean = [
@@ -388,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "self_harm": clean,
                 "everyday": everyday,
                 "wellbeing": wellbeing,
+                "toxicity": toxicity,
             },
             indent=2,
         ),

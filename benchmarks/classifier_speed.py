@@ -14,7 +14,10 @@ same width, so MiniLM's stack cost is its encoder plus the heads' share measured
   (c) for the bot role (encoder, self-harm lexicon, manipulation head when present), plus
   any backends given with ``--classifiers-config``;
 - the heads' share: time per stack part on the same 128 messages (the stack's own
-  ``timings``), everything but the encoder over the encoder (target: under 10%);
+  ``timings``), everything but the encoder over the encoder (target: under 10%), and the
+  toxicity head's own part of it for the bot role (target: under 5%);
+- the toxicity head alone against the encoder on the same batches
+  (``benchmarks.toxicity_speed.measure``, best of several runs);
 - the micro-batcher under concurrency: ``--concurrency`` callers each sending one distinct
   message at once (cache misses), its throughput, per-request latency (p50, p99) and the
   number of forward passes it needed; then the same messages again (cache hits).
@@ -207,7 +210,13 @@ def bench_precision(
                 "share_of_encoder": heads / base,
                 "encoder_skipped": "encoder" not in per,
             }
+            if "toxicity" in per:
+                share[f"{role}@{label}"]["toxicity_share_of_encoder"] = per["toxicity"] / base
     out["heads_share"] = share
+    if stack.toxicity is not None:
+        from benchmarks.toxicity_speed import measure
+
+        out["toxicity_head"] = measure(encoder, stack.toxicity, pool[:128], (1, 16, 128))
     out["batcher"] = bench_batcher(stack, concurrency, rounds=4)
     return out
 
@@ -248,10 +257,31 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         for key, h in r["heads_share"].items():
             per = ", ".join(f"{k} {v:.2f}" for k, v in h["ms_per_call"].items())
             skipped = " (no head needs embeddings: encoder skipped)" if h["encoder_skipped"] else ""
+            tox = (
+                f", toxicity = {100 * h['toxicity_share_of_encoder']:.2f}%"
+                if "toxicity_share_of_encoder" in h
+                else ""
+            )
             lines.append(
                 f"  - {key}: {per}{skipped}; heads = {100 * h['share_of_encoder']:.1f}% of the "
-                f"encoder (raw encoder alone: {h['raw_encoder_ms_per_call']:.1f} ms)"
+                f"encoder{tox} (raw encoder alone: {h['raw_encoder_ms_per_call']:.1f} ms)"
             )
+    tox_rows = [r for r in results if r.get("toxicity_head")]
+    if tox_rows:
+        lines += [
+            "",
+            "Toxicity head alone vs the encoder on the same bot messages (best of several runs; "
+            "target: under 5%):",
+            "",
+            "| encoder | batch | encoder ms/msg | toxicity head ms/msg | head share |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for r in tox_rows:
+            for t in r["toxicity_head"]:
+                lines.append(
+                    f"| {r['precision']} | {t['batch']} | {t['encoder_ms_per_message']:.3f} | "
+                    f"{t['head_ms_per_message']:.4f} | {t['head_share_percent']:.2f}% |"
+                )
     lines += ["", "Micro-batcher (max_batch 32, max_wait 3 ms), one message per caller:", ""]
     lines.append(
         "| precision | callers at once | messages | forward passes | msg/s | p50 ms | p99 ms "

@@ -3,10 +3,11 @@
     python -m benchmarks.toxicity_quality [--data ../shared/data]
 
 Trains nothing: rebuilds the training script's seeded splits
-(``classifiers.training.train_toxicity.load_rows``), scores every row with the shipped head
-at its shipped thresholds, and prints the test-split figures (AUPRC per label, confusion of
-the flag, everyday flag rate per source) as JSON. Kept apart from ``classifier_quality.py``
-so the two can be merged by hand; nothing here prints a text.
+(``classifiers.training.train_toxicity.load_rows``), scores every test row with the shipped
+head (``ToxicityClassifier.score``, the runtime path) at its shipped thresholds, and prints the
+test-split figures (AUPRC and AUROC per label, confusion of the flag, everyday flag rate per
+source) as JSON. ``benchmarks/classifier_quality.py`` reports the same figures through
+``figures`` and ``markdown``; nothing here prints a text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,25 +24,94 @@ from classifiers.data import default_data_dir
 from classifiers.toxicity import TOXICITY_WEIGHTS, ToxicityClassifier
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def figures(
+    data: Path, encoder: Any, clf: ToxicityClassifier, heldout_all: bool | None = None
+) -> dict[str, Any]:
+    """Test-split figures of ``clf`` (``train_toxicity.evaluate``), its flag taken from the
+    runtime's ``ToxicityResult.flagged``; ``encoder`` embeds (an ``EmbeddingCache`` or an
+    encoder, the one the head was trained on). The split is the head's own (its metadata);
+    ``heldout_all`` overrides whether every held-out everyday row counts (``load_rows``)."""
     from classifiers.training import corpora as C
-    from classifiers.training.common import embedding_cache
     from classifiers.training.train_toxicity import evaluate, load_rows
+
+    meta = clf.model.head.metadata
+    every = bool(meta.get("everyday_heldout_all", False)) if heldout_all is None else heldout_all
+    rows = load_rows(data, C.CORPUS_SEED, int(meta.get("everyday_cap", 2000)), 1.0, every)
+    test = [r for r in rows if r.split == "test"]
+    texts = [r.text for r in test]
+    x = np.asarray(encoder.encode_documents(texts), dtype=np.float32)
+    probs = clf.model.probabilities(x, len(test))
+    flagged = np.asarray([r.flagged for r in clf.score(x, texts)])
+    thresholds = dict(clf.thresholds)
+    if not np.array_equal(flagged, probs[:, 0] >= thresholds["any"]):
+        raise AssertionError("the runtime's flag is not the any-threshold the figures assume")
+    return {
+        "encoder": str(meta.get("encoder_name")),
+        "everyday_heldout_all": every,
+        "thresholds": thresholds,
+        "test": evaluate(test, probs, thresholds),
+    }
+
+
+def markdown(fig: dict[str, Any]) -> str:
+    """The toxicity section of ``classifier_quality.md``."""
+    thr = ", ".join(f"{k} {v:.4f}" for k, v in fig["thresholds"].items())
+    lines = [
+        "",
+        "## Toxicity head (bot messages), held-out test split",
+        "",
+        f"Thresholds (shipped): {thr}. A message is flagged when `any` reaches its threshold.",
+        "",
+        "| lang | set | n | positives | AUPRC | AUROC | recall | flagged negatives | tp/fp/fn/tn |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    rates: list[str] = []
+    for lg, r in fig["test"].items():
+        for k, v in r.items():
+            if k == "any" or k.startswith("source:"):
+                lines.append(
+                    f"| {lg} | {'all (any)' if k == 'any' else k[7:]} | {v['n']} | "
+                    f"{v['positives']} | {v.get('auprc', 'n/a')} | {v.get('auroc', 'n/a')} | "
+                    f"{v.get('recall', 'n/a')} | {v.get('flag_rate_negatives', 'n/a')} | "
+                    f"{v['tp']}/{v['fp']}/{v['fn']}/{v['tn']} |"
+                )
+        day = [f"bot-like {100 * r['everyday']['flag_rate']:.2f}% (n={r['everyday']['n']})"]
+        day += [
+            f"{k[9:]} {100 * v['flag_rate']:.2f}% (n={v['n']})"
+            for k, v in r.items()
+            if k.startswith("everyday:")
+        ]
+        rates.append(f"- {lg} everyday chat flagged: " + ", ".join(day))
+        labels = [
+            f"{k} AUPRC {v.get('auprc', 'n/a')} recall {v.get('recall', 'n/a')} "
+            f"(positives {v['positives']})"
+            for k, v in r.items()
+            if k in fig["thresholds"] and k != "any"
+        ]
+        rates.append(f"- {lg} per label: " + "; ".join(labels))
+    return "\n".join([*lines, "", *rates, ""]) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from classifiers.training.common import embedding_cache
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", type=Path, default=default_data_dir())
     p.add_argument("--weights", type=Path, default=TOXICITY_WEIGHTS)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--all-heldout-everyday",
+        action="store_true",
+        default=None,
+        help="count every held-out everyday row (the default for heads trained so)",
+    )
     args = p.parse_args(argv)
     clf = ToxicityClassifier.load(args.weights)
-    meta = clf.model.head.metadata
-    rows = load_rows(args.data, C.CORPUS_SEED, int(meta.get("everyday_cap", 2000)))
-    test = [r for r in rows if r.split == "test"]
-    cache = embedding_cache(None, "fp32", None, str(meta["encoder_name"]), args.threads)
-    x = cache.encode_documents([r.text for r in test])
-    probs = clf.model.probabilities(np.asarray(x, dtype=np.float32), len(test))
-    figures = evaluate(test, probs, dict(clf.thresholds))
-    print(json.dumps({"thresholds": dict(clf.thresholds), "test": figures}, indent=1))
+    name = str(clf.model.head.metadata["encoder_name"])
+    cache = embedding_cache(None, "fp32", None, name, args.threads)
+    fig = figures(args.data, cache, clf, args.all_heldout_everyday)
+    cache.save()
+    print(json.dumps(fig, indent=1))
     return 0
 
 
