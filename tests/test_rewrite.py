@@ -89,6 +89,7 @@ rules:
   quiet_hours: {enabled: false}
   pii: {enabled: false}
   toxicity: {enabled: false}
+  self_harm_classifier: {enabled: false}
 """
 
 

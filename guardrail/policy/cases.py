@@ -149,6 +149,13 @@ class Expect(_Strict):
         default=None, description="ids of the reasons that block, defer or rewrite, in order"
     )
     shadow: list[str] | None = Field(default=None, description="ids of the shadow reasons")
+    info: list[str] | None = Field(
+        default=None,
+        description="ids of the info reasons (a rule that only notes, or sends for review)",
+    )
+    text: str | None = Field(
+        default=None, description="the text delivered (allow, rewrite), exactly"
+    )
     policy: str | None = Field(default=None, description="name of the policy that decided")
     retry_after: Instant | None = Field(default=None, description="for defer: when to retry")
 
@@ -182,6 +189,12 @@ class CaseFile(_Strict):
     )
     defaults: Defaults = Field(
         default_factory=Defaults, description="for every request and history item"
+    )
+    classifiers: bool = Field(
+        default=False,
+        description="decide with the shipped classifier stack (toxicity, manipulation, the "
+        "trained self-harm check); else the classifier rules see none, as in a gateway "
+        "without classifiers. The models load once per run (seconds)",
     )
     cases: list[Case] = Field(min_length=1, description="the test cases")
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from guardrail.analysis import Analyze, Analyzer
 from guardrail.events import ingest
 from guardrail.models import Decision, Event, EventType, OutreachRequest, UserContext
 from guardrail.pipeline import refuse_unknown
@@ -115,24 +116,36 @@ async def _run_file(
     if isinstance(policies, PolicyError):
         report.problems += policies.problems
         return
+    analyzer = classifier_analyzer() if loaded.cases.classifiers else None
     for case, line in zip(loaded.cases.cases, loaded.lines, strict=True):
-        diff = await run_case(policies, loaded.cases.defaults, case)
+        diff = await run_case(policies, loaded.cases.defaults, case, analyzer)
         report.results.append(CaseResult(loaded.source, line, case.name, not diff, tuple(diff)))
 
 
-async def run_case(policies: PolicySet, defaults: Defaults, case: Case) -> list[str]:
-    """One case on a fresh store; the differences from what it expects (empty: it passed)."""
+@cache
+def classifier_analyzer() -> Analyzer:
+    """The content analysis with the shipped classifier stack, loaded once per process."""
+    from classifiers.stack import ClassifierStack
+
+    return Analyzer(classifiers=ClassifierStack.load())
+
+
+async def run_case(
+    policies: PolicySet, defaults: Defaults, case: Case, analyzer: Analyze | None = None
+) -> list[str]:
+    """One case on a fresh store; the differences from what it expects (empty: it passed).
+    ``analyzer``: the content analysis to decide with (default: PII only, no classifiers)."""
     forced = policies.named(case.policy) if case.policy else None
     if case.policy and forced is None:
         return [f"no policy named {case.policy!r} in {policies.source}"]
     store = SQLiteStore(":memory:")
     try:
         for i, item in enumerate(case.history):
-            problem = await _replay(store, policies, forced, defaults, item)
+            problem = await _replay(store, policies, forced, defaults, item, analyzer)
             if problem:
                 return [f"history[{i}] at {item.at.isoformat()}: {problem[0]}", *problem[1:]]
         req, tenant = _request(defaults, case.request)
-        decision = await _decide(store, policies, forced, tenant, req, case.request.at)
+        decision = await _decide(store, policies, forced, tenant, req, case.request.at, analyzer)
     except (ValidationError, ValueError) as exc:
         return [f"error: {exc}"]
     finally:
@@ -146,6 +159,7 @@ async def _replay(
     forced: LoadedPolicy | None,
     defaults: Defaults,
     item: HistoryItem,
+    analyzer: Analyze | None,
 ) -> list[str]:
     bot = item.bot_id or defaults.bot_id
     if item.outreach is not None:
@@ -158,7 +172,7 @@ async def _replay(
             user=item.user,
         )
         req, tenant = _request(defaults, fields)
-        decision = await _decide(store, policies, forced, tenant, req, item.at)
+        decision = await _decide(store, policies, forced, tenant, req, item.at, analyzer)
         if decision.verdict is item.expect:
             return []
         got, want = decision.verdict.value, item.expect.value
@@ -199,13 +213,16 @@ async def _decide(
     tenant: str,
     req: OutreachRequest,
     now: datetime,
+    analyzer: Analyze | None,
 ) -> Decision:
     if forced is not None:
-        return await decide_with_shadows(store, forced, tenant, req, now)
+        return await decide_with_shadows(store, forced, tenant, req, now, analyzer=analyzer)
     chosen = policies.choose(tenant, req)  # unknown_user applies as in the gateway
     if chosen.missing:
         return refuse_unknown(chosen.loaded, chosen.request, now, chosen.missing)
-    return await decide_with_shadows(store, chosen.loaded, tenant, chosen.request, now)
+    return await decide_with_shadows(
+        store, chosen.loaded, tenant, chosen.request, now, analyzer=analyzer
+    )
 
 
 def _request(defaults: Defaults, given: CaseRequest) -> tuple[OutreachRequest, str]:
@@ -235,6 +252,11 @@ def compare(case: Case, decision: Decision) -> list[str]:
     if want.shadow is not None:
         got = [r.rule for r in decision.reasons if r.effect == "shadow"]
         pairs.append(("shadow", want.shadow, got))
+    if want.info is not None:
+        got = [r.rule for r in decision.reasons if r.effect == "info"]
+        pairs.append(("info", want.info, got))
+    if want.text is not None:
+        pairs.append(("text", want.text, decision.text))
     if want.policy is not None:
         pairs.append(("policy", want.policy, decision.policy))
     if want.retry_after is not None:
