@@ -9,17 +9,15 @@ One run, on this machine, in this order (each part has the CPU to itself):
 2. **raw encoder**: the gateway's sentence encoder alone (``$GUARDRAIL_ENCODER``, default
    the heads' own), one message per call.
 3. **guardrail over HTTP** on loopback (``guardrail serve``, SQLite state, audit log on),
-   classifiers loaded, under a policy that runs every content check on every message
-   (PII, self-harm content and the trained bot check, sexual content, toxicity,
-   manipulation with ``action: info``;
-   caps, quiet hours and engagement out of the way):
+   classifiers loaded, under a policy that runs every content check on every message (PII,
+   self-harm content and the trained bot check, sexual content, toxicity, manipulation with
+   ``action: info``; caps, quiet hours and engagement out of the way):
    - closed loop, for each ``--concurrency`` (keep-alive connections);
    - open loop at ``--rate`` messages/s offered for ``--seconds``, latency counted from
      each request's scheduled time (a slow server cannot hide its queue);
-   - inbound ``user_message`` events, closed loop at the first concurrency (each assessed
-     for self-harm and
-     dependency by the classifiers).
-   ``--workers`` runs it all again for each number of worker processes (``serve --workers``).
+   - inbound ``user_message`` events, closed loop at the first concurrency (each is
+     assessed for self-harm and dependency by the classifiers).
+   ``--workers`` repeats it all for each number of worker processes (``serve --workers``).
    For each: the server's CPU per message, broken down by stage from its
    ``guardrail_stage_cpu_seconds_total`` counters (``http+framework`` is what no stage
    claims: parsing, validation, serialisation, the event loop), and its resident memory.
