@@ -43,7 +43,10 @@ class Metrics:
         )
         CLOCK.register(self.registry)
         self.store_up = Gauge(
-            "guardrail_store_up", "1 while the state store answers", registry=self.registry
+            "guardrail_store_up",
+            "1 while the state store answers",
+            registry=self.registry,
+            multiprocess_mode="livemostrecent",  # serve --workers: the latest probe of any worker
         )
 
     def observe(self, decision: Decision, seconds: float) -> None:

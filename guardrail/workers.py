@@ -114,6 +114,15 @@ def _run_worker(host: str, port: int, log_level: str) -> None:
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
 
+def _forget_metrics(pid: int | None) -> None:
+    """Drop a dead worker's live gauges (``livemax``, ``livemostrecent``): its values must not
+    stand for the running workers'."""
+    if pid is not None and os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
 def serve_workers(workers: int, host: str, port: int, log_level: str) -> int:
     """Run ``workers`` worker processes until SIGINT/SIGTERM; the exit status to return."""
     context = multiprocessing.get_context("spawn")
@@ -153,6 +162,7 @@ def serve_workers(workers: int, host: str, port: int, log_level: str) -> int:
                     status, stopping = 3, True
                     break
                 log.warning("worker [%s] died (%s); restarting", process.pid, process.exitcode)
+                _forget_metrics(process.pid)
                 running[i] = start()
     finally:
         for process, _ in running:

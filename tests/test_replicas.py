@@ -91,6 +91,8 @@ def test_serve_with_two_workers_shares_the_store_and_the_audit_chain(tmp_path: P
                 if line.startswith("guardrail_decisions_total{")
             )
             assert counted == 120
+            store_up = [line for line in lines if line.startswith("guardrail_store_up")]
+            assert store_up == ["guardrail_store_up 1.0"]  # one series: the latest probe
     assert verdicts == Counter({"allow": 3, "block": 117})
     assert len(workers) >= 2  # the workers (and multiprocessing's resource tracker)
     audit = AuditTrail.from_settings(Settings(audit_db=str(tmp_path / "audit.db")))

@@ -76,7 +76,9 @@ class PolicyHolder:
             "Loaded policies (the set's files, the fallback, shadow candidates): 1 per version",
             ["name", "version"],
             registry=self.registry,
+            multiprocess_mode="livemax",  # serve --workers: one series per version
         )
+        self._published: set[tuple[str, str]] = set()
         self.shadow_verdicts = Counter(
             "guardrail_shadow_verdicts",
             "Would-be verdicts of shadow policies (never enforced)",
@@ -200,10 +202,17 @@ class PolicyHolder:
         return () if moved else after
 
     def _publish(self, policies: PolicySet) -> None:
+        # Zero what was published before clearing: under serve --workers the values live in
+        # files that clear() does not touch, and a replaced version must not stay at 1.
+        for labels in self._published:
+            self.info.labels(*labels).set(0)
         self.info.clear()
+        self._published = set()
         for loaded in (*policies.members, policies.fallback):
             for each in (loaded, *loaded.shadows):
-                self.info.labels(each.policy.name, each.version).set(1)
+                labels = (each.policy.name, each.version)
+                self.info.labels(*labels).set(1)
+                self._published.add(labels)
 
 
 def fingerprint_of(path: Path | None, files: frozenset[Path]) -> Fingerprint:
