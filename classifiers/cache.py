@@ -14,14 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers.encoder import (
-    CHUNK_WORDS,
-    MAX_CHUNKS,
-    Embeddings,
-    SentenceEncoder,
-    chunk_text,
-    pool_chunks,
-)
+from classifiers.encoder import ChunkedDocuments, Embeddings, SentenceEncoder
 
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "embeddings"
 
@@ -33,7 +26,7 @@ def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
-class EmbeddingCache:
+class EmbeddingCache(ChunkedDocuments):
     """Chunk-level embeddings of one encoder setting, persisted as ``<name>.npz``."""
 
     def __init__(self, encoder: SentenceEncoder, folder: Path = DEFAULT_CACHE_DIR) -> None:
@@ -95,22 +88,3 @@ class EmbeddingCache:
         if not keys:
             return np.zeros((0, self.encoder.dim), dtype=np.float32)
         return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
-
-    def encode_documents(
-        self,
-        texts: Sequence[str],
-        *,
-        chunk_words: int = CHUNK_WORDS,
-        max_chunks: int = MAX_CHUNKS,
-        batch_size: int | None = None,
-        progress: bool = False,
-    ) -> Embeddings:
-        """``Encoder.encode_documents``, through the cache."""
-        chunks: list[str] = []
-        owners: list[int] = []
-        for i, text in enumerate(texts):
-            for chunk in chunk_text(text, chunk_words, max_chunks):
-                chunks.append(chunk)
-                owners.append(i)
-        flat = self.encode(chunks, progress=progress)
-        return pool_chunks(flat, np.asarray(owners, dtype=np.int64), len(texts))

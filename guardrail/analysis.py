@@ -46,6 +46,8 @@ log = logging.getLogger("guardrail.analysis")
 
 PII = "pii"
 CLASSIFIERS = "classifiers"
+NO_STACK = "no classifier stack is loaded"
+"""Why ``classifiers`` is unavailable when the gateway runs without a stack (not a failure)."""
 
 
 # --------------------------------------------------------------------------- records
@@ -350,7 +352,7 @@ class Analyzer:
     ) -> list[TextScores]:
         classifiers = self.classifiers
         if classifiers is None:
-            raise LookupError("no classifier stack is loaded")
+            raise LookupError(NO_STACK)
         texts = [text, *(text[s:e] for s, e in spans)] if len(spans) > 1 else [text]
         classify = classifiers.classify
         if inspect.iscoroutinefunction(classify):

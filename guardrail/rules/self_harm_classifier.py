@@ -23,12 +23,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from guardrail.analysis import CLASSIFIERS, AnalysisRequest
+from guardrail.analysis import CLASSIFIERS, NO_STACK, AnalysisRequest
 from guardrail.models import Kind
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
 from guardrail.rules.content import OnError, degraded
-
-NO_STACK = "no classifier stack is loaded"
 
 
 class SelfHarmClassifierParams(RuleParams):

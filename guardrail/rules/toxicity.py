@@ -30,7 +30,7 @@ from pydantic import Field, field_validator
 from pydantic.config import JsonDict
 
 from classifiers.results import TOXICITY_LABELS, ToxicityResult
-from guardrail.analysis import CLASSIFIERS, AnalysisRequest
+from guardrail.analysis import CLASSIFIERS, NO_STACK, AnalysisRequest
 from guardrail.locales import language_of
 from guardrail.models import Kind
 from guardrail.rewrite import drop
@@ -39,7 +39,6 @@ from guardrail.rules.content import OnError, degraded, sentence_action
 
 LABEL = "TOXICITY"
 FAIL_OPEN = OnError(proactive="fail_open", reply="fail_open")
-NO_STACK = "no classifier stack is loaded"
 """The analysis stage's word for a gateway that runs without classifiers."""
 KEYS = ("any", *TOXICITY_LABELS)
 

@@ -366,9 +366,11 @@ class SQLiteStore:
         arrival: datetime | None = None,
     ) -> ConsentOutcome:
         change = ConsentChange(bot, opted_out, ts, cast(EvidenceSource, source), arrival)
-        to_epoch(ts)
-        with self._transaction("IMMEDIATE") as db:
-            return self._apply_consent(db, tenant, user, change)
+        applied = await self.apply_event(
+            tenant, bot or ALL_BOTS, user, EventWrite(ts=ts, consent=change)
+        )
+        assert applied.consent is not None
+        return applied.consent
 
     @staticmethod
     def _apply_consent(
