@@ -35,7 +35,7 @@ from guardrail.audit.records import (
     Columns,
     canonical_json,
 )
-from guardrail.sqlite_tx import transaction
+from guardrail.sqlite_tx import connect_wal, transaction
 
 SCHEMA_VERSION = 1
 
@@ -116,10 +116,7 @@ class SQLiteAudit(AuditBackend):
             self._db = self._open_read_only()
             return
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute(f"PRAGMA synchronous = {synchronous}")
+            self._db = connect_wal(self.path, synchronous)
             self._migrate()
         except sqlite3.Error as exc:
             raise AuditUnavailable(f"cannot open audit log {self.path!r}: {exc}") from exc

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal, cast
 
 from guardrail.models import Kind
-from guardrail.sqlite_tx import transaction
+from guardrail.sqlite_tx import connect_wal, transaction
 from guardrail.state.base import (
     CommitRequest,
     CommitResult,
@@ -177,10 +177,7 @@ class SQLiteStore:
         self.path = str(path)
         try:
             # isolation_level=None: we issue BEGIN ourselves, so the commit can say IMMEDIATE.
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db = connect_wal(self.path, "NORMAL")
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path!r}: {exc}") from exc
