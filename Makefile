@@ -1,7 +1,7 @@
 # The two commands of a new user (see README.md):
 #   make serve   set up, then start the gateway on embedded defaults
 #   make test    set up, then run the whole test suite
-# `make setup` alone installs into .venv; `make lint` runs ruff and mypy.
+# `make setup` alone installs into .venv; `make lint` runs ruff, mypy and lint-imports.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -31,6 +31,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python benchmarks/http_load.py $(ARGS)

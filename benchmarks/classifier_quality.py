@@ -78,7 +78,7 @@ IntArray = npt.NDArray[np.int64]
 def encoder_cache(clf: SelfHarmClassifier, precision: str) -> Any:
     """An embedding cache over the encoder the shipped heads were trained on."""
     from classifiers.cache import EmbeddingCache
-    from classifiers.encoder import load_encoder
+    from classifiers.encoders import load_encoder
     from classifiers.stack import head_encoder_name
 
     name = head_encoder_name(clf)

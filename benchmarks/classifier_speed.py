@@ -147,7 +147,7 @@ def bench_precision(
     backends: Path | None,
     threads: int = 1,
 ) -> dict[str, Any]:
-    from classifiers.encoder import load_encoder
+    from classifiers.encoders import load_encoder
     from classifiers.self_harm import SelfHarmClassifier
     from classifiers.stack import ClassifierStack, head_encoder_name
 

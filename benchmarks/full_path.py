@@ -124,7 +124,7 @@ def naive_pipeline(texts: Sequence[tuple[str, str]]) -> dict[str, Any]:
     from transformers import AutoModel, AutoTokenizer
 
     from benchmarks.pii_quality import default_presidio_analyzer
-    from classifiers.encoder import model_dir
+    from classifiers.encoder_minilm import model_dir
 
     analyzer = default_presidio_analyzer()
     tokenizer = AutoTokenizer.from_pretrained(model_dir())
@@ -143,7 +143,7 @@ def naive_pipeline(texts: Sequence[tuple[str, str]]) -> dict[str, Any]:
 
 def raw_encoder(texts: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """The gateway's encoder alone, one message per call."""
-    from classifiers.encoder import configured_encoder, shared_sentence_encoder
+    from classifiers.encoders import configured_encoder, shared_sentence_encoder
     from classifiers.self_harm import SelfHarmClassifier
     from classifiers.stack import head_encoder_name
 

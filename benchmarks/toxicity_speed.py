@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from classifiers.encoder import DEFAULT_ENCODER, ENCODER_NAMES, load_encoder
+from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES, load_encoder
 from classifiers.toxicity import ToxicityClassifier
 
 MESSAGE = "I found a film you might like, number {i}. Shall we watch it together tonight?"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from classifiers.labels import Severity
 
@@ -99,3 +99,36 @@ class TextScores:
     """Both roles, when the toxicity head (or a Detoxify backend) is present."""
     other: Mapping[str, float] = field(default_factory=dict)
     """Extra backends by configuration (``toxicity.toxic``, an HF folder's labels, ...)."""
+
+
+def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
+    """The JSON form the API and the CLI share (``dependency`` for both roles, null when the
+    head is absent or not run; ``manipulation`` for the bot role only)."""
+    sh = scores.self_harm
+    out: dict[str, Any] = {
+        "self_harm": {"score": sh.score, "severity": sh.severity, "flagged": sh.flagged},
+        "dependency": None,
+    }
+    if role == "bot":
+        out["self_harm"]["encourages"] = sh.encourages
+    if scores.dependency is not None:
+        d = scores.dependency
+        out["dependency"] = {"score": d.score, "signals": list(d.signals), "flagged": d.flagged}
+    if role == "bot":
+        m = scores.manipulation
+        out["manipulation"] = (
+            None
+            if m is None
+            else {"score": m.score, "tactics": list(m.tactics), "flagged": m.flagged}
+        )
+    x = scores.toxicity
+    out["toxicity"] = (
+        None if x is None else {"score": x.score, "labels": list(x.labels), "flagged": x.flagged}
+    )
+    if scores.other:
+        out["other"] = dict(_mapping(scores.other))
+    return out
+
+
+def _mapping(values: Mapping[str, float]) -> Mapping[str, float]:
+    return {k: float(v) for k, v in values.items()}

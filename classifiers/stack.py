@@ -31,14 +31,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from classifiers.backends import Backend, load_backends
-from classifiers.encoder import (
-    ENCODER_ENV,
-    Precision,
-    SentenceEncoder,
-    configured_encoder,
-    default_precision,
-    select_device,
-)
+from classifiers.encoder import Precision, SentenceEncoder
+from classifiers.encoder_minilm import default_precision, select_device
+from classifiers.encoders import ENCODER_ENV, configured_encoder
 from classifiers.results import (
     DependencyResult,
     ManipulationResult,
@@ -186,7 +181,7 @@ class ClassifierStack:
         encoder_name: str | None = None,
     ) -> ClassifierStack:
         """Load the encoder and every head; ``backends`` is a YAML file or built backends."""
-        from classifiers.encoder import shared_sentence_encoder
+        from classifiers.encoders import shared_sentence_encoder
 
         dev, prec = resolve_device(device, precision)
         if isinstance(backends, Path | str):
@@ -309,36 +304,3 @@ class ClassifierStack:
                 for b in self.backends
             ],
         }
-
-
-def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
-    """The JSON form the API and the CLI share (``dependency`` for both roles, null when the
-    head is absent or not run; ``manipulation`` for the bot role only)."""
-    sh = scores.self_harm
-    out: dict[str, Any] = {
-        "self_harm": {"score": sh.score, "severity": sh.severity, "flagged": sh.flagged},
-        "dependency": None,
-    }
-    if role == "bot":
-        out["self_harm"]["encourages"] = sh.encourages
-    if scores.dependency is not None:
-        d = scores.dependency
-        out["dependency"] = {"score": d.score, "signals": list(d.signals), "flagged": d.flagged}
-    if role == "bot":
-        m = scores.manipulation
-        out["manipulation"] = (
-            None
-            if m is None
-            else {"score": m.score, "tactics": list(m.tactics), "flagged": m.flagged}
-        )
-    x = scores.toxicity
-    out["toxicity"] = (
-        None if x is None else {"score": x.score, "labels": list(x.labels), "flagged": x.flagged}
-    )
-    if scores.other:
-        out["other"] = dict(_mapping(scores.other))
-    return out
-
-
-def _mapping(values: Mapping[str, float]) -> Mapping[str, float]:
-    return {k: float(v) for k, v in values.items()}

@@ -20,25 +20,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guardrail import __version__, console
-from guardrail.api import audit, classify, events, meta, ops, outreach, policies, proxy, whatsapp
+from guardrail.api import audit, classify, events, ops, outreach, policies
+from guardrail.api.errors import ERROR_NAMES, error_response
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
 from guardrail.models import ErrorBody, Event, OutreachRequest
 from guardrail.notify import delivering
+from guardrail.platforms.meta import routes as meta_routes
+from guardrail.platforms.telegram import routes as telegram_routes
 from guardrail.policy.holder import reloading
 from guardrail.retention import pruning
+from guardrail.service.errors import ServiceError
 
 log = logging.getLogger("guardrail")
-
-_ERROR_NAMES = {
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    409: "conflict",
-    413: "too_large",
-    422: "invalid_request",
-    503: "unavailable",
-}
 
 
 class BodyLimit:
@@ -144,9 +138,21 @@ def create_app(
         description="Safety and wellbeing gateway for proactive AI bot outreach.",
         lifespan=lifespan,
     )
-    routers = (outreach, events, whatsapp, meta, proxy, ops, policies, audit, classify, console)
-    for module in routers:
-        app.include_router(module.router)
+    routers = (
+        outreach.router,
+        events.router,
+        meta_routes.whatsapp_webhook,
+        meta_routes.meta_webhook,
+        telegram_routes.router,
+        meta_routes.proxy_router,
+        ops.router,
+        policies.router,
+        audit.router,
+        classify.router,
+        console.router,
+    )
+    for router in routers:
+        app.include_router(router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     def openapi() -> dict[str, Any]:
@@ -181,10 +187,15 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        name = _ERROR_NAMES.get(exc.status_code, "error")
+        name = ERROR_NAMES.get(exc.status_code, "error")
         return JSONResponse(
             {"error": name, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )
+
+    @app.exception_handler(ServiceError)
+    async def refused(request: Request, exc: ServiceError) -> JSONResponse:
+        """A use case refused: its domain error, mapped to HTTP once."""
+        return error_response(exc)
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:

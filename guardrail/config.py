@@ -16,9 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from guardrail.adapters.base import AdapterConfig
 from guardrail.durations import Duration
-from guardrail.notify import ReviewWebhookConfig
+from guardrail.platforms.registry import UpstreamConfig
 
 DEFAULT_TENANT = "default"
 
@@ -60,7 +59,7 @@ class ApiKeyConfig(_Strict):
 
 class BotConfig(_Strict):
     tenant: str = DEFAULT_TENANT
-    upstream: AdapterConfig | None = None
+    upstream: UpstreamConfig | None = None
     forwards_user_events: bool = Field(
         default=False,
         description="this bot's engine is where user messages, opt-ins and opt-outs come from, "
@@ -82,6 +81,19 @@ class BotConfig(_Strict):
         default="pass",
         description="platform calls that send nothing to a user (getMe, getUpdates, "
         "setWebhook...): forwarded untouched, or refused",
+    )
+
+
+class ReviewWebhookConfig(_Strict):
+    """The operator's review webhook: where crisis and review notices go, signed, retried."""
+
+    url: str
+    secret: SecretStr
+    retries: int = Field(default=5, ge=0, le=10)
+    backoff_s: float = Field(default=0.5, ge=0, le=30)
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    include_text: bool = Field(
+        default=False, description="send the user's message too (reviewers' context; it is PII)"
     )
 
 
@@ -144,7 +156,7 @@ class Settings(BaseSettings):
     )
     keys: list[ApiKeyConfig] = Field(default_factory=list)
     bots: dict[str, BotConfig] = Field(default_factory=dict)
-    default_upstream: AdapterConfig | None = None
+    default_upstream: UpstreamConfig | None = None
     whatsapp: WhatsAppConfig | None = None
     meta: MetaWebhookConfig | None = None
     assessor: str = Field(
@@ -240,6 +252,17 @@ class Settings(BaseSettings):
                 )
             )
         return keys
+
+
+def audit_db_path(settings: Settings) -> str:
+    """``audit_db``, else ``<state db stem>-audit.db`` beside the state database."""
+    if settings.audit_db:
+        return settings.audit_db
+    state = settings.db or "guardrail.db"
+    if state == ":memory:":
+        return ":memory:"
+    path = Path(state)
+    return str(path.with_name(f"{path.stem}-audit{path.suffix or '.db'}"))
 
 
 def hash_key(key: str) -> str:

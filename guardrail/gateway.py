@@ -9,17 +9,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from guardrail.adapters import build_adapter
-from guardrail.adapters.base import Adapter
 from guardrail.analysis import Analyzer, shared_pii
-from guardrail.audit import AuditTrail
+from guardrail.audit import AuditOptions, AuditTrail
 from guardrail.auth import Authenticator
-from guardrail.config import Settings
+from guardrail.config import Settings, audit_db_path
 from guardrail.consent import ConsentDetector
 from guardrail.heap import freeze_heap
 from guardrail.metrics import Metrics
 from guardrail.models import Channel, OutreachRequest
 from guardrail.notify import ReviewNotifier
+from guardrail.platforms.adapter import Adapter
+from guardrail.platforms.registry import build_adapter
 from guardrail.policy import LoadedPolicy, PolicySet
 from guardrail.policy.holder import PolicyHolder, ReloadStatus
 from guardrail.risk import Assessor, ClassifierAssessor, LexiconAssessor, NoAssessor
@@ -100,7 +100,7 @@ class Gateway:
             auth=Authenticator(settings.all_keys()),
             clock=clock,
             metrics=metrics,
-            audit=AuditTrail.from_settings(settings, clock=clock),
+            audit=AuditTrail.open(audit_options(settings), clock=clock),
             assessor=NoAssessor()
             if settings.assessor == "classifier"
             else _assessor(settings.assessor),
@@ -182,6 +182,12 @@ class Gateway:
                     return
 
     @property
+    def public_classifiers_state(self) -> str:
+        """``classifiers_state`` as callers may see it: ``failed: <Type>: <message>``
+        becomes ``failed: <Type>`` (the message, with paths and hosts, is in the log)."""
+        return ":".join(self.classifiers_state.split(":", 2)[:2])
+
+    @property
     def analyzer(self) -> Analyzer:
         """The content-analysis stage: the process's PII worker and these classifiers."""
         return Analyzer(classifiers=lambda: self.classifiers)
@@ -213,6 +219,16 @@ class Gateway:
             await self.notifier.aclose()
         await self.store.close()
         await self.audit.close()
+
+
+def audit_options(settings: Settings) -> AuditOptions:
+    """What the audit trail needs from the settings, as plain values."""
+    return AuditOptions(
+        db_path=audit_db_path(settings),
+        url=settings.audit_url,
+        secret=settings.audit_key,
+        synchronous=settings.audit_synchronous,
+    )
 
 
 def retention_ttls(settings: Settings) -> KeyTtls:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from guardrail.models import Decision
 from guardrail.stages import CLOCK
+
+MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus-client's multiprocess mode: under ``serve --workers`` each worker writes its
+metrics under this folder and ``/metrics`` adds up every worker's (``guardrail.api.ops``)."""
 
 
 class Metrics:

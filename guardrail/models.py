@@ -19,7 +19,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -238,9 +237,6 @@ class Decision(_Strict):
     decided_at: AwareDatetime
     idempotent_replay: bool = False
     delivery: Delivery | None = None
-    _audit_text: str | None = PrivateAttr(default=None)
-    """The delivered text as the audit log may keep it, when the pipeline could redact it
-    from findings it already had (saves the audit hook a second PII pass); not serialised."""
 
 
 class EventType(StrEnum):

@@ -25,10 +25,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from guardrail.audit.backend import AuditUnavailable
-from guardrail.state.base import OutboxItem, Store, StoreUnavailable
+from guardrail.config import ReviewWebhookConfig
+from guardrail.state.base import OutboxItem, OutboxStore, StoreUnavailable
 from guardrail.state.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
@@ -36,19 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("guardrail.notify")
 SIGNATURE_HEADER = "X-Guardrail-Signature"
-
-
-class ReviewWebhookConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: str
-    secret: SecretStr
-    retries: int = Field(default=5, ge=0, le=10)
-    backoff_s: float = Field(default=0.5, ge=0, le=30)
-    timeout_s: float = Field(default=5.0, gt=0, le=60)
-    include_text: bool = Field(
-        default=False, description="send the user's message too (reviewers' context; it is PII)"
-    )
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -90,15 +77,17 @@ class ReviewNotifier:
     def __init__(
         self,
         config: ReviewWebhookConfig,
-        store: Store | None = None,
+        store: OutboxStore | None = None,
         audit: AuditTrail | None = None,
         *,
         clock: Callable[[], datetime] = _wall,
         lease: timedelta = timedelta(seconds=60),
     ) -> None:
         self.config = config
-        self._owns_store = store is None
-        self.store: Store = store if store is not None else SQLiteStore(":memory:")
+        self._own_store: SQLiteStore | None = None
+        if store is None:
+            store = self._own_store = SQLiteStore(":memory:")
+        self.store: OutboxStore = store
         self.audit = audit
         self.clock = clock
         self.lease = max(lease, timedelta(seconds=2 * config.timeout_s))
@@ -233,9 +222,9 @@ class ReviewNotifier:
         """Close; an in-memory outbox is drained first (a durable one waits in the store)."""
         if self._pending:
             await asyncio.wait(set(self._pending), timeout=5.0)
-        if self._owns_store:
+        if self._own_store is not None:
             await self.drain()
-            await self.store.close()
+            await self._own_store.close()
         await self._client.aclose()
 
 

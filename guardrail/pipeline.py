@@ -49,8 +49,8 @@ from guardrail.state.base import (
     Cap,
     CommitRequest,
     CommitResult,
+    PipelineStore,
     Snapshot,
-    Store,
     StoreUnavailable,
 )
 
@@ -192,8 +192,19 @@ def resolve_kind(
     return Kind.PROACTIVE, None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A decision and what the audit record needs from the work that made it."""
+
+    decision: Decision
+    audit_text: str | None = None
+    """The delivered text redacted of PII from this decision's own findings, when they
+    suffice (an allow, or a rewrite whose re-check analysed exactly what is delivered);
+    None: the audit trail redacts the delivered text itself."""
+
+
 async def decide(
-    store: Store,
+    store: PipelineStore,
     loaded: LoadedPolicy,
     tenant: str,
     req: OutreachRequest,
@@ -204,6 +215,18 @@ async def decide(
 
     Raises :class:`IdempotencyConflict` when the request's key cannot be used now.
     """
+    return (await evaluate(store, loaded, tenant, req, now, analyzer)).decision
+
+
+async def evaluate(
+    store: PipelineStore,
+    loaded: LoadedPolicy,
+    tenant: str,
+    req: OutreachRequest,
+    now: datetime,
+    analyzer: Analyze | None = None,
+) -> Outcome:
+    """:func:`decide`, with what the audit record of the decision needs."""
     if not req.idempotency_key:
         return await _decide(store, loaded, tenant, req, now, analyzer, None)
     key = _Key(
@@ -218,7 +241,7 @@ async def decide(
     if claim is not None:
         if claim.state == "replay":
             assert claim.decision_json is not None
-            return _replay(claim.decision_json)
+            return Outcome(_replay(claim.decision_json))
         if claim.state == "mismatch":
             raise _mismatch(key)
         if claim.state == "in_flight":
@@ -241,14 +264,14 @@ def _mismatch(key: _Key) -> IdempotencyMismatch:
 
 
 async def _decide(
-    store: Store,
+    store: PipelineStore,
     loaded: LoadedPolicy,
     tenant: str,
     req: OutreachRequest,
     now: datetime,
     analyzer: Analyze | None,
     key: _Key | None,
-) -> Decision:
+) -> Outcome:
     policy = loaded.policy
 
     try:
@@ -256,7 +279,8 @@ async def _decide(
             snap = await store.snapshot(tenant, req.bot_id, req.user_id, now, loaded.lookback)
     except StoreUnavailable as exc:
         await _abandon(store, tenant, req, key, now)
-        return await _floors_without_store(loaded, req, now, exc, analyzer or default_analyzer())
+        analyze = analyzer or default_analyzer()
+        return Outcome(await _floors_without_store(loaded, req, now, exc, analyze))
 
     kind, downgraded = resolve_kind(req.kind, snap, now, policy)
     draft = _Draft(request=req, loaded=loaded, now=now, kind=kind)
@@ -275,12 +299,11 @@ async def _decide(
 
     if draft.verdict in (Verdict.ALLOW, Verdict.REWRITE):
         committed = await _commit(store, tenant, draft, snap, key)
-        _audit_text(committed, latest, policy)
-        return committed
-    return await _settle(store, tenant, draft, key)
+        return Outcome(committed, _audit_text(committed, latest, policy))
+    return Outcome(await _settle(store, tenant, draft, key))
 
 
-async def _settle(store: Store, tenant: str, draft: _Draft, key: _Key | None) -> Decision:
+async def _settle(store: PipelineStore, tenant: str, draft: _Draft, key: _Key | None) -> Decision:
     """A decision that counted nothing: stored as the key's answer when it is a final
     judgement (a block), else (a deferral, an outage) the key's marker is dropped."""
     decision = draft.build()
@@ -309,7 +332,7 @@ async def _settle(store: Store, tenant: str, draft: _Draft, key: _Key | None) ->
 
 
 async def _abandon(
-    store: Store, tenant: str, req: OutreachRequest, key: _Key | None, now: datetime
+    store: PipelineStore, tenant: str, req: OutreachRequest, key: _Key | None, now: datetime
 ) -> None:
     """Drop our in-flight marker, best effort: when the store cannot, it expires soon."""
     if key is None:
@@ -368,21 +391,23 @@ async def _evaluate(
     return ctx, edits
 
 
-def _store_clock(store: Store) -> AbstractContextManager[None]:
+def _store_clock(store: PipelineStore) -> AbstractContextManager[None]:
     """The store's CPU on the stage clock, where it is exact: a store that answers inline
     (SQLite) runs no other coroutine while it works; an async one (Redis) would."""
     return CLOCK.cpu("store", items=0) if getattr(store, "inline", False) else nullcontext()
 
 
-def _audit_text(decision: Decision, analysis: Analysis | None, policy: Policy) -> None:
-    """Redact the delivered text for the audit log from the PII findings this decision
+def _audit_text(decision: Decision, analysis: Analysis | None, policy: Policy) -> str | None:
+    """The delivered text redacted for the audit log from the PII findings this decision
     already has, when it is the text last analysed, unchanged (an allow, or a rewrite
-    whose re-check analysed exactly what is delivered): no third PII pass."""
+    whose re-check analysed exactly what is delivered): no third PII pass. None when the
+    findings do not suffice."""
     if analysis is None or analysis.pii is None or decision.text != analysis.text:
-        return
+        return None
     params = policy.rule_params(Pii.id)
     if isinstance(params, PiiConfig):
-        decision._audit_text = redact_from(analysis.text, params, analysis.pii)
+        return redact_from(analysis.text, params, analysis.pii)
+    return None
 
 
 def _needs(rules: list[tuple[Rule[Any], RuleParams]]) -> AnalysisRequest:
@@ -429,7 +454,7 @@ async def _recheck(
 
 
 async def _commit(
-    store: Store, tenant: str, draft: _Draft, snap: Snapshot, key: _Key | None
+    store: PipelineStore, tenant: str, draft: _Draft, snap: Snapshot, key: _Key | None
 ) -> Decision:
     """Make an allowed message count, re-checking against the state at commit time what
     concurrent decisions could overrun: the opt-out's one reply, the reply budget, the

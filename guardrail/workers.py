@@ -33,6 +33,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
+from guardrail.metrics import MULTIPROC_ENV
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -40,9 +42,6 @@ log = logging.getLogger("guardrail")
 
 SERVE_ENV: Final = "_GUARDRAIL_SERVE_ARGS"
 """The serve command's arguments, as JSON, for its worker processes."""
-MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
-"""prometheus-client's multiprocess mode: each worker writes its metrics under this folder
-and ``/metrics`` adds up every worker's (``guardrail.api.ops``)."""
 EARLY_EXIT_S: Final = 10.0
 """A worker that fails (exits with an error) this soon after starting is broken, not
 unlucky: stop them all rather than loop. A worker killed by a signal is restarted."""

@@ -17,18 +17,19 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from guardrail.adapters import (
+from guardrail.models import Decision, Kind, Reason, Verdict
+from guardrail.platforms.registry import (
     ADAPTERS,
     Adapter,
     AdapterConfig,
     InstagramAdapter,
     MessengerAdapter,
     TelegramAdapter,
+    UpstreamConfig,
     WebhookAdapter,
     WhatsAppAdapter,
     build_adapter,
 )
-from guardrail.models import Decision, Kind, Reason, Verdict
 from tests.upstream import Reply, Upstream, serve_upstream
 
 TOKEN = "tok-SECRET-4f9a1c"
@@ -568,7 +569,7 @@ async def test_build_adapter_picks_class() -> None:
 )
 def test_config_validation(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        AdapterConfig.model_validate(data)
+        UpstreamConfig.model_validate(data)
 
 
 async def test_adapter_rejects_config_of_other_type() -> None:

@@ -26,6 +26,7 @@ from guardrail.audit.redact import redact
 from guardrail.audit.sqlite import SQLiteAudit
 from guardrail.cli import app as cli
 from guardrail.config import Settings
+from guardrail.gateway import audit_options
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, Verdict
 from tests.audit_support import ADMIN_KEY, AUDIT_KEY, KEYED_MISMATCH, TEXT, bearer, outreach
 from tests.conftest import API_KEY, Clock
@@ -255,11 +256,11 @@ def test_generated_key_is_kept_and_a_configured_one_recommended(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="guardrail.audit")
     path = str(tmp_path / "audit.db")
-    first = AuditTrail.from_settings(Settings(audit_db=path))
+    first = AuditTrail.open(audit_options(Settings(audit_db=path)))
     assert "no audit_key configured" in caplog.text
     pseudonym = first.pseudonym("acme", "ana")
     run(first.close())
-    again = AuditTrail.from_settings(Settings(audit_db=path))
+    again = AuditTrail.open(audit_options(Settings(audit_db=path)))
     assert again.pseudonym("acme", "ana") == pseudonym  # the key stayed in the meta table
     assert again.pseudonym("globex", "ana") != pseudonym  # tenants cannot join trails
     run(again.close())
@@ -271,7 +272,7 @@ def test_generated_key_is_kept_and_a_configured_one_recommended(
     assert len(bytes.fromhex(stored)) == 32
 
     caplog.clear()
-    configured = AuditTrail.from_settings(Settings(audit_db=path, audit_key=AUDIT_KEY))
+    configured = AuditTrail.open(audit_options(Settings(audit_db=path, audit_key=AUDIT_KEY)))
     assert "no audit_key configured" not in caplog.text
     assert "differs from the one the log started with" in caplog.text
     assert configured.pseudonym("acme", "ana") != pseudonym
@@ -280,7 +281,7 @@ def test_generated_key_is_kept_and_a_configured_one_recommended(
 
 
 def test_default_paths(tmp_path: Path) -> None:
-    from guardrail.audit import audit_db_path
+    from guardrail.config import audit_db_path
 
     assert audit_db_path(Settings()) == "guardrail-audit.db"
     assert audit_db_path(Settings(db="/srv/state.db")) == "/srv/state-audit.db"

@@ -18,8 +18,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from guardrail.audit.trail import audit_db_path
 from guardrail.cli import app as cli
+from guardrail.config import audit_db_path
 from guardrail.gateway import Gateway
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, Verdict
 from tests.audit_support import ADMIN_KEY, AUDIT_KEY, TEXT, Json, bearer, event, outreach

@@ -20,7 +20,8 @@ import re
 
 import pytest
 
-from classifiers.encoder import SentenceEncoder, shared_sentence_encoder
+from classifiers.encoder import SentenceEncoder
+from classifiers.encoders import shared_sentence_encoder
 from classifiers.lexicons import default_lexicon
 from classifiers.self_harm import SelfHarmClassifier
 from classifiers.stack import head_encoder_name

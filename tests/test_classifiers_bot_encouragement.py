@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifiers.encoder import SentenceEncoder, shared_sentence_encoder
+from classifiers.encoder import SentenceEncoder
+from classifiers.encoders import shared_sentence_encoder
 from classifiers.self_harm import BOT_WEIGHTS, MESSAGE_WEIGHTS, SelfHarmClassifier
 from classifiers.stack import head_encoder_name
 

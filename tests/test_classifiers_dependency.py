@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from classifiers.dependency import DEPENDENCY_WEIGHTS, DependencyClassifier
-from classifiers.encoder import SentenceEncoder, shared_sentence_encoder
+from classifiers.encoder import SentenceEncoder
 from classifiers.encoder_use import USE_DIM as EMBEDDING_DIM
+from classifiers.encoders import shared_sentence_encoder
 from classifiers.heads import HeadFormatError, MLPHead
 from classifiers.results import DEPENDENCY_SIGNALS, DependencyResult
 from classifiers.training.common import SYNTHETIC_DIR, load_synthetic

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from classifiers import encoder as enc
-from classifiers.encoder import Encoder, shared_encoder
+from classifiers import encoder_minilm as enc
+from classifiers.encoder_minilm import Encoder, shared_encoder
 
 SENTENCES = [
     "I walked the dog along the river this morning.",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifiers import encoder as enc
-from classifiers.encoder import SentenceEncoder, configured_encoder, load_encoder
+from classifiers import encoders as enc
+from classifiers.encoder import SentenceEncoder
+from classifiers.encoders import configured_encoder, load_encoder
 
 SENTENCES = [
     "I walked the dog along the river this morning.",

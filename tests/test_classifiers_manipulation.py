@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.encoder import SentenceEncoder, shared_sentence_encoder
+from classifiers.encoder import SentenceEncoder
 from classifiers.encoder_use import USE_DIM as EMBEDDING_DIM
+from classifiers.encoders import shared_sentence_encoder
 from classifiers.heads import MLPHead, sigmoid
 from classifiers.manipulation import MANIPULATION_WEIGHTS, ManipulationClassifier
 from classifiers.results import MANIPULATION_TACTICS, ManipulationResult

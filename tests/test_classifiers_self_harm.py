@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.encoder import SentenceEncoder, shared_sentence_encoder
+from classifiers.encoder import SentenceEncoder
 from classifiers.encoder_use import USE_DIM as EMBEDDING_DIM
+from classifiers.encoders import shared_sentence_encoder
 from classifiers.heads import HeadFormatError, MLPHead, fold_standardisation, softmax
 from classifiers.labels import SEVERITIES
 from classifiers.lexicons import FEATURE_NAMES

@@ -21,8 +21,9 @@ from classifiers.results import (
     Role,
     SelfHarmResult,
     TextScores,
+    scores_json,
 )
-from classifiers.stack import ClassifierStack, head_encoder_name, resolve_device, scores_json
+from classifiers.stack import ClassifierStack, head_encoder_name, resolve_device
 
 
 @pytest.fixture(scope="module")

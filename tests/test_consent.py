@@ -87,7 +87,7 @@ def test_policy_words_extend_detection() -> None:
 @pytest.mark.parametrize(
     ("text", "opts_out"),
     [
-        # issue #11, as reported
+        # as reported by a red-team pass
         ("please don't stop messaging me", False),
         ("stop sending these", True),
         ("Stop. Now.", True),

@@ -1,5 +1,5 @@
 """Opt-out wording scoped per tenant and channel: each enforcing policy's words apply only
-where that policy could decide, the fallback's elsewhere (issue #11)."""
+where that policy could decide, the fallback's elsewhere."""
 
 from __future__ import annotations
 

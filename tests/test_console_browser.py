@@ -22,6 +22,7 @@ import yaml
 
 from guardrail.audit import AuditTrail
 from guardrail.config import Settings
+from guardrail.gateway import audit_options
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, Verdict
 from tests.audit_support import ADMIN_KEY, AUDIT_KEY, TEXT, bearer
 from tests.gateways import FIRST_USE_S, gateway_processes
@@ -107,7 +108,7 @@ def script_decisions(url: str) -> dict[str, Any]:
 
 def append_crisis_referrals(audit_db: Path) -> None:
     """Crisis referrals as the crisis protocol records them (rule ``crisis_resources``)."""
-    trail = AuditTrail.from_settings(Settings(audit_db=str(audit_db), audit_key=AUDIT_KEY))
+    trail = AuditTrail.open(audit_options(Settings(audit_db=str(audit_db), audit_key=AUDIT_KEY)))
 
     async def not_stored(text: str, **where: object) -> None:
         """As in a process without a PII pipeline (others in this test run may load one)."""

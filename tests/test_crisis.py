@@ -15,8 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from guardrail import gateway as gateway_module
+from guardrail.config import ReviewWebhookConfig
 from guardrail.crisis import ResourceRegistry, default_registry
-from guardrail.notify import SIGNATURE_HEADER, ReviewNotifier, ReviewWebhookConfig, verify
+from guardrail.notify import SIGNATURE_HEADER, ReviewNotifier, verify
 from guardrail.risk import Assessment, RiskLevel
 from tests.conftest import AUTH, Clock
 from tests.upstream import Reply, Upstream, serve_upstream

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from guardrail.adapters import build_adapter
-from guardrail.adapters.base import AdapterConfig
 from guardrail.audit.backend import RecordFilter
+from guardrail.platforms.adapter import AdapterConfig
+from guardrail.platforms.registry import build_adapter
 from tests.conftest import AUTH, Clock, free_port
 from tests.test_api import PROACTIVE_TEXT, check, engage
 from tests.upstream import Reply, Upstream, serve_upstream

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 from classifiers.results import DependencyResult, Role, SelfHarmResult, TextScores
 from guardrail.consent import ConsentDetector, ConsentWords
-from guardrail.events import ingest
 from guardrail.models import Channel, Event, EventType, Kind, OutreachRequest
 from guardrail.policy import Policy
 from guardrail.risk import ClassifierAssessor, RiskLevel
 from guardrail.rules.base import RuleContext
 from guardrail.rules.dependency import DependencyCaps, DependencyParams
 from guardrail.rules.frequency_caps import CapSpec
+from guardrail.service.ingest import ingest
 from guardrail.state.base import DependencyEvent, Snapshot
 from guardrail.state.sqlite import SQLiteStore
 

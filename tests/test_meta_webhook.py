@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from guardrail.models import Channel, EventType
-from guardrail.webhooks.meta import parse_events
+from guardrail.platforms.meta.webhook_messenger import parse_events
 from tests.conftest import Clock
 from tests.proxy_support import sha256
 from tests.upstream import Reply, Upstream, serve_upstream

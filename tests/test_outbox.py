@@ -15,7 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from guardrail import gateway as gateway_module
-from guardrail.notify import SIGNATURE_HEADER, ReviewNotifier, ReviewWebhookConfig, verify
+from guardrail.config import ReviewWebhookConfig
+from guardrail.notify import SIGNATURE_HEADER, ReviewNotifier, verify
 from guardrail.risk import RiskLevel
 from guardrail.state.base import Store
 from guardrail.state.redis import RedisStore

@@ -18,7 +18,7 @@ from classifiers.pii_redact import PiiConfig
 from guardrail.analysis import Analyzer, PiiService, shared_pii
 from guardrail.audit.redact import redact as audit_redact
 from guardrail.models import Decision, Kind, OutreachRequest, UserContext
-from guardrail.pipeline import decide
+from guardrail.pipeline import Outcome, evaluate
 from guardrail.policy.loader import LoadedPolicy, builtin, parse_policy
 from guardrail.state.base import Snapshot, Store
 from tests.test_rewrite import FakeStore
@@ -43,11 +43,22 @@ def run(
     kind: Kind = Kind.PROACTIVE,
     analyzer: Analyzer | None = None,
 ) -> Decision:
+    return outcome(text, policy, locale, kind, analyzer).decision
+
+
+def outcome(
+    text: str,
+    policy: LoadedPolicy = STRICT,
+    locale: str | None = "en-US",
+    kind: Kind = Kind.PROACTIVE,
+    analyzer: Analyzer | None = None,
+) -> Outcome:
+    """The decision with what its audit record gets from the pipeline."""
     wrote = NOW - timedelta(minutes=2)
     store = cast(Store, FakeStore(Snapshot(first_user_message=wrote, user_messages=(wrote,))))
     req = OutreachRequest(bot_id="b", user_id="u", channel="messenger", text=text, kind=kind,
                           user=UserContext(locale=locale))  # fmt: skip
-    return asyncio.run(decide(store, policy, "t", req, NOW, analyzer or Analyzer()))
+    return asyncio.run(evaluate(store, policy, "t", req, NOW, analyzer or Analyzer()))
 
 
 def effects(decision: Decision) -> list[tuple[str, str]]:
@@ -179,9 +190,10 @@ def test_the_audit_hook_replaces_every_entity_once_pii_is_loaded() -> None:
 
 def test_an_unchanged_allow_is_redacted_for_the_audit_from_its_own_findings() -> None:
     keep_names = parse_policy(OPEN + "  pii: {operators: {PERSON: keep}}\n")
-    allowed = run("Hans Zimmer wrote that score.", keep_names)
+    done = outcome("Hans Zimmer wrote that score.", keep_names)
+    allowed = done.decision
     assert allowed.verdict == "allow" and allowed.text == "Hans Zimmer wrote that score."
-    assert allowed._audit_text == "[PERSON] wrote that score."  # no second PII pass needed
+    assert done.audit_text == "[PERSON] wrote that score."  # no second PII pass needed
     # an allow list could hide what the audit must redact: the audit hook runs instead
     listed = parse_policy(OPEN + "  pii: {operators: {PERSON: keep}, allow_list: [Hans]}\n")
-    assert run("Hans Zimmer wrote that score.", listed)._audit_text is None
+    assert outcome("Hans Zimmer wrote that score.", listed).audit_text is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from guardrail.policy.testing import run_policy_tests
+from guardrail.service.policy_tests import run_policy_tests
 
 POLICIES = {
     "default.yaml": "name: default\n",

@@ -1,6 +1,6 @@
 """The published schemas: what the loader accepts, committed, and valid for the shipped files.
 
-Issue 16: check-jsonschema rejected default.yaml and tcpa.yaml (``"21:00"`` against
+Once, check-jsonschema rejected default.yaml and tcpa.yaml (``"21:00"`` against
 ``format: time``, ``PHONE_NUMBER: replace`` against an object-only operator, and durations
 against ISO 8601). The shipped packs and their tests are validated here both as the loader
 reads them (PyYAML) and as editors do (check-jsonschema, a YAML 1.2 reader).

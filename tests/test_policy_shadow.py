@@ -15,7 +15,7 @@ from guardrail.app import create_app
 from guardrail.config import Settings
 from guardrail.models import OutreachRequest, Verdict
 from guardrail.policy import PolicySet, load_policy_set, parse_policy
-from guardrail.policy.shadow import decide_with_shadows
+from guardrail.service.shadow import decide_with_shadows
 from guardrail.state.sqlite import SQLiteStore
 from tests.conftest import API_KEY, AUTH, Clock
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from guardrail.config import Settings
 from guardrail.models import Channel, EventType
-from guardrail.proxy.identity import bearer, bot_for_token, principal_for
-from guardrail.proxy.message import Guarded
-from guardrail.proxy.updates import user_events
+from guardrail.platforms.proxy.identity import bearer, bot_for_token, principal_for
+from guardrail.platforms.proxy.message import Guarded
+from guardrail.platforms.telegram.updates import user_events
 from tests.proxy_support import sha256
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Quiet hours when the request gives no time zone (issue #11): the zone of a phone-number
+"""Quiet hours when the request gives no time zone: the zone of a phone-number
 user id, else the policy's choice (its zone, the strictest of assumed zones, or defer)."""
 
 from __future__ import annotations

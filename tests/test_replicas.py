@@ -75,6 +75,7 @@ def test_serve_with_two_workers_shares_the_store_and_the_audit_chain(tmp_path: P
     them, and every decision in one audit chain that verifies."""
     from guardrail.audit import AuditTrail
     from guardrail.config import Settings
+    from guardrail.gateway import audit_options
 
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
@@ -95,7 +96,7 @@ def test_serve_with_two_workers_shares_the_store_and_the_audit_chain(tmp_path: P
             assert store_up == ["guardrail_store_up 1.0"]  # one series: the latest probe
     assert verdicts == Counter({"allow": 3, "block": 117})
     assert len(workers) >= 2  # the workers (and multiprocessing's resource tracker)
-    audit = AuditTrail.from_settings(Settings(audit_db=str(tmp_path / "audit.db")))
+    audit = AuditTrail.open(audit_options(Settings(audit_db=str(tmp_path / "audit.db"))))
     verification = asyncio.run(audit.verify())
     assert verification.ok, verification
     assert verification.checked >= 120  # the user's event and every decision

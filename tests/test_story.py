@@ -1,4 +1,5 @@
-"""The end-to-end story of issue 2, over HTTP, on both stores."""
+"""The README walkthrough end to end (first contact, engagement, caps, STOP, quiet hours),
+over HTTP, on both stores."""
 
 from __future__ import annotations
 

@@ -18,8 +18,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from classifiers.results import Role, SelfHarmResult, TextScores, ToxicityResult
-from classifiers.stack import scores_json
+from classifiers.results import Role, SelfHarmResult, TextScores, ToxicityResult, scores_json
 from classifiers.toxicity import TOXICITY_WEIGHTS, fuse
 from guardrail.analysis import Analyzer
 from guardrail.models import Decision, Kind, OutreachRequest, UserContext

@@ -1,4 +1,4 @@
-"""Issue 11: promises that hold against the bot, careless integrators and bad luck.
+"""Promises that hold against the bot, careless integrators and bad luck.
 
 Bounded times and zones (a bad event never poisons a user), floors that run with the
 store down, the message a reply answers assessed inline, user facts the bot cannot

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from guardrail.models import Channel, EventType
-from guardrail.webhooks.whatsapp import ParsedEvent, parse_events, verify_signature
+from guardrail.platforms.meta.webhook_whatsapp import ParsedEvent, parse_events, verify_signature
 
 APP_SECRET = "3f1c0e5b9a7d4e2f8c6b1a0d9e8f7c6b"
 PHONE_ID = "106540352242922"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifiers.backends import BackendError, local_model_folder, parse_roles, require_path
+from classifiers.backends.base import BackendError, local_model_folder, parse_roles, require_path
 from classifiers.results import Role
 
 CLASS_RENAMES = {

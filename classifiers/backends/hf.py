@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifiers.backends import local_model_folder, parse_roles, require_path
+from classifiers.backends.base import local_model_folder, parse_roles, require_path
 from classifiers.results import Role
 
 

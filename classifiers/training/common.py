@@ -387,7 +387,7 @@ def embedding_cache(
 ) -> Any:
     """An ``EmbeddingCache`` (``.cache/embeddings`` by default) over the named encoder."""
     from classifiers.cache import DEFAULT_CACHE_DIR, EmbeddingCache
-    from classifiers.encoder import load_encoder
+    from classifiers.encoders import load_encoder
 
     return EmbeddingCache(
         load_encoder(encoder, device=device, precision=precision, threads=threads),  # type: ignore[arg-type]
@@ -437,7 +437,7 @@ def parse_args(doc: str, out: Path, argv: Sequence[str] | None) -> argparse.Name
     p.add_argument("--out", type=Path, default=out, help="weights file to write (+ .md card)")
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     p.add_argument("--seed", type=int, default=0)
-    from classifiers.encoder import DEFAULT_ENCODER, ENCODER_NAMES
+    from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 
     p.add_argument("--encoder", choices=ENCODER_NAMES, default=DEFAULT_ENCODER)
     p.add_argument("--precision", choices=("fp32", "int8", "fp16"), default="fp32")

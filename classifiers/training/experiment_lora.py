@@ -36,7 +36,8 @@ import torch
 
 from classifiers.cache import EmbeddingCache
 from classifiers.data import SPLIT_SEED, default_data_dir, load_cssrs, split_users
-from classifiers.encoder import Encoder, chunk_text, mean_pool
+from classifiers.encoder import chunk_text
+from classifiers.encoder_minilm import Encoder, mean_pool
 from classifiers.heads import FloatArray, softmax
 from classifiers.labels import SEVERITIES, severity_index
 from classifiers.lexicons import default_lexicon

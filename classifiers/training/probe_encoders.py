@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     from classifiers.cache import EmbeddingCache
-    from classifiers.encoder import load_encoder
+    from classifiers.encoders import load_encoder
 
     rows = capped(C.self_harm_short(args.data), args.cap, args.seed)
     cssrs = [r for r in rows if r.source == "cssrs"]

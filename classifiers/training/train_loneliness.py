@@ -31,7 +31,7 @@ import numpy as np
 
 from classifiers.data import default_data_dir
 from classifiers.dependency import LONELINESS_WEIGHTS
-from classifiers.encoder import DEFAULT_ENCODER, ENCODER_NAMES
+from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.heads import MLPHead
 from classifiers.training import corpora as C
 from classifiers.training.train_message_heads import fit, proba
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     from classifiers.cache import EmbeddingCache
-    from classifiers.encoder import load_encoder
+    from classifiers.encoders import load_encoder
     from classifiers.training.common import encoder_metadata, fpr_threshold
 
     cache = EmbeddingCache(load_encoder(args.encoder, threads=args.threads))

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from classifiers.data import default_data_dir
-from classifiers.encoder import DEFAULT_ENCODER, ENCODER_NAMES
+from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.heads import MLPHead, fold_standardisation
 from classifiers.training import corpora as C
 from classifiers.training.corpora import Row
@@ -355,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     np.random.seed(args.seed)
 
     from classifiers.cache import EmbeddingCache
-    from classifiers.encoder import load_encoder
+    from classifiers.encoders import load_encoder
     from classifiers.training.common import encoder_metadata
 
     cache = EmbeddingCache(load_encoder(args.encoder, threads=args.threads))

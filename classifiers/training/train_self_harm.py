@@ -48,7 +48,7 @@ from classifiers.data import (
     load_diasafety,
     split_users,
 )
-from classifiers.encoder import DEFAULT_ENCODER, ENCODER_NAMES
+from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.heads import FloatArray, MLPHead, fold_standardisation, softmax
 from classifiers.labels import AT_RISK_FROM, SEVERITIES, severity_index
 from classifiers.lexicons import FEATURE_NAMES, Lexicon, default_lexicon
@@ -588,7 +588,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     from classifiers.cache import DEFAULT_CACHE_DIR, EmbeddingCache
-    from classifiers.encoder import load_encoder
+    from classifiers.encoders import load_encoder
     from classifiers.training.metrics import recall_threshold
 
     progress = not args.quiet

@@ -2,58 +2,29 @@
 
 Every route needs an ``auditor`` or ``admin`` key and reads only the key's own tenant; a
 user is looked up by the raw id the auditor knows, pseudonymised here with the tenant's
-key. The two ``append_*`` helpers are what the outreach and event routes call: an audit
-append that fails turns the answer into a 503, so no decision is acknowledged unrecorded.
+key. (Appending is the service layer's: :mod:`guardrail.service.audit`.)
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from guardrail.api.deps import caller, require_role
-from guardrail.audit import AuditUnavailable, RecordFilter
+from guardrail.api.deps import caller
+from guardrail.audit import RecordFilter
 from guardrail.audit.export import MEDIA_TYPES, stream
 from guardrail.audit.records import RECORD_TYPES, RecordType
 from guardrail.audit.reports import REPORTS, Period, parse_when, stats
 from guardrail.audit.trail import parse_cursor
 from guardrail.auth import Principal
 from guardrail.gateway import Gateway
-from guardrail.models import Decision, Event, EventResult, OutreachRequest, Verdict
+from guardrail.models import Verdict
+from guardrail.service.access import require_role
 
-log = logging.getLogger("guardrail.audit")
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
-
-
-async def append_decision(
-    gateway: Gateway, tenant: str, req: OutreachRequest, decision: Decision
-) -> None:
-    try:
-        await gateway.audit.record_decision(tenant, req, decision)
-    except AuditUnavailable as exc:
-        log.error("decision %s not recorded: %s", decision.decision_id, exc)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "audit log unavailable, the decision was not recorded; retry (cause logged)",
-        ) from exc
-
-
-async def append_consent(
-    gateway: Gateway, tenant: str, event: Event, result: EventResult, *, via: str | None = None
-) -> None:
-    if result.consent is None or result.duplicate:
-        return
-    try:
-        await gateway.audit.record_consent(tenant, event, result, via=via)
-    except AuditUnavailable as exc:
-        log.error("consent change of bot %s not recorded: %s", event.bot_id, exc)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "audit log unavailable, retry (cause logged)"
-        ) from exc
 
 
 def _auditor(request: Request) -> tuple[Gateway, Principal]:

@@ -1,8 +1,9 @@
-"""Request dependencies: the gateway, the caller's principal and bot authorisation.
+"""Request plumbing: the gateway, the caller's principal, the body, the OpenAPI body doc.
 
 The hot routes (outreach, events) call :func:`caller` and :func:`parse_body` directly
 instead of going through FastAPI's dependency and body machinery: on a small machine
 that machinery costs more CPU than the whole decision. Errors keep the same shape.
+Authorisation itself (roles, bots) is the service layer's (:mod:`guardrail.service.access`).
 """
 
 from __future__ import annotations
@@ -69,36 +70,3 @@ def json_body(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` documenting a body read by :func:`parse_body` (see app.openapi)."""
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
-
-
-def require_role(principal: Principal, *roles: str) -> Principal:
-    """403 unless the key has one of ``roles`` (bot, ingest, auditor, admin)."""
-    if principal.role not in roles:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            f"this API key has role {principal.role!r}; this route needs {' or '.join(roles)}",
-        )
-    return principal
-
-
-def authorise_bot(
-    gateway: Gateway, principal: Principal, bot: str, roles: tuple[str, ...] = ("bot", "admin")
-) -> str:
-    """The tenant the decision belongs to, or 403 when the key may not speak for ``bot``
-    (an auditor key speaks for no bot; an ingest key only posts events)."""
-    require_role(principal, *roles)
-    owner = gateway.tenant_of_bot(bot)
-    if not principal.may_speak_for(bot) or (owner is not None and owner != principal.tenant):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"this API key may not speak for bot {bot!r}"
-        )
-    return principal.tenant
-
-
-def check_text(gateway: Gateway, text: str) -> None:
-    limit = gateway.settings.max_text_chars
-    if len(text) > limit:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            f"text is {len(text)} characters; the limit is {limit}",
-        )

@@ -11,8 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from guardrail.api.deps import GatewayDep
+from guardrail.metrics import MULTIPROC_ENV
 from guardrail.state.base import StoreUnavailable
-from guardrail.workers import MULTIPROC_ENV
 
 log = logging.getLogger("guardrail")
 router = APIRouter(tags=["operations"])
@@ -30,7 +30,7 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
 
     ``classifiers`` (off, loading, ready, failed: ...) is shown but never makes the gateway
     unready: the lexicon answers while the models load."""
-    classifiers = public_state(gateway.classifiers_state)
+    classifiers = gateway.public_classifiers_state
     try:
         await gateway.store.ping()
     except StoreUnavailable as exc:
@@ -40,12 +40,6 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
         return JSONResponse({**body, "classifiers": classifiers}, status_code=503)
     gateway.metrics.store_up.set(1)
     return JSONResponse({"ready": True, "store": gateway.store.name, "classifiers": classifiers})
-
-
-def public_state(state: str) -> str:
-    """``failed: <Type>: <message>`` becomes ``failed: <Type>``: the message (paths, hosts)
-    is in the log, where the loader wrote it."""
-    return ":".join(state.split(":", 2)[:2])
 
 
 @router.get(

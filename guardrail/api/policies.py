@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from guardrail.api.deps import GatewayDep, PrincipalDep, require_role
+from guardrail.api.deps import GatewayDep, PrincipalDep
 from guardrail.policy import LoadedPolicy, PolicySet
 from guardrail.policy.holder import PolicyHolder
+from guardrail.service.access import require_role
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 

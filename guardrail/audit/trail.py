@@ -13,10 +13,12 @@ import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
+
+from pydantic import SecretStr
 
 from guardrail.audit.backend import (
     EVERYTHING,
@@ -32,9 +34,6 @@ from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, iso, sha256_hex
 from guardrail.audit.redact import Redactor, redact
 from guardrail.models import Decision, Delivery, Event, EventResult, OutreachRequest
 from guardrail.stages import CLOCK
-
-if TYPE_CHECKING:
-    from guardrail.config import Settings
 
 log = logging.getLogger("guardrail.audit")
 
@@ -53,41 +52,42 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def audit_db_path(settings: Settings) -> str:
-    """``audit_db``, else ``<state db stem>-audit.db`` beside the state database."""
-    if settings.audit_db:
-        return settings.audit_db
-    state = settings.db or "guardrail.db"
-    if state == ":memory:":
-        return ":memory:"
-    path = Path(state)
-    return str(path.with_name(f"{path.stem}-audit{path.suffix or '.db'}"))
+@dataclass(frozen=True)
+class AuditOptions:
+    """What the audit trail needs from the gateway's settings, as plain values (the
+    gateway builds them: :func:`guardrail.gateway.audit_options`)."""
+
+    db_path: str = "guardrail-audit.db"
+    """The SQLite file of the log (unused when ``url`` is set)."""
+    url: str | None = None
+    """PostgreSQL URL of a log shared by several replicas."""
+    secret: SecretStr | None = None
+    """The key of pseudonyms and checkpoints; None: one generated and kept in the log."""
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    """SQLite sync: NORMAL survives kill -9, FULL also power loss."""
 
 
-def open_backend(settings: Settings, *, read_only: bool = False) -> AuditBackend:
-    """The backend the settings name: ``audit_url`` (PostgreSQL) or a SQLite file.
+def open_backend(options: AuditOptions, *, read_only: bool = False) -> AuditBackend:
+    """The backend the options name: ``url`` (PostgreSQL) or a SQLite file.
 
     ``read_only``: open an existing log as it is (no file, table or meta value created)."""
-    if settings.audit_url:
+    if options.url:
         from guardrail.audit.postgres import PostgresAudit
 
-        return PostgresAudit(settings.audit_url, read_only=read_only)
+        return PostgresAudit(options.url, read_only=read_only)
     from guardrail.audit.sqlite import SQLiteAudit
 
-    return SQLiteAudit(
-        audit_db_path(settings), synchronous=settings.audit_synchronous, read_only=read_only
-    )
+    return SQLiteAudit(options.db_path, synchronous=options.synchronous, read_only=read_only)
 
 
-def resolve_key(settings: Settings | None, backend: AuditBackend) -> AuditKey:
+def resolve_key(secret: SecretStr | None, backend: AuditBackend) -> AuditKey:
     """The configured key, else one generated once and kept in the log's meta table.
 
     A key kept beside the records protects pseudonyms from anyone without the database
     but not from someone who has it (they can try every user id), hence the warning.
     """
-    configured = settings.audit_key if settings is not None else None
-    if configured is not None:
-        key = AuditKey(configured.get_secret_value().encode())
+    if secret is not None:
+        key = AuditKey(secret.get_secret_value().encode())
     elif backend.read_only:
         stored = backend.stored_meta(_KEY_META)
         if stored is None:
@@ -129,11 +129,10 @@ class AuditTrail:
         backend.use_key(key.chain_hash)
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, *, clock: Callable[[], datetime] = _now
-    ) -> AuditTrail:
-        backend = open_backend(settings)
-        return cls(backend, resolve_key(settings, backend), clock=clock)
+    def open(cls, options: AuditOptions, *, clock: Callable[[], datetime] = _now) -> AuditTrail:
+        """The trail over the log ``options`` name, created if it does not exist."""
+        backend = open_backend(options)
+        return cls(backend, resolve_key(options.secret, backend), clock=clock)
 
     @classmethod
     def memory(cls) -> AuditTrail:
@@ -157,12 +156,19 @@ class AuditTrail:
     # -- writing -------------------------------------------------------------------------
 
     async def record_decision(
-        self, tenant: str, req: OutreachRequest, decision: Decision
+        self,
+        tenant: str,
+        req: OutreachRequest,
+        decision: Decision,
+        *,
+        redacted: str | None = None,
     ) -> AuditRecord | None:
         """Append the decision; a replay is appended only if its original never was
-        (the process died between the state commit and the audit append)."""
+        (the process died between the state commit and the audit append).
+
+        ``redacted``: the delivered text already redacted from the pipeline's own PII
+        findings (:attr:`guardrail.pipeline.Outcome.audit_text`); None: redacted here."""
         delivered = decision.text
-        redacted = decision._audit_text  # the pipeline's own findings, when they sufficed
         if delivered is not None and redacted is None:
             redacted = await self.redactor(
                 delivered, tenant=tenant, bot=req.bot_id, locale=req.user.locale
@@ -486,9 +492,9 @@ def parse_cursor(cursor: str | None) -> int | None:
 
 __all__ = [
     "AuditIntegrityError",
+    "AuditOptions",
     "AuditTrail",
     "AuditUnavailable",
-    "audit_db_path",
     "open_backend",
     "parse_cursor",
     "resolve_key",

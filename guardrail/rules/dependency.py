@@ -4,7 +4,8 @@ A bot should not deepen a dependency by writing first more often to the users wh
 it most. When the user's recent messages (to any bot of the tenant) carried at least
 ``signals`` dependency signals within ``within``, the lower ``caps`` apply on top of the
 ordinary frequency caps. Signals come from the dependency classifier as events arrive
-(:mod:`guardrail.events`); with no classifier loaded there are none, and the rule stays quiet.
+(:mod:`guardrail.service.ingest`); with no classifier loaded there are none, and the rule
+stays quiet.
 
 Whether the user is dependent is judged on the decision's snapshot; the lower caps are
 then re-checked in the store's atomic commit with the ordinary ones (the pipeline adds

@@ -1,4 +1,4 @@
-"""The state store protocol shared by the SQLite and Redis implementations.
+"""The state store protocols (one per concern) shared by the SQLite and Redis implementations.
 
 State is kept as raw timestamps (user messages, outbound messages, consent changes);
 everything the rules need (unanswered count, last user message, cap usage) is derived
@@ -200,8 +200,8 @@ class UserProfile:
     minor_source: ProfileSource | None = None
 
 
-class Store(Protocol):
-    """Engagement, consent and idempotency state. Both implementations pass one test suite."""
+class Lifecycle(Protocol):
+    """What every store is: a name for logs and probes, a health check, a close."""
 
     name: str
 
@@ -210,57 +210,40 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
+
+class Snapshots(Protocol):
+    """Reading what the store knows of one user with one bot."""
+
     async def snapshot(
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
     ) -> Snapshot:
         """State of (bot, user), with timestamps from ``now - horizon`` up to ``now``."""
 
-    async def record_user_message(
-        self, tenant: str, bot: str, user: str, ts: datetime, event_id: str | None = None
-    ) -> bool:
-        """Record a message the user sent the bot. False when ``event_id`` was seen before."""
 
-    async def record_receipt(
-        self,
-        tenant: str,
-        bot: str,
-        user: str,
-        ts: datetime,
-        status: Literal["delivered", "read"],
-        event_id: str | None = None,
-    ) -> bool:
-        """Record a delivery or read receipt. False when ``event_id`` was seen before."""
+class DecisionStore(Lifecycle, Snapshots, Protocol):
+    """Decisions and caps: the user's state with a bot, and the atomic commit of an
+    allowed message with its re-checks (opt-out, reply budget, caps, unanswered)."""
 
-    async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
-        """Remember a self-harm signal of ``level`` (1 indicator … 4 attempt) in a user message."""
+    async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:
+        """Atomically: replay check, opt-out, reply-budget and cap re-checks, record the
+        outbound message, store the decision under the key (replacing an in-flight marker).
 
-    async def record_dependency(
-        self, tenant: str, bot: str, user: str, ts: datetime, score: float
-    ) -> None:
-        """Remember an emotional-dependency signal (the head's ``score``) in a user message."""
-
-    async def apply_event(
-        self, tenant: str, bot: str, user: str, write: EventWrite
-    ) -> EventApplied:
-        """Apply one classified event atomically; mark its id seen in the same step."""
-
-    async def set_consent(
-        self,
-        tenant: str,
-        bot: str | None,
-        user: str,
-        opted_out: bool,
-        ts: datetime,
-        *,
-        source: str = "admin",
-        arrival: datetime | None = None,
-    ) -> ConsentOutcome:
-        """Opt the user out of (or back into) one bot, or every bot when ``bot`` is None.
-
-        Decided by :func:`~guardrail.state.common.decide_consent`: the change that arrives
-        last wins, an opt-in never lifts an opt-out made after its claimed time, and a
-        bot-sourced opt-in never lifts an opt-out the user made elsewhere.
+        ``req.idempotency_key`` is scoped to (tenant, bot, user), like
+        :meth:`put_idempotent`'s key.
         """
+
+    async def release(
+        self, tenant: str, bot: str, user: str, decision_id: str, idempotency_key: str | None
+    ) -> None:
+        """Undo a commit whose delivery failed: it no longer counts, the key may be retried.
+
+        ``idempotency_key`` is scoped to (tenant, bot, user).
+        """
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency keys, scoped to (tenant, bot, user) and written in the same atomic step
+    as :meth:`DecisionStore.commit`."""
 
     async def get_idempotent(
         self, tenant: str, bot: str, user: str, key: str, now: datetime
@@ -317,35 +300,66 @@ class Store(Protocol):
         (here as the return value, from ``commit`` as ``replay_json``).
         """
 
-    async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:
-        """Atomically: replay check, opt-out, reply-budget and cap re-checks, record the
-        outbound message, store the decision under the key (replacing an in-flight marker).
 
-        ``req.idempotency_key`` is scoped to (tenant, bot, user), like
-        :meth:`put_idempotent`'s key.
-        """
+class PipelineStore(DecisionStore, IdempotencyStore, Protocol):
+    """What :func:`guardrail.pipeline.decide` reads and writes; the read-only store of
+    shadow policies implements just this."""
 
-    async def release(
-        self, tenant: str, bot: str, user: str, decision_id: str, idempotency_key: str | None
-    ) -> None:
-        """Undo a commit whose delivery failed: it no longer counts, the key may be retried.
 
-        ``idempotency_key`` is scoped to (tenant, bot, user).
-        """
+class EventStore(Protocol):
+    """What inbound events write: the user's messages, receipts, consent, risk and
+    dependency signals, each event applied at most once."""
 
-    async def prune(
+    async def apply_event(
+        self, tenant: str, bot: str, user: str, write: EventWrite
+    ) -> EventApplied:
+        """Apply one classified event atomically; mark its id seen in the same step."""
+
+    async def record_user_message(
+        self, tenant: str, bot: str, user: str, ts: datetime, event_id: str | None = None
+    ) -> bool:
+        """Record a message the user sent the bot. False when ``event_id`` was seen before."""
+
+    async def record_receipt(
         self,
-        before: datetime,
-        *,
-        risk_before: datetime | None = None,
-        records_before: datetime | None = None,
-    ) -> int:
-        """Drop timestamps older than ``before``; risk and dependency signals older than
-        ``risk_before`` (default ``before``); consent and first-contact records untouched
-        since ``records_before`` (default: kept). Returns the messages dropped.
+        tenant: str,
+        bot: str,
+        user: str,
+        ts: datetime,
+        status: Literal["delivered", "read"],
+        event_id: str | None = None,
+    ) -> bool:
+        """Record a delivery or read receipt. False when ``event_id`` was seen before."""
 
-        Redis also (re)sets a TTL on every key it sweeps, so nothing outlives its retention
-        even if pruning stops."""
+    async def record_risk(self, tenant: str, bot: str, user: str, ts: datetime, level: int) -> None:
+        """Remember a self-harm signal of ``level`` (1 indicator … 4 attempt) in a user message."""
+
+    async def record_dependency(
+        self, tenant: str, bot: str, user: str, ts: datetime, score: float
+    ) -> None:
+        """Remember an emotional-dependency signal (the head's ``score``) in a user message."""
+
+    async def set_consent(
+        self,
+        tenant: str,
+        bot: str | None,
+        user: str,
+        opted_out: bool,
+        ts: datetime,
+        *,
+        source: str = "admin",
+        arrival: datetime | None = None,
+    ) -> ConsentOutcome:
+        """Opt the user out of (or back into) one bot, or every bot when ``bot`` is None.
+
+        Decided by :func:`~guardrail.state.common.decide_consent`: the change that arrives
+        last wins, an opt-in never lifts an opt-out made after its claimed time, and a
+        bot-sourced opt-in never lifts an opt-out the user made elsewhere.
+        """
+
+
+class ProfileStore(Protocol):
+    """Facts about a user beyond one request (jurisdiction, minor status) and their source."""
 
     async def user_profile(self, tenant: str, user: str) -> UserProfile:
         """The user's recorded jurisdiction and minor status (empty when never told)."""
@@ -361,6 +375,10 @@ class Store(Protocol):
         """Record what ``source`` says of the user, atomically, by these rules: ingest
         evidence replaces what is recorded; a bot's claim only fills a gap, except that a
         bot may always mark the user a minor (the stricter answer)."""
+
+
+class OutboxStore(Protocol):
+    """The durable notification outbox the review webhook is sent from."""
 
     async def outbox_put(self, item_id: str, payload_json: str, now: datetime) -> None:
         """Keep a notification until it is delivered or given up (due at once); a second
@@ -378,3 +396,31 @@ class Store(Protocol):
 
     async def outbox_next_due(self) -> datetime | None:
         """When the earliest waiting item is due (a leased one: when its lease ends)."""
+
+
+class RetentionStore(Protocol):
+    """Dropping what is older than its retention."""
+
+    async def prune(
+        self,
+        before: datetime,
+        *,
+        risk_before: datetime | None = None,
+        records_before: datetime | None = None,
+    ) -> int:
+        """Drop timestamps older than ``before``; risk and dependency signals older than
+        ``risk_before`` (default ``before``); consent and first-contact records untouched
+        since ``records_before`` (default: kept). Returns the messages dropped.
+
+        Redis also (re)sets a TTL on every key it sweeps, so nothing outlives its retention
+        even if pruning stops."""
+
+
+class IngestStore(EventStore, Snapshots, Protocol):
+    """What event ingestion needs: the event writes, and the user's consent state."""
+
+
+class Store(PipelineStore, EventStore, ProfileStore, OutboxStore, RetentionStore, Protocol):
+    """The whole state of the gateway, one concern per protocol above; both backends
+    (SQLite, Redis) implement all of it and pass one test suite. Code that needs only one
+    concern asks for that protocol, so a new piece of state widens one of them."""

@@ -1,0 +1,5 @@
+"""``python -m guardrail.cli``: the ``guardrail`` command."""
+
+from guardrail.cli import app
+
+app()

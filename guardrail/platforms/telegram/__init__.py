@@ -1,0 +1,1 @@
+"""Telegram Bot API: adapter, proxy translation of Bot API calls, getUpdates events."""

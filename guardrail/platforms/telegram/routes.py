@@ -1,0 +1,196 @@
+"""Telegram's proxy routes: the bot's own Bot API client points at guardrail.
+
+``base_url=".../v1/proxy/telegram/bot"``: the bot is found by the token its client already
+sends in the path (``bots.<id>.proxy_token_sha256``); every method is accepted. Methods
+that send a message to a user are decided (:mod:`guardrail.platforms.telegram.proxy` says
+which and what text); the others are passed through, ``getUpdates`` with the user messages
+in its answer recorded as events. The older ``/telegram/{bot_id}/sendMessage`` route takes
+a guardrail API key and JSON only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from guardrail.api.deps import GatewayDep, PrincipalDep, get_gateway
+from guardrail.gateway import Gateway
+from guardrail.models import Channel
+from guardrail.platforms.adapter import Outbound
+from guardrail.platforms.proxy.body import form_values, read_call
+from guardrail.platforms.proxy.guard import (
+    decide_and_send,
+    guarded_route,
+    pass_through,
+    platform_response,
+    proxy_with_key,
+    safe_path,
+)
+from guardrail.platforms.proxy.identity import bot_for_token
+from guardrail.platforms.telegram import proxy as tg
+from guardrail.platforms.telegram.adapter import TelegramAdapter
+from guardrail.platforms.telegram.updates import user_events
+from guardrail.service.events import record_event
+
+router = APIRouter(prefix="/v1/proxy", tags=["proxy"])
+
+_METHOD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+class TelegramMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    chat_id: int | str
+    text: str
+
+
+def telegram_error(code: int, text: str) -> tuple[int, dict[str, Any]]:
+    """guardrail's error as the Bot API shapes one (``Forbidden: ...``, its status)."""
+    prefix = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        409: "Conflict",
+        413: "Request Entity Too Large",
+        429: "Too Many Requests",
+    }
+    name = prefix.get(code, "Bad Gateway" if code >= 500 else "Bad Request")
+    status_code = code if code in prefix or code >= 500 else 400
+    body_text = text if text.startswith(f"{name}:") else f"{name}: {text}"
+    return status_code, tg.error(status_code, body_text)
+
+
+async def _record_updates(gateway: Gateway, bot_id: str, upstream: httpx.Response) -> None:
+    """Record what users wrote in a ``getUpdates`` answer. A store that is down answers
+    503 instead of the updates: the client asks again from the same offset, so Telegram
+    sends them again and none is lost (redeliveries are dropped by event id)."""
+    try:
+        payload = upstream.json()
+    except ValueError:
+        return
+    tenant = gateway.settings.bots[bot_id].tenant
+    for event in user_events(payload, bot_id, gateway.clock()):
+        await record_event(gateway, tenant, event)
+
+
+async def telegram_call(token: str, method: str, request: Request) -> Response:
+    gateway = get_gateway(request)
+    bot_id = bot_for_token(gateway.settings, token)
+    if bot_id is None:
+        return platform_response(telegram_error, 401, "Unauthorized")
+    adapter = gateway.adapter_for(bot_id)
+    if not isinstance(adapter, TelegramAdapter):
+        return platform_response(
+            telegram_error, 400, f"bot {bot_id} has no telegram upstream configured"
+        )
+    if not _METHOD.fullmatch(method):
+        return platform_response(telegram_error, 404, "Not Found: method not found")
+    call = await read_call(request)
+    upstream_url = f"{adapter.config.url.rstrip('/')}/bot{adapter.token}/{method}"
+    kind = tg.classify(method)
+    if kind == "unguarded":
+        if gateway.settings.bots[bot_id].proxy_unguarded != "pass":
+            return platform_response(
+                telegram_error,
+                403,
+                f"refused by guardrail: {method} is not allowed through the proxy "
+                f"(bot {bot_id} has proxy_unguarded: refuse)",
+            )
+        wait = call.params.get("timeout")  # getUpdates long polling holds the request
+        extra = float(wait) if isinstance(wait, int | str) and str(wait).isdigit() else 0.0
+        content_type = request.headers.get("content-type")
+
+        async def seen(upstream: httpx.Response) -> None:
+            await _record_updates(gateway, bot_id, upstream)
+
+        return await pass_through(
+            adapter,
+            request.method,
+            upstream_url,
+            error=telegram_error,
+            timeout_s=min(adapter.config.timeout_s + extra, 600.0),
+            seen=seen if method.lower() == "getupdates" else None,
+            params=request.query_params.multi_items(),
+            content=await request.body(),
+            headers={"Content-Type": content_type} if content_type else {},
+        )
+    message = tg.guarded(method, call)
+    if isinstance(message, str):
+        return platform_response(telegram_error, 400, message)
+
+    def outbound(params: dict[str, Any]) -> Outbound:
+        if call.encoding in ("form", "multipart"):
+            files = [(f.field, (f.filename, f.data, f.content_type)) for f in call.files]
+            return Outbound(upstream_url, {}, {}, form=form_values(params), files=files or None)
+        return Outbound(upstream_url, params, {})
+
+    return await decide_and_send(
+        gateway,
+        request,
+        bot_id=bot_id,
+        channel=Channel.TELEGRAM,
+        adapter=adapter,
+        message=message,
+        params=call.params,
+        outbound=outbound,
+        error=telegram_error,
+    )
+
+
+async def telegram_file(token: str, path: str, request: Request) -> Response:
+    gateway = get_gateway(request)
+    bot_id = bot_for_token(gateway.settings, token)
+    adapter = gateway.adapter_for(bot_id) if bot_id else None
+    if bot_id is None or not isinstance(adapter, TelegramAdapter):
+        return platform_response(telegram_error, 401, "Unauthorized")
+    if not safe_path(path):
+        return platform_response(telegram_error, 404, "Not Found")
+    url = f"{adapter.config.url.rstrip('/')}/file/bot{adapter.token}/{path}"
+    return await pass_through(adapter, "GET", url, error=telegram_error)
+
+
+async def telegram_send(
+    bot_id: str,
+    message: TelegramMessage,
+    request: Request,
+    gateway: GatewayDep,
+    principal: PrincipalDep,
+) -> JSONResponse:
+    return await proxy_with_key(
+        gateway,
+        principal,
+        request,
+        bot_id=bot_id,
+        channel=Channel.TELEGRAM,
+        adapter_type=TelegramAdapter,
+        user_id=str(message.chat_id),
+        text=message.text,
+    )
+
+
+router.add_api_route(
+    "/telegram/bot{token}/{method}",
+    guarded_route(telegram_call, telegram_error),
+    methods=["GET", "POST"],
+    summary="Telegram Bot API, any method; the bot's own token in the path",
+    tags=["proxy"],
+)
+router.add_api_route(
+    "/telegram/file/bot{token}/{path:path}",
+    guarded_route(telegram_file, telegram_error),
+    methods=["GET"],
+    summary="Telegram file downloads (base_file_url), passed through",
+    tags=["proxy"],
+)
+# The API-key route comes last: ``/telegram/bot<TOKEN>/sendMessage`` is the token route's.
+router.add_api_route(
+    "/telegram/{bot_id}/sendMessage",
+    telegram_send,
+    methods=["POST"],
+    summary="Telegram Bot API sendMessage, guarded (guardrail API key)",
+)

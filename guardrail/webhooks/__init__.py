@@ -1,1 +1,0 @@
-"""Inbound platform webhooks: verify who sent them, turn them into guardrail events."""
