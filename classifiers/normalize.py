@@ -1,0 +1,300 @@
+"""One normalisation of a text before every content check: what a person reads, not how
+it was spelt to slip past a filter.
+
+The original text is what gets delivered or redacted; checks (floors, lexicons, the
+classifiers, opt-out matching) read :func:`normalize`'s text, and map a span they find
+back to the original with :meth:`Normalized.span`. Steps, in order:
+
+1. HTML entities and percent-encoding decoded (``&#107;ill``, ``k%69ll``), HTML tags
+   dropped; struck-through text (``~~…~~``, ``<s>…</s>``) dropped, as a reader skips it;
+   markdown emphasis and code marks (``*``, ``_``, ``~``, backticks) and link targets
+   removed, link texts kept.
+2. Unicode NFKC (fullwidth and mathematical letters, circled letters, ligatures),
+   then zero-width and other format characters, control characters and stray combining
+   marks (Zalgo; a letter's own accent is kept) removed.
+3. Look-alike letters folded to Latin (Cyrillic and Greek o, a, e; small capitals), from
+   Unicode's confusables data (``confusable-homoglyphs``), in words that mix them with
+   Latin letters, or everywhere in a text that is mostly Latin.
+4. Letters spaced out (``k i l l``, ``s.t.o.p``, ``A-R-R-E-T``) joined; leetspeak inside
+   words (``k1ll``, ``y0urs3lf``, ``$top``) read as letters; a letter repeated three
+   times or more squeezed to two (``killlll``, ``stooop`` → ``kill``, ``stoop``).
+
+Case and accents are kept (the encoder reads them); :func:`fold` gives the lower-cased,
+accent-free, squeezed form lexicons match on.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import unquote
+
+from confusable_homoglyphs.confusables import confusables_data
+
+Chars = list[tuple[str, int]]
+"""The text being normalised, a character at a time, each with its index in the original."""
+
+_MARKUP = re.compile(r"[<&%*_~`\[\]]")
+_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+_LEET_MARKS = frozenset(_LEET) | {"!", "|"}
+_NUMBER_SUFFIX = re.compile(
+    r"\d+(?:th|am|pm|h|hr|hrs|min|mins|k|km|kg|g|mg|ml|cl|l|m|s|x|e|er|re|eme|ème|"
+    r"ans|yo|mo|d|y|ish)?",
+    re.IGNORECASE,
+)
+_ORDINAL = re.compile(r"\d*(?:1st|2nd|3rd)", re.IGNORECASE)
+_MODEL_NUMBER = re.compile(r"[^\W\d_]+\d+")
+"""mp3, covid19, ps5: a name with a number, not leetspeak."""
+_SPACED_SEPARATORS = frozenset(" .-·•*_/|")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A normalised text and where each of its characters came from in the original."""
+
+    text: str
+    original: str
+    origins: tuple[int, ...]
+    """``origins[i]``: index in ``original`` of the character that gave ``text[i]``."""
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original's span behind ``text[start:end]``: from the origin of its first
+        character to the origin of the character after it (what was dropped in between,
+        a zero-width space or a struck-out word, goes with it)."""
+        stop = self.origins[end] if end < len(self.origins) else len(self.original)
+        begin = self.origins[start] if start < len(self.origins) else len(self.original)
+        return begin, max(begin, stop)
+
+
+def normalize(text: str) -> Normalized:
+    """The text as a person reads it; see the module docstring for the steps."""
+    if _plain(text):
+        return Normalized(text, text, tuple(range(len(text))))
+    chars: Chars = [(c, i) for i, c in enumerate(text)]
+    if _MARKUP.search(text):
+        chars = _markup(chars)
+    chars = _unicode(chars)
+    chars = _lookalikes(chars)
+    chars = _spaced(chars)
+    chars = _leet(chars)
+    chars = _squeeze(chars, keep=2)
+    return Normalized("".join(c for c, _ in chars), text, tuple(i for _, i in chars))
+
+
+def fold(text: str) -> str:
+    """A normalised text as lexicons match it: lower case, no accents, every run of a
+    repeated letter squeezed to one (``stooop`` and ``stop`` both give ``stop``)."""
+    lowered = normalize(text).text.lower()
+    bare = "".join(
+        c for c in unicodedata.normalize("NFD", lowered) if unicodedata.category(c) != "Mn"
+    )
+    return re.sub(r"([^\W\d_])\1+", r"\1", bare)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _plain(text: str) -> bool:
+    """Nothing to do: printable ASCII with no markup, no digit beside a letter, no run
+    of spaced single letters, no letter three times in a row (the common case, fast)."""
+    return (
+        text.isascii()
+        and text.isprintable()
+        and not _MARKUP.search(text)
+        and not re.search(r"[A-Za-z][0-9@$]|[0-9@$!|][A-Za-z]", text)
+        and not re.search(r"(?:\b[A-Za-z][ .\-·*_/|]){2,}[A-Za-z]\b", text)
+        and not re.search(r"([A-Za-z])\1\1", text)
+    )
+
+
+def _markup(chars: Chars) -> Chars:
+    """Entities, percent-encoding, HTML tags, struck-through text and markdown marks."""
+    chars = _decode(chars, re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]{2,8});"),
+                    html.unescape)  # fmt: skip
+    chars = _decode(chars, re.compile(r"(?:%[0-9A-Fa-f]{2})+"), _percent)
+    chars = _drop(chars, re.compile(r"~~.*?~~|<(s|del|strike)\b[^>]*>.*?</\1\s*>", re.S | re.I))
+    chars = _drop(chars, re.compile(r"</?[A-Za-z][^<>]{0,200}>"))
+    chars = _drop(chars, re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)"), keep_first=True)
+    text = "".join(c for c, _ in chars)
+    marks = {m.start() for m in re.finditer(r"[*~`\[\]]|(?<!\w)_|_(?!\w)", text)}
+    return [pair for k, pair in enumerate(chars) if k not in marks]
+
+
+def _percent(encoded: str) -> str:
+    decoded = unquote(encoded, errors="strict") if _utf8(encoded) else encoded
+    return decoded if decoded.isprintable() else encoded
+
+
+def _utf8(encoded: str) -> bool:
+    try:
+        bytes.fromhex(encoded.replace("%", "")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(chars: Chars, pattern: re.Pattern[str], decode: object) -> Chars:
+    """Replace each match by its decoding, every new character from the match's start."""
+    text = "".join(c for c, _ in chars)
+    out: Chars = []
+    last = 0
+    for m in pattern.finditer(text):
+        out += chars[last : m.start()]
+        decoded = decode(m.group(0))  # type: ignore[operator]
+        out += [(c, chars[m.start()][1]) for c in decoded]
+        last = m.end()
+    return out + chars[last:]
+
+
+def _drop(chars: Chars, pattern: re.Pattern[str], *, keep_first: bool = False) -> Chars:
+    """Remove each match (but its first character with ``keep_first``)."""
+    text = "".join(c for c, _ in chars)
+    out: Chars = []
+    last = 0
+    for m in pattern.finditer(text):
+        out += chars[last : m.start() + (1 if keep_first else 0)]
+        last = m.end()
+    return out + chars[last:]
+
+
+def _unicode(chars: Chars) -> Chars:
+    """NFKC per base character and its marks; format, control and stray marks removed."""
+    out: Chars = []
+    k = 0
+    while k < len(chars):
+        base, origin = chars[k]
+        marks = ""
+        k += 1
+        while k < len(chars) and unicodedata.combining(chars[k][0]):
+            marks += chars[k][0]
+            k += 1
+        for c in unicodedata.normalize("NFKC", base + marks):
+            category = unicodedata.category(c)
+            if category in ("Cf", "Cs", "Co") or (category == "Cc" and c not in "\n\t"):
+                continue
+            if category == "Mn":  # a mark that did not compose with its letter: noise
+                continue
+            out.append((c, origin))
+    return out
+
+
+def _lookalikes(chars: Chars) -> Chars:
+    """Fold look-alike letters in mixed-script words, or all of them in a Latin text."""
+    letters = [c for c, _ in chars if c.isalpha()]
+    if not letters or all(_latin(c) for c in letters):
+        return chars
+    mostly_latin = sum(_latin(c) or _small_capital(c) for c in letters) * 2 > len(letters)
+    out: Chars = []
+    for word in _words(chars):
+        mixed = any(_latin(c) or _small_capital(c) for c, _ in word if c.isalpha())
+        fold_it = mostly_latin or mixed
+        for c, origin in word:
+            folded = _latin_of(c) if fold_it and c.isalpha() and not _latin(c) else None
+            out.append((folded, origin) if folded else (c, origin))
+    return out
+
+
+def _words(chars: Chars) -> list[Chars]:
+    """Runs of word characters and runs of everything else, in order."""
+    runs: list[Chars] = []
+    for pair in chars:
+        kind = pair[0].isalnum()
+        if runs and runs[-1] and runs[-1][-1][0].isalnum() == kind:
+            runs[-1].append(pair)
+        else:
+            runs.append([pair])
+    return runs
+
+
+def _latin(c: str) -> bool:
+    """A Latin letter, accented or not."""
+    return "LATIN" in unicodedata.name(c, "") and not _small_capital(c)
+
+
+def _small_capital(c: str) -> bool:
+    return "SMALL CAPITAL" in unicodedata.name(c, "")
+
+
+@cache
+def _latin_of(c: str) -> str | None:
+    """The ASCII letter a look-alike stands for, from Unicode's confusables data."""
+    seen, frontier = {c}, [c]
+    for _ in range(3):
+        following = []
+        for glyph in frontier:
+            for other in confusables_data.get(glyph, ()):
+                candidate = unicodedata.normalize("NFKC", other["c"])
+                if len(candidate) == 1 and candidate.isascii() and candidate.isalpha():
+                    return candidate.lower() if c.islower() else candidate
+                if candidate not in seen:
+                    seen.add(candidate)
+                    following.append(candidate)
+        frontier = following
+    name = unicodedata.name(c, "")
+    if "SMALL CAPITAL" in name:  # ᴋ, ʟ: the name says which letter
+        letter = name.rsplit(" ", 1)[-1]
+        return letter.lower() if len(letter) == 1 else None
+    return None
+
+
+def _spaced(chars: Chars) -> Chars:
+    """Join runs of three or more single letters split by one separator each."""
+    text = "".join(c for c, _ in chars)
+    pattern = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-·•*_/|]){2,}[^\W\d_](?![^\W\d_])")
+    drop: set[int] = set()
+    for m in pattern.finditer(text):
+        run = m.group(0)
+        separators = {run[k] for k in range(1, len(run), 2)}
+        if len(separators) != 1 or not separators <= _SPACED_SEPARATORS:
+            continue
+        drop |= {m.start() + k for k in range(1, len(run), 2)}
+    return [pair for k, pair in enumerate(chars) if k not in drop]
+
+
+def _leet(chars: Chars) -> Chars:
+    """Digits and symbols standing for letters inside a word (``k1ll``, ``$top``)."""
+    text = "".join(c for c, _ in chars)
+    out = list(chars)
+    for m in re.finditer(r"[^\s]+", text):
+        token = m.group(0).strip(".,;:?!\"'()")
+        offset = m.start() + m.group(0).find(token) if token else m.start()
+        letters = sum(c.isalpha() for c in token)
+        marks = sum(c in _LEET_MARKS for c in token)
+        if len(token) < 2 or letters < 1 or marks == 0:
+            continue
+        if any(p.fullmatch(token) for p in (_NUMBER_SUFFIX, _ORDINAL, _MODEL_NUMBER)):
+            continue  # 4pm, 5km, 2nd, mp3: numbers, not words
+        if not all(c.isalpha() or c in _LEET_MARKS or c in "'-" for c in token):
+            continue
+        if token[-1] in "!|" and sum(c in _LEET_MARKS for c in token[:-1]) == 0:
+            continue  # an exclamation ("stop!") is punctuation, not a letter
+        upper = all(c.isupper() for c in token if c.isalpha())
+        for k, c in enumerate(token):
+            if c in _LEET or c in "!|":
+                letter = _LEET.get(c) or ("i" if c == "!" else "l")
+                origin = out[offset + k][1]
+                out[offset + k] = (letter.upper() if upper else letter, origin)
+    return out
+
+
+def _squeeze(chars: Chars, keep: int) -> Chars:
+    """A letter repeated more than ``keep`` times in a row, ``keep`` times."""
+    out: Chars = []
+    run = 0
+    for pair in chars:
+        c = pair[0]
+        if out and c.isalpha() and c.lower() == out[-1][0].lower():
+            run += 1
+            if run >= keep:
+                continue
+        else:
+            run = 0
+        out.append(pair)
+    return out
