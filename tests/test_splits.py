@@ -254,3 +254,46 @@ def test_the_old_sets_did_hold_training_rows(seen_by_head: dict[str, Seen]) -> N
     day = [r for r in C.everyday(DATA, C.CORPUS_SEED, LEGACY_SCHEME) if r.split == "test"]
     fr = [r for r in day if r.lang == "fr"]
     assert sum(seen_by_head["self_harm_bot"].holds(r.text, r.groups) for r in fr) / len(fr) > 0.4
+
+
+def _straddling(rows: list[Any]) -> tuple[int, int]:
+    by_key: dict[str, set[str]] = defaultdict(set)
+    by_group: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        by_key[text_key(r.text)].add(r.split)
+        for g in r.groups:
+            by_group[g].add(r.split)
+    return sum(len(v) > 1 for v in by_key.values()), sum(len(v) > 1 for v in by_group.values())
+
+
+@needs_data
+def test_the_normalised_scheme_splits_no_key_or_group() -> None:
+    """What the training scripts split by from now on (``SCHEME``, their default): no
+    normalised text and no group in two splits of any head's rows, and held-out sets kept
+    out of the rows a dependency, manipulation or self-harm head trains or calibrates on."""
+    from classifiers.data import load_cssrs
+    from classifiers.training import corpora as C
+    from classifiers.training.splits import SCHEME
+    from classifiers.training.train_dependency import real_rows as dependency_rows
+    from classifiers.training.train_loneliness import universe
+    from classifiers.training.train_manipulation import real_rows as manipulation_rows
+    from classifiers.training.train_message_heads import SAFE_REPLY_WEIGHT, bot_rows, user_rows
+    from classifiers.training.train_self_harm import everyday_texts, split_rows
+    from classifiers.training.train_toxicity import load_rows
+
+    seed = C.CORPUS_SEED
+    assert _straddling(user_rows(DATA, 3000, seed, SCHEME)) == (0, 0)
+    assert _straddling(bot_rows(DATA, 3000, seed, SAFE_REPLY_WEIGHT, SCHEME)) == (0, 0)
+    assert _straddling(list(load_rows(DATA, seed, 2000, 1.0, True, SCHEME))) == (0, 0)
+    train, val, test = universe(DATA, SCHEME)
+    assert _straddling([*train, *val, *test]) == (0, 0)
+    for build in (dependency_rows, manipulation_rows):
+        rows = build(DATA, 2000, SCHEME)
+        assert rows.positives and rows.negatives and rows.calibration
+        fit = Seen("fit").add_rows([*rows.positives, *rows.negatives])
+        assert not any(fit.holds(r.text, r.groups) for r in rows.calibration)
+    cssrs = load_cssrs(DATA)
+    dia_train, dia_val, _ = everyday_texts(DATA)
+    cssrs, dia_train, dia_val = split_rows(cssrs, dia_train, dia_val, 20260520, SCHEME)
+    held = Seen("validation file").add_rows(C.Row(t, 0, "d", "en", "val") for t in dia_val)
+    assert not any(held.holds(t) for t in dia_train)

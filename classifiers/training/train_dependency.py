@@ -51,7 +51,7 @@ from classifiers.training.common import (
 )
 from classifiers.training.corpora import Row, dia_group
 from classifiers.training.quality_wellbeing import dependency_report
-from classifiers.training.splits import LEGACY_SCHEME, keep
+from classifiers.training.splits import LEGACY_SCHEME, Seen, keep
 
 SYNTHETIC = SYNTHETIC_DIR / "dependency.jsonl"
 
@@ -83,7 +83,7 @@ def real_rows(data: Path, cap: int, scheme: str) -> RealRows:
         if p.split == "val"
     ]
     rows = rows.without(held + everyday_rows(data, "test", None, scheme))
-    cal = rows.seen("calibration")
+    cal = Seen("calibration").add_rows(rows.calibration)
     return RealRows(keep(rows.positives, cal), keep(rows.negatives, cal), rows.calibration)
 
 

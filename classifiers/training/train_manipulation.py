@@ -58,7 +58,7 @@ from classifiers.training.corpora import (
 )
 from classifiers.training.metrics import binary_report
 from classifiers.training.quality_wellbeing import manipulation_report
-from classifiers.training.splits import LEGACY_SCHEME, keep
+from classifiers.training.splits import LEGACY_SCHEME, Seen, keep
 
 SYNTHETIC = SYNTHETIC_DIR / "manipulation.jsonl"
 
@@ -89,7 +89,7 @@ def real_rows(data: Path, cap: int, scheme: str) -> RealRows:
     ]
     held += [r for r in p4g if r.split == "test"]
     rows = rows.without(held + everyday_rows(data, "test", None, scheme))
-    cal = rows.seen("calibration")
+    cal = Seen("calibration").add_rows(rows.calibration)
     return RealRows(keep(rows.positives, cal), keep(rows.negatives, cal), rows.calibration)
 
 

@@ -564,7 +564,10 @@ def split_rows(
     ]
     items += [(t, (dia_group(t),), "train") for t in dia_train]
     items += [(t, (dia_group(t),), "val") for t in dia_val]
-    kept = [s is not None for s in assign_splits(items, split_seed)]
+    # a row moved to a more held-out split (or left out) no longer trains or reports here
+    kept = [
+        s == pin for s, (_, _, pin) in zip(assign_splits(items, split_seed), items, strict=True)
+    ]
     n = len(data.posts)
     posts = tuple(p for p, k in zip(data.posts, kept[:n], strict=True) if k)
     train = [t for t, k in zip(dia_train, kept[n : n + len(dia_train)], strict=True) if k]
