@@ -29,6 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final, Literal, Protocol, TypeVar
 
 Split = Literal["train", "val", "test"]
@@ -48,15 +49,20 @@ _NOT_WORD: Final = re.compile(r"[\W_]+")
 _REPEATS: Final = re.compile(r"(\w)\1+")
 
 
+@lru_cache(maxsize=1 << 18)
 def text_key(text: str) -> str:
     """The normalised form two texts must share to count as one row.
 
     NFKC, case-folded, accents dropped, URLs and ``@user``-style mentions dropped, anything
     but letters and digits turned to one space, and every run of one repeated character
     squeezed to one ("Sooo" and "so" meet; so do "good" and "god": a rare, harmless merge).
+    Cached: every head's rows and every benchmark set key the same texts again.
     """
-    t = unicodedata.normalize("NFKC", text).casefold()
-    t = "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
+    if text.isascii():  # NFKC and accents change nothing there: the fast path
+        t = text.lower()
+    else:
+        t = unicodedata.normalize("NFKC", text).casefold()
+        t = "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
     t = _MENTION.sub(" ", _URL.sub(" ", t))
     t = _NOT_WORD.sub(" ", t)
     t = _REPEATS.sub(r"\1", t)
