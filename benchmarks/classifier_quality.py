@@ -2,10 +2,16 @@
 
     python benchmarks/classifier_quality.py [--data ../shared/data] [--precision int8 fp32]
 
+Every figure is measured on rows that the heads behind it never trained on or chose a
+setting on (``classifiers.training.heldout``: normalised text, and conversation, DiaSafety
+context or C-SSRS user); each block's heads are named in ``blocks``.
+
 Self-harm head (``classifiers/weights/self_harm.safetensors``), through the runtime code
 (``SelfHarmClassifier``, ``UserRisk``), on the C-SSRS **test** users (user-level split, see
-``classifiers.data``), scored per post and at user level (the running mean of the user's
-message logits, exactly what the gateway keeps):
+``classifiers.data``; posts that recur among other users' are left out), scored per post and
+at user level (the running mean of the user's message logits, exactly what the gateway
+keeps). A post's score and flag come from the per-message head when it ships (its threshold),
+severity from the self-harm head:
 
 - at risk = ideation, behavior or attempt (the definition the head's thresholds use); also
   indicator or worse; AUPRC, AUROC, precision/recall at the shipped thresholds;
@@ -13,7 +19,9 @@ message logits, exactly what the gateway keeps):
 - severity macro-F1 and confusion matrix over none/indicator/ideation/behavior/attempt,
   for the model, the lexicon alone and the fusion (the higher of the two);
 - each head alone (embedding head, n-gram head) at the same levels, for comparison;
-- everyday chat: share of DiaSafety validation user messages (outside Risk Ignorance) flagged.
+- everyday chat: share of DiaSafety validation user messages (outside Risk Ignorance) flagged,
+  less those the per-message head trained or chose its threshold on (most of them: its
+  split hashed DiaSafety's contexts across DiaSafety's own files).
 
 Dependency and manipulation heads (``classifiers.training.quality_wellbeing``), on real held-out
 data
@@ -39,6 +47,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from classifiers.data import (  # noqa: E402
+    CssrsPost,
     default_data_dir,
     load_cssrs,
     load_diasafety,
@@ -61,6 +71,8 @@ from classifiers.self_harm import (  # noqa: E402
     SelfHarmScore,
     UserRisk,
 )
+from classifiers.training.corpora import Row, cssrs_group, dia_group  # noqa: E402
+from classifiers.training.heldout import Block, SeenSets, block  # noqa: E402
 from classifiers.training.metrics import (  # noqa: E402
     binary_report,
     calibration,
@@ -84,6 +96,56 @@ def encoder_cache(clf: SelfHarmClassifier, precision: str) -> Any:
     name = head_encoder_name(clf)
     prec = precision if name == "minilm" else None
     return EmbeddingCache(load_encoder(name, device="cpu", precision=prec))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Post:
+    """A C-SSRS post as a benchmark row: its user is its group."""
+
+    post: CssrsPost
+
+    @property
+    def text(self) -> str:
+        return self.post.text
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return (cssrs_group(self.post.user),)
+
+
+def user_heads(clf: SelfHarmClassifier) -> tuple[str, ...]:
+    """The heads behind a user message's score and flag: the per-message head if it ships."""
+    return ("self_harm_message",) if clf.message_head is not None else ("self_harm",)
+
+
+def message_threshold(clf: SelfHarmClassifier) -> float:
+    """The threshold of the score ``score_user_messages`` gives."""
+    return clf.message_head.threshold if clf.message_head is not None else clf.message_threshold
+
+
+def blocks(
+    data_dir: Path, clf: SelfHarmClassifier, sets: SeenSets, split_seed: int | None
+) -> dict[str, Block]:
+    """C-SSRS test users' posts (both self-harm heads score them), DiaSafety validation user
+    messages outside and inside Risk Ignorance (the per-message score and flag)."""
+    data = load_cssrs(data_dir)
+    split = split_users(data.users) if split_seed is None else split_users(data.users, split_seed)
+    test = {u for u, s in split.items() if s == "test"}
+    posts = [Post(p) for p in data.posts if p.user in test]
+    heads = tuple(dict.fromkeys(("self_harm", *user_heads(clf))))
+    pairs = load_diasafety(data_dir)
+    out = {"cssrs_test_posts": block("cssrs_test_posts", heads, posts, sets)}
+    for name, risk in (("everyday", False), ("risk_ignorance_contexts", True)):
+        texts = sorted(
+            {
+                p.context
+                for p in pairs
+                if p.split == "val" and (p.category == "Risk Ignorance") == risk
+            }
+        )
+        rows = [Row(t, int(risk), "diasafety", "en", "test", groups=(dia_group(t),)) for t in texts]
+        out[f"diasafety_{name}"] = block(f"diasafety_{name}", user_heads(clf), rows, sets)
+    return out
 
 
 def severity_block(y: IntArray, pred: IntArray) -> dict[str, Any]:
@@ -115,14 +177,19 @@ def binary_block(y: IntArray, score: npt.NDArray[np.float64], threshold: float) 
 
 
 def evaluate_precision(
-    precision: str, data_dir: Path, clf: SelfHarmClassifier, split_seed: int | None
+    precision: str,
+    data_dir: Path,
+    clf: SelfHarmClassifier,
+    split_seed: int | None,
+    sets: SeenSets,
 ) -> dict[str, Any]:
     data = load_cssrs(data_dir)
-    split = split_users(data.users) if split_seed is None else split_users(data.users, split_seed)
-    test_users = sorted(u for u, s in split.items() if s == "test")
+    rows = blocks(data_dir, clf, sets, split_seed)["cssrs_test_posts"].rows
+    kept = {(r.post.user, r.post.post_idx) for r in rows}
     by_user = data.posts_by_user()
+    test_users = sorted({u for u, _ in kept})
     cache = encoder_cache(clf, precision)
-    posts = [p for u in test_users for p in by_user[u]]
+    posts = [p for u in test_users for p in by_user[u] if (p.user, p.post_idx) in kept]
     texts = [p.text for p in posts]
     emb = cache.encode_documents(texts, progress=True)
     scores = clf.score_user_messages(emb, texts)
@@ -162,7 +229,7 @@ def evaluate_precision(
     for level, y, score, ind, pred, lex, fused, thr in (
         ("users", y_user, user_score, user_ind, user_pred, user_lex, user_fused, clf.threshold),
         ("posts", y_post, post_score, post_ind, post_pred, post_lex, post_fused,
-         clf.message_threshold),
+         message_threshold(clf)),
     ):  # fmt: skip
         ind_report = binary_report(y >= INDICATOR, ind, 0.5)
         lex_flag = (lex >= RISK).astype(np.float64)
@@ -206,24 +273,20 @@ def head_blocks(
 
 
 def everyday_block(
-    data_dir: Path, clf: SelfHarmClassifier, precision: str
+    data_dir: Path, clf: SelfHarmClassifier, precision: str, sets: SeenSets
 ) -> dict[str, float | int]:
-    pairs = load_diasafety(data_dir)
+    """DiaSafety validation user messages the per-message head never saw: share flagged, over
+    the head's threshold, flagged by the lexicon."""
+    b = blocks(data_dir, clf, sets, None)
     cache = encoder_cache(clf, precision)
     out: dict[str, float | int] = {}
-    for name, risk_ignorance in (("everyday", False), ("risk_ignorance_contexts", True)):
-        texts = sorted(
-            {
-                p.context
-                for p in pairs
-                if p.split == "val" and (p.category == "Risk Ignorance") == risk_ignorance
-            }
-        )
+    for name in ("everyday", "risk_ignorance_contexts"):
+        texts = [r.text for r in b[f"diasafety_{name}"].rows]
         scores = clf.score_user_messages(cache.encode_documents(texts), texts)
         out[f"{name}_n"] = len(texts)
         out[f"{name}_flagged"] = float(np.mean([s.flagged for s in scores]))
         out[f"{name}_over_threshold"] = float(
-            np.mean([s.score >= clf.message_threshold for s in scores])
+            np.mean([s.score >= message_threshold(clf) for s in scores])
         )
         out[f"{name}_lexicon_flagged"] = float(np.mean([s.lexicon.flagged for s in scores]))
     return out
@@ -282,11 +345,11 @@ def markdown(results: list[dict[str, Any]], everyday: dict[str, Any]) -> str:
         "",
     ]
     for res in results:
-        for name, block in res.get("heads", {}).items():
+        for name, fig in res.get("heads", {}).items():
             lines.append(
                 f"- {res['precision']}, {name} head alone: at-risk AUPRC / AUROC users "
-                f"{block['users']['auprc']:.3f} / {block['users']['auroc']:.3f}, posts "
-                f"{block['posts']['auprc']:.3f} / {block['posts']['auroc']:.3f}"
+                f"{fig['users']['auprc']:.3f} / {fig['users']['auroc']:.3f}, posts "
+                f"{fig['posts']['auprc']:.3f} / {fig['posts']['auroc']:.3f}"
             )
     lines.append("")
     for res in results:
@@ -308,17 +371,22 @@ def markdown(results: list[dict[str, Any]], everyday: dict[str, Any]) -> str:
                 format_confusion(np.asarray(res[level]["severity_fused"]["confusion"]), SEVERITIES),
                 "```",
             ]
-    lines += ["", "Everyday chat (DiaSafety val user messages):", "```"]
+    lines += [
+        "",
+        "Everyday chat (DiaSafety val user messages the per-message head never saw; "
+        "over_threshold: the per-message head's own threshold):",
+        "```",
+    ]
     lines += [f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in everyday.items()]
     lines += ["```", ""]
     return "\n".join(lines)
 
 
-def wellbeing_block(data_dir: Path, precision: str) -> dict[str, Any]:
+def wellbeing_block(data_dir: Path, precision: str, sets: SeenSets) -> dict[str, Any]:
     """The dependency and manipulation heads on real held-out data (``quality_wellbeing``)."""
     from classifiers.training.quality_wellbeing import report
 
-    return report(data_dir, encoder_cache(SelfHarmClassifier.load(), precision))
+    return report(data_dir, encoder_cache(SelfHarmClassifier.load(), precision), sets=sets)
 
 
 def wellbeing_markdown(w: dict[str, Any], precision: str) -> str:
@@ -345,7 +413,7 @@ def wellbeing_markdown(w: dict[str, Any], precision: str) -> str:
     )
 
 
-def toxicity_block(data_dir: Path, threads: int) -> dict[str, Any] | None:
+def toxicity_block(data_dir: Path, threads: int, sets: SeenSets) -> dict[str, Any] | None:
     """The toxicity head on its held-out test split (``benchmarks.toxicity_quality``), on
     the encoder it was trained on; ``None`` when its weights are not shipped."""
     from benchmarks.toxicity_quality import figures
@@ -356,7 +424,7 @@ def toxicity_block(data_dir: Path, threads: int) -> dict[str, Any] | None:
         return None
     clf = ToxicityClassifier.load()
     name = str(clf.model.head.metadata["encoder_name"])
-    return figures(data_dir, embedding_cache(None, "fp32", "cpu", name, threads), clf)
+    return figures(data_dir, embedding_cache(None, "fp32", "cpu", name, threads), clf, sets=sets)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -380,16 +448,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     clf = SelfHarmClassifier.load(args.weights)
     split_seed = clf.head.metadata.get("split_seed")
-    results = [evaluate_precision(prec, args.data, clf, split_seed) for prec in args.precision]
-    everyday = everyday_block(args.data, clf, args.precision[0])
-    wellbeing = wellbeing_block(args.data, args.precision[0])
-    toxicity = toxicity_block(args.data, args.threads)
+    sets = SeenSets(args.data, {"self_harm": clf.head.metadata})
+    results = [
+        evaluate_precision(prec, args.data, clf, split_seed, sets) for prec in args.precision
+    ]
+    everyday = everyday_block(args.data, clf, args.precision[0], sets)
+    wellbeing = wellbeing_block(args.data, args.precision[0], sets)
+    toxicity = toxicity_block(args.data, args.threads, sets)
     args.out.mkdir(parents=True, exist_ok=True)
     from benchmarks.quality_messages import message_sets, message_sets_markdown
     from benchmarks.toxicity_quality import markdown as toxicity_markdown
 
     messages = message_sets(
-        args.data, encoder_cache(clf, args.precision[0]), args.out, args.everyday_cap
+        args.data, encoder_cache(clf, args.precision[0]), args.out, args.everyday_cap, sets
     )
     plot_curves(results, args.out / "self_harm_pr.png")
     report = (

@@ -3,10 +3,13 @@
     python -m benchmarks.toxicity_quality [--data ../shared/data]
 
 Trains nothing: rebuilds the training script's seeded splits
-(``classifiers.training.train_toxicity.load_rows``), scores every test row with the shipped
-head (``ToxicityClassifier.score``, the runtime path) at its shipped thresholds, and prints the
-test-split figures (AUPRC and AUROC per label, confusion of the flag, everyday flag rate per
-source) as JSON. ``benchmarks/classifier_quality.py`` reports the same figures through
+(``classifiers.training.train_toxicity.load_rows``, with the scheme, seed and cap the head's
+metadata records), keeps the test rows whose normalised text and DiaSafety context no train
+or validation row shares (``classifiers.training.heldout``: the shipped head's exact-text
+hash let near-duplicate tweets and replies to one context cross), scores them with the
+shipped head (``ToxicityClassifier.score``, the runtime path) at its shipped thresholds, and
+prints the test-split figures (AUPRC and AUROC per label, confusion of the flag, everyday flag
+rate per source) as JSON. ``benchmarks/classifier_quality.py`` reports the same figures through
 ``figures`` and ``markdown``; nothing here prints a text.
 """
 
@@ -22,22 +25,45 @@ import numpy as np
 
 from classifiers.data import default_data_dir
 from classifiers.toxicity import TOXICITY_WEIGHTS, ToxicityClassifier
+from classifiers.training.heldout import Block, SeenSets, block, scheme_of
+
+HEADS = ("toxicity",)
+
+
+def blocks(
+    data: Path, meta: dict[str, Any], sets: SeenSets, heldout_all: bool | None = None
+) -> dict[str, Block]:
+    """The head's test rows (its split, from ``meta``) that none of its rows shares a
+    normalised text or a DiaSafety context with."""
+    from classifiers.training import corpora as C
+    from classifiers.training.train_toxicity import load_rows
+
+    every = bool(meta.get("everyday_heldout_all", False)) if heldout_all is None else heldout_all
+    seed = int(meta.get("split", {}).get("seed", meta.get("split_seed", C.CORPUS_SEED)))
+    cap = int(meta.get("split", {}).get("everyday_cap", meta.get("everyday_cap", 2000)))
+    rows = load_rows(data, seed, cap, 1.0, every, scheme_of(meta))
+    test = [r for r in rows if r.split == "test"]
+    return {"toxicity_test": block("toxicity_test", HEADS, test, sets)}
 
 
 def figures(
-    data: Path, encoder: Any, clf: ToxicityClassifier, heldout_all: bool | None = None
+    data: Path,
+    encoder: Any,
+    clf: ToxicityClassifier,
+    heldout_all: bool | None = None,
+    sets: SeenSets | None = None,
 ) -> dict[str, Any]:
-    """Test-split figures of ``clf`` (``train_toxicity.evaluate``), its flag taken from the
-    runtime's ``ToxicityResult.flagged``; ``encoder`` embeds (an ``EmbeddingCache`` or an
-    encoder, the one the head was trained on). The split is the head's own (its metadata);
-    ``heldout_all`` overrides whether every held-out everyday row counts (``load_rows``)."""
-    from classifiers.training import corpora as C
-    from classifiers.training.train_toxicity import evaluate, load_rows
+    """Held-out test figures of ``clf`` (``train_toxicity.evaluate`` on ``blocks``), its flag
+    taken from the runtime's ``ToxicityResult.flagged``; ``encoder`` embeds (an
+    ``EmbeddingCache`` or an encoder, the one the head was trained on). The split is the head's
+    own (its metadata); ``heldout_all`` overrides whether every held-out everyday row counts
+    (``load_rows``); ``sets`` defaults to the shipped heads' rows."""
+    from classifiers.training.train_toxicity import evaluate
 
-    meta = clf.model.head.metadata
+    meta = dict(clf.model.head.metadata)
     every = bool(meta.get("everyday_heldout_all", False)) if heldout_all is None else heldout_all
-    rows = load_rows(data, C.CORPUS_SEED, int(meta.get("everyday_cap", 2000)), 1.0, every)
-    test = [r for r in rows if r.split == "test"]
+    b = blocks(data, meta, sets or SeenSets(data, {"toxicity": meta}), every)["toxicity_test"]
+    test = list(b.rows)
     texts = [r.text for r in test]
     x = np.asarray(encoder.encode_documents(texts), dtype=np.float32)
     probs = clf.model.probabilities(x, len(test))
@@ -47,6 +73,7 @@ def figures(
         raise AssertionError("the runtime's flag is not the any-threshold the figures assume")
     return {
         "encoder": str(meta.get("encoder_name")),
+        "split_scheme": scheme_of(meta),
         "everyday_heldout_all": every,
         "thresholds": thresholds,
         "test": evaluate(test, probs, thresholds),
@@ -60,7 +87,9 @@ def markdown(fig: dict[str, Any]) -> str:
         "",
         "## Toxicity head (bot messages), held-out test split",
         "",
-        f"Thresholds (shipped): {thr}. A message is flagged when `any` reaches its threshold.",
+        f"Thresholds (shipped): {thr}. A message is flagged when `any` reaches its threshold. "
+        "Rows: the head's test split less any row whose normalised text or DiaSafety context "
+        "a train or validation row shares.",
         "",
         "| lang | set | n | positives | AUPRC | AUROC | recall | flagged negatives | tp/fp/fn/tn |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -9,6 +9,10 @@ only.
 
 Held-out real data: the DarkBench split below (half of each category, fixed seed) and the
 DiaSafety validation split never train; ``classifiers.training.quality_wellbeing`` reports on them.
+Under the ``normalised-v1`` split scheme (``classifiers.training.splits``, the default), a
+training or calibration row whose normalised text or group (a DiaSafety context) is also in a
+held-out set is left out (``RealRows.without``); the shipped heads of 2026-12-02 were trained
+under ``exact-hash-v0``, which did not.
 Synthetic rows (``classifiers/training/synthetic/``) train, and their grouped cross-validation is
 reported separately, never as a quality figure. Nothing here prints a text from the data.
 """
@@ -22,14 +26,18 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from classifiers.data import DarkBenchPrompt
 from classifiers.heads import FloatArray, MLPHead, fold_standardisation, sigmoid
+from classifiers.training.splits import LEGACY_SCHEME, SCHEME, Seen, check_scheme, keep
 from classifiers.wellbeing import ANY
+
+if TYPE_CHECKING:
+    from classifiers.training.corpora import Row
 
 SYNTHETIC_DIR: Final = Path(__file__).resolve().parent / "synthetic"
 DARKBENCH_SPLIT_SEED: Final = 20260601
@@ -87,9 +95,10 @@ def load_synthetic(path: Path, names: Sequence[str]) -> list[SyntheticRow]:
 
 
 def darkbench_halves(
-    prompts: Sequence[DarkBenchPrompt], seed: int = DARKBENCH_SPLIT_SEED
+    prompts: Sequence[DarkBenchPrompt], seed: int = DARKBENCH_SPLIT_SEED, scheme: str = SCHEME
 ) -> dict[str, list[DarkBenchPrompt]]:
-    """``{"train": [...], "heldout": [...]}``: half of each category each, reproducibly."""
+    """``{"train": [...], "heldout": [...]}``: half of each category each, reproducibly;
+    under ``SCHEME``, train prompts whose normalised text is in the held-out half left out."""
     rng = random.Random(seed)
     out: dict[str, list[DarkBenchPrompt]] = {"train": [], "heldout": []}
     for category in sorted({p.category for p in prompts}):
@@ -98,7 +107,49 @@ def darkbench_halves(
         half = len(items) // 2
         out["train"].extend(items[:half])
         out["heldout"].extend(items[half:])
+    if check_scheme(scheme) != LEGACY_SCHEME:
+        held = Seen("darkbench held out")
+        for p in out["heldout"]:
+            held.add(p.text)
+        out["train"] = [p for p in out["train"] if not held.holds(p.text)]
     return out
+
+
+@dataclass(frozen=True)
+class RealRows:
+    """The real rows a dependency or manipulation head fits (``positives``, ``negatives``:
+    ``any`` only) or calibrates its threshold on (``calibration``: everyday validation)."""
+
+    positives: list[Row]
+    negatives: list[Row]
+    calibration: list[Row]
+
+    def seen(self, name: str) -> Seen:
+        """Every row this head trained or chose a setting on."""
+        return Seen(name).add_rows([*self.positives, *self.negatives, *self.calibration])
+
+    def without(self, held_out: Sequence[Row]) -> RealRows:
+        """These rows less any whose normalised text or group is in ``held_out``."""
+        held = Seen("held out").add_rows(held_out)
+        return RealRows(
+            keep(self.positives, held), keep(self.negatives, held), keep(self.calibration, held)
+        )
+
+
+def everyday_rows(
+    data_dir: Path, split: str, cap: int | None = None, scheme: str = SCHEME
+) -> list[Row]:
+    """The everyday-chat rows of one split (``classifiers.training.corpora.everyday``
+    under ``scheme``), at most ``cap`` per source."""
+    from classifiers.training.corpora import CORPUS_SEED, everyday
+
+    rows = [r for r in everyday(data_dir, CORPUS_SEED, scheme) if r.split == split]
+    if cap is not None:
+        kept: list[Row] = []
+        for source in sorted({r.source for r in rows}):
+            kept.extend([r for r in rows if r.source == source][:cap])
+        rows = kept
+    return rows
 
 
 @dataclass
@@ -402,18 +453,10 @@ def encoder_metadata(cache: Any) -> dict[str, Any]:
 
 
 def everyday_split(
-    data_dir: Path, split: str, cap: int | None = None
+    data_dir: Path, split: str, cap: int | None = None, scheme: str = SCHEME
 ) -> tuple[list[str], list[str]]:
-    """Texts and languages of the everyday-chat rows of one split
-    (``classifiers.training.corpora.everyday``), at most ``cap`` per source."""
-    from classifiers.training.corpora import everyday
-
-    rows = [r for r in everyday(data_dir) if r.split == split]
-    if cap is not None:
-        kept: list[Any] = []
-        for source in sorted({r.source for r in rows}):
-            kept.extend([r for r in rows if r.source == source][:cap])
-        rows = kept
+    """Texts and languages of ``everyday_rows``."""
+    rows = everyday_rows(data_dir, split, cap, scheme)
     return [r.text for r in rows], [r.lang for r in rows]
 
 
@@ -444,6 +487,14 @@ def parse_args(doc: str, out: Path, argv: Sequence[str] | None) -> argparse.Name
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=1, help="encoder CPU threads")
     p.add_argument("--everyday-cap", type=int, default=2000, help="everyday rows per source")
+    from classifiers.training.splits import SCHEMES
+
+    p.add_argument(
+        "--split-scheme",
+        choices=SCHEMES,
+        default=SCHEME,
+        help=f"how rows are split (the heads of 2026-12-02: {LEGACY_SCHEME})",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p.parse_args(argv)
 

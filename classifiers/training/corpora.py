@@ -1,9 +1,12 @@
 """Short-text corpora for the per-message heads, read from ``../shared/data``, split by seed.
 
 Every row is a ``Row``: text, binary label for the task, source set, language, split, weight,
-and whether the source may train shipped weights (``ship``, from the data README). Splits
-are a seeded hash of (source, group) so a rerun gives the same rows, and a set's rows never
-move between train and held-out when other sets change. Nothing here prints a text.
+whether the source may train shipped weights (``ship``, from the data README), and the groups
+it belongs to (a conversation, a DiaSafety context, a C-SSRS user). Splits come from
+``classifiers.training.splits`` under a named scheme: ``SCHEME`` (the default, by normalised
+text and group across every source of a corpus, ``resplit``) or ``LEGACY_SCHEME`` (a seeded
+hash of (source, exact text or id), what the shipped heads of 2026-12-02 were trained with).
+Nothing here prints a text.
 
 Sources and their role (self-harm per message):
 
@@ -25,25 +28,29 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, Literal
 
 from classifiers.data import (
+    SPLIT_SEED,
+    DiaSafetyPair,
     dataset_info,
     load_cssrs,
     load_diasafety,
     split_users,
 )
 from classifiers.labels import AT_RISK_FROM, severity_index
+from classifiers.training.splits import FRACTIONS as FRACTIONS
+from classifiers.training.splits import LEGACY_SCHEME as LEGACY_SCHEME
+from classifiers.training.splits import SCHEME as SCHEME
+from classifiers.training.splits import Split as Split
+from classifiers.training.splits import assign_splits, check_scheme, legacy_split, text_key
 
 Lang = Literal["en", "fr"]
-Split = Literal["train", "val", "test"]
 CORPUS_SEED: Final = 20261202
-"""Seed of every hash split here; changing it changes every reported figure."""
-FRACTIONS: Final = (0.6, 0.2)
-"""train, val; the rest is test."""
+"""Seed of every split here; changing it changes every reported figure."""
 CSSRS_WEIGHT: Final = 0.15
 """Per-post weight of C-SSRS posts: long posts with weak labels, not short chat."""
 EVERYDAY_CAP: Final = 6000
@@ -67,13 +74,39 @@ class Row:
     ship: bool = True
     everyday: bool = False
     """Everyday chat: the rows thresholds are calibrated on."""
+    groups: tuple[str, ...] = ()
+    """Related rows (a conversation, a context, a user): never in two splits."""
+    fixed: bool = False
+    """The split comes from the source (a user split, a test file) and ``resplit`` keeps it."""
 
 
 def hash_split(source: str, group: str, seed: int = CORPUS_SEED) -> Split:
-    """Reproducible split of one group of one source."""
-    digest = hashlib.sha256(f"{seed}\0{source}\0{group}".encode()).digest()
-    u = int.from_bytes(digest[:8], "big") / 2**64
-    return "train" if u < FRACTIONS[0] else "val" if u < sum(FRACTIONS) else "test"
+    """The legacy split of one group (or exact text) of one source (``LEGACY_SCHEME``)."""
+    return legacy_split(source, group, seed, FRACTIONS)
+
+
+def dia_group(context: str) -> str:
+    """The group of a DiaSafety pair: its user message, normalised (replies to near-identical
+    openers count as one conversation)."""
+    return "diasafety:" + text_key(context)
+
+
+def dia_reply_groups(pairs: Iterable[DiaSafetyPair]) -> dict[str, tuple[str, ...]]:
+    """A DiaSafety reply (stripped text) -> the groups of every context it answers."""
+    out: dict[str, set[str]] = {}
+    for p in pairs:
+        out.setdefault(p.response.strip(), set()).add(dia_group(p.context))
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def resplit(rows: Sequence[Row], seed: int, scheme: str) -> list[Row]:
+    """``rows`` under ``scheme``: unchanged for ``LEGACY_SCHEME``; for ``SCHEME``, split
+    together by normalised text and group (``splits.assign_splits``; fixed rows keep their
+    split), rows whose text is held out further elsewhere left out."""
+    if check_scheme(scheme) == LEGACY_SCHEME:
+        return list(rows)
+    splits = assign_splits([(r.text, r.groups, r.split if r.fixed else None) for r in rows], seed)
+    return [replace(r, split=s) for r, s in zip(rows, splits, strict=True) if s is not None]
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -91,8 +124,11 @@ def _rows(
     everyday: bool = False,
     weight: float = 1.0,
     seed: int = CORPUS_SEED,
+    groups: Callable[[str, str], tuple[str, ...]] | None = None,
 ) -> list[Row]:
-    """``(text, label, group)`` items as rows; empty texts dropped, duplicates kept once."""
+    """``(text, label, id)`` items as rows; empty texts dropped, duplicates kept once. The
+    legacy split hashes ``id``; ``groups(text, id)`` names the row's groups (none: the id
+    relates no rows, e.g. a comment id)."""
     out: list[Row] = []
     seen: set[str] = set()
     for text, label, group in items:
@@ -100,10 +136,15 @@ def _rows(
         if not t or t in seen:
             continue
         seen.add(t)
-        out.append(
-            Row(t, label, source, lang, hash_split(source, group, seed), weight, ship, everyday)
-        )
+        split = hash_split(source, group, seed)
+        g = groups(t, group) if groups is not None else ()
+        out.append(Row(t, label, source, lang, split, weight, ship, everyday, g))
     return out
+
+
+def _by_id(source: str) -> Callable[[str, str], tuple[str, ...]]:
+    """Rows sharing an id (a conversation, a dialogue, a film) are one group."""
+    return lambda _text, gid: (f"{source}:{gid}",)
 
 
 def _cap(rows: list[Row], cap: int, seed: int) -> list[Row]:
@@ -148,21 +189,39 @@ def diasafety_contexts(data: Path, seed: int = CORPUS_SEED) -> list[Row]:
     info = dataset_info(data, "diasafety")
     pairs = load_diasafety(data)
     items = ((p.context, int(p.category == "Risk Ignorance"), p.context) for p in pairs)
-    return _rows("diasafety", items, "en", info.ship, seed=seed)
+    return _rows(
+        "diasafety", items, "en", info.ship, seed=seed, groups=lambda t, _: (dia_group(t),)
+    )
 
 
-def cssrs_posts(data: Path, seed: int = CORPUS_SEED) -> list[Row]:
+def cssrs_group(user: str) -> str:
+    return f"cssrs:{user}"
+
+
+def cssrs_posts(data: Path, seed: int = CORPUS_SEED, split_seed: int = SPLIT_SEED) -> list[Row]:
     """C-SSRS posts labelled by their user (ideation or worse), split by user with the
-    project's user split (``classifiers.data.split_users``)."""
+    project's user split (``classifiers.data.split_users``, stratified: ``fixed``)."""
     cssrs = load_cssrs(data)
-    splits = split_users(cssrs.users)
+    splits = split_users(cssrs.users, seed=split_seed)
     risk = severity_index(AT_RISK_FROM)
     out = []
     for p in cssrs.posts:
         if not p.text.strip():
             continue
         label = int(severity_index(p.severity) >= risk)
-        out.append(Row(p.text, label, "cssrs", "en", splits[p.user], CSSRS_WEIGHT, cssrs.info.ship))
+        out.append(
+            Row(
+                p.text,
+                label,
+                "cssrs",
+                "en",
+                splits[p.user],
+                CSSRS_WEIGHT,
+                cssrs.info.ship,
+                groups=(cssrs_group(p.user),),
+                fixed=True,
+            )
+        )
     return out
 
 
@@ -186,7 +245,15 @@ def topical_chat(data: Path, seed: int = CORPUS_SEED, cap: int = EVERYDAY_CAP) -
         convs = json.loads((data / "topical_chat" / name).read_text(encoding="utf-8"))
         for cid, conv in convs.items():
             items.extend((turn["message"], 0, cid) for turn in conv["content"])
-    rows = _rows("topical_chat", items, "en", info.ship, everyday=True, seed=seed)
+    rows = _rows(
+        "topical_chat",
+        items,
+        "en",
+        info.ship,
+        everyday=True,
+        seed=seed,
+        groups=_by_id("topical_chat"),
+    )
     return _cap(rows, cap, seed)
 
 
@@ -220,7 +287,15 @@ def xpersona_fr(data: Path, seed: int = CORPUS_SEED) -> list[Row]:
     for d, dialogue in enumerate(dialogues):
         for pair in dialogue["dialogue"]:
             items.extend((turn, 0, str(d)) for turn in pair)
-    return _rows("xpersona_fr", items, "fr", info.ship, everyday=True, seed=seed)
+    return _rows(
+        "xpersona_fr",
+        items,
+        "fr",
+        info.ship,
+        everyday=True,
+        seed=seed,
+        groups=_by_id("xpersona_fr"),
+    )
 
 
 XED_LABELS: Final = (
@@ -240,7 +315,9 @@ def _key(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", text.lower())
 
 
-def xed_pairs(data: Path, emotion: str = "sadness") -> tuple[list[Row], list[Row]]:
+def xed_pairs(
+    data: Path, emotion: str = "sadness", scheme: str = SCHEME
+) -> tuple[list[Row], list[Row]]:
     """Cross-lingual transfer check: English XED lines labelled ``emotion`` or not, and the
     French side of the aligned pairs whose English line carries a label (same label).
 
@@ -261,10 +338,11 @@ def xed_pairs(data: Path, emotion: str = "sadness") -> tuple[list[Row], list[Row
         film = cells[0]
         en_items.append((cells[4], label, film))
         fr_items.append((cells[5], label, film))
-    return (
-        _rows("xed_pairs_en", en_items, "en", info.ship),
-        _rows("xed_pairs_fr", fr_items, "fr", info.ship),
-    )
+    by_film = _by_id("xed_film")
+    en = _rows("xed_pairs_en", en_items, "en", info.ship, groups=by_film)
+    fr = _rows("xed_pairs_fr", fr_items, "fr", info.ship, groups=by_film)
+    both = resplit([*en, *fr], CORPUS_SEED, scheme)
+    return [r for r in both if r.lang == "en"], [r for r in both if r.lang == "fr"]
 
 
 def irf_belong(data: Path) -> list[Row]:
@@ -280,8 +358,7 @@ def irf_belong(data: Path) -> list[Row]:
     return out
 
 
-def everyday(data: Path, seed: int = CORPUS_SEED) -> list[Row]:
-    """Every everyday-chat source, English and French."""
+def _everyday(data: Path, seed: int) -> list[Row]:
     return [
         *goemotions(data, seed),
         *topical_chat(data, seed),
@@ -291,18 +368,26 @@ def everyday(data: Path, seed: int = CORPUS_SEED) -> list[Row]:
     ]
 
 
-def self_harm_short(data: Path, seed: int = CORPUS_SEED, cssrs: bool = True) -> list[Row]:
-    """The per-message self-harm corpus: labelled sets, C-SSRS posts, everyday negatives."""
+def everyday(data: Path, seed: int = CORPUS_SEED, scheme: str = SCHEME) -> list[Row]:
+    """Every everyday-chat source, English and French, split together under ``scheme``."""
+    return resplit(_everyday(data, seed), seed, scheme)
+
+
+def self_harm_short(
+    data: Path, seed: int = CORPUS_SEED, cssrs: bool = True, scheme: str = SCHEME
+) -> list[Row]:
+    """The per-message self-harm corpus: labelled sets, C-SSRS posts, everyday negatives,
+    split together under ``scheme``."""
     rows = [
         *ailuminate(data, seed),
         *simplesafetytests(data, seed),
         *xstest(data, seed),
         *diasafety_contexts(data, seed),
-        *everyday(data, seed),
+        *_everyday(data, seed),
     ]
     if cssrs:
         rows.extend(cssrs_posts(data, seed))
-    return rows
+    return resplit(rows, seed, scheme)
 
 
 def texts(rows: Sequence[Row]) -> list[str]:
@@ -322,9 +407,13 @@ P4G_NEGATIVE: Final = (
 """Persuader sentences with no persuasion tactic (greetings, facts, questions, procedure)."""
 
 
-def persuasionforgood(data: Path) -> list[Row]:
-    """Persuader sentences: the related tactics positive, tactic-free sentences negative;
-    the file's train split trains (dialogue-grouped val/train by hash), its test file tests."""
+def persuasionforgood(data: Path, scheme: str = SCHEME) -> list[Row]:
+    """Persuader sentences: the related tactics positive, tactic-free sentences negative.
+
+    ``LEGACY_SCHEME``: the train file's dialogues hashed to train or val, the test file is
+    the test split. But the two files split sentences, not dialogues: every test-file
+    dialogue also has sentences in the train file. ``SCHEME`` splits by dialogue (``B2``)
+    across both files, and by normalised text (greetings and thanks recur everywhere)."""
     info = dataset_info(data, "persuasionforgood")
     out: list[Row] = []
     for name in ("train.csv", "test.csv"):
@@ -344,6 +433,7 @@ def persuasionforgood(data: Path) -> list[Row]:
                     split,
                     1.0,
                     info.ship,
+                    groups=(f"p4g:{r['B2']}",),
                 )
             )
-    return out
+    return resplit(out, CORPUS_SEED, scheme)

@@ -6,12 +6,15 @@ the per-head functions for their model cards. No synthetic text is scored here.
 - Dependency (proxy): the held-out half of DarkBench ``User retention`` and
   ``Anthropomorphization`` prompts (real users asking a bot for friendship or about its
   feelings: dependency-leaning, not labelled per signal) as positives, against DiaSafety
-  validation user messages (everyday chat, none in the training split) as negatives. Also the
-  share of the other held-out DarkBench prompts flagged (real user prompts of other kinds).
+  validation-file user messages as negatives. Also the share of the other held-out DarkBench
+  prompts flagged (real user prompts of other kinds).
 - Manipulation: no public data holds manipulative bot messages, so recall cannot be measured
-  on real data. What is measured: the share of DiaSafety validation bot replies (real everyday
-  responses, none in the training split) flagged, and which tactics fire on them.
+  on real data. What is measured: the share of DiaSafety validation-file bot replies (real
+  everyday responses) flagged, and which tactics fire on them.
 
+Every row is one neither head of the decision saw (``classifiers.training.heldout``: the
+dependency score is the higher of the dependency and loneliness heads'): DiaSafety's own files
+share 43% of their user messages (by normalised text), and a reply belongs to its context.
 The runtime classifiers are used as shipped (head + cues). Prints and returns no text.
 """
 
@@ -19,16 +22,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from classifiers.data import load_darkbench, load_diasafety
+from classifiers.data import DarkBenchPrompt, load_darkbench, load_diasafety
 from classifiers.dependency import DEPENDENCY_WEIGHTS, DependencyClassifier
 from classifiers.heads import FloatArray
 from classifiers.manipulation import MANIPULATION_WEIGHTS, ManipulationClassifier
 from classifiers.training.common import DEPENDENCY_LEANING, darkbench_halves
+from classifiers.training.corpora import Row, dia_group, dia_reply_groups
+from classifiers.training.heldout import Block, SeenSets, block
+
+DEPENDENCY_HEADS = ("dependency", "dependency_loneliness")
+MANIPULATION_HEADS = ("manipulation",)
 
 
 class TextEncoder(Protocol):
@@ -42,23 +51,55 @@ def _embed(encoder: Any, texts: Sequence[str]) -> FloatArray:
     return out
 
 
-def heldout_dia(data_dir: Path) -> tuple[list[str], list[str]]:
-    """Unique DiaSafety validation (user contexts, bot responses) absent from its train split."""
+def dia_val_rows(data_dir: Path) -> tuple[list[Row], list[Row]]:
+    """Unique DiaSafety validation-file (user messages, bot replies) as rows with groups."""
     pairs = load_diasafety(data_dir)
-    train_ctx = {p.context for p in pairs if p.split == "train"}
-    train_rsp = {p.response for p in pairs if p.split == "train"}
-    ctx = sorted({p.context for p in pairs if p.split == "val"} - train_ctx)
-    rsp = sorted({p.response for p in pairs if p.split == "val"} - train_rsp)
-    return ctx, rsp
+    contexts = dia_reply_groups(pairs)
+    ctx = sorted({p.context for p in pairs if p.split == "val"})
+    rsp = sorted({p.response for p in pairs if p.split == "val"})
+    return (
+        [Row(c, 0, "diasafety", "en", "test", groups=(dia_group(c),)) for c in ctx],
+        [Row(r, 0, "diasafety_replies", "en", "test", groups=contexts[r.strip()]) for r in rsp],
+    )
 
 
-def dependency_report(clf: DependencyClassifier, data_dir: Path, encoder: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Prompt:
+    """A DarkBench prompt as a benchmark row (no group)."""
+
+    prompt: DarkBenchPrompt
+    groups: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return self.prompt.text
+
+
+def blocks(data_dir: Path, sets: SeenSets) -> dict[str, Block]:
+    """The rows each figure here is measured on, none seen by the heads that give it."""
+    held = darkbench_halves(load_darkbench(data_dir))["heldout"]
+    ctx, rsp = dia_val_rows(data_dir)
+    lean = [Prompt(p) for p in held if p.category in DEPENDENCY_LEANING]
+    other = [Prompt(p) for p in held if p.category not in DEPENDENCY_LEANING]
+    return {
+        "dependency_positives": block("dependency_positives", DEPENDENCY_HEADS, lean, sets),
+        "dependency_negatives": block("dependency_negatives", DEPENDENCY_HEADS, ctx, sets),
+        "dependency_other_darkbench": block(
+            "dependency_other_darkbench", DEPENDENCY_HEADS, other, sets
+        ),
+        "manipulation_replies": block("manipulation_replies", MANIPULATION_HEADS, rsp, sets),
+    }
+
+
+def dependency_report(
+    clf: DependencyClassifier, data_dir: Path, encoder: Any, sets: SeenSets
+) -> dict[str, Any]:
     from classifiers.training.metrics import binary_report
 
-    held = darkbench_halves(load_darkbench(data_dir))["heldout"]
-    pos = [p for p in held if p.category in DEPENDENCY_LEANING]
-    other = [p.text for p in held if p.category not in DEPENDENCY_LEANING]
-    neg, _ = heldout_dia(data_dir)
+    b = blocks(data_dir, sets)
+    pos = [p.prompt for p in b["dependency_positives"].rows]
+    other = [p.text for p in b["dependency_other_darkbench"].rows]
+    neg = [r.text for r in b["dependency_negatives"].rows]
     texts = [p.text for p in pos] + neg
     results = clf.score(_embed(encoder, texts), texts)
     y = np.asarray([True] * len(pos) + [False] * len(neg))
@@ -77,7 +118,7 @@ def dependency_report(clf: DependencyClassifier, data_dir: Path, encoder: Any) -
     signals = Counter(s for res in results[: len(pos)] for s in res.signals)
     return {
         "positives": "DarkBench held-out User retention + Anthropomorphization (proxy)",
-        "negatives": "DiaSafety val user messages",
+        "negatives": "DiaSafety val user messages neither head saw",
         "n_positive": len(pos),
         "n_negative": len(neg),
         "auprc": r.auprc,
@@ -97,15 +138,15 @@ def dependency_report(clf: DependencyClassifier, data_dir: Path, encoder: Any) -
 
 
 def manipulation_report(
-    clf: ManipulationClassifier, data_dir: Path, encoder: Any
+    clf: ManipulationClassifier, data_dir: Path, encoder: Any, sets: SeenSets
 ) -> dict[str, Any]:
-    _, replies = heldout_dia(data_dir)
+    replies = [r.text for r in blocks(data_dir, sets)["manipulation_replies"].rows]
     results = clf.score(_embed(encoder, replies), replies)
     score = np.asarray([r.score for r in results], dtype=np.float64)
     flagged = np.asarray([r.flagged for r in results])
     tactics = Counter(t for res in results for t in res.tactics)
     return {
-        "negatives": "DiaSafety val bot responses (real everyday replies)",
+        "negatives": "DiaSafety val bot responses (real everyday replies) the head never saw",
         "n": len(replies),
         "fpr": float(flagged.mean()) if len(replies) else 0.0,
         "n_flagged": int(flagged.sum()),
@@ -123,13 +164,15 @@ def report(
     encoder: Any,
     dependency_path: Path = DEPENDENCY_WEIGHTS,
     manipulation_path: Path = MANIPULATION_WEIGHTS,
+    sets: SeenSets | None = None,
 ) -> dict[str, Any]:
     """Both heads, as shipped, on real held-out data (see the module docstring)."""
+    sets = sets or SeenSets(data_dir)
     return {
         "dependency": dependency_report(
-            DependencyClassifier.load(dependency_path), data_dir, encoder
+            DependencyClassifier.load(dependency_path), data_dir, encoder, sets
         ),
         "manipulation": manipulation_report(
-            ManipulationClassifier.load(manipulation_path), data_dir, encoder
+            ManipulationClassifier.load(manipulation_path), data_dir, encoder, sets
         ),
     }

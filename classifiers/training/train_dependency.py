@@ -13,8 +13,9 @@ Data (``ship: yes`` only; the script refuses otherwise):
 The ``any`` threshold is raised so that at most 1% of the everyday chat's validation split
 passes, English and French apart. IRF ``belong`` (no licence: measure only) is scored, never
 trained on. The DarkBench held-out half and DiaSafety validation split are the real held-out
-data of the card (``classifiers.training.quality_wellbeing``). Seeds fixed; progress bars
-unless ``--quiet``.
+data of the card (``classifiers.training.quality_wellbeing``). ``--split-scheme``: see
+``classifiers.training.common`` (``real_rows`` here is what ``classifiers.training.heldout``
+rebuilds to know this head's rows). Seeds fixed; progress bars unless ``--quiet``.
 Nothing here prints a text from the data.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from classifiers.data import dataset_info, load_darkbench, load_diasafety
@@ -33,12 +35,13 @@ from classifiers.training.common import (
     DEPENDENCY_LEANING,
     REAL_FPR,
     SYNTHETIC_DIR,
+    RealRows,
     Trained,
     build_training_data,
     darkbench_halves,
     embedding_cache,
     encoder_metadata,
-    everyday_split,
+    everyday_rows,
     fmt,
     load_synthetic,
     parse_args,
@@ -46,9 +49,42 @@ from classifiers.training.common import (
     train_head,
     with_real_metrics,
 )
+from classifiers.training.corpora import Row, dia_group
 from classifiers.training.quality_wellbeing import dependency_report
+from classifiers.training.splits import LEGACY_SCHEME, Seen, keep
 
 SYNTHETIC = SYNTHETIC_DIR / "dependency.jsonl"
+
+
+def real_rows(data: Path, cap: int, scheme: str) -> RealRows:
+    """DarkBench's train half (dependency-leaning categories positive, the rest negative),
+    DiaSafety's train-file user messages and everyday train rows (negatives), everyday
+    validation rows (calibration); under the normalised scheme, less any row whose text or
+    context is held out (DarkBench's other half, DiaSafety's validation file, everyday
+    validation and test rows)."""
+    halves = darkbench_halves(load_darkbench(data), scheme=scheme)
+    pos = [Row(p.text, 1, "darkbench", "en", "train") for p in halves["train"]
+           if p.category in DEPENDENCY_LEANING]  # fmt: skip
+    dark_neg = [Row(p.text, 0, "darkbench", "en", "train") for p in halves["train"]
+                if p.category not in DEPENDENCY_LEANING]  # fmt: skip
+    pairs = load_diasafety(data)
+    dia = [
+        Row(c, 0, "diasafety", "en", "train", groups=(dia_group(c),))
+        for c in sorted({p.context for p in pairs if p.split == "train"})
+    ]
+    day = everyday_rows(data, "train", cap, scheme)
+    rows = RealRows(pos, dark_neg + dia + day, everyday_rows(data, "val", cap, scheme))
+    if scheme == LEGACY_SCHEME:
+        return rows
+    held = [Row(p.text, 0, "darkbench", "en", "test") for p in halves["heldout"]]
+    held += [
+        Row(p.context, 0, "diasafety", "en", "test", groups=(dia_group(p.context),))
+        for p in pairs
+        if p.split == "val"
+    ]
+    rows = rows.without(held + everyday_rows(data, "test", None, scheme))
+    cal = Seen("calibration").add_rows(rows.calibration)
+    return RealRows(keep(rows.positives, cal), keep(rows.negatives, cal), rows.calibration)
 
 
 def irf_line(meta: dict[str, Any]) -> str:
@@ -209,20 +245,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     synthetic = load_synthetic(SYNTHETIC, DEPENDENCY_SIGNALS)
-    train_half = darkbench_halves(load_darkbench(args.data))["train"]
-    positives = [p.text for p in train_half if p.category in DEPENDENCY_LEANING]
-    dark_neg = [p.text for p in train_half if p.category not in DEPENDENCY_LEANING]
-    pairs = load_diasafety(args.data)
-    dia = sorted({p.context for p in pairs if p.split == "train"})
+    rr = real_rows(args.data, args.everyday_cap, args.split_scheme)
+    positives = [r.text for r in rr.positives]
+    negatives = [r.text for r in rr.negatives]
+    langs: list[str] = [r.lang for r in rr.negatives]
+    val_texts = [r.text for r in rr.calibration]
+    val_langs: list[str] = [r.lang for r in rr.calibration]
+    n_dark_neg = sum(r.source == "darkbench" for r in rr.negatives)
+    n_dia = sum(r.source == "diasafety" for r in rr.negatives)
+    n_day = len(negatives) - n_dark_neg - n_dia
     cache = embedding_cache(args.cache, args.precision, args.device, args.encoder, args.threads)
 
     def embed(texts: Sequence[str]) -> Any:
         return cache.encode_documents(texts, progress=progress)
 
-    day_texts, day_langs = everyday_split(args.data, "train", args.everyday_cap)
-    val_texts, val_langs = everyday_split(args.data, "val", args.everyday_cap)
-    negatives = dark_neg + dia + day_texts
-    langs = ["en"] * (len(dark_neg) + len(dia)) + day_langs
     data = build_training_data(
         DEPENDENCY_SIGNALS, synthetic, positives, negatives, embed, negative_langs=langs
     )
@@ -236,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cue_score": 0.9,
         **encoder_metadata(cache),
         "precision": args.precision,
+        "split": {"scheme": args.split_scheme, "everyday_cap": args.everyday_cap},
         "data": {
             "synthetic": {
                 "n": len(synthetic),
@@ -246,12 +283,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "licence": dark_info.licence,
                 "ship": dark_info.ship,
                 "n_positive": len(positives),
-                "n_negative": len(dark_neg),
+                "n_negative": n_dark_neg,
                 "split_seed": DARKBENCH_SPLIT_SEED,
             },
-            "diasafety": {"licence": dia_info.licence, "ship": dia_info.ship, "n": len(dia)},
+            "diasafety": {"licence": dia_info.licence, "ship": dia_info.ship, "n": n_dia},
             "everyday": {
-                "n": len(day_texts),
+                "n": n_day,
                 "sources": "GoEmotions, Topical-Chat, XED neutral (en); XPersona, XED (fr)",
                 "cap_per_source": args.everyday_cap,
             },
@@ -260,7 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     trained = train_head(DEPENDENCY_SIGNALS, data, args.seed, progress, meta, calibration)
     trained.head.save(args.out)
     clf = DependencyClassifier.load(args.out)
-    real = dependency_report(clf, args.data, cache)
+    from classifiers.training.heldout import SeenSets
+
+    sets = SeenSets(args.data, {"dependency": trained.head.metadata})
+    real = dependency_report(clf, args.data, cache, sets)
     real["irf_belong"] = irf_report(clf, args.data, cache)
     head = with_real_metrics(trained.head, real)
     head.save(args.out)

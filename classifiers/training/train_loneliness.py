@@ -10,7 +10,11 @@ chat (train split, EN and FR) is labelled by a loneliness phrase list (``LONELY`
 "alone", "no friends", "isolé"...), and a logistic head on the shared embedding learns what
 such texts have in common beyond the phrases. IRF (no licence) only measures: never trains,
 chooses nothing. The threshold is the score that at most 1% of the everyday chat's
-validation split reaches, English and French apart (the higher of the two).
+validation split reaches, English and French apart (the higher of the two). Splits:
+``--split-scheme`` (``classifiers.training.splits``): ``normalised-v1`` (the default) splits
+every row together by normalised text and group; the shipped head of 2026-12-02
+(``exact-hash-v0``) also trained on GoEmotions' validation rows, which its threshold then
+read. ``universe`` here is what ``classifiers.training.heldout`` rebuilds to know its rows.
 
 ``classifiers.dependency.DependencyClassifier`` reads it: the dependency score is the higher
 of the two heads', and over this head's threshold (on a message the dependency head may
@@ -34,6 +38,7 @@ from classifiers.dependency import LONELINESS_WEIGHTS
 from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.heads import MLPHead
 from classifiers.training import corpora as C
+from classifiers.training.splits import LEGACY_SCHEME, SCHEME, SCHEMES
 from classifiers.training.train_message_heads import fit, proba
 
 LONELY: Final = re.compile(
@@ -52,12 +57,29 @@ GOEMOTIONS_CAP: Final = 20_000
 FLAG_RATE: Final = 0.01
 
 
-def rows(data: Path) -> list[C.Row]:
-    """Training candidates: C-SSRS posts (train users), GoEmotions and everyday chat."""
-    cssrs = [r for r in C.cssrs_posts(data) if r.split == "train"]
-    goem = [r for r in C.goemotions(data, cap=GOEMOTIONS_CAP) if r.split != "test"]
-    day = [r for r in C.everyday(data) if r.split == "train" and r.source != "goemotions"]
-    return [*cssrs, *goem, *day]
+def universe(data: Path, scheme: str = SCHEME) -> tuple[list[C.Row], list[C.Row], list[C.Row]]:
+    """(training rows, calibration rows, test rows): C-SSRS posts of the train users,
+    GoEmotions (``GOEMOTIONS_CAP``) and the everyday chat; the everyday validation rows set
+    the threshold, its test rows are reported."""
+    if scheme == LEGACY_SCHEME:
+        day = C.everyday(data, C.CORPUS_SEED, scheme)
+        cssrs = [r for r in C.cssrs_posts(data) if r.split == "train"]
+        goem = [r for r in C.goemotions(data, cap=GOEMOTIONS_CAP) if r.split != "test"]
+        rest = [r for r in day if r.split == "train" and r.source != "goemotions"]
+        val = [r for r in day if r.split == "val"]
+        test = [r for r in day if r.split == "test"]
+        return [*cssrs, *goem, *rest], val, test
+    everyday = C.everyday(data, C.CORPUS_SEED, LEGACY_SCHEME)
+    rows = [
+        *C.cssrs_posts(data),
+        *C.goemotions(data, cap=GOEMOTIONS_CAP),
+        *(r for r in everyday if r.source != "goemotions"),
+    ]
+    rows = C.resplit(rows, C.CORPUS_SEED, scheme)
+    train = [r for r in rows if r.split == "train"]
+    val = [r for r in rows if r.everyday and r.split == "val"]
+    test = [r for r in rows if r.everyday and r.split == "test"]
+    return train, val, test
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--encoder", choices=ENCODER_NAMES, default=DEFAULT_ENCODER)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split-scheme", choices=SCHEMES, default=SCHEME)
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     np.random.seed(args.seed)
@@ -80,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache = EmbeddingCache(load_encoder(args.encoder, threads=args.threads))
     enc = encoder_metadata(cache)
     progress = not args.quiet
-    train = rows(args.data)
+    train, val, test = universe(args.data, args.split_scheme)
     if not all(r.ship for r in train):
         raise SystemExit("refusing: a training source is not ship: yes")
     texts = [r.text for r in train]
@@ -88,8 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     x = cache.encode_documents(texts, progress=progress)
     w, b = fit(x, y, np.ones(len(y)), C_VALUE, args.seed)
 
-    val = [r for r in C.everyday(args.data) if r.split == "val"]
-    test = [r for r in C.everyday(args.data) if r.split == "test"]
     sv = proba((w, b), cache.encode_documents([r.text for r in val], progress=progress))
     st = proba((w, b), cache.encode_documents([r.text for r in test], progress=progress))
     lv, lt = np.asarray([r.lang for r in val]), np.asarray([r.lang for r in test])
@@ -117,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta = {
         **enc,
         "head": "dependency_loneliness",
+        "split": {"scheme": args.split_scheme, "seed": C.CORPUS_SEED},
         "c": C_VALUE,
         "seed": args.seed,
         "trained_at": datetime.now(UTC).date().isoformat(),

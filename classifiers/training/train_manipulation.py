@@ -15,8 +15,10 @@ Data (``ship: yes`` only; the script refuses otherwise):
 The ``any`` threshold is raised so that at most 1% of the everyday chat's validation split
 passes, English and French apart. The DiaSafety validation replies are the real held-out
 negatives of the card
-(``classifiers.training.quality_wellbeing``); recall cannot be measured on real data. Seeds fixed;
-progress bars unless ``--quiet``. Nothing here prints a text from the data.
+(``classifiers.training.quality_wellbeing``); recall cannot be measured on real data.
+``--split-scheme``: see ``classifiers.training.common`` (``real_rows`` here is what
+``classifiers.training.heldout`` rebuilds to know this head's rows). Seeds fixed; progress
+bars unless ``--quiet``. Nothing here prints a text from the data.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,11 +37,12 @@ from classifiers.results import MANIPULATION_TACTICS
 from classifiers.training.common import (
     REAL_FPR,
     SYNTHETIC_DIR,
+    RealRows,
     Trained,
     build_training_data,
     embedding_cache,
     encoder_metadata,
-    everyday_split,
+    everyday_rows,
     fmt,
     load_synthetic,
     parse_args,
@@ -46,11 +50,47 @@ from classifiers.training.common import (
     train_head,
     with_real_metrics,
 )
-from classifiers.training.corpora import P4G_POSITIVE, persuasionforgood
+from classifiers.training.corpora import (
+    P4G_POSITIVE,
+    Row,
+    dia_reply_groups,
+    persuasionforgood,
+)
 from classifiers.training.metrics import binary_report
 from classifiers.training.quality_wellbeing import manipulation_report
+from classifiers.training.splits import LEGACY_SCHEME, Seen, keep
 
 SYNTHETIC = SYNTHETIC_DIR / "manipulation.jsonl"
+
+
+def real_rows(data: Path, cap: int, scheme: str) -> RealRows:
+    """PersuasionForGood's train-split persuader sentences (related tactics positive, the rest
+    negative), DiaSafety's train-file replies and everyday train rows (negatives), everyday
+    validation rows (calibration); under the normalised scheme, less any row whose text or
+    context is held out (P4G's test split, DiaSafety's validation file, everyday validation
+    and test rows)."""
+    pairs = load_diasafety(data)
+    contexts = dia_reply_groups(pairs)
+    replies = [
+        Row(t, 0, "diasafety", "en", "train", groups=contexts[t.strip()])
+        for t in sorted({p.response for p in pairs if p.split == "train"})
+    ]
+    p4g = persuasionforgood(data, scheme)
+    pos = [r for r in p4g if r.split == "train" and r.label == 1]
+    p4g_neg = [r for r in p4g if r.split == "train" and r.label == 0]
+    day = everyday_rows(data, "train", cap, scheme)
+    rows = RealRows(pos, replies + p4g_neg + day, everyday_rows(data, "val", cap, scheme))
+    if scheme == LEGACY_SCHEME:
+        return rows
+    held = [
+        Row(p.response, 0, "diasafety", "en", "test", groups=contexts[p.response.strip()])
+        for p in pairs
+        if p.split == "val"
+    ]
+    held += [r for r in p4g if r.split == "test"]
+    rows = rows.without(held + everyday_rows(data, "test", None, scheme))
+    cal = Seen("calibration").add_rows(rows.calibration)
+    return RealRows(keep(rows.positives, cal), keep(rows.negatives, cal), rows.calibration)
 
 
 def p4g_line(meta: dict[str, Any]) -> str:
@@ -173,20 +213,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("refusing: the data README does not mark diasafety ship: yes", file=sys.stderr)
         return 2
     synthetic = load_synthetic(SYNTHETIC, MANIPULATION_TACTICS)
-    pairs = load_diasafety(args.data)
-    replies = sorted({p.response for p in pairs if p.split == "train"})
+    rr = real_rows(args.data, args.everyday_cap, args.split_scheme)
+    p4g_pos = [r.text for r in rr.positives]
+    negatives = [r.text for r in rr.negatives]
+    langs: list[str] = [r.lang for r in rr.negatives]
+    val_texts = [r.text for r in rr.calibration]
+    val_langs: list[str] = [r.lang for r in rr.calibration]
+    n_replies = sum(r.source == "diasafety" for r in rr.negatives)
+    n_p4g_neg = sum(r.source == "p4g" for r in rr.negatives)
+    n_day = len(negatives) - n_replies - n_p4g_neg
     cache = embedding_cache(args.cache, args.precision, args.device, args.encoder, args.threads)
 
     def embed(texts: Sequence[str]) -> Any:
         return cache.encode_documents(texts, progress=progress)
 
-    p4g = persuasionforgood(args.data)
-    p4g_pos = [r.text for r in p4g if r.split == "train" and r.label == 1]
-    p4g_neg = [r.text for r in p4g if r.split == "train" and r.label == 0]
-    day_texts, day_langs = everyday_split(args.data, "train", args.everyday_cap)
-    val_texts, val_langs = everyday_split(args.data, "val", args.everyday_cap)
-    negatives = replies + p4g_neg + day_texts
-    langs = ["en"] * (len(replies) + len(p4g_neg)) + day_langs
     data = build_training_data(
         MANIPULATION_TACTICS, synthetic, p4g_pos, negatives, embed, negative_langs=langs
     )
@@ -200,33 +240,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cue_score": 0.9,
         **encoder_metadata(cache),
         "precision": args.precision,
+        "split": {"scheme": args.split_scheme, "everyday_cap": args.everyday_cap},
         "data": {
             "synthetic": {
                 "n": len(synthetic),
                 "positives": sum(1 for r in synthetic if r.labels),
                 "file": "classifiers/training/synthetic/manipulation.jsonl",
             },
-            "diasafety": {"licence": dia_info.licence, "ship": dia_info.ship, "n": len(replies)},
+            "diasafety": {"licence": dia_info.licence, "ship": dia_info.ship, "n": n_replies},
             "persuasionforgood": {
                 "n_positive": len(p4g_pos),
-                "n_negative": len(p4g_neg),
+                "n_negative": n_p4g_neg,
                 "positive_strategies": list(P4G_POSITIVE),
             },
-            "everyday": {"n": len(day_texts), "cap_per_source": args.everyday_cap},
+            "everyday": {"n": n_day, "cap_per_source": args.everyday_cap},
         },
     }
     trained = train_head(MANIPULATION_TACTICS, data, args.seed, progress, meta, calibration)
     trained.head.save(args.out)
     clf = ManipulationClassifier.load(args.out)
-    real = manipulation_report(clf, args.data, cache)
-    test = [r for r in p4g if r.split == "test"]
+    from classifiers.training.heldout import SeenSets
+
+    sets = SeenSets(args.data, {"manipulation": trained.head.metadata})
+    heldout = manipulation_report(clf, args.data, cache, sets)
+    p4g = persuasionforgood(args.data, args.split_scheme)
+    test = keep([r for r in p4g if r.split == "test"], sets.of("manipulation"))
     res = clf.score(embed([r.text for r in test]), [r.text for r in test])
     rep = binary_report(
         np.asarray([r.label == 1 for r in test]), np.asarray([r.score for r in res]), 0.5
     )
     flagged = np.asarray([r.flagged for r in res])
     y = np.asarray([r.label == 1 for r in test])
-    real["p4g_test"] = {
+    heldout["p4g_test"] = {
         "n": rep.n,
         "positives": rep.positives,
         "auprc": rep.auprc,
@@ -234,10 +279,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "flagged_recall": float(flagged[y].mean()),
         "flagged_fpr": float(flagged[~y].mean()),
     }
-    head = with_real_metrics(trained.head, real)
+    head = with_real_metrics(trained.head, heldout)
     head.save(args.out)
     args.out.with_suffix(".md").write_text(model_card(trained, head.metadata), encoding="utf-8")
-    print(f"wrote {args.out}: real everyday-reply FPR {100 * real['fpr']:.2f}% (n={real['n']})")
+    print(
+        f"wrote {args.out}: real everyday-reply FPR {100 * heldout['fpr']:.2f}% (n={heldout['n']})"
+    )
     return 0
 
 

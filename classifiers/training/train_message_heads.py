@@ -18,7 +18,12 @@ with their cards (``.md``):
 C is chosen on the validation split (AUPRC); the threshold is the score that at most 1% of the
 validation split's everyday chat reaches, English and French apart (the higher of the two).
 Test-split figures go into the metadata and the cards; synthetic figures are labelled as such.
-Seeds fixed; nothing here prints a text from the data.
+Splits: ``--split-scheme`` (default ``normalised-v1``: by normalised text and by group across
+every source, ``classifiers.training.splits``) with ``--split-seed``; the shipped heads of
+2026-12-02 were split by ``exact-hash-v0`` with seed 20261202 (user head) and 0 (bot head:
+its seed doubled as its split seed). The scheme, seed and everyday cap go into the metadata
+(``split``), so that benchmarks can tell each head's training rows
+(``classifiers.training.heldout``). Seeds fixed; nothing here prints a text from the data.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.heads import MLPHead, fold_standardisation
 from classifiers.training import corpora as C
 from classifiers.training.corpora import Row
+from classifiers.training.splits import LEGACY_SCHEME, SCHEME, SCHEMES
 
 WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
 SYNTHETIC: Final = Path(__file__).resolve().parent / "synthetic" / "encouragement.jsonl"
@@ -226,6 +232,7 @@ def curves(
 
 
 def synthetic_rows(seed: int, safe_weight: float = 1.0) -> list[Row]:
+    """The synthetic replies, legacy-split by hand-written sentence group."""
     from classifiers.training.common import load_synthetic
 
     out = []
@@ -239,9 +246,26 @@ def synthetic_rows(seed: int, safe_weight: float = 1.0) -> list[Row]:
                 C.hash_split("synthetic_encouragement", r.group, seed),
                 SYNTHETIC_WEIGHT * (1.0 if r.labels else safe_weight),
                 True,
+                groups=(f"synthetic_encouragement:{r.group}",),
             )
         )
     return out
+
+
+def user_rows(data: Path, cap: int, seed: int = C.CORPUS_SEED, scheme: str = SCHEME) -> list[Row]:
+    """The user head's rows: ``self_harm_short`` split under ``scheme``, at most ``cap``
+    everyday rows per source (whatever their split)."""
+    rows = C.self_harm_short(data, seed, scheme=scheme)
+    kept: list[Row] = []
+    for source in sorted({r.source for r in rows}):
+        group = [r for r in rows if r.source == source]
+        kept.extend(group if not group[0].everyday else group[:cap])
+    return kept
+
+
+def user_select(r: Row) -> bool:
+    """Validation rows the user head's C is chosen on."""
+    return r.lang == "en" and r.source != "cssrs"
 
 
 RISK_IGNORANCE: Final = "Risk Ignorance"
@@ -257,30 +281,64 @@ def diasafety_reply_kinds(data: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
-def bot_rows(data: Path, cap: int, seed: int, safe_weight: float = 1.0) -> list[Row]:
+def bot_rows(
+    data: Path, cap: int, seed: int, safe_weight: float = 1.0, scheme: str = SCHEME
+) -> list[Row]:
     """Synthetic replies, DiaSafety replies (except the unsafe replies to risk contexts:
     they ignore a user's risk, some may validate it; measured, never a negative),
-    PersuasionForGood persuader sentences and everyday chat."""
+    PersuasionForGood persuader sentences and everyday chat, split together under
+    ``scheme`` with ``seed`` (a DiaSafety reply belongs to every context it answers).
+    Everyday rows and replies: at most ``2 * cap`` each per source."""
     from classifiers.data import dataset_info, load_diasafety
 
     info = dataset_info(data, "diasafety")
+    pairs = load_diasafety(data)
+    contexts = C.dia_reply_groups(pairs)
     replies = C._rows(
         "diasafety_replies",
         (
             (p.response, 0, p.context)
-            for p in load_diasafety(data)
+            for p in pairs
             if not (p.category == RISK_IGNORANCE and p.label == "Unsafe")
         ),
         "en",
         info.ship,
         seed=seed,
+        groups=lambda t, _: contexts[t],
     )
-    p4g = [Row(r.text, 0, "p4g", r.lang, r.split, 1.0, r.ship) for r in C.persuasionforgood(data)]
-    day = [r for r in C.everyday(data, seed)]
+    p4g = [
+        Row(r.text, 0, "p4g", r.lang, r.split, 1.0, r.ship, groups=r.groups)
+        for r in C.persuasionforgood(data, LEGACY_SCHEME)
+    ]
+    day = C.everyday(data, seed, LEGACY_SCHEME)
     kept: list[Row] = []
     for source in sorted({r.source for r in day}):
         kept.extend([r for r in day if r.source == source][: cap * 2])
-    return [*synthetic_rows(seed, safe_weight), *replies[: cap * 2], *p4g, *kept]
+    rows = [*synthetic_rows(seed, safe_weight), *replies[: cap * 2], *p4g, *kept]
+    return C.resplit(rows, seed, scheme)
+
+
+def bot_calibration(rows: Sequence[Row], kinds: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """The bot head's validation masks: everyday chat (EN, FR), DiaSafety safe replies and
+    safe replies to Risk Ignorance contexts (the threshold), synthetic rows (the settings)."""
+    split = np.asarray([r.split for r in rows])
+    src = np.asarray([r.source for r in rows])
+    lang = np.asarray([r.lang for r in rows])
+    day = np.asarray([r.everyday for r in rows])
+    kind = [
+        kinds.get(r.text, ("", "")) if r.source == "diasafety_replies" else ("", "") for r in rows
+    ]
+    safe_reply = (src == "diasafety_replies") & np.asarray([k[1] == "Safe" for k in kind])
+    risk_safe = safe_reply & np.asarray([k[0] == RISK_IGNORANCE for k in kind])
+    val = split == "val"
+    return {
+        "everyday_en": val & day & (lang == "en"),
+        "everyday_fr": val & day & (lang == "fr"),
+        "diasafety_safe_replies": val & safe_reply,
+        # real supportive replies: the safe answers to users showing risk
+        "diasafety_risk_ignorance_safe_replies": val & risk_safe,
+        "synthetic": val & (src == "synthetic"),
+    }
 
 
 def card(meta: dict[str, Any], what: str) -> str:
@@ -299,7 +357,7 @@ def card(meta: dict[str, Any], what: str) -> str:
         )
         + f"). Trained {meta['trained_at']} by "
         "`python -m classifiers.training.train_message_heads` "
-        f"(seed {meta['seed']}, split seed {C.CORPUS_SEED}). Encoder: {meta['encoder']} "
+        f"(seed {meta['seed']}, split {split_text(meta)}). Encoder: {meta['encoder']} "
         f"(`{meta['encoder_name']}`).",
         "",
         "## What it does",
@@ -341,6 +399,14 @@ def card(meta: dict[str, Any], what: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def split_text(meta: dict[str, Any]) -> str:
+    """How a head's rows were split, for its card."""
+    sp = meta.get("split")
+    if not sp:
+        return f"scheme {LEGACY_SCHEME}"
+    return f"scheme {sp['scheme']}, split seed {sp['seed']}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=default_data_dir())
@@ -348,6 +414,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--encoder", choices=ENCODER_NAMES, default=DEFAULT_ENCODER)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split-scheme", choices=SCHEMES, default=SCHEME)
+    p.add_argument(
+        "--split-seed",
+        type=int,
+        default=C.CORPUS_SEED,
+        help="seed of both heads' splits (the shipped bot head used 0, its --seed)",
+    )
     p.add_argument("--everyday-cap", type=int, default=3000, help="everyday rows per source")
     p.add_argument("--only", choices=("user", "bot"), default=None, help="train one head")
     p.add_argument("--quiet", action="store_true")
@@ -390,12 +463,7 @@ WHAT_BOT: Final = (
 def train_user_head(
     args: argparse.Namespace, cache: Any, enc: dict[str, Any], progress: bool
 ) -> MLPHead:
-    rows = C.self_harm_short(args.data)
-    kept: list[Row] = []
-    for source in sorted({r.source for r in rows}):
-        group = [r for r in rows if r.source == source]
-        kept.extend(group if not group[0].everyday else group[: args.everyday_cap])
-    rows = kept
+    rows = user_rows(args.data, args.everyday_cap, args.split_seed, args.split_scheme)
     if not all(r.ship for r in rows):
         raise SystemExit("refusing: a training source is not ship: yes")
     x = cache.encode_documents(C.texts(rows), progress=progress)
@@ -412,10 +480,11 @@ def train_user_head(
         rows,
         x,
         args.seed,
-        lambda r: r.lang == "en" and r.source != "cssrs",
+        user_select,
         slices,
         {
             **enc,
+            "split": split_meta(args),
             "data_text": "AILuminate en_US (CC BY 4.0: `ssh` positive, 11 other hazards negative), "
             "SimpleSafetyTests (CC BY 4.0: self-harm area positive), XSTest (CC BY 4.0: unsafe "
             "self-harm prompts positive, safe look-alikes negative), DiaSafety contexts "
@@ -444,7 +513,9 @@ def train_bot_head(
     from classifiers.ngrams import NgramHead, NgramVocabulary
     from classifiers.training.common import fpr_threshold
 
-    brows = bot_rows(args.data, args.everyday_cap, args.seed, SAFE_REPLY_WEIGHT)
+    brows = bot_rows(
+        args.data, args.everyday_cap, args.split_seed, SAFE_REPLY_WEIGHT, args.split_scheme
+    )
     if not all(r.ship for r in brows):
         raise SystemExit("refusing: a training source is not ship: yes")
     texts = C.texts(brows)
@@ -462,14 +533,8 @@ def train_bot_head(
     safe_reply = (src == "diasafety_replies") & np.asarray([k[1] == "Safe" for k in kind])
     risk_safe = safe_reply & np.asarray([k[0] == RISK_IGNORANCE for k in kind])
     tr = split == "train"
-    val_syn = (split == "val") & (src == "synthetic")
-    calibration = {
-        "everyday_en": (split == "val") & day & (lang == "en"),
-        "everyday_fr": (split == "val") & day & (lang == "fr"),
-        "diasafety_safe_replies": (split == "val") & safe_reply,
-        # real supportive replies: the safe answers to users showing risk
-        "diasafety_risk_ignorance_safe_replies": (split == "val") & risk_safe,
-    }
+    calibration = bot_calibration(brows, kinds)
+    val_syn = calibration.pop("synthetic")
 
     def threshold(s: npt.NDArray[np.float64]) -> float:
         return max(fpr_threshold(s[m].astype(np.float32), FLAG_RATE) for m in calibration.values())
@@ -548,7 +613,17 @@ def train_bot_head(
     for name, m in slices.items():
         if (m & te).any():
             metrics[name] = report(y[m & te], s[m & te], t)
-    # risk-ignoring replies: never trained on; held-out contexts only, flag rate reported
+    # risk-ignoring replies: never trained on; only those whose context no train or
+    # validation row shares (by normalised text), flag rate reported
+    from classifiers.training.splits import Seen
+
+    bot_seen = Seen("self_harm_bot").add_rows(
+        r
+        for r, m in zip(
+            brows, tr | np.any(list(calibration.values()), axis=0) | val_syn, strict=True
+        )
+        if m
+    )
     ri = sorted(
         {
             p.response.strip()
@@ -557,7 +632,7 @@ def train_bot_head(
             )
             if p.category == RISK_IGNORANCE
             and p.label == "Unsafe"
-            and C.hash_split("diasafety_replies", p.context, args.seed) == "test"
+            and not bot_seen.holds(p.response, (C.dia_group(p.context),))
         }
     )
     if ri:
@@ -572,6 +647,7 @@ def train_bot_head(
     lexical_name = "self_harm_bot_lexical.safetensors"
     meta = {
         **enc,
+        "split": split_meta(args),
         "head": "self_harm_bot",
         "c": choice["c"],
         "selection": tried,
@@ -612,6 +688,15 @@ def train_bot_head(
     )
     bot.save(args.out_dir / "self_harm_bot.safetensors")
     return bot
+
+
+def split_meta(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``classifiers.training.heldout`` needs to rebuild a head's rows."""
+    return {
+        "scheme": args.split_scheme,
+        "seed": args.split_seed,
+        "everyday_cap": args.everyday_cap,
+    }
 
 
 def sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -18,8 +18,12 @@ character 2-5-grams (``classifiers.ngrams``, vocabulary fitted on the train user
 Their logits are fused by a weighted sum; severity is read ordinally (expected severity cut
 at thresholds tuned for macro-F1) or by argmax with per-class offsets, whichever does better
 out of fold. Only data marked ``ship: yes`` in the data README may train these weights; the
-script refuses otherwise. Embeddings are cached under ``.cache/embeddings``. Nothing here
-prints a text from the data.
+script refuses otherwise. ``--split-scheme normalised-v1`` (the default;
+``classifiers.training.splits``) also leaves out any post or everyday message whose
+normalised text is in a more held-out split (a few short posts recur across users);
+``exact-hash-v0`` is what the shipped heads of 2026-12-02 were trained with
+(``split_rows`` is what ``classifiers.training.heldout`` rebuilds to know their rows).
+Embeddings are cached under ``.cache/embeddings``. Nothing here prints a text from the data.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ from classifiers.self_harm import (
     ordinal_severity,
 )
 from classifiers.training.common import fit_scaler
+from classifiers.training.splits import SCHEME, SCHEMES
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -536,6 +541,40 @@ def choose(
     return best, tried
 
 
+def split_rows(
+    data: CssrsData,
+    dia_train: Sequence[str],
+    dia_val: Sequence[str],
+    split_seed: int,
+    scheme: str,
+) -> tuple[CssrsData, list[str], list[str]]:
+    """C-SSRS data and the everyday (train, val) messages under ``scheme``: for
+    ``SCHEME``, a post or message whose normalised text is also in a more held-out split
+    (test users' posts, then validation users' and DiaSafety's validation file) is left out."""
+    from dataclasses import replace
+
+    from classifiers.training.corpora import cssrs_group, dia_group
+    from classifiers.training.splits import LEGACY_SCHEME, Split, assign_splits
+
+    if scheme == LEGACY_SCHEME:
+        return data, list(dia_train), list(dia_val)
+    user_split = split_users(data.users, seed=split_seed)
+    items: list[tuple[str, tuple[str, ...], Split | None]] = [
+        (p.text, (cssrs_group(p.user),), user_split[p.user]) for p in data.posts
+    ]
+    items += [(t, (dia_group(t),), "train") for t in dia_train]
+    items += [(t, (dia_group(t),), "val") for t in dia_val]
+    # a row moved to a more held-out split (or left out) no longer trains or reports here
+    kept = [
+        s == pin for s, (_, _, pin) in zip(assign_splits(items, split_seed), items, strict=True)
+    ]
+    n = len(data.posts)
+    posts = tuple(p for p, k in zip(data.posts, kept[:n], strict=True) if k)
+    train = [t for t, k in zip(dia_train, kept[n : n + len(dia_train)], strict=True) if k]
+    val = [t for t, k in zip(dia_val, kept[n + len(dia_train) :], strict=True) if k]
+    return replace(data, posts=posts), train, val
+
+
 def everyday_texts(data_dir: Path) -> tuple[list[str], list[str], DatasetInfo]:
     """DiaSafety user messages outside "Risk Ignorance": (train texts, val texts, info)."""
     from classifiers.data import dataset_info
@@ -565,6 +604,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split-seed", type=int, default=SPLIT_SEED)
+    p.add_argument("--split-scheme", choices=SCHEMES, default=SCHEME)
     p.add_argument("--encoder", choices=ENCODER_NAMES, default=DEFAULT_ENCODER)
     p.add_argument("--precision", choices=("fp32", "int8", "fp16"), default="fp32")
     p.add_argument("--device", default=None)
@@ -605,6 +645,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cache.encode_documents(texts, progress=progress)
 
     lexicon = default_lexicon()
+    dia_train, dia_val, dia_info = everyday_texts(args.data)
+    data, dia_train, dia_val = split_rows(
+        data, dia_train, dia_val, args.split_seed, args.split_scheme
+    )
     corpus = build_corpus(data, embed, lexicon, args.split_seed, progress)
     rows = corpus.rows()
     train = sorted(u for u, s in corpus.user_split.items() if s == "train")
@@ -617,17 +661,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_ngrams(corpus, texts, vocabulary, progress)
 
     everyday: dict[str, dict[str, Matrix]] = {}
-    dia_info: DatasetInfo | None = None
-    if args.everyday_negatives:
-        dia_train, dia_val, dia_info = everyday_texts(args.data)
-        if dia_info.ship:
-            for name, msgs in (("train", dia_train), ("val", dia_val)):
-                everyday[name] = {
-                    "embedding": head_inputs(
-                        embed(msgs), lexicon_features(lexicon, msgs, progress)
-                    ),
-                    "lexical": vocabulary.matrix(msgs, progress=progress),
-                }
+    if args.everyday_negatives and dia_info.ship:
+        for name, msgs in (("train", dia_train), ("val", dia_val)):
+            everyday[name] = {
+                "embedding": head_inputs(embed(msgs), lexicon_features(lexicon, msgs, progress)),
+                "lexical": vocabulary.matrix(msgs, progress=progress),
+            }
 
     def everyday_rows(split: str, kind: str) -> Matrix | None:
         return everyday[split][kind] if split in everyday else None
@@ -735,6 +774,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "trained_at": datetime.now(UTC).strftime("%Y-%m-%d"),
         "seed": args.seed,
         "split_seed": args.split_seed,
+        "split": {"scheme": args.split_scheme, "seed": args.split_seed},
         "c": choice.c,
         "c_lexical": choice.c_lexical,
         "at_risk_from": AT_RISK_FROM,
@@ -769,7 +809,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "data": {"cssrs": {"licence": data.info.licence, "ship": data.info.ship}},
         "metrics": metrics,
     }
-    if dia_info is not None and "train" in everyday:
+    if "train" in everyday:
         meta["data"]["diasafety"] = {
             "licence": dia_info.licence,
             "ship": dia_info.ship,

@@ -31,7 +31,11 @@ Data, ``ship: yes`` only (the script refuses otherwise):
 ``threat`` and ``sexual`` have no labelled source: they are weak labels, a toxic row (any
 label above) whose text matches the English or French word lists ``THREAT`` / ``SEXUAL``.
 
-Splits: seeded hash per source and text (60/20/20); everyday chat: ``--everyday-cap`` train
+Splits (``--split-scheme``, ``classifiers.training.splits``): ``normalised-v1`` (the default)
+splits every row together by normalised text and by group (a DiaSafety reply with the
+contexts it answers, a Topical-Chat conversation); ``exact-hash-v0``, what the shipped head of
+2026-12-02 was trained with, hashed each source's exact texts (60/20/20), so near-duplicate
+tweets and replies to one context crossed splits. Everyday chat: ``--everyday-cap`` train
 rows per source, every validation and test row. Thresholds: per output, the score that at
 most 1% of the validation split's bot-like everyday chat reaches, English and French apart
 (the higher). Test-split figures (AUPRC, confusion at the threshold, everyday flag rate), English
@@ -55,6 +59,7 @@ import numpy.typing as npt
 from classifiers.results import TOXICITY_LABELS
 from classifiers.training import corpora as C
 from classifiers.training.corpora import Lang, Split
+from classifiers.training.splits import LEGACY_SCHEME, SCHEME, SCHEMES, check_scheme
 
 OUTPUTS: Final = ("any", *TOXICITY_LABELS)
 C_GRID: Final = (0.01, 0.03, 0.1, 0.3)
@@ -110,6 +115,8 @@ class TRow:
     weight: float = 1.0
     augmented: str = ""
     """How this training copy was made from a real row (``augment``); empty for real rows."""
+    groups: tuple[str, ...] = ()
+    """Related rows (the contexts a DiaSafety reply answers, a conversation)."""
 
 
 def weak(labels: set[str], text: str) -> frozenset[str]:
@@ -210,7 +217,7 @@ def augment_name(how: Augment) -> str:
     return ",".join(kinds) or "none"
 
 
-def augment(rows: list[TRow], data: Path, how: Augment) -> list[TRow]:
+def augment(rows: list[TRow], data: Path, how: Augment, scheme: str = SCHEME) -> list[TRow]:
     """``rows`` reweighted, plus the training copies ``how`` asks for (split ``train``)."""
     from dataclasses import replace
 
@@ -238,7 +245,8 @@ def augment(rows: list[TRow], data: Path, how: Augment) -> list[TRow]:
             low = r.text.lower()
             copy(r, low if low != r.text else r.text[:1].upper() + r.text[1:], "case")
     if how.extra_fr:
-        day = [d for d in C.everyday(data, C.CORPUS_SEED) if d.lang == "fr" and d.split == "train"]
+        day = [d for d in C.everyday(data, C.CORPUS_SEED, scheme) if d.lang == "fr"]
+        day = [d for d in day if d.split == "train"]
         for source in sorted({d.source for d in day}):
             for d in [d for d in day if d.source == source][: how.extra_fr]:
                 t = d.text.strip()
@@ -252,36 +260,72 @@ def _split(source: str, text: str, seed: int) -> Split:
     return C.hash_split(source, text, seed)
 
 
+def _normalised_splits(
+    labelled: Sequence[TRow], day: Sequence[C.Row], seed: int
+) -> tuple[list[TRow], list[C.Row]]:
+    """``SCHEME`` splits of the labelled rows and the everyday chat, made together (a tweet
+    and a chat line with one normalised text fall in one split); rows whose text is held out
+    further elsewhere are left out."""
+    from dataclasses import replace
+
+    from classifiers.training.splits import assign_splits
+
+    items = [(r.text, r.groups, None) for r in labelled]
+    items += [(r.text, r.groups, None) for r in day]
+    splits = assign_splits(items, seed)
+    n = len(labelled)
+    rows = [replace(r, split=s) for r, s in zip(labelled, splits[:n], strict=True) if s]
+    chat = [replace(r, split=s) for r, s in zip(day, splits[n:], strict=True) if s]
+    return rows, chat
+
+
 def load_rows(
-    data: Path, seed: int, cap: int, bot_weight: float = 1.0, heldout_all: bool = False
+    data: Path,
+    seed: int,
+    cap: int,
+    bot_weight: float = 1.0,
+    heldout_all: bool = False,
+    scheme: str = SCHEME,
 ) -> list[TRow]:
     """The labelled rows and the everyday chat (``cap`` rows per source; with
     ``heldout_all``, ``cap`` train rows per source and every validation and test row, so
-    that thresholds and flag rates rest on all the held-out everyday chat)."""
+    that thresholds and flag rates rest on all the held-out everyday chat), split under
+    ``scheme`` with ``seed``."""
     from classifiers.data import dataset_info, load_diasafety
 
     for folder in ("mlma_hate", "toxigen", "diasafety", "xstest"):
         if not dataset_info(data, folder).ship:
             raise SystemExit(f"refusing: {folder} is not ship: yes")
+    check_scheme(scheme)
     rows: list[TRow] = []
     seen: set[str] = set()
+    pairs = load_diasafety(data)
+    contexts = C.dia_reply_groups(pairs)
 
     def add(
-        text: str, labels: set[str], source: str, lang: Lang, subset: str = "", weight: float = 1.0
+        text: str,
+        labels: set[str],
+        source: str,
+        lang: Lang,
+        subset: str = "",
+        weight: float = 1.0,
+        groups: tuple[str, ...] = (),
     ) -> None:
         t = text.strip()
         if not t or t in seen:
             return
         seen.add(t)
         split = _split(source, t, seed)
-        rows.append(TRow(t, weak(labels, t), source, lang, split, False, subset, weight))
+        rows.append(
+            TRow(t, weak(labels, t), source, lang, split, False, subset, weight, "", groups)
+        )
 
     for lang in ("en", "fr"):
         for r in C._csv(data / "mlma_hate" / f"{lang}_dataset.csv"):
             add(r["tweet"], mlma_labels(r["sentiment"], r["target"], r["group"]), "mlma", lang)
     for r in C._csv(data / "toxigen" / "statements.csv"):
         add(r["text"], {"hate"} if r["label"] == "hate" else set(), "toxigen", "en")
-    for p in load_diasafety(data):
+    for p in pairs:
         if p.category == "Biased Opinion" and p.label == "Unsafe":
             continue
         labels: set[str] = set()
@@ -290,11 +334,13 @@ def load_rows(
             labels = {"insult", "harassment"}
         elif p.label == "Unsafe" and p.category == "Toxicity Agreement":
             labels = {"any"}
-        add(p.response, labels, "diasafety", "en", subset, bot_weight)
+        add(p.response, labels, "diasafety", "en", subset, bot_weight, contexts[p.response.strip()])
     for r in C._csv(data / "xstest" / "xstest_prompts.csv"):
         if r["label"] == "safe":
             add(r["prompt"], set(), "xstest", "en")
-    day = C.everyday(data, C.CORPUS_SEED)
+    day = C.everyday(data, C.CORPUS_SEED, LEGACY_SCHEME)
+    if scheme != LEGACY_SCHEME:
+        rows, day = _normalised_splits(rows, day, seed)
     for source in sorted({r.source for r in day}):
         mine = [d for d in day if d.source == source]
         if heldout_all:
@@ -305,7 +351,7 @@ def load_rows(
             t = d.text.strip()
             if t and t not in seen:
                 seen.add(t)
-                rows.append(TRow(t, frozenset(), source, d.lang, d.split, True))
+                rows.append(TRow(t, frozenset(), source, d.lang, d.split, True, groups=d.groups))
     return rows
 
 
@@ -603,7 +649,8 @@ def card(meta: dict[str, Any]) -> str:
         )
         + "). "
         f"Trained {meta['trained_at']} by `python -m classifiers.training.train_toxicity` "
-        f"(seed {meta['seed']}, split seed {meta['split_seed']}). Encoder: {meta['encoder']} "
+        f"(seed {meta['seed']}, split seed {meta['split_seed']}, scheme "
+        f"{meta.get('split', {}).get('scheme', LEGACY_SCHEME)}). Encoder: {meta['encoder']} "
         f"(`{meta['encoder_name']}`, {meta['dim']}-d).",
         "",
         "## What it does",
@@ -754,7 +801,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     given = list(argv if argv is not None else sys.argv[1:])
-    own = {"--hidden": str(DEFAULT_HIDDEN), "--trainer": DEFAULT_TRAINER, "--augment": ""}
+    own = {
+        "--hidden": str(DEFAULT_HIDDEN),
+        "--trainer": DEFAULT_TRAINER,
+        "--augment": "",
+        "--split-scheme": SCHEME,
+    }
     for a in given:
         key, _, value = a.partition("=")
         if key in own:
@@ -765,12 +817,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if own["--trainer"] not in ("torch", "sklearn"):
         raise SystemExit("--trainer=torch or --trainer=sklearn")
     how = parse_augment(own["--augment"] or DEFAULT_AUGMENT)
+    scheme = own["--split-scheme"]
+    if scheme not in SCHEMES:
+        raise SystemExit(f"--split-scheme: one of {SCHEMES}")
     set_seeds(args.seed)
     progress = not args.quiet
     rows = augment(
-        load_rows(args.data, C.CORPUS_SEED, args.everyday_cap, BOT_WEIGHT, heldout_all=True),
+        load_rows(
+            args.data, C.CORPUS_SEED, args.everyday_cap, BOT_WEIGHT, heldout_all=True, scheme=scheme
+        ),
         args.data,
         how,
+        scheme,
     )
     cache = embedding_cache(args.cache, args.precision, args.device, args.encoder, args.threads)
     x = cache.encode_documents([r.text for r in rows], progress=progress)
@@ -814,6 +872,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         **encoder_metadata(cache),
         "seed": args.seed,
         "split_seed": C.CORPUS_SEED,
+        "split": {"scheme": scheme, "seed": C.CORPUS_SEED, "everyday_cap": args.everyday_cap},
         "trained_at": datetime.now(UTC).date().isoformat(),
         "thresholds": thresholds,
         "language_thresholds": by_lang,
