@@ -8,16 +8,18 @@ only as hashes, so they never end up in logs or reprs.
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from guardrail.durations import Duration
 from guardrail.platforms.registry import UpstreamConfig
+from guardrail.problems import Problem, ProblemError, at, compose, construct, validation_problems
 
 DEFAULT_TENANT = "default"
 
@@ -269,15 +271,95 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+class ConfigError(ProblemError):
+    """A gateway configuration that cannot be used: each problem names the file and line,
+    or the environment variable or command-line value, it comes from."""
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from an optional YAML file, the environment, then explicit overrides."""
+    """Settings from an optional YAML file, the environment, then explicit overrides.
+
+    Raises :class:`ConfigError` with ``file:line:column: key: message (did you mean …)``
+    for what the file says, ``GUARDRAIL_<KEY>: message`` for the environment and
+    ``--<option>: message`` for overrides."""
+    source = str(config_file) if config_file is not None else "<config>"
+    root: yaml.Node | None = None
     file_values: dict[str, Any] = {}
     if config_file is not None:
-        loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{config_file}: the config file must be a mapping")
-        file_values = loaded
-    env = Settings()  # reads GUARDRAIL_* only
-    merged = {**file_values, **env.model_dump(exclude_unset=True)}
-    merged.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings.model_validate(merged)
+        try:
+            text = config_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                [Problem(source, 0, 0, f"cannot read: {exc.strerror or exc}")]
+            ) from exc
+        try:
+            root = compose(text, source)
+            loaded = construct(root) if root is not None else None
+        except ProblemError as exc:
+            raise ConfigError(exc.problems) from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError([at(root, "the config file must be a mapping", source)])
+        file_values = loaded or {}
+    try:
+        env = Settings()  # reads GUARDRAIL_* only
+    except ValidationError as exc:
+        raise ConfigError(_outside_problems(exc, "GUARDRAIL_")) from exc
+    from_env = env.model_dump(exclude_unset=True)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    merged = {**file_values, **from_env, **given}
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = validation_problems(exc, root, source, Settings)
+        outside = {k: f"GUARDRAIL_{k.upper()}" for k in from_env}
+        outside |= {k: f"--{k.replace('_', '-')}" for k in given}
+        raise ConfigError(_sourced(problems, exc, outside)) from exc
+
+
+def _sourced(
+    problems: list[Problem], exc: ValidationError, outside: dict[str, str]
+) -> list[Problem]:
+    """Name the environment variable or option behind an error that is not the file's."""
+    out = []
+    for problem, err in zip(problems, exc.errors(), strict=True):
+        top = str(err["loc"][0]) if err["loc"] else ""
+        prefix = outside.get(top)
+        if prefix is None:
+            out.append(problem)
+            continue
+        name = (
+            f"GUARDRAIL_{top.upper()}" if prefix == "GUARDRAIL_" else f"--{top.replace('_', '-')}"
+        )
+        message = problem.message.split(": ", 1)[-1]
+        out.append(Problem(name, 0, 0, message))
+    return out
+
+
+def _outside_problems(exc: ValidationError, prefix: str) -> list[Problem]:
+    """Errors in ``GUARDRAIL_*`` variables, each named by its variable."""
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        problems.append(Problem(f"{prefix}{key.upper()}", 0, 0, err["msg"]))
+    return problems
+
+
+def missing_secrets(settings: Settings) -> list[Problem]:
+    """Secrets the settings name but the environment does not hold (an upstream's
+    ``token_env``): found at start-up, one line each, not as a traceback mid-request."""
+    upstreams = {f"bots.{bot}.upstream": cfg.upstream for bot, cfg in settings.bots.items()}
+    upstreams["default_upstream"] = settings.default_upstream
+    problems = []
+    for where, upstream in upstreams.items():
+        if upstream is None or upstream.token_env is None:
+            continue
+        if not os.environ.get(upstream.token_env):
+            problems.append(
+                Problem(
+                    f"{where}.token_env",
+                    0,
+                    0,
+                    f"environment variable {upstream.token_env} is not set",
+                )
+            )
+    return problems

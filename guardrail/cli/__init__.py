@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from guardrail.cli.audit import audit_app
-from guardrail.config import Settings, load_settings
+from guardrail.config import ConfigError, Settings, load_settings, missing_secrets
 from guardrail.policy import PolicyError, load_policy_set
 
 app = typer.Typer(
@@ -76,9 +76,12 @@ def serve(
     overrides = {k: v for k, v in given.items() if v is not None}
     try:
         settings = load_settings(config, **overrides)
+        problems = missing_secrets(settings)
+        if problems:
+            raise ConfigError(problems)
         if settings.policy:
             load_policy_set(settings.policy)
-    except PolicyError as exc:
+    except (PolicyError, ConfigError) as exc:  # file:line: key: message, one line each
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     except (ValidationError, ValueError, OSError) as exc:

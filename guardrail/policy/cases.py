@@ -28,13 +28,8 @@ from pydantic import (
 )
 
 from guardrail.models import Channel, Kind, UserContext, Verdict
-from guardrail.policy.core import (
-    PolicyError,
-    Problem,
-    compose,
-    construct,
-    validation_problems,
-)
+from guardrail.policy.core import PolicyError, compose, construct, validation_problems
+from guardrail.problems import Problem
 
 
 class _Strict(BaseModel):

@@ -13,19 +13,15 @@ from pathlib import Path
 from guardrail.policy.core import (
     LoadedPolicy,
     PolicyError,
-    Problem,
-    at,
     builtin,
     compose,
     construct,
-    locate,
-    unique,
     validation_problems,
     version_of,
-    yaml_problem,
 )
 from guardrail.policy.policyset import load_policy_set
 from guardrail.policy.resolve import Resolver, parse_document
+from guardrail.problems import Problem, at, locate, unique, yaml_problem
 
 __all__ = [
     "LoadedPolicy",

@@ -16,8 +16,9 @@ from typing import Literal
 from guardrail.consent import ConsentDetector, ConsentWords
 from guardrail.models import Channel, OutreachRequest
 from guardrail.policy import match
-from guardrail.policy.core import LoadedPolicy, PolicyError, Problem, at, builtin
+from guardrail.policy.core import LoadedPolicy, PolicyError, builtin
 from guardrail.policy.resolve import Document, Resolver, policy_files, read_document, where_is
+from guardrail.problems import Problem, at
 
 FALLBACK = "default"
 Applies = Literal["match", "fallback", "shadow", "none"]

@@ -21,16 +21,14 @@ from pydantic import BaseModel, ValidationError
 from guardrail.policy.core import (
     LoadedPolicy,
     PolicyError,
-    Problem,
-    at,
     builtin,
     compose,
     construct,
-    unique,
     validation_problems,
     version_of,
 )
 from guardrail.policy.schema import Policy
+from guardrail.problems import Problem, at, unique
 from guardrail.rules import RULES
 
 NOT_INHERITED = frozenset({"name", "description", "extends", "match", "mode", "shadow"})

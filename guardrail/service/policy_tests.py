@@ -22,9 +22,10 @@ from guardrail.analysis import Analyze, Analyzer
 from guardrail.models import Decision, Event, EventType, OutreachRequest, UserContext
 from guardrail.pipeline import refuse_unknown
 from guardrail.policy.cases import Case, CaseRequest, Defaults, HistoryItem, load_cases
-from guardrail.policy.core import LoadedPolicy, PolicyError, Problem
+from guardrail.policy.core import LoadedPolicy, PolicyError
 from guardrail.policy.policyset import PolicySet, load_policy_set
 from guardrail.policy.resolve import POLICY_SUFFIXES
+from guardrail.problems import Problem
 from guardrail.risk import LexiconAssessor
 from guardrail.service.ingest import ingest
 from guardrail.service.shadow import decide_with_shadows
