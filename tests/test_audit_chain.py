@@ -336,5 +336,6 @@ def test_query_export_and_report_cli(audit_db: Path, env_key: None, tmp_path: Pa
     out = runner.invoke(cli, ["audit", "report", "sb243", *db, "--year", "2026"])
     assert out.exit_code == 0, out.output
     report = json.loads(out.stdout)
-    assert report["crisis_referrals"]["total"] == 0 and "later issue" in report["note"]
+    assert report["crisis_referrals"]["total"] == 0 and "crisis_resources" in report["note"]
+    assert "later issue" not in report["note"]  # a regulator's document, no development notes
     assert runner.invoke(cli, ["audit", "report", "nope", *db]).exit_code == 2

@@ -77,3 +77,8 @@ def test_serve_refuses_a_missing_secret_in_one_line(
     assert result.output.strip() == (
         "bots.maestro.upstream.token_env: environment variable GR_TEST_MISSING_TOKEN is not set"
     )
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("guardrail ")

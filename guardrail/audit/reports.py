@@ -94,8 +94,7 @@ async def sb243(trail: AuditTrail, tenant: str | None, period: Period) -> dict[s
     """California SB 243: crisis-referral notifications in the period and the protocol.
 
     A referral is a delivered decision on which a crisis rule (``crisis.*`` or
-    ``crisis_*``) acted; see :func:`is_crisis_referral`. Rules that emit them arrive with
-    the crisis protocol; the count needs no change when they do.
+    ``crisis_*``, e.g. ``crisis_resources``) acted; see :func:`is_crisis_referral`.
     """
     by_bot: Counter[str] = Counter()
     by_month: Counter[str] = Counter()
@@ -122,10 +121,9 @@ async def sb243(trail: AuditTrail, tenant: str | None, period: Period) -> dict[s
         },
         "protocol": await _protocol(trail, tenant, period),
         "note": (
-            "Crisis-referral notifications are delivered decisions (allow or rewrite) on which "
-            "an enforced crisis rule (rule id 'crisis.*' or 'crisis_*') acted. Rules that "
-            "produce them arrive with the crisis protocol in a later issue: until then the "
-            "count is 0, and from then on they are counted here without change."
+            "Crisis-referral notifications are delivered messages (allow or rewrite) to which "
+            "an enforced crisis rule (rule id 'crisis.*' or 'crisis_*', such as "
+            "crisis_resources, which adds the crisis line of the user's locale) applied."
         ),
     }
 

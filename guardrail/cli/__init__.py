@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 from pydantic import ValidationError
 
+from guardrail import __version__
 from guardrail.cli.audit import audit_app
 from guardrail.config import ConfigError, Settings, load_settings, missing_secrets
 from guardrail.policy import PolicyError, load_policy_set
@@ -24,6 +25,24 @@ policy_app = typer.Typer(
     help="Validate and test policies, print their schema.", no_args_is_help=True
 )
 app.add_typer(policy_app, name="policy")
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"guardrail {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """Safety and wellbeing gateway for proactive AI bot outreach."""
+
+
 app.add_typer(audit_app, name="audit")
 
 
