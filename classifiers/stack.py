@@ -32,7 +32,6 @@ import numpy as np
 
 from classifiers.backends import Backend, load_backends
 from classifiers.encoder import Precision, SentenceEncoder
-from classifiers.encoder_minilm import default_precision, select_device
 from classifiers.encoders import ENCODER_ENV, configured_encoder
 from classifiers.results import (
     DependencyResult,
@@ -83,7 +82,11 @@ def detoxify_scores(backends: Sequence[Backend], other: Mapping[str, float]) -> 
 def resolve_device(
     device: str | None = None, precision: Precision | None = None
 ) -> tuple[str, Precision]:
-    """The device and precision to run on; a ValueError for combinations that cannot run."""
+    """The device and precision to run on; a ValueError for combinations that cannot run.
+
+    For the torch parts only (MiniLM, model-folder backends): it imports torch."""
+    from classifiers.encoder_minilm import default_precision, select_device
+
     dev = select_device(device)
     prec: Precision = precision or default_precision(dev)
     if prec == "fp16" and dev.type != "cuda":
@@ -183,9 +186,10 @@ class ClassifierStack:
         """Load the encoder and every head; ``backends`` is a YAML file or built backends."""
         from classifiers.encoders import shared_sentence_encoder
 
-        dev, prec = resolve_device(device, precision)
-        if isinstance(backends, Path | str):
-            extra = load_backends(Path(backends), device=dev)
+        if device is not None or precision is not None:
+            resolve_device(device, precision)  # refused before anything loads
+        if isinstance(backends, Path | str):  # model folders on torch: pick its device now
+            extra = load_backends(Path(backends), device=resolve_device(device, precision)[0])
         else:
             extra = list(backends or [])
         self_harm = SelfHarmClassifier.load()
@@ -216,7 +220,13 @@ class ClassifierStack:
                 encoder_name or os.environ.get(ENCODER_ENV) or head_encoder_name(self_harm)
             )
         check_encoder(name, heads)
-        enc = encoder or shared_sentence_encoder(name, device=dev, precision=prec)
+        if encoder is not None:
+            enc = encoder
+        elif name == "minilm":  # the torch encoder: CUDA when present, int8 on CPU
+            dev, prec = resolve_device(device, precision)
+            enc = shared_sentence_encoder(name, device=dev, precision=prec)
+        else:  # numpy and C encoders: torch is never imported
+            enc = shared_sentence_encoder(name)
         return cls(
             encoder=enc,
             self_harm=self_harm,
