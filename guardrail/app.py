@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +26,7 @@ from guardrail.api import audit, classify, events, ops, outreach, policies
 from guardrail.api.errors import ERROR_NAMES, error_response
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
+from guardrail.metrics import http_registry
 from guardrail.models import ErrorBody, Event, OutreachRequest
 from guardrail.notify import delivering
 from guardrail.platforms.meta import routes as meta_routes
@@ -155,6 +157,12 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    # Requests by route template, status and method, and their latency (per-route HTTP
+    # metrics beside the decision metrics, in the same registry).
+    app.state.http_metrics = http_registry()
+    Instrumentator(registry=app.state.http_metrics, excluded_handlers=["/metrics"]).instrument(
+        app, metric_namespace="guardrail"
+    )
 
     def openapi() -> dict[str, Any]:
         """The generated spec, plus the body models the hot routes validate themselves."""

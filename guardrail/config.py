@@ -199,6 +199,11 @@ class Settings(BaseSettings):
         description="refuse events older than this (None: only the year-2000 floor applies)",
     )
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="json: one JSON object per log line, the access log on, and a line per "
+        "decision (GUARDRAIL_LOG_FORMAT=json)",
+    )
     audit_db: str | None = Field(
         default=None,
         description="SQLite file of the audit log (default: <state db stem>-audit.db beside it)",

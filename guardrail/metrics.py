@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.exposition import generate_latest
 
 from guardrail.models import Decision
 from guardrail.stages import CLOCK
@@ -60,3 +68,18 @@ class Metrics:
         for reason in decision.reasons:
             self.rules.labels(reason.rule, reason.effect).inc()
         self.latency.observe(seconds)
+
+
+def http_registry() -> CollectorRegistry:
+    """The app's own registry: per-route HTTP metrics (prometheus-fastapi-instrumentator) and
+    the process's (``process_*``). Apart from the gateway's, which a lifespan builds anew,
+    because the instrumentation is wired when the app is created."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)  # process_cpu_seconds_total, memory, open fds
+    PlatformCollector(registry=registry)
+    return registry
+
+
+def exposition(*registries: CollectorRegistry) -> bytes:
+    """The text exposition of several registries, one after the other."""
+    return b"".join(generate_latest(r) for r in registries)

@@ -33,6 +33,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
+from guardrail.logs import LogFormat
+from guardrail.logs import configure as configure_logging
 from guardrail.metrics import MULTIPROC_ENV
 
 if TYPE_CHECKING:
@@ -98,17 +100,19 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run_worker(host: str, port: int, log_level: str) -> None:
+def _run_worker(host: str, port: int, log_level: str, log_format: LogFormat) -> None:
     """One worker process: its own socket, one uvicorn server (it handles SIGTERM)."""
     import uvicorn
 
+    configure_logging(log_level, log_format)
     config = uvicorn.Config(
         "guardrail.workers:worker_app",
         factory=True,
         host=host,
         port=port,
         log_level=log_level,
-        access_log=False,
+        log_config=None,  # guardrail.logs configured the process
+        access_log=log_format == "json",
     )
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
@@ -122,14 +126,18 @@ def _forget_metrics(pid: int | None) -> None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
-def serve_workers(workers: int, host: str, port: int, log_level: str) -> int:
+def serve_workers(
+    workers: int, host: str, port: int, log_level: str, log_format: LogFormat = "text"
+) -> int:
     """Run ``workers`` worker processes until SIGINT/SIGTERM; the exit status to return."""
     context = multiprocessing.get_context("spawn")
     stopping = False
     running: list[tuple[BaseProcess, float]] = []
 
     def start() -> tuple[BaseProcess, float]:
-        process = context.Process(target=_run_worker, args=(host, port, log_level), daemon=False)
+        process = context.Process(
+            target=_run_worker, args=(host, port, log_level, log_format), daemon=False
+        )
         process.start()
         log.info("started worker process [%s]", process.pid)
         return process, time.monotonic()

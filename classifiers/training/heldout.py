@@ -133,7 +133,7 @@ def _synthetic(seen: Seen, file: str, names: tuple[str, ...]) -> Seen:
 
 def _dependency(data: Path, meta: Mapping[str, Any]) -> Seen:
     from classifiers.results import DEPENDENCY_SIGNALS
-    from classifiers.training.train_dependency import real_rows
+    from classifiers.training.wellbeing_rows import dependency_rows as real_rows
 
     seen = real_rows(data, _cap(meta, "dependency", 2000), scheme_of(meta)).seen("dependency")
     return _synthetic(seen, "dependency.jsonl", DEPENDENCY_SIGNALS)
@@ -141,7 +141,7 @@ def _dependency(data: Path, meta: Mapping[str, Any]) -> Seen:
 
 def _manipulation(data: Path, meta: Mapping[str, Any]) -> Seen:
     from classifiers.results import MANIPULATION_TACTICS
-    from classifiers.training.train_manipulation import real_rows
+    from classifiers.training.wellbeing_rows import manipulation_rows as real_rows
 
     seen = real_rows(data, _cap(meta, "manipulation", 2000), scheme_of(meta)).seen("manipulation")
     return _synthetic(seen, "manipulation.jsonl", MANIPULATION_TACTICS)

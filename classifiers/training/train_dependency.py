@@ -24,24 +24,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from classifiers.data import dataset_info, load_darkbench, load_diasafety
+from classifiers.data import dataset_info
 from classifiers.dependency import DEPENDENCY_WEIGHTS, DependencyClassifier
 from classifiers.results import DEPENDENCY_SIGNALS
 from classifiers.training.common import (
     DARKBENCH_SPLIT_SEED,
-    DEPENDENCY_LEANING,
     REAL_FPR,
     SYNTHETIC_DIR,
-    RealRows,
     Trained,
     build_training_data,
-    darkbench_halves,
     embedding_cache,
     encoder_metadata,
-    everyday_rows,
     fmt,
     load_synthetic,
     parse_args,
@@ -49,42 +44,10 @@ from classifiers.training.common import (
     train_head,
     with_real_metrics,
 )
-from classifiers.training.corpora import Row, dia_group
 from classifiers.training.quality_wellbeing import dependency_report
-from classifiers.training.splits import LEGACY_SCHEME, Seen, keep
+from classifiers.training.wellbeing_rows import dependency_rows as real_rows
 
 SYNTHETIC = SYNTHETIC_DIR / "dependency.jsonl"
-
-
-def real_rows(data: Path, cap: int, scheme: str) -> RealRows:
-    """DarkBench's train half (dependency-leaning categories positive, the rest negative),
-    DiaSafety's train-file user messages and everyday train rows (negatives), everyday
-    validation rows (calibration); under the normalised scheme, less any row whose text or
-    context is held out (DarkBench's other half, DiaSafety's validation file, everyday
-    validation and test rows)."""
-    halves = darkbench_halves(load_darkbench(data), scheme=scheme)
-    pos = [Row(p.text, 1, "darkbench", "en", "train") for p in halves["train"]
-           if p.category in DEPENDENCY_LEANING]  # fmt: skip
-    dark_neg = [Row(p.text, 0, "darkbench", "en", "train") for p in halves["train"]
-                if p.category not in DEPENDENCY_LEANING]  # fmt: skip
-    pairs = load_diasafety(data)
-    dia = [
-        Row(c, 0, "diasafety", "en", "train", groups=(dia_group(c),))
-        for c in sorted({p.context for p in pairs if p.split == "train"})
-    ]
-    day = everyday_rows(data, "train", cap, scheme)
-    rows = RealRows(pos, dark_neg + dia + day, everyday_rows(data, "val", cap, scheme))
-    if scheme == LEGACY_SCHEME:
-        return rows
-    held = [Row(p.text, 0, "darkbench", "en", "test") for p in halves["heldout"]]
-    held += [
-        Row(p.context, 0, "diasafety", "en", "test", groups=(dia_group(p.context),))
-        for p in pairs
-        if p.split == "val"
-    ]
-    rows = rows.without(held + everyday_rows(data, "test", None, scheme))
-    cal = Seen("calibration").add_rows(rows.calibration)
-    return RealRows(keep(rows.positives, cal), keep(rows.negatives, cal), rows.calibration)
 
 
 def irf_line(meta: dict[str, Any]) -> str:

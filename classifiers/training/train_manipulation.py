@@ -26,23 +26,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from classifiers.data import dataset_info, load_diasafety
+from classifiers.data import dataset_info
 from classifiers.manipulation import MANIPULATION_WEIGHTS, ManipulationClassifier
 from classifiers.results import MANIPULATION_TACTICS
 from classifiers.training.common import (
     REAL_FPR,
     SYNTHETIC_DIR,
-    RealRows,
     Trained,
     build_training_data,
     embedding_cache,
     encoder_metadata,
-    everyday_rows,
     fmt,
     load_synthetic,
     parse_args,
@@ -52,45 +49,14 @@ from classifiers.training.common import (
 )
 from classifiers.training.corpora import (
     P4G_POSITIVE,
-    Row,
-    dia_reply_groups,
     persuasionforgood,
 )
 from classifiers.training.metrics import binary_report
 from classifiers.training.quality_wellbeing import manipulation_report
-from classifiers.training.splits import LEGACY_SCHEME, Seen, keep
+from classifiers.training.splits import keep
+from classifiers.training.wellbeing_rows import manipulation_rows as real_rows
 
 SYNTHETIC = SYNTHETIC_DIR / "manipulation.jsonl"
-
-
-def real_rows(data: Path, cap: int, scheme: str) -> RealRows:
-    """PersuasionForGood's train-split persuader sentences (related tactics positive, the rest
-    negative), DiaSafety's train-file replies and everyday train rows (negatives), everyday
-    validation rows (calibration); under the normalised scheme, less any row whose text or
-    context is held out (P4G's test split, DiaSafety's validation file, everyday validation
-    and test rows)."""
-    pairs = load_diasafety(data)
-    contexts = dia_reply_groups(pairs)
-    replies = [
-        Row(t, 0, "diasafety", "en", "train", groups=contexts[t.strip()])
-        for t in sorted({p.response for p in pairs if p.split == "train"})
-    ]
-    p4g = persuasionforgood(data, scheme)
-    pos = [r for r in p4g if r.split == "train" and r.label == 1]
-    p4g_neg = [r for r in p4g if r.split == "train" and r.label == 0]
-    day = everyday_rows(data, "train", cap, scheme)
-    rows = RealRows(pos, replies + p4g_neg + day, everyday_rows(data, "val", cap, scheme))
-    if scheme == LEGACY_SCHEME:
-        return rows
-    held = [
-        Row(p.response, 0, "diasafety", "en", "test", groups=contexts[p.response.strip()])
-        for p in pairs
-        if p.split == "val"
-    ]
-    held += [r for r in p4g if r.split == "test"]
-    rows = rows.without(held + everyday_rows(data, "test", None, scheme))
-    cal = Seen("calibration").add_rows(rows.calibration)
-    return RealRows(keep(rows.positives, cal), keep(rows.negatives, cal), rows.calibration)
 
 
 def p4g_line(meta: dict[str, Any]) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import os
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from guardrail.api.deps import GatewayDep
-from guardrail.metrics import MULTIPROC_ENV
+from guardrail.metrics import MULTIPROC_ENV, exposition
 from guardrail.state.base import StoreUnavailable
 
 log = logging.getLogger("guardrail")
@@ -47,12 +47,14 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
     response_class=PlainTextResponse,
     responses={200: {"description": "Prometheus text exposition format"}},
 )
-async def metrics(gateway: GatewayDep) -> Response:
+async def metrics(request: Request, gateway: GatewayDep) -> Response:
     """This process's metrics; under ``serve --workers N``, every worker's, added up (the
     workers write them to ``$PROMETHEUS_MULTIPROC_DIR``, whichever worker answers reads
-    them all)."""
+    them all; ``process_*`` only for a single process, where they mean one process)."""
     if os.environ.get(MULTIPROC_ENV):
         merged = CollectorRegistry()
         MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
-        return Response(generate_latest(merged), media_type=CONTENT_TYPE_LATEST)
-    return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        registries = [merged]
+    else:
+        registries = [gateway.metrics.registry, request.app.state.http_metrics]
+    return Response(exposition(*registries), media_type=CONTENT_TYPE_LATEST)

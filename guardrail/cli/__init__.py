@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from guardrail import __version__
 from guardrail.cli.audit import audit_app
 from guardrail.config import ConfigError, Settings, load_settings, missing_secrets
+from guardrail.logs import configure as configure_logging
 from guardrail.policy import PolicyError, load_policy_set
 
 app = typer.Typer(
@@ -106,9 +107,7 @@ def serve(
     except (ValidationError, ValueError, OSError) as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     typer.echo(
         f"guardrail on http://{settings.host}:{settings.port} ({targets(settings)}; docs at /docs)",
         err=True,
@@ -119,13 +118,16 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
-            access_log=False,
+            log_config=None,  # guardrail.logs configured the process
+            access_log=settings.log_format == "json",
         )
         return
     export_serve_args(config, overrides)
     try:
         with shared_metrics():
-            status = serve_workers(workers, settings.host, settings.port, settings.log_level)
+            status = serve_workers(
+                workers, settings.host, settings.port, settings.log_level, settings.log_format
+            )
     except OSError as exc:  # the port is taken, the address is not ours
         typer.echo(f"cannot listen on {settings.host}:{settings.port}: {exc}", err=True)
         raise typer.Exit(2) from exc

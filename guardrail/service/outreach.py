@@ -13,6 +13,7 @@ from datetime import datetime
 
 from guardrail.audit import AuditUnavailable
 from guardrail.gateway import ClientTimeRejected, Gateway
+from guardrail.logs import log_decision
 from guardrail.models import Decision, Delivery, OutreachRequest, Reason
 from guardrail.pipeline import IdempotencyInFlight, IdempotencyMismatch, Outcome, refuse_unknown
 from guardrail.platforms.adapter import Adapter, Outbound
@@ -78,7 +79,9 @@ async def decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) -
             Reason(rule=PROFILE_RULE, detail=note, policy=loaded.policy.name) for note in notes
         ]
         decision = decision.model_copy(update={"reasons": [*extra, *decision.reasons]})
-    gateway.metrics.observe(decision, time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    gateway.metrics.observe(decision, elapsed)
+    log_decision(tenant, req, decision, elapsed)
     await append_decision(gateway, tenant, req, decision, outcome.audit_text)
     notify_review(gateway, tenant, req, decision)
     return decision
