@@ -21,7 +21,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from guardrail import __version__, console
+from guardrail import __version__, console, tracing
 from guardrail.api import audit, classify, events, ops, outreach, policies
 from guardrail.api.errors import ERROR_NAMES, error_response
 from guardrail.config import Settings
@@ -159,6 +159,12 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     # Requests by route template, status and method, and their latency (per-route HTTP
     # metrics beside the decision metrics, in the same registry).
+    if tracing.enabled() or tracing.configure():  # OTEL_*: a server span per request
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=tracing.provider(), excluded_urls="healthz,readyz,metrics"
+        )
     app.state.http_metrics = http_registry()
     Instrumentator(registry=app.state.http_metrics, excluded_handlers=["/metrics"]).instrument(
         app, metric_namespace="guardrail"

@@ -11,6 +11,7 @@ import logging
 import time
 from datetime import datetime
 
+from guardrail import tracing
 from guardrail.audit import AuditUnavailable
 from guardrail.gateway import ClientTimeRejected, Gateway
 from guardrail.logs import log_decision
@@ -36,6 +37,12 @@ REVIEW_PREFIX = "review:"
 
 
 async def decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) -> Decision:
+    """:func:`_decide_outreach` inside the decision's trace span (when tracing is on)."""
+    with tracing.span("decision", tenant=tenant, bot=req.bot_id, channel=req.channel.value):
+        return await _decide_outreach(gateway, tenant, req)
+
+
+async def _decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) -> Decision:
     """Decide one request and count it in the metrics; shared by every outreach route.
 
     Before the decision: the user's recorded jurisdiction and minor status replace the
@@ -61,13 +68,13 @@ async def decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) -
         notes += await assess_reply_to(gateway, tenant, req, now)
         try:
             outcome = await evaluate_with_shadows(
-                gateway.store,
+                tracing.traced_store(gateway.store),
                 loaded,
                 tenant,
                 req,
                 now,
                 gateway.policies.count_shadow,
-                gateway.analyzer,
+                tracing.traced_analyzer(gateway.analyzer),
             )
         except IdempotencyInFlight as exc:
             raise Conflict(str(exc), retry_after_s=1) from exc
@@ -82,7 +89,8 @@ async def decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) -
     elapsed = time.perf_counter() - started
     gateway.metrics.observe(decision, elapsed)
     log_decision(tenant, req, decision, elapsed)
-    await append_decision(gateway, tenant, req, decision, outcome.audit_text)
+    with tracing.span("audit.append", verdict=decision.verdict.value):
+        await append_decision(gateway, tenant, req, decision, outcome.audit_text)
     notify_review(gateway, tenant, req, decision)
     return decision
 
