@@ -181,7 +181,7 @@ DEFAULT_STOP_PHRASES = [
     r"\bca suffit (avec )?(les|tes|vos|ces) (messages|sms|textos|notifications)\b",
     r"\bj(e ne |e |')veux plus (avoir )?de (tes|vos) nouvelles\b",
     r"\blache[sz]?[- ]moi (un peu )?avec (tes|vos|ces) (messages|sms|textos|notifications)\b",
-    r"\b(casse|barre|tire)[sz]?[- ](toi|vous) de (mon|ma|mes) ",
+    r"\b(casse|barre|tire)[sz]?[- ](toi|vous) de (mon|ma|mes)\b",
     r"^(je ne suis |je suis |j'suis )?(plus|pas) interesse(e)?s?( merci)?$",
     r"\bstop (les|vos|tes|ces|aux) (messages|sms|textos|notifications)\b",
     r"\bne (plus )?m(e |')?(ecris|ecrivez|ecrire|envoie|envoyez|envoyer|contacte|contactez"
@@ -287,7 +287,8 @@ class ConsentWords(BaseModel):
 
 
 def generic_affirmative(text: str) -> bool:
-    """ "Yes", "OK!", "oui oui": an answer to whatever was asked, nothing of the user's own."""
+    """Whether ``text`` is only an affirmative ("Yes", "OK!", "oui oui"): an answer to
+    whatever was asked, nothing of the user's own."""
     words = _words(prepare(text))
     return (
         bool(words)
@@ -509,6 +510,23 @@ class ConsentDetector:
             phrase = _first_match(self._start_phrases, " ".join(clause))
             if phrase:
                 return ConsentSignal("opt_in", "bot", phrase)
+        return None
+
+    def not_an_opt_in(self, text: str, *, choice: bool) -> str | None:
+        """Why a message from an opted-out user that a bot could pass off as consent is no
+        re-subscription (for the event result and the audit log), or None."""
+        if choice:
+            typed = self.detect(text, currently_opted_out=True)
+            if typed is not None and typed.action == "opt_in":
+                return (
+                    f"{typed.matched!r} is a choice the bot offered (a button or quick reply it "
+                    "labelled), not the user's own words: no re-subscription"
+                )
+        if generic_affirmative(text):
+            return (
+                f"{text.strip()[:40]!r} is a generic affirmative (it answers whatever the bot "
+                "asked): no re-subscription; the user writes START (or the policy's words)"
+            )
         return None
 
     def _opt_out(self, clauses: list[list[str]], every: list[str]) -> ConsentSignal | None:

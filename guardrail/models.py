@@ -256,6 +256,12 @@ class Event(_Strict):
         "client_time_skew ahead of its clock, and not older than its event_max_age"
     )
     text: str | None = None
+    choice: bool = Field(
+        default=False,
+        description="the text is a choice the bot offered (the label or payload of a button, "
+        "quick reply or list item it wrote), not words the user typed: it may opt out, never "
+        "in (the bot cannot word the user's re-subscription)",
+    )
     channel: Channel | None = None
     scope: Literal["bot", "all"] = Field(
         default="bot", description="opt_out/opt_in: this bot only, or every bot of the tenant"

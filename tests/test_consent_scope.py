@@ -67,9 +67,10 @@ def test_tenant_policy_words_apply_to_that_tenant_only(tmp_path: Path) -> None:
     other = policies.detector_for("globex", "b", Channel.TELEGRAM)
     assert opts_out(acme, "BASTA") and not opts_out(other, "BASTA")
     # acme pins nothing else, so the fallback never decides acme's events: its words are
-    # acme's own (and "yes" does not re-opt in there)
-    assert acme.detect("yes", currently_opted_out=True) is None
-    assert other.detect("yes", currently_opted_out=True) is not None
+    # acme's own ("unstop" does not re-opt in there, "vamos" does)
+    assert acme.detect("unstop", currently_opted_out=True) is None
+    assert other.detect("unstop", currently_opted_out=True) is not None
+    assert acme.detect("vamos", currently_opted_out=True) is not None
     assert acme is policies.detector_for("acme", "other-bot", Channel.SMS)  # compiled once
 
 

@@ -88,11 +88,17 @@ async def _user_message(
     change: ConsentChange | None = None
     scope: Literal["bot", "all"] = "bot"
     matched: str | None = None
+    refused_in: str | None = None
     found = Assessment()
     if event.text:
         # Only the consent state is read here; horizon 0 keeps the read small.
         snap = await store.snapshot(tenant, event.bot_id, event.user_id, event.ts, timedelta(0))
-        signal = detector.detect(event.text, currently_opted_out=snap.opted_out)
+        signal = detector.detect(
+            event.text, currently_opted_out=snap.opted_out, choice=event.choice
+        )
+        if signal is None and snap.opted_out:
+            refused_in = detector.not_an_opt_in(event.text, choice=event.choice)
+            scope = snap.opt_out_scope or "bot"
         if signal is not None:
             opted_out = signal.action == "opt_out"
             # START undoes the opt-out the user has, whatever its scope.
@@ -118,6 +124,15 @@ async def _user_message(
     result = EventResult(accepted=True)
     if change is not None and applied.consent is not None:
         result = _consent_result(event, change, applied.consent, scope, matched)
+    elif refused_in is not None:  # the YES trap: recorded as a refused opt-in
+        result = EventResult(
+            accepted=True,
+            consent="opted_out",
+            consent_scope=scope,
+            consent_applied=False,
+            consent_source=source,
+            detail=f"{refused_in}; still opted out",
+        )
     update: dict[str, object] = {}
     if dependency is not None:
         update["dependency"] = list(found.dependency_signals)

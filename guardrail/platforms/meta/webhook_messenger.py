@@ -96,7 +96,17 @@ def _item_events(
         mid = _string(message, "mid", f"{path}.message")
         text = _optional_string(message, "text", f"{path}.message")
         ts = _time(item, "timestamp", path)
-        event = _event(path, type=EventType.USER_MESSAGE, ts=ts, text=text, event_id=mid, **common)
+        # A quick reply's text is its title, which the bot wrote: a choice, not the user's words.
+        choice = message.get("quick_reply") is not None
+        event = _event(
+            path,
+            type=EventType.USER_MESSAGE,
+            ts=ts,
+            text=text,
+            choice=choice,
+            event_id=mid,
+            **common,
+        )
         return [event]
     if "postback" in item:
         postback = _optional_mapping(item["postback"], f"{path}.postback")
@@ -106,7 +116,13 @@ def _item_events(
         event_id = tapped or f"postback:{user}:{int(ts.timestamp() * 1000)}"
         return [
             _event(
-                path, type=EventType.USER_MESSAGE, ts=ts, text=title, event_id=event_id, **common
+                path,
+                type=EventType.USER_MESSAGE,
+                ts=ts,
+                text=title,
+                choice=True,  # a button the bot wrote
+                event_id=event_id,
+                **common,
             )
         ]
     if "delivery" in item:
