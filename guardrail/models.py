@@ -297,7 +297,7 @@ class EventResult(_Strict):
         "that may not lift the standing opt-out is recorded, not applied; consent then says "
         "the state that stands)",
     )
-    consent_source: Literal["webhook", "ingest", "admin", "bot"] | None = Field(
+    consent_source: Literal["webhook", "proxy", "ingest", "admin", "bot"] | None = Field(
         default=None, description="who vouched for the consent change (its evidence)"
     )
     detail: str | None = None

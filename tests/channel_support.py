@@ -35,19 +35,24 @@ INGEST = {"Authorization": f"Bearer {INGEST_KEY}"}
 BOT = {"Authorization": f"Bearer {BOT_KEY}"}
 TG_REAL = "7012345678:AAE-real-SECRET-cq3Wm"
 TG_PROXY = "7012345678:proxy-token-of-tgbot-Lk7"
+TG_PROXY_2 = "7012345679:proxy-token-of-tgbot2-Np3"
 WA_PROXY = "wa-proxy-token-of-wabot-Rt5"
 FB_PROXY = "fb-proxy-token-of-fbbot-Gy2"
 
 WA_BOT, FB_BOT, TG_BOT, API_BOT = "wa-bot", "fb-bot", "tg-bot", "api-bot"
+TG_BOT_2 = "tg-bot-2"
 
 
 def _sign(body: bytes) -> str:
     return "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
-def make_channels(make_client: MakeClient, upstream: Upstream, **settings: Any) -> TestClient:
-    """A gateway with an ingest key, a forwarding bot's key, the two Meta webhooks and a
-    Telegram bot polling through the proxy (against ``upstream``)."""
+def make_channels(
+    make_client: MakeClient, upstream: Upstream, *forwarding: str, **settings: Any
+) -> TestClient:
+    """A gateway with an ingest key, a forwarding bot's key (for ``api-bot`` and the bots
+    in ``forwarding``), the two Meta webhooks and two Telegram bots polling through the
+    proxy (against ``upstream``)."""
     keys = [
         {"name": "platform", "tenant": "default", "role": "ingest", "key": INGEST_KEY},
         {"name": "engine", "tenant": "default", "role": "bot", "key": BOT_KEY},
@@ -62,7 +67,10 @@ def make_channels(make_client: MakeClient, upstream: Upstream, **settings: Any) 
         WA_BOT: {"upstream": wa, "proxy_token_sha256": sha256(WA_PROXY)},
         FB_BOT: {"upstream": fb, "proxy_token_sha256": sha256(FB_PROXY)},
         TG_BOT: {"upstream": tg, "proxy_token_sha256": sha256(TG_PROXY)},
+        TG_BOT_2: {"upstream": tg, "proxy_token_sha256": sha256(TG_PROXY_2)},
     }
+    for bot in forwarding:
+        bots[bot] = {**bots[bot], "forwards_user_events": True}
     return make_client(
         keys=keys,
         bots=bots,
@@ -143,10 +151,10 @@ def tg_update(chat: int, ts: datetime, kind: str, text: str, update_id: int | No
     return {"update_id": number, "callback_query": query}
 
 
-def telegram(client: TestClient, upstream: Upstream, *updates: Json) -> Json:
+def telegram(client: TestClient, upstream: Upstream, *updates: Json, token: str = TG_PROXY) -> Json:
     """The bot polls getUpdates through the proxy; Telegram (``upstream``) answers these."""
     upstream.script(Reply(200, {"ok": True, "result": list(updates)}))
-    response = client.post(f"/v1/proxy/telegram/bot{TG_PROXY}/getUpdates", json={"timeout": 0})
+    response = client.post(f"/v1/proxy/telegram/bot{token}/getUpdates", json={"timeout": 0})
     assert response.status_code == 200, response.text
     data: Json = response.json()
     return data

@@ -157,7 +157,7 @@ class EventWrite:
 
     ts: datetime
     seen_key: str | None = None
-    """The namespaced event id (``common.event_key``); None: the event has no id."""
+    """The scoped event id (``common.event_key``); None: the event has no id."""
     user_message: bool = False
     """Record a message the user sent (first contact, unanswered counts, reply windows)."""
     consent: ConsentChange | None = None
@@ -170,6 +170,9 @@ class EventApplied:
     duplicate: bool = False
     """The event id was seen before: nothing was written."""
     consent: ConsentOutcome | None = None
+    id_reused: bool = False
+    """The id was seen before on an event that carried no opt-out, and this one does: its
+    opt-out was applied anyway (nothing else of it), so no STOP is lost to a reused id."""
 
 
 @dataclass(frozen=True)

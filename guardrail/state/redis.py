@@ -13,7 +13,8 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:risk          sorted set  self-harm signals ("<id>|<level>|<bot>")
     {prefix}:{T|U}:dep           sorted set  dependency signals ("<id>|<score>|<bot>")
     {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>|<arrival>|<source>" / "in|…"
-    {prefix}:{T|U}:seen:E        string      a platform event id, 7-day TTL
+    {prefix}:{T|U}:seen:E        string      a scoped event id (common.event_key), 7-day TTL:
+                                             "out" if its event carried an opt-out, else "1"
     {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<request hash>|<claim>|<json>"
     {prefix}:{outbox}:due        sorted set  notification ids (score = due epoch s)
     {prefix}:{outbox}:item:I     hash        payload, attempts, token of notification I
@@ -86,6 +87,7 @@ from guardrail.state.base import (
 from guardrail.state.common import (
     ALL_BOTS,
     EVENT_DEDUPE_TTL,
+    SEEN_OPT_OUT,
     ConsentChange,
     ConsentOutcome,
     ConsentRecord,
@@ -166,13 +168,14 @@ queue on a lock instead, so a burst from one webhook never conflicts with itself
 
 # KEYS: seen, consent hash, first-contact hash, then every key the event may write
 # ARGV: bot field, then the expected type of each key from KEYS[4] on
+# Returns the seen mark ('' when unseen, else "1" or SEEN_OPT_OUT), consent, first contact.
 _EVENT_STATE = """
 local types = {}
 for i = 4, #KEYS do
   local t = redis.call('TYPE', KEYS[i]).ok
   if t ~= 'none' and t ~= ARGV[i - 2] then return {'type', KEYS[i], t} end
 end
-return {'ok', redis.call('EXISTS', KEYS[1]), redis.call('HGETALL', KEYS[2]),
+return {'ok', redis.call('GET', KEYS[1]) or '', redis.call('HGETALL', KEYS[2]),
         redis.call('HGET', KEYS[3], ARGV[1])}
 """
 
@@ -383,6 +386,15 @@ return 1
 """
 
 
+def _opt_out_only(write: EventWrite, mark: str) -> EventWrite | None:
+    """What to apply of an event whose id was seen before (``mark``): its opt-out alone when
+    it carries one and the event seen under the id did not (never lose a STOP to a reused
+    id), else nothing (a redelivery)."""
+    if write.consent is None or not write.consent.opted_out or mark == SEEN_OPT_OUT:
+        return None
+    return EventWrite(ts=write.ts, seen_key=write.seen_key, consent=write.consent)
+
+
 def _q(value: str) -> str:
     """Percent-encode an id: no ``:``, ``|``, ``{`` or ``}`` survive, so keys are unambiguous."""
     return quote(value, safe="")
@@ -555,7 +567,11 @@ class RedisStore:
     async def record_user_message(
         self, tenant: str, bot: str, user: str, ts: datetime, event_id: str | None = None
     ) -> bool:
-        seen = None if event_id is None else event_key("user_message", event_id)
+        seen = (
+            None
+            if event_id is None
+            else event_key("user_message", event_id, origin="ingest", bot=bot)
+        )
         write = EventWrite(ts=ts, seen_key=seen, user_message=True)
         return not (await self.apply_event(tenant, bot, user, write)).duplicate
 
@@ -580,7 +596,8 @@ class RedisStore:
         to_epoch(ts)
         if event_id is None:
             return True
-        seen = f"{self._tag(tenant, user)}:seen:{_q(event_key(status, event_id))}"
+        key = event_key(status, event_id, origin="ingest", bot=bot)
+        seen = f"{self._tag(tenant, user)}:seen:{_q(key)}"
         with self._guard("record_receipt"):
             fresh = await self._r.set(seen, "1", nx=True, ex=EVENT_DEDUPE_TTL)
         return bool(fresh)
@@ -631,16 +648,18 @@ class RedisStore:
                             raise StoreUnavailable(
                                 f"Redis at {self._where}: key {state[1]} holds a {state[2]}"
                             )
-                        _, exists, flat, first_ts = state
-                        if write.seen_key is not None and int(exists):
+                        _, mark, flat, first_ts = state
+                        todo: EventWrite | None = write
+                        reused = write.seen_key is not None and bool(mark)
+                        if reused:
+                            todo = _opt_out_only(write, mark)
+                        if todo is None:
                             await pipe.unwatch()  # type: ignore[no-untyped-call]
                             return EventApplied(duplicate=True)
                         pipe.multi()  # type: ignore[no-untyped-call]
-                        outcome = self._queue_event(
-                            pipe, tag, b, epoch, write, flat, first_ts, seen
-                        )
+                        outcome = self._queue_event(pipe, tag, b, epoch, todo, flat, first_ts, seen)
                         await pipe.execute()
-                        return EventApplied(consent=outcome)
+                        return EventApplied(consent=outcome, id_reused=reused)
                     except WatchError:
                         continue
         raise StoreUnavailable(f"Redis at {self._where}: apply_event kept conflicting; retry")
@@ -677,7 +696,8 @@ class RedisStore:
             pipe.zadd(f"{tag}:dep", {member: epoch})
             pipe.expire(f"{tag}:dep", _ttl_s(ttls.risk))
         if write.seen_key is not None:
-            pipe.set(seen, "1", ex=EVENT_DEDUPE_TTL)
+            out = write.consent is not None and write.consent.opted_out
+            pipe.set(seen, SEEN_OPT_OUT if out else "1", ex=EVENT_DEDUPE_TTL)
         return outcome
 
     def _queue_consent(

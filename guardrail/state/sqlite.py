@@ -158,6 +158,8 @@ _ADDED_COLUMNS = (
     # which arrived at their claimed time from an unknown source).
     ("consent", "arrival", "REAL"),
     ("consent", "source", "TEXT"),
+    # 1: the event seen under this id carried an opt-out (NULL: older rows, or it did not).
+    ("seen_events", "opt_out", "INTEGER"),
 )
 
 
@@ -294,20 +296,36 @@ class SQLiteStore:
         )
 
     def _first_sighting(
-        self, db: sqlite3.Connection, tenant: str, user: str, key: str, ts: float
+        self, db: sqlite3.Connection, tenant: str, user: str, key: str, ts: float, out: bool = False
     ) -> bool:
-        """Remember an event id; False when it was already remembered (a redelivery)."""
+        """Remember an event id (and whether its event carried an opt-out, ``out``); False
+        when it was already remembered (a redelivery)."""
         cur = db.execute(
-            "INSERT OR IGNORE INTO seen_events (tenant, user, event_id, expires_at)"
-            " VALUES (?, ?, ?, ?)",
-            (tenant, user, key, ts + EVENT_DEDUPE_TTL.total_seconds()),
+            "INSERT OR IGNORE INTO seen_events (tenant, user, event_id, expires_at, opt_out)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (tenant, user, key, ts + EVENT_DEDUPE_TTL.total_seconds(), int(out)),
+        )
+        return cur.rowcount == 1
+
+    @staticmethod
+    def _claim_for_opt_out(db: sqlite3.Connection, tenant: str, user: str, key: str) -> bool:
+        """An opt-out under an id already seen: True (and the id now marked as an opt-out's)
+        when the event seen before carried none, so this STOP is applied anyway."""
+        cur = db.execute(
+            "UPDATE seen_events SET opt_out = 1"
+            " WHERE tenant = ? AND user = ? AND event_id = ? AND COALESCE(opt_out, 0) = 0",
+            (tenant, user, key),
         )
         return cur.rowcount == 1
 
     async def record_user_message(
         self, tenant: str, bot: str, user: str, ts: datetime, event_id: str | None = None
     ) -> bool:
-        seen = None if event_id is None else event_key("user_message", event_id)
+        seen = (
+            None
+            if event_id is None
+            else event_key("user_message", event_id, origin="ingest", bot=bot)
+        )
         write = EventWrite(ts=ts, seen_key=seen, user_message=True)
         return not (await self.apply_event(tenant, bot, user, write)).duplicate
 
@@ -349,7 +367,8 @@ class SQLiteStore:
         if event_id is None:
             return True
         with self._transaction("IMMEDIATE") as db:
-            return self._first_sighting(db, tenant, user, event_key(status, event_id), epoch)
+            key = event_key(status, event_id, origin="ingest", bot=bot)
+            return self._first_sighting(db, tenant, user, key, epoch)
 
     async def set_consent(
         self,
@@ -393,12 +412,17 @@ class SQLiteStore:
         epoch = to_epoch(write.ts)
         if write.consent is not None:
             to_epoch(write.consent.ts)
+        out = write.consent is not None and write.consent.opted_out
         with self._transaction("IMMEDIATE") as db:
             # Marked seen inside the transaction: rolled back with everything else on failure.
             if write.seen_key is not None and not self._first_sighting(
-                db, tenant, user, write.seen_key, epoch
+                db, tenant, user, write.seen_key, epoch, out
             ):
-                return EventApplied(duplicate=True)
+                if not out or not self._claim_for_opt_out(db, tenant, user, write.seen_key):
+                    return EventApplied(duplicate=True)
+                assert write.consent is not None
+                reapplied = self._apply_consent(db, tenant, user, write.consent)
+                return EventApplied(consent=reapplied, id_reused=True)
             if write.user_message:
                 self._insert_user_message(db, tenant, bot, user, epoch)
             outcome = None

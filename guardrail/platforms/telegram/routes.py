@@ -75,7 +75,7 @@ async def _record_updates(gateway: Gateway, bot_id: str, upstream: httpx.Respons
         return
     tenant = gateway.settings.bots[bot_id].tenant
     for event in user_events(payload, bot_id, gateway.clock()):
-        await record_event(gateway, tenant, event)
+        await record_event(gateway, tenant, event, source="proxy", via="telegram proxy")
 
 
 async def telegram_call(token: str, method: str, request: Request) -> Response:
