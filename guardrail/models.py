@@ -278,6 +278,12 @@ class Event(_Strict):
     is_minor: bool | None = Field(
         default=None, description="the user's minor status, as the platform knows it"
     )
+    timezone: TimeZoneName | None = Field(
+        default=None,
+        description="the user's IANA zone, as the platform knows it (kept only on platform "
+        "evidence: an ingest or admin key); a request's user.timezone that conflicts with it "
+        "gets the strictest reading of quiet hours",
+    )
 
     @field_validator("ts")
     @classmethod

@@ -194,13 +194,17 @@ ProfileSource = Literal["ingest", "bot"]
 
 @dataclass(frozen=True)
 class UserProfile:
-    """What is known of a user beyond one request: jurisdiction and minor status, and who
-    said so (``ingest``: the platform or an ingest key; ``bot``: a bot's request)."""
+    """What is known of a user beyond one request: jurisdiction, minor status and time
+    zone, and who said so (``ingest``: the platform or an ingest key; ``bot``: a bot's
+    request)."""
 
     jurisdiction: str | None = None
     jurisdiction_source: ProfileSource | None = None
     is_minor: bool | None = None
     minor_source: ProfileSource | None = None
+    timezone: str | None = None
+    """The user's zone as platform evidence reported it (never a bot's claim)."""
+    timezone_source: ProfileSource | None = None
 
 
 class Lifecycle(Protocol):
@@ -374,10 +378,12 @@ class ProfileStore(Protocol):
         jurisdiction: str | None,
         is_minor: bool | None,
         source: ProfileSource,
+        timezone: str | None = None,
     ) -> None:
         """Record what ``source`` says of the user, atomically, by these rules: ingest
         evidence replaces what is recorded; a bot's claim only fills a gap, except that a
-        bot may always mark the user a minor (the stricter answer)."""
+        bot may always mark the user a minor (the stricter answer). ``timezone`` is kept
+        from ingest evidence only: a bot's zone is a claim to check, never a record."""
 
 
 class OutboxStore(Protocol):

@@ -958,6 +958,8 @@ class RedisStore:
             jurisdiction_source=cast(ProfileSource | None, found.get("j_src")),
             is_minor=None if minor is None else minor == "1",
             minor_source=cast(ProfileSource | None, found.get("m_src")),
+            timezone=found.get("tz") or None,
+            timezone_source=cast(ProfileSource | None, found.get("tz_src")),
         )
 
     async def remember_user(
@@ -967,11 +969,13 @@ class RedisStore:
         jurisdiction: str | None,
         is_minor: bool | None,
         source: ProfileSource,
+        timezone: str | None = None,
     ) -> None:
         args = [
             source,
             "" if jurisdiction is None else jurisdiction.upper(),
             "" if is_minor is None else ("1" if is_minor else "0"),
+            "" if timezone is None else timezone,
         ]
         with self._guard("remember_user"):
             await self._r.eval(_REMEMBER_USER, 1, f"{self._tag(tenant, user)}:profile", *args)
@@ -984,6 +988,9 @@ if ARGV[2] ~= '' and (ingest or redis.call('HEXISTS', KEYS[1], 'j') == 0) then
 end
 if ARGV[3] ~= '' and (ingest or ARGV[3] == '1' or redis.call('HEXISTS', KEYS[1], 'minor') == 0) then
   redis.call('HSET', KEYS[1], 'minor', ARGV[3], 'm_src', ARGV[1])
+end
+if ARGV[4] ~= '' and ingest then
+  redis.call('HSET', KEYS[1], 'tz', ARGV[4], 'tz_src', ARGV[1])
 end
 return 1
 """

@@ -751,9 +751,14 @@ class SQLiteStore:
         return None if due is None else from_epoch(float(due))
 
     def _profiles(self, db: sqlite3.Connection) -> None:
-        """The profile table, created on first use (kept out of _SCHEMA, version 1)."""
+        """The profile table, created on first use (kept out of _SCHEMA, version 1); the
+        zone columns are added to a table an older release created."""
         if not self._profiles_ready:
             db.execute(_PROFILE_TABLE)
+            have = {row[1] for row in db.execute("PRAGMA table_info(user_profile)")}
+            for column in ("timezone", "timezone_source"):
+                if column not in have:
+                    db.execute(f"ALTER TABLE user_profile ADD COLUMN {column} TEXT")
             self._profiles_ready = True
 
     _profiles_ready = False
@@ -762,8 +767,8 @@ class SQLiteStore:
         with self._transaction("DEFERRED") as db:  # a read: no write lock on the hot path
             self._profiles(db)
             row = db.execute(
-                "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source"
-                " FROM user_profile WHERE tenant = ? AND user = ?",
+                "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source, timezone,"
+                " timezone_source FROM user_profile WHERE tenant = ? AND user = ?",
                 (tenant, user),
             ).fetchone()
         if row is None:
@@ -773,6 +778,8 @@ class SQLiteStore:
             jurisdiction_source=row[1],
             is_minor=None if row[2] is None else bool(row[2]),
             minor_source=row[3],
+            timezone=row[4],
+            timezone_source=row[5],
         )
 
     async def remember_user(
@@ -782,24 +789,27 @@ class SQLiteStore:
         jurisdiction: str | None,
         is_minor: bool | None,
         source: ProfileSource,
+        timezone: str | None = None,
     ) -> None:
         with self._transaction("IMMEDIATE") as db:
             self._profiles(db)
             row = db.execute(
-                "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source"
-                " FROM user_profile WHERE tenant = ? AND user = ?",
+                "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source, timezone,"
+                " timezone_source FROM user_profile WHERE tenant = ? AND user = ?",
                 (tenant, user),
             ).fetchone()
-            j, j_src, minor, m_src = row if row is not None else (None, None, None, None)
+            j, j_src, minor, m_src, tz, tz_src = row or (None,) * 6
             if jurisdiction is not None and (source == "ingest" or j is None):
                 j, j_src = jurisdiction.upper(), source
             if is_minor is not None and (source == "ingest" or minor is None or is_minor):
                 minor, m_src = int(is_minor), source
+            if timezone is not None and source == "ingest":
+                tz, tz_src = timezone, source
             db.execute(
-                "INSERT OR REPLACE INTO user_profile"
-                " (tenant, user, jurisdiction, jurisdiction_source, is_minor, minor_source)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (tenant, user, j, j_src, minor, m_src),
+                "INSERT OR REPLACE INTO user_profile (tenant, user, jurisdiction,"
+                " jurisdiction_source, is_minor, minor_source, timezone, timezone_source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (tenant, user, j, j_src, minor, m_src, tz, tz_src),
             )
 
 
@@ -811,6 +821,8 @@ CREATE TABLE IF NOT EXISTS user_profile (
     jurisdiction_source TEXT,
     is_minor INTEGER,
     minor_source TEXT,
+    timezone TEXT,
+    timezone_source TEXT,
     PRIMARY KEY (tenant, user)
 ) WITHOUT ROWID
 """
