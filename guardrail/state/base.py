@@ -425,11 +425,22 @@ class RetentionStore(Protocol):
         even if pruning stops."""
 
 
+class Durability(Protocol):
+    """Whether the store keeps what it is given until the prune drops it."""
+
+    async def durability(self) -> str | None:
+        """None when nothing written can vanish on its own; else why it may (a Redis that
+        evicts keys under memory pressure, or whose eviction policy cannot be read).
+        Raises :class:`StoreUnavailable` when the store cannot be asked."""
+
+
 class IngestStore(EventStore, Snapshots, Protocol):
     """What event ingestion needs: the event writes, and the user's consent state."""
 
 
-class Store(PipelineStore, EventStore, ProfileStore, OutboxStore, RetentionStore, Protocol):
+class Store(
+    PipelineStore, EventStore, ProfileStore, OutboxStore, RetentionStore, Durability, Protocol
+):
     """The whole state of the gateway, one concern per protocol above; both backends
     (SQLite, Redis) implement all of it and pass one test suite. Code that needs only one
     concern asks for that protocol, so a new piece of state widens one of them."""

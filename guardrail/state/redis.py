@@ -66,7 +66,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError, ResponseError, WatchError
 
 from guardrail.models import Kind
 from guardrail.state.base import (
@@ -513,6 +513,43 @@ class RedisStore:
 
     async def close(self) -> None:
         await self._r.aclose()
+
+    async def durability(self) -> str | None:
+        """Why keys may vanish: any ``maxmemory-policy`` but ``noeviction`` lets Redis evict
+        keys when memory is full, opt-outs and risk holds included (every key has a TTL,
+        so the ``volatile-*`` policies reach them too). Read with ``CONFIG GET``, else from
+        ``INFO memory`` (managed offerings often disable CONFIG)."""
+        policy = await self.eviction_policy()
+        if policy == "noeviction":
+            return None
+        if policy is None:
+            return (
+                f"cannot read the maxmemory-policy of Redis at {self._where} (CONFIG GET and "
+                "INFO memory both refused): opt-outs would be lost if it evicts keys; check "
+                "that it is noeviction and set redis_allow_eviction: true"
+            )
+        return (
+            f"Redis at {self._where} has maxmemory-policy {policy}: under memory pressure it "
+            "evicts keys, opt-outs and risk holds included; set it to noeviction (redis.conf "
+            "or your provider's parameter group), or set redis_allow_eviction: true"
+        )
+
+    async def eviction_policy(self) -> str | None:
+        """The server's ``maxmemory-policy``, or None when neither CONFIG nor INFO tells."""
+        with self._guard("eviction_policy"):
+            try:
+                found = await self._r.config_get("maxmemory-policy")
+                policy = found.get("maxmemory-policy")
+                if isinstance(policy, str) and policy:
+                    return policy
+            except ResponseError:
+                pass  # CONFIG disabled or renamed (managed Redis), or not allowed to this user
+            try:
+                info = await self._r.info("memory")
+            except ResponseError:
+                return None
+        policy = info.get("maxmemory_policy")
+        return policy if isinstance(policy, str) and policy else None
 
     async def snapshot(
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta

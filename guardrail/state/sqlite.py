@@ -228,6 +228,10 @@ class SQLiteStore:
     async def close(self) -> None:
         self._db.close()
 
+    async def durability(self) -> str | None:
+        """A file on disk: nothing is dropped but by the prune."""
+        return None
+
     async def snapshot(
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
     ) -> Snapshot:
