@@ -65,17 +65,33 @@ def check_clock(value: datetime | None, info: ValidationInfo, *, past: bool = Tr
     now = context.get("now")
     if value is None or not isinstance(now, datetime):
         return
-    skew = context.get("skew")
-    if isinstance(skew, timedelta) and value - now > skew:
-        raise ValueError(
+    skew, max_age = context.get("skew"), context.get("max_age")
+    problem = clock_problem(
+        value,
+        now,
+        skew if isinstance(skew, timedelta) else None,
+        max_age if past and isinstance(max_age, timedelta) else None,
+    )
+    if problem is not None:
+        raise ValueError(problem)
+
+
+def clock_problem(
+    value: datetime, now: datetime, skew: timedelta | None, max_age: timedelta | None
+) -> str | None:
+    """Why the gateway's clock (``now``) says ``value`` is impossible: more than ``skew``
+    ahead of it, older than ``max_age``, or outside TIME_FLOOR..TIME_CEILING; else None.
+    The one rule for ``/v1/events`` (as validation) and signed webhooks (as a skip)."""
+    if not TIME_FLOOR <= value < TIME_CEILING:
+        return f"timestamp {value.isoformat()} is outside {TIME_FLOOR.year}-{TIME_CEILING.year}"
+    if skew is not None and value - now > skew:
+        return (
             f"timestamp {value.isoformat()} is more than {skew} ahead of the gateway clock "
             f"({now.isoformat()})"
         )
-    max_age = context.get("max_age")
-    if past and isinstance(max_age, timedelta) and now - value > max_age:
-        raise ValueError(
-            f"timestamp {value.isoformat()} is older than the {max_age} the gateway accepts"
-        )
+    if max_age is not None and now - value > max_age:
+        return f"timestamp {value.isoformat()} is older than the {max_age} the gateway accepts"
+    return None
 
 
 @cache
