@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from guardrail.state.base import Store, UserProfile
@@ -64,16 +65,20 @@ def report(client: TestClient, headers: dict[str, str], bot: str, user: str, **f
 # --------------------------------------------------------------------------- zones
 
 
+@pytest.mark.parametrize(
+    ("user_id", "channel"),
+    [(TOKYO_MOBILE, "messenger"), (TOKYO_MOBILE[1:], "whatsapp"), (TOKYO_MOBILE[1:], "sms")],
+)
 def test_a_japanese_number_is_deferred_whatever_zone_the_bot_claims(
-    make_client: MakeClient, clock: Clock, uid: Uid
+    make_client: MakeClient, clock: Clock, uid: Uid, user_id: str, channel: str
 ) -> None:
     client = client_with_keys(make_client)
     clock.set("2026-11-19T20:25:00+00:00")  # 05:25 in Tokyo, 15:25 in New York
     bot = uid("maestro")
-    engage(client, bot, TOKYO_MOBILE + "", clock())
+    engage(client, bot, user_id, clock())
     for claim in (None, "Asia/Tokyo", "America/New_York"):
         user = {"timezone": claim} if claim else {}
-        decision = check(client, bot, TOKYO_MOBILE, kind="proactive", user=user)
+        decision = check(client, bot, user_id, kind="proactive", user=user, channel=channel)
         assert decision["verdict"] == "defer", (claim, decision)
         assert decision["retry_after"].startswith("2026-11-20T08:00:00+09:00"), decision
     (quiet,) = reasons(decision, "quiet_hours")
