@@ -101,3 +101,25 @@ def test_events_use_the_scoped_words(make_client: MakeClient, clock: Clock, uid:
     assert chat["consent"] is None
     text = say(client, bot, user, "no mas", when + timedelta(minutes=1), channel="sms")
     assert text["consent"] == "opted_out"
+
+
+def test_blunt_wording_and_start_phrases_are_scoped_too(tmp_path: Path) -> None:
+    (tmp_path / "default.yaml").write_text("name: default\n", encoding="utf-8")
+    (tmp_path / "acme.yaml").write_text(
+        "name: acme\nextends: default\nmatch: {tenants: [acme], channels: [sms]}\n"
+        "consent:\n  blunt: [vete]\n  start_phrases: ['^vuelve a escribirme$']\n",
+        encoding="utf-8",
+    )
+    policies = load_policy_set(tmp_path)
+    sms = policies.detector_for("acme", "b", Channel.SMS)  # acme always decides: its words
+    assert opts_out(sms, "vete") and not opts_out(sms, "go away")
+    back = sms.detect("vuelve a escribirme", currently_opted_out=True)
+    assert back is not None and back.action == "opt_in"
+    other = policies.detector_for("globex", "b", Channel.SMS)
+    assert not opts_out(other, "vete") and opts_out(other, "go away")
+    assert other.detect("vuelve a escribirme", currently_opted_out=True) is None
+    # An event without a channel may be acme's SMS or not: both lists; STOP of any,
+    # start phrases only where both list them.
+    either = policies.detector_for("acme", "b", None)
+    assert opts_out(either, "vete") and opts_out(either, "go away")
+    assert either.detect("vuelve a escribirme", currently_opted_out=True) is None
