@@ -21,13 +21,16 @@ from guardrail.state.common import ConsentChange, event_key
 from tests.channel_support import (
     API_BOT,
     BOT,
+    FB_BOT,
     INGEST,
     TG_BOT,
     TG_BOT_2,
     TG_PROXY_2,
     WA_BOT,
     MakeClient,
+    fb_item,
     make_channels,
+    messenger,
     post_event,
     telegram,
     tg_update,
@@ -71,6 +74,18 @@ def test_a_forwarding_bot_cannot_burn_the_id_of_another_bots_stop(
     hook = whatsapp(client, wa_message(user, clock() - timedelta(minutes=1), "text", "STOP", mid))
     assert hook == {"recorded": 1, "warnings": []}
     assert blocked(client, WA_BOT, user, "whatsapp")
+
+
+def test_nor_the_id_of_a_messenger_stop(
+    make_client: MakeClient, upstream: Upstream, clock: Clock
+) -> None:
+    client = make_channels(make_client, upstream)
+    psid, mid = f"psid-{uuid.uuid4().hex[:8]}", f"m_{uuid.uuid4().hex}"
+    post_event(client, BOT, bot_id=API_BOT, user_id=psid, text="hi", event_id=mid,
+               ts=clock() - timedelta(minutes=5))  # fmt: skip
+    hook = messenger(client, fb_item(psid, clock() - timedelta(minutes=1), "text", "stop", mid))
+    assert hook == {"recorded": 1, "warnings": []}
+    assert blocked(client, FB_BOT, psid)
 
 
 def test_the_same_bots_forwarded_copy_does_not_hide_the_platforms_stop(
