@@ -34,6 +34,7 @@ from guardrail.platforms.telegram import routes as telegram_routes
 from guardrail.policy.holder import reloading
 from guardrail.retention import pruning
 from guardrail.service.errors import ServiceError
+from guardrail.service.readiness import UnsafeStore, refuse_unsafe_store
 
 log = logging.getLogger("guardrail")
 
@@ -121,6 +122,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         running = gateway or Gateway.from_settings(settings, clock=clock)
+        try:
+            await refuse_unsafe_store(running)
+        except UnsafeStore:
+            await running.aclose()
+            raise
         if not len(running.auth):
             log.warning("no API keys configured: every request will get 401; set GUARDRAIL_API_KEY")
         app.state.gateway = running

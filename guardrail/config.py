@@ -152,6 +152,13 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(
         default="gr", min_length=1, pattern=r"^[^{}]+$", description="Redis key prefix"
     )
+    redis_allow_eviction: bool = Field(
+        default=False,
+        description="start, and answer /readyz, even when the Redis server may evict keys "
+        "(a maxmemory-policy other than noeviction, or one guardrail cannot read because "
+        "CONFIG and INFO are disabled): opt-outs and risk holds could then vanish under "
+        "memory pressure. Only for a server you know never evicts (see the README)",
+    )
     policy: Path | None = Field(default=None, description="policy file; built-in default if unset")
     api_key: SecretStr | None = Field(
         default=None, description="key of the default tenant, allowed every bot (first runs)"

@@ -23,8 +23,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rapidfuzz.distance import OSA, Indel
+
+from guardrail.consent_text import prepare
 
 DEFAULT_STOP = [
     "stop",
@@ -63,13 +65,60 @@ DEFAULT_STOP_ALL = [
 DEFAULT_START = [
     "start",
     "unstop",
-    "yes",
     "subscribe",
     "resubscribe",
     "start again",
-    "oui",
+    "opt in",
+    "optin",
+    "opt-in",
     "demarrer",
     "reprendre",
+    "reabonner",
+    "reabonnement",
+]
+GENERIC_AFFIRMATIVES = frozenset(
+    {
+        "yes", "y", "yeah", "yea", "yep", "yup", "ya", "ok", "okay", "k", "kk", "sure",
+        "confirm", "confirmed", "i confirm", "agree", "i agree", "go", "go ahead", "continue",
+        "oui", "ouais", "ouai", "ui", "dac", "d'accord", "daccord", "bien sur", "je confirme",
+        "confirme", "carrement", "volontiers", "si",
+    }
+)  # fmt: skip
+"""Words that answer whatever the bot asked: never a re-subscription, whatever a policy
+lists (a bot that asks "Reply YES to confirm you want to unsubscribe" would get one)."""
+DEFAULT_BLUNT = [
+    "go away",
+    "get lost",
+    "piss off",
+    "fuck off",
+    "f off",
+    "eff off",
+    "back off",
+    "buzz off",
+    "bugger off",
+    "sod off",
+    "shove off",
+    "leave me alone",
+    "degage",
+    "degagez",
+    "casse toi",
+    "casse-toi",
+    "cassez-vous",
+    "barre toi",
+    "barre-toi",
+    "va t'en",
+    "va-t'en",
+    "allez-vous-en",
+    "fiche moi la paix",
+    "fiche-moi la paix",
+    "lache moi",
+    "lache-moi",
+    "lachez-moi",
+    "oublie moi",
+    "oublie-moi",
+    "oubliez-moi",
+    "va te faire voir",
+    "va te faire foutre",
 ]
 DEFAULT_HELP = ["help", "info", "aide"]
 DEFAULT_FILLER = [
@@ -92,27 +141,48 @@ DEFAULT_FILLER = [
     "merci",
     "maintenant",
     "tout de suite",
+    "bot",
+    "deja",
 ]
-_FOR_ME = r"(messaging|texting|contacting|writing to|writing|sending|bothering|spamming|calling)"
+_FOR_ME = (
+    r"(messaging|texting|contacting|writing to|writing|sending|bothering|spamming|calling"
+    r"|bugging|pestering|harassing|hassling|nagging|pinging)"
+)
 _THESE = r"(the |these |those |your |all |all these |all the |all your )?"
 DEFAULT_STOP_PHRASES = [
     rf"\b(stop|quit|cease) {_FOR_ME}( me)?\b",
     rf"\b(stop|end|cancel|quit) {_THESE}(messages|texts|sms|notifications|alerts)\b",
     r"\b(do not|don't|never) (ever )?(message|text|contact|write to|send|call|bother) me\b",
-    r"\bleave me alone\b",
+    r"\bleave me (the (hell|heck|fuck|f|eff|frick) )?alone\b",
+    r"\b(lose|delete|forget|erase) my (number|contact|details)\b",
+    r"\b(prefer|rather) not (to )?(receive|get|be (contacted|messaged|texted))\b",
+    r"\b(don't|do not|no longer) (want|wish) to be (contacted|messaged|texted|bothered)\b",
+    r"\b(don't|do not|never) want to hear from (you|this bot)\b",
+    r"\b(i'm|i am) (so |really )?done with (you|this bot|this chat|your (messages|texts)"
+    r"|these (messages|texts))\b",
+    r"\blast (message|text) i (want|need) (from you|to (get|receive))\b",
+    r"^(i'm |i am )?(really |just )?not interested( anymore| any more)?( thanks| thank you)?$",
     r"^(you have the |you've got the |you have |this is the |this is a |sorry )?"
     r"wrong (number|person)$",
     r"^(please )?remove (me|my number)$",
     r"\bno more (messages|texts|sms)\b",
-    r"\b(unsubscribe|opt) me( out)?\b",
+    r"\b(unsubscribe me|opt me out)\b",
     r"\b(take|remove) (me|my number) (off|from) (this|the|your|these|all) "
     r"(list|lists|messages|texts|program|service)\b",
     r"\b(want|like|wish|need) to (unsubscribe|opt out|stop (getting|receiving) "
     r"(these|this|your|the|messages|texts))\b(?! from (?!(this|these|you|your|here)\b))",
     r"\b(no longer|don't|do not) want (to (get|receive) )?(these|this|your|any more|any)"
     r" ?(messages|texts|sms)\b",
-    r"\barret(e|es|ez|er)? (de |d')m(e |')?(ecrire|envoyer|contacter|harceler|spammer|texter)",
-    r"\barret(e|es|ez|er)? (les|vos|tes|ces) (messages|sms|textos|notifications)\b",
+    r"\b(arret|cess)(e|es|ez|er)? (de |d')m(e |')?(ecrire|envoyer|contacter|harceler|spammer"
+    r"|texter|saouler|souler|gonfler|deranger|embeter|relancer|solliciter)",
+    r"\b(arret|cess)(e|es|ez|er)? (les|vos|tes|ces) (messages|sms|textos|notifications)\b",
+    r"\bne plus (recevoir|etre (contacte|contactee|sollicite|sollicitee|derange|derangee))\b",
+    r"\bn'essaie[sz]? plus de m(e |')(contacter|ecrire|joindre|relancer)",
+    r"\bca suffit (avec )?(les|tes|vos|ces) (messages|sms|textos|notifications)\b",
+    r"\bj(e ne |e |')veux plus (avoir )?de (tes|vos) nouvelles\b",
+    r"\blache[sz]?[- ]moi (un peu )?avec (tes|vos|ces) (messages|sms|textos|notifications)\b",
+    r"\b(casse|barre|tire)[sz]?[- ](toi|vous) de (mon|ma|mes)\b",
+    r"^(je ne suis |je suis |j'suis )?(plus|pas) interesse(e)?s?( merci)?$",
     r"\bstop (les|vos|tes|ces|aux) (messages|sms|textos|notifications)\b",
     r"\bne (plus )?m(e |')?(ecris|ecrivez|ecrire|envoie|envoyez|envoyer|contacte|contactez"
     r"|contacter)( plus)?\b",
@@ -123,10 +193,31 @@ DEFAULT_STOP_PHRASES = [
     r"\bdesabonne[rz]?[- ]moi\b",
     r"\bdesinscri(s|vez)[- ]moi\b",
     r"\blaisse[rz]?[- ]moi tranquille\b",
-    r"\bf(ous|outez)[- ]moi la paix\b",
+    r"\bf(ous|outez|iche|ichez)[- ]moi la paix\b",
+    r"\blaisse[rz]?[- ]moi en paix\b",
     r"\bretire[sz]?[- ]moi (de|des) (la|votre|vos|ta|cette) listes?\b",
-    r"\bsupprime[sz]? mon numero\b",
+    r"\b(supprime|retire|efface|oublie)([sz]|r)? mon numero\b",
     r"^(c'est un |vous avez le |tu as le |desole )?mauvais numero$",
+]
+_AGAIN_FR = r"(a nouveau|de nouveau)"
+DEFAULT_START_PHRASES = [
+    r"^(you can|you may|feel free to|it's ok to|it's okay to|it's fine to|ok to|okay to|"
+    r"please) (start )?(message|text|write to|contact|email) me again\b",
+    r"\b(resubscribe|re-subscribe|subscribe) me( again| back)?\b",
+    r"\bopt me (back )?in\b",
+    r"\bsign me (back )?up( again)?\b",
+    r"\b(turn|switch) (the |your |my )?(messages|texts|notifications) back on\b",
+    r"\bi('d| would)? (want|like) (to get|to receive) (your |the )?(messages|texts) again\b",
+    r"\bstart (messaging|texting|writing to) me again\b",
+    r"\br[e]?abonne[rz]?[- ]moi\b",
+    r"\bje (me )?reabonne\b",
+    rf"^(tu peux|vous pouvez) ({_AGAIN_FR} )?(me recontacter|me reecrire|m'ecrire {_AGAIN_FR}"
+    rf"|m'envoyer des messages {_AGAIN_FR})",
+    rf"^(tu peux|vous pouvez) {_AGAIN_FR} m'(ecrire|envoyer des messages)",
+    rf"\bje (veux|voudrais|souhaite) ({_AGAIN_FR} )?recevoir {_AGAIN_FR} (tes|vos|les) messages",
+    rf"\bje (veux|voudrais|souhaite) {_AGAIN_FR} recevoir (tes|vos|les) messages",
+    r"\breprend(s|re|ez) (l'envoi des|les|tes|vos) messages\b",
+    r"\bremet(s|tez)?[- ]moi (sur|dans) (la|ta|votre) liste\b",
 ]
 
 
@@ -146,7 +237,20 @@ class ConsentWords(BaseModel):
     )
     start: list[str] = Field(
         default_factory=lambda: list(DEFAULT_START),
-        description="whole-message keywords that opt a user back in (only one who opted out)",
+        description="whole-message keywords that opt a user back in (only one who opted out, "
+        "and only when typed: never a button the bot offered); generic affirmatives (yes, "
+        "ok, oui...) are refused here, since they answer whatever the bot asked",
+    )
+    start_phrases: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_START_PHRASES),
+        description="regular expressions over the normalised text (as stop_phrases) for a "
+        "re-subscription in the user's own words ('you can text me again', 'réabonnez-moi'); "
+        "a negated one does not count",
+    )
+    blunt: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_BLUNT),
+        description="blunt free wording that opts out like a keyword: the whole message or "
+        "its last clause ('go away', 'dégage', 'leave me alone, bot'), never in banter",
     )
     stop_phrases: list[str] = Field(
         default_factory=lambda: list(DEFAULT_STOP_PHRASES),
@@ -169,6 +273,29 @@ class ConsentWords(BaseModel):
         "the messaging engine to send as a reply; none: help keywords are only reported",
     )
 
+    @field_validator("start")
+    @classmethod
+    def _no_generic_yes(cls, words: list[str]) -> list[str]:
+        generic = [w for w in words if generic_affirmative(w)]
+        if generic:
+            raise ValueError(
+                f"{', '.join(map(repr, generic))}: a generic affirmative never re-subscribes "
+                "a user (it answers whatever the bot asked, e.g. 'Reply YES to confirm'); "
+                "use explicit words such as START or UNSTOP"
+            )
+        return words
+
+
+def generic_affirmative(text: str) -> bool:
+    """Whether ``text`` is only an affirmative ("Yes", "OK!", "oui oui"): an answer to
+    whatever was asked, nothing of the user's own."""
+    words = _words(prepare(text))
+    return (
+        bool(words)
+        and all(w in _AFFIRMATIVE_WORDS or w in _FILLER_WORDS for w in words)
+        and any(w in _AFFIRMATIVE_WORDS for w in words)
+    )
+
 
 @dataclass(frozen=True)
 class ConsentSignal:
@@ -185,11 +312,6 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w' -]+", " ", bare).split())
 
 
-# Laughing and affectionate emoji turn "stop" into banter ("omg stop 😂"); kept as a word.
-_LAUGH_EMOJI = re.compile(
-    "[\U0001f602\U0001f923\U0001f606\U0001f605\U0001f639\U0001f60a"
-    "\U0001f618\U0001f60d\U0001f970\U0001f63b\u263a]"
-)
 _LAUGHTER = {"lol", "haha", "hahaha", "lmao", "rofl", "hehe", "mdr", "ptdr", "xd", "jk", "lolol"}
 _CLAUSE = re.compile(r"[.!?;:,\n\u2026]+")
 _ALIASES = {
@@ -229,9 +351,14 @@ def _words(text: str) -> list[str]:
 
 
 def _clauses(text: str) -> list[list[str]]:
-    """The message as clauses of normalised words; laughing emoji become the word 'lol'."""
-    marked = _LAUGH_EMOJI.sub(" lol ", text)
-    return [words for part in _CLAUSE.split(marked) if (words := _words(part))]
+    """The message as a person reads it (:func:`guardrail.consent_text.prepare`: spaced,
+    zero-width and digit-for-letter spellings undone, stop-sign emoji as 'stop', laughing
+    ones as 'lol'), as clauses of normalised words."""
+    return [words for part in _CLAUSE.split(prepare(text)) if (words := _words(part))]
+
+
+_AFFIRMATIVE_WORDS = {w for phrase in GENERIC_AFFIRMATIVES for w in phrase.split()}
+_FILLER_WORDS = {w for phrase in DEFAULT_FILLER for w in normalise(phrase).split()}
 
 
 def _inner_swap(a: str, b: str) -> bool:
@@ -347,52 +474,90 @@ class ConsentDetector:
         self._stop = _Keywords(words.stop)
         self._stop_all = _Keywords(words.stop_all)
         self._start = _Keywords(words.start)
+        self._blunt = _Keywords(words.blunt)
         self._filler = _Keywords(words.filler)
+        # "Yes, START": an affirmative beside an explicit start word is only filler.
+        self._start_filler = _Keywords([*words.filler, *GENERIC_AFFIRMATIVES])
         self._phrases = [re.compile(p) for p in words.stop_phrases]
+        self._start_phrases = [re.compile(p) for p in words.start_phrases]
         self._help = {normalise(w) for w in words.help}
 
     def is_help(self, text: str) -> bool:
         """The message is a help keyword ("HELP", "Aide ?"), nothing more."""
         return normalise(text).strip(" '-") in self._help
 
-    def detect(self, text: str, *, currently_opted_out: bool) -> ConsentSignal | None:
+    def detect(
+        self, text: str, *, currently_opted_out: bool, choice: bool = False
+    ) -> ConsentSignal | None:
         """Opt-out/opt-in intent of one user message, or None.
 
-        "yes" and the other start words only opt back in a user who is opted out, so
-        ordinary chat never flips consent.
+        Any opt-out reading wins. An opt-in needs explicit words of the user's own (START,
+        UNSTOP, "you can text me again"), only counts for a user who is opted out, and never
+        comes from a ``choice`` (a button or quick reply the bot offered) or a generic
+        affirmative ("yes", "ok", "oui"), which answer whatever the bot asked.
         """
         clauses = _clauses(text)
         every = [w for clause in clauses for w in clause]
         if not every:
             return None
+        signal = self._opt_out(clauses, every)
+        if signal is not None or not currently_opted_out or choice:
+            return signal
+        found = _only(every, self._start, self._start_filler)
+        if found:
+            return ConsentSignal("opt_in", "bot", found)
+        for clause in clauses:
+            phrase = _first_match(self._start_phrases, " ".join(clause))
+            if phrase:
+                return ConsentSignal("opt_in", "bot", phrase)
+        return None
+
+    def not_an_opt_in(self, text: str, *, choice: bool) -> str | None:
+        """Why a message from an opted-out user that a bot could pass off as consent is no
+        re-subscription (for the event result and the audit log), or None."""
+        if choice:
+            typed = self.detect(text, currently_opted_out=True)
+            if typed is not None and typed.action == "opt_in":
+                return (
+                    f"{typed.matched!r} is a choice the bot offered (a button or quick reply it "
+                    "labelled), not the user's own words: no re-subscription"
+                )
+        if generic_affirmative(text):
+            return (
+                f"{text.strip()[:40]!r} is a generic affirmative (it answers whatever the bot "
+                "asked): no re-subscription; the user writes START (or the policy's words)"
+            )
+        return None
+
+    def _opt_out(self, clauses: list[list[str]], every: list[str]) -> ConsentSignal | None:
         found = _only(every, self._stop_all, self._filler)
         if found:
             return ConsentSignal("opt_out", "all", found)
-        found = _only(every, self._stop, self._filler)
+        found = _only(every, self._stop, self._filler) or _only(every, self._blunt, self._filler)
         if found:
             return ConsentSignal("opt_out", "bot", found)
-        if currently_opted_out:
-            found = _only(every, self._start, self._filler)
-            if found:
-                return ConsentSignal("opt_in", "bot", found)
         if len(clauses) > 1 and not _LAUGHTER.intersection(every):
-            found = _only(clauses[-1], self._stop, self._filler)
+            last = clauses[-1]
+            found = _only(last, self._stop, self._filler) or _only(last, self._blunt, self._filler)
             if found and found not in _WHOLE_ONLY:
                 return ConsentSignal("opt_out", "bot", found)
         for clause in clauses:
-            phrase = self._phrase(" ".join(clause))
+            phrase = _first_match(self._phrases, " ".join(clause))
             if phrase:
                 return ConsentSignal("opt_out", "bot", phrase)
         return None
 
-    def _phrase(self, clause: str) -> str | None:
-        for pattern in self._phrases:
-            for match in pattern.finditer(clause):
-                head = clause[: match.start()]
-                before = head.split()
-                if head.endswith("n'"):
-                    continue  # "n'arrête de m'écrire": the verb itself is negated
-                if _negated(before) or _reported(before) or _described(before):
-                    continue
-                return match.group(0)
-        return None
+
+def _first_match(patterns: list[re.Pattern[str]], clause: str) -> str | None:
+    """The first match of ``patterns`` in ``clause`` that is neither negated, reported nor
+    a statement about someone."""
+    for pattern in patterns:
+        for match in pattern.finditer(clause):
+            head = clause[: match.start()]
+            before = head.split()
+            if head.endswith("n'"):
+                continue  # "n'arrête de m'écrire": the verb itself is negated
+            if _negated(before) or _reported(before) or _described(before):
+                continue
+            return match.group(0)
+    return None

@@ -65,17 +65,33 @@ def check_clock(value: datetime | None, info: ValidationInfo, *, past: bool = Tr
     now = context.get("now")
     if value is None or not isinstance(now, datetime):
         return
-    skew = context.get("skew")
-    if isinstance(skew, timedelta) and value - now > skew:
-        raise ValueError(
+    skew, max_age = context.get("skew"), context.get("max_age")
+    problem = clock_problem(
+        value,
+        now,
+        skew if isinstance(skew, timedelta) else None,
+        max_age if past and isinstance(max_age, timedelta) else None,
+    )
+    if problem is not None:
+        raise ValueError(problem)
+
+
+def clock_problem(
+    value: datetime, now: datetime, skew: timedelta | None, max_age: timedelta | None
+) -> str | None:
+    """Why the gateway's clock (``now``) says ``value`` is impossible: more than ``skew``
+    ahead of it, older than ``max_age``, or outside TIME_FLOOR..TIME_CEILING; else None.
+    The one rule for ``/v1/events`` (as validation) and signed webhooks (as a skip)."""
+    if not TIME_FLOOR <= value < TIME_CEILING:
+        return f"timestamp {value.isoformat()} is outside {TIME_FLOOR.year}-{TIME_CEILING.year}"
+    if skew is not None and value - now > skew:
+        return (
             f"timestamp {value.isoformat()} is more than {skew} ahead of the gateway clock "
             f"({now.isoformat()})"
         )
-    max_age = context.get("max_age")
-    if past and isinstance(max_age, timedelta) and now - value > max_age:
-        raise ValueError(
-            f"timestamp {value.isoformat()} is older than the {max_age} the gateway accepts"
-        )
+    if max_age is not None and now - value > max_age:
+        return f"timestamp {value.isoformat()} is older than the {max_age} the gateway accepts"
+    return None
 
 
 @cache
@@ -256,6 +272,12 @@ class Event(_Strict):
         "client_time_skew ahead of its clock, and not older than its event_max_age"
     )
     text: str | None = None
+    choice: bool = Field(
+        default=False,
+        description="the text is a choice the bot offered (the label or payload of a button, "
+        "quick reply or list item it wrote), not words the user typed: it may opt out, never "
+        "in (the bot cannot word the user's re-subscription)",
+    )
     channel: Channel | None = None
     scope: Literal["bot", "all"] = Field(
         default="bot", description="opt_out/opt_in: this bot only, or every bot of the tenant"
@@ -271,6 +293,12 @@ class Event(_Strict):
     )
     is_minor: bool | None = Field(
         default=None, description="the user's minor status, as the platform knows it"
+    )
+    timezone: TimeZoneName | None = Field(
+        default=None,
+        description="the user's IANA zone, as the platform knows it (kept only on platform "
+        "evidence: an ingest or admin key); a request's user.timezone that conflicts with it "
+        "gets the strictest reading of quiet hours",
     )
 
     @field_validator("ts")
@@ -291,7 +319,7 @@ class EventResult(_Strict):
         "that may not lift the standing opt-out is recorded, not applied; consent then says "
         "the state that stands)",
     )
-    consent_source: Literal["webhook", "ingest", "admin", "bot"] | None = Field(
+    consent_source: Literal["webhook", "proxy", "ingest", "admin", "bot"] | None = Field(
         default=None, description="who vouched for the consent change (its evidence)"
     )
     detail: str | None = None

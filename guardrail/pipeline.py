@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from classifiers.pii_redact import PiiConfig
 from guardrail.analysis import NOTHING, Analysis, AnalysisRequest, Analyze, Analyzer
 from guardrail.audit.redact import redact_from
+from guardrail.evidence import NO_EVIDENCE, UserEvidence
 from guardrail.models import Decision, Kind, OutreachRequest, Reason, ReasonEffect, Verdict
 from guardrail.policy import LoadedPolicy, Policy
 from guardrail.rewrite import Edit, render
@@ -210,12 +211,14 @@ async def decide(
     req: OutreachRequest,
     now: datetime,
     analyzer: Analyze | None = None,
+    evidence: UserEvidence = NO_EVIDENCE,
 ) -> Decision:
-    """Decide one outbound message; see the module docstring for the flow.
+    """Decide one outbound message; see the module docstring for the flow. ``evidence``:
+    what platform records say of the user, against the request's claims.
 
     Raises :class:`IdempotencyConflict` when the request's key cannot be used now.
     """
-    return (await evaluate(store, loaded, tenant, req, now, analyzer)).decision
+    return (await evaluate(store, loaded, tenant, req, now, analyzer, evidence)).decision
 
 
 async def evaluate(
@@ -225,10 +228,11 @@ async def evaluate(
     req: OutreachRequest,
     now: datetime,
     analyzer: Analyze | None = None,
+    evidence: UserEvidence = NO_EVIDENCE,
 ) -> Outcome:
     """:func:`decide`, with what the audit record of the decision needs."""
     if not req.idempotency_key:
-        return await _decide(store, loaded, tenant, req, now, analyzer, None)
+        return await _decide(store, loaded, tenant, req, now, analyzer, None, evidence)
     key = _Key(
         req.idempotency_key, request_hash(req), uuid.uuid4().hex, loaded.policy.idempotency_ttl
     )
@@ -250,7 +254,7 @@ async def evaluate(
                 f"retry shortly to get its decision"
             )
     try:
-        return await _decide(store, loaded, tenant, req, now, analyzer, key)
+        return await _decide(store, loaded, tenant, req, now, analyzer, key, evidence)
     except BaseException:
         await _abandon(store, tenant, req, key, now)
         raise
@@ -271,6 +275,7 @@ async def _decide(
     now: datetime,
     analyzer: Analyze | None,
     key: _Key | None,
+    evidence: UserEvidence = NO_EVIDENCE,
 ) -> Outcome:
     policy = loaded.policy
 
@@ -288,7 +293,10 @@ async def _decide(
         draft.add(REPLY_RULE, "info", downgraded)
 
     zone = ZoneInfo(req.user.timezone or policy.timezone)
-    ctx = RuleContext(request=req, kind=kind, now=now, timezone=zone, snapshot=snap, text=req.text)
+    ctx = RuleContext(
+        request=req, kind=kind, now=now, timezone=zone, snapshot=snap, text=req.text,
+        evidence=evidence,
+    )  # fmt: skip
     rules = [(r, p) for r in RULES if (p := policy.rule_params(r.id)).enabled and kind in r.kinds]
     wanted = _needs(rules)
     ctx, edits = await _evaluate(draft, ctx, rules, wanted, analyzer or default_analyzer())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,7 +21,7 @@ from phonenumbers import PhoneNumberType, timezone
 
 from guardrail.models import Channel
 
-Source = Literal["user", "phone", "policy", "assumed", "unknown"]
+Source = Literal["user", "phone", "record", "conflict", "policy", "assumed", "unknown"]
 
 # Ids that are phone numbers on their face: "+33612345678", "whatsapp:+1...", "tel:+1...",
 # "12125550123@s.whatsapp.net". Bare digits only count on channels whose ids are numbers
@@ -90,12 +91,63 @@ def phone_zones(user_id: str, channel: Channel | None) -> tuple[tuple[ZoneInfo, 
     return _zones_of(digits) if digits else None
 
 
-def from_request(zone: str | None, user_id: str, channel: Channel | None) -> ZoneChoice | None:
-    """The zone the request gives, else the one its phone-number id implies, else None."""
-    if zone:
-        return ZoneChoice((ZoneInfo(zone),), "user", "user.timezone")
-    found = phone_zones(user_id, channel)
-    if found is None:
+def phone_region(user_id: str, channel: Channel | None) -> str | None:
+    """The ISO 3166 country of a user id that is a phone number of a place ("JP", "US"),
+    else None (not a number, or a toll-free or other placeless one)."""
+    digits = phone_digits(user_id, channel)
+    if digits is None or _zones_of(digits) is None:
         return None
-    zones, where = found
-    return ZoneChoice(zones, "phone", f"no user.timezone; from the phone number's area, {where}")
+    number = phonenumbers.parse("+" + digits, None)
+    return phonenumbers.region_code_for_number(number) or None
+
+
+def from_request(
+    zone: str | None,
+    user_id: str,
+    channel: Channel | None,
+    *,
+    recorded: tuple[str, str] | None = None,
+    now: datetime | None = None,
+) -> ZoneChoice | None:
+    """The zone(s) to read local time in, else None (nothing known).
+
+    ``zone`` is the bot's claim (``user.timezone``); the evidence is the zones of a phone
+    number id and the zone on record (``recorded``: name, who reported it). A claim that
+    every piece of evidence allows (same zone, or the same UTC offset at ``now``) is used
+    as it is; one that conflicts is read the strictest way, quiet if quiet in the claimed
+    zone or any zone of the evidence. Without a claim, the evidence's zones."""
+    evidence: list[tuple[tuple[ZoneInfo, ...], str]] = []
+    if recorded is not None:
+        evidence.append(((ZoneInfo(recorded[0]),), f"the user record ({recorded[1]})"))
+    found = phone_zones(user_id, channel)
+    if found is not None:
+        evidence.append((found[0], f"the phone number's area, {found[1]}"))
+    if zone:
+        claimed = ZoneInfo(zone)
+        against = [why for zones, why in evidence if not _allows(zones, claimed, now)]
+        if not against:
+            return ZoneChoice((claimed,), "user", "user.timezone")
+        zones = _unique((claimed, *(z for zs, _ in evidence for z in zs)))
+        why = f"the request says {zone}, which conflicts with {' and '.join(against)}"
+        return ZoneChoice(zones, "conflict", why)
+    if not evidence:
+        return None
+    zones = _unique(tuple(z for zs, _ in evidence for z in zs))
+    source: Source = "record" if recorded is not None else "phone"
+    return ZoneChoice(
+        zones, source, f"no user.timezone; from {' and '.join(w for _, w in evidence)}"
+    )
+
+
+def _allows(zones: tuple[ZoneInfo, ...], claimed: ZoneInfo, now: datetime | None) -> bool:
+    """Whether evidence of ``zones`` is consistent with the claimed zone."""
+    if any(z.key == claimed.key for z in zones):
+        return True
+    if now is None:
+        return False
+    offset = now.astimezone(claimed).utcoffset()
+    return any(now.astimezone(z).utcoffset() == offset for z in zones)
+
+
+def _unique(zones: tuple[ZoneInfo, ...]) -> tuple[ZoneInfo, ...]:
+    return tuple({z.key: z for z in zones}.values())

@@ -33,7 +33,7 @@ __all__ = ["store"]  # the fixture, used by name
 T0 = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
 TENANT, BOT = "acme", "coach"
 DAY = timedelta(days=1)
-CONFIRMATION = "You're unsubscribed. Reply START if you change your mind."
+CONFIRMATION = "You're unsubscribed: no more messages from us."
 
 # Only what these tests are about: no PII pass (spaCy), no classifier, no timing rules.
 QUIET = """\

@@ -66,11 +66,32 @@ def test_ordinary_chat_is_not_consent(text: str) -> None:
     assert detector.detect(text, currently_opted_out=False) is None
 
 
-@pytest.mark.parametrize("text", ["START", "unstop", "Yes", "YES."])
+@pytest.mark.parametrize("text", ["START", "unstop", "Start please", "Yes, START", "démarrer"])
 def test_start_words_opt_in_only_an_opted_out_user(text: str) -> None:
     signal = detector.detect(text, currently_opted_out=True)
     assert signal is not None and signal.action == "opt_in"
     assert detector.detect(text, currently_opted_out=False) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["Yes", "YES.", "yes please", "ok", "oui", "OUI je confirme", "👍"]
+)
+def test_a_generic_yes_never_opts_back_in(text: str) -> None:
+    """The YES trap: "Reply YES to confirm you want to unsubscribe" must not work."""
+    assert detector.detect(text, currently_opted_out=True) is None
+
+
+def test_a_choice_the_bot_offered_never_opts_back_in() -> None:
+    """A button or quick reply labelled by the bot is its words, not the user's."""
+    assert detector.detect("START", currently_opted_out=True, choice=True) is None
+    tapped = detector.detect("STOP", currently_opted_out=False, choice=True)
+    assert tapped is not None and tapped.action == "opt_out"  # a tap may still opt out
+
+
+@pytest.mark.parametrize("word", ["yes", "OK", "Oui", "d'accord"])
+def test_a_policy_may_not_list_a_generic_yes_as_start(word: str) -> None:
+    with pytest.raises(ValueError, match="generic affirmative"):
+        ConsentWords(start=["start", word])
 
 
 def test_normalise() -> None:

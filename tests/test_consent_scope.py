@@ -67,9 +67,10 @@ def test_tenant_policy_words_apply_to_that_tenant_only(tmp_path: Path) -> None:
     other = policies.detector_for("globex", "b", Channel.TELEGRAM)
     assert opts_out(acme, "BASTA") and not opts_out(other, "BASTA")
     # acme pins nothing else, so the fallback never decides acme's events: its words are
-    # acme's own (and "yes" does not re-opt in there)
-    assert acme.detect("yes", currently_opted_out=True) is None
-    assert other.detect("yes", currently_opted_out=True) is not None
+    # acme's own ("unstop" does not re-opt in there, "vamos" does)
+    assert acme.detect("unstop", currently_opted_out=True) is None
+    assert other.detect("unstop", currently_opted_out=True) is not None
+    assert acme.detect("vamos", currently_opted_out=True) is not None
     assert acme is policies.detector_for("acme", "other-bot", Channel.SMS)  # compiled once
 
 
@@ -100,3 +101,25 @@ def test_events_use_the_scoped_words(make_client: MakeClient, clock: Clock, uid:
     assert chat["consent"] is None
     text = say(client, bot, user, "no mas", when + timedelta(minutes=1), channel="sms")
     assert text["consent"] == "opted_out"
+
+
+def test_blunt_wording_and_start_phrases_are_scoped_too(tmp_path: Path) -> None:
+    (tmp_path / "default.yaml").write_text("name: default\n", encoding="utf-8")
+    (tmp_path / "acme.yaml").write_text(
+        "name: acme\nextends: default\nmatch: {tenants: [acme], channels: [sms]}\n"
+        "consent:\n  blunt: [vete]\n  start_phrases: ['^vuelve a escribirme$']\n",
+        encoding="utf-8",
+    )
+    policies = load_policy_set(tmp_path)
+    sms = policies.detector_for("acme", "b", Channel.SMS)  # acme always decides: its words
+    assert opts_out(sms, "vete") and not opts_out(sms, "go away")
+    back = sms.detect("vuelve a escribirme", currently_opted_out=True)
+    assert back is not None and back.action == "opt_in"
+    other = policies.detector_for("globex", "b", Channel.SMS)
+    assert not opts_out(other, "vete") and opts_out(other, "go away")
+    assert other.detect("vuelve a escribirme", currently_opted_out=True) is None
+    # An event without a channel may be acme's SMS or not: both lists; STOP of any,
+    # start phrases only where both list them.
+    either = policies.detector_for("acme", "b", None)
+    assert opts_out(either, "vete") and opts_out(either, "go away")
+    assert either.detect("vuelve a escribirme", currently_opted_out=True) is None

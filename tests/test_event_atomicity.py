@@ -80,7 +80,7 @@ def failing(store: Store, where: str) -> Iterator[None]:
 def stop_write(seen: str) -> EventWrite:
     return EventWrite(
         ts=T0,
-        seen_key=event_key("user_message", seen),
+        seen_key=event_key("user_message", seen, origin="webhook", bot="coach"),
         user_message=True,
         consent=ConsentChange("coach", True, T0, "webhook", T0),
     )

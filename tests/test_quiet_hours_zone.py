@@ -99,9 +99,20 @@ def test_the_phone_zone_decides_and_the_reason_says_so() -> None:
     assert "09:00 in America/Los_Angeles" in allowed.detail
 
 
-def test_the_request_zone_wins_over_the_phone() -> None:
+def test_a_request_zone_the_phone_allows_is_used_as_it_is() -> None:
+    # A 310 (Los Angeles) number, the request says Los Angeles, or a zone at the same offset.
+    for zone in ("America/Los_Angeles", "America/Tijuana"):
+        assert run("+13105550123", "2026-11-20T13:00:00-05:00", STRICTEST, zone=zone) is None
+
+
+def test_a_request_zone_the_phone_contradicts_gets_the_strictest_reading() -> None:
+    """Issue #24: the bot picked the zone. 10:00 in New York is 07:00 for this number."""
     found = run("+13105550123", "2026-11-20T10:00:00-05:00", STRICTEST, zone="America/New_York")
-    assert found is None
+    assert found is not None and found.effect == "defer"
+    assert "the request says America/New_York, which conflicts with the phone number" in (
+        found.detail
+    )
+    assert found.retry_after is not None and found.retry_after.hour == 8
 
 
 def test_a_number_of_several_zones_is_quiet_if_quiet_in_any() -> None:

@@ -12,6 +12,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from guardrail.api.deps import GatewayDep
 from guardrail.metrics import MULTIPROC_ENV, exposition
+from guardrail.service.readiness import store_problem
 from guardrail.state.base import StoreUnavailable
 
 log = logging.getLogger("guardrail")
@@ -26,19 +27,30 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(gateway: GatewayDep) -> JSONResponse:
-    """Ready only while the state store answers; proactive outreach fails closed otherwise.
+    """Ready only while the state store answers (proactive outreach fails closed otherwise)
+    and can be trusted with opt-outs (a Redis that may evict keys cannot, unless
+    ``redis_allow_eviction``).
 
     ``classifiers`` (off, loading, ready, failed: ...) is shown but never makes the gateway
     unready: the lexicon answers while the models load."""
     classifiers = gateway.public_classifiers_state
     try:
         await gateway.store.ping()
+        problem = await store_problem(gateway)
     except StoreUnavailable as exc:
         gateway.metrics.store_up.set(0)
         log.warning("not ready: %s", exc)  # hosts and paths stay in the log
         body = {"ready": False, "store": gateway.store.name, "error": "state store unavailable"}
         return JSONResponse({**body, "classifiers": classifiers}, status_code=503)
     gateway.metrics.store_up.set(1)
+    if problem is not None:
+        log.warning("not ready: %s", problem)
+        body = {
+            "ready": False,
+            "store": gateway.store.name,
+            "error": "the state store may evict keys (opt-outs included): see the log",
+        }
+        return JSONResponse({**body, "classifiers": classifiers}, status_code=503)
     return JSONResponse({"ready": True, "store": gateway.store.name, "classifiers": classifiers})
 
 

@@ -135,9 +135,10 @@ class PolicySet:
         admits the tenant, the bot and the channel (events carry no jurisdiction or age,
         so those do not narrow it; an event without a channel may be on any). The
         fallback's words apply too, unless a policy that pins nothing else admits every
-        such event. Safety first among those: a word any of them treats as STOP opts out;
-        a word re-opts in only when every one treats it as START. Shadow-mode policies
-        never change consent; when only they match, the fallback's words apply.
+        such event. Safety first among those: a word (or blunt wording) any of them treats
+        as STOP opts out; a word or start phrase re-opts in only when every one lists it.
+        Shadow-mode policies never change consent; when only they match, the fallback's
+        words apply.
         """
         candidates = self._candidates(tenant, bot, channel)
         cached = self._detectors.get(candidates)
@@ -318,11 +319,14 @@ def _at(doc: Document, key: str, message: str) -> Problem:
 
 def _detector(words: list[ConsentWords]) -> ConsentDetector:
     start = set(words[0].start).intersection(*(w.start for w in words[1:]))
+    start_phrases = set(words[0].start_phrases).intersection(*(w.start_phrases for w in words))
     return ConsentDetector(
         ConsentWords(
             stop=_union(w.stop for w in words),
             stop_all=_union(w.stop_all for w in words),
             start=[s for s in words[0].start if s in start],
+            start_phrases=[p for p in words[0].start_phrases if p in start_phrases],
+            blunt=_union(w.blunt for w in words),
             stop_phrases=_union(w.stop_phrases for w in words),
             filler=_union(w.filler for w in words),
             help=_union(w.help for w in words),

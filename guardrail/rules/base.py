@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardrail.evidence import NO_EVIDENCE, UserEvidence
 from guardrail.models import Kind, OutreachRequest
 from guardrail.state.base import Snapshot
 
@@ -50,6 +51,9 @@ class RuleContext:
     analysis: Analysis | None = None
     """What the content-analysis stage found in ``text`` (PII, classifier scores); set for
     the rules whose :meth:`Rule.needs` asks for it, None before and for the others."""
+    evidence: UserEvidence = NO_EVIDENCE
+    """What platform evidence on record says of the user, to hold the request's claims
+    against (quiet hours: the zone)."""
 
 
 @dataclass(frozen=True)

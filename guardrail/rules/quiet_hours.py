@@ -3,10 +3,13 @@
 The answer is ``defer`` with ``retry_after`` = the moment the quiet window ends, as an
 aware timestamp in the user's zone, so the engine can simply schedule the retry.
 
-The zone: the request's ``user.timezone``; else the zone(s) of the user's phone number
-when the user id is one; else what ``unknown_timezone`` says. Where several zones are
-possible, the hour is quiet if it is quiet in any of them (the strict reading: a text at
-07:00 Pacific is a text before 08:00 local, whatever the clock says in New York).
+The zone: the request's ``user.timezone``, unless evidence contradicts it (the zones of
+the user's phone number, the zone the platform reported): then quiet if quiet in the
+claimed zone or any the evidence gives, and the decision says so, since the bot could
+claim a zone where it is day. Without a claim, the evidence's zones; else what
+``unknown_timezone`` says. Where several zones are possible, the hour is quiet if it is
+quiet in any of them (the strict reading: a text at 07:00 Pacific is a text before 08:00
+local, whatever the clock says in New York).
 """
 
 from __future__ import annotations
@@ -123,9 +126,16 @@ class QuietHours(Rule[QuietHoursParams]):
 
 
 def _choose(ctx: RuleContext, params: QuietHoursParams) -> ZoneChoice:
-    req = ctx.request
+    req, evidence = ctx.request, ctx.evidence
+    recorded = None
+    if evidence.timezone is not None:
+        recorded = (evidence.timezone, evidence.timezone_source or "platform")
     found = from_request(
-        req.user.timezone, req.user_id if params.infer_from_phone else "", req.channel
+        req.user.timezone,
+        req.user_id if params.infer_from_phone else "",
+        req.channel,
+        recorded=recorded,
+        now=ctx.now,
     )
     if found is not None:
         return found

@@ -18,6 +18,7 @@ from guardrail.service.audit import append_consent
 from guardrail.service.crisis import crisis_protocol
 from guardrail.service.errors import STORE_UNAVAILABLE, Invalid, Unavailable
 from guardrail.service.ingest import ingest
+from guardrail.service.limits import event_problem
 from guardrail.state.base import StoreUnavailable
 from guardrail.state.common import EvidenceSource, TimestampOutOfRange, to_epoch
 
@@ -88,15 +89,21 @@ async def record_all(
 
     Applied one by one, each marked seen only once applied: an Unavailable makes the
     platform retry the whole payload, and the retry skips what was applied and applies the
-    rest. An event whose time the store cannot keep is skipped with a warning (the
-    platform's retry would carry the same time).
+    rest. An event over a limit of ``/v1/events`` (its time impossible by the gateway's
+    clock, its text too long) is skipped with a warning: the platform's retry would carry
+    the same content (:mod:`guardrail.service.limits`).
     """
     recorded = 0
     for tenant, event in events:
-        try:
-            to_epoch(event.ts)
-        except TimestampOutOfRange as exc:
-            warnings.append(f"skipped event {event.event_id}: {exc}")
+        problem = event_problem(gateway, event)
+        if problem is None:
+            try:
+                to_epoch(event.ts)
+            except TimestampOutOfRange as exc:
+                problem = str(exc)
+        if problem is not None:
+            warnings.append(f"skipped event {event.event_id}: {problem}")
+            log.warning("webhook event of bot %s skipped: %s", event.bot_id, problem)
             continue
         result = await record_event(gateway, tenant, event, source="webhook", via=via)
         recorded += not result.duplicate

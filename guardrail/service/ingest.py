@@ -21,7 +21,7 @@ from typing import Literal
 from guardrail.consent import ConsentDetector
 from guardrail.models import Event, EventResult, EventType
 from guardrail.risk import Assessment, Assessor, RiskLevel
-from guardrail.state.base import EventWrite, IngestStore
+from guardrail.state.base import EventApplied, EventWrite, IngestStore
 from guardrail.state.common import (
     ConsentChange,
     ConsentOutcome,
@@ -48,7 +48,11 @@ async def ingest(
     """Classify and apply one event. Raises ``TimestampOutOfRange`` (nothing written) for a
     time the store cannot keep, ``StoreUnavailable`` when the store cannot apply it."""
     to_epoch(event.ts)  # out of range: refused before anything is read or written
-    seen = event_key(event.type.value, event.event_id) if event.event_id is not None else None
+    seen = (
+        event_key(event.type.value, event.event_id, origin=source, bot=event.bot_id)
+        if event.event_id is not None
+        else None
+    )
     if event.type is EventType.USER_MESSAGE:
         return await _user_message(
             store, detector, tenant, event, seen, assessor, crisis_level, source, arrival
@@ -65,7 +69,7 @@ async def ingest(
         )
         if applied.duplicate or applied.consent is None:
             return EventResult(accepted=True, duplicate=applied.duplicate)
-        return _consent_result(event, change, applied.consent, event.scope)
+        return _reused(event, applied, _consent_result(event, change, applied.consent, event.scope))
     if seen is None:  # receipts feed no rule yet: with no id there is nothing to remember
         return EventResult(accepted=True)
     applied = await store.apply_event(
@@ -88,11 +92,17 @@ async def _user_message(
     change: ConsentChange | None = None
     scope: Literal["bot", "all"] = "bot"
     matched: str | None = None
+    refused_in: str | None = None
     found = Assessment()
     if event.text:
         # Only the consent state is read here; horizon 0 keeps the read small.
         snap = await store.snapshot(tenant, event.bot_id, event.user_id, event.ts, timedelta(0))
-        signal = detector.detect(event.text, currently_opted_out=snap.opted_out)
+        signal = detector.detect(
+            event.text, currently_opted_out=snap.opted_out, choice=event.choice
+        )
+        if signal is None and snap.opted_out:
+            refused_in = detector.not_an_opt_in(event.text, choice=event.choice)
+            scope = snap.opt_out_scope or "bot"
         if signal is not None:
             opted_out = signal.action == "opt_out"
             # START undoes the opt-out the user has, whatever its scope.
@@ -117,7 +127,18 @@ async def _user_message(
         return EventResult(accepted=True, duplicate=True)
     result = EventResult(accepted=True)
     if change is not None and applied.consent is not None:
-        result = _consent_result(event, change, applied.consent, scope, matched)
+        result = _reused(
+            event, applied, _consent_result(event, change, applied.consent, scope, matched)
+        )
+    elif refused_in is not None:  # the YES trap: recorded as a refused opt-in
+        result = EventResult(
+            accepted=True,
+            consent="opted_out",
+            consent_scope=scope,
+            consent_applied=False,
+            consent_source=source,
+            detail=f"{refused_in}; still opted out",
+        )
     update: dict[str, object] = {}
     if dependency is not None:
         update["dependency"] = list(found.dependency_signals)
@@ -128,6 +149,17 @@ async def _user_message(
             "crisis": found.level >= crisis_level,
         }
     return result.model_copy(update=update) if update else result
+
+
+def _reused(event: Event, applied: EventApplied, result: EventResult) -> EventResult:
+    """Say so when an opt-out came under an id already seen on another event."""
+    if not applied.id_reused:
+        return result
+    note = (
+        f"; event id {event.event_id!r} was seen before on an event that was not this "
+        "opt-out: the opt-out is applied anyway, nothing else of the event"
+    )
+    return result.model_copy(update={"detail": f"{result.detail or ''}{note}"})
 
 
 def _consent_result(

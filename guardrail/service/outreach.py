@@ -13,6 +13,7 @@ from datetime import datetime
 
 from guardrail import tracing
 from guardrail.audit import AuditUnavailable
+from guardrail.evidence import NO_EVIDENCE, UserEvidence
 from guardrail.gateway import ClientTimeRejected, Gateway
 from guardrail.logs import log_decision
 from guardrail.models import Decision, Delivery, OutreachRequest, Reason
@@ -22,6 +23,7 @@ from guardrail.risk import RiskLevel
 from guardrail.service.access import check_text
 from guardrail.service.audit import append_decision
 from guardrail.service.errors import Conflict, Invalid
+from guardrail.service.profile import choose_strictest, evidence_of, region_of
 from guardrail.service.profile import effective as effective_user
 from guardrail.service.profile import news as profile_news
 from guardrail.service.shadow import evaluate_with_shadows
@@ -58,10 +60,10 @@ async def _decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) 
     except ClientTimeRejected as exc:
         raise Invalid(str(exc)) from exc
     started = time.perf_counter()
-    req, notes = await known_user(gateway, tenant, req)
-    selection = gateway.policies.current.choose(tenant, req)
+    req, notes, others, evidence = await known_user(gateway, tenant, req)
+    selection, chosen = choose_strictest(gateway.policies.current, tenant, req, others)
     req, loaded = selection.request, selection.loaded  # the most specific matching policy
-    notes += selection.notes
+    notes += [*chosen, *selection.notes]
     if selection.missing:
         outcome = Outcome(refuse_unknown(loaded, req, now, selection.missing))
     else:
@@ -75,6 +77,7 @@ async def _decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) 
                 now,
                 gateway.policies.count_shadow,
                 tracing.traced_analyzer(gateway.analyzer),
+                evidence,
             )
         except IdempotencyInFlight as exc:
             raise Conflict(str(exc), retry_after_s=1) from exc
@@ -97,10 +100,11 @@ async def _decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) 
 
 async def known_user(
     gateway: Gateway, tenant: str, req: OutreachRequest
-) -> tuple[OutreachRequest, list[str]]:
+) -> tuple[OutreachRequest, list[str], list[str], UserEvidence]:
     """The request with the user's recorded facts in place of the bot's claims, the
-    claims remembered where the record was silent. A store that cannot answer leaves the
-    claims as they are: the decision then fails closed as the policy says."""
+    claims remembered where the record was silent; notes on conflicts, the jurisdictions a
+    conflict leaves in play, and the evidence on record for the rules. A store that cannot
+    answer leaves the claims as they are: the decision then fails closed as the policy says."""
     try:
         profile = await gateway.store.user_profile(tenant, req.user_id)
         if profile_news(profile, req.user):
@@ -109,9 +113,9 @@ async def known_user(
             )
     except StoreUnavailable as exc:
         log.warning("user record of %s unavailable: %s", req.bot_id, exc)
-        return req, []
-    user, notes = effective_user(profile, req.user)
-    return req.model_copy(update={"user": user}), notes
+        return req, [], [], NO_EVIDENCE
+    user, notes, others = effective_user(profile, req.user, region_of(req))
+    return req.model_copy(update={"user": user}), notes, others, evidence_of(profile)
 
 
 async def assess_reply_to(

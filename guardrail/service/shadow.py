@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from guardrail.analysis import Analyze, SharedAnalyses
+from guardrail.evidence import NO_EVIDENCE, UserEvidence
 from guardrail.models import Decision, OutreachRequest, Reason
 from guardrail.pipeline import Outcome, decide, default_analyzer, evaluate
 from guardrail.policy.core import LoadedPolicy
@@ -107,9 +108,12 @@ async def decide_with_shadows(
     now: datetime,
     count: ShadowCounter | None = None,
     analyzer: Analyze | None = None,
+    evidence: UserEvidence = NO_EVIDENCE,
 ) -> Decision:
     """``loaded`` decides; each of its shadow policies adds its would-be verdict as reasons."""
-    outcome = await evaluate_with_shadows(store, loaded, tenant, req, now, count, analyzer)
+    outcome = await evaluate_with_shadows(
+        store, loaded, tenant, req, now, count, analyzer, evidence
+    )
     return outcome.decision
 
 
@@ -121,22 +125,23 @@ async def evaluate_with_shadows(
     now: datetime,
     count: ShadowCounter | None = None,
     analyzer: Analyze | None = None,
+    evidence: UserEvidence = NO_EVIDENCE,
 ) -> Outcome:
     """:func:`decide_with_shadows`, with what the audit record of the decision needs."""
     if not loaded.shadows:
-        return await evaluate(store, loaded, tenant, req, now, analyzer)
+        return await evaluate(store, loaded, tenant, req, now, analyzer, evidence)
     readonly, dry_req = ReadOnlyStore(store), req.model_copy(update={"idempotency_key": None})
     analyzer = SharedAnalyses(analyzer or default_analyzer())
     verdicts: list[tuple[LoadedPolicy, Decision]] = []
     for candidate in loaded.shadows:
         try:
-            would = await decide(readonly, candidate, tenant, dry_req, now, analyzer)
+            would = await decide(readonly, candidate, tenant, dry_req, now, analyzer, evidence)
             verdicts.append((candidate, would))
         except Exception:  # a candidate must never break the real decision
             log.exception("shadow policy %s failed", candidate.policy.name)
             if count is not None:
                 count(candidate.policy.name, "error")
-    outcome = await evaluate(store, loaded, tenant, req, now, analyzer)
+    outcome = await evaluate(store, loaded, tenant, req, now, analyzer, evidence)
     decision = outcome.decision
     if decision.idempotent_replay:
         return outcome  # the answer given the first time, unchanged

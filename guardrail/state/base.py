@@ -157,7 +157,7 @@ class EventWrite:
 
     ts: datetime
     seen_key: str | None = None
-    """The namespaced event id (``common.event_key``); None: the event has no id."""
+    """The scoped event id (``common.event_key``); None: the event has no id."""
     user_message: bool = False
     """Record a message the user sent (first contact, unanswered counts, reply windows)."""
     consent: ConsentChange | None = None
@@ -170,6 +170,9 @@ class EventApplied:
     duplicate: bool = False
     """The event id was seen before: nothing was written."""
     consent: ConsentOutcome | None = None
+    id_reused: bool = False
+    """The id was seen before on an event that carried no opt-out, and this one does: its
+    opt-out was applied anyway (nothing else of it), so no STOP is lost to a reused id."""
 
 
 @dataclass(frozen=True)
@@ -191,13 +194,17 @@ ProfileSource = Literal["ingest", "bot"]
 
 @dataclass(frozen=True)
 class UserProfile:
-    """What is known of a user beyond one request: jurisdiction and minor status, and who
-    said so (``ingest``: the platform or an ingest key; ``bot``: a bot's request)."""
+    """What is known of a user beyond one request: jurisdiction, minor status and time
+    zone, and who said so (``ingest``: the platform or an ingest key; ``bot``: a bot's
+    request)."""
 
     jurisdiction: str | None = None
     jurisdiction_source: ProfileSource | None = None
     is_minor: bool | None = None
     minor_source: ProfileSource | None = None
+    timezone: str | None = None
+    """The user's zone as platform evidence reported it (never a bot's claim)."""
+    timezone_source: ProfileSource | None = None
 
 
 class Lifecycle(Protocol):
@@ -371,10 +378,12 @@ class ProfileStore(Protocol):
         jurisdiction: str | None,
         is_minor: bool | None,
         source: ProfileSource,
+        timezone: str | None = None,
     ) -> None:
         """Record what ``source`` says of the user, atomically, by these rules: ingest
         evidence replaces what is recorded; a bot's claim only fills a gap, except that a
-        bot may always mark the user a minor (the stricter answer)."""
+        bot may always mark the user a minor (the stricter answer). ``timezone`` is kept
+        from ingest evidence only: a bot's zone is a claim to check, never a record."""
 
 
 class OutboxStore(Protocol):
@@ -416,11 +425,22 @@ class RetentionStore(Protocol):
         even if pruning stops."""
 
 
+class Durability(Protocol):
+    """Whether the store keeps what it is given until the prune drops it."""
+
+    async def durability(self) -> str | None:
+        """None when nothing written can vanish on its own; else why it may (a Redis that
+        evicts keys under memory pressure, or whose eviction policy cannot be read).
+        Raises :class:`StoreUnavailable` when the store cannot be asked."""
+
+
 class IngestStore(EventStore, Snapshots, Protocol):
     """What event ingestion needs: the event writes, and the user's consent state."""
 
 
-class Store(PipelineStore, EventStore, ProfileStore, OutboxStore, RetentionStore, Protocol):
+class Store(
+    PipelineStore, EventStore, ProfileStore, OutboxStore, RetentionStore, Durability, Protocol
+):
     """The whole state of the gateway, one concern per protocol above; both backends
     (SQLite, Redis) implement all of it and pass one test suite. Code that needs only one
     concern asks for that protocol, so a new piece of state widens one of them."""

@@ -73,10 +73,12 @@ def from_epoch(ts: float) -> datetime:
     return datetime.fromtimestamp(min(max(ts, _MIN_EPOCH), _MAX_EPOCH), tz=UTC)
 
 
-EvidenceSource = Literal["webhook", "ingest", "admin", "bot"]
-"""Who vouched for a consent change: a signed platform webhook, an ingest key, an admin
-key, or the bot's own key (its engine forwarding what the user wrote)."""
-USER_EVIDENCE: frozenset[str] = frozenset({"webhook", "ingest", "admin"})
+EvidenceSource = Literal["webhook", "proxy", "ingest", "admin", "bot"]
+"""Who vouched for a consent change: a signed platform webhook, the platform's answer read
+by the proxy (Telegram ``getUpdates``), an ingest key, an admin key, or the bot's own key
+(its engine forwarding what the user wrote). Also the event's origin in its identity
+(:func:`event_key`)."""
+USER_EVIDENCE: frozenset[str] = frozenset({"webhook", "proxy", "ingest", "admin"})
 """Sources that speak for the user (records from before sources were kept count too). The
 bot is the party an opt-out restrains: what it forwards is recorded, but never undoes an
 opt-out that came from anywhere else."""
@@ -207,9 +209,22 @@ def effective_consent(
     return True, ("all" if is_all else "bot"), from_epoch(ts)
 
 
-def event_key(kind: str, event_id: str) -> str:
-    """Namespace event ids per event type, so a receipt reusing a message id is not a dup."""
-    return f"{kind}:{event_id}"
+def event_key(kind: str, event_id: str, *, origin: str, bot: str) -> str:
+    """An event id as the store remembers it: scoped by where it came from (``origin``, an
+    :data:`EvidenceSource`), by bot and by event type.
+
+    Ids are only unique within one source and one bot: Telegram's update ids count per bot,
+    and a bot allowed to forward user events could otherwise post a message under the id
+    the platform will later give another bot's STOP, which would then be dropped as a
+    redelivery. A receipt reusing a message id is no duplicate either. (Keys written
+    before this scoping, ``<kind>:<id>``, match nothing now and expire with their TTL.)"""
+    return f"{origin}:{bot}:{kind}:{event_id}"
+
+
+SEEN_OPT_OUT = "out"
+"""What the stores keep under a seen id whose event carried an opt-out ("1" otherwise):
+an opt-out arriving under an id seen on another event is applied anyway, while a
+redelivered opt-out stays a duplicate (it must not outrank a START said since)."""
 
 
 ClaimState = Literal["claimed", "replay", "in_flight", "mismatch"]

@@ -13,7 +13,8 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:risk          sorted set  self-harm signals ("<id>|<level>|<bot>")
     {prefix}:{T|U}:dep           sorted set  dependency signals ("<id>|<score>|<bot>")
     {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>|<arrival>|<source>" / "in|…"
-    {prefix}:{T|U}:seen:E        string      a platform event id, 7-day TTL
+    {prefix}:{T|U}:seen:E        string      a scoped event id (common.event_key), 7-day TTL:
+                                             "out" if its event carried an opt-out, else "1"
     {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<request hash>|<claim>|<json>"
     {prefix}:{outbox}:due        sorted set  notification ids (score = due epoch s)
     {prefix}:{outbox}:item:I     hash        payload, attempts, token of notification I
@@ -65,7 +66,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError, ResponseError, WatchError
 
 from guardrail.models import Kind
 from guardrail.state.base import (
@@ -86,6 +87,7 @@ from guardrail.state.base import (
 from guardrail.state.common import (
     ALL_BOTS,
     EVENT_DEDUPE_TTL,
+    SEEN_OPT_OUT,
     ConsentChange,
     ConsentOutcome,
     ConsentRecord,
@@ -166,13 +168,14 @@ queue on a lock instead, so a burst from one webhook never conflicts with itself
 
 # KEYS: seen, consent hash, first-contact hash, then every key the event may write
 # ARGV: bot field, then the expected type of each key from KEYS[4] on
+# Returns the seen mark ('' when unseen, else "1" or SEEN_OPT_OUT), consent, first contact.
 _EVENT_STATE = """
 local types = {}
 for i = 4, #KEYS do
   local t = redis.call('TYPE', KEYS[i]).ok
   if t ~= 'none' and t ~= ARGV[i - 2] then return {'type', KEYS[i], t} end
 end
-return {'ok', redis.call('EXISTS', KEYS[1]), redis.call('HGETALL', KEYS[2]),
+return {'ok', redis.call('GET', KEYS[1]) or '', redis.call('HGETALL', KEYS[2]),
         redis.call('HGET', KEYS[3], ARGV[1])}
 """
 
@@ -383,6 +386,15 @@ return 1
 """
 
 
+def _opt_out_only(write: EventWrite, mark: str) -> EventWrite | None:
+    """What to apply of an event whose id was seen before (``mark``): its opt-out alone when
+    it carries one and the event seen under the id did not (never lose a STOP to a reused
+    id), else nothing (a redelivery)."""
+    if write.consent is None or not write.consent.opted_out or mark == SEEN_OPT_OUT:
+        return None
+    return EventWrite(ts=write.ts, seen_key=write.seen_key, consent=write.consent)
+
+
 def _q(value: str) -> str:
     """Percent-encode an id: no ``:``, ``|``, ``{`` or ``}`` survive, so keys are unambiguous."""
     return quote(value, safe="")
@@ -502,6 +514,43 @@ class RedisStore:
     async def close(self) -> None:
         await self._r.aclose()
 
+    async def durability(self) -> str | None:
+        """Why keys may vanish: any ``maxmemory-policy`` but ``noeviction`` lets Redis evict
+        keys when memory is full, opt-outs and risk holds included (every key has a TTL,
+        so the ``volatile-*`` policies reach them too). Read with ``CONFIG GET``, else from
+        ``INFO memory`` (managed offerings often disable CONFIG)."""
+        policy = await self.eviction_policy()
+        if policy == "noeviction":
+            return None
+        if policy is None:
+            return (
+                f"cannot read the maxmemory-policy of Redis at {self._where} (CONFIG GET and "
+                "INFO memory both refused): opt-outs would be lost if it evicts keys; check "
+                "that it is noeviction and set redis_allow_eviction: true"
+            )
+        return (
+            f"Redis at {self._where} has maxmemory-policy {policy}: under memory pressure it "
+            "evicts keys, opt-outs and risk holds included; set it to noeviction (redis.conf "
+            "or your provider's parameter group), or set redis_allow_eviction: true"
+        )
+
+    async def eviction_policy(self) -> str | None:
+        """The server's ``maxmemory-policy``, or None when neither CONFIG nor INFO tells."""
+        with self._guard("eviction_policy"):
+            try:
+                found = await self._r.config_get("maxmemory-policy")
+                policy = found.get("maxmemory-policy")
+                if isinstance(policy, str) and policy:
+                    return policy
+            except ResponseError:
+                pass  # CONFIG disabled or renamed (managed Redis), or not allowed to this user
+            try:
+                info = await self._r.info("memory")
+            except ResponseError:
+                return None
+        policy = info.get("maxmemory_policy")
+        return policy if isinstance(policy, str) and policy else None
+
     async def snapshot(
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
     ) -> Snapshot:
@@ -555,7 +604,11 @@ class RedisStore:
     async def record_user_message(
         self, tenant: str, bot: str, user: str, ts: datetime, event_id: str | None = None
     ) -> bool:
-        seen = None if event_id is None else event_key("user_message", event_id)
+        seen = (
+            None
+            if event_id is None
+            else event_key("user_message", event_id, origin="ingest", bot=bot)
+        )
         write = EventWrite(ts=ts, seen_key=seen, user_message=True)
         return not (await self.apply_event(tenant, bot, user, write)).duplicate
 
@@ -580,7 +633,8 @@ class RedisStore:
         to_epoch(ts)
         if event_id is None:
             return True
-        seen = f"{self._tag(tenant, user)}:seen:{_q(event_key(status, event_id))}"
+        key = event_key(status, event_id, origin="ingest", bot=bot)
+        seen = f"{self._tag(tenant, user)}:seen:{_q(key)}"
         with self._guard("record_receipt"):
             fresh = await self._r.set(seen, "1", nx=True, ex=EVENT_DEDUPE_TTL)
         return bool(fresh)
@@ -631,16 +685,18 @@ class RedisStore:
                             raise StoreUnavailable(
                                 f"Redis at {self._where}: key {state[1]} holds a {state[2]}"
                             )
-                        _, exists, flat, first_ts = state
-                        if write.seen_key is not None and int(exists):
+                        _, mark, flat, first_ts = state
+                        todo: EventWrite | None = write
+                        reused = write.seen_key is not None and bool(mark)
+                        if reused:
+                            todo = _opt_out_only(write, mark)
+                        if todo is None:
                             await pipe.unwatch()  # type: ignore[no-untyped-call]
                             return EventApplied(duplicate=True)
                         pipe.multi()  # type: ignore[no-untyped-call]
-                        outcome = self._queue_event(
-                            pipe, tag, b, epoch, write, flat, first_ts, seen
-                        )
+                        outcome = self._queue_event(pipe, tag, b, epoch, todo, flat, first_ts, seen)
                         await pipe.execute()
-                        return EventApplied(consent=outcome)
+                        return EventApplied(consent=outcome, id_reused=reused)
                     except WatchError:
                         continue
         raise StoreUnavailable(f"Redis at {self._where}: apply_event kept conflicting; retry")
@@ -677,7 +733,8 @@ class RedisStore:
             pipe.zadd(f"{tag}:dep", {member: epoch})
             pipe.expire(f"{tag}:dep", _ttl_s(ttls.risk))
         if write.seen_key is not None:
-            pipe.set(seen, "1", ex=EVENT_DEDUPE_TTL)
+            out = write.consent is not None and write.consent.opted_out
+            pipe.set(seen, SEEN_OPT_OUT if out else "1", ex=EVENT_DEDUPE_TTL)
         return outcome
 
     def _queue_consent(
@@ -938,6 +995,8 @@ class RedisStore:
             jurisdiction_source=cast(ProfileSource | None, found.get("j_src")),
             is_minor=None if minor is None else minor == "1",
             minor_source=cast(ProfileSource | None, found.get("m_src")),
+            timezone=found.get("tz") or None,
+            timezone_source=cast(ProfileSource | None, found.get("tz_src")),
         )
 
     async def remember_user(
@@ -947,11 +1006,13 @@ class RedisStore:
         jurisdiction: str | None,
         is_minor: bool | None,
         source: ProfileSource,
+        timezone: str | None = None,
     ) -> None:
         args = [
             source,
             "" if jurisdiction is None else jurisdiction.upper(),
             "" if is_minor is None else ("1" if is_minor else "0"),
+            "" if timezone is None else timezone,
         ]
         with self._guard("remember_user"):
             await self._r.eval(_REMEMBER_USER, 1, f"{self._tag(tenant, user)}:profile", *args)
@@ -964,6 +1025,9 @@ if ARGV[2] ~= '' and (ingest or redis.call('HEXISTS', KEYS[1], 'j') == 0) then
 end
 if ARGV[3] ~= '' and (ingest or ARGV[3] == '1' or redis.call('HEXISTS', KEYS[1], 'minor') == 0) then
   redis.call('HSET', KEYS[1], 'minor', ARGV[3], 'm_src', ARGV[1])
+end
+if ARGV[4] ~= '' and ingest then
+  redis.call('HSET', KEYS[1], 'tz', ARGV[4], 'tz_src', ARGV[1])
 end
 return 1
 """

@@ -158,6 +158,8 @@ _ADDED_COLUMNS = (
     # which arrived at their claimed time from an unknown source).
     ("consent", "arrival", "REAL"),
     ("consent", "source", "TEXT"),
+    # 1: the event seen under this id carried an opt-out (NULL: older rows, or it did not).
+    ("seen_events", "opt_out", "INTEGER"),
 )
 
 
@@ -225,6 +227,10 @@ class SQLiteStore:
 
     async def close(self) -> None:
         self._db.close()
+
+    async def durability(self) -> str | None:
+        """A file on disk: nothing is dropped but by the prune."""
+        return None
 
     async def snapshot(
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
@@ -294,20 +300,36 @@ class SQLiteStore:
         )
 
     def _first_sighting(
-        self, db: sqlite3.Connection, tenant: str, user: str, key: str, ts: float
+        self, db: sqlite3.Connection, tenant: str, user: str, key: str, ts: float, out: bool = False
     ) -> bool:
-        """Remember an event id; False when it was already remembered (a redelivery)."""
+        """Remember an event id (and whether its event carried an opt-out, ``out``); False
+        when it was already remembered (a redelivery)."""
         cur = db.execute(
-            "INSERT OR IGNORE INTO seen_events (tenant, user, event_id, expires_at)"
-            " VALUES (?, ?, ?, ?)",
-            (tenant, user, key, ts + EVENT_DEDUPE_TTL.total_seconds()),
+            "INSERT OR IGNORE INTO seen_events (tenant, user, event_id, expires_at, opt_out)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (tenant, user, key, ts + EVENT_DEDUPE_TTL.total_seconds(), int(out)),
+        )
+        return cur.rowcount == 1
+
+    @staticmethod
+    def _claim_for_opt_out(db: sqlite3.Connection, tenant: str, user: str, key: str) -> bool:
+        """An opt-out under an id already seen: True (and the id now marked as an opt-out's)
+        when the event seen before carried none, so this STOP is applied anyway."""
+        cur = db.execute(
+            "UPDATE seen_events SET opt_out = 1"
+            " WHERE tenant = ? AND user = ? AND event_id = ? AND COALESCE(opt_out, 0) = 0",
+            (tenant, user, key),
         )
         return cur.rowcount == 1
 
     async def record_user_message(
         self, tenant: str, bot: str, user: str, ts: datetime, event_id: str | None = None
     ) -> bool:
-        seen = None if event_id is None else event_key("user_message", event_id)
+        seen = (
+            None
+            if event_id is None
+            else event_key("user_message", event_id, origin="ingest", bot=bot)
+        )
         write = EventWrite(ts=ts, seen_key=seen, user_message=True)
         return not (await self.apply_event(tenant, bot, user, write)).duplicate
 
@@ -349,7 +371,8 @@ class SQLiteStore:
         if event_id is None:
             return True
         with self._transaction("IMMEDIATE") as db:
-            return self._first_sighting(db, tenant, user, event_key(status, event_id), epoch)
+            key = event_key(status, event_id, origin="ingest", bot=bot)
+            return self._first_sighting(db, tenant, user, key, epoch)
 
     async def set_consent(
         self,
@@ -393,12 +416,17 @@ class SQLiteStore:
         epoch = to_epoch(write.ts)
         if write.consent is not None:
             to_epoch(write.consent.ts)
+        out = write.consent is not None and write.consent.opted_out
         with self._transaction("IMMEDIATE") as db:
             # Marked seen inside the transaction: rolled back with everything else on failure.
             if write.seen_key is not None and not self._first_sighting(
-                db, tenant, user, write.seen_key, epoch
+                db, tenant, user, write.seen_key, epoch, out
             ):
-                return EventApplied(duplicate=True)
+                if not out or not self._claim_for_opt_out(db, tenant, user, write.seen_key):
+                    return EventApplied(duplicate=True)
+                assert write.consent is not None
+                reapplied = self._apply_consent(db, tenant, user, write.consent)
+                return EventApplied(consent=reapplied, id_reused=True)
             if write.user_message:
                 self._insert_user_message(db, tenant, bot, user, epoch)
             outcome = None
@@ -727,9 +755,14 @@ class SQLiteStore:
         return None if due is None else from_epoch(float(due))
 
     def _profiles(self, db: sqlite3.Connection) -> None:
-        """The profile table, created on first use (kept out of _SCHEMA, version 1)."""
+        """The profile table, created on first use (kept out of _SCHEMA, version 1); the
+        zone columns are added to a table an older release created."""
         if not self._profiles_ready:
             db.execute(_PROFILE_TABLE)
+            have = {row[1] for row in db.execute("PRAGMA table_info(user_profile)")}
+            for column in ("timezone", "timezone_source"):
+                if column not in have:
+                    db.execute(f"ALTER TABLE user_profile ADD COLUMN {column} TEXT")
             self._profiles_ready = True
 
     _profiles_ready = False
@@ -738,8 +771,8 @@ class SQLiteStore:
         with self._transaction("DEFERRED") as db:  # a read: no write lock on the hot path
             self._profiles(db)
             row = db.execute(
-                "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source"
-                " FROM user_profile WHERE tenant = ? AND user = ?",
+                "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source, timezone,"
+                " timezone_source FROM user_profile WHERE tenant = ? AND user = ?",
                 (tenant, user),
             ).fetchone()
         if row is None:
@@ -749,6 +782,8 @@ class SQLiteStore:
             jurisdiction_source=row[1],
             is_minor=None if row[2] is None else bool(row[2]),
             minor_source=row[3],
+            timezone=row[4],
+            timezone_source=row[5],
         )
 
     async def remember_user(
@@ -758,24 +793,27 @@ class SQLiteStore:
         jurisdiction: str | None,
         is_minor: bool | None,
         source: ProfileSource,
+        timezone: str | None = None,
     ) -> None:
         with self._transaction("IMMEDIATE") as db:
             self._profiles(db)
             row = db.execute(
-                "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source"
-                " FROM user_profile WHERE tenant = ? AND user = ?",
+                "SELECT jurisdiction, jurisdiction_source, is_minor, minor_source, timezone,"
+                " timezone_source FROM user_profile WHERE tenant = ? AND user = ?",
                 (tenant, user),
             ).fetchone()
-            j, j_src, minor, m_src = row if row is not None else (None, None, None, None)
+            j, j_src, minor, m_src, tz, tz_src = row or (None,) * 6
             if jurisdiction is not None and (source == "ingest" or j is None):
                 j, j_src = jurisdiction.upper(), source
             if is_minor is not None and (source == "ingest" or minor is None or is_minor):
                 minor, m_src = int(is_minor), source
+            if timezone is not None and source == "ingest":
+                tz, tz_src = timezone, source
             db.execute(
-                "INSERT OR REPLACE INTO user_profile"
-                " (tenant, user, jurisdiction, jurisdiction_source, is_minor, minor_source)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (tenant, user, j, j_src, minor, m_src),
+                "INSERT OR REPLACE INTO user_profile (tenant, user, jurisdiction,"
+                " jurisdiction_source, is_minor, minor_source, timezone, timezone_source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (tenant, user, j, j_src, minor, m_src, tz, tz_src),
             )
 
 
@@ -787,6 +825,8 @@ CREATE TABLE IF NOT EXISTS user_profile (
     jurisdiction_source TEXT,
     is_minor INTEGER,
     minor_source TEXT,
+    timezone TEXT,
+    timezone_source TEXT,
     PRIMARY KEY (tenant, user)
 ) WITHOUT ROWID
 """

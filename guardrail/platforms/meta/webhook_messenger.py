@@ -27,6 +27,7 @@ from guardrail.platforms.meta.webhook_whatsapp import (
     _mapping,
     _optional_mapping,
     _optional_string,
+    _out_of_range,
     _string,
 )
 
@@ -96,23 +97,45 @@ def _item_events(
         mid = _string(message, "mid", f"{path}.message")
         text = _optional_string(message, "text", f"{path}.message")
         ts = _time(item, "timestamp", path)
-        event = _event(path, type=EventType.USER_MESSAGE, ts=ts, text=text, event_id=mid, **common)
+        if _out_of_range(ts, f"{path} ({mid})", warnings):
+            return []
+        # A quick reply's text is its title, which the bot wrote: a choice, not the user's words.
+        choice = message.get("quick_reply") is not None
+        event = _event(
+            path,
+            type=EventType.USER_MESSAGE,
+            ts=ts,
+            text=text,
+            choice=choice,
+            event_id=mid,
+            **common,
+        )
         return [event]
     if "postback" in item:
         postback = _optional_mapping(item["postback"], f"{path}.postback")
         title = _optional_string(postback, "title", f"{path}.postback")
         ts = _time(item, "timestamp", path)
+        if _out_of_range(ts, f"{path} (postback)", warnings):
+            return []
         tapped = _optional_string(postback, "mid", f"{path}.postback")
         event_id = tapped or f"postback:{user}:{int(ts.timestamp() * 1000)}"
         return [
             _event(
-                path, type=EventType.USER_MESSAGE, ts=ts, text=title, event_id=event_id, **common
+                path,
+                type=EventType.USER_MESSAGE,
+                ts=ts,
+                text=title,
+                choice=True,  # a button the bot wrote
+                event_id=event_id,
+                **common,
             )
         ]
     if "delivery" in item:
         delivery = _mapping(item["delivery"], f"{path}.delivery")
         ts = _time(delivery, "watermark", f"{path}.delivery")
         mids = _list(delivery, "mids", f"{path}.delivery")
+        if _out_of_range(ts, f"{path}.delivery", warnings):
+            return []
         return [
             _event(
                 f"{path}.delivery.mids[{k}]",
@@ -126,6 +149,8 @@ def _item_events(
     if "read" in item:
         read = _mapping(item["read"], f"{path}.read")
         ts = _time(read, "watermark", f"{path}.read")
+        if _out_of_range(ts, f"{path}.read", warnings):
+            return []
         event_id = f"read:{user}:{int(ts.timestamp() * 1000)}"
         return [_event(path, type=EventType.READ, ts=ts, event_id=event_id, **common)]
     kinds = sorted(k for k in item if k not in ("sender", "recipient", "timestamp"))

@@ -32,6 +32,9 @@ _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 _TIMESTAMP = re.compile(r"\d{1,12}")
 
 _STATUS_EVENTS = {"delivered": EventType.DELIVERED, "read": EventType.READ}
+CHOICE_TYPES = frozenset({"button", "interactive"})
+"""Message types that carry a template quick-reply button, a reply button or a list item
+the business wrote: the user chose, never worded, them (no opt-in from them)."""
 """Other statuses (sent, failed, deleted, warning) say nothing about the user's attention."""
 
 
@@ -133,6 +136,8 @@ def _parse_value(
             user_id=user_id,
             ts=ts,
             text=_message_text(message, msg_type, item_path),
+            # A tapped button or list item: its label is the business's words, not the user's.
+            choice=msg_type in CHOICE_TYPES,
             channel=Channel.WHATSAPP,
             event_id=event_id,
         )

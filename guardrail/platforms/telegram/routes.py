@@ -10,6 +10,7 @@ a guardrail API key and JSON only.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -36,7 +37,9 @@ from guardrail.platforms.telegram import proxy as tg
 from guardrail.platforms.telegram.adapter import TelegramAdapter
 from guardrail.platforms.telegram.updates import user_events
 from guardrail.service.events import record_event
+from guardrail.service.limits import event_problem
 
+log = logging.getLogger("guardrail")
 router = APIRouter(prefix="/v1/proxy", tags=["proxy"])
 
 _METHOD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
@@ -75,7 +78,11 @@ async def _record_updates(gateway: Gateway, bot_id: str, upstream: httpx.Respons
         return
     tenant = gateway.settings.bots[bot_id].tenant
     for event in user_events(payload, bot_id, gateway.clock()):
-        await record_event(gateway, tenant, event)
+        problem = event_problem(gateway, event)  # the limits of /v1/events: skipped, logged
+        if problem is not None:
+            log.warning("telegram update %s of bot %s skipped: %s", event.event_id, bot_id, problem)
+            continue
+        await record_event(gateway, tenant, event, source="proxy", via="telegram proxy")
 
 
 async def telegram_call(token: str, method: str, request: Request) -> Response:

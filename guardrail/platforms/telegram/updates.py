@@ -40,6 +40,7 @@ def _event(update: dict[str, Any], bot_id: str, now: datetime) -> Event | None:
     if not isinstance(update_id, int):
         return None
     kind = next((k for k in MESSAGE_KINDS if isinstance(update.get(k), dict)), None)
+    choice = False
     if kind is not None:
         message = update[kind]
         sender, chat, date = message.get("from"), message.get("chat"), message.get("date")
@@ -49,6 +50,7 @@ def _event(update: dict[str, Any], bot_id: str, now: datetime) -> Event | None:
         sender, message = query.get("from"), query.get("message")
         chat = message.get("chat") if isinstance(message, dict) else None
         date, text = None, query.get("data")
+        choice = True  # an inline keyboard button's data: the bot wrote it
     else:
         return None
     if not isinstance(sender, dict) or sender.get("is_bot") is not False:
@@ -63,6 +65,7 @@ def _event(update: dict[str, Any], bot_id: str, now: datetime) -> Event | None:
             user_id=str(chat["id"]),
             ts=ts,
             text=text if isinstance(text, str) and text else None,
+            choice=choice,
             channel=Channel.TELEGRAM,
             event_id=f"tg-update:{update_id}",
             locale=_locale(sender),
