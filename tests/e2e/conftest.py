@@ -133,7 +133,7 @@ class Driver:
     ) -> Json:
         """``/v1/outreach/check`` for a Messenger message; ``context``: the request's
         ``user`` (time zone, locale, jurisdiction)."""
-        body = {"bot_id": bot, "user_id": user, "channel": "messenger", "kind": kind,
+        body: Json = {"bot_id": bot, "user_id": user, "channel": "messenger", "kind": kind,
                 "text": text}  # fmt: skip
         if context is not None:
             body["user"] = context
