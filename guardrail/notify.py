@@ -238,6 +238,18 @@ async def delivering(notifier: ReviewNotifier | None, idle_s: float = 1.0) -> As
     try:
         yield
     finally:
+        await cancel_and_wait(task)
+
+
+async def cancel_and_wait(task: asyncio.Task[Any], every_s: float = 0.1) -> None:
+    """Cancel a background loop and wait for it to end, cancelling again until it does.
+
+    A cancellation that lands inside a Redis command can be swallowed by redis-py (measured
+    with redis 8.2 on Python 3.11; redis/redis-py#2028): the loop then runs on, and one
+    ``cancel()`` would hold the shutdown forever."""
+    task.cancel()
+    while not task.done():
+        await asyncio.wait({task}, timeout=every_s)
         task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+    with suppress(asyncio.CancelledError):
+        await task

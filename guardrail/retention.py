@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from guardrail.gateway import Gateway
+from guardrail.notify import cancel_and_wait
 from guardrail.state.base import StoreUnavailable
 from guardrail.state.common import KeyTtls
 
@@ -104,6 +105,4 @@ async def pruning(gateway: Gateway) -> AsyncIterator[PruneStats]:
     try:
         yield stats
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)

@@ -24,6 +24,9 @@ os.environ.setdefault("GUARDRAIL_CLASSIFIERS", "false")
 # server (tests that exercise the schedule turn it on, with a key prefix of their own).
 os.environ.setdefault("GUARDRAIL_RETENTION", '{"enabled": false}')
 
+# Skips are declared (tests/allowed_skips.txt; enforced in CI); pytester tests that rule.
+pytest_plugins = ["tests.skip_policy", "pytester"]
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 API_KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

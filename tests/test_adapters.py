@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import tenacity
 from pydantic import ValidationError
 
 from guardrail.models import Decision, Kind, Reason, Verdict
+from guardrail.platforms.adapter import MAX_RETRY_WAIT_S
 from guardrail.platforms.registry import (
     ADAPTERS,
     Adapter,
@@ -50,6 +51,23 @@ def _server() -> Iterator[Upstream]:
 def upstream(_server: Upstream) -> Upstream:
     _server.reset()
     return _server
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The pauses between delivery attempts, recorded instead of slept (a fake of time):
+    retry schedules are asserted as numbers, never by timing the test."""
+    recorded: list[float] = []
+    real = tenacity.AsyncRetrying
+
+    async def pause(seconds: float) -> None:
+        recorded.append(seconds)
+
+    def recording(*args: Any, **kwargs: Any) -> tenacity.AsyncRetrying:
+        return real(*args, **{**kwargs, "sleep": pause})
+
+    monkeypatch.setattr(tenacity, "AsyncRetrying", recording)
+    return recorded
 
 
 def _closed_port() -> int:
@@ -198,14 +216,23 @@ async def test_retries_on_5xx_are_bounded(upstream: Upstream, factory: Any) -> N
     assert "3 attempts" in delivery.error
 
 
-async def test_backoff_grows_exponentially(upstream: Upstream) -> None:
+async def test_backoff_grows_exponentially(upstream: Upstream, waits: list[float]) -> None:
     upstream.default = Reply(500)
-    async with _webhook(upstream, retries=2, backoff_s=0.1) as adapter:
-        started = time.monotonic()
+    async with _webhook(upstream, retries=3, backoff_s=0.1) as adapter:
         delivery = await adapter.deliver(bot_id="b", user_id="u", text="t")
-        elapsed = time.monotonic() - started
     assert delivery.status == "failed"
-    assert 0.3 <= elapsed < 2.0  # 0.1 + 0.2 of waiting
+    assert len(upstream.requests) == 4
+    assert waits == pytest.approx([0.1, 0.2, 0.4])  # doubling from backoff_s
+
+
+async def test_backoff_is_capped(upstream: Upstream, waits: list[float]) -> None:
+    """However many retries a config asks for, no single pause exceeds the cap (the bot
+    is waiting on the HTTP response)."""
+    upstream.default = Reply(500)
+    async with _webhook(upstream, retries=5, backoff_s=2.0) as adapter:
+        delivery = await adapter.deliver(bot_id="b", user_id="u", text="t")
+    assert delivery.status == "failed"
+    assert waits == pytest.approx([2.0, 4.0, MAX_RETRY_WAIT_S, MAX_RETRY_WAIT_S, MAX_RETRY_WAIT_S])
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
@@ -242,20 +269,24 @@ async def test_whatsapp_graph_error_is_reported(upstream: Upstream) -> None:
     assert delivery.response == graph_error
 
 
-async def test_429_is_retried_honouring_short_retry_after(upstream: Upstream) -> None:
-    upstream.script(Reply(429, {"error": "slow down"}, headers={"Retry-After": "0"}))
-    async with _webhook(upstream, retries=1) as adapter:
+async def test_429_is_retried_honouring_short_retry_after(
+    upstream: Upstream, waits: list[float]
+) -> None:
+    upstream.script(Reply(429, {"error": "slow down"}, headers={"Retry-After": "3"}))
+    async with _webhook(upstream, retries=1, backoff_s=0.1) as adapter:
         delivery = await adapter.deliver(bot_id="b", user_id="u", text="t")
     assert delivery.status == "delivered"
     assert len(upstream.requests) == 2
+    assert waits == [3.0]  # the upstream's pause, longer than the backoff's 0.1
 
 
-async def test_429_with_long_retry_after_is_not_waited_for(upstream: Upstream) -> None:
+async def test_429_with_long_retry_after_is_not_waited_for(
+    upstream: Upstream, waits: list[float]
+) -> None:
     upstream.default = Reply(429, {"error": "slow down"}, headers={"Retry-After": "3600"})
     async with _webhook(upstream, retries=3) as adapter:
-        started = time.monotonic()
         delivery = await adapter.deliver(bot_id="b", user_id="u", text="t")
-    assert time.monotonic() - started < 1.0
+    assert waits == []  # no pause at all: the bot gets its answer now
     assert delivery.status == "failed"
     assert delivery.upstream_status == 429
     assert len(upstream.requests) == 1
@@ -263,19 +294,19 @@ async def test_429_with_long_retry_after_is_not_waited_for(upstream: Upstream) -
     assert "3600" in delivery.error
 
 
-async def test_timeout_gives_failed_delivery(upstream: Upstream) -> None:
+async def test_timeout_gives_failed_delivery(upstream: Upstream, waits: list[float]) -> None:
+    """An upstream that never answers in time: each attempt ends with the client's own
+    timeout (the error says so), and the attempts are bounded."""
     upstream.default = Reply(200, {"ok": True}, delay=3.0)
-    async with _webhook(upstream, timeout_s=0.2, retries=1) as adapter:
-        started = time.monotonic()
+    async with _webhook(upstream, timeout_s=0.2, retries=1, backoff_s=0.1) as adapter:
         delivery = await adapter.deliver(bot_id="b", user_id="u", text="t")
-        elapsed = time.monotonic() - started
     assert delivery.status == "failed"
     assert delivery.upstream_status is None
     assert delivery.error is not None
     assert delivery.error.startswith("timeout (ReadTimeout)")
     assert "2 attempts" in delivery.error
     assert len(upstream.requests) == 2  # timeouts are retried, and bounded
-    assert elapsed < 2.0
+    assert waits == [0.1]
 
 
 async def test_connect_error_gives_failed_delivery() -> None:

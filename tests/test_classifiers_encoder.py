@@ -102,11 +102,14 @@ def test_cuda_chosen_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
     assert enc.default_precision(device) == "fp16"
 
 
-def test_default_encoder_on_this_machine(int8: Encoder) -> None:
-    if torch.cuda.is_available():  # pragma: no cover - GPU machines
-        pytest.skip("a GPU is present")
-    assert int8.device.type == "cpu"
-    quantized = [m for m in int8.model.modules() if "quantized" in type(m).__module__]
+def test_default_encoder_without_cuda_is_int8_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built with no device and no precision, as the gateway builds it, on a machine without
+    CUDA (hidden here, so a GPU machine runs this too): CPU, with int8 layers."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    default = Encoder(max_length=32)
+    assert default.device.type == "cpu"
+    assert default.precision == "int8"
+    quantized = [m for m in default.model.modules() if "quantized" in type(m).__module__]
     assert quantized, "no int8 layer in the CPU encoder"
 
 

@@ -204,10 +204,7 @@ def test_french_ideation_holds_outreach_and_puts_3114_in_the_next_reply(
     assert all(r["rule"] != "risk_hold" for r in outreach("proactive")["reasons"])
 
     # The review webhook was told, signed, without the message text.
-    for _ in range(100):
-        if webhook.requests:
-            break
-        asyncio.run(asyncio.sleep(0.02))
+    webhook.wait_for()  # the outbox loop delivers in the background: wait for it, not a time
     (sent,) = webhook.requests
     assert verify("review-secret-1", sent.body, sent.headers[SIGNATURE_HEADER.lower()])
     payload = json.loads(sent.body)

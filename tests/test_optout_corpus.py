@@ -61,9 +61,13 @@ def test_corpus_figures(words: ConsentWords) -> None:
 
 
 def test_holdout_figures() -> None:
+    """Both languages are measured, on enough messages for the bars to mean something: an
+    empty or one-language file fails instead of passing with nothing checked."""
     rows = bench.load(ROOT / "tests" / "data" / "optout_holdout.yaml")
     figures = bench.measure(ConsentDetector(ConsentWords()), rows)
+    assert set(figures) == {"en", "fr"}
     for lang, fig in figures.items():
+        assert fig.opt_outs >= 10 and fig.count["neg"] >= 10, (lang, fig.count)
         assert fig.false_out == [], lang
         assert fig.missed_rate() <= 0.45, (lang, fig.missed)
 

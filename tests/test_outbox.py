@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from guardrail import gateway as gateway_module
 from guardrail.config import ReviewWebhookConfig
-from guardrail.notify import SIGNATURE_HEADER, ReviewNotifier, verify
+from guardrail.notify import SIGNATURE_HEADER, ReviewNotifier, delivering, verify
 from guardrail.risk import RiskLevel
 from guardrail.state.base import Store
 from guardrail.state.redis import RedisStore
@@ -225,3 +225,44 @@ def test_the_crisis_level_comes_from_the_policy_of_the_tenant_and_bot(
 
     assert crisis(careful) is True  # its policy treats an indicator as a crisis
     assert crisis(uid("other")) is False  # the fallback's level (ideation) does not
+
+
+class SwallowingStore(SQLiteStore):
+    """An outbox whose first claim swallows the cancellation that lands in it, as redis-py
+    does when a task is cancelled inside a command (redis/redis-py#2028)."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:")
+        self.in_claim = asyncio.Event()
+        self.swallowed = 0
+
+    async def outbox_claim(self, *args: Any, **kwargs: Any) -> Any:
+        if self.swallowed:
+            return await super().outbox_claim(*args, **kwargs)
+        self.in_claim.set()
+        try:
+            await asyncio.Event().wait()  # a command in flight, answered by nothing
+        except asyncio.CancelledError:
+            self.swallowed += 1  # lost: the loop runs on as if the command returned
+        return []
+
+
+def test_shutdown_ends_the_delivery_loop_even_when_the_store_swallows_the_cancel() -> None:
+    """One cancellation lost inside a store call must not keep the app from shutting down:
+    the loop is cancelled again until it ends."""
+    config = ReviewWebhookConfig(url="http://127.0.0.1:9/review", secret=SECRET)
+
+    async def run() -> tuple[int, bool]:
+        store = SwallowingStore()
+        notifier = ReviewNotifier(config, store)
+        hang = asyncio.timeout(60)  # only turns a hang into a failure
+        try:
+            async with hang, delivering(notifier, idle_s=0.01):
+                await store.in_claim.wait()  # the loop is inside the store call
+        finally:
+            await notifier.aclose()
+            await store.close()
+        return store.swallowed, hang.expired()
+
+    swallowed, hung = asyncio.run(run())
+    assert swallowed == 1 and not hung

@@ -284,14 +284,13 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "classifiers" / "weights"
 @pytest.fixture(scope="module")
 def real_batcher() -> Any:
     """The classifier stack as a gateway loads it (encoder + heads), behind its batcher."""
-    if not (WEIGHTS / "manipulation.safetensors").is_file():
-        pytest.skip("the manipulation head is not shipped in this checkout")
     from classifiers.batcher import MicroBatcher
     from classifiers.stack import ClassifierStack
 
+    # The head ships: a missing file or a failed load is a failure, never a skip.
+    assert (WEIGHTS / "manipulation.safetensors").is_file(), "the manipulation head is missing"
     stack = ClassifierStack.load()
-    if stack.manipulation is None:
-        pytest.skip("the manipulation head did not load")
+    assert stack.manipulation is not None, "the shipped manipulation head did not load"
     return MicroBatcher(stack)
 
 
@@ -332,16 +331,19 @@ def test_the_real_manipulation_head_drives_the_rewrite(
 
 
 def test_a_language_threshold_spares_benign_french_but_not_a_cue(real_batcher: Any) -> None:
-    """The EU pack asks 0.98 of French, or a cue: a benign French sentence the head alone
-    flags (0.979 with the USE heads) passes under the language's bar."""
-    benign = "Je t'attends demain pour la suite de l'histoire."  # the head alone flags it
+    """A French bar over what the head gives a benign French sentence it flags alone lets
+    that sentence pass; English is not held to the French bar; a hand-written cue fires
+    whatever the bar. The sentence scores about 0.97, over the head's own decision (about
+    0.93) and far under the 0.999 bar, so no assertion sits near a threshold (the EU pack's
+    0.98 is a quality choice, measured by the benchmarks, not here)."""
+    benign = "Je serai là demain si tu veux parler de la suite."  # the head alone flags it
     bare = run_real(benign, "{enabled: true}", real_batcher, "fr-FR")
-    assert bare.verdict == "block"
-    eu = "{enabled: true, language_thresholds: {fr: 0.98}}"
-    assert run_real(benign, eu, real_batcher, "fr-FR").verdict == "allow"
+    assert bare.verdict == "block", "the head no longer flags the benign sentence: pick another"
+    bar = "{enabled: true, language_thresholds: {fr: 0.999}}"
+    assert run_real(benign, bar, real_batcher, "fr-FR").verdict == "allow"
     # English is not held to the French bar
-    assert run_real(benign, eu, real_batcher, "en-US").verdict == "block"
+    assert run_real(benign, bar, real_batcher, "en-US").verdict == "block"
     guilt = "Tu pars déjà ? Après tout ce que j'ai fait pour toi ?"
-    cued = run_real(guilt, eu, real_batcher, "fr-FR")
+    cued = run_real(guilt, bar, real_batcher, "fr-FR")
     assert cued.verdict == "block", cued.reasons
-    assert "language's 0.98 (or a cue)" in cued.reasons[0].detail
+    assert "language's 0.999 (or a cue)" in cued.reasons[0].detail

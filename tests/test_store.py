@@ -12,7 +12,6 @@ import os
 import sqlite3
 import sys
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+import redis.asyncio.retry as redis_retry
+from redis.asyncio.connection import Connection
 
 from guardrail.models import Kind
 from guardrail.state import (
@@ -671,9 +672,25 @@ async def test_two_sqlite_processes_never_exceed_the_cap(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("operation", ["ping", "snapshot", "commit"])
-async def test_unreachable_redis_fails_fast(operation: str) -> None:
+async def test_unreachable_redis_fails_fast(
+    operation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fast by construction, counted rather than timed: at most one reconnection, and no
+    pause before it (a backoff would hold every request while Redis is down)."""
+    connects: list[int] = []
+    pauses: list[float] = []
+    connect = Connection._connect
+
+    async def counted(self: Connection) -> None:
+        connects.append(1)
+        await connect(self)
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(Connection, "_connect", counted)
+    monkeypatch.setattr(redis_retry, "sleep", pause)
     store = RedisStore("redis://127.0.0.1:1/0", prefix="grtest")
-    started = time.monotonic()
     try:
         with pytest.raises(StoreUnavailable, match="unavailable"):
             if operation == "ping":
@@ -684,7 +701,7 @@ async def test_unreachable_redis_fails_fast(operation: str) -> None:
                 await store.commit(TENANT, BOT, USER, proactive(T0, Cap("bot", 1, DAY)))
     finally:
         await store.close()
-    assert time.monotonic() - started < 3
+    assert 1 <= len(connects) <= 2 and pauses == []
 
 
 def test_redis_prefix_may_not_contain_braces() -> None:

@@ -237,8 +237,8 @@ def test_classify_json_adds_toxicity_for_both_roles(role: Role) -> None:
 
 @pytest.fixture(scope="module")
 def head() -> Any:
-    if not TOXICITY_WEIGHTS.is_file():
-        pytest.skip("the toxicity head is not shipped in this checkout")
+    # The head ships: a missing file is a failure, never a skip.
+    assert TOXICITY_WEIGHTS.is_file(), "the toxicity head is missing"
     from classifiers.toxicity import ToxicityClassifier
 
     return ToxicityClassifier.load()
@@ -258,8 +258,6 @@ def test_the_shipped_head_loads_with_a_threshold_per_label(head: Any) -> None:
 
 
 def test_the_card_sits_beside_the_weights() -> None:
-    if not TOXICITY_WEIGHTS.is_file():
-        pytest.skip("the toxicity head is not shipped in this checkout")
     card = Path(TOXICITY_WEIGHTS).with_suffix(".md").read_text("utf-8")
     assert "AUPRC" in card and "### EN" in card and "### FR" in card
 
@@ -305,14 +303,12 @@ def test_the_toxicity_report_counts_labels_by_bot(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def real_batcher() -> Any:
     """The classifier stack as a gateway loads it (encoder + heads), behind its batcher."""
-    if not TOXICITY_WEIGHTS.is_file():
-        pytest.skip("the toxicity head is not shipped in this checkout")
     from classifiers.batcher import MicroBatcher
     from classifiers.stack import ClassifierStack
 
+    assert TOXICITY_WEIGHTS.is_file(), "the toxicity head is missing"
     stack = ClassifierStack.load()
-    if stack.toxicity is None:
-        pytest.skip("the toxicity head did not load")
+    assert stack.toxicity is not None, "the shipped toxicity head did not load"
     return MicroBatcher(stack)
 
 

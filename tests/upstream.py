@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +44,7 @@ class Upstream:
         self.default = Reply()
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self.release = threading.Event()
         """Set at teardown so handlers sleeping for a 'hang' return at once."""
         self.port = 0
@@ -65,7 +66,23 @@ class Upstream:
     def take(self, recorded: Recorded) -> Reply:
         with self._lock:
             self.requests.append(recorded)
+            self._arrived.notify_all()
             return self._script.popleft() if self._script else self.default
+
+    def wait_for(
+        self, match: Callable[[Recorded], bool] = lambda r: True, *, hang_s: float = 60.0
+    ) -> Recorded:
+        """The first recorded request ``match`` accepts, waiting for it to arrive.
+
+        Woken by each arrival (no polling, no timing assumption); ``hang_s`` only turns a
+        request that never comes into a failure instead of a hung test run."""
+        with self._lock:
+            found = self._arrived.wait_for(
+                lambda: next((r for r in self.requests if match(r)), None), timeout=hang_s
+            )
+        if found is None:
+            raise AssertionError(f"no matching request arrived ({len(self.requests)} others)")
+        return found
 
 
 class _Handler(BaseHTTPRequestHandler):
