@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -50,6 +50,7 @@ from guardrail.state.base import (
     CommitRequest,
     CommitResult,
     PipelineStore,
+    SensitiveMemory,
     Snapshot,
     StoreUnavailable,
 )
@@ -125,6 +126,8 @@ class _Draft:
     scores: dict[str, float] = field(default_factory=dict)
     outage: bool = False
     """The refusal comes from a component being down, not from judging the message."""
+    held_text: str | None = None
+    """A rewrite that replaced the whole message keeps the message here (``held_text``)."""
 
     def __post_init__(self) -> None:
         self.text = self.text or self.request.text
@@ -165,6 +168,7 @@ class _Draft:
             policy=self.loaded.policy.name,
             policy_version=self.loaded.version,
             decided_at=self.now,
+            held_text=self.held_text if deliverable else None,
         )
 
 
@@ -291,7 +295,17 @@ async def _decide(
     ctx = RuleContext(request=req, kind=kind, now=now, timezone=zone, snapshot=snap, text=req.text)
     rules = [(r, p) for r in RULES if (p := policy.rule_params(r.id)).enabled and kind in r.kinds]
     wanted = _needs(rules)
-    ctx, edits = await _evaluate(draft, ctx, rules, wanted, analyzer or default_analyzer())
+
+    async def memory() -> SensitiveMemory | None:
+        try:
+            with _store_clock(store):
+                return await store.sensitive_memory(tenant, req.bot_id, req.user_id)
+        except StoreUnavailable as exc:  # the commit fails closed or open on the same store
+            log.warning("sensitive memory of %s unavailable: %s", req.bot_id, exc)
+            return None
+
+    analyze = analyzer or default_analyzer()
+    ctx, edits = await _evaluate(draft, ctx, rules, wanted, analyze, memory)
 
     latest = ctx.analysis
     if edits and draft.verdict is Verdict.REWRITE and ctx.analysis is not None:
@@ -347,10 +361,13 @@ async def _evaluate(
     rules: list[tuple[Rule[Any], RuleParams]],
     wanted: AnalysisRequest,
     analyzer: Analyze,
+    memory: Callable[[], Awaitable[SensitiveMemory | None]] | None = None,
 ) -> tuple[RuleContext, list[Edit]]:
     """Run ``rules`` in order into ``draft``: the content analysis once, before the first
-    rule that needs it; shadow findings recorded; rewrites chained; the first block or
-    defer ends it. Returns the final context and the content edits made."""
+    rule that needs it; what the user confided (``memory``) once, before the first rule that
+    wants it; shadow findings recorded; rewrites chained (one that replaces the whole
+    message drops the content edits before it); the first block or defer ends it. Returns
+    the final context and the content edits made."""
     req = ctx.request
     edits: list[Edit] = []
     # The stage clock's "rules": this loop's CPU but the analysis it awaits (other
@@ -363,6 +380,10 @@ async def _evaluate(
             started = thread_time()
             draft.scores.update(analysis.decision_scores())
             ctx = replace(ctx, analysis=analysis)
+        if memory is not None and ctx.memory is None and rule.wants_memory(ctx, params):
+            checking += thread_time() - started
+            ctx = replace(ctx, memory=await memory())
+            started = thread_time()
         finding = rule.check(ctx, params)
         if finding is None:
             continue
@@ -380,6 +401,10 @@ async def _evaluate(
                 edits += finding.edits
                 finding = replace(finding, text=render(ctx.analysis.text, edits).text)
             draft.rewrite(finding)
+            if finding.held_text is not None:
+                # The whole message was replaced: what earlier edits changed is not sent.
+                edits = []
+                draft.held_text = finding.held_text
             ctx = replace(ctx, text=draft.text)
             continue
         refusal = Verdict.BLOCK if finding.effect == "block" else Verdict.DEFER
