@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guardrail import __version__, console
-from guardrail.api import audit, classify, events, ops, outreach, policies
+from guardrail.api import audit, classify, events, ops, outreach, policies, users
 from guardrail.api.errors import ERROR_NAMES, error_response
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
@@ -149,6 +149,7 @@ def create_app(
         policies.router,
         audit.router,
         classify.router,
+        users.router,
         console.router,
     )
     for router in routers:

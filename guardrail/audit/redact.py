@@ -23,6 +23,7 @@ from typing import Final, Protocol
 
 from classifiers.pii_redact import PiiConfig, PiiFinding, PiiOperator, language_for_locale
 from classifiers.pii_redact import redact as apply_operators
+from classifiers.sensitive_terms import redact_terms
 from guardrail.analysis import loaded_pii
 from guardrail.rewrite import outside_placeholders
 
@@ -71,6 +72,7 @@ async def redact(text: str, *, tenant: str, bot: str, locale: str | None = None)
 
 
 def _replace_all(text: str, findings: Sequence[PiiFinding]) -> str:
-    """Every finding outside the gateway's own placeholders replaced by ``[TYPE]``."""
+    """Every finding outside the gateway's own placeholders replaced by ``[TYPE]``, then
+    every special-category term by ``[CATEGORY]``."""
     kept = outside_placeholders(text, list(findings))
-    return apply_operators(text, kept, {}, AUDIT_PII.default_operator).text
+    return redact_terms(apply_operators(text, kept, {}, AUDIT_PII.default_operator).text)
