@@ -119,6 +119,14 @@ def markdown(fig: dict[str, Any]) -> str:
             f"Flagged sensitive items naming one of their categories: "
             f"{_pct(held['category_named'])}.",
             "",
+            "As the gateway reads a message (the whole text or any of its sentences flagged): "
+            + ", ".join(
+                f"{k} {_pct(v['rate'])} (n={v['n']})"
+                for k, v in held["gateway"].items()
+                if isinstance(v, dict)
+            )
+            + ".",
+            "",
         ]
     return "\n".join(lines) + "\n"
 

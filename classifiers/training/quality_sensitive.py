@@ -190,4 +190,31 @@ def heldout_report(
     right = [bool(set(r.categories) & set(lab)) for r, lab in zip(results, labels, strict=True)]
     out["category_named"] = round(float(np.mean([x for x, s in zip(right, sensitive, strict=True)
                                                  if s])), 4)  # fmt: skip
+    gate = np.asarray(as_the_gateway_reads(clf, embed, texts))
+    out["gateway"] = {
+        "note": "flagged when the whole text or any of its sentences is (the analysis stage)",
+        **{f"recall_{c}": _rate(sensitive & (lang == c), gate) for c in ("en", "fr")},
+        **{f"{p}_{c}": _rate(sensitive & (pos == p) & (lang == c), gate)
+           for p in ("preview", "body") for c in ("en", "fr")},
+        **{f"{k}_{c}": _rate(~sensitive & (kinds == k) & (lang == c), gate)
+           for k in ("benign_personal", "benign_everyday", "hard_negative") for c in ("en", "fr")},
+    }  # fmt: skip
+    return out
+
+
+def as_the_gateway_reads(
+    clf: SensitiveClassifier, embed: Embed, texts: Sequence[str]
+) -> list[bool]:
+    """Per text: flagged as a whole or in one of its sentences, as the gateway's analysis
+    stage scores a message (``guardrail.analysis``: the whole text and each sentence)."""
+    from classifiers.pii_redact import sentence_spans
+
+    parts: list[tuple[int, str]] = []
+    for i, text in enumerate(texts):
+        spans = sentence_spans(text)
+        parts += [(i, text)] + ([(i, text[a:b]) for a, b in spans] if len(spans) > 1 else [])
+    results = clf.score(embed([t for _, t in parts]), [t for _, t in parts])
+    out = [False] * len(texts)
+    for (i, _), r in zip(parts, results, strict=True):
+        out[i] = out[i] or r.flagged
     return out

@@ -107,11 +107,14 @@ class SensitiveReferenceParams(RuleParams):
             raise ValueError("openers needs at least one non-empty text")
         return value
 
+    def chars_on(self, channel: str) -> int:
+        """How many characters of the first line a notification on ``channel`` shows."""
+        return self.preview_chars.get(channel, self.preview_chars.get("default", 100))
+
     def preview_end(self, text: str, channel: str) -> int:
         """Where the preview of ``text`` ends on ``channel``: the first line, cut."""
-        chars = self.preview_chars.get(channel, self.preview_chars.get("default", 100))
         line = text.find("\n")
-        return min(chars, len(text) if line < 0 else line)
+        return min(self.chars_on(channel), len(text) if line < 0 else line)
 
     def opener(self, locale: str | None) -> str:
         return (
@@ -203,8 +206,10 @@ class SensitiveReference(Rule[SensitiveReferenceParams]):
                                "follow-ups about it", labels=_ordered(set(consented)))  # fmt: skip
             return None
         labels = _ordered(left)
+        channel = ctx.request.channel.value
         where = (
-            f"in the preview (first line, {end} characters on {ctx.request.channel.value})"
+            f"in the preview (the first line, up to {params.chars_on(channel)} characters "
+            f"on {channel})"
             if left & in_preview
             else "in the body"
         )
