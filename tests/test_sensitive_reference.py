@@ -162,7 +162,7 @@ def test_a_failing_classifier_leaves_the_lexicon_deciding() -> None:
     assert named.verdict is Verdict.REWRITE
     quiet = run("Any plans for the weekend?", classifier=failing)
     assert quiet.verdict is Verdict.ALLOW
-    assert any("lexicon only" in r.detail for r in quiet.reasons if r.rule == "sensitive_reference")
+    assert not [r for r in quiet.reasons if r.rule == "sensitive_reference"]
 
 
 def test_forgotten_categories_are_refused_in_replies_and_consent_lets_others_pass() -> None:

@@ -3,7 +3,8 @@
 A bot that writes first and draws on earlier conversations must not put a special category
 (health, sexuality, religion, debt... ``classifiers.results.SENSITIVE_CATEGORIES``) on a lock
 screen, a watch or a shared tablet. The rule reads the ``sensitive`` head and its term
-lexicon (the lexicon alone while no classifier stack is loaded) and, when a proactive
+lexicon (the lexicon alone while no classifier stack is loaded or when it fails: the
+toxicity rule already reports a failing classifier) and, when a proactive
 message names a category in its preview (the first line, cut at the channel's
 ``preview_chars``) or, with ``scope: anywhere`` (the default), anywhere in it:
 
@@ -30,7 +31,7 @@ from pydantic import Field, WithJsonSchema, field_validator
 
 from classifiers.results import SENSITIVE_CATEGORIES, SensitiveResult
 from classifiers.sensitive_terms import sensitive_lexicon
-from guardrail.analysis import CLASSIFIERS, NO_STACK, AnalysisRequest
+from guardrail.analysis import AnalysisRequest
 from guardrail.locales import language_of
 from guardrail.models import Kind
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
@@ -66,6 +67,10 @@ class SensitiveReferenceParams(RuleParams):
         default_factory=lambda: dict(DEFAULT_OPENERS),
         description="the neutral opener by language (the user's locale, fr-FR -> fr); 'en' is "
         "the fallback; it must name nothing",
+        json_schema_extra={
+            "minProperties": 1,
+            "additionalProperties": {"type": "string", "pattern": "\\S"},
+        },
     )
     replies: bool = Field(
         default=False,
@@ -179,9 +184,8 @@ class SensitiveReference(Rule[SensitiveReferenceParams]):
 
     def check(self, ctx: RuleContext, params: SensitiveReferenceParams) -> Finding | None:
         refs = references(ctx, params)
-        note = self._degraded(ctx)
         if not refs:
-            return note
+            return None
         named = {r.category for r in refs}
         memory = ctx.memory
         forgotten = memory.do_not_mention(_ordered(named)) if memory is not None else frozenset()
@@ -237,12 +241,3 @@ class SensitiveReference(Rule[SensitiveReferenceParams]):
             held_text=ctx.text,
             labels=labels,
         )
-
-    def _degraded(self, ctx: RuleContext) -> Finding | None:
-        """A failing classifier is said once, as info: the lexicon still decided."""
-        analysis = ctx.analysis
-        failed = analysis.unavailable.get(CLASSIFIERS) if analysis else None
-        if failed is None or failed == NO_STACK:
-            return None
-        return Finding(self.id, "info", f"sensitive classifier unavailable ({failed}); "
-                       "checked with the term lexicon only")  # fmt: skip
