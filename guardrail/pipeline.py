@@ -42,6 +42,7 @@ from guardrail.rules.dependency import DependencyCaps, DependencyParams, depende
 from guardrail.rules.frequency_caps import FrequencyCapParams, FrequencyCaps, describe
 from guardrail.rules.pii import Pii
 from guardrail.rules.self_harm_content import SelfHarmContent
+from guardrail.rules.sensitive_reference import SensitiveReference
 from guardrail.rules.sexual_content import SexualContent
 from guardrail.rules.unanswered import Unanswered, UnansweredParams
 from guardrail.stages import CLOCK
@@ -568,8 +569,9 @@ def _commit_refusal(result: CommitResult, draft: _Draft, frequency: int) -> tupl
     return Unanswered.id, "an unanswered proactive message is pending"
 
 
-FLOOR_RULES = frozenset({SelfHarmContent.id, SexualContent.id, Pii.id})
-"""Rules that read only the text, so they hold when the state store is down."""
+FLOOR_RULES = frozenset({SelfHarmContent.id, SexualContent.id, Pii.id, SensitiveReference.id})
+"""Rules that read only the text, so they hold when the state store is down (the sensitive
+rule without what the user confided: no consent lets a category through then)."""
 
 
 async def _floors_without_store(

@@ -38,6 +38,7 @@ from guardrail.state.base import (
     SensitiveMemory,
     Snapshot,
     Store,
+    StoreUnavailable,
     TopicPreference,
 )
 
@@ -217,3 +218,22 @@ def test_the_sensitive_report_counts_by_bot_category_and_outcome(tmp_path: Path)
     assert report["by_bot"] == {"maestro": 2, "coach": 2}
     assert report["by_outcome"] == {"opener": 1, "forgotten_block": 1, "review": 1, "consented": 1}
     assert "therapy" not in str(report)
+
+
+class DownStore(FakeStore):
+    async def snapshot(self, *args: Any) -> Snapshot:
+        raise StoreUnavailable("down")
+
+    async def claim_idempotent(self, *args: Any) -> Any:
+        raise StoreUnavailable("down")
+
+
+def test_the_rule_holds_as_a_floor_when_the_store_is_down() -> None:
+    down = DownStore()
+    extra = "store_failure: {proactive: allow}\n"
+    req = OutreachRequest(bot_id="b", user_id="u", channel="messenger",
+                          text="How did your biopsy go?", kind=Kind.PROACTIVE)  # fmt: skip
+    policy = parse_policy(f"name: t\n{extra}{OPEN}")
+    decision = asyncio.run(decide(cast(Store, down), policy, "t", req, NOW, Analyzer()))
+    assert decision.verdict is Verdict.REWRITE and decision.text == OPENER
+    assert down.asked == 0
