@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -237,11 +237,18 @@ def sensitive_lexicon() -> SensitiveLexicon:
     return SensitiveLexicon.load()
 
 
+@lru_cache(maxsize=1024)
+def find_terms(text: str) -> tuple[SensitiveSpan, ...]:
+    """:meth:`SensitiveLexicon.find` with the shipped lexicon, remembered for the last
+    texts: one decision asks about the same text several times (the rule, the audit
+    redaction)."""
+    return sensitive_lexicon().find(text)
+
+
 def redact_terms(text: str, spans: Sequence[SensitiveSpan] | None = None) -> str:
     """``text`` with every category term replaced by its category in capitals
     (``[HEALTH]``): what an audit record may keep of a message that names one."""
-    found = sorted(sensitive_lexicon().find(text) if spans is None else spans,
-                   key=lambda s: s.start)  # fmt: skip
+    found = sorted(find_terms(text) if spans is None else spans, key=lambda s: s.start)
     out, last = [], 0
     for span in found:
         if span.start < last:  # overlapping terms: the first one covers it

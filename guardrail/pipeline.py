@@ -436,7 +436,9 @@ def _audit_text(decision: Decision, analysis: Analysis | None, policy: Policy) -
         return None
     params = policy.rule_params(Pii.id)
     if isinstance(params, PiiConfig):
-        return redact_from(analysis.text, params, analysis.pii)
+        sensitive = analysis.scores.sensitive if analysis.scores is not None else None
+        terms = sensitive.spans if sensitive is not None else None
+        return redact_from(analysis.text, params, analysis.pii, terms)
     return None
 
 

@@ -86,6 +86,8 @@ def test_a_follow_up_naming_a_confidence_goes_out_as_a_neutral_opener(
     say(client, bot, user, "oh hi!", clock())
     reply = check(client, bot, user, text=decision["held_text"], kind="reply")
     assert reply["verdict"] == "allow" and reply["text"] == THERAPY
+    (logged,) = [r for r in audit_records(client, "decision") if r["id"] == reply["decision_id"]]
+    assert "[HEALTH]" in logged["delivered_text"] and "therapy" not in logged["delivered_text"]
 
 
 def test_the_opener_follows_the_users_language_and_benign_follow_ups_pass(

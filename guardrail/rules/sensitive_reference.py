@@ -30,7 +30,7 @@ from typing import Annotated, Literal
 from pydantic import Field, WithJsonSchema, field_validator
 
 from classifiers.results import SENSITIVE_CATEGORIES, SensitiveResult
-from classifiers.sensitive_terms import sensitive_lexicon
+from classifiers.sensitive_terms import find_terms
 from guardrail.analysis import AnalysisRequest
 from guardrail.locales import language_of
 from guardrail.models import Kind
@@ -144,7 +144,7 @@ def references(ctx: RuleContext, params: SensitiveReferenceParams) -> list[Refer
     analysis = ctx.analysis
     whole = analysis.scores.sensitive if analysis and analysis.scores else None
     same_text = analysis is not None and analysis.text == ctx.text
-    spans = whole.spans if whole is not None and same_text else sensitive_lexicon().find(ctx.text)
+    spans = whole.spans if whole is not None and same_text else find_terms(ctx.text)
     out = [Reference(s.category, s.start) for s in spans]
     if whole is not None and analysis is not None:
         flagged = [
