@@ -36,6 +36,11 @@ replies by category, XSTest, everyday chat), English and French apart: AUPRC and
 ``any`` and per label, the confusion of the flag at the shipped threshold, everyday flag rates
 (bot-like chat: Topical-Chat, XPersona French; and per source).
 
+Sensitive head (``classifiers/weights/sensitive.safetensors``, ``benchmarks.sensitive_quality``):
+per special category and language, AUPRC and recall on the real test split, the synthetic
+test split and the frozen held-out follow-ups, apart; flag rates on everyday chat and on
+benign personal follow-ups.
+
 Writes ``benchmarks/results/classifier_quality.json``, a Markdown report and PR curves as PNG
 (gitignored folder). Prints no text from the data.
 """
@@ -427,6 +432,20 @@ def toxicity_block(data_dir: Path, threads: int, sets: SeenSets) -> dict[str, An
     return figures(data_dir, embedding_cache(None, "fp32", "cpu", name, threads), clf, sets=sets)
 
 
+def sensitive_block(data_dir: Path, threads: int) -> dict[str, Any] | None:
+    """The sensitive head on its test split and the frozen held-out follow-ups
+    (``benchmarks.sensitive_quality``); ``None`` when its weights are not shipped."""
+    from benchmarks.sensitive_quality import figures
+    from classifiers.sensitive import SENSITIVE_WEIGHTS, SensitiveClassifier
+    from classifiers.training.common import embedding_cache
+
+    if not SENSITIVE_WEIGHTS.is_file():
+        return None
+    clf = SensitiveClassifier.load()
+    name = str(clf.model.head.metadata["encoder_name"])
+    return figures(data_dir, embedding_cache(None, "fp32", "cpu", name, threads), clf)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=default_data_dir())
@@ -455,8 +474,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     everyday = everyday_block(args.data, clf, args.precision[0], sets)
     wellbeing = wellbeing_block(args.data, args.precision[0], sets)
     toxicity = toxicity_block(args.data, args.threads, sets)
+    sensitive = sensitive_block(args.data, args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     from benchmarks.quality_messages import message_sets, message_sets_markdown
+    from benchmarks.sensitive_quality import markdown as sensitive_markdown
     from benchmarks.toxicity_quality import markdown as toxicity_markdown
 
     messages = message_sets(
@@ -468,6 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         + markdown(results, everyday)
         + wellbeing_markdown(wellbeing, args.precision[0])
         + (toxicity_markdown(toxicity) if toxicity else "")
+        + (sensitive_markdown(sensitive) if sensitive else "")
     )
     (args.out / "classifier_quality.md").write_text(report, encoding="utf-8")
     clean = [
@@ -483,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "everyday": everyday,
                 "wellbeing": wellbeing,
                 "toxicity": toxicity,
+                "sensitive": sensitive,
             },
             indent=2,
         ),

@@ -18,6 +18,8 @@ same width, so MiniLM's stack cost is its encoder plus the heads' share measured
   toxicity head's own part of it for the bot role (target: under 5%);
 - the toxicity head alone against the encoder on the same batches
   (``benchmarks.toxicity_speed.measure``, best of several runs);
+- the sensitive head alone the same way, its term lexicon included (target: under 5% of the
+  encoder: it reads the vectors of the one encoder pass, both roles);
 - the micro-batcher under concurrency: ``--concurrency`` callers each sending one distinct
   message at once (cache misses), its throughput, per-request latency (p50, p99) and the
   number of forward passes it needed; then the same messages again (cache hits).
@@ -210,13 +212,18 @@ def bench_precision(
                 "share_of_encoder": heads / base,
                 "encoder_skipped": "encoder" not in per,
             }
-            if "toxicity" in per:
-                share[f"{role}@{label}"]["toxicity_share_of_encoder"] = per["toxicity"] / base
+            for head in ("toxicity", "sensitive"):
+                if head in per:
+                    share[f"{role}@{label}"][f"{head}_share_of_encoder"] = per[head] / base
     out["heads_share"] = share
     if stack.toxicity is not None:
         from benchmarks.toxicity_speed import measure
 
         out["toxicity_head"] = measure(encoder, stack.toxicity, pool[:128], (1, 16, 128))
+    if stack.sensitive is not None:
+        from benchmarks.toxicity_speed import measure
+
+        out["sensitive_head"] = measure(encoder, stack.sensitive, pool[:128], (1, 16, 128))
     out["batcher"] = bench_batcher(stack, concurrency, rounds=4)
     return out
 
@@ -257,27 +264,30 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         for key, h in r["heads_share"].items():
             per = ", ".join(f"{k} {v:.2f}" for k, v in h["ms_per_call"].items())
             skipped = " (no head needs embeddings: encoder skipped)" if h["encoder_skipped"] else ""
-            tox = (
-                f", toxicity = {100 * h['toxicity_share_of_encoder']:.2f}%"
-                if "toxicity_share_of_encoder" in h
-                else ""
+            tox = "".join(
+                f", {head} = {100 * h[f'{head}_share_of_encoder']:.2f}%"
+                for head in ("toxicity", "sensitive")
+                if f"{head}_share_of_encoder" in h
             )
             lines.append(
                 f"  - {key}: {per}{skipped}; heads = {100 * h['share_of_encoder']:.1f}% of the "
                 f"encoder{tox} (raw encoder alone: {h['raw_encoder_ms_per_call']:.1f} ms)"
             )
-    tox_rows = [r for r in results if r.get("toxicity_head")]
-    if tox_rows:
+    for head in ("toxicity", "sensitive"):
+        rows = [r for r in results if r.get(f"{head}_head")]
+        if not rows:
+            continue
         lines += [
             "",
-            "Toxicity head alone vs the encoder on the same bot messages (best of several runs; "
-            "target: under 5%):",
+            f"{head.capitalize()} head alone vs the encoder on the same messages (best of "
+            "several runs; target: under 5%)"
+            + (", its term lexicon included:" if head == "sensitive" else ":"),
             "",
-            "| encoder | batch | encoder ms/msg | toxicity head ms/msg | head share |",
+            f"| encoder | batch | encoder ms/msg | {head} head ms/msg | head share |",
             "| --- | --- | --- | --- | --- |",
         ]
-        for r in tox_rows:
-            for t in r["toxicity_head"]:
+        for r in rows:
+            for t in r[f"{head}_head"]:
                 lines.append(
                     f"| {r['precision']} | {t['batch']} | {t['encoder_ms_per_message']:.3f} | "
                     f"{t['head_ms_per_message']:.4f} | {t['head_share_percent']:.2f}% |"

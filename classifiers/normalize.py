@@ -123,7 +123,10 @@ def _markup(chars: Chars) -> Chars:
     chars = _drop(chars, re.compile(r"</?[A-Za-z][^<>]{0,200}>"))
     chars = _drop(chars, re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)"), keep_first=True)
     text = "".join(c for c, _ in chars)
-    marks = {m.start() for m in re.finditer(r"[*~`\[\]]|(?<!\w)_|_(?!\w)", text)}
+    # A run of underscores beside anything but a letter or digit is emphasis markup
+    # (``_it_``, ``__it__``); inside a word (``snake_case``) it is part of the word.
+    pattern = r"[*~`\[\]]|(?<![^\W_])_+|_+(?![^\W_])"
+    marks = {k for m in re.finditer(pattern, text) for k in range(m.start(), m.end())}
     return [pair for k, pair in enumerate(chars) if k not in marks]
 
 

@@ -42,6 +42,23 @@ TOXICITY_LABELS: Final[tuple[str, ...]] = (
 )
 """Toxicity labels of the toxicity head (both roles; bot messages first)."""
 
+SENSITIVE_CATEGORIES: Final[tuple[str, ...]] = (
+    "health",  # physical and mental illness, treatment, therapy, medication, disability
+    "self_harm",  # self-harm, suicide attempts and thoughts
+    "sexuality",  # sex life
+    "orientation_gender",  # sexual orientation, gender identity, coming out, transition
+    "pregnancy_fertility",  # pregnancy, IVF, miscarriage, abortion
+    "substance_use",  # alcohol, drugs, sobriety, rehab
+    "religion",  # religious or philosophical beliefs and practice
+    "politics",  # political opinions, party and trade-union membership
+    "finances",  # debt, bankruptcy, arrears, overdraft
+    "legal",  # arrest, court cases, probation, lawsuits
+    "domestic_violence",  # abuse by a partner or family member
+    "ethnic_origin_immigration",  # ethnic origin, immigration status, visa, asylum
+)
+"""Special categories a message may name (GDPR art. 9, plus what people confide as much):
+the ``sensitive`` head's labels and the categories the gateway remembers a user disclosed."""
+
 
 @dataclass(frozen=True, slots=True)
 class SelfHarmResult:
@@ -87,6 +104,28 @@ class ToxicityResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SensitiveSpan:
+    """Where a category term stands in a text (character offsets of the original)."""
+
+    category: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class SensitiveResult:
+    score: float
+    """P(the text names a special category), lifted to the cue score by a lexicon term."""
+    categories: tuple[str, ...]
+    """Names from ``SENSITIVE_CATEGORIES`` (flagged texts name one at least)."""
+    flagged: bool
+    scores: Mapping[str, float] = field(default_factory=dict)
+    """Per-category probabilities of the head, for per-category policy thresholds."""
+    spans: tuple[SensitiveSpan, ...] = ()
+    """Lexicon terms found, for the preview check and the audit redaction."""
+
+
+@dataclass(frozen=True, slots=True)
 class TextScores:
     """Everything the stack knows about one text, for one role."""
 
@@ -99,6 +138,8 @@ class TextScores:
     """Both roles, when the toxicity head (or a Detoxify backend) is present."""
     other: Mapping[str, float] = field(default_factory=dict)
     """Extra backends by configuration (``toxicity.toxic``, an HF folder's labels, ...)."""
+    sensitive: SensitiveResult | None = None
+    """Both roles, when the sensitive head is loaded: special categories the text names."""
 
 
 def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
@@ -125,9 +166,22 @@ def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
     out["toxicity"] = (
         None if x is None else {"score": x.score, "labels": list(x.labels), "flagged": x.flagged}
     )
+    out["sensitive"] = sensitive_json(scores.sensitive)
     if scores.other:
         out["other"] = dict(_mapping(scores.other))
     return out
+
+
+def sensitive_json(result: SensitiveResult | None) -> dict[str, Any] | None:
+    """The ``sensitive`` field of the classify contract: no spans (they are offsets into a
+    text the caller has, and a report of words is what the audit log must never keep)."""
+    if result is None:
+        return None
+    return {
+        "score": result.score,
+        "categories": list(result.categories),
+        "flagged": result.flagged,
+    }
 
 
 def _mapping(values: Mapping[str, float]) -> Mapping[str, float]:

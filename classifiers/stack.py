@@ -3,7 +3,8 @@
 ``ClassifierStack.classify(texts, role)`` encodes the texts once with the shared MiniLM
 encoder, then runs the heads of that role on the same embeddings: self-harm (both roles),
 emotional dependency (user role) and manipulation (bot role), plus any configured extra
-backends (``classifiers.backends``). The dependency and manipulation heads are optional:
+backends (``classifiers.backends``); the sensitive head (special categories, both roles)
+rides on the same vectors. The dependency and manipulation heads are optional:
 they are loaded only when their module and weight file exist; otherwise their field stays
 None and the reason is logged once.
 
@@ -38,6 +39,7 @@ from classifiers.results import (
     ManipulationResult,
     Role,
     SelfHarmResult,
+    SensitiveResult,
     TextScores,
     ToxicityResult,
 )
@@ -64,6 +66,10 @@ class ManipulationHead(Protocol):
 
 class ToxicityHead(Protocol):
     def score(self, embeddings: Any, texts: Sequence[str]) -> list[ToxicityResult]: ...
+
+
+class SensitiveHead(Protocol):
+    def score(self, embeddings: Any, texts: Sequence[str]) -> list[SensitiveResult]: ...
 
 
 def detoxify_scores(backends: Sequence[Backend], other: Mapping[str, float]) -> dict[str, float]:
@@ -164,6 +170,8 @@ class ClassifierStack:
     manipulation: ManipulationHead | None = None
     toxicity: ToxicityHead | None = None
     backends: list[Backend] = field(default_factory=list)
+    sensitive: SensitiveHead | None = None
+    """Both roles: special categories a text names (``classifiers.sensitive``)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent per part over this stack's life (encoder, self_harm, ..., backends)."""
     clock: StageSink | None = None
@@ -180,6 +188,7 @@ class ClassifierStack:
         dependency_path: Path | None = None,
         manipulation_path: Path | None = None,
         toxicity_path: Path | None = None,
+        sensitive_path: Path | None = None,
         encoder: SentenceEncoder | None = None,
         encoder_name: str | None = None,
     ) -> ClassifierStack:
@@ -212,6 +221,9 @@ class ClassifierStack:
             "toxicity": _optional_head(
                 "classifiers.toxicity", "ToxicityClassifier", "TOXICITY_WEIGHTS", toxicity_path
             ),
+            "sensitive": _optional_head(
+                "classifiers.sensitive", "SensitiveClassifier", "SENSITIVE_WEIGHTS", sensitive_path
+            ),
         }
         if encoder is not None:
             name = encoder.name
@@ -234,6 +246,7 @@ class ClassifierStack:
             manipulation=heads["manipulation"],
             toxicity=heads["toxicity"],
             backends=extra,
+            sensitive=heads["sensitive"],
         )
 
     def _tick(self, part: str, since: float) -> float:
@@ -256,6 +269,7 @@ class ClassifierStack:
             or self.manipulation is not None
             or self.toxicity is not None
             or self.self_harm.bot_head is not None
+            or self.sensitive is not None
         )
         embeddings = (
             self.encoder.encode_documents(texts)
@@ -278,6 +292,10 @@ class ClassifierStack:
         if self.toxicity is not None:
             toxicity = list(self.toxicity.score(embeddings, texts))
             t = self._tick("toxicity", t)
+        sensitive: list[SensitiveResult | None] = [None] * len(texts)
+        if self.sensitive is not None:
+            sensitive = list(self.sensitive.score(embeddings, texts))
+            t = self._tick("sensitive", t)
         other: list[dict[str, float]] = [{} for _ in texts]
         for backend in self.backends:
             if role not in backend.roles:
@@ -295,8 +313,10 @@ class ClassifierStack:
             self.clock.add("encoder", encoded - cpu, len(texts))
             self.clock.add("heads", time.thread_time() - encoded, len(texts))
         return [
-            TextScores(self_harm=h, dependency=d, manipulation=m, toxicity=x, other=o)
-            for h, d, m, x, o in zip(harm, dependency, manipulation, toxicity, other, strict=True)
+            TextScores(self_harm=h, dependency=d, manipulation=m, toxicity=x, other=o, sensitive=s)
+            for h, d, m, x, o, s in zip(
+                harm, dependency, manipulation, toxicity, other, sensitive, strict=True
+            )
         ]
 
     def describe(self) -> dict[str, Any]:
@@ -308,6 +328,7 @@ class ClassifierStack:
                 "dependency": self.dependency is not None,
                 "manipulation": self.manipulation is not None,
                 "toxicity": self.toxicity is not None,
+                "sensitive": self.sensitive is not None,
             },
             "backends": [
                 {"name": b.name, "type": type(b).__name__, "roles": sorted(b.roles)}

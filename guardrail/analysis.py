@@ -106,6 +106,8 @@ class Analysis:
                 out["manipulation"] = round(self.scores.manipulation.score, 4)
             if self.scores.toxicity is not None:
                 out["toxicity"] = round(self.scores.toxicity.score, 4)
+            if self.scores.sensitive is not None:
+                out["sensitive"] = round(self.scores.sensitive.score, 4)
         for finding in self.pii or ():
             key = f"pii.{finding.entity_type}"
             out[key] = max(out.get(key, 0.0), finding.score)

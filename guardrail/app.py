@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guardrail import __version__, console, tracing
-from guardrail.api import audit, classify, events, ops, outreach, policies
+from guardrail.api import audit, classify, events, ops, outreach, policies, users
 from guardrail.api.errors import ERROR_NAMES, error_response
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
@@ -158,6 +158,7 @@ def create_app(
         policies.router,
         audit.router,
         classify.router,
+        users.router,
         console.router,
     )
     for router in routers:

@@ -253,6 +253,13 @@ class Decision(_Strict):
     decided_at: AwareDatetime
     idempotent_replay: bool = False
     delivery: Delivery | None = None
+    held_text: str | None = Field(
+        default=None,
+        description="set when `sensitive_reference` rewrote a message that names what the "
+        "user confided: `text` is the neutral opener to send now, `held_text` the message "
+        "as the bot wrote it, to send as a reply once the user opens the conversation (their "
+        "next message). Never stored in the audit log.",
+    )
 
 
 class EventType(StrEnum):
@@ -336,6 +343,16 @@ class EventResult(_Strict):
     help_reply: str | None = Field(
         default=None,
         description="the message was a HELP keyword: send this text to the user as a reply",
+    )
+    sensitive: list[str] | None = Field(
+        default=None,
+        description="special categories the user disclosed in this message (health, "
+        "religion, ...): remembered as categories and time, never the words",
+    )
+    forget: list[str] | None = Field(
+        default=None,
+        description="the user asked this bot to forget or never mention something: the "
+        "categories now marked do-not-mention for it (`*`: every category)",
     )
 
 

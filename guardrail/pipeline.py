@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -43,6 +43,7 @@ from guardrail.rules.dependency import DependencyCaps, DependencyParams, depende
 from guardrail.rules.frequency_caps import FrequencyCapParams, FrequencyCaps, describe
 from guardrail.rules.pii import Pii
 from guardrail.rules.self_harm_content import SelfHarmContent
+from guardrail.rules.sensitive_reference import SensitiveReference
 from guardrail.rules.sexual_content import SexualContent
 from guardrail.rules.unanswered import Unanswered, UnansweredParams
 from guardrail.stages import CLOCK
@@ -51,6 +52,7 @@ from guardrail.state.base import (
     CommitRequest,
     CommitResult,
     PipelineStore,
+    SensitiveMemory,
     Snapshot,
     StoreUnavailable,
 )
@@ -126,6 +128,8 @@ class _Draft:
     scores: dict[str, float] = field(default_factory=dict)
     outage: bool = False
     """The refusal comes from a component being down, not from judging the message."""
+    held_text: str | None = None
+    """A rewrite that replaced the whole message keeps the message here (``held_text``)."""
 
     def __post_init__(self) -> None:
         self.text = self.text or self.request.text
@@ -166,6 +170,7 @@ class _Draft:
             policy=self.loaded.policy.name,
             policy_version=self.loaded.version,
             decided_at=self.now,
+            held_text=self.held_text if deliverable else None,
         )
 
 
@@ -299,7 +304,21 @@ async def _decide(
     )  # fmt: skip
     rules = [(r, p) for r in RULES if (p := policy.rule_params(r.id)).enabled and kind in r.kinds]
     wanted = _needs(rules)
-    ctx, edits = await _evaluate(draft, ctx, rules, wanted, analyzer or default_analyzer())
+
+    async def memory() -> SensitiveMemory | None:
+        read = getattr(store, "sensitive_memory", None)  # a partial store (a test's) has none
+        if read is None:
+            return None
+        try:
+            with _store_clock(store):
+                found: SensitiveMemory = await read(tenant, req.bot_id, req.user_id)
+                return found
+        except StoreUnavailable as exc:  # the commit fails closed or open on the same store
+            log.warning("sensitive memory of %s unavailable: %s", req.bot_id, exc)
+            return None
+
+    analyze = analyzer or default_analyzer()
+    ctx, edits = await _evaluate(draft, ctx, rules, wanted, analyze, memory)
 
     latest = ctx.analysis
     if edits and draft.verdict is Verdict.REWRITE and ctx.analysis is not None:
@@ -355,10 +374,13 @@ async def _evaluate(
     rules: list[tuple[Rule[Any], RuleParams]],
     wanted: AnalysisRequest,
     analyzer: Analyze,
+    memory: Callable[[], Awaitable[SensitiveMemory | None]] | None = None,
 ) -> tuple[RuleContext, list[Edit]]:
     """Run ``rules`` in order into ``draft``: the content analysis once, before the first
-    rule that needs it; shadow findings recorded; rewrites chained; the first block or
-    defer ends it. Returns the final context and the content edits made."""
+    rule that needs it; what the user confided (``memory``) once, before the first rule that
+    wants it; shadow findings recorded; rewrites chained (one that replaces the whole
+    message drops the content edits before it); the first block or defer ends it. Returns
+    the final context and the content edits made."""
     req = ctx.request
     edits: list[Edit] = []
     # The stage clock's "rules": this loop's CPU but the analysis it awaits (other
@@ -371,6 +393,10 @@ async def _evaluate(
             started = thread_time()
             draft.scores.update(analysis.decision_scores())
             ctx = replace(ctx, analysis=analysis)
+        if memory is not None and ctx.memory is None and rule.wants_memory(ctx, params):
+            checking += thread_time() - started
+            ctx = replace(ctx, memory=await memory())
+            started = thread_time()
         finding = rule.check(ctx, params)
         if finding is None:
             continue
@@ -388,6 +414,10 @@ async def _evaluate(
                 edits += finding.edits
                 finding = replace(finding, text=render(ctx.analysis.text, edits).text)
             draft.rewrite(finding)
+            if finding.held_text is not None:
+                # The whole message was replaced: what earlier edits changed is not sent.
+                edits = []
+                draft.held_text = finding.held_text
             ctx = replace(ctx, text=draft.text)
             continue
         refusal = Verdict.BLOCK if finding.effect == "block" else Verdict.DEFER
@@ -414,7 +444,9 @@ def _audit_text(decision: Decision, analysis: Analysis | None, policy: Policy) -
         return None
     params = policy.rule_params(Pii.id)
     if isinstance(params, PiiConfig):
-        return redact_from(analysis.text, params, analysis.pii)
+        sensitive = analysis.scores.sensitive if analysis.scores is not None else None
+        terms = sensitive.spans if sensitive is not None else None
+        return redact_from(analysis.text, params, analysis.pii, terms)
     return None
 
 
@@ -547,8 +579,9 @@ def _commit_refusal(result: CommitResult, draft: _Draft, frequency: int) -> tupl
     return Unanswered.id, "an unanswered proactive message is pending"
 
 
-FLOOR_RULES = frozenset({SelfHarmContent.id, SexualContent.id, Pii.id})
-"""Rules that read only the text, so they hold when the state store is down."""
+FLOOR_RULES = frozenset({SelfHarmContent.id, SexualContent.id, Pii.id, SensitiveReference.id})
+"""Rules that read only the text, so they hold when the state store is down (the sensitive
+rule without what the user confided: no consent lets a category through then)."""
 
 
 async def _floors_without_store(

@@ -44,6 +44,8 @@ class Assessment:
     """Emotional-dependency score, when a dependency classifier ran."""
     dependency_signals: tuple[str, ...] = ()
     """Dependency signals seen (only when the classifier flagged the message)."""
+    sensitive: tuple[str, ...] | None = None
+    """Special categories the message discloses; None: this assessor did not look."""
 
 
 class Assessor(Protocol):
@@ -73,8 +75,10 @@ class LexiconAssessor:
 
     def __init__(self) -> None:
         from classifiers.lexicons import default_lexicon
+        from classifiers.sensitive_terms import sensitive_lexicon
 
         self._lexicon = default_lexicon()
+        self._sensitive = sensitive_lexicon()
 
     async def assess(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Assessment]:
         assessments = []
@@ -87,6 +91,7 @@ class LexiconAssessor:
                     score=1.0 if level else 0.0,
                     source=self.name,
                     signals=tuple(sorted(found.categories)),
+                    sensitive=self._sensitive.categories(text),
                 )
             )
         return assessments
@@ -151,10 +156,12 @@ def _assessment(scores: TextScores, words: int = HEAD_MIN_WORDS) -> Assessment:
     else:
         level = RiskLevel.NONE
     dep = scores.dependency
+    sensitive = scores.sensitive
     return Assessment(
         level=level,
         score=harm.score,
         source="classifier",
         dependency=None if dep is None else dep.score,
         dependency_signals=dep.signals if dep is not None and dep.flagged else (),
+        sensitive=None if sensitive is None else sensitive.categories,
     )

@@ -24,7 +24,13 @@ from opentelemetry import trace
 
 from classifiers.results import Role
 from guardrail.analysis import Analysis, AnalysisRequest, Analyze
-from guardrail.state.base import CommitRequest, CommitResult, IdempotencyClaim, PipelineStore
+from guardrail.state.base import (
+    CommitRequest,
+    CommitResult,
+    IdempotencyClaim,
+    PipelineStore,
+    SensitiveMemory,
+)
 from guardrail.state.base import Snapshot as StateSnapshot
 
 if TYPE_CHECKING:
@@ -141,6 +147,10 @@ class _TracedStore:
         self, tenant: str, bot: str, user: str, decision_id: str, idempotency_key: str | None
     ) -> None:
         await self._inner.release(tenant, bot, user, decision_id, idempotency_key)
+
+    async def sensitive_memory(self, tenant: str, bot: str, user: str) -> SensitiveMemory:
+        with _child("store.memory"):
+            return await self._inner.sensitive_memory(tenant, bot, user)
 
     async def get_idempotent(
         self, tenant: str, bot: str, user: str, key: str, now: datetime

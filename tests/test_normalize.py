@@ -95,3 +95,10 @@ def test_any_text_normalises_without_error_and_stays_put(text: str) -> None:
     assert list(once.origins) == sorted(once.origins)
     assert all(0 <= i < len(text) for i in once.origins)
     assert len(once.origins) == len(once.text)
+
+
+def test_underscore_runs_are_markup_beside_punctuation_and_stay_inside_words() -> None:
+    """A second pass must change nothing (found by the property test: ``0__``)."""
+    assert normalize("0__").text == normalize("0_").text == "0"
+    assert normalize("__fine__").text == "fine"
+    assert normalize("snake_case").text == "snake_case"

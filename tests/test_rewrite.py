@@ -90,6 +90,7 @@ rules:
   pii: {enabled: false}
   toxicity: {enabled: false}
   self_harm_classifier: {enabled: false}
+  sensitive_reference: {enabled: false}
 """
 
 

@@ -23,6 +23,8 @@ from typing import Final, Protocol
 
 from classifiers.pii_redact import PiiConfig, PiiFinding, PiiOperator, language_for_locale
 from classifiers.pii_redact import redact as apply_operators
+from classifiers.results import SensitiveSpan
+from classifiers.sensitive_terms import find_terms
 from guardrail.analysis import loaded_pii
 from guardrail.rewrite import outside_placeholders
 
@@ -33,17 +35,23 @@ AUDIT_PII: Final = PiiConfig(default_operator=PiiOperator(type="replace"))
 TIMEOUT_S: Final = 5.0
 
 
-def redact_from(text: str, config: PiiConfig, findings: Sequence[PiiFinding]) -> str | None:
+def redact_from(
+    text: str,
+    config: PiiConfig,
+    findings: Sequence[PiiFinding],
+    terms: Sequence[SensitiveSpan] | None = None,
+) -> str | None:
     """The audit redaction of ``text`` from the decision's own PII findings, when they
     cover what :func:`redact` would look for (every default entity, a threshold no higher,
-    no allow list); None when they do not and the hook must run."""
+    no allow list); None when they do not and the hook must run. ``terms``: the special-
+    category terms of ``text`` when the analysis already has them."""
     if (
         not set(AUDIT_PII.entities) <= set(config.all_entities())
         or config.score_threshold > AUDIT_PII.score_threshold
         or config.allow_list
     ):
         return None
-    return _replace_all(text, findings)
+    return _replace_all(text, findings, terms)
 
 
 class Redactor(Protocol):
@@ -70,7 +78,12 @@ async def redact(text: str, *, tenant: str, bot: str, locale: str | None = None)
     return _replace_all(text, findings)
 
 
-def _replace_all(text: str, findings: Sequence[PiiFinding]) -> str:
-    """Every finding outside the gateway's own placeholders replaced by ``[TYPE]``."""
-    kept = outside_placeholders(text, list(findings))
+def _replace_all(
+    text: str, findings: Sequence[PiiFinding], terms: Sequence[SensitiveSpan] | None = None
+) -> str:
+    """Every finding outside the gateway's own placeholders replaced by ``[TYPE]``, and
+    every special-category term by ``[CATEGORY]``, in one pass."""
+    found = find_terms(text) if terms is None else terms
+    named = [PiiFinding(t.category.upper(), t.start, t.end, 1.0) for t in found]
+    kept = outside_placeholders(text, [*findings, *named])
     return apply_operators(text, kept, {}, AUDIT_PII.default_operator).text

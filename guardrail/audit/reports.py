@@ -331,6 +331,61 @@ async def dependency(trail: AuditTrail, tenant: str | None, period: Period) -> d
     }
 
 
+SENSITIVE_RULE = "sensitive_reference"
+
+
+def sensitive_outcome(reason: dict[str, Any]) -> str | None:
+    """What the ``sensitive_reference`` rule did with one message (None: no reference)."""
+    effect, detail = str(reason.get("effect")), str(reason.get("detail"))
+    if "unavailable" in detail:
+        return None
+    if "asked this bot to forget" in detail:
+        return f"forgotten_{effect}"
+    if effect == "info":
+        if detail.startswith("review:"):
+            return "review"
+        return "consented" if "welcomed personal follow-ups" in detail else "recorded"
+    return {"rewrite": "opener", "block": "blocked"}.get(effect, effect)
+
+
+async def sensitive(trail: AuditTrail, tenant: str | None, period: Period) -> dict[str, Any]:
+    """References to a special category (``sensitive_reference``), by bot, category and
+    outcome: sent as the neutral opener, blocked, sent for review, recorded, let through on
+    the user's follow-up consent, refused because the user asked the bot to forget it. The
+    categories are counts: neither the reports nor the records they read hold the words."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    messages = 0
+    async for record in _records(trail, period.filter(tenant, rule=SENSITIVE_RULE)):
+        bot = str(record.body.get("bot"))
+        hit = False
+        for reason in record.body.get("reasons", []):
+            outcome = sensitive_outcome(reason) if reason.get("rule") == SENSITIVE_RULE else None
+            if outcome is None:
+                continue
+            hit = True
+            for category in reason.get("labels") or ["unnamed"]:
+                counts[(bot, str(category), outcome)] += 1
+        messages += hit
+    by: dict[str, Counter[str]] = {"bot": Counter(), "category": Counter(), "outcome": Counter()}
+    for (bot, category, outcome), n in counts.items():
+        by["bot"][bot] += n
+        by["category"][category] += n
+        by["outcome"][outcome] += n
+    return {
+        "report": "sensitive",
+        "tenant": tenant,
+        "period": period.to_json(),
+        "messages": messages,
+        "by_bot": _sorted(by["bot"]),
+        "by_category": _sorted(by["category"]),
+        "by_outcome": _sorted(by["outcome"]),
+        "by_bot_category_outcome": [
+            {"bot": bot, "category": category, "outcome": outcome, "count": n}
+            for (bot, category, outcome), n in sorted(counts.items())
+        ],
+    }
+
+
 Report = Callable[[AuditTrail, str | None, Period], Awaitable[dict[str, Any]]]
 
 REPORTS: dict[str, Report] = {
@@ -340,6 +395,7 @@ REPORTS: dict[str, Report] = {
     "manipulation": manipulation,
     "dependency": dependency,
     "toxicity": toxicity,
+    "sensitive": sensitive,
 }
 
 

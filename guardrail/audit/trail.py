@@ -287,6 +287,25 @@ class AuditTrail:
         }
         return await self._run(self.backend.append, body)
 
+    async def record_erasure(
+        self, tenant: str, user_id: str, *, removed: int, actor: str | None, via: str
+    ) -> AuditRecord | None:
+        """Append a user's erasure from the state store: who asked, how much went, what was
+        kept (the opt-out). The chain keeps its pseudonyms: records are evidence, and hold
+        no text or raw id to erase."""
+        body = {
+            "type": "erasure",
+            "id": uuid.uuid4().hex,
+            "ts": iso(self.clock()),
+            "tenant": tenant,
+            "user": self.pseudonym(tenant, user_id),
+            "removed": removed,
+            "kept": ["opt_out"],
+            "actor": actor,
+            "via": via,
+        }
+        return await self._run(self.backend.append, body)
+
     async def record_notification(
         self,
         payload: dict[str, Any],

@@ -68,11 +68,11 @@ Instant = Annotated[
     ),
 ]
 
-ONE_OF = ("user_message", "outreach", "opt_out", "opt_in")
+ONE_OF = ("user_message", "outreach", "opt_out", "opt_in", "follow_ups")
 
 
 def _exactly_one_kind(schema: dict[str, Any], cls: type) -> None:
-    """JSON Schema for ``_one_kind``: exactly one of the four given (present, not null/empty)."""
+    """JSON Schema for ``_one_kind``: exactly one of the kinds given (present, not null/empty)."""
     schema["oneOf"] = [
         {"required": [k], "properties": {k: {"not": {"enum": [None, ""]}}}} for k in ONE_OF
     ]
@@ -92,8 +92,15 @@ class Defaults(_Strict):
     user: UserContext = Field(default_factory=UserContext, description="the user context")
 
 
+class FollowUps(_Strict):
+    """Personal-follow-up consent, as an ingest key would post it."""
+
+    categories: list[str] = Field(default_factory=list, description="empty: every category")
+    allowed: bool = Field(default=True, description="welcome (true) or withdrawn (false)")
+
+
 class HistoryItem(_Strict):
-    """One thing that happened before the request; exactly one of the four kinds."""
+    """One thing that happened before the request; exactly one of the five kinds."""
 
     model_config = ConfigDict(json_schema_extra=_exactly_one_kind)
 
@@ -106,6 +113,11 @@ class HistoryItem(_Strict):
         default=None, description="the user opted out of this bot or of all"
     )
     opt_in: Literal["bot", "all"] | None = Field(default=None, description="the user opted back in")
+    follow_ups: FollowUps | None = Field(
+        default=None,
+        description="the platform says personal follow-ups about these special categories are "
+        "welcome (or not) with this bot (PUT /v1/users/{id}/follow-ups)",
+    )
     kind: Kind | None = Field(default=None, description="outreach: proactive or reply")
     expect: Verdict = Field(
         default=Verdict.ALLOW, description="outreach: the verdict it must get (allow: it was sent)"
@@ -118,9 +130,9 @@ class HistoryItem(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> HistoryItem:
-        given = [k for k in ("user_message", "outreach", "opt_out", "opt_in") if getattr(self, k)]
+        given = [k for k in ONE_OF if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("give exactly one of user_message, outreach, opt_out, opt_in")
+            raise ValueError(f"give exactly one of {', '.join(ONE_OF)}")
         return self
 
 

@@ -22,6 +22,7 @@ from guardrail.rules.quiet_hours import QuietHours
 from guardrail.rules.risk_hold import RiskHold
 from guardrail.rules.self_harm_classifier import SelfHarmClassifier
 from guardrail.rules.self_harm_content import SelfHarmContent
+from guardrail.rules.sensitive_reference import SensitiveReference
 from guardrail.rules.sexual_content import SexualContent
 from guardrail.rules.toxicity import Toxicity
 from guardrail.rules.unanswered import Unanswered
@@ -43,6 +44,7 @@ RULES: tuple[Rule[Any], ...] = (
     Toxicity(),  # on by default: a toxic sentence dropped here is not analysed again below
     Manipulation(),  # content rules: analysed once, edits applied together (rewrite engine)
     Pii(),  # after manipulation: a sentence it drops takes its PII along
+    SensitiveReference(),  # after the content edits: its neutral opener replaces the message
     Disclosure(),  # rewrites come after every refusal: no point rewriting a refused message
     CrisisResources(),  # last: appended after everything else the message says
 )

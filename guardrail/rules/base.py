@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guardrail.evidence import NO_EVIDENCE, UserEvidence
 from guardrail.models import Kind, OutreachRequest
-from guardrail.state.base import Snapshot
+from guardrail.state.base import SensitiveMemory, Snapshot
 
 if TYPE_CHECKING:
     from guardrail.analysis import Analysis, AnalysisRequest
@@ -54,6 +54,9 @@ class RuleContext:
     evidence: UserEvidence = NO_EVIDENCE
     """What platform evidence on record says of the user, to hold the request's claims
     against (quiet hours: the zone)."""
+    memory: SensitiveMemory | None = None
+    """What the user confided to this bot and their wishes about it, read only when a rule's
+    :meth:`Rule.wants_memory` asks (a message that names a special category)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class Finding:
     the rewrite engine (:mod:`guardrail.rewrite`) applies all of a decision's at once."""
     labels: tuple[str, ...] = ()
     """What was found, as countable names (``Reason.labels``): tactics, entity types."""
+    held_text: str | None = None
+    """For ``rewrite``: the message as it stood, held for the user to read later
+    (``Decision.held_text``); the rewrite replaces the whole message, so the content
+    edits made before it no longer reach the user and are not re-checked."""
     outage: bool = False
     """The finding comes from a component being down (fail closed), not from judging the
     message: the decision is not kept as the idempotency key's final answer."""
@@ -96,6 +103,10 @@ class Rule(Generic[P]):
     def needs(self, params: P) -> AnalysisRequest | None:
         """What the content-analysis stage must compute before :meth:`check` (None: nothing)."""
         return None
+
+    def wants_memory(self, ctx: RuleContext, params: P) -> bool:
+        """Whether :meth:`check` needs ``ctx.memory`` (read from the store just before)."""
+        return False
 
     def lookback(self, params: P) -> timedelta:
         """How much history the rule reads; snapshots cover the largest of all rules."""

@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from guardrail.consent import ConsentDetector
+from guardrail.forget import asks_to_forget
 from guardrail.models import Event, EventResult, EventType
 from guardrail.risk import Assessment, Assessor, RiskLevel
-from guardrail.state.base import EventApplied, EventWrite, IngestStore
+from guardrail.state.base import ALL_TOPICS, EventApplied, EventWrite, IngestStore
 from guardrail.state.common import (
     ConsentChange,
     ConsentOutcome,
@@ -112,6 +113,7 @@ async def _user_message(
             matched = signal.matched
         if assessor is not None:
             (found,) = await assessor.assess([event.text], [event.locale])
+    disclosed, forget = await _confided(store, tenant, event, found)
     flagged = found.level > RiskLevel.NONE
     dependency = found.dependency if found.dependency_signals else None
     write = EventWrite(
@@ -121,6 +123,8 @@ async def _user_message(
         consent=change,
         risk_level=int(found.level) if flagged else None,
         dependency_score=dependency,
+        disclosed=disclosed,
+        forget=forget,
     )
     applied = await store.apply_event(tenant, event.bot_id, event.user_id, write)
     if applied.duplicate:
@@ -148,6 +152,10 @@ async def _user_message(
             "risk_score": round(found.score, 4),
             "crisis": found.level >= crisis_level,
         }
+    if disclosed:
+        update["sensitive"] = list(disclosed)
+    if forget:
+        update["forget"] = list(forget)
     return result.model_copy(update=update) if update else result
 
 
@@ -160,6 +168,29 @@ def _reused(event: Event, applied: EventApplied, result: EventResult) -> EventRe
         "opt-out: the opt-out is applied anyway, nothing else of the event"
     )
     return result.model_copy(update={"detail": f"{result.detail or ''}{note}"})
+
+
+async def _confided(
+    store: IngestStore, tenant: str, event: Event, found: Assessment
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(categories the message discloses, categories it asks the bot to forget).
+
+    Categories come from the assessor (the classifier stack, or the lexicon), else from the
+    term lexicon. A request to forget covers the categories it names, else those the user
+    disclosed to this bot, else every category (``*``); it is no disclosure itself."""
+    if not event.text:
+        return (), ()
+    named = found.sensitive
+    if named is None:
+        from classifiers.sensitive_terms import sensitive_lexicon
+
+        named = sensitive_lexicon().categories(event.text)
+    if not asks_to_forget(event.text):
+        return tuple(named), ()
+    if named:
+        return (), tuple(named)
+    memory = await store.sensitive_memory(tenant, event.bot_id, event.user_id)
+    return (), tuple(sorted(memory.disclosed)) or (ALL_TOPICS,)
 
 
 def _consent_result(

@@ -178,6 +178,11 @@ async def _replay(
             return []
         got, want = decision.verdict.value, item.expect.value
         return [f"outreach got {got}, expected {want} (set `expect:`)", *_reasons(decision)]
+    if item.follow_ups is not None:
+        wanted = item.follow_ups
+        await store.set_follow_ups(defaults.tenant, bot, defaults.user_id, wanted.categories,
+                                   wanted.allowed, item.at, "ingest")  # fmt: skip
+        return []
     if item.user_message is not None:
         event = Event(
             type=EventType.USER_MESSAGE,

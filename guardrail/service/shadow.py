@@ -25,6 +25,7 @@ from guardrail.state.base import (
     CommitResult,
     IdempotencyClaim,
     PipelineStore,
+    SensitiveMemory,
     Snapshot,
 )
 
@@ -54,6 +55,9 @@ class ReadOnlyStore:
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
     ) -> Snapshot:
         return await self._store.snapshot(tenant, bot, user, now, horizon)
+
+    async def sensitive_memory(self, tenant: str, bot: str, user: str) -> SensitiveMemory:
+        return await self._store.sensitive_memory(tenant, bot, user)
 
     async def commit(self, tenant: str, bot: str, user: str, req: CommitRequest) -> CommitResult:
         return CommitResult(committed=True)

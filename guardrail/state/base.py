@@ -10,6 +10,7 @@ outreach), never read from the clock here: replay and tests depend on it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -163,6 +164,10 @@ class EventWrite:
     consent: ConsentChange | None = None
     risk_level: int | None = None
     dependency_score: float | None = None
+    disclosed: tuple[str, ...] = ()
+    """Special categories the user's message disclosed (names only, never the words)."""
+    forget: tuple[str, ...] = ()
+    """Categories the user asked this bot to forget or never mention (``*``: all)."""
 
 
 @dataclass(frozen=True)
@@ -308,7 +313,61 @@ class IdempotencyStore(Protocol):
         """
 
 
-class PipelineStore(DecisionStore, IdempotencyStore, Protocol):
+TopicState = Literal["forget", "allow", "deny"]
+ALL_TOPICS = "*"
+"""A topic preference or disclosure-free forget that covers every category."""
+
+
+@dataclass(frozen=True)
+class TopicPreference:
+    """What the user said about one category with one bot (or every bot): ``forget`` (do
+    not mention it), ``allow`` (personal follow-ups about it are welcome) or ``deny``
+    (consent withdrawn), when it arrived, and on whose word."""
+
+    state: TopicState
+    ts: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class SensitiveMemory:
+    """What a user confided to one bot, as categories and times only (never the words),
+    and what they asked about those categories."""
+
+    disclosed: Mapping[str, datetime] = field(default_factory=dict)
+    """Category -> the latest message in which the user disclosed it to this bot."""
+    preferences: Mapping[str, TopicPreference] = field(default_factory=dict)
+    """Category (or ``*``) -> the latest preference for this bot, or for every bot."""
+
+    def do_not_mention(self, categories: Sequence[str]) -> frozenset[str]:
+        """Of ``categories``, those the user asked to forget and has not brought up since."""
+        out = set()
+        for c in categories:
+            pref = self._latest(c)
+            if pref is None or pref.state != "forget":
+                continue
+            again = self.disclosed.get(c)
+            if again is None or again <= pref.ts:
+                out.add(c)
+        return frozenset(out)
+
+    def consented(self, categories: Sequence[str]) -> frozenset[str]:
+        """Of ``categories``, those the user welcomed personal follow-ups about."""
+        return frozenset(c for c in categories if (p := self._latest(c)) and p.state == "allow")
+
+    def _latest(self, category: str) -> TopicPreference | None:
+        found = [p for k in (category, ALL_TOPICS) if (p := self.preferences.get(k)) is not None]
+        return max(found, key=lambda p: p.ts) if found else None
+
+
+class SensitiveMemoryReader(Protocol):
+    """Reading what a user confided to a bot (the ``sensitive_reference`` rule's state)."""
+
+    async def sensitive_memory(self, tenant: str, bot: str, user: str) -> SensitiveMemory:
+        """The user's disclosures to ``bot`` and preferences for it (and for every bot)."""
+
+
+class PipelineStore(DecisionStore, IdempotencyStore, SensitiveMemoryReader, Protocol):
     """What :func:`guardrail.pipeline.decide` reads and writes; the read-only store of
     shadow policies implements just this."""
 
@@ -407,6 +466,38 @@ class OutboxStore(Protocol):
         """When the earliest waiting item is due (a leased one: when its lease ends)."""
 
 
+class SensitiveMemoryStore(SensitiveMemoryReader, Protocol):
+    """Which special categories a user disclosed to which bot and when (never the text), and
+    the user's wishes about them: forget (do not mention), and personal follow-ups
+    welcome or not. Disclosures and forget requests arrive with user messages
+    (:class:`EventWrite`, in the same atomic step); follow-up consent through
+    :meth:`set_follow_ups`. Disclosures are kept as long as risk signals; preferences as
+    long as consent records."""
+
+    async def set_follow_ups(
+        self,
+        tenant: str,
+        bot: str | None,
+        user: str,
+        categories: Sequence[str],
+        allowed: bool,
+        ts: datetime,
+        source: str,
+    ) -> None:
+        """Personal follow-ups about ``categories`` (``*``: all) welcome (``allowed``) or not,
+        for one bot or every bot (``None``); a later preference of the category wins."""
+
+
+class ErasureStore(Protocol):
+    """A user's right to erasure, as far as the state store goes."""
+
+    async def erase_user(self, tenant: str, user: str) -> int:
+        """Drop everything kept about ``user`` of ``tenant`` (messages, receipts, decisions'
+        counts, idempotency keys, risk, dependency and sensitive signals, the profile,
+        follow-up preferences), except opt-out records: a STOP outlives the erasure, so an
+        erased user is not written to again. Returns the rows (keys) removed."""
+
+
 class RetentionStore(Protocol):
     """Dropping what is older than its retention."""
 
@@ -434,12 +525,21 @@ class Durability(Protocol):
         Raises :class:`StoreUnavailable` when the store cannot be asked."""
 
 
-class IngestStore(EventStore, Snapshots, Protocol):
-    """What event ingestion needs: the event writes, and the user's consent state."""
+class IngestStore(EventStore, Snapshots, SensitiveMemoryStore, Protocol):
+    """What event ingestion needs: the event writes, the user's consent state, and what the
+    user disclosed (a "forget what I told you" names no category)."""
 
 
 class Store(
-    PipelineStore, EventStore, ProfileStore, OutboxStore, RetentionStore, Durability, Protocol
+    PipelineStore,
+    EventStore,
+    ProfileStore,
+    OutboxStore,
+    RetentionStore,
+    SensitiveMemoryStore,
+    ErasureStore,
+    Durability,
+    Protocol,
 ):
     """The whole state of the gateway, one concern per protocol above; both backends
     (SQLite, Redis) implement all of it and pass one test suite. Code that needs only one

@@ -13,6 +13,8 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:risk          sorted set  self-harm signals ("<id>|<level>|<bot>")
     {prefix}:{T|U}:dep           sorted set  dependency signals ("<id>|<score>|<bot>")
     {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>|<arrival>|<source>" / "in|…"
+    {prefix}:{T|U}:sens:B        sorted set  categories disclosed to B (``redis_memory``)
+    {prefix}:{T|U}:topics        hash        forget / follow-up preferences (``redis_memory``)
     {prefix}:{T|U}:seen:E        string      a scoped event id (common.event_key), 7-day TTL:
                                              "out" if its event carried an opt-out, else "1"
     {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<request hash>|<claim>|<json>"
@@ -101,12 +103,13 @@ from guardrail.state.common import (
     since,
     to_epoch,
 )
+from guardrail.state.redis_memory import RedisMemory
 
-_ZSET_KINDS = frozenset({"um", "pro", "pro_all", "out", "disc", "res", "risk", "dep"})
+_ZSET_KINDS = frozenset({"um", "pro", "pro_all", "out", "disc", "res", "risk", "dep", "sens"})
 _COUNTED_KINDS = frozenset({"um", "out"})
 """prune counts messages, as SQLite does: ``pro``/``pro_all`` are copies of ``out`` entries."""
-_RISK_KINDS = frozenset({"risk", "dep"})
-_RECORD_KINDS = frozenset({"first", "consent", "profile"})
+_RISK_KINDS = frozenset({"risk", "dep", "sens"})
+_RECORD_KINDS = frozenset({"first", "consent", "profile", "topics"})
 OUTBOX_TTL = timedelta(days=7)
 """Outbox keys live this long after their last write (an item is settled long before)."""
 
@@ -432,7 +435,7 @@ def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
-class RedisStore:
+class RedisStore(RedisMemory):
     """The :class:`~guardrail.state.base.Store` on Redis (single node or Cluster-ready keys).
 
     Timeouts are short (1 s to connect, 1 s per command) and a failed command is retried
@@ -667,7 +670,8 @@ class RedisStore:
         seen = f"{tag}:seen:{_q(write.seen_key or '')}"
         consent, first = f"{tag}:consent", f"{tag}:first"
         typed = {seen: "string", consent: "hash", first: "hash", f"{tag}:um:{b}": "zset",
-                 f"{tag}:risk": "zset", f"{tag}:dep": "zset"}  # fmt: skip
+                 f"{tag}:risk": "zset", f"{tag}:dep": "zset",
+                 **self.memory_keys(tag, b, write)}  # fmt: skip
         lock = self._user_locks.get(tag)
         if lock is None:
             lock = self._user_locks.setdefault(tag, asyncio.Lock())
@@ -732,6 +736,7 @@ class RedisStore:
             member = f"{uuid.uuid4().hex}|{float(write.dependency_score):.4f}|{b}"
             pipe.zadd(f"{tag}:dep", {member: epoch})
             pipe.expire(f"{tag}:dep", _ttl_s(ttls.risk))
+        self.queue_memory(pipe, tag, b, epoch, write)
         if write.seen_key is not None:
             out = write.consent is not None and write.consent.opted_out
             pipe.set(seen, SEEN_OPT_OUT if out else "1", ex=EVENT_DEDUPE_TTL)

@@ -51,6 +51,7 @@ from guardrail.state.common import (
     since,
     to_epoch,
 )
+from guardrail.state.sqlite_memory import SQLiteMemory
 
 SCHEMA_VERSION = 1
 
@@ -163,7 +164,7 @@ _ADDED_COLUMNS = (
 )
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteMemory):
     """The :class:`~guardrail.state.base.Store` on one SQLite file (or ``":memory:"``).
 
     One connection, WAL journal (readers never block the writer), ``synchronous=NORMAL``
@@ -443,6 +444,7 @@ class SQLiteStore:
                     " VALUES (?, ?, ?, ?, ?)",
                     (tenant, user, bot, epoch, float(write.dependency_score)),
                 )
+            self._apply_memory(db, tenant, bot, user, epoch, write)
         return EventApplied(consent=outcome)
 
     @staticmethod
@@ -696,6 +698,8 @@ class SQLiteStore:
             removed += db.execute("DELETE FROM outbound WHERE ts < ?", (cutoff,)).rowcount
             db.execute("DELETE FROM risk_events WHERE ts < ?", (risk_cutoff,))
             db.execute("DELETE FROM dependency_events WHERE ts < ?", (risk_cutoff,))
+            records = None if records_before is None else to_epoch(bounded(records_before))
+            self._prune_memory(db, risk_cutoff, records)
             # Expired keys and event ids are garbage, not history: not counted.
             db.execute("DELETE FROM idempotency WHERE expires_at < ?", (cutoff,))
             db.execute("DELETE FROM seen_events WHERE expires_at < ?", (cutoff,))
