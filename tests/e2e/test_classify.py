@@ -22,7 +22,8 @@ def _probability(value: Any) -> None:
 def _shaped(result: Json, role: str) -> None:
     """Every field of the contract, with its type; nothing else."""
     bot = role == "bot"
-    expected = {"self_harm", "dependency", "toxicity"} | ({"manipulation"} if bot else set())
+    expected = {"self_harm", "dependency", "toxicity", "sensitive"}
+    expected |= {"manipulation"} if bot else set()
     assert set(result) == expected, result  # no `other`: no extra backend is configured
     harm = result["self_harm"]
     assert set(harm) == {"score", "severity", "flagged"} | ({"encourages"} if bot else set())
@@ -44,6 +45,10 @@ def _shaped(result: Json, role: str) -> None:
     assert set(toxicity) == {"score", "labels", "flagged"}
     _probability(toxicity["score"])
     assert isinstance(toxicity["labels"], list) and isinstance(toxicity["flagged"], bool)
+    sensitive = result["sensitive"]
+    assert set(sensitive) == {"score", "categories", "flagged"}
+    _probability(sensitive["score"])
+    assert isinstance(sensitive["categories"], list) and isinstance(sensitive["flagged"], bool)
 
 
 def test_user_texts(deployed: Deployed) -> None:
