@@ -87,6 +87,18 @@ class ToxicityResult:
 
 
 @dataclass(frozen=True, slots=True)
+class MinorResult:
+    score: float
+    """P(the writer is a minor): the head's, lifted to the cue score when the grammar sees
+    an explicit cue."""
+    flagged: bool
+    """A first-person cue (age, school year, parents' rules, school life), or the head over
+    its threshold outside any frame about someone else or the past."""
+    cues: tuple[str, ...] = ()
+    """What gave it away: names from ``classifiers.minor_cues.MINOR_CUES``, or ``head``."""
+
+
+@dataclass(frozen=True, slots=True)
 class TextScores:
     """Everything the stack knows about one text, for one role."""
 
@@ -99,11 +111,14 @@ class TextScores:
     """Both roles, when the toxicity head (or a Detoxify backend) is present."""
     other: Mapping[str, float] = field(default_factory=dict)
     """Extra backends by configuration (``toxicity.toxic``, an HF folder's labels, ...)."""
+    minor: MinorResult | None = None
+    """User role, when the minor head is loaded: the writer reveals they are under 18."""
 
 
 def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
     """The JSON form the API and the CLI share (``dependency`` for both roles, null when the
-    head is absent or not run; ``manipulation`` for the bot role only)."""
+    head is absent or not run; ``manipulation`` for the bot role only; ``minor`` for the
+    user role only)."""
     sh = scores.self_harm
     out: dict[str, Any] = {
         "self_harm": {"score": sh.score, "severity": sh.severity, "flagged": sh.flagged},
@@ -121,6 +136,9 @@ def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
             if m is None
             else {"score": m.score, "tactics": list(m.tactics), "flagged": m.flagged}
         )
+    if role == "user":
+        n = scores.minor
+        out["minor"] = None if n is None else {"score": n.score, "flagged": n.flagged}
     x = scores.toxicity
     out["toxicity"] = (
         None if x is None else {"score": x.score, "labels": list(x.labels), "flagged": x.flagged}

@@ -2,7 +2,7 @@
 
 ``ClassifierStack.classify(texts, role)`` encodes the texts once with the shared MiniLM
 encoder, then runs the heads of that role on the same embeddings: self-harm (both roles),
-emotional dependency (user role) and manipulation (bot role), plus any configured extra
+emotional dependency and minor (user role) and manipulation (bot role), plus any configured extra
 backends (``classifiers.backends``). The dependency and manipulation heads are optional:
 they are loaded only when their module and weight file exist; otherwise their field stays
 None and the reason is logged once.
@@ -36,6 +36,7 @@ from classifiers.encoders import ENCODER_ENV, configured_encoder
 from classifiers.results import (
     DependencyResult,
     ManipulationResult,
+    MinorResult,
     Role,
     SelfHarmResult,
     TextScores,
@@ -64,6 +65,10 @@ class ManipulationHead(Protocol):
 
 class ToxicityHead(Protocol):
     def score(self, embeddings: Any, texts: Sequence[str]) -> list[ToxicityResult]: ...
+
+
+class MinorHead(Protocol):
+    def score(self, embeddings: Any, texts: Sequence[str]) -> list[MinorResult]: ...
 
 
 def detoxify_scores(backends: Sequence[Backend], other: Mapping[str, float]) -> dict[str, float]:
@@ -164,6 +169,8 @@ class ClassifierStack:
     manipulation: ManipulationHead | None = None
     toxicity: ToxicityHead | None = None
     backends: list[Backend] = field(default_factory=list)
+    minor: MinorHead | None = None
+    """User role: the writer reveals they are a minor (``classifiers.minor``)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent per part over this stack's life (encoder, self_harm, ..., backends)."""
     clock: StageSink | None = None
@@ -180,6 +187,7 @@ class ClassifierStack:
         dependency_path: Path | None = None,
         manipulation_path: Path | None = None,
         toxicity_path: Path | None = None,
+        minor_path: Path | None = None,
         encoder: SentenceEncoder | None = None,
         encoder_name: str | None = None,
     ) -> ClassifierStack:
@@ -212,6 +220,9 @@ class ClassifierStack:
             "toxicity": _optional_head(
                 "classifiers.toxicity", "ToxicityClassifier", "TOXICITY_WEIGHTS", toxicity_path
             ),
+            "minor": _optional_head(
+                "classifiers.minor", "MinorClassifier", "MINOR_WEIGHTS", minor_path
+            ),
         }
         if encoder is not None:
             name = encoder.name
@@ -234,6 +245,7 @@ class ClassifierStack:
             manipulation=heads["manipulation"],
             toxicity=heads["toxicity"],
             backends=extra,
+            minor=heads["minor"],
         )
 
     def _tick(self, part: str, since: float) -> float:
@@ -274,6 +286,10 @@ class ClassifierStack:
         if role == "bot" and self.manipulation is not None:
             manipulation = list(self.manipulation.score(embeddings, texts))
             t = self._tick("manipulation", t)
+        minor: list[MinorResult | None] = [None] * len(texts)
+        if role == "user" and self.minor is not None:
+            minor = list(self.minor.score(embeddings, texts))
+            t = self._tick("minor", t)
         toxicity: list[ToxicityResult | None] = [None] * len(texts)
         if self.toxicity is not None:
             toxicity = list(self.toxicity.score(embeddings, texts))
@@ -295,8 +311,10 @@ class ClassifierStack:
             self.clock.add("encoder", encoded - cpu, len(texts))
             self.clock.add("heads", time.thread_time() - encoded, len(texts))
         return [
-            TextScores(self_harm=h, dependency=d, manipulation=m, toxicity=x, other=o)
-            for h, d, m, x, o in zip(harm, dependency, manipulation, toxicity, other, strict=True)
+            TextScores(self_harm=h, dependency=d, manipulation=m, toxicity=x, other=o, minor=n)
+            for h, d, m, x, o, n in zip(
+                harm, dependency, manipulation, toxicity, other, minor, strict=True
+            )
         ]
 
     def describe(self) -> dict[str, Any]:
@@ -308,6 +326,7 @@ class ClassifierStack:
                 "dependency": self.dependency is not None,
                 "manipulation": self.manipulation is not None,
                 "toxicity": self.toxicity is not None,
+                "minor": self.minor is not None,
             },
             "backends": [
                 {"name": b.name, "type": type(b).__name__, "roles": sorted(b.roles)}
