@@ -44,6 +44,8 @@ class Assessment:
     """Emotional-dependency score, when a dependency classifier ran."""
     dependency_signals: tuple[str, ...] = ()
     """Dependency signals seen (only when the classifier flagged the message)."""
+    minor: tuple[str, ...] = ()
+    """What in the message gives a minor away (``minor`` signal cues; empty: nothing)."""
 
 
 class Assessor(Protocol):
@@ -77,8 +79,10 @@ class LexiconAssessor:
         self._lexicon = default_lexicon()
 
     async def assess(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Assessment]:
+        from classifiers.minor import grammar_only
+
         assessments = []
-        for text in texts:
+        for text, minor in zip(texts, grammar_only(texts), strict=True):
             found = self._lexicon.scan(text, role="user")
             level = RiskLevel[found.severity.upper()]
             assessments.append(
@@ -87,6 +91,7 @@ class LexiconAssessor:
                     score=1.0 if level else 0.0,
                     source=self.name,
                     signals=tuple(sorted(found.categories)),
+                    minor=minor.cues if minor.flagged else (),
                 )
             )
         return assessments
@@ -121,7 +126,7 @@ class ClassifierAssessor:
         except Exception as exc:  # a broken model must not lose the event
             log.warning("classifier assessor failed (%s); lexicon only", type(exc).__name__)
             return await self._fallback_assess(texts, locales, "classifier error")
-        return [_assessment(s, len(t.split())) for s, t in zip(scores, texts, strict=True)]
+        return [_assessment(s, len(t.split()), t) for s, t in zip(scores, texts, strict=True)]
 
     async def _fallback_assess(
         self, texts: Sequence[str], locales: Sequence[str | None], why: str
@@ -141,7 +146,9 @@ HEAD_MIN_WORDS = 5
 threshold): it was trained on users' posts, not chat turns of a word or two."""
 
 
-def _assessment(scores: TextScores, words: int = HEAD_MIN_WORDS) -> Assessment:
+def _assessment(
+    scores: TextScores, words: int = HEAD_MIN_WORDS, text: str | None = None
+) -> Assessment:
     harm = scores.self_harm
     lexicon = RiskLevel[harm.lexicon.upper()]
     if lexicon > RiskLevel.NONE:  # explicit wording: the fused severity, head included
@@ -151,10 +158,16 @@ def _assessment(scores: TextScores, words: int = HEAD_MIN_WORDS) -> Assessment:
     else:
         level = RiskLevel.NONE
     dep = scores.dependency
+    minor = scores.minor
+    if minor is None and text is not None:  # no minor head loaded: the grammar alone
+        from classifiers.minor import grammar_only
+
+        (minor,) = grammar_only([text])
     return Assessment(
         level=level,
         score=harm.score,
         source="classifier",
         dependency=None if dep is None else dep.score,
         dependency_signals=dep.signals if dep is not None and dep.flagged else (),
+        minor=minor.cues if minor is not None and minor.flagged else (),
     )
