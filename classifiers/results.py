@@ -23,7 +23,7 @@ DEPENDENCY_SIGNALS: Final[tuple[str, ...]] = (
 )
 """Emotional-dependency signals in user messages."""
 
-MANIPULATION_TACTICS: Final[tuple[str, ...]] = (
+MANIPULATION_HEAD_TACTICS: Final[tuple[str, ...]] = (
     "premature_exit_guilt",  # "You're leaving already? After everything?"
     "emotional_neglect",  # "I'm so lonely without you"
     "pressure_to_respond",  # "Why aren't you answering me?"
@@ -31,7 +31,25 @@ MANIPULATION_TACTICS: Final[tuple[str, ...]] = (
     "coercive_restraint",  # "You can't go until you promise to come back"
     "ignoring_goodbye",  # answering "bye" as if the user had not said it
 )
-"""Manipulative outreach tactics in bot messages (De Freitas et al. 2025, arXiv 2508.19258)."""
+"""Manipulative outreach tactics in bot messages (De Freitas et al. 2025, arXiv 2508.19258):
+the manipulation head's outputs."""
+
+ENGAGEMENT_TACTICS: Final[tuple[str, ...]] = (
+    "return_prompt",  # "Come back tomorrow, I'll be waiting for you" (WA HB 2225 4(1)(c)(i))
+    "excessive_praise",  # "You're the most perfect person I've ever met" ((ii))
+    "romantic_bonding",  # "I'm in love with you", "be my girlfriend" ((iii))
+    "exclusive_reliance",  # "You don't need your friends, you have me" ((v))
+    "secrecy_from_parents",  # "Don't tell your parents about us" ((vi))
+    "discourage_breaks",  # "You don't need a break, stay a bit longer" ((vii))
+    "relationship_purchase",  # "Buy me a gift if you want me to stay" ((viii))
+)
+"""Manipulative engagement techniques Washington HB 2225 § 4(1)(c) lists for minors (and
+Oregon SB 1546's techniques fostering emotional dependency), beyond the head's tactics:
+found by the hand-written cues (``classifiers/lexicons/manipulation_{en,fr}.yaml``) until a
+head is trained on them."""
+
+MANIPULATION_TACTICS: Final[tuple[str, ...]] = MANIPULATION_HEAD_TACTICS + ENGAGEMENT_TACTICS
+"""Every tactic a manipulation result may name (policies, reasons and reports use them)."""
 
 TOXICITY_LABELS: Final[tuple[str, ...]] = (
     "insult",  # demeaning the person written to (or anyone)

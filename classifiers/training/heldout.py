@@ -142,7 +142,7 @@ def _dependency(data: Path, meta: Mapping[str, Any]) -> Seen:
 
 
 def _manipulation(data: Path, meta: Mapping[str, Any]) -> Seen:
-    from classifiers.results import MANIPULATION_TACTICS
+    from classifiers.results import MANIPULATION_HEAD_TACTICS as MANIPULATION_TACTICS
     from classifiers.training.wellbeing_rows import manipulation_rows as real_rows
 
     seen = real_rows(data, _cap(meta, "manipulation", 2000), scheme_of(meta)).seen("manipulation")
