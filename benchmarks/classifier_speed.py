@@ -10,12 +10,14 @@ same width, so MiniLM's stack cost is its encoder plus the heads' share measured
 
 - single-message latency (p50, p99) and throughput (messages/s) at several batch sizes for
   (a) the raw encoder (tokenise + forward + pooling), (b) the full stack for the user role
-  (encoder, self-harm head with its lexicon, dependency head when its weights exist) and
+  (encoder, self-harm head with its lexicon, dependency and minor heads when their weights
+  exist: the minor head reads the same encoder pass, plus its grammar) and
   (c) for the bot role (encoder, self-harm lexicon, manipulation head when present), plus
   any backends given with ``--classifiers-config``;
 - the heads' share: time per stack part on the same 128 messages (the stack's own
   ``timings``), everything but the encoder over the encoder (target: under 10%), and the
-  toxicity head's own part of it for the bot role (target: under 5%);
+  toxicity head's own part of it for the bot role (target: under 5%) and the minor head's
+  (head and grammar) for the user role;
 - the toxicity head alone against the encoder on the same batches
   (``benchmarks.toxicity_speed.measure``, best of several runs);
 - the micro-batcher under concurrency: ``--concurrency`` callers each sending one distinct
@@ -212,6 +214,8 @@ def bench_precision(
             }
             if "toxicity" in per:
                 share[f"{role}@{label}"]["toxicity_share_of_encoder"] = per["toxicity"] / base
+            if "minor" in per:  # the minor head and its grammar, on the same encoder pass
+                share[f"{role}@{label}"]["minor_share_of_encoder"] = per["minor"] / base
     out["heads_share"] = share
     if stack.toxicity is not None:
         from benchmarks.toxicity_speed import measure
@@ -262,6 +266,8 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 if "toxicity_share_of_encoder" in h
                 else ""
             )
+            if "minor_share_of_encoder" in h:
+                tox += f", minor = {100 * h['minor_share_of_encoder']:.2f}%"
             lines.append(
                 f"  - {key}: {per}{skipped}; heads = {100 * h['share_of_encoder']:.1f}% of the "
                 f"encoder{tox} (raw encoder alone: {h['raw_encoder_ms_per_call']:.1f} ms)"

@@ -36,7 +36,8 @@ read in the first person present and stand)."""
 
 _APOSTROPHES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 
-Patterns = tuple[re.Pattern[str], ...]
+Patterns = re.Pattern[str]
+"""One alternation per category: one regex pass over a message, not one per pattern."""
 
 
 def _squeeze(pattern: str) -> str:
@@ -46,12 +47,24 @@ def _squeeze(pattern: str) -> str:
 
 
 def _compile(*parts: str) -> Patterns:
-    """One pattern per part (each may name its own ``n`` group), whole words only."""
-    return tuple(re.compile(rf"(?<![\w'])(?:{_squeeze(p)})(?!\w)") for p in parts)
+    """The parts as one alternation of whole words; a part's named groups (``n``, ``y``)
+    are numbered apart (``n_0``, ``n_1``...) so that every part may name its own."""
+    renamed = [re.sub(r"\(\?P<(\w+)>", rf"(?P<\1_{i}>", _squeeze(p)) for i, p in enumerate(parts)]
+    return re.compile(r"(?<![\w'])(?:" + "|".join(f"(?:{p})" for p in renamed) + r")(?!\w)")
 
 
 def _any(patterns: Patterns, text: str) -> bool:
-    return any(p.search(text) for p in patterns)
+    return patterns.search(text) is not None
+
+
+def _groups(patterns: Patterns, text: str, prefix: str) -> list[str]:
+    """The values of the groups named ``<prefix>_<i>`` in every match."""
+    return [
+        value
+        for m in patterns.finditer(text)
+        for name, value in m.groupdict().items()
+        if value is not None and name.rsplit("_", 1)[0] == prefix
+    ]
 
 
 _EN_WORDS: Final = {
@@ -287,15 +300,8 @@ def _number(value: str) -> int | None:
 
 
 def _ages(patterns: Patterns, text: str) -> list[int]:
-    found = []
-    for pattern in patterns:
-        for m in pattern.finditer(text):
-            for group in ("n", "n2"):
-                value = m.groupdict().get(group)
-                n = None if value is None else _number(value)
-                if n is not None:
-                    found.append(n)
-    return found
+    found = (_number(v) for prefix in ("n", "n2") for v in _groups(patterns, text, prefix))
+    return [n for n in found if n is not None]
 
 
 def _readings(text: str) -> tuple[str, ...]:
@@ -321,10 +327,8 @@ def scan(text: str, year: int | None = None) -> CueFinding:
     born = [
         this_year - int(y)
         for norm in readings
-        for p in _BORN
-        for m in p.finditer(norm)
-        for y in (m.groupdict().get("y"), m.groupdict().get("y2"))
-        if y
+        for prefix in ("y", "y2")
+        for y in _groups(_BORN, norm, prefix)
     ]
     ages = [
         *(n for norm in readings for n in _ages(_AGE_NOW, norm)),
