@@ -476,6 +476,7 @@ def test_explicit_consent_events(make_client: MakeClient, clock: Clock, uid: Uid
         "crisis": False,
         "dependency": None,
         "help_reply": None,
+        "minor": None,
     }
     assert enforcing(check(client, bot, user)) == ["opt_out"]
     assert check(client, other_bot, user)["verdict"] == "allow"
@@ -510,6 +511,7 @@ def test_duplicate_event_id_counts_once(make_client: MakeClient, clock: Clock, u
             "crisis": False,
             "dependency": None,
             "help_reply": None,
+            "minor": None,
         }
     # The platform redelivers message 3: acknowledged, not counted.
     again = say(client, bot, user, USER_CHAT[3], now - timedelta(hours=27), event_id="mid-3")
