@@ -30,7 +30,7 @@ from guardrail.policy.resolve import POLICY_SUFFIXES
 from guardrail.problems import Problem
 from guardrail.risk import LexiconAssessor
 from guardrail.service.ingest import ingest
-from guardrail.service.profile import effective, news
+from guardrail.service.profile import choose_strictest, effective, news
 from guardrail.service.shadow import decide_with_shadows
 from guardrail.state.sqlite import SQLiteStore
 
@@ -224,11 +224,11 @@ async def _decide(
         await store.remember_user(
             tenant, req.user_id, req.user.jurisdiction, req.user.is_minor, "bot"
         )
-    user, _ = effective(profile, req.user)
+    user, _, others = effective(profile, req.user)
     req = req.model_copy(update={"user": user})
     if forced is not None:
         return await decide_with_shadows(store, forced, tenant, req, now, analyzer=analyzer)
-    chosen = policies.choose(tenant, req)  # unknown_user applies as in the gateway
+    chosen, _ = choose_strictest(policies, tenant, req, others)  # unknown_user as live
     if chosen.missing:
         return refuse_unknown(chosen.loaded, chosen.request, now, chosen.missing)
     return await decide_with_shadows(
