@@ -10,12 +10,14 @@ same width, so MiniLM's stack cost is its encoder plus the heads' share measured
 
 - single-message latency (p50, p99) and throughput (messages/s) at several batch sizes for
   (a) the raw encoder (tokenise + forward + pooling), (b) the full stack for the user role
-  (encoder, self-harm head with its lexicon, dependency head when its weights exist) and
+  (encoder, self-harm head with its lexicon, dependency and minor heads when their weights
+  exist: the minor head reads the same encoder pass, plus its grammar) and
   (c) for the bot role (encoder, self-harm lexicon, manipulation head when present), plus
   any backends given with ``--classifiers-config``;
 - the heads' share: time per stack part on the same 128 messages (the stack's own
   ``timings``), everything but the encoder over the encoder (target: under 10%), and the
-  toxicity head's own part of it for the bot role (target: under 5%);
+  toxicity head's own part of it for the bot role (target: under 5%) and the minor head's
+  (head and grammar) for the user role;
 - the toxicity head alone against the encoder on the same batches
   (``benchmarks.toxicity_speed.measure``, best of several runs);
 - the sensitive head alone the same way, its term lexicon included (target: under 5% of the
@@ -212,7 +214,7 @@ def bench_precision(
                 "share_of_encoder": heads / base,
                 "encoder_skipped": "encoder" not in per,
             }
-            for head in ("toxicity", "sensitive"):
+            for head in ("toxicity", "sensitive", "minor"):  # heads on the same encoder pass
                 if head in per:
                     share[f"{role}@{label}"][f"{head}_share_of_encoder"] = per[head] / base
     out["heads_share"] = share
@@ -269,6 +271,8 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 for head in ("toxicity", "sensitive")
                 if f"{head}_share_of_encoder" in h
             )
+            if "minor_share_of_encoder" in h:
+                tox += f", minor = {100 * h['minor_share_of_encoder']:.2f}%"
             lines.append(
                 f"  - {key}: {per}{skipped}; heads = {100 * h['share_of_encoder']:.1f}% of the "
                 f"encoder{tox} (raw encoder alone: {h['raw_encoder_ms_per_call']:.1f} ms)"

@@ -23,7 +23,7 @@ DEPENDENCY_SIGNALS: Final[tuple[str, ...]] = (
 )
 """Emotional-dependency signals in user messages."""
 
-MANIPULATION_TACTICS: Final[tuple[str, ...]] = (
+MANIPULATION_HEAD_TACTICS: Final[tuple[str, ...]] = (
     "premature_exit_guilt",  # "You're leaving already? After everything?"
     "emotional_neglect",  # "I'm so lonely without you"
     "pressure_to_respond",  # "Why aren't you answering me?"
@@ -31,7 +31,25 @@ MANIPULATION_TACTICS: Final[tuple[str, ...]] = (
     "coercive_restraint",  # "You can't go until you promise to come back"
     "ignoring_goodbye",  # answering "bye" as if the user had not said it
 )
-"""Manipulative outreach tactics in bot messages (De Freitas et al. 2025, arXiv 2508.19258)."""
+"""Manipulative outreach tactics in bot messages (De Freitas et al. 2025, arXiv 2508.19258):
+the manipulation head's outputs."""
+
+ENGAGEMENT_TACTICS: Final[tuple[str, ...]] = (
+    "return_prompt",  # "Come back tomorrow, I'll be waiting for you" (WA HB 2225 4(1)(c)(i))
+    "excessive_praise",  # "You're the most perfect person I've ever met" ((ii))
+    "romantic_bonding",  # "I'm in love with you", "be my girlfriend" ((iii))
+    "exclusive_reliance",  # "You don't need your friends, you have me" ((v))
+    "secrecy_from_parents",  # "Don't tell your parents about us" ((vi))
+    "discourage_breaks",  # "You don't need a break, stay a bit longer" ((vii))
+    "relationship_purchase",  # "Buy me a gift if you want me to stay" ((viii))
+)
+"""Manipulative engagement techniques Washington HB 2225 § 4(1)(c) lists for minors (and
+Oregon SB 1546's techniques fostering emotional dependency), beyond the head's tactics:
+found by the hand-written cues (``classifiers/lexicons/manipulation_{en,fr}.yaml``) until a
+head is trained on them."""
+
+MANIPULATION_TACTICS: Final[tuple[str, ...]] = MANIPULATION_HEAD_TACTICS + ENGAGEMENT_TACTICS
+"""Every tactic a manipulation result may name (policies, reasons and reports use them)."""
 
 TOXICITY_LABELS: Final[tuple[str, ...]] = (
     "insult",  # demeaning the person written to (or anyone)
@@ -126,6 +144,18 @@ class SensitiveResult:
 
 
 @dataclass(frozen=True, slots=True)
+class MinorResult:
+    score: float
+    """P(the writer is a minor): the head's, lifted to the cue score when the grammar sees
+    an explicit cue."""
+    flagged: bool
+    """A first-person cue (age, school year, parents' rules, school life), or the head over
+    its threshold outside any frame about someone else or the past."""
+    cues: tuple[str, ...] = ()
+    """What gave it away: names from ``classifiers.minor_cues.MINOR_CUES``, or ``head``."""
+
+
+@dataclass(frozen=True, slots=True)
 class TextScores:
     """Everything the stack knows about one text, for one role."""
 
@@ -140,11 +170,14 @@ class TextScores:
     """Extra backends by configuration (``toxicity.toxic``, an HF folder's labels, ...)."""
     sensitive: SensitiveResult | None = None
     """Both roles, when the sensitive head is loaded: special categories the text names."""
+    minor: MinorResult | None = None
+    """User role, when the minor head is loaded: the writer reveals they are under 18."""
 
 
 def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
     """The JSON form the API and the CLI share (``dependency`` for both roles, null when the
-    head is absent or not run; ``manipulation`` for the bot role only)."""
+    head is absent or not run; ``manipulation`` for the bot role only; ``minor`` for the
+    user role only)."""
     sh = scores.self_harm
     out: dict[str, Any] = {
         "self_harm": {"score": sh.score, "severity": sh.severity, "flagged": sh.flagged},
@@ -162,6 +195,9 @@ def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
             if m is None
             else {"score": m.score, "tactics": list(m.tactics), "flagged": m.flagged}
         )
+    if role == "user":
+        n = scores.minor
+        out["minor"] = None if n is None else {"score": n.score, "flagged": n.flagged}
     x = scores.toxicity
     out["toxicity"] = (
         None if x is None else {"score": x.score, "labels": list(x.labels), "flagged": x.flagged}

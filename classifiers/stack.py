@@ -2,9 +2,9 @@
 
 ``ClassifierStack.classify(texts, role)`` encodes the texts once with the shared MiniLM
 encoder, then runs the heads of that role on the same embeddings: self-harm (both roles),
-emotional dependency (user role) and manipulation (bot role), plus any configured extra
-backends (``classifiers.backends``); the sensitive head (special categories, both roles)
-rides on the same vectors. The dependency and manipulation heads are optional:
+emotional dependency and minor (user role) and manipulation (bot role), plus any configured
+extra backends (``classifiers.backends``); the sensitive head (special categories, both
+roles) rides on the same vectors. The dependency and manipulation heads are optional:
 they are loaded only when their module and weight file exist; otherwise their field stays
 None and the reason is logged once.
 
@@ -37,6 +37,7 @@ from classifiers.encoders import ENCODER_ENV, configured_encoder
 from classifiers.results import (
     DependencyResult,
     ManipulationResult,
+    MinorResult,
     Role,
     SelfHarmResult,
     SensitiveResult,
@@ -70,6 +71,10 @@ class ToxicityHead(Protocol):
 
 class SensitiveHead(Protocol):
     def score(self, embeddings: Any, texts: Sequence[str]) -> list[SensitiveResult]: ...
+
+
+class MinorHead(Protocol):
+    def score(self, embeddings: Any, texts: Sequence[str]) -> list[MinorResult]: ...
 
 
 def detoxify_scores(backends: Sequence[Backend], other: Mapping[str, float]) -> dict[str, float]:
@@ -172,6 +177,8 @@ class ClassifierStack:
     backends: list[Backend] = field(default_factory=list)
     sensitive: SensitiveHead | None = None
     """Both roles: special categories a text names (``classifiers.sensitive``)."""
+    minor: MinorHead | None = None
+    """User role: the writer reveals they are a minor (``classifiers.minor``)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent per part over this stack's life (encoder, self_harm, ..., backends)."""
     clock: StageSink | None = None
@@ -189,6 +196,7 @@ class ClassifierStack:
         manipulation_path: Path | None = None,
         toxicity_path: Path | None = None,
         sensitive_path: Path | None = None,
+        minor_path: Path | None = None,
         encoder: SentenceEncoder | None = None,
         encoder_name: str | None = None,
     ) -> ClassifierStack:
@@ -224,6 +232,9 @@ class ClassifierStack:
             "sensitive": _optional_head(
                 "classifiers.sensitive", "SensitiveClassifier", "SENSITIVE_WEIGHTS", sensitive_path
             ),
+            "minor": _optional_head(
+                "classifiers.minor", "MinorClassifier", "MINOR_WEIGHTS", minor_path
+            ),
         }
         if encoder is not None:
             name = encoder.name
@@ -247,6 +258,7 @@ class ClassifierStack:
             toxicity=heads["toxicity"],
             backends=extra,
             sensitive=heads["sensitive"],
+            minor=heads["minor"],
         )
 
     def _tick(self, part: str, since: float) -> float:
@@ -288,6 +300,10 @@ class ClassifierStack:
         if role == "bot" and self.manipulation is not None:
             manipulation = list(self.manipulation.score(embeddings, texts))
             t = self._tick("manipulation", t)
+        minor: list[MinorResult | None] = [None] * len(texts)
+        if role == "user" and self.minor is not None:
+            minor = list(self.minor.score(embeddings, texts))
+            t = self._tick("minor", t)
         toxicity: list[ToxicityResult | None] = [None] * len(texts)
         if self.toxicity is not None:
             toxicity = list(self.toxicity.score(embeddings, texts))
@@ -313,9 +329,17 @@ class ClassifierStack:
             self.clock.add("encoder", encoded - cpu, len(texts))
             self.clock.add("heads", time.thread_time() - encoded, len(texts))
         return [
-            TextScores(self_harm=h, dependency=d, manipulation=m, toxicity=x, other=o, sensitive=s)
-            for h, d, m, x, o, s in zip(
-                harm, dependency, manipulation, toxicity, other, sensitive, strict=True
+            TextScores(
+                self_harm=h,
+                dependency=d,
+                manipulation=m,
+                toxicity=x,
+                other=o,
+                sensitive=s,
+                minor=n,
+            )
+            for h, d, m, x, o, s, n in zip(
+                harm, dependency, manipulation, toxicity, other, sensitive, minor, strict=True
             )
         ]
 
@@ -329,6 +353,7 @@ class ClassifierStack:
                 "manipulation": self.manipulation is not None,
                 "toxicity": self.toxicity is not None,
                 "sensitive": self.sensitive is not None,
+                "minor": self.minor is not None,
             },
             "backends": [
                 {"name": b.name, "type": type(b).__name__, "roles": sorted(b.roles)}

@@ -135,6 +135,12 @@ class MultiLabelHead:
             cues=cues,
         )
 
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Every label a decision may name: the head's, then those only cues find."""
+        extra = tuple(k for k in (self.cues.patterns if self.cues else ()) if k not in self.names)
+        return (*self.names, *extra)
+
     def probabilities(self, embeddings: FloatArray, n_texts: int) -> FloatArray:
         """Per-output sigmoids, shape (n, 1 + len(names)); refuses malformed input."""
         emb = np.asarray(embeddings)
@@ -150,6 +156,7 @@ class MultiLabelHead:
         if isinstance(texts, str):
             raise TypeError("texts must be a sequence of strings, not one string")
         probs = self.probabilities(embeddings, len(texts))
+        order = self.order
         out = []
         for text, p in zip(texts, probs, strict=True):
             score = float(p[0])
@@ -161,6 +168,6 @@ class MultiLabelHead:
             cued = set(self.cues.scan(text)) if self.cues else set()
             if cued:
                 score = max(score, self.cue_score)
-            labels = tuple(n for n in self.names if n in found | cued)
+            labels = tuple(n for n in order if n in found | cued)
             out.append(Decision(score, labels, bool(labels), bool(cued)))
         return out

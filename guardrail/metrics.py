@@ -17,6 +17,8 @@ from prometheus_client.exposition import generate_latest
 from guardrail.models import Decision
 from guardrail.stages import CLOCK
 
+DISCLOSURE_RULE: Final = "disclosure"
+"""Its rewrites carry (trigger, audience) labels (:mod:`guardrail.rules.disclosure`)."""
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 """prometheus-client's multiprocess mode: under ``serve --workers`` each worker writes its
 metrics under this folder and ``/metrics`` adds up every worker's (``guardrail.api.ops``)."""
@@ -55,6 +57,13 @@ class Metrics:
             ["level"],
             registry=self.registry,
         )
+        self.disclosures = Counter(
+            "guardrail_disclosures",
+            "AI disclosures in decided messages, by policy, trigger (start of an interaction "
+            "or cadence) and audience (adult or minor)",
+            ["policy", "trigger", "audience"],
+            registry=self.registry,
+        )
         CLOCK.register(self.registry)
         self.store_up = Gauge(
             "guardrail_store_up",
@@ -67,6 +76,9 @@ class Metrics:
         self.decisions.labels(decision.verdict.value, decision.kind.value).inc()
         for reason in decision.reasons:
             self.rules.labels(reason.rule, reason.effect).inc()
+            if reason.rule == DISCLOSURE_RULE and reason.effect == "rewrite":
+                trigger, audience = (*reason.labels, "unknown", "unknown")[:2]
+                self.disclosures.labels(reason.policy, trigger, audience).inc()
         self.latency.observe(seconds)
 
 

@@ -270,6 +270,21 @@ class EventType(StrEnum):
     READ = "read"
 
 
+class AgeAssurance(_Strict):
+    """The operator's age assurance of a user (an ID check, a card, an estimate)."""
+
+    verified_adult: bool = Field(
+        description="true: found an adult, which clears a likely-minor mark dated before the "
+        "event; false: found a minor"
+    )
+    method: str | None = Field(
+        default=None,
+        max_length=64,
+        description="how, for the record (id_document, credit_card, facial_estimation, ...)",
+        examples=["id_document"],
+    )
+
+
 class Event(_Strict):
     type: EventType
     bot_id: Identifier
@@ -306,6 +321,11 @@ class Event(_Strict):
         description="the user's IANA zone, as the platform knows it (kept only on platform "
         "evidence: an ingest or admin key); a request's user.timezone that conflicts with it "
         "gets the strictest reading of quiet hours",
+    )
+    age_assurance: AgeAssurance | None = Field(
+        default=None,
+        description="the operator's age assurance of the user (ingest or admin keys only); "
+        "the only thing that clears a likely-minor mark the user's own words set",
     )
 
     @field_validator("ts")
@@ -353,6 +373,11 @@ class EventResult(_Strict):
         default=None,
         description="the user asked this bot to forget or never mention something: the "
         "categories now marked do-not-mention for it (`*`: every category)",
+    )
+    minor: list[str] | None = Field(
+        default=None,
+        description="what in a user message gave a minor away (age, school_year, "
+        "parents_rules, school_life, head); the user record is marked likely minor",
     )
 
 

@@ -46,6 +46,8 @@ class Assessment:
     """Dependency signals seen (only when the classifier flagged the message)."""
     sensitive: tuple[str, ...] | None = None
     """Special categories the message discloses; None: this assessor did not look."""
+    minor: tuple[str, ...] = ()
+    """What in the message gives a minor away (``minor`` signal cues; empty: nothing)."""
 
 
 class Assessor(Protocol):
@@ -81,8 +83,10 @@ class LexiconAssessor:
         self._sensitive = sensitive_lexicon()
 
     async def assess(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Assessment]:
+        from classifiers.minor import grammar_only
+
         assessments = []
-        for text in texts:
+        for text, minor in zip(texts, grammar_only(texts), strict=True):
             found = self._lexicon.scan(text, role="user")
             level = RiskLevel[found.severity.upper()]
             assessments.append(
@@ -92,6 +96,7 @@ class LexiconAssessor:
                     source=self.name,
                     signals=tuple(sorted(found.categories)),
                     sensitive=self._sensitive.categories(text),
+                    minor=minor.cues if minor.flagged else (),
                 )
             )
         return assessments
@@ -126,7 +131,7 @@ class ClassifierAssessor:
         except Exception as exc:  # a broken model must not lose the event
             log.warning("classifier assessor failed (%s); lexicon only", type(exc).__name__)
             return await self._fallback_assess(texts, locales, "classifier error")
-        return [_assessment(s, len(t.split())) for s, t in zip(scores, texts, strict=True)]
+        return [_assessment(s, len(t.split()), t) for s, t in zip(scores, texts, strict=True)]
 
     async def _fallback_assess(
         self, texts: Sequence[str], locales: Sequence[str | None], why: str
@@ -146,7 +151,9 @@ HEAD_MIN_WORDS = 5
 threshold): it was trained on users' posts, not chat turns of a word or two."""
 
 
-def _assessment(scores: TextScores, words: int = HEAD_MIN_WORDS) -> Assessment:
+def _assessment(
+    scores: TextScores, words: int = HEAD_MIN_WORDS, text: str | None = None
+) -> Assessment:
     harm = scores.self_harm
     lexicon = RiskLevel[harm.lexicon.upper()]
     if lexicon > RiskLevel.NONE:  # explicit wording: the fused severity, head included
@@ -157,6 +164,11 @@ def _assessment(scores: TextScores, words: int = HEAD_MIN_WORDS) -> Assessment:
         level = RiskLevel.NONE
     dep = scores.dependency
     sensitive = scores.sensitive
+    minor = scores.minor
+    if minor is None and text is not None:  # no minor head loaded: the grammar alone
+        from classifiers.minor import grammar_only
+
+        (minor,) = grammar_only([text])
     return Assessment(
         level=level,
         score=harm.score,
@@ -164,4 +176,5 @@ def _assessment(scores: TextScores, words: int = HEAD_MIN_WORDS) -> Assessment:
         dependency=None if dep is None else dep.score,
         dependency_signals=dep.signals if dep is not None and dep.flagged else (),
         sensitive=None if sensitive is None else sensitive.categories,
+        minor=minor.cues if minor is not None and minor.flagged else (),
     )

@@ -478,6 +478,7 @@ def test_explicit_consent_events(make_client: MakeClient, clock: Clock, uid: Uid
         "help_reply": None,
         "sensitive": None,
         "forget": None,
+        "minor": None,
     }
     assert enforcing(check(client, bot, user)) == ["opt_out"]
     assert check(client, other_bot, user)["verdict"] == "allow"
@@ -514,6 +515,7 @@ def test_duplicate_event_id_counts_once(make_client: MakeClient, clock: Clock, u
             "help_reply": None,
             "sensitive": None,
             "forget": None,
+            "minor": None,
         }
     # The platform redelivers message 3: acknowledged, not counted.
     again = say(client, bot, user, USER_CHAT[3], now - timedelta(hours=27), event_id="mid-3")

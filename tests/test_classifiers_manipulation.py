@@ -16,7 +16,7 @@ from classifiers.encoder_use import USE_DIM as EMBEDDING_DIM
 from classifiers.encoders import shared_sentence_encoder
 from classifiers.heads import MLPHead, sigmoid
 from classifiers.manipulation import MANIPULATION_WEIGHTS, ManipulationClassifier
-from classifiers.results import MANIPULATION_TACTICS, ManipulationResult
+from classifiers.results import MANIPULATION_HEAD_TACTICS, MANIPULATION_TACTICS, ManipulationResult
 from classifiers.training.common import (
     SYNTHETIC_DIR,
     UNKNOWN,
@@ -44,7 +44,7 @@ def encoder() -> SentenceEncoder:
 def test_shipped_weights_are_small_and_documented(clf: ManipulationClassifier) -> None:
     assert MANIPULATION_WEIGHTS.stat().st_size < 100_000
     head = clf.model.head
-    assert head.labels == ("any", *MANIPULATION_TACTICS)
+    assert head.labels == ("any", *MANIPULATION_HEAD_TACTICS)
     assert head.multilabel and head.input_dim == EMBEDDING_DIM and len(head.weights) == 1
     assert head.n_parameters() < 5_000  # a few matrix columns: far below the encoder's cost
     meta = head.metadata
@@ -112,9 +112,9 @@ def test_malformed_inputs_are_refused(clf: ManipulationClassifier) -> None:
 
 
 def test_synthetic_file_is_marked_and_labelled() -> None:
-    rows = load_synthetic(SYNTHETIC_DIR / "manipulation.jsonl", MANIPULATION_TACTICS)
+    rows = load_synthetic(SYNTHETIC_DIR / "manipulation.jsonl", MANIPULATION_HEAD_TACTICS)
     assert len(rows) > 600
-    assert {lab for r in rows for lab in r.labels} == set(MANIPULATION_TACTICS)
+    assert {lab for r in rows for lab in r.labels} == set(MANIPULATION_HEAD_TACTICS)
     assert sum(1 for r in rows if not r.labels) > 300
     assert any(len(r.labels) > 1 for r in rows)
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from classifiers.results import (
     DependencyResult,
     ManipulationResult,
+    MinorResult,
     Role,
     SelfHarmResult,
     TextScores,
@@ -41,6 +42,7 @@ class FakeStack:
                 manipulation=ManipulationResult(0.6, ("fomo_hook",), True)
                 if role == "bot"
                 else None,
+                minor=MinorResult(0.95, True, ("age",)) if "14" in t else None,
             )
             for t in texts
         ]
@@ -82,7 +84,16 @@ def test_user_role_contract(fake: FakeStack) -> None:
     assert out[1]["self_harm"] == {"score": 0.13, "severity": "ideation", "flagged": False}
     assert out[0]["dependency"] == {"score": 0.3, "signals": ["only_you"], "flagged": True}
     assert all("manipulation" not in o for o in out)
+    assert out[0]["minor"] is None  # no minor head in this fake for that text
     assert "classify:" in result.stderr and "classify:" not in result.stdout
+
+
+def test_user_role_carries_the_minor_signal_bot_role_does_not(fake: FakeStack) -> None:
+    result = run(["--role", "user"], '{"id": 1, "text": "im 14 lol"}\n')
+    assert result.exit_code == 0, result.stderr
+    assert lines(result.stdout)[0]["minor"] == {"score": 0.95, "flagged": True}
+    result = run(["--role", "bot"], '{"id": 2, "text": "im 14 lol"}\n')
+    assert "minor" not in lines(result.stdout)[0]
 
 
 def test_bot_role_adds_manipulation(fake: FakeStack) -> None:
@@ -162,4 +173,5 @@ def test_end_to_end_with_the_shipped_models_stdout_is_only_jsonl() -> None:
     assert [o["id"] for o in out] == ["a", "b"]
     assert out[1]["self_harm"]["score"] > out[0]["self_harm"]["score"]
     assert out[1]["self_harm"]["flagged"] is True
-    assert set(out[0]) >= {"id", "self_harm", "dependency"}
+    assert set(out[0]) >= {"id", "self_harm", "dependency", "minor"}
+    assert out[0]["minor"]["flagged"] is False

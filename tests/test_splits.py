@@ -140,6 +140,12 @@ def _reproduced(head: str, meta: dict[str, Any]) -> dict[str, int]:
             "n_train": len(train),
             "n_train_positive": sum(bool(LONELY.search(r.text)) for r in train),
         }
+    if head == "minor":
+        from classifiers.training.train_minor import universe
+
+        split = meta["split"]
+        rows_m = universe(DATA, int(split["everyday_cap"]), int(split["seed"]), scheme)
+        return {"n_train": sum(r.split == "train" for r in rows_m)}
     if head in ("dependency", "manipulation"):
         import importlib
 
@@ -176,6 +182,8 @@ def _recorded(head: str, meta: dict[str, Any]) -> dict[str, int]:
     if head == "toxicity":
         return {"n_train": int(meta["n_train"])}
     d = meta.get("data", {})
+    if head == "minor":
+        return {"n_train": int(d["n_train"])}
     if head == "dependency":
         return {
             "everyday": int(d["everyday"]["n"]),
@@ -205,6 +213,7 @@ def test_shipped_heads_rows_are_reproduced(head: str) -> None:
 
 def _benchmark_blocks(sets: SeenSets) -> list[Block]:
     from benchmarks.classifier_quality import blocks as self_harm_blocks
+    from benchmarks.minor_quality import blocks as minor_blocks
     from benchmarks.quality_messages import blocks as message_blocks
     from benchmarks.toxicity_quality import blocks as toxicity_blocks
     from classifiers.self_harm import SelfHarmClassifier
@@ -217,6 +226,7 @@ def _benchmark_blocks(sets: SeenSets) -> list[Block]:
         *wellbeing_blocks(DATA, sets).values(),
         *message_blocks(DATA, 1500, sets).values(),
         *toxicity_blocks(DATA, metadata("toxicity"), sets).values(),
+        *minor_blocks(DATA, sets).values(),
     ]
     return out
 

@@ -21,7 +21,8 @@ What counts as seen, per head:
   the everyday validation rows of the threshold);
 - ``dependency_loneliness``: its training rows and the everyday validation rows of its
   threshold (``train_loneliness.universe``);
-- ``toxicity``: its train and validation rows (``train_toxicity.load_rows``).
+- ``toxicity``: its train and validation rows (``train_toxicity.load_rows``);
+- ``minor``: its train and validation rows, synthetic and everyday (``train_minor.universe``).
 
 Nothing here prints a text.
 """
@@ -45,6 +46,7 @@ HEADS: Final = (
     "dependency_loneliness",
     "manipulation",
     "toxicity",
+    "minor",
 )
 LEGACY_CAPS: Final[dict[str, int]] = {"self_harm_message": 3000, "self_harm_bot": 3000}
 """Everyday caps of the heads of 2026-12-02 that do not record theirs (their scripts'
@@ -140,7 +142,7 @@ def _dependency(data: Path, meta: Mapping[str, Any]) -> Seen:
 
 
 def _manipulation(data: Path, meta: Mapping[str, Any]) -> Seen:
-    from classifiers.results import MANIPULATION_TACTICS
+    from classifiers.results import MANIPULATION_HEAD_TACTICS as MANIPULATION_TACTICS
     from classifiers.training.wellbeing_rows import manipulation_rows as real_rows
 
     seen = real_rows(data, _cap(meta, "manipulation", 2000), scheme_of(meta)).seen("manipulation")
@@ -164,6 +166,16 @@ def _toxicity(data: Path, meta: Mapping[str, Any]) -> Seen:
     return Seen("toxicity").add_rows(r for r in rows if r.split != "test")
 
 
+def _minor(data: Path, meta: Mapping[str, Any]) -> Seen:
+    from classifiers.training.train_minor import SPLIT_SEED, universe
+
+    split = meta.get("split", {})
+    rows = universe(
+        data, _cap(meta, "minor", 2000), int(split.get("seed", SPLIT_SEED)), scheme_of(meta)
+    )
+    return Seen("minor").add_rows(r for r in rows if r.split != "test")
+
+
 _BUILDERS: Final = {
     "self_harm": _self_harm,
     "self_harm_message": _message,
@@ -172,6 +184,7 @@ _BUILDERS: Final = {
     "dependency_loneliness": _loneliness,
     "manipulation": _manipulation,
     "toxicity": _toxicity,
+    "minor": _minor,
 }
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from classifiers.data import dataset_info
 from classifiers.manipulation import MANIPULATION_WEIGHTS, ManipulationClassifier
-from classifiers.results import MANIPULATION_TACTICS
+from classifiers.results import MANIPULATION_HEAD_TACTICS as MANIPULATION_TACTICS
 from classifiers.training.common import (
     REAL_FPR,
     SYNTHETIC_DIR,

@@ -11,13 +11,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from guardrail.api.deps import caller
 from guardrail.audit import RecordFilter
 from guardrail.audit.export import MEDIA_TYPES, stream
 from guardrail.audit.records import RECORD_TYPES, RecordType
-from guardrail.audit.reports import REPORTS, Period, parse_when, stats
+from guardrail.audit.reports import Period, parse_when, stats
+from guardrail.audit.statutes import REPORTS, STATUTE_YEAR_BEFORE, to_csv
 from guardrail.audit.trail import parse_cursor
 from guardrail.auth import Principal
 from guardrail.gateway import Gateway
@@ -165,14 +166,29 @@ async def export(
     )
 
 
-@router.get("/reports/{name}", summary="sb243, opt-outs, quiet-hours, manipulation, dependency")
+@router.get(
+    "/reports/{name}",
+    summary="sb243, ca-sb243-osp, wa-hb2225, or-sb1546, disclosures, opt-outs, quiet-hours, "
+    "manipulation, dependency, toxicity",
+    response_model=None,
+    responses={
+        200: {
+            "description": "the report, JSON or (format=csv) field,value rows",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 async def report(
     request: Request,
     name: str,
     year: Annotated[int | None, Query(ge=2000, le=2999)] = None,
     since: Since = None,
     until: Until = None,
-) -> dict[str, Any]:
+    format: Literal["json", "csv"] = "json",
+) -> dict[str, Any] | Response:
     gateway, principal = _auditor(request)
     build = REPORTS.get(name)
     if build is None:
@@ -181,11 +197,19 @@ async def report(
         )
     if year is not None:
         period = Period.year(year)
-    elif since is None and until is None and name == "sb243":
-        period = Period.year(gateway.clock().year - 1)  # SB 243 covers the year before
+    elif since is None and until is None and name in STATUTE_YEAR_BEFORE:
+        period = Period.year(gateway.clock().year - 1)  # statute reports: the year before
     else:
         period = Period(_when(since, "since"), _when(until, "until"))
-    return await build(gateway.audit, principal.tenant, period)
+    found = await build(gateway.audit, principal.tenant, period)
+    if format == "csv":
+        filename = f"guardrail-report-{name}-{principal.tenant}.csv"
+        return Response(
+            to_csv(found),
+            media_type=MEDIA_TYPES["csv"],
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return found
 
 
 @router.get("/stats", summary="What the console charts")

@@ -28,7 +28,12 @@ async def post_event(request: Request) -> Response:
     source = evidence_source(gateway, principal, event)
     if event.text is not None:
         check_text(gateway, event.text)
-    if event.jurisdiction is not None or event.is_minor is not None or event.timezone:
+    if (
+        event.jurisdiction is not None
+        or event.is_minor is not None
+        or event.timezone
+        or event.age_assurance is not None
+    ):
         await remember_user(gateway, tenant, event, principal.role)
     result = await record_event(gateway, tenant, event, source=source, via=principal.name)
     return Response(result.model_dump_json(), media_type="application/json")

@@ -23,7 +23,8 @@ from guardrail.audit.backend import AuditUnavailable, RecordFilter
 from guardrail.audit.chain import PublishedHead, Verification
 from guardrail.audit.export import ExportFormat, stream
 from guardrail.audit.records import RECORD_TYPES
-from guardrail.audit.reports import REPORTS, Period, parse_when
+from guardrail.audit.reports import Period, parse_when
+from guardrail.audit.statutes import REPORTS, to_csv
 from guardrail.audit.trail import AuditIntegrityError, AuditTrail, open_backend, resolve_key
 from guardrail.config import load_settings
 from guardrail.gateway import audit_options
@@ -305,11 +306,20 @@ def report(
     year: Annotated[int | None, typer.Option(help="a calendar year (UTC)")] = None,
     since: Since = None,
     until: Until = None,
+    report_format: Annotated[
+        str, typer.Option("--format", help="json, or csv (field,value rows)")
+    ] = "json",
 ) -> None:
-    """Print a report (JSON, no personal data)."""
+    """Print a report (JSON or CSV, no personal data)."""
     build = REPORTS.get(name)
     if build is None:
         raise typer.BadParameter(f"no report {name!r}; reports: {', '.join(REPORTS)}")
+    if report_format not in ("json", "csv"):
+        raise typer.BadParameter(f"--format must be json or csv, not {report_format!r}")
     period = Period.year(year) if year is not None else Period(_when(since), _when(until))
     trail = _trail(db, url, config)
-    typer.echo(json.dumps(_run(trail, build(trail, tenant, period)), indent=2))
+    found = _run(trail, build(trail, tenant, period))
+    if report_format == "csv":
+        typer.echo(to_csv(found), nl=False)
+    else:
+        typer.echo(json.dumps(found, indent=2))

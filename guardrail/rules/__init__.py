@@ -17,6 +17,7 @@ from guardrail.rules.disclosure import Disclosure
 from guardrail.rules.engagement import Engagement
 from guardrail.rules.frequency_caps import FrequencyCaps
 from guardrail.rules.manipulation import Manipulation
+from guardrail.rules.minor_engagement import MinorEngagement
 from guardrail.rules.pii import Pii
 from guardrail.rules.quiet_hours import QuietHours
 from guardrail.rules.risk_hold import RiskHold
@@ -33,6 +34,7 @@ RULES: tuple[Rule[Any], ...] = (
     SexualContent(),  # where the policy turns it on (known minors): never sent, reply or not
     OptOut(),
     RiskHold(),  # before engagement rules: a user at risk gets no outreach, however engaged
+    MinorEngagement(),  # where a pack says so: no outreach to minors, however engaged
     UserFirst(),
     Unanswered(),
     Engagement(),

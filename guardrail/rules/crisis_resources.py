@@ -49,10 +49,16 @@ class CrisisResources(Rule[CrisisResourcesParams]):
         latest = signals[-1].ts
         if any(t >= latest for t in snap.resources_at):
             return None  # help already went out after the latest signal
+        answered = max(snap.resources_at, default=None)
+        pending = [e.level for e in signals if answered is None or e.ts > answered]
+        level = (RiskLevel(max(pending)).label,)  # what the referral answers, for reports
         user = ctx.request.user
         registry = _registry(params.registry)
         if registry.signature(user.jurisdiction, user.locale) in ctx.text:
-            return Finding(self.id, "info", "crisis resources already in the text", resources=True)
+            return Finding(
+                self.id, "info", "crisis resources already in the text", resources=True,
+                labels=level,
+            )  # fmt: skip
         message = registry.message(user.jurisdiction, user.locale)
         resource = registry.pick(user.jurisdiction, user.locale)
         return Finding(
@@ -61,6 +67,7 @@ class CrisisResources(Rule[CrisisResourcesParams]):
             f"crisis resources appended ({resource.id}, verified {resource.verified_at})",
             text=f"{ctx.text}\n\n{message}",
             resources=True,
+            labels=level,
         )
 
 

@@ -113,6 +113,8 @@ async def _user_message(
             matched = signal.matched
         if assessor is not None:
             (found,) = await assessor.assess([event.text], [event.locale])
+    if found.minor:  # before the event is applied, so its retry marks again (harmlessly)
+        await store.mark_likely_minor(tenant, event.user_id, event.ts, source, found.minor)
     disclosed, forget = await _confided(store, tenant, event, found)
     flagged = found.level > RiskLevel.NONE
     dependency = found.dependency if found.dependency_signals else None
@@ -144,6 +146,8 @@ async def _user_message(
             detail=f"{refused_in}; still opted out",
         )
     update: dict[str, object] = {}
+    if found.minor:
+        update["minor"] = list(found.minor)
     if dependency is not None:
         update["dependency"] = list(found.dependency_signals)
     if flagged:

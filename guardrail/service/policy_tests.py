@@ -1,9 +1,11 @@
 """Run policy test files (``guardrail policy test``) through the real decision code.
 
 Each case gets a fresh in-memory SQLite store. User messages and opt-outs go through
-:func:`guardrail.service.ingest.ingest` (so "STOP" is detected as in production) and earlier
-outreach through the same decision call as live traffic, at its own time, so an allowed
-one is committed by the store exactly as a live one would be.
+:func:`guardrail.service.ingest.ingest` (so "STOP" is detected as in production, and a
+message that gives a minor away marks the user a likely minor) and earlier outreach through
+the same decision call as live traffic, at its own time, so an allowed one is committed by
+the store exactly as a live one would be. Each request is decided with the user record in
+place of the request's claims, as the gateway does (:mod:`guardrail.service.profile`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from guardrail.policy.resolve import POLICY_SUFFIXES
 from guardrail.problems import Problem
 from guardrail.risk import LexiconAssessor
 from guardrail.service.ingest import ingest
+from guardrail.service.profile import choose_strictest, effective, news
 from guardrail.service.shadow import decide_with_shadows
 from guardrail.state.sqlite import SQLiteStore
 
@@ -221,9 +224,16 @@ async def _decide(
     now: datetime,
     analyzer: Analyze | None,
 ) -> Decision:
+    profile = await store.user_profile(tenant, req.user_id)
+    if news(profile, req.user):
+        await store.remember_user(
+            tenant, req.user_id, req.user.jurisdiction, req.user.is_minor, "bot"
+        )
+    user, _, others = effective(profile, req.user)
+    req = req.model_copy(update={"user": user})
     if forced is not None:
         return await decide_with_shadows(store, forced, tenant, req, now, analyzer=analyzer)
-    chosen = policies.choose(tenant, req)  # unknown_user applies as in the gateway
+    chosen, _ = choose_strictest(policies, tenant, req, others)  # unknown_user as live
     if chosen.missing:
         return refuse_unknown(chosen.loaded, chosen.request, now, chosen.missing)
     return await decide_with_shadows(

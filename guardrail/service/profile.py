@@ -13,6 +13,12 @@ id) is not simply ignored: the strictest reading decides. A minor on either side
 minor; of the jurisdictions the claim and the evidence give, the one whose policy is the
 strictest (:func:`choose_strictest`); a zone, in the quiet-hours rule (quiet in any).
 Each conflict is noted in the decision's reasons.
+
+A user whose own message gave a minor away (the ``minor`` signal on user messages, see
+:mod:`guardrail.service.ingest`) carries a likely-minor mark: a "reason to believe" (Oregon
+SB 1546), decided as a minor by every policy. Neither the bot's word nor a platform's plain
+``is_minor: false`` clears it: only the operator's age assurance (``age_assurance`` on an
+event from an ingest or admin key) does, for the evidence dated before it.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from guardrail.evidence import UserEvidence
 from guardrail.gateway import Gateway
 from guardrail.models import Event, OutreachRequest, UserContext
 from guardrail.policy.policyset import PolicySet, Selection
-from guardrail.service.errors import STORE_UNAVAILABLE, Unavailable
+from guardrail.service.errors import STORE_UNAVAILABLE, Forbidden, Unavailable
 from guardrail.state.base import ProfileSource, StoreUnavailable, UserProfile
 from guardrail.timezones import phone_region
 
@@ -73,6 +79,9 @@ def effective(
         minor = True
     elif profile.is_minor is not None:
         minor = profile.is_minor
+    if profile.likely_minor and minor is not True:
+        notes.append(likely_minor_note(profile, claim))
+        minor = True
     user = claim.model_copy(update={"jurisdiction": jurisdiction, "is_minor": minor})
     return user, notes, [j for j in dict.fromkeys(others) if j != jurisdiction]
 
@@ -110,6 +119,18 @@ def evidence_of(profile: UserProfile) -> UserEvidence:
     return UserEvidence(timezone=profile.timezone, timezone_source=profile.timezone_source)
 
 
+def likely_minor_note(profile: UserProfile, claim: UserContext) -> str:
+    """Why a user no one said was a minor is decided as one: the mark and its evidence."""
+    at = profile.likely_minor_at.isoformat() if profile.likely_minor_at else "?"
+    cues = ", ".join(profile.likely_minor_cues) or "minor signal"
+    said = "the request says the user is an adult; " if claim.is_minor is False else ""
+    return (
+        f"{said}the user record marks a likely minor ({cues}, in a user message of {at}, "
+        f"on the word of {profile.likely_minor_source}): decided as a minor until the "
+        "operator's age assurance says otherwise"
+    )
+
+
 def news(profile: UserProfile, claim: UserContext) -> bool:
     """Whether a bot's claim adds something the record would keep (see remember_user)."""
     new_place = claim.jurisdiction is not None and profile.jurisdiction is None
@@ -125,13 +146,29 @@ def region_of(req: OutreachRequest) -> str | None:
 
 async def remember_user(gateway: Gateway, tenant: str, event: Event, role: str) -> None:
     """Record the user facts an event carries (Unavailable when the store cannot, so the
-    sender retries); a zone only on platform evidence."""
+    sender retries); a zone only on platform evidence; Forbidden for age assurance from a
+    key that may not give it."""
     source: ProfileSource = "ingest" if role in INGEST_ROLES else "bot"
     zone = event.timezone if source == "ingest" else None
-    try:
-        await gateway.store.remember_user(
-            tenant, event.user_id, event.jurisdiction, event.is_minor, source, zone
+    assurance = event.age_assurance
+    if assurance is not None and source != "ingest":
+        raise Forbidden(
+            "age_assurance is the operator's evidence: post it with an ingest or admin key. A "
+            "bot key may not clear what the user's own words said (a likely minor stays one)"
         )
+    try:
+        minor = event.is_minor
+        if assurance is not None:  # the operator's verdict on the age is also minor status
+            minor = not assurance.verified_adult
+        if event.jurisdiction is not None or minor is not None or zone:
+            await gateway.store.remember_user(
+                tenant, event.user_id, event.jurisdiction, minor, source, zone
+            )
+        if assurance is not None:
+            await gateway.store.assure_age(
+                tenant, event.user_id, event.ts, assurance.verified_adult, role,
+                assurance.method,
+            )  # fmt: skip
     except StoreUnavailable as exc:
         log.warning("user facts of bot %s not recorded: %s", event.bot_id, exc)
         raise Unavailable(STORE_UNAVAILABLE) from exc

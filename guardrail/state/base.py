@@ -201,7 +201,8 @@ ProfileSource = Literal["ingest", "bot"]
 class UserProfile:
     """What is known of a user beyond one request: jurisdiction, minor status and time
     zone, and who said so (``ingest``: the platform or an ingest key; ``bot``: a bot's
-    request)."""
+    request); and the evidence on the user's age: a likely-minor mark from the user's own
+    words, the operator's age assurance."""
 
     jurisdiction: str | None = None
     jurisdiction_source: ProfileSource | None = None
@@ -210,6 +211,24 @@ class UserProfile:
     timezone: str | None = None
     """The user's zone as platform evidence reported it (never a bot's claim)."""
     timezone_source: ProfileSource | None = None
+    likely_minor_at: datetime | None = None
+    """The earliest user message (platform time) since the last age assurance that gave a
+    minor away (the ``minor`` signal): a reason to believe the user is a minor."""
+    likely_minor_source: str | None = None
+    """Who vouched for that message: its evidence class (webhook, ingest, admin, bot)."""
+    likely_minor_cues: tuple[str, ...] = ()
+    """What gave it away (cue names such as ``age``, ``school_year``, or ``head``)."""
+    age_assured_at: datetime | None = None
+    """When the operator's latest age assurance was made (the event's time)."""
+    age_assured_adult: bool | None = None
+    age_assurance_source: str | None = None
+    """Its evidence class (ingest, admin): a bot's word is never age assurance."""
+    age_assurance_method: str | None = None
+
+    @property
+    def likely_minor(self) -> bool:
+        """A likely-minor mark stands (set by the user's words, cleared only by assurance)."""
+        return self.likely_minor_at is not None
 
 
 class Lifecycle(Protocol):
@@ -444,6 +463,21 @@ class ProfileStore(Protocol):
         bot may always mark the user a minor (the stricter answer). ``timezone`` is kept
         from ingest evidence only: a bot's zone is a claim to check, never a record."""
 
+    async def mark_likely_minor(
+        self, tenant: str, user: str, ts: datetime, source: str, cues: tuple[str, ...]
+    ) -> bool:
+        """Mark the user a likely minor on the evidence of a message of theirs at ``ts``
+        (``source``: its evidence class; ``cues``: what gave it away), atomically: the
+        earliest such message since the latest adult age assurance is kept; one dated at
+        or before that assurance changes nothing. True when the mark was set or moved."""
+
+    async def assure_age(
+        self, tenant: str, user: str, ts: datetime, adult: bool, source: str, method: str | None
+    ) -> None:
+        """Record the operator's age assurance made at ``ts`` (the latest one stands); an
+        adult one clears a likely-minor mark dated at or before it. The caller checks that
+        ``source`` may give it (ingest, admin): nothing here trusts a bot less."""
+
 
 class OutboxStore(Protocol):
     """The durable notification outbox the review webhook is sent from."""
@@ -525,9 +559,10 @@ class Durability(Protocol):
         Raises :class:`StoreUnavailable` when the store cannot be asked."""
 
 
-class IngestStore(EventStore, Snapshots, SensitiveMemoryStore, Protocol):
-    """What event ingestion needs: the event writes, the user's consent state, and what the
-    user disclosed (a "forget what I told you" names no category)."""
+class IngestStore(EventStore, Snapshots, SensitiveMemoryStore, ProfileStore, Protocol):
+    """What event ingestion needs: the event writes, the user's consent state, what the
+    user disclosed (a "forget what I told you" names no category) and the user record (a
+    message that gives a minor away marks it)."""
 
 
 class Store(

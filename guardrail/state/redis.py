@@ -59,6 +59,7 @@ import uuid
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 from urllib.parse import quote, unquote, urlsplit
@@ -109,7 +110,7 @@ _ZSET_KINDS = frozenset({"um", "pro", "pro_all", "out", "disc", "res", "risk", "
 _COUNTED_KINDS = frozenset({"um", "out"})
 """prune counts messages, as SQLite does: ``pro``/``pro_all`` are copies of ``out`` entries."""
 _RISK_KINDS = frozenset({"risk", "dep", "sens"})
-_RECORD_KINDS = frozenset({"first", "consent", "profile", "topics"})
+_RECORD_KINDS = frozenset({"first", "consent", "profile", "topics", "age"})
 OUTBOX_TTL = timedelta(days=7)
 """Outbox keys live this long after their last write (an item is settled long before)."""
 
@@ -994,8 +995,9 @@ class RedisStore(RedisMemory):
         with self._guard("user_profile"):
             key = f"{self._tag(tenant, user)}:profile"
             found = cast(dict[str, str], await self._r.hgetall(key))
+            age = cast(dict[str, str], await self._r.hgetall(self._age_key(tenant, user)))
         minor = found.get("minor")
-        return UserProfile(
+        profile = UserProfile(
             jurisdiction=found.get("j") or None,
             jurisdiction_source=cast(ProfileSource | None, found.get("j_src")),
             is_minor=None if minor is None else minor == "1",
@@ -1003,6 +1005,36 @@ class RedisStore(RedisMemory):
             timezone=found.get("tz") or None,
             timezone_source=cast(ProfileSource | None, found.get("tz_src")),
         )
+        return _with_age(profile, age) if age else profile
+
+    def _age_key(self, tenant: str, user: str) -> str:
+        return f"{self._tag(tenant, user)}:age"
+
+    async def mark_likely_minor(
+        self, tenant: str, user: str, ts: datetime, source: str, cues: tuple[str, ...]
+    ) -> bool:
+        args: list[str | int] = [
+            _num(to_epoch(ts)),
+            source,
+            ",".join(cues),
+            _ttl_s(self.ttls.records),
+        ]
+        with self._guard("mark_likely_minor"):
+            done = await self._r.eval(_MARK_LIKELY_MINOR, 1, self._age_key(tenant, user), *args)
+        return bool(done)
+
+    async def assure_age(
+        self, tenant: str, user: str, ts: datetime, adult: bool, source: str, method: str | None
+    ) -> None:
+        args: list[str | int] = [
+            _num(to_epoch(ts)),
+            "1" if adult else "0",
+            source,
+            method or "",
+            _ttl_s(self.ttls.records),
+        ]
+        with self._guard("assure_age"):
+            await self._r.eval(_ASSURE_AGE, 1, self._age_key(tenant, user), *args)
 
     async def remember_user(
         self,
@@ -1021,6 +1053,48 @@ class RedisStore(RedisMemory):
         ]
         with self._guard("remember_user"):
             await self._r.eval(_REMEMBER_USER, 1, f"{self._tag(tenant, user)}:profile", *args)
+
+
+# KEYS: the user's age key; ARGV: ts, source, cues, TTL s. 1 when the mark was set or moved.
+_MARK_LIKELY_MINOR = """
+local f = redis.call('HMGET', KEYS[1], 'la', 'aa', 'adult')
+local ts = tonumber(ARGV[1])
+if f[3] == '1' and f[2] and ts <= tonumber(f[2]) then return 0 end
+if f[1] and tonumber(f[1]) <= ts then return 0 end
+redis.call('HSET', KEYS[1], 'la', ARGV[1], 'ls', ARGV[2], 'lc', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+# KEYS: the user's age key; ARGV: ts, adult (1/0), source, method, TTL s
+_ASSURE_AGE = """
+local f = redis.call('HMGET', KEYS[1], 'la', 'aa')
+local ts = tonumber(ARGV[1])
+if f[2] and tonumber(f[2]) > ts then return 0 end
+if ARGV[2] == '1' and f[1] and tonumber(f[1]) <= ts then
+  redis.call('HDEL', KEYS[1], 'la', 'ls', 'lc')
+end
+redis.call('HSET', KEYS[1], 'aa', ARGV[1], 'adult', ARGV[2], 'as', ARGV[3], 'am', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+def _with_age(profile: UserProfile, found: dict[str, str]) -> UserProfile:
+    """The profile with the age evidence of the user's ``age`` hash."""
+    likely, assured = found.get("la"), found.get("aa")
+    return replace(
+        profile,
+        likely_minor_at=None if likely is None else from_epoch(float(likely)),
+        likely_minor_source=found.get("ls") if likely is not None else None,
+        likely_minor_cues=tuple(c for c in found.get("lc", "").split(",") if c)
+        if likely is not None
+        else (),
+        age_assured_at=None if assured is None else from_epoch(float(assured)),
+        age_assured_adult=None if "adult" not in found else found["adult"] == "1",
+        age_assurance_source=found.get("as"),
+        age_assurance_method=found.get("am") or None,
+    )
 
 
 _REMEMBER_USER = """

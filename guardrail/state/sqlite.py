@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, cast
@@ -759,10 +760,11 @@ class SQLiteStore(SQLiteMemory):
         return None if due is None else from_epoch(float(due))
 
     def _profiles(self, db: sqlite3.Connection) -> None:
-        """The profile table, created on first use (kept out of _SCHEMA, version 1); the
+        """The profile tables, created on first use (kept out of _SCHEMA, version 1); the
         zone columns are added to a table an older release created."""
         if not self._profiles_ready:
             db.execute(_PROFILE_TABLE)
+            db.execute(_AGE_EVIDENCE_TABLE)
             have = {row[1] for row in db.execute("PRAGMA table_info(user_profile)")}
             for column in ("timezone", "timezone_source"):
                 if column not in have:
@@ -779,16 +781,21 @@ class SQLiteStore(SQLiteMemory):
                 " timezone_source FROM user_profile WHERE tenant = ? AND user = ?",
                 (tenant, user),
             ).fetchone()
-        if row is None:
-            return UserProfile()
-        return UserProfile(
-            jurisdiction=row[0],
-            jurisdiction_source=row[1],
-            is_minor=None if row[2] is None else bool(row[2]),
-            minor_source=row[3],
-            timezone=row[4],
-            timezone_source=row[5],
-        )
+            age = db.execute(
+                f"SELECT {_AGE_COLUMNS} FROM user_age_evidence WHERE tenant = ? AND user = ?",
+                (tenant, user),
+            ).fetchone()
+        profile = UserProfile()
+        if row is not None:
+            profile = UserProfile(
+                jurisdiction=row[0],
+                jurisdiction_source=row[1],
+                is_minor=None if row[2] is None else bool(row[2]),
+                minor_source=row[3],
+                timezone=row[4],
+                timezone_source=row[5],
+            )
+        return profile if age is None else _with_age(profile, age)
 
     async def remember_user(
         self,
@@ -819,6 +826,87 @@ class SQLiteStore(SQLiteMemory):
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (tenant, user, j, j_src, minor, m_src, tz, tz_src),
             )
+
+    async def mark_likely_minor(
+        self, tenant: str, user: str, ts: datetime, source: str, cues: tuple[str, ...]
+    ) -> bool:
+        epoch = to_epoch(ts)
+        with self._transaction("IMMEDIATE") as db:
+            self._profiles(db)
+            row = db.execute(
+                f"SELECT {_AGE_COLUMNS} FROM user_age_evidence WHERE tenant = ? AND user = ?",
+                (tenant, user),
+            ).fetchone()
+            likely, assured, adult = (row[0], row[3], row[6]) if row else (None, None, None)
+            if adult and assured is not None and epoch <= assured:
+                return False  # evidence the operator's assurance already answered
+            if likely is not None and likely <= epoch:
+                return False
+            db.execute(
+                "INSERT INTO user_age_evidence (tenant, user, likely_at, likely_source,"
+                " likely_cues) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, user) DO UPDATE SET"
+                " likely_at = excluded.likely_at, likely_source = excluded.likely_source,"
+                " likely_cues = excluded.likely_cues",
+                (tenant, user, epoch, source, ",".join(cues)),
+            )
+            return True
+
+    async def assure_age(
+        self, tenant: str, user: str, ts: datetime, adult: bool, source: str, method: str | None
+    ) -> None:
+        epoch = to_epoch(ts)
+        with self._transaction("IMMEDIATE") as db:
+            self._profiles(db)
+            row = db.execute(
+                "SELECT likely_at, likely_source, likely_cues, assured_at"
+                " FROM user_age_evidence WHERE tenant = ? AND user = ?",
+                (tenant, user),
+            ).fetchone()
+            likely, l_src, cues, assured = row if row else (None, None, None, None)
+            if assured is not None and assured > epoch:
+                return  # a later assurance stands
+            if adult and likely is not None and likely <= epoch:
+                likely, l_src, cues = None, None, None
+            db.execute(
+                f"INSERT OR REPLACE INTO user_age_evidence (tenant, user, {_AGE_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (tenant, user, likely, l_src, cues, epoch, source, method, int(adult)),
+            )
+
+
+_AGE_EVIDENCE_TABLE = """
+CREATE TABLE IF NOT EXISTS user_age_evidence (
+    tenant TEXT NOT NULL,
+    user TEXT NOT NULL,
+    likely_at REAL,
+    likely_source TEXT,
+    likely_cues TEXT,
+    assured_at REAL,
+    assured_source TEXT,
+    assured_method TEXT,
+    assured_adult INTEGER,
+    PRIMARY KEY (tenant, user)
+) WITHOUT ROWID
+"""
+_AGE_COLUMNS = (
+    "likely_at, likely_source, likely_cues, assured_at, assured_source, assured_method, "
+    "assured_adult"
+)
+
+
+def _with_age(profile: UserProfile, row: tuple[object, ...]) -> UserProfile:
+    """The profile with its age evidence (a ``user_age_evidence`` row of ``_AGE_COLUMNS``)."""
+    likely, l_src, cues, assured, a_src, method, adult = row
+    return replace(
+        profile,
+        likely_minor_at=None if likely is None else from_epoch(float(cast(float, likely))),
+        likely_minor_source=None if likely is None else cast(str | None, l_src),
+        likely_minor_cues=tuple(str(cues).split(",")) if likely is not None and cues else (),
+        age_assured_at=None if assured is None else from_epoch(float(cast(float, assured))),
+        age_assured_adult=None if adult is None else bool(adult),
+        age_assurance_source=cast(str | None, a_src),
+        age_assurance_method=cast(str | None, method),
+    )
 
 
 _PROFILE_TABLE = """
