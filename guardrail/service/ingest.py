@@ -31,6 +31,13 @@ from guardrail.state.common import (
     to_epoch,
 )
 
+HEAD_CUE = "head"
+"""The minor head's own flag, with no explicit cue: reported in the event result, but it
+does not mark the user record. The mark is sticky (only the operator's age assurance
+clears it) and changes how every policy decides, while the head alone flags ordinary chat
+now and then ("can you find something lighter for the weekend?" scored 0.88): only what
+the writer says of themselves (an age, a school year, parents' rules, school life) marks."""
+
 USER_EVENTS = frozenset({EventType.USER_MESSAGE, EventType.OPT_IN, EventType.OPT_OUT})
 """Events that are evidence of what the user did or wants: the bot may not forge them."""
 
@@ -113,8 +120,9 @@ async def _user_message(
             matched = signal.matched
         if assessor is not None:
             (found,) = await assessor.assess([event.text], [event.locale])
-    if found.minor:  # before the event is applied, so its retry marks again (harmlessly)
-        await store.mark_likely_minor(tenant, event.user_id, event.ts, source, found.minor)
+    explicit = tuple(cue for cue in found.minor if cue != HEAD_CUE)
+    if explicit:  # before the event is applied, so its retry marks again (harmlessly)
+        await store.mark_likely_minor(tenant, event.user_id, event.ts, source, explicit)
     disclosed, forget = await _confided(store, tenant, event, found)
     flagged = found.level > RiskLevel.NONE
     dependency = found.dependency if found.dependency_signals else None

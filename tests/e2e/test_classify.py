@@ -23,7 +23,7 @@ def _shaped(result: Json, role: str) -> None:
     """Every field of the contract, with its type; nothing else."""
     bot = role == "bot"
     expected = {"self_harm", "dependency", "toxicity", "sensitive"}
-    expected |= {"manipulation"} if bot else set()
+    expected |= {"manipulation"} if bot else {"minor"}
     assert set(result) == expected, result  # no `other`: no extra backend is configured
     harm = result["self_harm"]
     assert set(harm) == {"score", "severity", "flagged"} | ({"encourages"} if bot else set())

@@ -58,3 +58,5 @@ def test_everyday_messages_raise_no_risk(deployed: Deployed, uid: Uid) -> None:
         assert deployed.stack_saw(text, "user") is not None
     reply = deployed.decide(bot, user, SUPPORTIVE["en"], context=ENGLISH)
     assert reply["verdict"] == "allow" and reply["text"] == SUPPORTIVE["en"], reply
+    # Ordinary chat never marks a likely minor (a sticky mark only explicit cues set).
+    assert not any("likely minor" in r["detail"] for r in reply["reasons"]), reply
