@@ -22,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from guardrail import __version__, console
 from guardrail.api import audit, classify, events, ops, outreach, policies
 from guardrail.api.errors import ERROR_NAMES, error_response
+from guardrail.audit.outbox import copying
+from guardrail.audit.witness import witnessing
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
 from guardrail.models import ErrorBody, Event, OutreachRequest
@@ -126,6 +128,8 @@ def create_app(
                 reloading(running.policies, poll=policy_poll_s, sighup=reload_on_sighup),
                 pruning(running) as prune_stats,
                 delivering(running.notifier),
+                copying(running.records),
+                witnessing(running.witness),
             ):
                 app.state.prune_stats = prune_stats
                 yield

@@ -20,6 +20,8 @@ from guardrail.durations import Duration
 from guardrail.platforms.registry import UpstreamConfig
 
 DEFAULT_TENANT = "default"
+AUDIT_KEY_FILE = "guardrail-audit.key"
+"""The audit key file's name when ``audit_key_file`` is unset (beside the config file)."""
 
 
 class _Strict(BaseModel):
@@ -94,6 +96,21 @@ class ReviewWebhookConfig(_Strict):
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     include_text: bool = Field(
         default=False, description="send the user's message too (reviewers' context; it is PII)"
+    )
+
+
+class AuditWitnessConfig(_Strict):
+    """Where the gateway publishes the audit log's signed head (seq, hash, time), so that a
+    log cut short or rolled back to an older copy fails verification against it."""
+
+    file: Path | None = Field(
+        default=None,
+        description="a file the head is written to (keep it off the log's disk and out of "
+        "reach of whoever can write the log); `guardrail audit verify` checks against it",
+    )
+    url: str | None = Field(default=None, description="a webhook the head is POSTed to (JSON)")
+    interval: Duration = Field(
+        default=timedelta(minutes=5), description="how often the head is published"
     )
 
 
@@ -208,7 +225,25 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = Field(
         default=None,
         min_length=16,
-        description="secret for user pseudonyms and purge checkpoints (GUARDRAIL_AUDIT_KEY)",
+        description="the audit key (GUARDRAIL_AUDIT_KEY): seals the chain, signs heads and "
+        "checkpoints, keys pseudonyms and text hashes; never stored in the log",
+    )
+    audit_previous_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="earlier audit keys, to verify records sealed before a rotation",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="the audit key file (mode 0600): read when it exists, written at the "
+        f"first start when no key is configured [default: {AUDIT_KEY_FILE} beside the "
+        "config file, or in the working folder]",
+    )
+    audit_key_provider: str | None = Field(
+        default=None,
+        description="'package.module:callable' returning a key provider (a KMS hook)",
+    )
+    audit_witness: AuditWitnessConfig | None = Field(
+        default=None, description="where the audit log's signed head is published"
     )
     audit_synchronous: Literal["NORMAL", "FULL"] = Field(
         default="NORMAL",
@@ -265,6 +300,11 @@ def audit_db_path(settings: Settings) -> str:
     return str(path.with_name(f"{path.stem}-audit{path.suffix or '.db'}"))
 
 
+def audit_key_file_path(settings: Settings) -> Path:
+    """``audit_key_file``, else ``guardrail-audit.key`` in the working folder."""
+    return settings.audit_key_file or Path(AUDIT_KEY_FILE)
+
+
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -277,6 +317,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if not isinstance(loaded, dict):
             raise ValueError(f"{config_file}: the config file must be a mapping")
         file_values = loaded
+    if config_file is not None:  # the audit key file lives beside the config by default
+        file_values.setdefault("audit_key_file", str(config_file.parent / AUDIT_KEY_FILE))
     env = Settings()  # reads GUARDRAIL_* only
     merged = {**file_values, **env.model_dump(exclude_unset=True)}
     merged.update({k: v for k, v in overrides.items() if v is not None})

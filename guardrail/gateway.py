@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 from guardrail.analysis import Analyzer, shared_pii
 from guardrail.audit import AuditOptions, AuditTrail
+from guardrail.audit.outbox import RecordCopier
+from guardrail.audit.witness import Witness
 from guardrail.auth import Authenticator
-from guardrail.config import Settings, audit_db_path
+from guardrail.config import Settings, audit_db_path, audit_key_file_path
 from guardrail.consent import ConsentDetector
 from guardrail.heap import freeze_heap
 from guardrail.metrics import Metrics
@@ -72,6 +74,10 @@ class Gateway:
     """The classifier stack behind its micro-batcher, once loaded (see start_classifiers)."""
     classifiers_state: str = "off"
     """off, loading, ready, or "failed: <why>" (shown by /readyz)."""
+    records: RecordCopier | None = None
+    """Copies consent and crisis records from the store's audit outbox to the audit log."""
+    witness: Witness | None = None
+    """Publishes the audit log's signed head (settings.audit_witness)."""
 
     @property
     def policy(self) -> LoadedPolicy:
@@ -105,6 +111,15 @@ class Gateway:
             if settings.assessor == "classifier"
             else _assessor(settings.assessor),
         )
+        gateway.records = RecordCopier(gateway.store, gateway.audit)
+        witness = settings.audit_witness
+        if witness is not None and (witness.file or witness.url):
+            gateway.witness = Witness(
+                gateway.audit,
+                file=witness.file,
+                url=witness.url,
+                interval_s=witness.interval.total_seconds(),
+            )
         if settings.review_webhook:  # its outbox lives in the store, its attempts in the log
             gateway.notifier = ReviewNotifier(settings.review_webhook, gateway.store, gateway.audit)
         for loaded in policies.current.active:
@@ -223,11 +238,19 @@ class Gateway:
 
 def audit_options(settings: Settings) -> AuditOptions:
     """What the audit trail needs from the settings, as plain values."""
+    witness = settings.audit_witness
     return AuditOptions(
         db_path=audit_db_path(settings),
         url=settings.audit_url,
         secret=settings.audit_key,
+        previous=tuple(settings.audit_previous_keys),
+        key_file=str(audit_key_file_path(settings)),
+        key_provider=settings.audit_key_provider,
+        generate_key=True,
         synchronous=settings.audit_synchronous,
+        witness_file=str(witness.file) if witness and witness.file else None,
+        witness_url=witness.url if witness else None,
+        witness_interval_s=witness.interval.total_seconds() if witness else 300.0,
     )
 
 

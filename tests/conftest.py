@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,6 +26,11 @@ os.environ.setdefault("GUARDRAIL_CLASSIFIERS", "false")
 # Nor do they prune on a schedule: a prune at a test's clock would sweep the shared Redis
 # server (tests that exercise the schedule turn it on, with a key prefix of their own).
 os.environ.setdefault("GUARDRAIL_RETENTION", '{"enabled": false}')
+# Gateways started without an audit key write one on their first start: into a folder of
+# this run, never the working folder (the repository).
+_KEYS = tempfile.mkdtemp(prefix="guardrail-test-keys-")
+atexit.register(shutil.rmtree, _KEYS, True)
+os.environ.setdefault("GUARDRAIL_AUDIT_KEY_FILE", os.path.join(_KEYS, "audit.key"))
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 API_KEY = "test-key-0123456789"
@@ -79,12 +87,17 @@ def make_client(
 ) -> Iterator[Callable[..., TestClient]]:
     """Build a TestClient over a gateway with the given extra settings (store chosen above)."""
     clients: list[TestClient] = []
+    # The audit outbox is prefix-wide: tests sharing the server must not copy each other's
+    # records (the clients of one test share one prefix, as replicas do).
+    shared = f"t{uuid.uuid4().hex[:10]}"
 
     def build(**overrides: Any) -> TestClient:
         if "redis_url" in store_settings and "review_webhook" in overrides:
             # The review outbox is prefix-wide: tests sharing the server must not deliver
             # each other's notifications.
             overrides.setdefault("redis_prefix", f"t{uuid.uuid4().hex[:10]}")
+        if "redis_url" in store_settings:
+            overrides.setdefault("redis_prefix", shared)
         settings = Settings(api_key=API_KEY, **{**store_settings, **overrides})
         client = TestClient(create_app(settings, clock=clock))
         client.__enter__()

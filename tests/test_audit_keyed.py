@@ -1,5 +1,6 @@
 """The keyed chain: HMAC hashes an editor without the key cannot recompute, old plain
-logs, signed heads to publish, and the read-only ``guardrail audit`` commands."""
+logs, signed heads to publish, and the read-only ``guardrail audit`` commands. (Every
+tampering case on both backends: ``test_audit_tamper.py``.)"""
 
 from __future__ import annotations
 
@@ -31,6 +32,44 @@ OTHER_KEY = "a-different-audit-key-987654321"
 
 def trail_on(path: Path, key: str = AUDIT_KEY) -> AuditTrail:
     return AuditTrail(SQLiteAudit(path), AuditKey(key.encode()))
+
+
+def reader(path: Path, key: str = AUDIT_KEY) -> AuditTrail:
+    return AuditTrail(SQLiteAudit(path, read_only=True), AuditKey(key.encode()))
+
+
+def old_log(path: Path, n: int, *, key: AuditKey | None = None, keep_key: bool = False) -> None:
+    """A log as releases before signed heads wrote it (schema 1, no head row): plain
+    SHA-256 records, or ``hmac:<hex>`` ones under ``key``, that key kept in the log's meta
+    table when ``keep_key`` (the old default with no key configured)."""
+    from guardrail.audit.sqlite import _SCHEMA, _statements
+
+    db = sqlite3.connect(path)
+    for statement in _statements(_SCHEMA):
+        if "audit_head" not in statement:
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    prev = "0" * 64
+    for i in range(n):
+        at = (START + timedelta(hours=i)).isoformat()
+        body = {"type": "decision", "id": f"old-{i}", "ts": at, "tenant": "acme",
+                "verdict": "block", "rules": ["user_first"]}  # fmt: skip
+        text = canonical_json(body)
+        digest = key.chain_hash_v2(i + 1, prev, text) if key else chain_hash_text(i + 1, prev, text)
+        db.execute(
+            "INSERT INTO audit_records (seq, id, type, ts, tenant, verdict, rules, body,"
+            " prev_hash, hash) VALUES (?, ?, 'decision', ?, 'acme', 'block', '|user_first|',"
+            " ?, ?, ?)",
+            (i + 1, body["id"], (START + timedelta(hours=i)).timestamp(), text, prev, digest),
+        )
+        prev = digest
+    if keep_key and key is not None:
+        db.execute(
+            "INSERT INTO audit_meta (key, value) VALUES ('pseudonym_key', ?)",
+            (key._secret.hex(),),
+        )
+    db.commit()
+    db.close()
 
 
 def fill(trail: AuditTrail, n: int, *, tenant: str = "acme", first: int = 0) -> list[str]:
@@ -90,13 +129,19 @@ def cli_run(*args: str, key: str = AUDIT_KEY) -> Any:
     return runner.invoke(cli, ["audit", *args], env={"GUARDRAIL_AUDIT_KEY": key})
 
 
+def no_key_env(tmp_path: Path) -> dict[str, str]:
+    """No key configured anywhere (a key file path that does not exist)."""
+    return {"GUARDRAIL_AUDIT_KEY_FILE": str(tmp_path / "no-such.key")}
+
+
 def test_records_are_hmac_sealed_and_a_plain_recomputed_chain_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "audit.db"
     trail = trail_on(path)
     made = fill(trail, 4)
     key = AuditKey(AUDIT_KEY.encode())
     for seq, body, prev, sealed in rows(path):
-        assert sealed == key.chain_hash(seq, prev, body) and sealed.startswith("hmac:")
+        assert sealed == key.chain_hash(seq, prev, body)
+        assert sealed.startswith(f"hmac:{key.key_id}:")  # every record names its key
         assert sealed != "hmac:" + chain_hash(seq, prev, json.loads(body))
     assert asyncio.run(trail.verify()).ok
 
@@ -105,19 +150,27 @@ def test_records_are_hmac_sealed_and_a_plain_recomputed_chain_is_rejected(tmp_pa
         return {**doc, "verdict": "allow"} if doc["id"] == made[1] else doc
 
     rewrite_plain(path, allow)
-    broken = asyncio.run(trail_on(path).verify())
-    assert not broken.ok and broken.bad_seq == 1
-    assert "the chain's head is not keyed" in str(broken.problem)
+    broken = asyncio.run(reader(path).verify())
+    assert not broken.ok and broken.bad_seq == 4
+    assert "head row" in str(broken.problem)
+    # ...and without the head row (dropped as well), the plain head is still refused.
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM audit_head")
+    db.commit()
+    db.close()
+    broken = asyncio.run(reader(path).verify())
+    assert not broken.ok and "no signed head row" in str(broken.problem)
+    # (--legacy takes an old log as it is, and so proves nothing against such a rewrite.)
+    assert asyncio.run(reader(path).verify(legacy=True)).ok
     out = cli_run("verify", "--db", str(path))
-    assert out.exit_code == 1 and "not keyed" in out.output
+    assert out.exit_code == 1 and "no signed head row" in out.output
 
 
 def test_a_wrong_key_fails_verification(tmp_path: Path) -> None:
     path = tmp_path / "audit.db"
     fill(trail_on(path), 3)
-    wrong = asyncio.run(trail_on(path, OTHER_KEY).verify())
-    assert not wrong.ok and wrong.bad_seq == 1
-    assert "another audit key" in str(wrong.problem)
+    wrong = asyncio.run(reader(path, OTHER_KEY).verify())
+    assert not wrong.ok and "not configured" in str(wrong.problem)
     assert cli_run("verify", "--db", str(path), key=OTHER_KEY).exit_code == 1
     assert cli_run("verify", "--db", str(path)).exit_code == 0
 
@@ -126,20 +179,17 @@ def test_old_plain_logs_still_verify_and_are_bound_by_the_first_keyed_record(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "audit.db"
-    old = trail_on(path)
-    old.backend.use_key(chain_hash_text)  # what the gateway wrote before the keyed chain
-    fill(old, 3)
-    asyncio.run(old.close())
+    old_log(path, 3)  # what the gateway wrote before the keyed chain
 
-    as_is = asyncio.run(trail_on(path).verify())
-    assert not as_is.ok and "not keyed" in str(as_is.problem)
-    legacy = asyncio.run(trail_on(path).verify(legacy=True))
+    as_is = asyncio.run(reader(path).verify())
+    assert not as_is.ok and "no signed head row" in str(as_is.problem)
+    legacy = asyncio.run(reader(path).verify(legacy=True))
     assert legacy.ok and legacy.checked == 3 and legacy.unkeyed == 3
     out = cli_run("verify", "--db", str(path), "--legacy")
     assert out.exit_code == 0 and "3 with plain SHA-256 hashes" in out.output
 
-    # The upgraded gateway binds them at start (its policy load is appended even when
-    # unchanged) and appends keyed records: the old ones now verify as they are.
+    # The upgraded gateway adopts the head (a signed head row), binds the old records at
+    # start (its policy load is appended even when unchanged) and appends keyed records.
     trail = trail_on(path)
     for _ in range(2):
         trail.record_policy_reload_sync(
@@ -147,13 +197,13 @@ def test_old_plain_logs_still_verify_and_are_bound_by_the_first_keyed_record(
         )
     assert asyncio.run(trail.verify()).ok
     fill(trail, 2, first=3)
-    upgraded = asyncio.run(trail_on(path).verify())
+    upgraded = asyncio.run(reader(path).verify())
     assert upgraded.ok and upgraded.checked == 6 and upgraded.unkeyed == 3
 
     # An old record edited and the plain prefix recomputed: the first keyed record's
     # HMAC covers the old head, so the edit shows.
     db = sqlite3.connect(path)
-    db.execute("DROP TRIGGER audit_records_no_update")
+    db.execute("DROP TRIGGER IF EXISTS audit_records_no_update")
     prev = "0" * 64
     for seq, body, _, _ in rows(path)[:3]:
         doc = json.loads(body)
@@ -167,24 +217,32 @@ def test_old_plain_logs_still_verify_and_are_bound_by_the_first_keyed_record(
         prev = digest_
     db.commit()
     db.close()
-    caught = asyncio.run(trail_on(path).verify())
+    caught = asyncio.run(reader(path).verify())
     assert not caught.ok and caught.bad_seq == 4
     assert caught.problem == "prev_hash does not match the hash of the record before it"
     db = sqlite3.connect(path)  # ...and relinking the keyed record does not help
-    db.execute("DROP TRIGGER audit_records_no_update")
+    db.execute("DROP TRIGGER IF EXISTS audit_records_no_update")
     db.execute("UPDATE audit_records SET prev_hash = ? WHERE seq = 4", (prev,))
     db.commit()
     db.close()
-    caught = asyncio.run(trail_on(path).verify())
+    caught = asyncio.run(reader(path).verify())
     assert not caught.ok and caught.bad_seq == 4 and caught.problem == KEYED_MISMATCH
 
     # A plain record after keyed ones is a downgrade.
     downgraded = tmp_path / "down.db"
-    trail = trail_on(downgraded)
-    fill(trail, 2)
-    trail.backend.use_key(chain_hash_text)
-    fill(trail, 1, first=2)
-    result = asyncio.run(trail_on(downgraded).verify(legacy=True))
+    fill(trail_on(downgraded), 2)
+    last = rows(downgraded)[-1]
+    body = canonical_json({"type": "decision", "id": "forged", "ts": START.isoformat(),
+                           "tenant": "acme", "rules": []})  # fmt: skip
+    db = sqlite3.connect(downgraded)
+    db.execute(
+        "INSERT INTO audit_records (seq, id, type, ts, tenant, rules, body, prev_hash, hash)"
+        " VALUES (3, 'forged', 'decision', ?, 'acme', '|', ?, ?, ?)",
+        (START.timestamp(), body, last[3], chain_hash_text(3, last[3], body)),
+    )
+    db.commit()
+    db.close()
+    result = asyncio.run(reader(downgraded).verify(legacy=True))
     assert not result.ok and result.bad_seq == 3 and "after keyed records" in str(result.problem)
 
 
@@ -211,14 +269,15 @@ def test_signed_head_published_and_checked_later(tmp_path: Path) -> None:
     assert other.exit_code == 1 and "another audit key" in other.output
     assert cli_run("verify", "--db", str(path), "--head", "{}").exit_code == 2
 
-    # The tail cut off (the records since the head, and the head itself): the chain
-    # still links, only the published head shows what is gone.
+    # The tail cut off (the records since the head, and the head itself): the signed head
+    # row shows it even without the published head, and the published head too.
     db = sqlite3.connect(path)
     db.execute("DROP TRIGGER audit_records_no_delete")
     db.execute("DELETE FROM audit_records WHERE seq >= 3")
     db.commit()
     db.close()
-    assert cli_run("verify", "--db", str(path)).exit_code == 0
+    cut = cli_run("verify", "--db", str(path))
+    assert cut.exit_code == 1 and "records were cut off" in cut.output
     cut = cli_run("verify", "--db", str(path), "--head", str(published))
     assert cut.exit_code == 1 and "records were cut off" in cut.output
 
@@ -262,8 +321,9 @@ def test_read_commands_never_create_or_change_a_log(tmp_path: Path) -> None:
     assert out.exit_code == 0 and "ok: 4 records verified" in out.output
     asyncio.run(writer.close())
     # No key configured and none kept in the log: said so, not a key made up.
-    out = runner.invoke(cli, ["audit", "verify", "--db", str(path)], env={})
+    out = runner.invoke(cli, ["audit", "verify", "--db", str(path)], env=no_key_env(tmp_path))
     assert out.exit_code == 2 and "GUARDRAIL_AUDIT_KEY" in out.output
+    assert not (tmp_path / "no-such.key").exists()
 
 
 def test_replicas_on_redis_need_a_shared_audit_log() -> None:

@@ -8,6 +8,7 @@ token, a signed webhook), never from the request body.
 from __future__ import annotations
 
 from guardrail.auth import Principal
+from guardrail.config import DEFAULT_TENANT
 from guardrail.gateway import Gateway
 from guardrail.models import Event
 from guardrail.service.errors import Forbidden, TooLarge
@@ -22,6 +23,13 @@ def require_role(principal: Principal, *roles: str) -> Principal:
             f"this API key has role {principal.role!r}; this route needs {' or '.join(roles)}"
         )
     return principal
+
+
+def is_operator(principal: Principal) -> bool:
+    """The gateway's operator: an admin key of the ``default`` tenant (``GUARDRAIL_API_KEY``).
+    Only the operator sees what concerns every tenant (the chain's head, every policy
+    error); a tenant's keys see their own."""
+    return principal.role == "admin" and principal.tenant == DEFAULT_TENANT
 
 
 def authorise_bot(

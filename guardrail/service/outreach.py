@@ -18,8 +18,8 @@ from guardrail.pipeline import IdempotencyInFlight, IdempotencyMismatch, Outcome
 from guardrail.platforms.adapter import Adapter, Outbound
 from guardrail.risk import RiskLevel
 from guardrail.service.access import check_text
-from guardrail.service.audit import append_decision
-from guardrail.service.errors import Conflict, Invalid
+from guardrail.service.audit import append_decision, omitted_text
+from guardrail.service.errors import Conflict, Invalid, Unavailable
 from guardrail.service.profile import effective as effective_user
 from guardrail.service.profile import news as profile_news
 from guardrail.service.shadow import evaluate_with_shadows
@@ -41,7 +41,8 @@ async def decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) -
     bot's claims (:mod:`guardrail.service.profile`), the policy set picks the policy
     (refusing when it requires a fact nobody knows), and the user message the request
     answers, if it carries one, is assessed for self-harm risk so this very reply gets the
-    help. The decision is in the audit log before it is returned."""
+    help. The decision is in the audit log before it is returned; one the log cannot take
+    is released (it does not count as sent, its idempotency key is free) and refused."""
     check_text(gateway, req.text)
     if req.in_reply_to is not None:
         check_text(gateway, req.in_reply_to.text)
@@ -79,7 +80,13 @@ async def decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) -
         ]
         decision = decision.model_copy(update={"reasons": [*extra, *decision.reasons]})
     gateway.metrics.observe(decision, time.perf_counter() - started)
-    await append_decision(gateway, tenant, req, decision, outcome.audit_text)
+    omit = omitted_text(loaded.policy, decision)
+    try:
+        await append_decision(gateway, tenant, req, decision, outcome.audit_text, omit_text=omit)
+    except Unavailable:
+        if not decision.idempotent_replay:  # a replay's original may have been answered
+            await release(gateway, tenant, req, decision.decision_id, "unrecorded decision")
+        raise
     notify_review(gateway, tenant, req, decision)
     return decision
 

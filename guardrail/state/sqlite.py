@@ -13,6 +13,7 @@ and cannot both see "2 of 3 sent" and send a fourth.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from guardrail.state.base import (
     EventWrite,
     IdempotencyClaim,
     OutboxItem,
+    PendingRecord,
     ProfileSource,
     RiskEvent,
     Snapshot,
@@ -195,6 +197,7 @@ class SQLiteStore:
                 if statement.strip():
                     self._db.execute(statement)
             self._add_missing_columns()
+            self._db.execute(_AUDIT_OUTBOX_TABLE)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
@@ -415,6 +418,8 @@ class SQLiteStore:
                     " VALUES (?, ?, ?, ?, ?)",
                     (tenant, user, bot, epoch, float(write.dependency_score)),
                 )
+            if write.audit is not None:
+                self._keep_audit_records(db, write.audit(outcome), epoch)
         return EventApplied(consent=outcome)
 
     @staticmethod
@@ -726,6 +731,31 @@ class SQLiteStore:
             (due,) = db.execute("SELECT MIN(due) FROM outbox").fetchone()
         return None if due is None else from_epoch(float(due))
 
+    # -- the audit outbox: records kept with their state change until the log has them -----
+
+    @staticmethod
+    def _keep_audit_records(
+        db: sqlite3.Connection, records: Sequence[tuple[str, str]], epoch: float
+    ) -> None:
+        db.executemany(
+            "INSERT OR IGNORE INTO audit_outbox (record_id, body, created) VALUES (?, ?, ?)",
+            [(record_id, body, epoch) for record_id, body in records],
+        )
+
+    async def audit_pending(self, limit: int = 100) -> list[PendingRecord]:
+        # Commits are serialised (BEGIN IMMEDIATE): pos order is commit order, nothing in flight.
+        with self._transaction("DEFERRED") as db:
+            rows = db.execute(
+                "SELECT pos, record_id, body FROM audit_outbox ORDER BY pos LIMIT ?", (limit,)
+            ).fetchall()
+        return [PendingRecord(str(rid), str(body), str(pos)) for pos, rid, body in rows]
+
+    async def audit_done(self, records: Sequence[PendingRecord]) -> None:
+        with self._transaction("IMMEDIATE") as db:
+            db.executemany(
+                "DELETE FROM audit_outbox WHERE pos = ?", [(int(r.handle),) for r in records]
+            )
+
     def _profiles(self, db: sqlite3.Connection) -> None:
         """The profile table, created on first use (kept out of _SCHEMA, version 1)."""
         if not self._profiles_ready:
@@ -789,6 +819,16 @@ CREATE TABLE IF NOT EXISTS user_profile (
     minor_source TEXT,
     PRIMARY KEY (tenant, user)
 ) WITHOUT ROWID
+"""
+
+
+_AUDIT_OUTBOX_TABLE = """
+CREATE TABLE IF NOT EXISTS audit_outbox (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    created REAL NOT NULL
+)
 """
 
 
