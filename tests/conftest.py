@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import redis as redis_sync
 from fastapi.testclient import TestClient
@@ -114,3 +115,32 @@ def uid() -> Callable[[str], str]:
     """Unique ids, so tests sharing the real Redis server never see each other's state."""
     run = uuid.uuid4().hex[:8]
     return lambda name: f"{name}-{run}"
+
+
+PG_SERVER = "postgresql://127.0.0.1:5432/test"
+
+
+def pg_server_up() -> bool:
+    try:
+        with psycopg.connect(PG_SERVER, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL of the test PostgreSQL server whose search_path is a fresh schema (dropped
+    afterwards). Skipped without a server, unless GUARDRAIL_REQUIRE_POSTGRES says fail."""
+    if not pg_server_up():
+        if os.environ.get("GUARDRAIL_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is not answering on 127.0.0.1:5432")
+        pytest.skip("PostgreSQL is not answering on 127.0.0.1:5432")
+    schema = f"audit_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

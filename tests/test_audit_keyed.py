@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,11 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from guardrail.audit import AuditTrail
+from guardrail.audit.keys import KeyFile
 from guardrail.audit.pseudonym import AuditKey
 from guardrail.audit.records import canonical_json, chain_hash, chain_hash_text
 from guardrail.audit.sqlite import SQLiteAudit
 from guardrail.cli import app as cli
-from guardrail.config import Settings
+from guardrail.config import Settings, load_settings
+from guardrail.gateway import audit_options
 from guardrail.models import Decision, Kind, OutreachRequest, Verdict
 from tests.audit_support import AUDIT_KEY, KEYED_MISMATCH, TEXT
 from tests.conftest import REDIS_URL
@@ -334,3 +337,61 @@ def test_replicas_on_redis_need_a_shared_audit_log() -> None:
     Settings(redis_url=REDIS_URL, audit_per_replica=True)
     refused = runner.invoke(cli, ["serve", "--redis", REDIS_URL], env={})
     assert refused.exit_code == 2 and "shared audit log" in refused.output
+
+
+def test_a_key_kept_in_an_old_log_is_moved_out_and_the_log_rotates(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Releases before the key file kept a generated key in the log's meta table. Read-only
+    commands use it only when told to; the first gateway start moves it to a new key file
+    (as a previous key), deletes it from the log and rotates the chain to a fresh key."""
+    path = tmp_path / "audit.db"
+    kept = AuditKey(b"k" * 32)
+    old_log(path, 3, key=kept, keep_key=True)
+    env = no_key_env(tmp_path)
+    refused = runner.invoke(cli, ["audit", "verify", "--db", str(path)], env=env)
+    assert refused.exit_code == 2 and "--legacy-key-in-log" in refused.output
+    caplog.set_level(logging.WARNING, logger="guardrail.audit")
+    opted = runner.invoke(
+        cli, ["audit", "verify", "--db", str(path), "--legacy-key-in-log"], env=env
+    )
+    assert opted.exit_code == 0 and "ok: 3 records verified" in opted.output
+    assert "proves nothing" in caplog.text or "shows accidental damage only" in caplog.text
+
+    key_file = tmp_path / "etc" / "guardrail-audit.key"
+    settings = Settings(audit_db=str(path), audit_key_file=key_file)
+    trail = AuditTrail.open(audit_options(settings))
+    assert "moved to" in caplog.text and str(key_file) in caplog.text
+    ring = KeyFile(key_file).load()
+    assert ring.previous == (kept,) and ring.current != kept
+    assert trail.backend.stored_meta("pseudonym_key") is None
+    fill(trail, 1, first=3)
+    asyncio.run(trail.close())
+    types = [json.loads(body)["type"] for _, body, _, _ in rows(path)]
+    assert types == ["decision"] * 3 + ["key_rotation", "decision"]
+    out = runner.invoke(
+        cli, ["audit", "verify", "--db", str(path)], env={"GUARDRAIL_AUDIT_KEY_FILE": str(key_file)}
+    )
+    assert out.exit_code == 0 and "ok: 5 records verified" in out.output
+
+
+def test_the_key_file_goes_beside_the_config_or_in_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("GUARDRAIL_AUDIT_KEY_FILE", raising=False)
+    config = tmp_path / "etc" / "guardrail.yaml"
+    config.parent.mkdir()
+    config.write_text("db: state.db\n", encoding="utf-8")
+    beside = audit_options(load_settings(config))
+    assert beside.key_file == str(config.parent / "guardrail-audit.key")
+    assert beside.db_path == "state-audit.db"  # the log stays where the state is
+
+    caplog.set_level(logging.WARNING, logger="guardrail.audit")
+    monkeypatch.chdir(tmp_path)
+    options = audit_options(load_settings(None, audit_db=str(tmp_path / "data" / "a.db")))
+    (tmp_path / "data").mkdir()
+    assert options.key_file == "guardrail-audit.key"
+    trail = AuditTrail.open(options)
+    asyncio.run(trail.close())
+    assert (tmp_path / "guardrail-audit.key").stat().st_mode & 0o777 == 0o600
+    assert f"generated a new audit key in {tmp_path / 'guardrail-audit.key'}" in caplog.text

@@ -192,6 +192,7 @@ def verify(
     that does not match."""
     published = _published(head, _options(db, url, config).witness_file)
     trail = _trail(db, url, config, legacy_key_in_log=legacy_key_in_log)
+    legacy = legacy or legacy_key_in_log  # a log that keeps its key is an old log
     result = _run(trail, trail.verify(legacy=legacy, published=published))
     _print_verification(result, as_json=as_json, published=published)
 
