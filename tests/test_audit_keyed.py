@@ -395,3 +395,51 @@ def test_the_key_file_goes_beside_the_config_or_in_the_working_folder(
     asyncio.run(trail.close())
     assert (tmp_path / "guardrail-audit.key").stat().st_mode & 0o777 == 0o600
     assert f"generated a new audit key in {tmp_path / 'guardrail-audit.key'}" in caplog.text
+
+
+def test_the_gateway_publishes_its_head_and_verify_checks_the_log_against_it(
+    tmp_path: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from guardrail.app import create_app
+    from tests.audit_support import ADMIN_KEY, bearer, outreach
+    from tests.conftest import API_KEY
+
+    witness = tmp_path / "witness" / "head.json"
+    config = tmp_path / "guardrail.yaml"
+    config.write_text(
+        f"db: {tmp_path / 'state.db'}\naudit_key: {AUDIT_KEY}\napi_key: {API_KEY}\n"
+        f"audit_witness: {{file: {witness}, interval: 1h}}\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(config)
+    with TestClient(create_app(settings)) as client:
+        for i in range(3):
+            outreach(client, "maestro", f"u{i}")
+        live = client.get("/v1/audit/verify", headers=bearer(ADMIN_KEY)).json()
+    assert live["ok"] and live["published"]["seq"] == 1  # published at start: the policy load
+    head = json.loads(witness.read_text())  # ...and at shutdown
+    assert head["seq"] == 4 and set(head) == {"seq", "hash", "time", "key_id", "signature"}
+    path = tmp_path / "state-audit.db"
+    out = runner.invoke(cli, ["audit", "verify", "--config", str(config)])
+    assert out.exit_code == 0 and "holds the published head seq 4" in out.output
+
+    # Rolled back to the log as it was after two decisions: consistent in itself, but
+    # not with the head published since.
+    then = rows(path)[2]
+    db = sqlite3.connect(path)
+    db.execute("DROP TRIGGER audit_records_no_delete")
+    db.execute("DELETE FROM audit_records WHERE seq > 3")
+    key = AuditKey(AUDIT_KEY.encode())
+    db.execute(
+        "UPDATE audit_head SET seq = 3, hash = ?, signature = ?",
+        (then[3], key.sign_head_row(3, then[3])),  # as an older copy of the file held it
+    )
+    db.commit()
+    db.close()
+    out = runner.invoke(cli, ["audit", "verify", "--config", str(config)])
+    assert out.exit_code == 1 and "records were cut off" in out.output
+    witness.unlink()
+    out = runner.invoke(cli, ["audit", "verify", "--config", str(config)])
+    assert out.exit_code == 0 and "no published head yet" in out.output
