@@ -214,6 +214,37 @@ class Settings(BaseSettings):
         description="refuse events older than this (None: only the year-2000 floor applies)",
     )
     log_level: str = "info"
+    metrics_key: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="a key that may read /metrics and nothing else (GUARDRAIL_METRICS_KEY), "
+        "for the scraper; the operator's admin keys may read it too",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="serve /metrics without a key: only where no tenant can reach the "
+        "gateway's port (the metrics cover every tenant)",
+    )
+    metrics_tenant_labels: bool = Field(
+        default=False,
+        description="name tenant- and bot-specific policies in metric labels (otherwise "
+        "they are counted as 'tenant-policy')",
+    )
+    body_read_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="a request body must arrive whole within this many seconds (else 408)",
+    )
+    max_slow_bodies: int = Field(
+        default=32,
+        ge=1,
+        description="request bodies still arriving after slow_body_s at once; more are "
+        "refused with 503 at once",
+    )
+    slow_body_s: float = Field(
+        default=1.0, gt=0, description="a body not in by then counts as slow"
+    )
     audit_db: str | None = Field(
         default=None,
         description="SQLite file of the audit log (default: <state db stem>-audit.db beside it)",
