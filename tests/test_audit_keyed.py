@@ -443,3 +443,20 @@ def test_the_gateway_publishes_its_head_and_verify_checks_the_log_against_it(
     witness.unlink()
     out = runner.invoke(cli, ["audit", "verify", "--config", str(config)])
     assert out.exit_code == 0 and "no published head yet" in out.output
+
+
+def test_workers_starting_together_share_the_key_one_of_them_wrote(tmp_path: Path) -> None:
+    """``serve --workers N`` with no key: the workers race to write the key file; one
+    does, the others use it (none fails, none writes a second key)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "audit.db"
+    key_file = tmp_path / "guardrail-audit.key"
+    options = audit_options(Settings(audit_db=str(path), audit_key_file=key_file))
+    with ThreadPoolExecutor(4) as pool:
+        trails = list(pool.map(lambda _: AuditTrail.open(options), range(4)))
+    assert len({t.key.key_id for t in trails}) == 1
+    for trail in trails:
+        asyncio.run(trail.close())
+    first, created = KeyFile.create(key_file)
+    assert not created and first.load().current == trails[0].key

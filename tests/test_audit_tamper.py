@@ -262,7 +262,7 @@ def test_a_real_rotation_verifies_with_the_old_and_new_keys(
     log: Log, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key_file = tmp_path / "keys" / "audit.key"
-    old = KeyFile.create(key_file).load()
+    old = KeyFile.create(key_file)[0].load()
     written(log, 3, old)
     env = {"GUARDRAIL_AUDIT_KEY_FILE": str(key_file)}
     rotated = runner.invoke(

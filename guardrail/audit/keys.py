@@ -169,11 +169,18 @@ class KeyFile:
             raise AuditKeyError(f"cannot write audit key file {self.where}: {exc}") from exc
 
     @classmethod
-    def create(cls, path: Path, previous: list[bytes] | None = None) -> KeyFile:
-        """A new file with a fresh random key (and ``previous`` keys, to verify old records)."""
+    def create(cls, path: Path, previous: list[bytes] | None = None) -> tuple[KeyFile, bool]:
+        """A new file with a fresh random key (and ``previous`` keys, to verify old records);
+        True when this call wrote it, False when another process (a worker starting at the
+        same time) had just written one: that one is the key."""
         found = cls(path)
-        found.write(secrets.token_bytes(32), previous or [], new=True)
-        return found
+        try:
+            found.write(secrets.token_bytes(32), previous or [], new=True)
+        except AuditKeyError as exc:
+            if isinstance(exc.__cause__, FileExistsError):
+                return found, False
+            raise
+        return found, True
 
     def rotate(self) -> tuple[AuditKey, AuditKey]:
         """A fresh current key; the old one becomes the first previous key. (old, new)."""

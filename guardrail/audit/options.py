@@ -11,6 +11,7 @@ fresh key), and deleted from the log; read-only commands use it only when asked 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -138,6 +139,9 @@ def resolve_keys(options: AuditOptions, backend: AuditBackend) -> KeyRing:
                 f"to the key the log was written with{hint}"
             )
         return ring
+    if ring is None and options.db_path == ":memory:" and not options.url:
+        log.info("audit log in memory: sealed with a key of this process only")
+        return KeyRing(AuditKey(secrets.token_bytes(32)), where="memory")
     if ring is None:
         if not options.generate_key or not options.key_file:
             raise AuditKeyError(
@@ -146,7 +150,10 @@ def resolve_keys(options: AuditOptions, backend: AuditBackend) -> KeyRing:
             )
         previous = [bytes.fromhex(stored)] if in_log is not None and stored else []
         path = Path(options.key_file)
-        ring = KeyFile.create(path, previous).load()
+        file, created = KeyFile.create(path, previous)
+        ring = file.load()
+        if not created:  # another worker of this start wrote it a moment ago
+            return _forget_log_key(backend, ring, in_log)
         log.warning(
             "generated a new audit key in %s (mode 0600): keep it, and a copy apart from the "
             "audit log; without it the log cannot be verified, and whoever has it can reseal "
@@ -161,6 +168,12 @@ def resolve_keys(options: AuditOptions, backend: AuditBackend) -> KeyRing:
                 in_log.key_id,
                 path.resolve(),
             )
+    return _forget_log_key(backend, ring, in_log)
+
+
+def _forget_log_key(backend: AuditBackend, ring: KeyRing, in_log: AuditKey | None) -> KeyRing:
+    """Delete a key the log kept of itself once the ring holds it (it is safe elsewhere);
+    one the ring does not hold is left as evidence, and ignored."""
     if in_log is not None:
         if ring.get(in_log.key_id) is not None:
             backend.delete_meta(LEGACY_KEY_META)
