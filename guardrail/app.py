@@ -95,8 +95,8 @@ def create_app(
                 reloading(running.policies, poll=policy_poll_s, sighup=reload_on_sighup),
                 pruning(running) as prune_stats,
                 delivering(running.notifier),
+                witnessing(running.witness),  # its last head after the copier's last copy
                 copying(running.records),
-                witnessing(running.witness),
             ):
                 app.state.prune_stats = prune_stats
                 yield

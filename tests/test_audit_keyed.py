@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -415,10 +416,14 @@ def test_the_gateway_publishes_its_head_and_verify_checks_the_log_against_it(
     )
     settings = load_settings(config)
     with TestClient(create_app(settings)) as client:
+        for _ in range(500):  # published at start, in the background: the policy load
+            if witness.exists():
+                break
+            time.sleep(0.01)
         for i in range(3):
             outreach(client, "maestro", f"u{i}")
         live = client.get("/v1/audit/verify", headers=bearer(ADMIN_KEY)).json()
-    assert live["ok"] and live["published"]["seq"] == 1  # published at start: the policy load
+    assert live["ok"] and live["published"]["seq"] == 1
     head = json.loads(witness.read_text())  # ...and at shutdown
     assert head["seq"] == 4 and set(head) == {"seq", "hash", "time", "key_id", "signature"}
     path = tmp_path / "state-audit.db"

@@ -87,26 +87,28 @@ class RecordCopier:
             done.append(item)
         return done, False
 
-    async def run(self, interval_s: float = 2.0) -> None:
+    async def run(self, stop: asyncio.Event, interval_s: float = 2.0) -> None:
         """Copy what waits every ``interval_s`` (after an outage, at start-up), until
-        cancelled."""
-        while True:
+        ``stop`` is set. A pass is never cut short: a store command cancelled half-way can
+        leave its connection pool waiting forever."""
+        while not stop.is_set():
             await self.flush(force=True)
-            await asyncio.sleep(interval_s)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
 
 
 @asynccontextmanager
 async def copying(copier: RecordCopier | None, interval_s: float = 2.0) -> AsyncIterator[None]:
-    """Run the copier in the background for the lifetime of the app; copy once more at
-    shutdown."""
+    """Run the copier in the background for the lifetime of the app; at shutdown, let its
+    pass end, then copy once more."""
     if copier is None:
         yield
         return
-    task = asyncio.get_running_loop().create_task(copier.run(interval_s))
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(copier.run(stop, interval_s))
     try:
         yield
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        await task
         await copier.flush(force=True)

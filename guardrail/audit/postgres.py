@@ -278,7 +278,12 @@ class PostgresAudit(AuditBackend):
             found = conn.execute(
                 "SELECT seq, hash, key_id, signature FROM audit_head WHERE id = 1 FOR UPDATE"
             ).fetchone()
-            row = None if found is None else HeadRow(int(found[0]), str(found[1]), *found[2:])
+            if found is None:
+                raise AuditUnavailable(
+                    "the audit log has no head row (it was removed): refusing to append; run "
+                    "`guardrail audit verify`"
+                )
+            row = HeadRow(int(found[0]), str(found[1]), *found[2:])
             link = _last_link(conn)
             seq, prev = link
             batch = batch if batch is not None else self._take()

@@ -115,11 +115,13 @@ class Witness:
         self.last = signed
         return signed
 
-    async def run(self) -> None:
-        """Publish now, then every ``interval_s``, until cancelled."""
-        while True:
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish now, then every ``interval_s``, until ``stop`` is set (a publication in
+        progress ends first: the log's reads are not cut short)."""
+        while not stop.is_set():
             await self.publish()
-            await asyncio.sleep(self.interval_s)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval_s)
 
 
 @asynccontextmanager
@@ -128,11 +130,11 @@ async def witnessing(witness: Witness | None) -> AsyncIterator[None]:
     if witness is None:
         yield
         return
-    task = asyncio.get_running_loop().create_task(witness.run())
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(witness.run(stop))
     try:
         yield
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        await task
         await witness.publish()

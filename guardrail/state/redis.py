@@ -955,7 +955,9 @@ class RedisStore:
     # -- the audit outbox: records kept with their state change until the log has them -----
     # The record lives under the user's hash tag, written in the event's MULTI; its place
     # in the order is reserved just before, in the {auditq} slot (one MULTI cannot span
-    # both slots on a Cluster). A place whose record never came is dropped after a while.
+    # both slots on a Cluster). A place whose record never came (the MULTI failed or was
+    # retried under new record ids, the process died) holds the ones after it back for
+    # AUDIT_IN_FLIGHT_MS, then is dropped: the order is kept, nothing is lost.
 
     def _auditq(self, part: str) -> str:
         return f"{self.prefix}:{{auditq}}:{part}"
