@@ -21,15 +21,15 @@ from guardrail.audit.backend import (
     AuditBackend,
     AuditUnavailable,
     Checkpoint,
-    KeyChanged,
     PurgeDraft,
     RecordFilter,
 )
 from guardrail.audit.chain import ChainVerifier, PublishedHead, Verification
+from guardrail.audit.chainkeys import KeyedChain
 from guardrail.audit.keys import KeyRing
 from guardrail.audit.options import AuditOptions, open_backend, resolve_keys
 from guardrail.audit.pseudonym import AuditKey
-from guardrail.audit.records import GENESIS_HASH, GLOBAL_TENANT, AuditRecord, iso
+from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, iso
 from guardrail.audit.redact import Redactor, redact
 from guardrail.models import Decision, Delivery, Event, EventResult, OutreachRequest
 from guardrail.stages import CLOCK
@@ -52,13 +52,8 @@ def _now() -> datetime:
 
 class AuditTrail:
     """The log as the gateway writes and reads it, over one backend and one key ring.
-
-    Opened for writing, it first *adopts* the log's head: the head record must be sealed
-    with a configured key (else the log was written with another key, and appending with
-    this one would leave a chain no key verifies: refused), and the signed head row is
-    written where a log has none yet. A head sealed with a previous key is handed to the
-    current one by a ``key_rotation`` record at the next append.
-    """
+    Opened for writing, it first adopts the log's head (:mod:`guardrail.audit.chainkeys`):
+    a log sealed with a key that is not configured is refused."""
 
     def __init__(
         self,
@@ -70,9 +65,9 @@ class AuditTrail:
     ) -> None:
         self.keys = keys if isinstance(keys, KeyRing) else KeyRing(keys)
         self.backend, self.clock, self.redactor = backend, clock, redactor
-        backend.use_key(self.key)
+        self.chain = KeyedChain(backend, self.keys, clock)
         if not backend.read_only:
-            self._adopt_head()
+            self.chain.adopt_head()
 
     @property
     def key(self) -> AuditKey:
@@ -96,104 +91,13 @@ class AuditTrail:
 
         return cls(SQLiteAudit(":memory:"), AuditKey(secrets.token_bytes(32)))
 
-    def _adopt_head(self) -> None:
-        """Check the head's key is configured; sign a head row for a log without one."""
-        row = self.backend.head_row()
-        if row is not None and row.key_id is not None and row.signature is not None:
-            key = self.keys.get(row.key_id)
-            if key is None:
-                raise AuditUnavailable(self._foreign_key(row.key_id))
-            if not key.check_head_row(row.seq, row.hash, row.signature):
-                raise AuditUnavailable(
-                    "the audit log's head row does not match its signature: the log was "
-                    "edited; run `guardrail audit verify` before writing to it again"
-                )
-            return
-        link = self.backend.last_link()
-        owner = self._key_of_head(link)
-        self.backend.adopt_head(owner, link)
-
-    def _key_of_head(self, link: tuple[int, str]) -> AuditKey:
-        """The key of the record at the head (a log without a signed head row)."""
-        seq, digest = link
-        if seq == 0 or digest == GENESIS_HASH:
-            return self.key
-        found = self.backend.page(EVERYTHING, limit=1, after_seq=seq - 1)
-        record = found[0] if found and found[0].seq == seq else None
-        if record is None:  # everything purged: the last checkpoint's key
-            marks = self.backend.checkpoints()
-            named = str(marks[-1].body.get("key_id")) if marks else None
-            key = self.keys.get(named)
-            if key is None:
-                raise AuditUnavailable(self._foreign_key(str(named)))
-            return key
-        if not record.keyed:
-            return self.key  # a plain (pre-HMAC) head: the next keyed record binds it
-        if record.key_id is not None:
-            key = self.keys.get(record.key_id)
-            if key is None:
-                raise AuditUnavailable(self._foreign_key(record.key_id))
-            return key
-        for key in self.keys.keys:
-            if record.problem(key.chain_hash_v2) is None:
-                return key
-        raise AuditUnavailable(
-            "the audit log's last record is not sealed with any configured key: it was "
-            "written with another key (configure that one, current or previous) or edited"
-        )
-
-    def _foreign_key(self, key_id: str) -> str:
-        return (
-            f"the audit log is sealed with key id {key_id}, which is not configured "
-            f"(configured: {', '.join(self.keys.ids)}, from {self.keys.where}): appending "
-            "with another key would leave a chain no single key verifies; configure that key "
-            "(as the current one, or a previous one to rotate from it)"
-        )
-
     def _append(self, body: dict[str, Any], *, if_absent: bool = False) -> AuditRecord | None:
-        """Append; when the chain's head names a previous key, first record the rotation
-        to the current key (sealed with the previous one), then append."""
-        try:
-            return self.backend.append(body, if_absent=if_absent)
-        except KeyChanged as exc:
-            self._rotate_from(exc.head_key)
-            return self.backend.append(body, if_absent=if_absent)
-
-    def _rotate_from(self, head_key: str) -> bool:
-        """Append the ``key_rotation`` record that hands the chain from ``head_key`` (a
-        previous key) to the current one; False when another process did it first."""
-        old = self.keys.get(head_key)
-        if old is None:
-            raise AuditUnavailable(self._foreign_key(head_key))
-        rotation = {
-            "type": "key_rotation",
-            "id": uuid.uuid4().hex,
-            "ts": iso(self.clock()),
-            "tenant": GLOBAL_TENANT,
-            "from_key": old.key_id,
-            "to_key": self.key.key_id,
-        }
-        if self.backend.append(rotation, rotate_from=old) is None:
-            return False
-        log.warning(
-            "audit key rotated: records from now on are sealed with key id %s (the chain's "
-            "key was %s)",
-            self.key.key_id,
-            old.key_id,
-        )
-        return True
+        return self.chain.append(body, if_absent=if_absent)
 
     async def rotate(self) -> bool:
         """Hand the chain to the current key now, when its head names a previous one (a
         start-up would do it at the first append); False when there is nothing to do."""
-
-        def work() -> bool:
-            row = self.backend.head_row()
-            if row is None or row.key_id is None or row.key_id == self.key.key_id:
-                return False
-            return self._rotate_from(row.key_id)
-
-        return await self._run(work)
+        return await self._run(self.chain.rotate)
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         def work() -> T:
