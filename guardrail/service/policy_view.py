@@ -5,7 +5,8 @@ own policies: those that can apply to it (they name no tenant or bot, or name it
 bots), and the problems of a failed reload that are in such a policy's file. A problem in
 a file whose tenants cannot be read, or in another tenant's, is shown to the operator
 only (with its path, which may name the tenant); the reloading key is named to its own
-tenant. The operator (:func:`~guardrail.service.access.is_operator`) sees everything.
+tenant. The operator (:func:`~guardrail.service.access.is_operator`) sees every problem;
+its listing is the default tenant's, as before.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ def reload_view(gateway: Gateway, principal: Principal, status: ReloadStatus) ->
 
 
 def _visible_policy(gateway: Gateway, principal: Principal, loaded: LoadedPolicy) -> bool:
+    """Listed for its own tenant (the operator's key belongs to the default tenant too)."""
     owners = policy_owners(gateway.settings, loaded)
-    return is_operator(principal) or owners == [None] or principal.tenant in owners
+    return owners == [None] or principal.tenant in owners
 
 
 def _listed(gateway: Gateway, current: PolicySet, principal: Principal) -> list[LoadedPolicy]:
