@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from guardrail.audit import AuditTrail
+from guardrail.audit import AuditTrail, AuditUnavailable
 from guardrail.audit.keys import KeyFile
 from guardrail.audit.pseudonym import AuditKey
 from guardrail.audit.records import canonical_json, chain_hash, chain_hash_text
@@ -465,3 +465,23 @@ def test_workers_starting_together_share_the_key_one_of_them_wrote(tmp_path: Pat
         asyncio.run(trail.close())
     first, created = KeyFile.create(key_file)
     assert not created and first.load().current == trails[0].key
+
+
+def test_a_kms_hook_provides_the_key(tmp_path: Path) -> None:
+    key_file = tmp_path / "guardrail-audit.key"
+    settings = Settings(
+        audit_db=str(tmp_path / "audit.db"),
+        audit_key_file=key_file,
+        audit_key_provider="tests.audit_support:kms_provider",
+    )
+    trail = AuditTrail.open(audit_options(settings))
+    assert (
+        trail.key == AuditKey(b"kms-held-key-0123456789abcdef")
+        and trail.keys.where == "the test KMS"
+    )
+    fill(trail, 1)
+    asyncio.run(trail.close())
+    assert not key_file.exists()  # nothing written: the KMS holds the key
+    bad = Settings(audit_db=str(tmp_path / "audit.db"), audit_key_provider="tests.nowhere:kms")
+    with pytest.raises(AuditUnavailable, match="cannot be loaded"):
+        AuditTrail.open(audit_options(bad))
