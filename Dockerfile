@@ -49,12 +49,15 @@ ENV PATH=/opt/guardrail/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
-    HOME=/var/lib/guardrail
+    HOME=/var/lib/guardrail \
+    GUARDRAIL_AUDIT_KEY_FILE=/etc/guardrail/keys/guardrail-audit.key
 
 RUN groupadd --system --gid 10001 guardrail \
     && useradd --system --uid 10001 --gid guardrail --home-dir /var/lib/guardrail \
         --create-home --shell /usr/sbin/nologin guardrail \
-    && mkdir -p /etc/guardrail \
+    && mkdir -p /etc/guardrail/keys \
+    && chown 10001:10001 /etc/guardrail/keys \
+    && chmod 700 /etc/guardrail/keys \
     && printf '%s\n' '# Mount the gateway configuration here (see deploy/guardrail.yaml).' '{}' \
         > /etc/guardrail/guardrail.yaml
 

@@ -19,11 +19,13 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guardrail import __version__, console, tracing
 from guardrail.api import audit, classify, events, ops, outreach, policies, users
+from guardrail.api.edge import BodyGuard
 from guardrail.api.errors import ERROR_NAMES, error_response
+from guardrail.audit.outbox import copying
+from guardrail.audit.witness import witnessing
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
 from guardrail.metrics import http_registry
@@ -37,39 +39,6 @@ from guardrail.service.errors import ServiceError
 from guardrail.service.readiness import UnsafeStore, refuse_unsafe_store
 
 log = logging.getLogger("guardrail")
-
-
-class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413 before anything parses them.
-
-    A declared Content-Length is checked up front; a body without one (chunked transfer
-    encoding) is counted as it is read, and reading past the limit raises a 413.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        detail = f"body over {self.limit} bytes"
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await JSONResponse({"error": "too_large", "detail": detail}, 413)(scope, receive, send)
-            return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise StarletteHTTPException(413, detail)
-            return message
-
-        await self.app(scope, limited, send)
 
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -135,6 +104,8 @@ def create_app(
                 reloading(running.policies, poll=policy_poll_s, sighup=reload_on_sighup),
                 pruning(running) as prune_stats,
                 delivering(running.notifier),
+                witnessing(running.witness),  # its last head after the copier's last copy
+                copying(running.records),
             ):
                 app.state.prune_stats = prune_stats
                 yield
@@ -163,7 +134,13 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuard,
+        limit=settings.max_body_bytes,
+        timeout_s=settings.body_read_timeout_s,
+        slow_after_s=settings.slow_body_s,
+        max_slow=settings.max_slow_bodies,
+    )
     # Requests by route template, status and method, and their latency (per-route HTTP
     # metrics beside the decision metrics, in the same registry).
     if tracing.enabled() or tracing.configure():  # OTEL_*: a server span per request

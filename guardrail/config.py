@@ -22,6 +22,8 @@ from guardrail.platforms.registry import UpstreamConfig
 from guardrail.problems import Problem, ProblemError, at, compose, construct, validation_problems
 
 DEFAULT_TENANT = "default"
+AUDIT_KEY_FILE = "guardrail-audit.key"
+"""The audit key file's name when ``audit_key_file`` is unset (beside the config file)."""
 
 
 class _Strict(BaseModel):
@@ -96,6 +98,21 @@ class ReviewWebhookConfig(_Strict):
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     include_text: bool = Field(
         default=False, description="send the user's message too (reviewers' context; it is PII)"
+    )
+
+
+class AuditWitnessConfig(_Strict):
+    """Where the gateway publishes the audit log's signed head (seq, hash, time), so that a
+    log cut short or rolled back to an older copy fails verification against it."""
+
+    file: Path | None = Field(
+        default=None,
+        description="a file the head is written to (keep it off the log's disk and out of "
+        "reach of whoever can write the log); `guardrail audit verify` checks against it",
+    )
+    url: str | None = Field(default=None, description="a webhook the head is POSTed to (JSON)")
+    interval: Duration = Field(
+        default=timedelta(minutes=5), description="how often the head is published"
     )
 
 
@@ -211,6 +228,37 @@ class Settings(BaseSettings):
         description="json: one JSON object per log line, the access log on, and a line per "
         "decision (GUARDRAIL_LOG_FORMAT=json)",
     )
+    metrics_key: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="a key that may read /metrics and nothing else (GUARDRAIL_METRICS_KEY), "
+        "for the scraper; the operator's admin keys may read it too",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="serve /metrics without a key: only where no tenant can reach the "
+        "gateway's port (the metrics cover every tenant)",
+    )
+    metrics_tenant_labels: bool = Field(
+        default=False,
+        description="name tenant- and bot-specific policies in metric labels (otherwise "
+        "they are counted as 'tenant-policy')",
+    )
+    body_read_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="a request body must arrive whole within this many seconds (else 408)",
+    )
+    max_slow_bodies: int = Field(
+        default=32,
+        ge=1,
+        description="request bodies still arriving after slow_body_s at once; more are "
+        "refused with 503 at once",
+    )
+    slow_body_s: float = Field(
+        default=1.0, gt=0, description="a body not in by then counts as slow"
+    )
     audit_db: str | None = Field(
         default=None,
         description="SQLite file of the audit log (default: <state db stem>-audit.db beside it)",
@@ -222,7 +270,25 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = Field(
         default=None,
         min_length=16,
-        description="secret for user pseudonyms and purge checkpoints (GUARDRAIL_AUDIT_KEY)",
+        description="the audit key (GUARDRAIL_AUDIT_KEY): seals the chain, signs heads and "
+        "checkpoints, keys pseudonyms and text hashes; never stored in the log",
+    )
+    audit_previous_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="earlier audit keys, to verify records sealed before a rotation",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="the audit key file (mode 0600): read when it exists, written at the "
+        f"first start when no key is configured [default: {AUDIT_KEY_FILE} beside the "
+        "config file, or in the working folder]",
+    )
+    audit_key_provider: str | None = Field(
+        default=None,
+        description="'package.module:callable' returning a key provider (a KMS hook)",
+    )
+    audit_witness: AuditWitnessConfig | None = Field(
+        default=None, description="where the audit log's signed head is published"
     )
     audit_synchronous: Literal["NORMAL", "FULL"] = Field(
         default="NORMAL",
@@ -279,6 +345,11 @@ def audit_db_path(settings: Settings) -> str:
     return str(path.with_name(f"{path.stem}-audit{path.suffix or '.db'}"))
 
 
+def audit_key_file_path(settings: Settings) -> Path:
+    """``audit_key_file``, else ``guardrail-audit.key`` in the working folder."""
+    return settings.audit_key_file or Path(AUDIT_KEY_FILE)
+
+
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -312,6 +383,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError([at(root, "the config file must be a mapping", source)])
         file_values = loaded or {}
+    if config_file is not None:  # the audit key file lives beside the config by default
+        file_values.setdefault("audit_key_file", str(config_file.parent / AUDIT_KEY_FILE))
     try:
         env = Settings()  # reads GUARDRAIL_* only
     except ValidationError as exc:

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 from guardrail.analysis import Analyzer, shared_pii
 from guardrail.audit import AuditOptions, AuditTrail
+from guardrail.audit.outbox import RecordCopier
+from guardrail.audit.witness import Witness
 from guardrail.auth import Authenticator
-from guardrail.config import Settings, audit_db_path
+from guardrail.config import DEFAULT_TENANT, Settings, audit_db_path, audit_key_file_path
 from guardrail.consent import ConsentDetector
 from guardrail.heap import freeze_heap
 from guardrail.metrics import Metrics
@@ -72,6 +74,10 @@ class Gateway:
     """The classifier stack behind its micro-batcher, once loaded (see start_classifiers)."""
     classifiers_state: str = "off"
     """off, loading, ready, or "failed: <why>" (shown by /readyz)."""
+    records: RecordCopier | None = None
+    """Copies consent and crisis records from the store's audit outbox to the audit log."""
+    witness: Witness | None = None
+    """Publishes the audit log's signed head (settings.audit_witness)."""
 
     @property
     def policy(self) -> LoadedPolicy:
@@ -87,7 +93,12 @@ class Gateway:
         cls, settings: Settings, *, clock: Callable[[], datetime] = system_clock
     ) -> Gateway:
         metrics = Metrics()
-        policies = PolicyHolder(settings.policy, registry=metrics.registry)
+        policies = PolicyHolder(
+            settings.policy,
+            registry=metrics.registry,
+            tenant_labels=settings.metrics_tenant_labels,
+        )
+        metrics.rule_label = policies.rule_label
         gateway = cls(
             settings=settings,
             store=open_store(
@@ -105,27 +116,40 @@ class Gateway:
             if settings.assessor == "classifier"
             else _assessor(settings.assessor),
         )
+        gateway.records = RecordCopier(gateway.store, gateway.audit)
+        witness = settings.audit_witness
+        if witness is not None and (witness.file or witness.url):
+            gateway.witness = Witness(
+                gateway.audit,
+                file=witness.file,
+                url=witness.url,
+                interval_s=witness.interval.total_seconds(),
+            )
         if settings.review_webhook:  # its outbox lives in the store, its attempts in the log
             gateway.notifier = ReviewNotifier(settings.review_webhook, gateway.store, gateway.audit)
         for loaded in policies.current.active:
-            gateway.audit.record_policy_reload_sync(
-                name=loaded.policy.name,
-                version=loaded.version,
-                source=loaded.source,
-                reason="startup",
-                only_if_changed=True,
-            )
-
-        async def audit_reload(current: PolicySet, status: ReloadStatus) -> None:
-            for loaded in current.active:
-                await gateway.audit.record_policy_reload(
+            for owner in policy_owners(settings, loaded):
+                gateway.audit.record_policy_reload_sync(
                     name=loaded.policy.name,
                     version=loaded.version,
                     source=loaded.source,
-                    actor=status.actor,
-                    reason=status.trigger,
+                    tenant=owner,
+                    reason="startup",
                     only_if_changed=True,
                 )
+
+        async def audit_reload(current: PolicySet, status: ReloadStatus) -> None:
+            for loaded in current.active:
+                for owner in policy_owners(settings, loaded):
+                    await gateway.audit.record_policy_reload(
+                        name=loaded.policy.name,
+                        version=loaded.version,
+                        source=loaded.source,
+                        tenant=owner,
+                        actor=shown_actor(status, owner),
+                        reason=status.trigger,
+                        only_if_changed=True,
+                    )
 
         policies.on_reload.append(audit_reload)
         for bot, cfg in settings.bots.items():
@@ -221,13 +245,43 @@ class Gateway:
         await self.audit.close()
 
 
+def policy_owners(settings: Settings, loaded: LoadedPolicy) -> list[str | None]:
+    """Whose auditors may read a policy's load record: every tenant's (None) for a policy
+    for everyone; the tenants it names, or its bots' tenants, for one that is not; the
+    operator's when those cannot be told (its name may say whose it is)."""
+    match = loaded.policy.match
+    if not (match.tenants or match.bots):
+        return [None]
+    owners = set(match.tenants)
+    for bot in match.bots:
+        cfg = settings.bots.get(bot)
+        owners.add(cfg.tenant if cfg is not None else DEFAULT_TENANT)
+    return [*sorted(owners)]
+
+
+def shown_actor(status: ReloadStatus, owner: str | None) -> str | None:
+    """The reloading key's name in a record ``owner``'s auditors read: a tenant's key is
+    named to its own tenant only; the operator's everywhere."""
+    if status.actor_tenant in (None, DEFAULT_TENANT) or status.actor_tenant == owner:
+        return status.actor
+    return None
+
+
 def audit_options(settings: Settings) -> AuditOptions:
     """What the audit trail needs from the settings, as plain values."""
+    witness = settings.audit_witness
     return AuditOptions(
         db_path=audit_db_path(settings),
         url=settings.audit_url,
         secret=settings.audit_key,
+        previous=tuple(settings.audit_previous_keys),
+        key_file=str(audit_key_file_path(settings)),
+        key_provider=settings.audit_key_provider,
+        generate_key=True,
         synchronous=settings.audit_synchronous,
+        witness_file=str(witness.file) if witness and witness.file else None,
+        witness_url=witness.url if witness else None,
+        witness_interval_s=witness.interval.total_seconds() if witness else 300.0,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from prometheus_client import (
@@ -27,6 +28,9 @@ metrics under this folder and ``/metrics`` adds up every worker's (``guardrail.a
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.rule_label: Callable[[str], str] = str
+        """A reason's rule id as a label (a shadow candidate's may name a tenant's policy:
+        the gateway sets :meth:`guardrail.policy.holder.PolicyHolder.rule_label`)."""
         self.decisions = Counter(
             "guardrail_decisions", "Outreach decisions", ["verdict", "kind"], registry=self.registry
         )
@@ -75,7 +79,7 @@ class Metrics:
     def observe(self, decision: Decision, seconds: float) -> None:
         self.decisions.labels(decision.verdict.value, decision.kind.value).inc()
         for reason in decision.reasons:
-            self.rules.labels(reason.rule, reason.effect).inc()
+            self.rules.labels(self.rule_label(reason.rule), reason.effect).inc()
             if reason.rule == DISCLOSURE_RULE and reason.effect == "rewrite":
                 trigger, audience = (*reason.labels, "unknown", "unknown")[:2]
                 self.disclosures.labels(reason.policy, trigger, audience).inc()

@@ -69,3 +69,19 @@ def event(
     assert response.status_code == 200, response.text
     data: Json = response.json()
     return data
+
+
+class FakeKms:
+    """A key provider as a KMS hook would be (``audit_key_provider``): no key on disk."""
+
+    where = "the test KMS"
+
+    def load(self) -> Any:
+        from guardrail.audit.keys import KeyRing
+        from guardrail.audit.pseudonym import AuditKey
+
+        return KeyRing(AuditKey(b"kms-held-key-0123456789abcdef"), where=self.where)
+
+
+def kms_provider() -> FakeKms:
+    return FakeKms()

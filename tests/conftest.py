@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import redis as redis_sync
 from fastapi.testclient import TestClient
@@ -23,6 +27,11 @@ os.environ.setdefault("GUARDRAIL_CLASSIFIERS", "false")
 # Nor do they prune on a schedule: a prune at a test's clock would sweep the shared Redis
 # server (tests that exercise the schedule turn it on, with a key prefix of their own).
 os.environ.setdefault("GUARDRAIL_RETENTION", '{"enabled": false}')
+# Gateways started without an audit key write one on their first start: into a folder of
+# this run, never the working folder (the repository).
+_KEYS = tempfile.mkdtemp(prefix="guardrail-test-keys-")
+atexit.register(shutil.rmtree, _KEYS, True)
+os.environ.setdefault("GUARDRAIL_AUDIT_KEY_FILE", os.path.join(_KEYS, "audit.key"))
 
 # Skips are declared (tests/allowed_skips.txt; enforced in CI); pytester tests that rule.
 pytest_plugins = ["tests.skip_policy", "pytester"]
@@ -82,12 +91,17 @@ def make_client(
 ) -> Iterator[Callable[..., TestClient]]:
     """Build a TestClient over a gateway with the given extra settings (store chosen above)."""
     clients: list[TestClient] = []
+    # The audit outbox is prefix-wide: tests sharing the server must not copy each other's
+    # records (the clients of one test share one prefix, as replicas do).
+    shared = f"t{uuid.uuid4().hex[:10]}"
 
     def build(**overrides: Any) -> TestClient:
         if "redis_url" in store_settings and "review_webhook" in overrides:
             # The review outbox is prefix-wide: tests sharing the server must not deliver
             # each other's notifications.
             overrides.setdefault("redis_prefix", f"t{uuid.uuid4().hex[:10]}")
+        if "redis_url" in store_settings:
+            overrides.setdefault("redis_prefix", shared)
         settings = Settings(api_key=API_KEY, **{**store_settings, **overrides})
         client = TestClient(create_app(settings, clock=clock))
         client.__enter__()
@@ -104,3 +118,32 @@ def uid() -> Callable[[str], str]:
     """Unique ids, so tests sharing the real Redis server never see each other's state."""
     run = uuid.uuid4().hex[:8]
     return lambda name: f"{name}-{run}"
+
+
+PG_SERVER = "postgresql://127.0.0.1:5432/test"
+
+
+def pg_server_up() -> bool:
+    try:
+        with psycopg.connect(PG_SERVER, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL of the test PostgreSQL server whose search_path is a fresh schema (dropped
+    afterwards). Skipped without a server, unless GUARDRAIL_REQUIRE_POSTGRES says fail."""
+    if not pg_server_up():
+        if os.environ.get("GUARDRAIL_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is not answering on 127.0.0.1:5432")
+        pytest.skip("PostgreSQL is not answering on 127.0.0.1:5432")
+    schema = f"audit_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -554,7 +554,7 @@ def test_probes_metrics_and_policies(
     check(client, bot, user)
     check(client, bot, user)
 
-    metrics = client.get("/metrics")
+    metrics = client.get("/metrics", headers=AUTH)
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")
     lines = metrics.text.splitlines()
@@ -650,6 +650,6 @@ def test_store_down(clock: Clock, uid: Uid) -> None:
         assert down.json()["error"] == "unavailable"
         assert "127.0.0.1" not in down.text  # the cause is logged, not echoed
 
-        metrics = client.get("/metrics").text
+        metrics = client.get("/metrics", headers=AUTH).text
         assert "guardrail_store_up 0.0" in metrics
         assert 'outcome="store_unavailable"' in metrics

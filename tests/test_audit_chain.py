@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from guardrail.app import create_app
-from guardrail.audit import AuditIntegrityError, AuditTrail
+from guardrail.audit import AuditIntegrityError, AuditTrail, AuditUnavailable
 from guardrail.audit.backend import EVERYTHING
 from guardrail.audit.pseudonym import AuditKey
 from guardrail.audit.records import GENESIS_HASH, canonical_json
@@ -57,6 +57,11 @@ def decision(
 
 def trail_on(path: Path, key: str = AUDIT_KEY, clock: Clock | None = None) -> AuditTrail:
     return AuditTrail(SQLiteAudit(path), AuditKey(key.encode()), clock=clock or Clock(START))
+
+
+def reader(path: Path, key: str = AUDIT_KEY) -> AuditTrail:
+    """The log opened read-only, as ``guardrail audit verify`` does (any key may read)."""
+    return AuditTrail(SQLiteAudit(path, read_only=True), AuditKey(key.encode()))
 
 
 def run(coro: Any) -> Any:
@@ -235,8 +240,8 @@ def test_purge_leaves_a_signed_checkpoint_the_rest_verifies_from(audit_db: Path)
     tamper(
         audit_db, "UPDATE audit_checkpoints SET body = ? WHERE through_seq = 6", json.dumps(body)
     )
-    other_key = run(trail_on(audit_db, key="a-different-key-0123456789").verify())
-    assert not other_key.ok and "signed with another audit key" in str(other_key.problem)
+    other_key = run(reader(audit_db, key="a-different-key-0123456789").verify())
+    assert not other_key.ok and "which is not configured" in str(other_key.problem)
 
 
 def test_purge_cli(audit_db: Path, env_key: None) -> None:
@@ -251,33 +256,48 @@ def test_purge_cli(audit_db: Path, env_key: None) -> None:
     assert again.exit_code == 0 and "nothing to purge" in again.output
 
 
-def test_generated_key_is_kept_and_a_configured_one_recommended(
+def test_first_start_writes_a_key_file_apart_from_the_log(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """No key configured: the first start writes a key file (0600) where the settings say,
+    never into the log; later starts read it; a start with a key the log was not sealed
+    with is refused rather than leaving a chain no key verifies."""
     caplog.set_level(logging.WARNING, logger="guardrail.audit")
-    path = str(tmp_path / "audit.db")
-    first = AuditTrail.open(audit_options(Settings(audit_db=path)))
-    assert "no audit_key configured" in caplog.text
+    path = str(tmp_path / "db" / "audit.db")
+    (tmp_path / "db").mkdir()
+    key_file = tmp_path / "keys" / "guardrail-audit.key"
+    settings = Settings(audit_db=path, audit_key_file=key_file)
+    first = AuditTrail.open(audit_options(settings))
+    assert f"generated a new audit key in {key_file}" in caplog.text
+    assert key_file.stat().st_mode & 0o777 == 0o600
     pseudonym = first.pseudonym("acme", "ana")
+    run(first.record_decision("acme", request(), decision(START)))
     run(first.close())
-    again = AuditTrail.open(audit_options(Settings(audit_db=path)))
-    assert again.pseudonym("acme", "ana") == pseudonym  # the key stayed in the meta table
-    assert again.pseudonym("globex", "ana") != pseudonym  # tenants cannot join trails
-    run(again.close())
-    stored = (
-        sqlite3.connect(path)
-        .execute("SELECT value FROM audit_meta WHERE key = 'pseudonym_key'")
-        .fetchone()[0]
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT COUNT(*) FROM audit_meta WHERE key = 'pseudonym_key'").fetchone() == (
+        0,
     )
-    assert len(bytes.fromhex(stored)) == 32
+    db.close()
+    secret = bytes.fromhex(json.loads(key_file.read_text())["current"])
+    assert secret.hex() not in (tmp_path / "db" / "audit.db").read_bytes().hex()
 
     caplog.clear()
-    configured = AuditTrail.open(audit_options(Settings(audit_db=path, audit_key=AUDIT_KEY)))
-    assert "no audit_key configured" not in caplog.text
-    assert "differs from the one the log started with" in caplog.text
-    assert configured.pseudonym("acme", "ana") != pseudonym
-    assert AUDIT_KEY not in caplog.text and AUDIT_KEY not in repr(configured.key)
-    run(configured.close())
+    again = AuditTrail.open(audit_options(settings))
+    assert "generated" not in caplog.text
+    assert again.pseudonym("acme", "ana") == pseudonym  # the same key, from the file
+    assert again.pseudonym("globex", "ana") != pseudonym  # tenants cannot join trails
+    assert run(again.verify()).ok
+    run(again.close())
+
+    # Another key than the log's: refused at start (the old gateway only warned).
+    with pytest.raises(AuditUnavailable, match="not configured"):
+        AuditTrail.open(audit_options(Settings(audit_db=path, audit_key=AUDIT_KEY)))
+    # A file open to others is refused too.
+    key_file.chmod(0o644)
+    with pytest.raises(AuditUnavailable, match="chmod 600"):
+        AuditTrail.open(audit_options(settings))
+    key_file.chmod(0o600)
+    assert AUDIT_KEY not in caplog.text and secret.hex() not in caplog.text
 
 
 def test_default_paths(tmp_path: Path) -> None:
@@ -299,7 +319,7 @@ def test_redaction_hook(audit_db: Path, monkeypatch: pytest.MonkeyPatch) -> None
     trail = trail_on(audit_db)
     allowed = decision(START, Verdict.ALLOW, ())
     stored = run(trail.record_decision("acme", request(), allowed))
-    assert stored.body["delivered_text"] is None and stored.body["delivered_sha256"]
+    assert stored.body["delivered_text"] is None and stored.body["delivered_hmac"]
 
     async def masks(text: str, *, tenant: str, bot: str, locale: str | None = None) -> str | None:
         return "[REDACTED] " + str(len(text))

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,52 +23,18 @@ from guardrail.audit.postgres import PostgresAudit
 from guardrail.audit.pseudonym import AuditKey
 from guardrail.config import Settings
 from guardrail.models import Decision, Kind, OutreachRequest, Verdict
-from tests.audit_support import ADMIN_KEY, AUDIT_KEY, KEYED_MISMATCH, TEXT, bearer, outreach
+from tests.audit_support import (
+    ADMIN_KEY,
+    AUDIT_KEY,
+    KEYED_MISMATCH,
+    TEXT,
+    bearer,
+    outreach,
+)
 from tests.conftest import API_KEY, REDIS_URL, Clock, redis_available
 from tests.gateways import FIRST_USE_S, gateway_processes
 
-SERVER = "postgresql://127.0.0.1:5432/test"
-
 pytestmark = pytest.mark.postgres
-
-
-def _listening() -> bool:
-    """Whether anything accepts connections on the server's port (no server: a skip)."""
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def _server_problem() -> str | None:
-    """Why the server cannot be used, or None. A server that answers but refuses the test
-    (authentication, no database ``test``) is a broken set-up: it fails, never skips."""
-    try:
-        with psycopg.connect(SERVER, connect_timeout=2):
-            return None
-    except psycopg.Error as exc:
-        return f"{type(exc).__name__}: {exc}".strip()
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema."""
-    if not _listening():
-        if os.environ.get("GUARDRAIL_REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is not answering on 127.0.0.1:5432")
-        pytest.skip("PostgreSQL is not answering on 127.0.0.1:5432")
-    problem = _server_problem()
-    if problem is not None:
-        pytest.fail(f"PostgreSQL answers on 127.0.0.1:5432 but refuses the tests: {problem}")
-    schema = f"audit_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(SERVER, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{SERVER}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(SERVER, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def trail(url: str) -> AuditTrail:

@@ -209,7 +209,7 @@ def test_french_ideation_holds_outreach_and_puts_3114_in_the_next_reply(
     assert verify("review-secret-1", sent.body, sent.headers[SIGNATURE_HEADER.lower()])
     payload = json.loads(sent.body)
     assert payload["type"] == "crisis" and payload["level"] == "ideation" and "text" not in payload
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=AUTH).text
     assert 'guardrail_crisis_referrals_total{level="ideation"} 1.0' in metrics
     # …and the audit log holds the crisis, pseudonymous and without the text.
     export = client.get(

@@ -59,6 +59,7 @@ SECRETS = {
     "POSTGRES_PASSWORD": "postgres-secret",
     "GUARDRAIL_AUDIT_KEY": "audit-key-0123456789abcdef",
     "GUARDRAIL_API_KEY": "admin-key-0123456789",
+    "GUARDRAIL_METRICS_KEY": "metrics-key-0123456789",
     "GRAFANA_ADMIN_PASSWORD": "grafana-secret",
 }
 
@@ -256,6 +257,7 @@ def test_replicas_share_state_and_audit_log_with_secrets_from_the_environment(
             f"{postgres['POSTGRES_DB']}"
         )
         assert settings.audit_key is not None and settings.api_key is not None
+        assert settings.metrics_key is not None and not settings.metrics_public
         assert settings.db is None and settings.audit_db is None
         assert not settings.audit_per_replica
         # The policy named is one the image ships (Dockerfile: COPY policies <dir>).
@@ -295,6 +297,10 @@ def test_prometheus_scrapes_every_replica(compose: dict[str, Any]) -> None:
     assert sorted(targets) == sorted(f"{name}:8080" for name in gateways(compose))
     prometheus = compose["services"]["prometheus"]
     assert "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in prometheus["volumes"]
+    # /metrics needs a key: the replicas' GUARDRAIL_METRICS_KEY, mounted as a secret file.
+    assert job["authorization"]["credentials_file"] == "/run/secrets/metrics_key"
+    assert "metrics_key" in prometheus["secrets"]
+    assert compose["secrets"]["metrics_key"]["environment"] == "GUARDRAIL_METRICS_KEY"
 
 
 def test_grafana_is_provisioned_with_the_datasource_and_the_dashboard(
@@ -382,7 +388,7 @@ def exposition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         body = {"role": "bot", "texts": ["You should talk to someone you trust."]}
         assert client.post("/v1/classify", json=body, headers=AUTH).status_code == 200
         assert client.post("/v1/policies/reload", headers=AUTH).status_code == 200
-        yield client.get("/metrics").text
+        yield client.get("/metrics", headers=AUTH).text
 
 
 def series_and_labels(text: str) -> tuple[set[str], dict[str, set[str] | None]]:

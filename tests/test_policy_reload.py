@@ -129,7 +129,7 @@ def test_an_invalid_policy_is_rejected_and_the_old_one_stays(
     ).json()
     assert decision["policy_version"] == old["default"]  # still deciding with the old one
 
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=AUTH).text
     assert 'guardrail_policy_reload_total{outcome="error"} 1.0' in metrics
     assert f'guardrail_policy_info{{name="default",version="{old["default"]}"}} 1.0' in metrics
 
@@ -165,7 +165,7 @@ def test_a_file_change_is_picked_up(make: Callable[..., TestClient], folder: Pat
     write(folder / "default.yaml", BROKEN)  # a broken save: reported, not applied
     wait_for(lambda: not client.get("/v1/policies", headers=AUTH).json()["last_reload"]["ok"])
     assert "new" in versions(client) and versions(client)["default"] != old["default"]
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=AUTH).text
     assert 'guardrail_policy_reload_total{outcome="ok"} 2.0' in metrics
     assert 'guardrail_policy_reload_total{outcome="error"} 1.0' in metrics
 

@@ -167,7 +167,7 @@ def test_shadow_metric_over_http(tmp_path: Path, clock: Clock) -> None:
         for _ in range(2):
             decision = client.post("/v1/outreach/check", json=body, headers=AUTH).json()
             assert decision["verdict"] == "block"
-        metrics = client.get("/metrics").text
+        metrics = client.get("/metrics", headers=AUTH).text
         listed = client.get("/v1/policies", headers=AUTH).json()["policies"]
     assert 'guardrail_shadow_verdicts_total{policy="lenient",verdict="allow"} 2.0' in metrics
     assert 'guardrail_shadow_verdicts_total{policy="strict",verdict="block"} 2.0' in metrics

@@ -156,7 +156,8 @@ def test_a_wrong_type_key_fails_closed_not_500(
     """A Redis error (a key of the wrong type), so Redis only: no SQLite variant to skip."""
     client = make_client()
     bot, user = uid("coach"), uid("kit")
-    redis_sync.Redis.from_url(REDIS_URL).set(f"gr:{{default|{user}}}:consent", "x", ex=600)
+    prefix = client.app.state.gateway.store.prefix  # type: ignore[attr-defined]
+    redis_sync.Redis.from_url(REDIS_URL).set(f"{prefix}:{{default|{user}}}:consent", "x", ex=600)
     body = {"bot_id": bot, "user_id": user, "channel": "sms", "text": "Hi!", "kind": "proactive"}
     decided = client.post("/v1/outreach/check", json=body, headers=AUTH)
     assert decided.status_code == 200 and decided.json()["verdict"] == "block", decided.text

@@ -85,7 +85,7 @@ def test_serve_with_two_workers_shares_the_store_and_the_audit_chain(tmp_path: P
         workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         # /metrics adds up every worker's counts, whichever worker answers the scrape.
         for _ in range(4):
-            lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
+            lines = httpx.get(f"{url}/metrics", headers=AUTH, timeout=10).text.splitlines()
             counted = sum(
                 float(line.rsplit(" ", 1)[1])
                 for line in lines

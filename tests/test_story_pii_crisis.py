@@ -129,7 +129,11 @@ def test_pii_and_french_crisis_story(
     records = [json.loads(line) for line in export.text.splitlines() if line.strip()]
     decisions = [r for r in records if r.get("type") == "decision"]
     delivered = [r["delivered_text"] for r in decisions if r["delivered_text"]]
-    assert len(delivered) == 2 and all("[PHONE_NUMBER]" in d for d in delivered)
+    assert len(delivered) == 1 and all("[PHONE_NUMBER]" in d for d in delivered)
+    # The crisis reply's text is not kept at all (a sensitive rule acted): its keyed hash only.
+    (crisis_reply,) = [r for r in decisions if r.get("delivered_text_omitted")]
+    assert crisis_reply["delivered_text_omitted"] == "sensitive: crisis_resources"
+    assert crisis_reply["delivered_hmac"].startswith("hmac:")
     raw_values = [NAME, "Camille", "Martin", PHONE, "0612345678", IDEATION, "en finir", user]
     stored = export.text + "".join(
         p.read_bytes().decode("utf-8", "replace") for p in tmp_path.glob("issue5-audit.db*")

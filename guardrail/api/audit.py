@@ -2,7 +2,10 @@
 
 Every route needs an ``auditor`` or ``admin`` key and reads only the key's own tenant; a
 user is looked up by the raw id the auditor knows, pseudonymised here with the tenant's
-key. (Appending is the service layer's: :mod:`guardrail.service.audit`.)
+key. Records are shown without their place in the shared chain (no ``seq``,
+``prev_hash``), cursors are record ids and verification reports only the tenant's own
+count: nothing a tenant reads tells how much the others write. (Appending is the service
+layer's: :mod:`guardrail.service.audit`.)
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from guardrail.audit.export import MEDIA_TYPES, stream
 from guardrail.audit.records import RECORD_TYPES, RecordType
 from guardrail.audit.reports import Period, parse_when, stats
 from guardrail.audit.statutes import REPORTS, STATUTE_YEAR_BEFORE, to_csv
-from guardrail.audit.trail import parse_cursor
 from guardrail.auth import Principal
 from guardrail.gateway import Gateway
 from guardrail.models import Verdict
-from guardrail.service.access import require_role
+from guardrail.service.access import is_operator, require_role
+from guardrail.service.audit import verify_log
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -74,7 +77,7 @@ def _filter(
         since=_when(since, "since"),
         until=_when(until, "until"),
         bot=bot or None,
-        user=gateway.audit.pseudonym(tenant, user) if user else None,
+        user=gateway.audit.pseudonyms(tenant, user) if user else None,
         verdict=verdict.value if verdict else None,
         rule=rule or None,
         policy_version=policy_version or None,
@@ -98,7 +101,9 @@ async def decisions(
     rule: Rule = None,
     policy_version: Version = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(description="next_cursor of the page before")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of the page before")
+    ] = None,
 ) -> dict[str, Any]:
     gateway, principal = _auditor(request)
     flt = _filter(
@@ -106,11 +111,10 @@ async def decisions(
         rule=rule, policy_version=policy_version,
     )  # fmt: skip
     try:
-        parse_cursor(cursor)
+        rows, next_cursor = await gateway.audit.query(flt, cursor=cursor or None, limit=limit)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    rows, next_cursor = await gateway.audit.query(flt, cursor=cursor, limit=limit)
-    return {"items": [row.view() for row in rows], "next_cursor": next_cursor}
+    return {"items": [row.tenant_view() for row in rows], "next_cursor": next_cursor}
 
 
 @router.get("/decisions/{decision_id}", summary="One decision with its whole explanation")
@@ -119,14 +123,16 @@ async def decision(request: Request, decision_id: str) -> dict[str, Any]:
     record = await gateway.audit.get(decision_id)
     if record is None or record.tenant != principal.tenant or record.type != "decision":
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no decision {decision_id!r}")
-    return record.view()
+    return record.tenant_view()
 
 
 @router.get("/verify", summary="Check the whole hash chain; name the first bad record")
 async def verify(request: Request) -> dict[str, Any]:
+    """The whole chain, its signed head row and the last published head (the witness
+    file, when configured) are checked; the answer holds only this tenant's count."""
     gateway, principal = _auditor(request)
-    result = await gateway.audit.verify()
-    return result.to_json(tenant=principal.tenant)
+    result = await verify_log(gateway)
+    return result.to_json(tenant=None if is_operator(principal) else principal.tenant)
 
 
 @router.get(
@@ -160,7 +166,7 @@ async def export(
     )  # fmt: skip
     filename = f"guardrail-audit-{principal.tenant}.{format}"
     return StreamingResponse(
-        stream(gateway.audit, flt, format),
+        stream(gateway.audit, flt, format, tenant_view=True),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

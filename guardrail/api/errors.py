@@ -24,6 +24,7 @@ ERROR_NAMES = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    408: "timeout",
     409: "conflict",
     413: "too_large",
     422: "invalid_request",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from guardrail.api.deps import GatewayDep
 from guardrail.metrics import MULTIPROC_ENV, exposition
+from guardrail.service.access import may_read_metrics
 from guardrail.service.readiness import store_problem
 from guardrail.state.base import StoreUnavailable
 
@@ -57,12 +58,29 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
 @router.get(
     "/metrics",
     response_class=PlainTextResponse,
-    responses={200: {"description": "Prometheus text exposition format"}},
+    responses={
+        200: {"description": "Prometheus text exposition format"},
+        401: {"description": "no key, or an unknown one"},
+        403: {"description": "a tenant's key: the metrics cover every tenant"},
+    },
 )
 async def metrics(request: Request, gateway: GatewayDep) -> Response:
     """This process's metrics; under ``serve --workers N``, every worker's, added up (the
     workers write them to ``$PROMETHEUS_MULTIPROC_DIR``, whichever worker answers reads
-    them all; ``process_*`` only for a single process, where they mean one process)."""
+    them all; ``process_*`` only for a single process). They cover every tenant, so they
+    need the metrics key or the operator's (``metrics_public`` lifts that where only the
+    scraper reaches the port)."""
+    allowed = may_read_metrics(gateway, request.headers.get("authorization"))
+    if allowed is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "/metrics needs the metrics key (GUARDRAIL_METRICS_KEY) or the operator's key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not allowed:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "the metrics cover every tenant: not for a tenant's key"
+        )
     if os.environ.get(MULTIPROC_ENV):
         merged = CollectorRegistry()
         MultiProcessCollector(merged)  # type: ignore[no-untyped-call]

@@ -7,9 +7,16 @@ the new record and inserts it in one transaction that holds the chain's write lo
 several processes or replicas appending at once still build one unbroken chain.
 
 Record hashes are keyed: :class:`~guardrail.audit.trail.AuditTrail` hands its backend the
-audit key's sealer (:meth:`AuditBackend.use_key`) before the first append. A backend
-opened ``read_only`` (the ``guardrail audit`` commands that only read) never creates a
-table, stores a meta value or appends, and refuses a file or database without a log.
+current audit key (:meth:`AuditBackend.use_key`) before the first append. Each append also
+rewrites the log's *head row* (seq, hash, the key that seals the next record, and that
+key's signature over them) in the same transaction: a log cut short, or emptied, no
+longer matches its head row, and nobody without the key can sign a new one. An append
+refuses to go on when the head row and the last record disagree (the log was cut or
+edited: appending would bury the evidence), or when the head row names another key than
+the one it was given (:class:`KeyChanged`: the trail then records a rotation, or
+refuses). A backend opened ``read_only`` (the ``guardrail audit`` commands that only read)
+never creates a table, stores a meta value or appends, and refuses a file or database
+without a log.
 """
 
 from __future__ import annotations
@@ -22,11 +29,36 @@ from typing import Any
 
 import orjson
 
-from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, Columns, Sealer
+from guardrail.audit.records import GENESIS_HASH, GLOBAL_TENANT, AuditRecord, ChainSeal, Columns
 
 
 class AuditUnavailable(RuntimeError):
     """The audit log cannot be written or read; a decision must not be acknowledged."""
+
+
+class KeyChanged(AuditUnavailable):
+    """The chain's head names another key than the one this backend seals with."""
+
+    def __init__(self, head_key: str) -> None:
+        super().__init__(
+            f"the audit chain is sealed with key id {head_key}, not this process's key"
+        )
+        self.head_key = head_key
+
+
+@dataclass(frozen=True)
+class HeadRow:
+    """What the log says its head is: the last seq and hash, the key that seals the next
+    record, and that key's signature (:meth:`AuditKey.sign_head_row`). ``key_id`` and
+    ``signature`` are None in a PostgreSQL log from before signed heads."""
+
+    seq: int
+    hash: str
+    key_id: str | None
+    signature: str | None
+
+
+GENESIS_LINK = (0, GENESIS_HASH)
 
 
 @dataclass(frozen=True)
@@ -43,8 +75,9 @@ class RecordFilter:
     until: datetime | None = None
     """Exclusive upper bound."""
     bot: str | None = None
-    user: str | None = None
-    """A pseudonym (see :meth:`AuditKey.pseudonym`), never a raw user id."""
+    user: str | tuple[str, ...] | None = None
+    """A pseudonym (see :meth:`AuditKey.pseudonym`), never a raw user id; several: the
+    user's pseudonyms under each key of the ring (records from before a rotation too)."""
     verdict: str | None = None
     rule: str | None = None
     """A rule id, or a family such as ``manipulation.*``."""
@@ -71,9 +104,12 @@ class RecordFilter:
         if self.until is not None:
             clauses.append(f"ts < {mark}")
             params.append(self.until.timestamp())
+        if isinstance(self.user, tuple):
+            clauses.append(f'"user" IN ({", ".join(mark for _ in self.user)})')
+            params += list(self.user)
         for column in ("bot", "user", "verdict", "policy_version"):
             value = getattr(self, column)
-            if value is not None:
+            if value is not None and not isinstance(value, tuple):
                 clauses.append(f'"{column}" = {mark}')
                 params.append(value)
         if self.rule:
@@ -143,18 +179,60 @@ class AuditBackend(ABC):
     _mark: str
     _find: str
     read_only: bool = False
-    _seal: Sealer | None = None
+    _seal: ChainSeal | None = None
 
-    def use_key(self, seal: Sealer) -> None:
-        """The audit key's :meth:`~guardrail.audit.pseudonym.AuditKey.chain_hash`."""
+    def use_key(self, seal: ChainSeal) -> None:
+        """The current audit key: it seals new records and signs the head row."""
         self._seal = seal
 
-    def _hash(self, seq: int, prev_hash: str, body_json: str) -> str:
+    @property
+    def seal(self) -> ChainSeal:
         if self.read_only:
             raise AuditUnavailable("the audit log is open read-only")
         if self._seal is None:
             raise AuditUnavailable("no audit key given to the backend: cannot seal a record")
-        return self._seal(seq, prev_hash, body_json)
+        return self._seal
+
+    def _sealer(
+        self, link: tuple[int, str], row: HeadRow | None, rotate_from: ChainSeal | None
+    ) -> ChainSeal | None:
+        """Which key seals the next record, under the chain's lock; None: nothing to do (a
+        rotation another process made first). ``link``: the last record's (seq, hash)."""
+        seal = self.seal
+        if row is not None and (row.seq, row.hash) != link:
+            raise AuditUnavailable(
+                f"the audit log's head row (seq {row.seq}) does not match its last record "
+                f"(seq {link[0]}): records were cut off or edited; refusing to append over "
+                "them (run `guardrail audit verify`)"
+            )
+        head_key = row.key_id if row is not None else None
+        if rotate_from is not None:
+            if head_key == seal.key_id:
+                return None
+            if head_key not in (None, rotate_from.key_id):
+                raise KeyChanged(str(head_key))
+            return rotate_from
+        if head_key is not None and head_key != seal.key_id:
+            raise KeyChanged(head_key)
+        return seal
+
+    @abstractmethod
+    def head_row(self) -> HeadRow | None:
+        """The stored head row; None when the log has none (from before signed heads)."""
+
+    @abstractmethod
+    def last_link(self) -> tuple[int, str]:
+        """(seq, hash) of the last record, else of the last checkpoint, else the genesis."""
+
+    @abstractmethod
+    def adopt_head(self, key: ChainSeal, link: tuple[int, str]) -> None:
+        """Write a signed head row for a log without one (or an unsigned one), when its
+        last link is still ``link`` (checked under the chain's lock); ``key`` is the key
+        of the head record, which must seal the next one."""
+
+    @abstractmethod
+    def delete_meta(self, key: str) -> None:
+        """Remove a meta value (a key an older release kept in the log)."""
 
     @abstractmethod
     def stored_meta(self, key: str) -> str | None:
@@ -169,10 +247,19 @@ class AuditBackend(ABC):
         """The stored value of ``key``; ``default`` is stored first when there is none."""
 
     @abstractmethod
-    def append(self, body: dict[str, Any], *, if_absent: bool = False) -> AuditRecord | None:
+    def append(
+        self,
+        body: dict[str, Any],
+        *,
+        if_absent: bool = False,
+        rotate_from: ChainSeal | None = None,
+    ) -> AuditRecord | None:
         """Seal and store one record at the head of the chain.
 
         With ``if_absent``, a record whose id is already stored is not added again (None).
+        ``rotate_from``: ``body`` is a key rotation, sealed with that (older) key while the
+        head row names it; from then on the head row names this backend's key. None when
+        the head already names this backend's key (another process rotated first).
         """
 
     def get(self, record_id: str) -> AuditRecord | None:

@@ -1,11 +1,13 @@
 """The audit log in PostgreSQL, for several gateway replicas writing one chain.
 
 Every append transaction locks the single row of ``audit_head`` (``SELECT … FOR UPDATE``),
-reads the head's seq and hash, inserts the sealed records and moves the head: replicas
-queue on that row lock, so there is one chain with no fork and no gap whatever the number
-of writers. A commit returns only once PostgreSQL has made it durable
-(``synchronous_commit`` as the server is configured), before any decision in it is
-answered. A trigger refuses UPDATE and DELETE except inside a purge transaction.
+reads the head's seq and hash, checks them against the last record (a log cut short or
+edited behind the head row is refused, not appended to), inserts the sealed records and
+moves the head, signed with the audit key: replicas queue on that row lock, so there is
+one chain with no fork and no gap whatever the number of writers. A commit returns only
+once PostgreSQL has made it durable (``synchronous_commit`` as the server is configured),
+before any decision in it is answered. A trigger refuses UPDATE and DELETE except inside
+a purge transaction.
 
 Throughput: the row lock is held for a few round trips and one commit flush, so one
 record per transaction caps the whole fleet at one flush per record. Appends that arrive
@@ -27,13 +29,15 @@ import orjson
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from guardrail.audit.backend import AuditBackend, AuditUnavailable, Checkpoint, PurgeDraft
-from guardrail.audit.records import (
-    GENESIS_HASH,
-    AuditRecord,
-    Columns,
-    canonical_json,
+from guardrail.audit.backend import (
+    GENESIS_LINK,
+    AuditBackend,
+    AuditUnavailable,
+    Checkpoint,
+    HeadRow,
+    PurgeDraft,
 )
+from guardrail.audit.records import GENESIS_HASH, AuditRecord, ChainSeal, Columns, canonical_json
 
 _COLUMNS = (
     'seq, id, type, ts, tenant, bot, "user", verdict, rules, policy_version, body, prev_hash, hash'
@@ -68,6 +72,9 @@ _SCHEMA = [
     )""",
     f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')"
     " ON CONFLICT DO NOTHING",
+    # Signed heads (NULL in a log from before them, until a gateway adopts its head).
+    "ALTER TABLE audit_head ADD COLUMN IF NOT EXISTS key_id TEXT",
+    "ALTER TABLE audit_head ADD COLUMN IF NOT EXISTS signature TEXT",
     """CREATE TABLE IF NOT EXISTS audit_checkpoints (
         through_seq BIGINT PRIMARY KEY,
         body TEXT NOT NULL,
@@ -94,6 +101,7 @@ class _Pending:
 
     body: dict[str, Any]
     if_absent: bool
+    rotate_from: ChainSeal | None = None
     done: bool = False
     record: AuditRecord | None = None
     error: Exception | None = None
@@ -167,6 +175,46 @@ class PostgresAudit(AuditBackend):
         rows = self._read("SELECT value FROM audit_meta WHERE key = %s", (key,))
         return str(rows[0][0]) if rows else None
 
+    def delete_meta(self, key: str) -> None:
+        if self.read_only:
+            raise AuditUnavailable("the audit log is open read-only")
+        with self._session() as conn:
+            conn.execute("DELETE FROM audit_meta WHERE key = %s", (key,))
+
+    def head_row(self) -> HeadRow | None:
+        rows = self._read("SELECT seq, hash, key_id, signature FROM audit_head WHERE id = 1")
+        if not rows:
+            return None
+        seq, digest, key_id, signature = rows[0]
+        return HeadRow(int(seq), str(digest), key_id, signature)
+
+    def last_link(self) -> tuple[int, str]:
+        with self._session() as conn:
+            return _last_link(conn)
+
+    def adopt_head(self, key: ChainSeal, link: tuple[int, str]) -> None:
+        if self.read_only:
+            raise AuditUnavailable("the audit log is open read-only")
+        with self._session() as conn, conn.transaction():
+            row = conn.execute(
+                "SELECT seq, hash, signature FROM audit_head WHERE id = 1 FOR UPDATE"
+            ).fetchone()
+            if row is not None and row[2] is not None:
+                return
+            if _last_link(conn) != link:
+                return
+            if row is not None and (int(row[0]), str(row[1])) != link:
+                raise AuditUnavailable(
+                    f"the audit log's head row (seq {row[0]}) does not match its last record "
+                    f"(seq {link[0]}): records were cut off or edited; refusing to sign it"
+                )
+            conn.execute(
+                "INSERT INTO audit_head (id, seq, hash, key_id, signature)"
+                " VALUES (1, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq,"
+                " hash = EXCLUDED.hash, key_id = EXCLUDED.key_id, signature = EXCLUDED.signature",
+                (link[0], link[1], key.key_id, key.sign_head_row(*link)),
+            )
+
     def meta(self, key: str, default: str) -> str:
         if self.read_only:
             raise AuditUnavailable("the audit log is open read-only")
@@ -179,10 +227,16 @@ class PostgresAudit(AuditBackend):
         assert row is not None
         return str(row[0])
 
-    def append(self, body: dict[str, Any], *, if_absent: bool = False) -> AuditRecord | None:
+    def append(
+        self,
+        body: dict[str, Any],
+        *,
+        if_absent: bool = False,
+        rotate_from: ChainSeal | None = None,
+    ) -> AuditRecord | None:
         if self.read_only:
             raise AuditUnavailable("the audit log is open read-only")
-        mine = _Pending(body, if_absent)
+        mine = _Pending(body, if_absent, rotate_from)
         with self._queue_lock:
             self._queue.append(mine)
         with self._writer:  # whoever gets it writes everything queued so far
@@ -221,9 +275,17 @@ class PostgresAudit(AuditBackend):
         held: appends that arrive while another replica holds it join this commit."""
         records: list[tuple[_Pending, AuditRecord | None]] = []
         with self._session() as conn, conn.transaction():
-            head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-            seq, prev = head.fetchone() or (0, GENESIS_HASH)
-            seq, prev = int(seq), str(prev)
+            found = conn.execute(
+                "SELECT seq, hash, key_id, signature FROM audit_head WHERE id = 1 FOR UPDATE"
+            ).fetchone()
+            if found is None:
+                raise AuditUnavailable(
+                    "the audit log has no head row (it was removed): refusing to append; run "
+                    "`guardrail audit verify`"
+                )
+            row = HeadRow(int(found[0]), str(found[1]), *found[2:])
+            link = _last_link(conn)
+            seq, prev = link
             batch = batch if batch is not None else self._take()
             taken.extend(batch)
             wanted = [str(item.body["id"]) for item in batch if item.if_absent]
@@ -240,10 +302,15 @@ class PostgresAudit(AuditBackend):
                 if item.if_absent and cols.id in present:
                     records.append((item, None))
                     continue
+                sealer = self._sealer((seq, prev), row, item.rotate_from)
+                if sealer is None:
+                    records.append((item, None))
+                    continue
                 present.add(cols.id)
                 text = canonical_json(item.body)
                 seq += 1
-                digest = self._hash(seq, prev, text)
+                digest = sealer.chain_hash(seq, prev, text)
+                row = HeadRow(seq, digest, self.seal.key_id, None)
                 rows.append(
                     (seq, cols.id, cols.type, cols.ts, cols.tenant, cols.bot, cols.user,
                      cols.verdict, cols.rules, cols.policy_version, text, prev, digest)
@@ -257,7 +324,12 @@ class PostgresAudit(AuditBackend):
                         "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                         rows,
                     )
-                conn.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (seq, prev))
+                seal = self.seal
+                conn.execute(
+                    "UPDATE audit_head SET seq = %s, hash = %s, key_id = %s, signature = %s"
+                    " WHERE id = 1",
+                    (seq, prev, seal.key_id, seal.sign_head_row(seq, prev)),
+                )
         for item, record in records:  # only once committed
             item.record, item.done = record, True
 
@@ -298,3 +370,16 @@ class PostgresAudit(AuditBackend):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _last_link(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[int, str]:
+    """(seq, hash) of the last record, else of the last checkpoint, else the genesis."""
+    row = conn.execute("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is not None:
+        return int(row[0]), str(row[1])
+    mark = conn.execute(
+        "SELECT through_seq, body FROM audit_checkpoints ORDER BY through_seq DESC LIMIT 1"
+    ).fetchone()
+    if mark is not None:
+        return int(mark[0]), str(orjson.loads(mark[1])["last_hash"])
+    return GENESIS_LINK

@@ -4,16 +4,19 @@ A record is a small JSON document (the *body*) plus its place in the chain: ``se
 ``prev_hash`` and ``hash``. The hash covers the canonical JSON of all three, so changing
 a body, reordering records or dropping one breaks every hash after it.
 
-Two chain versions: records written since the keyed chain carry ``hmac:<hex>``, an
-HMAC-SHA256 under the audit key (see :meth:`AuditKey.chain_hash`), so someone who can
-write the database but lacks the key cannot recompute the chain after an edit. Older
-records carry a bare 64-hex SHA-256 (:func:`chain_hash`); they still verify, as long as a
-keyed record after them binds them (the verifier's rules are in ``chain.py``). A few body fields
+Three hash versions: records written now carry ``hmac:<key id>:<hex>``, an HMAC-SHA256
+under the audit key named by its id (see :meth:`AuditKey.chain_hash`), so someone who can
+write the database but lacks the key cannot recompute the chain after an edit, and a log
+sealed over several keys (a rotation) says which key verifies each record. Records of the
+first keyed logs carry ``hmac:<hex>`` (the key unnamed); the oldest carry a bare 64-hex
+SHA-256 (:func:`chain_hash`); both still verify, as long as a keyed record after them binds
+them (the verifier's rules are in ``chain.py``). A few body fields
 are copied into indexed columns for queries; verification checks that they still agree
 with the body, so editing a column to hide a record from a query is caught too.
 
-Bodies never hold raw personal data: users appear as keyed pseudonyms, texts as SHA-256
-hashes, and the delivered text only as whatever the redaction hook returns.
+Bodies never hold raw personal data: users appear as keyed pseudonyms, texts as keyed
+hashes (older records: plain SHA-256), and the delivered text only as whatever the
+redaction hook returns.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 RecordType = Literal[
-    "decision", "consent", "crisis", "delivery", "notification", "policy_reload", "purge"
+    "decision",
+    "consent",
+    "crisis",
+    "delivery",
+    "notification",
+    "policy_reload",
+    "purge",
+    "key_rotation",
 ]
 RECORD_TYPES: tuple[RecordType, ...] = (
     "decision",
@@ -36,6 +46,7 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     "notification",
     "policy_reload",
     "purge",
+    "key_rotation",
 )
 
 GENESIS_HASH = "0" * 64
@@ -66,11 +77,21 @@ def chain_hash_text(seq: int, prev_hash: str, body_json: str) -> str:
 
 
 KEYED_PREFIX = "hmac:"
-"""How a keyed (version 2) hash starts; a bare 64-hex hash is a version 1 plain SHA-256."""
+"""How a keyed hash starts (``hmac:<key id>:<hex>``, or ``hmac:<hex>`` in the first keyed
+logs); a bare 64-hex hash is a version 1 plain SHA-256."""
 
 
 def is_keyed(digest: str) -> bool:
     return digest.startswith(KEYED_PREFIX)
+
+
+def hash_key_id(digest: str) -> str | None:
+    """The id of the key a keyed hash names (``hmac:<key id>:<hex>``); None for a hash
+    that names none (plain SHA-256, or the first keyed logs' ``hmac:<hex>``)."""
+    if not digest.startswith(KEYED_PREFIX):
+        return None
+    kid, sep, _ = digest[len(KEYED_PREFIX) :].partition(":")
+    return kid if sep else None
 
 
 def chain_message(seq: int, prev_hash: str, body_json: str) -> str:
@@ -82,6 +103,17 @@ class Sealer(Protocol):
     """Computes a record's hash from its position and canonical body (the audit key's)."""
 
     def __call__(self, seq: int, prev_hash: str, body_json: str) -> str: ...
+
+
+class ChainSeal(Protocol):
+    """What a backend needs of the key that seals new records: its id, the record hash,
+    and the signature of the head row it keeps (:class:`~guardrail.audit.pseudonym.AuditKey`)."""
+
+    key_id: str
+
+    def chain_hash(self, seq: int, prev_hash: str, body_json: str) -> str: ...
+
+    def sign_head_row(self, seq: int, digest: str) -> str: ...
 
 
 def iso(dt: datetime) -> str:
@@ -154,12 +186,23 @@ class AuditRecord:
         return parse_iso(str(self.body["ts"]))
 
     def view(self) -> dict[str, Any]:
-        """The record as the API and exports show it: the body plus its chain links."""
+        """The record as the operator's exports show it: the body plus its chain links."""
         return {**self.body, "seq": self.seq, "prev_hash": self.prev_hash, "hash": self.hash}
+
+    def tenant_view(self) -> dict[str, Any]:
+        """The record as a tenant's auditors see it: the body and its own seal, without its
+        place in the shared chain (``seq`` and ``prev_hash`` would tell how much the other
+        tenants write between two of its records)."""
+        return {**self.body, "hash": self.hash}
 
     @property
     def keyed(self) -> bool:
         return is_keyed(self.hash)
+
+    @property
+    def key_id(self) -> str | None:
+        """The key that sealed it, when the hash names one."""
+        return hash_key_id(self.hash)
 
     def problem(self, seal: Sealer) -> str | None:
         """Why this record does not match its hash or its columns; None when it does.

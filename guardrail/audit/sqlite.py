@@ -14,7 +14,8 @@ decision.
 Appends take the write lock (``BEGIN IMMEDIATE``) before reading the head, so gateway
 processes sharing the file serialise and never fork the chain. Triggers refuse UPDATE and
 DELETE outside a purge: they stop accidents, not someone with the file (verification
-does that).
+does that). Schema version 2 adds the signed head row (``audit_head``); a version 1 file
+gets the table when a gateway opens it, and its row when the trail adopts the head.
 """
 
 from __future__ import annotations
@@ -28,16 +29,18 @@ from typing import Any, Literal
 
 import orjson
 
-from guardrail.audit.backend import AuditBackend, AuditUnavailable, Checkpoint, PurgeDraft
-from guardrail.audit.records import (
-    GENESIS_HASH,
-    AuditRecord,
-    Columns,
-    canonical_json,
+from guardrail.audit.backend import (
+    GENESIS_LINK,
+    AuditBackend,
+    AuditUnavailable,
+    Checkpoint,
+    HeadRow,
+    PurgeDraft,
 )
+from guardrail.audit.records import AuditRecord, ChainSeal, Columns, canonical_json
 from guardrail.sqlite_tx import connect_wal, transaction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_records (
@@ -63,6 +66,14 @@ CREATE INDEX IF NOT EXISTS ix_audit_ts ON audit_records (ts);
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
     through_seq INTEGER PRIMARY KEY,
     body TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    key_id TEXT NOT NULL,
     signature TEXT NOT NULL
 );
 
@@ -187,7 +198,12 @@ class SQLiteAudit(AuditBackend):
             (value,) = db.execute("SELECT value FROM audit_meta WHERE key = ?", (key,)).fetchone()
         return str(value)
 
-    def _head(self, db: sqlite3.Connection) -> tuple[int, str]:
+    def delete_meta(self, key: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM audit_meta WHERE key = ?", (key,))
+
+    @staticmethod
+    def _head(db: sqlite3.Connection) -> tuple[int, str]:
         row = db.execute("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
         if row is not None:
             return int(row[0]), str(row[1])
@@ -196,9 +212,45 @@ class SQLiteAudit(AuditBackend):
         ).fetchone()
         if mark is not None:
             return int(mark[0]), str(orjson.loads(mark[1])["last_hash"])
-        return 0, GENESIS_HASH
+        return GENESIS_LINK
 
-    def append(self, body: dict[str, Any], *, if_absent: bool = False) -> AuditRecord | None:
+    @staticmethod
+    def _row(db: sqlite3.Connection) -> HeadRow | None:
+        found = db.execute("SELECT seq, hash, key_id, signature FROM audit_head").fetchone()
+        return None if found is None else HeadRow(int(found[0]), *map(str, found[1:]))
+
+    def head_row(self) -> HeadRow | None:
+        if not self._read("SELECT 1 FROM sqlite_master WHERE name = 'audit_head'"):
+            return None  # a version 1 file, read as it is
+        rows = self._read("SELECT seq, hash, key_id, signature FROM audit_head")
+        return HeadRow(int(rows[0][0]), *map(str, rows[0][1:])) if rows else None
+
+    def last_link(self) -> tuple[int, str]:
+        try:
+            return self._head(self._db)
+        except sqlite3.Error as exc:
+            raise AuditUnavailable(f"audit log {self.path!r}: {exc}") from exc
+
+    @staticmethod
+    def _put_row(db: sqlite3.Connection, seq: int, digest: str, key: ChainSeal) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO audit_head (id, seq, hash, key_id, signature)"
+            " VALUES (1, ?, ?, ?, ?)",
+            (seq, digest, key.key_id, key.sign_head_row(seq, digest)),
+        )
+
+    def adopt_head(self, key: ChainSeal, link: tuple[int, str]) -> None:
+        with self._transaction() as db:
+            if self._row(db) is None and self._head(db) == link:
+                self._put_row(db, link[0], link[1], key)
+
+    def append(
+        self,
+        body: dict[str, Any],
+        *,
+        if_absent: bool = False,
+        rotate_from: ChainSeal | None = None,
+    ) -> AuditRecord | None:
         cols = Columns.of(body)
         text = canonical_json(body)
         with self._transaction() as db:
@@ -207,14 +259,22 @@ class SQLiteAudit(AuditBackend):
                 and db.execute("SELECT 1 FROM audit_records WHERE id = ?", (cols.id,)).fetchone()
             ):
                 return None
-            seq, prev = self._head(db)
-            seq += 1
-            digest = self._hash(seq, prev, text)
+            link, row = self._head(db), self._row(db)
+            if row is None and link != GENESIS_LINK:
+                raise AuditUnavailable(
+                    f"audit log {self.path!r} has no head row: open it through the audit trail"
+                )
+            sealer = self._sealer(link, row, rotate_from)
+            if sealer is None:
+                return None
+            seq, prev = link[0] + 1, link[1]
+            digest = sealer.chain_hash(seq, prev, text)
             db.execute(
                 f"INSERT INTO audit_records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (seq, cols.id, cols.type, cols.ts, cols.tenant, cols.bot, cols.user, cols.verdict,
                  cols.rules, cols.policy_version, text, prev, digest),
             )  # fmt: skip
+            self._put_row(db, seq, digest, self.seal)
         return AuditRecord(seq=seq, body=body, prev_hash=prev, hash=digest, columns=cols)
 
     def purge(

@@ -8,17 +8,13 @@ them back for queries, exports, reports and verification.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Literal, ParamSpec, TypeVar
-
-from pydantic import SecretStr
+from typing import Any, ParamSpec, TypeVar
 
 from guardrail.audit.backend import (
     EVERYTHING,
@@ -29,8 +25,11 @@ from guardrail.audit.backend import (
     RecordFilter,
 )
 from guardrail.audit.chain import ChainVerifier, PublishedHead, Verification
+from guardrail.audit.chainkeys import KeyedChain
+from guardrail.audit.keys import KeyRing
+from guardrail.audit.options import AuditOptions, open_backend, resolve_keys
 from guardrail.audit.pseudonym import AuditKey
-from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, iso, sha256_hex
+from guardrail.audit.records import GLOBAL_TENANT, AuditRecord, iso
 from guardrail.audit.redact import Redactor, redact
 from guardrail.models import Decision, Delivery, Event, EventResult, OutreachRequest
 from guardrail.stages import CLOCK
@@ -40,7 +39,6 @@ log = logging.getLogger("guardrail.audit")
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_KEY_META = "pseudonym_key"
 _PAGE = 500
 
 
@@ -52,87 +50,39 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class AuditOptions:
-    """What the audit trail needs from the gateway's settings, as plain values (the
-    gateway builds them: :func:`guardrail.gateway.audit_options`)."""
-
-    db_path: str = "guardrail-audit.db"
-    """The SQLite file of the log (unused when ``url`` is set)."""
-    url: str | None = None
-    """PostgreSQL URL of a log shared by several replicas."""
-    secret: SecretStr | None = None
-    """The key of pseudonyms and checkpoints; None: one generated and kept in the log."""
-    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
-    """SQLite sync: NORMAL survives kill -9, FULL also power loss."""
-
-
-def open_backend(options: AuditOptions, *, read_only: bool = False) -> AuditBackend:
-    """The backend the options name: ``url`` (PostgreSQL) or a SQLite file.
-
-    ``read_only``: open an existing log as it is (no file, table or meta value created)."""
-    if options.url:
-        from guardrail.audit.postgres import PostgresAudit
-
-        return PostgresAudit(options.url, read_only=read_only)
-    from guardrail.audit.sqlite import SQLiteAudit
-
-    return SQLiteAudit(options.db_path, synchronous=options.synchronous, read_only=read_only)
-
-
-def resolve_key(secret: SecretStr | None, backend: AuditBackend) -> AuditKey:
-    """The configured key, else one generated once and kept in the log's meta table.
-
-    A key kept beside the records protects pseudonyms from anyone without the database
-    but not from someone who has it (they can try every user id), hence the warning.
-    """
-    if secret is not None:
-        key = AuditKey(secret.get_secret_value().encode())
-    elif backend.read_only:
-        stored = backend.stored_meta(_KEY_META)
-        if stored is None:
-            raise AuditUnavailable(
-                "no audit key: set GUARDRAIL_AUDIT_KEY (or audit_key) to the key the log "
-                "was written with; this log keeps none of its own"
-            )
-        key = AuditKey(bytes.fromhex(stored))
-    else:
-        key = AuditKey(bytes.fromhex(backend.meta(_KEY_META, secrets.token_hex(32))))
-        log.warning(
-            "no audit_key configured (GUARDRAIL_AUDIT_KEY): user pseudonyms and purge "
-            "checkpoints use a key generated once and stored in the audit database itself; "
-            "configure a secret key so that having the database is not enough to reverse them"
-        )
-    first = backend.stored_meta("key_id") if backend.read_only else None
-    if not backend.read_only:
-        first = backend.meta("key_id", key.key_id)
-    if first is not None and first != key.key_id:
-        log.warning(
-            "the audit key (id %s) differs from the one the log started with (id %s): earlier "
-            "pseudonyms will not match and earlier checkpoints will not verify",
-            key.key_id,
-            first,
-        )
-    return key
-
-
 class AuditTrail:
+    """The log as the gateway writes and reads it, over one backend and one key ring.
+    Opened for writing, it first adopts the log's head (:mod:`guardrail.audit.chainkeys`):
+    a log sealed with a key that is not configured is refused."""
+
     def __init__(
         self,
         backend: AuditBackend,
-        key: AuditKey,
+        keys: AuditKey | KeyRing,
         *,
         clock: Callable[[], datetime] = _now,
         redactor: Redactor = redact,
     ) -> None:
-        self.backend, self.key, self.clock, self.redactor = backend, key, clock, redactor
-        backend.use_key(key.chain_hash)
+        self.keys = keys if isinstance(keys, KeyRing) else KeyRing(keys)
+        self.backend, self.clock, self.redactor = backend, clock, redactor
+        self.chain = KeyedChain(backend, self.keys, clock)
+        if not backend.read_only:
+            self.chain.adopt_head()
+
+    @property
+    def key(self) -> AuditKey:
+        """The current key: it seals new records, pseudonyms and text hashes."""
+        return self.keys.current
 
     @classmethod
     def open(cls, options: AuditOptions, *, clock: Callable[[], datetime] = _now) -> AuditTrail:
         """The trail over the log ``options`` name, created if it does not exist."""
         backend = open_backend(options)
-        return cls(backend, resolve_key(options.secret, backend), clock=clock)
+        try:
+            return cls(backend, resolve_keys(options, backend), clock=clock)
+        except BaseException:
+            backend.close()
+            raise
 
     @classmethod
     def memory(cls) -> AuditTrail:
@@ -140,6 +90,14 @@ class AuditTrail:
         from guardrail.audit.sqlite import SQLiteAudit
 
         return cls(SQLiteAudit(":memory:"), AuditKey(secrets.token_bytes(32)))
+
+    def _append(self, body: dict[str, Any], *, if_absent: bool = False) -> AuditRecord | None:
+        return self.chain.append(body, if_absent=if_absent)
+
+    async def rotate(self) -> bool:
+        """Hand the chain to the current key now, when its head names a previous one (a
+        start-up would do it at the first append); False when there is nothing to do."""
+        return await self._run(self.chain.rotate)
 
     async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         def work() -> T:
@@ -153,6 +111,14 @@ class AuditTrail:
     def pseudonym(self, tenant: str, user_id: str) -> str:
         return self.key.pseudonym(tenant, user_id)
 
+    def pseudonyms(self, tenant: str, user_id: str) -> tuple[str, ...]:
+        """The user's pseudonym under every key of the ring (to find records of before a
+        rotation too)."""
+        return tuple(dict.fromkeys(key.pseudonym(tenant, user_id) for key in self.keys.keys))
+
+    def text_hmac(self, tenant: str, text: str) -> str:
+        return self.key.text_hmac(tenant, text)
+
     # -- writing -------------------------------------------------------------------------
 
     async def record_decision(
@@ -162,22 +128,33 @@ class AuditTrail:
         decision: Decision,
         *,
         redacted: str | None = None,
+        omit_text: str | None = None,
     ) -> AuditRecord | None:
         """Append the decision; a replay is appended only if its original never was
         (the process died between the state commit and the audit append).
 
         ``redacted``: the delivered text already redacted from the pipeline's own PII
-        findings (:attr:`guardrail.pipeline.Outcome.audit_text`); None: redacted here."""
+        findings (:attr:`guardrail.pipeline.Outcome.audit_text`); None: redacted here.
+        ``omit_text``: why the policy keeps no delivered text (a sensitive category acted
+        on the message): only its keyed hash is stored."""
         delivered = decision.text
-        if delivered is not None and redacted is None:
+        if omit_text is not None:
+            redacted = None
+        elif delivered is not None and redacted is None:
             redacted = await self.redactor(
                 delivered, tenant=tenant, bot=req.bot_id, locale=req.user.locale
             )
-        body = self.decision_body(tenant, req, decision, redacted)
-        return await self._run(self.backend.append, body, if_absent=decision.idempotent_replay)
+        body = self.decision_body(tenant, req, decision, redacted, omit_text=omit_text)
+        return await self._run(self._append, body, if_absent=decision.idempotent_replay)
 
     def decision_body(
-        self, tenant: str, req: OutreachRequest, decision: Decision, redacted: str | None
+        self,
+        tenant: str,
+        req: OutreachRequest,
+        decision: Decision,
+        redacted: str | None,
+        *,
+        omit_text: str | None = None,
     ) -> dict[str, Any]:
         delivered = decision.text
         return {
@@ -203,41 +180,64 @@ class AuditTrail:
             "scores": dict(decision.scores),
             "policy": decision.policy,
             "policy_version": decision.policy_version,
-            "text_sha256": sha256_hex(req.text),
-            "delivered_sha256": sha256_hex(delivered) if delivered is not None else None,
-            "delivered_text": redacted,
+            "text_hmac": self.text_hmac(tenant, req.text),
+            "delivered_hmac": self.text_hmac(tenant, delivered) if delivered is not None else None,
+            "delivered_text": None if omit_text is not None else redacted,
+            "delivered_text_omitted": omit_text if delivered is not None else None,
         }
 
-    async def record_consent(
-        self, tenant: str, event: Event, result: EventResult, *, via: str | None = None
-    ) -> AuditRecord | None:
-        """Append an opt-out or opt-in: when the platform saw it, when we honoured it, on
-        whose word (``evidence``: webhook, ingest, admin or bot; ``via``: the key or webhook),
-        and whether it was applied (an opt-in the bot forwarded does not lift a user's STOP:
-        it is recorded with ``applied: false`` and the reason)."""
-        if result.consent is None or result.duplicate:
-            return None
+    def consent_body(
+        self,
+        tenant: str,
+        event: Event,
+        *,
+        opted_out: bool,
+        scope: str | None,
+        evidence: str | None,
+        applied: bool,
+        via: str | None = None,
+    ) -> dict[str, Any]:
+        """An opt-out or opt-in: when the platform saw it, when we honoured it, on whose
+        word (``evidence``: webhook, ingest, admin or bot; ``via``: the key or webhook), and
+        whether it was applied (an opt-in the bot forwarded does not lift a user's STOP: it
+        is recorded with ``applied: false``)."""
         honoured = self.clock()
-        applied = result.consent_applied is not False
-        wanted = result.consent if applied else "opted_in"  # only opt-ins are ever refused
-        body = {
+        return {
             "type": "consent",
             "id": uuid.uuid4().hex,
             "ts": iso(honoured),
             "tenant": tenant,
             "bot": event.bot_id,
             "user": self.pseudonym(tenant, event.user_id),
-            "action": "opt_out" if wanted == "opted_out" else "opt_in",
-            "scope": result.consent_scope,
+            "action": "opt_out" if opted_out else "opt_in",
+            "scope": scope,
             "source": event.type.value,
-            "evidence": result.consent_source,
+            "evidence": evidence,
             "via": via,
             "applied": applied,
             "channel": event.channel.value if event.channel else None,
             "received_at": iso(event.ts),
             "honoured_at": iso(honoured) if applied else None,
         }
-        return await self._run(self.backend.append, body)
+
+    async def record_consent(
+        self, tenant: str, event: Event, result: EventResult, *, via: str | None = None
+    ) -> AuditRecord | None:
+        """Append a consent change straight away (the gateway keeps them in the state
+        store's outbox first: :mod:`guardrail.audit.outbox`)."""
+        if result.consent is None or result.duplicate:
+            return None
+        applied = result.consent_applied is not False
+        body = self.consent_body(
+            tenant,
+            event,
+            opted_out=applied and result.consent == "opted_out",  # only opt-ins are refused
+            scope=result.consent_scope,
+            evidence=result.consent_source,
+            applied=applied,
+            via=via,
+        )
+        return await self._run(self._append, body)
 
     async def record_delivery_failure(
         self, tenant: str, req: OutreachRequest, decision: Decision, delivery: Delivery
@@ -264,28 +264,48 @@ class AuditTrail:
             "adapter": delivery.adapter,
             "upstream_status": delivery.upstream_status,
         }
-        return await self._run(self.backend.append, body)
+        return await self._run(self._append, body)
 
-    async def record_crisis(
-        self, tenant: str, event: Event, result: EventResult, *, notified: bool
-    ) -> AuditRecord | None:
-        """Append a crisis: a user message at crisis level (the text only as a hash)."""
-        if not result.crisis or result.duplicate:
-            return None
-        body = {
+    def crisis_body(
+        self,
+        tenant: str,
+        event: Event,
+        *,
+        level: str | None,
+        score: float | None,
+        notified: bool,
+    ) -> dict[str, Any]:
+        """A user message at crisis level: the text only as a keyed hash."""
+        return {
             "type": "crisis",
             "id": uuid.uuid4().hex,
             "ts": iso(self.clock()),
             "tenant": tenant,
             "bot": event.bot_id,
             "user": self.pseudonym(tenant, event.user_id),
-            "level": result.risk,
-            "score": result.risk_score,
+            "level": level,
+            "score": score,
             "received_at": iso(event.ts),
-            "text_sha256": hashlib.sha256((event.text or "").encode()).hexdigest(),
+            "text_hmac": self.text_hmac(tenant, event.text or ""),
             "review_notified": notified,
         }
-        return await self._run(self.backend.append, body)
+
+    async def record_crisis(
+        self, tenant: str, event: Event, result: EventResult, *, notified: bool
+    ) -> AuditRecord | None:
+        """Append a crisis straight away (the gateway keeps them in the state store's
+        outbox first: :mod:`guardrail.audit.outbox`)."""
+        if not result.crisis or result.duplicate:
+            return None
+        body = self.crisis_body(
+            tenant, event, level=result.risk, score=result.risk_score, notified=notified
+        )
+        return await self._run(self._append, body)
+
+    async def append_body(self, body: dict[str, Any], *, if_absent: bool = False) -> bool:
+        """Append a record body built earlier (kept in an outbox meanwhile); False when
+        ``if_absent`` and a record with its id is already in the log."""
+        return await self._run(self._append, body, if_absent=if_absent) is not None
 
     async def record_erasure(
         self, tenant: str, user_id: str, *, removed: int, actor: str | None, via: str
@@ -336,7 +356,7 @@ class AuditTrail:
             "problem": problem,
             "retry_at": iso(retry_at) if retry_at is not None else None,
         }
-        return await self._run(self.backend.append, body)
+        return await self._run(self._append, body)
 
     async def record_policy_reload(
         self,
@@ -397,7 +417,7 @@ class AuditTrail:
             "actor": actor,
             "reason": reason,
         }
-        return self.backend.append(body)
+        return self._append(body)
 
     def _head_is_plain(self) -> bool:
         """The last record has a pre-HMAC hash: the next keyed record will bind the old
@@ -413,14 +433,25 @@ class AuditTrail:
     async def query(
         self, flt: RecordFilter, *, cursor: str | None = None, limit: int = 50
     ) -> tuple[list[AuditRecord], str | None]:
-        """Newest first; ``cursor`` is the ``next_cursor`` of the page before."""
-        before = parse_cursor(cursor)
+        """Newest first; ``cursor`` is the ``next_cursor`` of the page before: the id of
+        the last record it listed (an id, not a position: a position in the shared chain
+        would tell a tenant how much others write). ValueError for a cursor that names no
+        record the filter can see."""
+        before: int | None = None
+        if cursor:
+            mark = await self._run(self.backend.get, cursor)
+            visible = mark is not None and (
+                flt.tenant is None or mark.tenant in (flt.tenant, GLOBAL_TENANT)
+            )
+            if mark is None or not visible:
+                raise ValueError(f"bad cursor {cursor!r}: pass the next_cursor of the page before")
+            before = mark.seq
         rows = await self._run(
             self.backend.page, flt, limit=limit + 1, before_seq=before, descending=True
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        return rows, (str(rows[-1].seq) if more and rows else None)
+        return rows, (rows[-1].id if more and rows else None)
 
     async def iter_records(
         self, flt: RecordFilter, *, after_seq: int | None = None
@@ -436,21 +467,46 @@ class AuditTrail:
             await asyncio.sleep(0)  # let decisions through between pages
 
     async def verify(
-        self, *, legacy: bool = False, published: PublishedHead | None = None
+        self,
+        *,
+        legacy: bool = False,
+        published: PublishedHead | None = None,
+        anchor: PublishedHead | None = None,
     ) -> Verification:
-        """Check the chain; ``legacy`` accepts an unkeyed (pre-HMAC) head as it is,
-        ``published`` a head printed earlier that the log must still contain."""
+        """Check the chain and the log's signed head row; ``legacy`` accepts an old log as
+        it is (an unkeyed head, no signed head row), ``published`` a head published earlier
+        that the log must still hold. ``anchor``: a head verified before (the witness's
+        last); only the records after it are checked, and it must still be in the log."""
+        head_row = await self._run(self.backend.head_row)
         checkpoints = await self._run(self.backend.checkpoints)
-        verifier = ChainVerifier(checkpoints, self.key, legacy=legacy, published=published)
+        start = None if anchor is None else (anchor.seq, anchor.hash)
+        after: int | None = None
+        if anchor is not None:
+            held = await self._run(self.backend.page, EVERYTHING, limit=1, after_seq=anchor.seq - 1)
+            if anchor.seq > 0 and not (held and held[0].seq == anchor.seq):
+                start = None  # purged since (or cut off): check everything
+            else:
+                after = anchor.seq
+        verifier = ChainVerifier(
+            checkpoints,
+            self.keys,
+            legacy=legacy,
+            published=published,
+            head_row=head_row,
+            anchor=start,
+        )
         if not verifier.failed:
-            async for record in self.iter_records(EVERYTHING):
+            async for record in self.iter_records(EVERYTHING, after_seq=after):
                 if not verifier.feed(record):
                     break
         return verifier.result()
 
-    async def head(self) -> tuple[Verification, PublishedHead | None]:
-        """The verified chain's head, signed to be published; None if it does not verify."""
-        result = await self.verify()
+    async def head(
+        self, *, anchor: PublishedHead | None = None
+    ) -> tuple[Verification, PublishedHead | None]:
+        """The verified chain's head, signed to be published; None if it does not verify.
+        ``anchor``: the head published last (only what follows it is checked again)."""
+        result = await self.verify(anchor=anchor, published=anchor)
         if not result.ok:
             return result, None
         at = iso(self.clock())
@@ -480,7 +536,7 @@ class AuditTrail:
                 "purged": checkpoint.body["purged"],
                 "actor": actor,
             }
-            await self._run(self.backend.append, body)
+            await self._run(self._append, body)
         return checkpoint
 
     def _seal(self, before: datetime, draft: PurgeDraft) -> Checkpoint:
@@ -501,20 +557,11 @@ class AuditTrail:
         await self._run(self.backend.close)
 
 
-def parse_cursor(cursor: str | None) -> int | None:
-    if cursor is None or cursor == "":
-        return None
-    if not cursor.isdigit():
-        raise ValueError(f"bad cursor {cursor!r}: pass the next_cursor of the previous page")
-    return int(cursor)
-
-
 __all__ = [
     "AuditIntegrityError",
     "AuditOptions",
     "AuditTrail",
     "AuditUnavailable",
     "open_backend",
-    "parse_cursor",
-    "resolve_key",
+    "resolve_keys",
 ]

@@ -1,15 +1,19 @@
-"""``guardrail audit …``: verify, purge, query, export and report, straight on the log.
+"""``guardrail audit …``: verify, purge, query, export, report and rotate the key,
+straight on the log.
 
 These commands open the audit database themselves (no gateway needs to run): whoever
 can run them already holds the file or the database URL, so they see every tenant
-unless ``--tenant`` narrows it. All but ``purge`` open the log read-only: they never
-create a file, a table or a key, and a mistyped path or a database without an audit log
-is an error (exit 2), never an empty log that "verifies".
+unless ``--tenant`` narrows it. All but ``purge`` and ``rotate-key`` open the log
+read-only: they never create a file, a table or a key, and a mistyped path or a database
+without an audit log is an error (exit 2), never an empty log that "verifies". The key
+comes from outside the log (``GUARDRAIL_AUDIT_KEY``, the key file, the KMS hook), never
+from the log itself unless ``--legacy-key-in-log`` says so for an old log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from collections.abc import Awaitable
@@ -22,10 +26,12 @@ from pydantic import ValidationError
 from guardrail.audit.backend import AuditUnavailable, RecordFilter
 from guardrail.audit.chain import PublishedHead, Verification
 from guardrail.audit.export import ExportFormat, stream
+from guardrail.audit.keys import KeyFile
+from guardrail.audit.options import AuditOptions
 from guardrail.audit.records import RECORD_TYPES
 from guardrail.audit.reports import Period, parse_when
 from guardrail.audit.statutes import REPORTS, to_csv
-from guardrail.audit.trail import AuditIntegrityError, AuditTrail, open_backend, resolve_key
+from guardrail.audit.trail import AuditIntegrityError, AuditTrail, open_backend, resolve_keys
 from guardrail.config import load_settings
 from guardrail.gateway import audit_options
 
@@ -51,16 +57,39 @@ Rule = Annotated[str | None, typer.Option(help="a rule id or family such as cris
 Version = Annotated[str | None, typer.Option("--policy-version", help="sha256:… version")]
 
 
-def _trail(
-    db: Path | None, url: str | None, config: Path | None, *, read_only: bool = True
-) -> AuditTrail:
-    backend = None
+LegacyKey = Annotated[
+    bool,
+    typer.Option(
+        "--legacy-key-in-log",
+        help="use the key an old log keeps in itself (proves nothing against whoever had the "
+        "file; for logs written before the key file)",
+    ),
+]
+
+
+def _options(db: Path | None, url: str | None, config: Path | None) -> AuditOptions:
     try:
         settings = load_settings(config, audit_db=str(db) if db else None, audit_url=url)
-        options = audit_options(settings)
+    except (ValidationError, ValueError, OSError) as exc:
+        typer.echo(f"cannot open the audit log: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return dataclasses.replace(audit_options(settings), generate_key=False)
+
+
+def _trail(
+    db: Path | None,
+    url: str | None,
+    config: Path | None,
+    *,
+    read_only: bool = True,
+    legacy_key_in_log: bool = False,
+) -> AuditTrail:
+    backend = None
+    options = dataclasses.replace(_options(db, url, config), legacy_key_in_log=legacy_key_in_log)
+    try:
         backend = open_backend(options, read_only=read_only)
-        return AuditTrail(backend, resolve_key(options.secret, backend))
-    except (ValidationError, ValueError, OSError, AuditUnavailable) as exc:
+        return AuditTrail(backend, resolve_keys(options, backend))
+    except (ValueError, OSError, AuditUnavailable) as exc:
         if backend is not None:
             backend.close()
         typer.echo(f"cannot open the audit log: {exc}", err=True)
@@ -112,17 +141,23 @@ def _filter(
         since=_when(since),
         until=_when(until),
         bot=bot,
-        user=trail.pseudonym(tenant, user) if user and tenant else None,
+        user=trail.pseudonyms(tenant, user) if user and tenant else None,
         verdict=verdict,
         rule=rule,
         policy_version=policy_version,
     )
 
 
-def _published(value: str | None) -> PublishedHead | None:
-    """``--head``: the JSON ``guardrail audit head`` printed, or a file holding it."""
+def _published(value: str | None, witness: str | None = None) -> PublishedHead | None:
+    """``--head``: the JSON ``guardrail audit head`` printed, or a file holding it; else
+    the witness file the configuration names, when it exists."""
     if value is None:
-        return None
+        if witness is None:
+            return None
+        if not Path(witness).exists():
+            typer.echo(f"note: no published head yet at {witness} (the witness file)", err=True)
+            return None
+        value = witness
     text = value
     if not value.lstrip().startswith("{"):
         try:
@@ -147,12 +182,18 @@ def verify(
     ] = None,
     legacy: Annotated[
         bool,
-        typer.Option(help="accept an old log whose head has plain SHA-256 hashes, as it is"),
+        typer.Option(
+            help="accept an old log as it is: plain SHA-256 hashes at its head, no signed head row"
+        ),
     ] = False,
+    legacy_key_in_log: LegacyKey = False,
 ) -> None:
-    """Recompute the keyed hash chain; exit 1 naming the first record that does not match."""
-    published = _published(head)
-    trail = _trail(db, url, config)
+    """Recompute the keyed hash chain, check the log's signed head row and the published
+    head (``--head``, else the configured witness file); exit 1 naming the first record
+    that does not match."""
+    published = _published(head, _options(db, url, config).witness_file)
+    trail = _trail(db, url, config, legacy_key_in_log=legacy_key_in_log)
+    legacy = legacy or legacy_key_in_log  # a log that keeps its key is an old log
     result = _run(trail, trail.verify(legacy=legacy, published=published))
     _print_verification(result, as_json=as_json, published=published)
 
@@ -168,7 +209,11 @@ def _print_verification(
             if result.checkpoint
             else ""
         )
-        against = f"; holds the published head seq {published.seq}" if published else ""
+        against = (
+            f"; holds the published head seq {published.seq} of {published.time}"
+            if published
+            else ""
+        )
         old = f" ({result.unkeyed} with plain SHA-256 hashes)" if result.unkeyed else ""
         typer.echo(
             f"ok: {result.checked} records verified{old}{start}; "
@@ -182,16 +227,46 @@ def _print_verification(
 
 
 @audit_app.command("head")
-def head(db: Db = None, url: Url = None, config: Config = None) -> None:
+def head(
+    db: Db = None, url: Url = None, config: Config = None, legacy_key_in_log: LegacyKey = False
+) -> None:
     """Verify the chain, then print its head (seq, hash, time) signed with the audit key:
     publish or timestamp it elsewhere, and check the log against it later with
     ``verify --head``."""
-    trail = _trail(db, url, config)
+    trail = _trail(db, url, config, legacy_key_in_log=legacy_key_in_log)
     result, signed = _run(trail, trail.head())
     if signed is None:
         _print_verification(result, as_json=False, published=None)
         return
     typer.echo(json.dumps(signed.to_json()))
+
+
+@audit_app.command("rotate-key")
+def rotate_key(db: Db = None, url: Url = None, config: Config = None) -> None:
+    """Put a fresh key in the key file (the old one stays, to verify older records) and
+    record the rotation in the log; restart every gateway process afterwards (until then,
+    a process with only the old key refuses to append rather than fork the chain's keys)."""
+    options = _options(db, url, config)
+    if options.secret is not None or options.key_provider or not options.key_file:
+        typer.echo(
+            "rotate-key rotates the key file; the key comes from GUARDRAIL_AUDIT_KEY or a "
+            "provider here: rotate it there (the old key goes to audit_previous_keys)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    file = KeyFile(Path(options.key_file))
+    try:
+        old, new = file.rotate()
+    except (OSError, ValueError, AuditUnavailable) as exc:
+        typer.echo(f"cannot rotate the audit key: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"audit key rotated in {file.where}: key id {old.key_id} -> {new.key_id}")
+    trail = _trail(db, url, config, read_only=False)
+
+    if _run(trail, trail.rotate()):
+        typer.echo("rotation recorded in the audit log; restart the gateway processes")
+    else:
+        typer.echo("the audit log already names the new key")
 
 
 @audit_app.command("purge")

@@ -27,6 +27,7 @@ from guardrail.models import OutreachRequest
 from guardrail.policy.core import LoadedPolicy, PolicyError
 from guardrail.policy.policyset import PolicySet, load_policy_set
 from guardrail.policy.resolve import POLICY_SUFFIXES
+from guardrail.problems import Problem
 
 log = logging.getLogger("guardrail.policy")
 
@@ -42,6 +43,10 @@ class ReloadStatus:
     errors: tuple[str, ...] = ()
     actor: str | None = None
     """The API key name that asked for it (``api`` trigger)."""
+    actor_tenant: str | None = None
+    """The tenant of that key (a tenant sees another tenant's key name nowhere)."""
+    problems: tuple[Problem, ...] = ()
+    """``errors`` with their files (a tenant sees those about its own policies)."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -55,15 +60,32 @@ class ReloadStatus:
 
 ReloadListener = Callable[[PolicySet, ReloadStatus], Awaitable[None]]
 
+TENANT_POLICY = "tenant-policy"
+"""How metrics name a policy that matches tenants or bots, unless tenant labels are on."""
+
+
+def tenant_specific(loaded: LoadedPolicy) -> bool:
+    """A policy for given tenants or bots: its name may tell who they are."""
+    match = loaded.policy.match
+    return bool(match.tenants or match.bots)
+
 
 class PolicyHolder:
     """Holds the active set; every reader takes :attr:`current` once per request."""
 
     def __init__(
-        self, path: Path | str | None, *, registry: CollectorRegistry | None = None
+        self,
+        path: Path | str | None,
+        *,
+        registry: CollectorRegistry | None = None,
+        tenant_labels: bool = True,
     ) -> None:
-        """The startup load: unlike a reload, a broken policy here is fatal (PolicyError)."""
+        """The startup load: unlike a reload, a broken policy here is fatal (PolicyError).
+        ``tenant_labels`` False: metrics name tenant- or bot-specific policies
+        ``tenant-policy`` (the operator's ``metrics_tenant_labels``)."""
         self.path = Path(path) if path is not None else None
+        self.tenant_labels = tenant_labels
+        self._labels: dict[str, str] = {}
         self.registry = registry or CollectorRegistry()
         self.reloads = Counter(
             "guardrail_policy_reload",
@@ -98,9 +120,23 @@ class PolicyHolder:
         return self.current.select(tenant, req)
 
     def count_shadow(self, policy: str, verdict: str) -> None:
-        self.shadow_verdicts.labels(policy, verdict).inc()
+        self.shadow_verdicts.labels(self.metric_name(policy), verdict).inc()
 
-    def reload(self, trigger: Trigger, actor: str | None = None) -> ReloadStatus:
+    def metric_name(self, policy: str) -> str:
+        """The name a metric label may carry for ``policy``."""
+        if self.tenant_labels:
+            return policy
+        return self._labels.get(policy, TENANT_POLICY)
+
+    def rule_label(self, rule: str) -> str:
+        """A reason's rule id as a metric label: a shadow candidate's (``name:rule``) with
+        its policy named as :meth:`metric_name` says."""
+        name, sep, rest = rule.partition(":")
+        return f"{self.metric_name(name)}:{rest}" if sep and not self.tenant_labels else rule
+
+    def reload(
+        self, trigger: Trigger, actor: str | None = None, actor_tenant: str | None = None
+    ) -> ReloadStatus:
         """Build a new set from the same source; swap it in only when it loads cleanly."""
         with self._lock:
             before = self._stamp(self.current.files)
@@ -109,7 +145,15 @@ class PolicyHolder:
             except PolicyError as exc:
                 errors = tuple(str(p) for p in exc.problems)
                 self._fingerprint = self._settle(before, self.current.files)
-                self.last_reload = ReloadStatus(datetime.now(UTC), False, trigger, errors, actor)
+                self.last_reload = ReloadStatus(
+                    datetime.now(UTC),
+                    False,
+                    trigger,
+                    errors,
+                    actor,
+                    actor_tenant,
+                    tuple(exc.problems),
+                )
                 self.reloads.labels("error").inc()
                 log.error(
                     "policy reload (%s) rejected; still running %s:\n%s",
@@ -120,16 +164,20 @@ class PolicyHolder:
                 return self.last_reload
             self.current = policies  # the swap: one reference, atomic
             self._fingerprint = self._settle(before, policies.files)
-            self.last_reload = ReloadStatus(datetime.now(UTC), True, trigger, (), actor)
+            self.last_reload = ReloadStatus(
+                datetime.now(UTC), True, trigger, (), actor, actor_tenant
+            )
             self.reloads.labels("ok").inc()
             self._publish(policies)
             log.info("policies reloaded (%s): %s", trigger, _describe(policies))
             return self.last_reload
 
-    async def areload(self, trigger: Trigger, actor: str | None = None) -> ReloadStatus:
+    async def areload(
+        self, trigger: Trigger, actor: str | None = None, actor_tenant: str | None = None
+    ) -> ReloadStatus:
         """:meth:`reload` off the event loop (parsing a folder of policies takes milliseconds),
         then the listeners."""
-        status = await asyncio.to_thread(self.reload, trigger, actor)
+        status = await asyncio.to_thread(self.reload, trigger, actor, actor_tenant)
         if status.ok:
             current = self.current
             for listener in self.on_reload:
@@ -208,9 +256,15 @@ class PolicyHolder:
             self.info.labels(*labels).set(0)
         self.info.clear()
         self._published = set()
+        self._labels = {}
+        for loaded in (*policies.members, policies.fallback):  # a tenant's shadows are its own
+            for each in (loaded, *loaded.shadows):
+                hidden = tenant_specific(loaded) or tenant_specific(each)
+                if hidden or each.policy.name not in self._labels:
+                    self._labels[each.policy.name] = TENANT_POLICY if hidden else each.policy.name
         for loaded in (*policies.members, policies.fallback):
             for each in (loaded, *loaded.shadows):
-                labels = (each.policy.name, each.version)
+                labels = (self.metric_name(each.policy.name), each.version)
                 self.info.labels(*labels).set(1)
                 self._published.add(labels)
 

@@ -65,6 +65,31 @@ class Retention(_Section):
     )
 
 
+SENSITIVE_RULES = (
+    "crisis_resources",
+    "crisis.*",
+    "risk_hold",
+    "self_harm_*",
+    "sexual_content",
+    "dependency*",
+)
+
+
+class AuditText(_Section):
+    """What the audit log keeps of a delivered message. Its keyed hash (HMAC under the
+    audit key) always; its text with every PII entity replaced, unless this says not to."""
+
+    delivered_text: Literal["redacted", "omit"] = Field(
+        default="redacted",
+        description="redacted: the delivered text with PII replaced; omit: only its keyed hash",
+    )
+    sensitive_rules: list[str] = Field(
+        default_factory=lambda: list(SENSITIVE_RULES),
+        description="rule ids or families ('crisis.*', 'self_harm_*'): when one of them "
+        "reported on a message (any effect but shadow), its text is not kept, only its hash",
+    )
+
+
 UnknownAction = Literal["fallback", "strictest", "require"]
 
 
@@ -188,6 +213,10 @@ class Policy(_Section):
     unknown_user: UnknownUser = Field(
         default_factory=UnknownUser,
         description="what to do when a user's jurisdiction or minor status is unknown",
+    )
+    audit: AuditText = Field(
+        default_factory=AuditText,
+        description="what the audit log keeps of delivered texts (sensitive ones: only a hash)",
     )
     strictness: int = Field(
         default=0,

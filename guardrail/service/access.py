@@ -7,7 +7,10 @@ token, a signed webhook), never from the request body.
 
 from __future__ import annotations
 
+import hmac
+
 from guardrail.auth import Principal
+from guardrail.config import DEFAULT_TENANT, hash_key
 from guardrail.gateway import Gateway
 from guardrail.models import Event
 from guardrail.service.errors import Forbidden, TooLarge
@@ -22,6 +25,32 @@ def require_role(principal: Principal, *roles: str) -> Principal:
             f"this API key has role {principal.role!r}; this route needs {' or '.join(roles)}"
         )
     return principal
+
+
+def is_operator(principal: Principal) -> bool:
+    """The gateway's operator: an admin key of the ``default`` tenant (``GUARDRAIL_API_KEY``).
+    Only the operator sees what concerns every tenant (the chain's head, every policy
+    error); a tenant's keys see their own."""
+    return principal.role == "admin" and principal.tenant == DEFAULT_TENANT
+
+
+def may_read_metrics(gateway: Gateway, authorization: str | None) -> bool | None:
+    """Whether this caller may read ``/metrics`` (they cover every tenant): anyone when
+    ``metrics_public``, else the metrics key or the operator's. None: no key was
+    recognised (401); False: a key of a tenant (403)."""
+    settings = gateway.settings
+    if settings.metrics_public:
+        return True
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token and settings.metrics_key is not None:
+        wanted = hash_key(settings.metrics_key.get_secret_value())
+        if hmac.compare_digest(hash_key(token), wanted):
+            return True
+    principal = gateway.auth.authenticate(authorization)
+    if principal is None:
+        return None
+    return is_operator(principal)
 
 
 def authorise_bot(

@@ -1,15 +1,14 @@
 """The crisis protocol's immediate steps, once an event shows a user at crisis level.
 
 The recorded risk itself (written with the event) holds proactive outreach and puts help
-in the next reply; here the crisis is counted, recorded in the audit log and sent to the
-operator's reviewers through the durable outbox.
+in the next reply, and its audit record was kept with it (the store's audit outbox); here
+the crisis is counted and sent to the operator's reviewers through the durable outbox.
 """
 
 from __future__ import annotations
 
 import logging
 
-from guardrail.audit import AuditUnavailable
 from guardrail.gateway import Gateway
 from guardrail.models import Event, EventResult
 from guardrail.state.base import StoreUnavailable
@@ -18,16 +17,10 @@ log = logging.getLogger("guardrail")
 
 
 async def crisis_protocol(gateway: Gateway, tenant: str, event: Event, result: EventResult) -> None:
-    """Count it, record it in the audit log, and queue the review notice (durable before
-    the event is answered: a restart still sends it). A component that fails is logged:
-    the risk is recorded already, and one failure must not stop the other steps."""
+    """Count it and queue the review notice (durable before the event is answered: a
+    restart still sends it). A queue that fails is logged: the risk and its audit record
+    are stored already."""
     gateway.metrics.crisis.labels(result.risk or "unknown").inc()
-    try:
-        await gateway.audit.record_crisis(
-            tenant, event, result, notified=gateway.notifier is not None
-        )
-    except AuditUnavailable as exc:  # the risk is recorded; the review still goes out
-        log.error("crisis of bot %s not recorded in the audit log: %s", event.bot_id, exc)
     if gateway.notifier is None:
         return
     payload = {

@@ -1,9 +1,12 @@
 """Event ingestion: what users did, from the ingest API, signed webhooks and proxies.
 
 :func:`record_event` classifies and applies one event (:mod:`guardrail.service.ingest`),
-answers HELP, counts it, records consent changes in the audit log and runs the crisis
-protocol. Who may post what is checked by the caller (:func:`~guardrail.service.access.
-evidence_source`); the evidence class travels as ``source``.
+answers HELP, counts it and runs the crisis protocol. The audit records of a consent change
+or a crisis are written with the event (the store's audit outbox) and copied to the log
+right after, or once the log is back: the event is answered as soon as the store took
+it, whatever the state of the audit log. Who may post what is checked by the caller
+(:func:`~guardrail.service.access.evidence_source`); the evidence class travels as
+``source``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterable
 from guardrail.gateway import Gateway
 from guardrail.models import Event, EventResult
 from guardrail.rules.crisis_resources import CrisisResources, CrisisResourcesParams
-from guardrail.service.audit import append_consent
+from guardrail.service.audit import AuditNotes, copy_records
 from guardrail.service.crisis import crisis_protocol
 from guardrail.service.errors import STORE_UNAVAILABLE, Invalid, Unavailable
 from guardrail.service.ingest import ingest
@@ -49,6 +52,7 @@ async def record_event(
             crisis_level=crisis.level,
             source=source,
             arrival=gateway.clock(),
+            notes=AuditNotes(gateway, tenant, event, via),
         )
     except TimestampOutOfRange as exc:
         gateway.metrics.events.labels(event.type.value, "invalid").inc()
@@ -61,7 +65,8 @@ async def record_event(
         result = with_help_reply(gateway, tenant, event, result)
     outcome = "duplicate" if result.duplicate else (result.consent or "recorded")
     gateway.metrics.events.labels(event.type.value, outcome).inc()
-    await append_consent(gateway, tenant, event, result, via=via)
+    if not result.duplicate and (result.consent is not None or result.crisis):
+        await copy_records(gateway)
     if result.crisis:
         await crisis_protocol(gateway, tenant, event, result)
     return result

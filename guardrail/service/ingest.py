@@ -11,18 +11,22 @@ Consent changes carry their evidence (who vouched for them: a signed webhook, an
 key, an admin key, or the bot itself) and the gateway's arrival time; the store orders
 them by arrival and never lets a bot-sourced opt-in lift an opt-out from anyone else
 (:func:`guardrail.state.common.decide_consent`).
+
+With ``notes``, the audit records of a consent change and of a crisis are written in the
+same atomic step (the store's audit outbox), so none is lost to an audit-log outage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 from guardrail.consent import ConsentDetector
 from guardrail.forget import asks_to_forget
 from guardrail.models import Event, EventResult, EventType
 from guardrail.risk import Assessment, Assessor, RiskLevel
-from guardrail.state.base import ALL_TOPICS, EventApplied, EventWrite, IngestStore
+from guardrail.state.base import ALL_TOPICS, AuditRecords, EventApplied, EventWrite, IngestStore
 from guardrail.state.common import (
     ConsentChange,
     ConsentOutcome,
@@ -42,6 +46,36 @@ USER_EVENTS = frozenset({EventType.USER_MESSAGE, EventType.OPT_IN, EventType.OPT
 """Events that are evidence of what the user did or wants: the bot may not forge them."""
 
 
+class EventNotes(Protocol):
+    """Builds an event's audit records, as (record id, body JSON), for the store to keep."""
+
+    def consent(self, change: ConsentChange, scope: str, applied: bool) -> tuple[str, str]: ...
+
+    def crisis(self, level: str, score: float) -> tuple[str, str]: ...
+
+
+def _records(
+    notes: EventNotes | None,
+    change: ConsentChange | None,
+    scope: str,
+    crisis: Assessment | None = None,
+) -> AuditRecords | None:
+    """What the store keeps with the write: the consent record once it decided the change
+    (applied or refused), and the crisis record."""
+    if notes is None or (change is None and crisis is None):
+        return None
+
+    def build(outcome: ConsentOutcome | None) -> Sequence[tuple[str, str]]:
+        kept = []
+        if change is not None and outcome is not None:
+            kept.append(notes.consent(change, scope, outcome.applied))
+        if crisis is not None:
+            kept.append(notes.crisis(crisis.level.label, round(crisis.score, 4)))
+        return kept
+
+    return build
+
+
 async def ingest(
     store: IngestStore,
     detector: ConsentDetector,
@@ -52,9 +86,11 @@ async def ingest(
     crisis_level: RiskLevel = RiskLevel.IDEATION,
     source: EvidenceSource = "admin",
     arrival: datetime | None = None,
+    notes: EventNotes | None = None,
 ) -> EventResult:
     """Classify and apply one event. Raises ``TimestampOutOfRange`` (nothing written) for a
-    time the store cannot keep, ``StoreUnavailable`` when the store cannot apply it."""
+    time the store cannot keep, ``StoreUnavailable`` when the store cannot apply it.
+    ``notes``: build the audit records the store keeps with the write."""
     to_epoch(event.ts)  # out of range: refused before anything is read or written
     seen = (
         event_key(event.type.value, event.event_id, origin=source, bot=event.bot_id)
@@ -63,7 +99,7 @@ async def ingest(
     )
     if event.type is EventType.USER_MESSAGE:
         return await _user_message(
-            store, detector, tenant, event, seen, assessor, crisis_level, source, arrival
+            store, detector, tenant, event, seen, assessor, crisis_level, source, arrival, notes
         )
     if event.type in (EventType.OPT_OUT, EventType.OPT_IN):
         opted_out = event.type is EventType.OPT_OUT
@@ -73,7 +109,12 @@ async def ingest(
             tenant,
             event.bot_id,
             event.user_id,
-            EventWrite(ts=event.ts, seen_key=seen, consent=change),
+            EventWrite(
+                ts=event.ts,
+                seen_key=seen,
+                consent=change,
+                audit=_records(notes, change, event.scope),
+            ),
         )
         if applied.duplicate or applied.consent is None:
             return EventResult(accepted=True, duplicate=applied.duplicate)
@@ -96,6 +137,7 @@ async def _user_message(
     crisis_level: RiskLevel,
     source: EvidenceSource,
     arrival: datetime | None,
+    notes: EventNotes | None = None,
 ) -> EventResult:
     change: ConsentChange | None = None
     scope: Literal["bot", "all"] = "bot"
@@ -135,6 +177,9 @@ async def _user_message(
         dependency_score=dependency,
         disclosed=disclosed,
         forget=forget,
+        audit=_records(
+            notes, change, scope, found if flagged and found.level >= crisis_level else None
+        ),
     )
     applied = await store.apply_event(tenant, event.bot_id, event.user_id, write)
     if applied.duplicate:

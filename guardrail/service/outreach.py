@@ -21,8 +21,8 @@ from guardrail.pipeline import IdempotencyInFlight, IdempotencyMismatch, Outcome
 from guardrail.platforms.adapter import Adapter, Outbound
 from guardrail.risk import RiskLevel
 from guardrail.service.access import check_text
-from guardrail.service.audit import append_decision
-from guardrail.service.errors import Conflict, Invalid
+from guardrail.service.audit import append_decision, omitted_text
+from guardrail.service.errors import Conflict, Invalid, Unavailable
 from guardrail.service.profile import choose_strictest, evidence_of, region_of
 from guardrail.service.profile import effective as effective_user
 from guardrail.service.profile import news as profile_news
@@ -51,7 +51,8 @@ async def _decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) 
     bot's claims (:mod:`guardrail.service.profile`), the policy set picks the policy
     (refusing when it requires a fact nobody knows), and the user message the request
     answers, if it carries one, is assessed for self-harm risk so this very reply gets the
-    help. The decision is in the audit log before it is returned."""
+    help. The decision is in the audit log before it is returned; one the log cannot take
+    is released (it does not count as sent, its idempotency key is free) and refused."""
     check_text(gateway, req.text)
     if req.in_reply_to is not None:
         check_text(gateway, req.in_reply_to.text)
@@ -92,8 +93,16 @@ async def _decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) 
     elapsed = time.perf_counter() - started
     gateway.metrics.observe(decision, elapsed)
     log_decision(tenant, req, decision, elapsed)
-    with tracing.span("audit.append", verdict=decision.verdict.value):
-        await append_decision(gateway, tenant, req, decision, outcome.audit_text)
+    omit = omitted_text(loaded.policy, decision)
+    try:
+        with tracing.span("audit.append", verdict=decision.verdict.value):
+            await append_decision(
+                gateway, tenant, req, decision, outcome.audit_text, omit_text=omit
+            )
+    except Unavailable:
+        if not decision.idempotent_replay:  # a replay's original may have been answered
+            await release(gateway, tenant, req, decision.decision_id, "unrecorded decision")
+        raise
     notify_review(gateway, tenant, req, decision)
     return decision
 

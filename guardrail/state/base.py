@@ -10,7 +10,7 @@ outreach), never read from the clock here: replay and tests depend on it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -147,6 +147,11 @@ class CommitResult:
     details: dict[str, int] = field(default_factory=dict)
 
 
+AuditRecords = Callable[[ConsentOutcome | None], Sequence[tuple[str, str]]]
+"""The audit records an event's write keeps, as (record id, body JSON), given the consent
+outcome the store decided (see :class:`AuditOutboxStore`)."""
+
+
 @dataclass(frozen=True)
 class EventWrite:
     """Everything one inbound event changes, applied all-or-nothing by :meth:`Store.apply_event`.
@@ -168,6 +173,9 @@ class EventWrite:
     """Special categories the user's message disclosed (names only, never the words)."""
     forget: tuple[str, ...] = ()
     """Categories the user asked this bot to forget or never mention (``*``: all)."""
+    audit: AuditRecords | None = None
+    """Audit records to keep with the write (its consent change, a crisis), written in
+    the same step into the audit outbox (:class:`AuditOutboxStore`)."""
 
 
 @dataclass(frozen=True)
@@ -192,6 +200,16 @@ class OutboxItem:
     payload_json: str
     attempts: int
     token: str
+
+
+@dataclass(frozen=True)
+class PendingRecord:
+    """An audit record waiting in the store's audit outbox for the audit log."""
+
+    record_id: str
+    body_json: str
+    handle: str
+    """The store's own reference to the entry (for :meth:`AuditOutboxStore.audit_done`)."""
 
 
 ProfileSource = Literal["ingest", "bot"]
@@ -532,6 +550,22 @@ class ErasureStore(Protocol):
         erased user is not written to again. Returns the rows (keys) removed."""
 
 
+class AuditOutboxStore(Protocol):
+    """Audit records of consent changes and crises, kept with the state change they record.
+
+    :meth:`EventStore.apply_event` writes them in the event's own transaction (SQLite) or
+    ``MULTI`` (Redis), so a STOP or a crisis the store took is never missing from the audit
+    log, even while the log is down: a copier moves them to the log, in the order they
+    were written, appending each by its record id (at most once), then drops them here."""
+
+    async def audit_pending(self, limit: int = 100) -> list[PendingRecord]:
+        """Waiting records, oldest first. A record whose write may still be in flight
+        ends the list (what follows waits for it: the order is kept)."""
+
+    async def audit_done(self, records: Sequence[PendingRecord]) -> None:
+        """Drop records the audit log now holds."""
+
+
 class RetentionStore(Protocol):
     """Dropping what is older than its retention."""
 
@@ -570,6 +604,7 @@ class Store(
     EventStore,
     ProfileStore,
     OutboxStore,
+    AuditOutboxStore,
     RetentionStore,
     SensitiveMemoryStore,
     ErasureStore,

@@ -20,6 +20,9 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:idem:B:K      string      "<expires_at>|<request hash>|<claim>|<json>"
     {prefix}:{outbox}:due        sorted set  notification ids (score = due epoch s)
     {prefix}:{outbox}:item:I     hash        payload, attempts, token of notification I
+    {prefix}:{T|U}:auditq        hash        record id -> audit record body, until the log has it
+    {prefix}:{auditq}:idx        sorted set  '[ms, user tag, record id]' (score = order)
+    {prefix}:{auditq}:seq        string      the order counter of the audit outbox
 
 Everything about one (tenant, user) shares the ``{T|U}`` hash tag, so on Redis Cluster
 it lives in one slot and one Lua script can re-check caps and record atomically.
@@ -53,11 +56,13 @@ Every Redis error (connection, timeout, OOM, READONLY, LOADING, any other error 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
+import time
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -81,6 +86,7 @@ from guardrail.state.base import (
     EventWrite,
     IdempotencyClaim,
     OutboxItem,
+    PendingRecord,
     ProfileSource,
     RiskEvent,
     Snapshot,
@@ -113,6 +119,22 @@ _RISK_KINDS = frozenset({"risk", "dep", "sens"})
 _RECORD_KINDS = frozenset({"first", "consent", "profile", "topics", "age"})
 OUTBOX_TTL = timedelta(days=7)
 """Outbox keys live this long after their last write (an item is settled long before)."""
+AUDIT_IN_FLIGHT_MS = 10_000
+"""An audit outbox entry whose record is not (yet) under its user's key: an event write
+still in flight keeps its place this long (the order is kept), then it is dropped (the
+write failed, the record was never kept)."""
+
+# KEYS: order counter, index; ARGV: TTL s, then one '[ms, tag, id]' member per record.
+# Reserves each record's place in the audit outbox before the event's MULTI writes it.
+_AUDIT_INDEX = """
+for i = 2, #ARGV do
+  local n = redis.call('INCR', KEYS[1])
+  redis.call('ZADD', KEYS[2], n, ARGV[i])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return 1
+"""
 
 # KEYS: due set, item key; ARGV: id, payload, now, TTL s
 _OUTBOX_PUT = """
@@ -396,7 +418,9 @@ def _opt_out_only(write: EventWrite, mark: str) -> EventWrite | None:
     id), else nothing (a redelivery)."""
     if write.consent is None or not write.consent.opted_out or mark == SEEN_OPT_OUT:
         return None
-    return EventWrite(ts=write.ts, seen_key=write.seen_key, consent=write.consent)
+    return EventWrite(
+        ts=write.ts, seen_key=write.seen_key, consent=write.consent, audit=write.audit
+    )
 
 
 def _q(value: str) -> str:
@@ -698,8 +722,10 @@ class RedisStore(RedisMemory):
                         if todo is None:
                             await pipe.unwatch()  # type: ignore[no-untyped-call]
                             return EventApplied(duplicate=True)
+                        records = await self._reserve_audit(pipe, tag, todo, flat)
                         pipe.multi()  # type: ignore[no-untyped-call]
                         outcome = self._queue_event(pipe, tag, b, epoch, todo, flat, first_ts, seen)
+                        self._queue_audit(pipe, tag, records)
                         await pipe.execute()
                         return EventApplied(consent=outcome, id_reused=reused)
                     except WatchError:
@@ -990,6 +1016,72 @@ class RedisStore(RedisMemory):
         with self._guard("outbox_next_due"):
             first = await self._r.zrange(self._outbox("due"), 0, 0, withscores=True)
         return from_epoch(float(first[0][1])) if first else None
+
+    # -- the audit outbox: records kept with their state change until the log has them -----
+    # The record lives under the user's hash tag, written in the event's MULTI; its place
+    # in the order is reserved just before, in the {auditq} slot (one MULTI cannot span
+    # both slots on a Cluster). A place whose record never came (the MULTI failed or was
+    # retried under new record ids, the process died) holds the ones after it back for
+    # AUDIT_IN_FLIGHT_MS, then is dropped: the order is kept, nothing is lost.
+
+    def _auditq(self, part: str) -> str:
+        return f"{self.prefix}:{{auditq}}:{part}"
+
+    async def _reserve_audit(
+        self, pipe: Pipeline, tag: str, write: EventWrite, flat: list[str]
+    ) -> Sequence[tuple[str, str]]:
+        """The event's audit records, their places in the outbox reserved (not in the MULTI)."""
+        if write.audit is None:
+            return ()
+        outcome = None
+        if write.consent is not None:
+            records = {
+                unquote(field): ConsentRecord.decode(value)
+                for field, value in zip(flat[0::2], flat[1::2], strict=True)
+            }
+            outcome = decide_consent(write.consent, records)  # as _queue_consent will
+        kept = write.audit(outcome)
+        if kept:
+            ms = int(time.time() * 1000)
+            members = [json.dumps([ms, tag, record_id]) for record_id, _ in kept]
+            ttl = _ttl_s(self.ttls.records)
+            await pipe.eval(
+                _AUDIT_INDEX, 2, self._auditq("seq"), self._auditq("idx"), ttl, *members
+            )
+        return kept
+
+    def _queue_audit(self, pipe: Pipeline, tag: str, records: Sequence[tuple[str, str]]) -> None:
+        if records:
+            pipe.hset(f"{tag}:auditq", mapping=dict(records))
+            pipe.expire(f"{tag}:auditq", _ttl_s(self.ttls.records))
+
+    async def audit_pending(self, limit: int = 100) -> list[PendingRecord]:
+        now_ms = time.time() * 1000  # wall clock, as the reservation's
+        with self._guard("audit_pending"):
+            members = await self._r.zrange(self._auditq("idx"), 0, limit - 1)
+            places = [(str(member), *json.loads(str(member))) for member in members]
+            async with self._r.pipeline(transaction=False) as pipe:
+                for _, _, tag, record_id in places:
+                    pipe.hget(f"{tag}:auditq", record_id)
+                bodies = await pipe.execute()
+            pending: list[PendingRecord] = []
+            for (member, ms, _, record_id), body in zip(places, bodies, strict=True):
+                if body is not None:
+                    pending.append(PendingRecord(str(record_id), str(body), member))
+                elif now_ms - float(ms) > AUDIT_IN_FLIGHT_MS:
+                    await self._r.zrem(self._auditq("idx"), member)  # its write never came
+                else:
+                    break  # still in flight: what follows waits for it
+        return pending
+
+    async def audit_done(self, records: Sequence[PendingRecord]) -> None:
+        with self._guard("audit_done"):
+            async with self._r.pipeline(transaction=False) as pipe:
+                for record in records:
+                    _, tag, record_id = json.loads(record.handle)
+                    pipe.hdel(f"{tag}:auditq", record_id)
+                    pipe.zrem(self._auditq("idx"), record.handle)
+                await pipe.execute()
 
     async def user_profile(self, tenant: str, user: str) -> UserProfile:
         with self._guard("user_profile"):

@@ -13,6 +13,7 @@ and cannot both see "2 of 3 sent" and send a fourth.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from guardrail.state.base import (
     EventWrite,
     IdempotencyClaim,
     OutboxItem,
+    PendingRecord,
     ProfileSource,
     RiskEvent,
     Snapshot,
@@ -199,6 +201,7 @@ class SQLiteStore(SQLiteMemory):
                 if statement.strip():
                     self._db.execute(statement)
             self._add_missing_columns()
+            self._db.execute(_AUDIT_OUTBOX_TABLE)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
@@ -428,6 +431,8 @@ class SQLiteStore(SQLiteMemory):
                     return EventApplied(duplicate=True)
                 assert write.consent is not None
                 reapplied = self._apply_consent(db, tenant, user, write.consent)
+                if write.audit is not None:  # the opt-out's record, with it
+                    self._keep_audit_records(db, write.audit(reapplied), epoch)
                 return EventApplied(consent=reapplied, id_reused=True)
             if write.user_message:
                 self._insert_user_message(db, tenant, bot, user, epoch)
@@ -446,6 +451,8 @@ class SQLiteStore(SQLiteMemory):
                     (tenant, user, bot, epoch, float(write.dependency_score)),
                 )
             self._apply_memory(db, tenant, bot, user, epoch, write)
+            if write.audit is not None:
+                self._keep_audit_records(db, write.audit(outcome), epoch)
         return EventApplied(consent=outcome)
 
     @staticmethod
@@ -759,6 +766,31 @@ class SQLiteStore(SQLiteMemory):
             (due,) = db.execute("SELECT MIN(due) FROM outbox").fetchone()
         return None if due is None else from_epoch(float(due))
 
+    # -- the audit outbox: records kept with their state change until the log has them -----
+
+    @staticmethod
+    def _keep_audit_records(
+        db: sqlite3.Connection, records: Sequence[tuple[str, str]], epoch: float
+    ) -> None:
+        db.executemany(
+            "INSERT OR IGNORE INTO audit_outbox (record_id, body, created) VALUES (?, ?, ?)",
+            [(record_id, body, epoch) for record_id, body in records],
+        )
+
+    async def audit_pending(self, limit: int = 100) -> list[PendingRecord]:
+        # Commits are serialised (BEGIN IMMEDIATE): pos order is commit order, nothing in flight.
+        with self._transaction("DEFERRED") as db:
+            rows = db.execute(
+                "SELECT pos, record_id, body FROM audit_outbox ORDER BY pos LIMIT ?", (limit,)
+            ).fetchall()
+        return [PendingRecord(str(rid), str(body), str(pos)) for pos, rid, body in rows]
+
+    async def audit_done(self, records: Sequence[PendingRecord]) -> None:
+        with self._transaction("IMMEDIATE") as db:
+            db.executemany(
+                "DELETE FROM audit_outbox WHERE pos = ?", [(int(r.handle),) for r in records]
+            )
+
     def _profiles(self, db: sqlite3.Connection) -> None:
         """The profile tables, created on first use (kept out of _SCHEMA, version 1); the
         zone columns are added to a table an older release created."""
@@ -921,6 +953,16 @@ CREATE TABLE IF NOT EXISTS user_profile (
     timezone_source TEXT,
     PRIMARY KEY (tenant, user)
 ) WITHOUT ROWID
+"""
+
+
+_AUDIT_OUTBOX_TABLE = """
+CREATE TABLE IF NOT EXISTS audit_outbox (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    created REAL NOT NULL
+)
 """
 
 

@@ -309,8 +309,13 @@
       return;
     }
     const ctx = d.user_context || {};
+    const why = d.delivered_text_omitted
+      ? `not stored (${d.delivered_text_omitted}: only its keyed hash is kept)`
+      : (d.delivered_hmac || d.delivered_sha256)
+        ? "not stored (no PII redaction was available for it)"
+        : "not stored (nothing was delivered)";
     const delivered = d.delivered_text === null || d.delivered_text === undefined
-      ? el("span", { class: "not-stored", id: "detail-delivered", text: d.delivered_sha256 ? "not stored (no raw text is kept until PII redaction is in place)" : "not stored (nothing was delivered)" })
+      ? el("span", { class: "not-stored", id: "detail-delivered", text: why })
       : el("pre", { id: "detail-delivered", text: d.delivered_text });
     const kind = d.claimed_kind && d.claimed_kind !== d.kind ? `${d.kind} (claimed ${d.claimed_kind})` : d.kind;
     card.replaceChildren(
@@ -336,15 +341,13 @@
       facts([
         ["Policy", d.policy, null],
         ["Policy version", d.policy_version, "mono"],
-        ["Original text SHA-256", d.text_sha256, "mono"],
-        ["Delivered text SHA-256", d.delivered_sha256, "mono"],
+        ["Original text (keyed hash)", d.text_hmac || d.text_sha256, "mono"],
+        ["Delivered text (keyed hash)", d.delivered_hmac || d.delivered_sha256, "mono"],
         ["Delivered text", delivered],
       ]),
-      el("h3", { text: "Place in the chain" }),
+      el("h3", { text: "Seal" }),
       facts([
-        ["Sequence", d.seq, "mono"],
-        ["Previous hash", d.prev_hash, "mono"],
-        ["Hash", d.hash, "mono"],
+        ["Hash (names the audit key)", d.hash, "mono"],
       ]),
     );
     card.dataset.loaded = d.id;
@@ -363,11 +366,14 @@
       if (v.ok) {
         out.className = "ok";
         const from = v.checkpoint ? ` after the checkpoint through record ${v.checkpoint.through_seq}` : "";
-        out.textContent = `Chain verified: ${v.checked} records${from}, head #${v.head.seq} ${short(v.head.hash)}`;
+        const head = v.head ? `, head #${v.head.seq} ${short(v.head.hash)}` : "";
+        const mine = v.tenant ? " readable by this tenant" : "";
+        out.textContent = `Chain verified: ${v.checked} records${mine}${from}${head}`;
       } else {
         out.className = "bad";
         const bad = v.first_bad || {};
-        const which = bad.seq ? `record #${bad.seq}${bad.id ? ` (${bad.id})` : ""}` : "a checkpoint";
+        const which = bad.seq ? `record #${bad.seq}${bad.id ? ` (${bad.id})` : ""}`
+          : bad.id ? `record ${bad.id}` : v.tenant ? "a record" : "a checkpoint or the head";
         out.textContent = `Chain broken at ${which}: ${bad.problem}`;
       }
     } catch (err) {
