@@ -292,7 +292,8 @@ async def scrape_stages(url: str) -> dict[str, float]:
     import httpx
 
     async with httpx.AsyncClient() as client:
-        payload = (await client.get(f"{url}/metrics", timeout=10)).content
+        auth = {"Authorization": f"Bearer {API_KEY}"}  # the metrics cover every tenant
+        payload = (await client.get(f"{url}/metrics", headers=auth, timeout=10)).content
     out: dict[str, float] = {}
     for match in re.finditer(
         rb'^guardrail_stage_cpu_seconds_total\{stage="(\w+)"\} (\S+)$', payload, re.M

@@ -541,7 +541,7 @@ def test_probes_metrics_and_policies(
     client = make_client()
     # The stage counters are process-wide (every app of the process shows the same ones):
     # what this test adds is measured from here, so earlier tests cannot make it pass.
-    before = client.get("/metrics").text.splitlines()
+    before = client.get("/metrics", headers=AUTH).text.splitlines()
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200

@@ -99,7 +99,7 @@ def test_adult_cadence_start_session_and_every_three_hours(
     clock.advance(hours=2)  # silence both ways: a new session
     fresh = chat(client, clock, bot, user, WA)
     assert disclosure(fresh)["labels"] == ["start", "adult"]  # type: ignore[index]
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=bearer(ADMIN_KEY)).text
     assert 'guardrail_disclosures_total{audience="adult",policy="wa-hb2225",trigger="cadence"}' in (
         metrics
     )

@@ -33,7 +33,7 @@ def test_json_logs_a_line_per_decision_and_route_metrics(
         answer = httpx.post(f"{url}/v1/outreach/check", json=CHECK, headers=AUTH, timeout=10)
         assert answer.status_code == 200
         decision = answer.json()
-        metrics = httpx.get(f"{url}/metrics", timeout=10).text
+        metrics = httpx.get(f"{url}/metrics", headers=AUTH, timeout=10).text
     lines = [json.loads(line) for line in (tmp_path / "gateway-0.log").read_text().splitlines()
              if line.startswith("{")]  # fmt: skip
     decided = [line for line in lines if line.get("logger") == "guardrail.decisions"]
