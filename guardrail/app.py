@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from guardrail import __version__, console, tracing
 from guardrail.api import audit, classify, events, ops, outreach, policies, users
 from guardrail.api.errors import ERROR_NAMES, error_response
+from guardrail.api.tenancy import RecordElsewhere
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
 from guardrail.metrics import http_registry
@@ -163,6 +164,7 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    app.add_middleware(RecordElsewhere)  # an operator's request in another tenant: recorded
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     # Requests by route template, status and method, and their latency (per-route HTTP
     # metrics beside the decision metrics, in the same registry).

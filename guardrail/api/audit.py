@@ -23,7 +23,7 @@ from guardrail.audit.trail import parse_cursor
 from guardrail.auth import Principal
 from guardrail.gateway import Gateway
 from guardrail.models import Verdict
-from guardrail.service.access import require_role
+from guardrail.service.access import is_operator, known_tenants, require_role
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -81,10 +81,14 @@ def _filter(
     )
 
 
-@router.get("/me", summary="Who this key is (the console's sign-in check)")
-async def me(request: Request) -> dict[str, str]:
-    _, principal = _auditor(request)
-    return {"name": principal.name, "tenant": principal.tenant, "role": principal.role}
+@router.get(
+    "/me", summary="Who this key is, and the tenants it may read (the console's sign-in check)"
+)
+async def me(request: Request) -> dict[str, Any]:
+    gateway, principal = _auditor(request)
+    tenants = known_tenants(gateway) if is_operator(principal) else [principal.tenant]
+    return {"name": principal.name, "tenant": principal.tenant, "role": principal.role,
+            "home_tenant": principal.home, "tenants": tenants}  # fmt: skip
 
 
 @router.get("/decisions", summary="Decisions of this tenant, newest first, a page at a time")

@@ -26,7 +26,15 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 RecordType = Literal[
-    "decision", "consent", "crisis", "delivery", "notification", "policy_reload", "purge"
+    "decision",
+    "consent",
+    "crisis",
+    "delivery",
+    "notification",
+    "policy_reload",
+    "purge",
+    "erasure",
+    "access",
 ]
 RECORD_TYPES: tuple[RecordType, ...] = (
     "decision",
@@ -36,6 +44,8 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     "notification",
     "policy_reload",
     "purge",
+    "erasure",
+    "access",
 )
 
 GENESIS_HASH = "0" * 64

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from guardrail.audit import AuditUnavailable
+from guardrail.auth import Principal
 from guardrail.gateway import Gateway
 from guardrail.models import Decision, Event, EventResult, OutreachRequest
 from guardrail.service.errors import Unavailable
@@ -46,3 +47,22 @@ async def append_consent(
     except AuditUnavailable as exc:
         log.error("consent change of bot %s not recorded: %s", event.bot_id, exc)
         raise Unavailable("audit log unavailable, retry (cause logged)") from exc
+
+
+async def append_access(
+    gateway: Gateway, principal: Principal, method: str, route: str, status: int
+) -> None:
+    """Record a request ``principal`` made outside its key's tenant, in the tenant it
+    acted in; Unavailable when the log cannot take it (the answer is then withheld)."""
+    try:
+        await gateway.audit.record_access(
+            principal.tenant, actor=principal.name, role=principal.role,
+            home_tenant=principal.home, method=method, route=route, status=status,
+        )  # fmt: skip
+    except AuditUnavailable as exc:
+        log.error("access by %s to tenant %s not recorded: %s", principal.name,
+                  principal.tenant, exc)  # fmt: skip
+        raise Unavailable(
+            "audit log unavailable: a request in another tenant is answered only once "
+            "recorded; retry (cause logged)"
+        ) from exc
