@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from guardrail import __version__, console, tracing
 from guardrail.api import audit, classify, events, ops, outreach, policies, users
 from guardrail.api.errors import ERROR_NAMES, error_response
+from guardrail.api.openapi import declare_security
 from guardrail.api.tenancy import RecordElsewhere
 from guardrail.config import Settings
 from guardrail.gateway import Gateway, system_clock
@@ -78,6 +79,13 @@ _PLATFORM_PATHS = ("/v1/proxy/",)
 """Proxy routes answer a refusal in the platform's own error shape, not ErrorBody."""
 
 
+def _modelled(response: dict[str, Any]) -> bool:
+    """A response a route documents with its own model (not FastAPI's validation error)."""
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    return bool(ref) and not ref.endswith(("/HTTPValidationError", "/ErrorBody"))
+
+
 def _document_errors(spec: dict[str, Any]) -> None:
     """Publish the error bodies the handlers below really send: ``ErrorBody`` for every
     4xx and 503 (in place of FastAPI's HTTPValidationError, which nothing sends)."""
@@ -87,6 +95,8 @@ def _document_errors(spec: dict[str, Any]) -> None:
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code in [c for c in responses if c.startswith("4")]:
+                if _modelled(responses[code]):
+                    continue  # a route's own error model (an ErrorBody with more fields)
                 described = responses[code].get("description") or "refused"
                 responses[code] = {
                     "description": described,
@@ -191,8 +201,7 @@ def create_app(
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
             _document_errors(spec)
-            spec["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-            spec["security"] = [{"bearer": []}]
+            declare_security(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 

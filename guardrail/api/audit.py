@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
+from guardrail.api import schemas
 from guardrail.api.deps import caller
 from guardrail.audit import RecordFilter
 from guardrail.audit.export import MEDIA_TYPES, stream
@@ -82,7 +83,9 @@ def _filter(
 
 
 @router.get(
-    "/me", summary="Who this key is, and the tenants it may read (the console's sign-in check)"
+    "/me",
+    response_model=schemas.Whoami,
+    summary="Who this key is, and the tenants it may read (the console's sign-in check)",
 )
 async def me(request: Request) -> dict[str, Any]:
     gateway, principal = _auditor(request)
@@ -91,7 +94,12 @@ async def me(request: Request) -> dict[str, Any]:
             "home_tenant": principal.home, "tenants": tenants}  # fmt: skip
 
 
-@router.get("/decisions", summary="Decisions of this tenant, newest first, a page at a time")
+@router.get(
+    "/decisions",
+    response_model=schemas.DecisionsPage,
+    response_model_exclude_unset=True,
+    summary="Decisions of this tenant, newest first, a page at a time",
+)
 async def decisions(
     request: Request,
     since: Since = None,
@@ -117,7 +125,12 @@ async def decisions(
     return {"items": [row.view() for row in rows], "next_cursor": next_cursor}
 
 
-@router.get("/decisions/{decision_id}", summary="One decision with its whole explanation")
+@router.get(
+    "/decisions/{decision_id}",
+    response_model=schemas.DecisionRecord,
+    response_model_exclude_unset=True,
+    summary="One decision with its whole explanation",
+)
 async def decision(request: Request, decision_id: str) -> dict[str, Any]:
     gateway, principal = _auditor(request)
     record = await gateway.audit.get(decision_id)
@@ -126,7 +139,12 @@ async def decision(request: Request, decision_id: str) -> dict[str, Any]:
     return record.view()
 
 
-@router.get("/verify", summary="Check the whole hash chain; name the first bad record")
+@router.get(
+    "/verify",
+    response_model=schemas.Verification,
+    response_model_exclude_unset=True,
+    summary="Check the whole hash chain; name the first bad record",
+)
 async def verify(request: Request) -> dict[str, Any]:
     gateway, principal = _auditor(request)
     result = await gateway.audit.verify()
@@ -172,16 +190,13 @@ async def export(
 
 @router.get(
     "/reports/{name}",
-    summary="sb243, ca-sb243-osp, wa-hb2225, or-sb1546, disclosures, opt-outs, quiet-hours, "
-    "manipulation, dependency, toxicity",
-    response_model=None,
+    response_model=schemas.AnyReport,
+    response_model_exclude_unset=True,
+    summary="A compliance report (GET /v1/audit/reports lists them): counts, never a user",
     responses={
         200: {
             "description": "the report, JSON or (format=csv) field,value rows",
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "text/csv": {"schema": {"type": "string"}},
-            },
+            "content": {"text/csv": {"schema": {"type": "string"}}},
         }
     },
 )
@@ -216,7 +231,7 @@ async def report(
     return found
 
 
-@router.get("/stats", summary="What the console charts")
+@router.get("/stats", response_model=schemas.ChartData, summary="What the console charts")
 async def chart_data(
     request: Request, since: Since = None, until: Until = None, bot: Bot = None
 ) -> dict[str, Any]:

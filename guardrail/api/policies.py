@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from guardrail.api import schemas
 from guardrail.api.deps import GatewayDep, PrincipalDep
 from guardrail.policy import LoadedPolicy, PolicySet
 from guardrail.policy.holder import PolicyHolder
@@ -15,7 +16,7 @@ from guardrail.service.access import require_role
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
 
-@router.get("")
+@router.get("", response_model=schemas.PoliciesView, response_model_exclude_unset=True)
 async def policies(gateway: GatewayDep, principal: PrincipalDep) -> dict[str, Any]:
     """Every policy of the active set, and how the last reload went.
 
@@ -28,10 +29,14 @@ async def policies(gateway: GatewayDep, principal: PrincipalDep) -> dict[str, An
 
 @router.post(
     "/reload",
+    response_model=schemas.PoliciesView,
     responses={
         200: {"description": "reloaded; the new set is active"},
         403: {"description": "not an admin key"},
-        422: {"description": "the policies on disk are invalid; the running ones stay"},
+        422: {
+            "description": "the policies on disk are invalid; the running ones stay",
+            "model": schemas.InvalidPolicyBody,
+        },
     },
 )
 async def reload(gateway: GatewayDep, principal: PrincipalDep) -> JSONResponse:
