@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guardrail import __version__, console, tracing
-from guardrail.api import audit, classify, events, ops, outreach, policies, users
+from guardrail.api import audit, audit_search, classify, events, ops, outreach, policies, users
 from guardrail.api.errors import ERROR_NAMES, error_response
 from guardrail.api.openapi import declare_security
 from guardrail.api.tenancy import RecordElsewhere
@@ -168,6 +168,7 @@ def create_app(
         ops.router,
         policies.router,
         audit.router,
+        audit_search.router,
         classify.router,
         users.router,
         console.router,

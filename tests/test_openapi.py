@@ -70,7 +70,7 @@ def test_every_json_answer_is_typed(spec: dict[str, Any]) -> None:
     assert untyped == []
     schemas = spec["components"]["schemas"]
     typed = ("DecisionsPage", "Verification", "PoliciesView", "Classification", "Readiness",
-             "WebhookReceipt", "Sb243Report")  # fmt: skip
+             "WebhookReceipt", "Sb243Report", "Timeline", "RecordsPage")  # fmt: skip
     for name in typed:
         assert schemas[name]["properties"], name
     readyz = spec["paths"]["/readyz"]["get"]["responses"]["503"]

@@ -7,6 +7,7 @@ key. (Appending is the service layer's: :mod:`guardrail.service.audit`.)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
 from guardrail.api import schemas
+from guardrail.api.audit_search import TextHash, normal_hash
 from guardrail.api.deps import caller
 from guardrail.audit import RecordFilter
 from guardrail.audit.export import MEDIA_TYPES, stream
@@ -173,6 +175,7 @@ async def export(
     verdict: Verdict | None = None,
     rule: Rule = None,
     policy_version: Version = None,
+    text_hash: TextHash = None,
 ) -> StreamingResponse:
     gateway, principal = _auditor(request)
     types = RECORD_TYPES if type == "all" else (type,)
@@ -180,6 +183,7 @@ async def export(
         gateway, principal, since=since, until=until, bot=bot, user=user, verdict=verdict,
         rule=rule, policy_version=policy_version, types=types,
     )  # fmt: skip
+    flt = replace(flt, text_hash=normal_hash(text_hash))
     filename = f"guardrail-audit-{principal.tenant}.{format}"
     return StreamingResponse(
         stream(gateway.audit, flt, format),
