@@ -117,6 +117,16 @@ def test_one_users_timeline(make_client: MakeClient, clock: Clock, uid: Uid) -> 
     )
     assert summary["first"] == items[-1]["ts"] and summary["last"] == items[0]["ts"]
 
+    # The console looks a raw id up in a POST body (no URL, so no access log, holds it).
+    looked_up = client.post(
+        "/v1/audit/pseudonyms", json={"user_id": ana}, headers=bearer(ADMIN_KEY)
+    )
+    assert looked_up.status_code == 200 and looked_up.json() == {"pseudonym": timeline["user"]}
+    exported = get(client, "/v1/audit/export", type="all", pseudonym=timeline["user"]).text
+    assert len(exported.splitlines()) == 6 and ana not in exported
+    refused = client.post("/v1/audit/pseudonyms", json={"user_id": ""}, headers=bearer(ADMIN_KEY))
+    assert refused.status_code == 422
+
     by_pseudonym = page(client, "/v1/audit/timeline", pseudonym=timeline["user"], limit=2)
     assert [r["id"] for r in by_pseudonym["items"]] == [r["id"] for r in items[:2]]
     assert by_pseudonym["summary"] == summary and by_pseudonym["next_cursor"]

@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
 from guardrail.api import schemas
-from guardrail.api.audit_search import TextHash, normal_hash
+from guardrail.api.audit_search import Pseudonym, TextHash, normal_hash
 from guardrail.api.deps import caller
 from guardrail.audit import RecordFilter
 from guardrail.audit.export import MEDIA_TYPES, stream
@@ -176,6 +176,7 @@ async def export(
     rule: Rule = None,
     policy_version: Version = None,
     text_hash: TextHash = None,
+    pseudonym: Pseudonym = None,
 ) -> StreamingResponse:
     gateway, principal = _auditor(request)
     types = RECORD_TYPES if type == "all" else (type,)
@@ -183,7 +184,7 @@ async def export(
         gateway, principal, since=since, until=until, bot=bot, user=user, verdict=verdict,
         rule=rule, policy_version=policy_version, types=types,
     )  # fmt: skip
-    flt = replace(flt, text_hash=normal_hash(text_hash))
+    flt = replace(flt, text_hash=normal_hash(text_hash), user=flt.user or pseudonym or None)
     filename = f"guardrail-audit-{principal.tenant}.{format}"
     return StreamingResponse(
         stream(gateway.audit, flt, format),

@@ -14,9 +14,10 @@ import inspect
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from guardrail.api import schemas
-from guardrail.api.deps import caller
+from guardrail.api.deps import caller, parse_body
 from guardrail.audit import RecordFilter
 from guardrail.audit.records import RecordType
 from guardrail.audit.reports import REPORTS, parse_when
@@ -165,6 +166,31 @@ async def timeline(
         "items": [row.view() for row in rows],
         "next_cursor": next_cursor,
     }
+
+
+class PseudonymRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=200, description="the raw user id")
+
+
+@router.post(
+    "/pseudonyms",
+    response_model=schemas.PseudonymView,
+    summary="The pseudonym of a raw user id in this tenant (kept out of URLs and logs)",
+    openapi_extra={  # documented inline: the body is validated by parse_body, auth first
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PseudonymRequest.model_json_schema()}},
+        }
+    },
+)
+async def pseudonym(request: Request) -> dict[str, str]:
+    """A lookup in the body, not the query string: the raw id stays out of access logs,
+    proxies' logs and the browser's history. The console searches users this way."""
+    gateway, principal = _reader(request)
+    body = await parse_body(request, PseudonymRequest)
+    return {"pseudonym": gateway.audit.pseudonym(principal.tenant, body.user_id)}
 
 
 @router.get("/reports", response_model=schemas.ReportList, summary="The compliance reports")

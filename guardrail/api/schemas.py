@@ -280,6 +280,10 @@ class ChartData(_Open):
     crisis_by_month: list[MonthCount]
 
 
+class PseudonymView(BaseModel):
+    pseudonym: str = Field(description="the user as audit records name them, in this tenant")
+
+
 class ReportInfo(BaseModel):
     name: str
     summary: str = Field(description="what the report counts")
