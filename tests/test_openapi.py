@@ -69,9 +69,9 @@ def test_every_json_answer_is_typed(spec: dict[str, Any]) -> None:
                 untyped.append(f"{method.upper()} {path} {code}: {schema}")
     assert untyped == []
     schemas = spec["components"]["schemas"]
-    typed = ("DecisionsPage", "Verification", "PoliciesView", "Classification", "Readiness",
+    models = ("DecisionsPage", "Verification", "PoliciesView", "Classification", "Readiness",
              "WebhookReceipt", "Sb243Report", "Timeline", "RecordsPage")  # fmt: skip
-    for name in typed:
+    for name in models:
         assert schemas[name]["properties"], name
     readyz = spec["paths"]["/readyz"]["get"]["responses"]["503"]
     assert readyz["content"]["application/json"]["schema"]["$ref"].endswith("/Readiness")
