@@ -437,6 +437,15 @@ def run_console(driver: WebDriver, url: str, made: dict[str, Any], tmp_path: Pat
     wait.until(lambda d: d.find_element(By.ID, "report").get_attribute("data-loaded") == "opt-outs")
     assert find(By.ID, "report-total").text.startswith("1")
     assert driver.find_elements(By.CSS_SELECTOR, "#report table.report-rows time[title$='UTC']")
+    # A statute's report: nested sections (the submission, what it rests on) render too.
+    Select(find(By.ID, "report-select")).select_by_value("ca-sb243-osp")
+    find(By.ID, "report-year").send_keys("2026")
+    find(By.ID, "report-run").click()
+    wait.until(
+        lambda d: d.find_element(By.ID, "report").get_attribute("data-loaded") == "ca-sb243-osp"
+    )
+    assert "tenant default · 2026-01-01 00:00:00 UTC" in find(By.ID, "report-period").text
+    assert "SUBMISSION" in find(By.ID, "report").text.upper()
 
     # Nothing was loaded from anywhere but the gateway, and no URL carried a raw user id.
     resources = driver.execute_script(

@@ -20,7 +20,8 @@ from guardrail.api import schemas
 from guardrail.api.deps import caller, parse_body
 from guardrail.audit import RecordFilter
 from guardrail.audit.records import RecordType
-from guardrail.audit.reports import REPORTS, parse_when
+from guardrail.audit.reports import parse_when
+from guardrail.audit.statutes import REPORTS
 from guardrail.audit.timeline import user_summary
 from guardrail.auth import Principal
 from guardrail.gateway import Gateway

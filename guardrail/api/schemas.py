@@ -299,11 +299,12 @@ class PeriodView(BaseModel):
 
 
 class Report(_Open):
-    """Every report: its name, tenant and period, then counts (never a user, never text)."""
+    """Every report: its name, then counts (never a user, never text); the general ones
+    name their tenant and period at the top, the statute ones under ``about``."""
 
     report: str
-    tenant: str | None
-    period: PeriodView
+    tenant: str | None = None
+    period: PeriodView | None = None
 
 
 class CrisisReferrals(_Open):
@@ -325,6 +326,37 @@ class Protocol(_Open):
     in_force_at_start: dict[str, Any] | None
     reloads: list[dict[str, Any]]
     versions_used: list[PolicyVersionUse]
+
+
+class StatuteAbout(_Open):
+    statute: str
+    sections: str
+    in_force: str
+    recipient: str
+    text_verified: bool = Field(description="false: the statute's text was read second-hand")
+    tenant: str | None
+    period: PeriodView
+    policies_in_force: Protocol
+    note: str
+
+
+class StatuteReport(Report):
+    """A statute's yearly report: what the recipient gets (``submission`` or
+    ``publication``), what it rests on (``about``) and internal detail kept apart."""
+
+    report: Literal["ca-sb243-osp", "wa-hb2225", "or-sb1546"]
+    about: StatuteAbout
+    submission: dict[str, Any] | None = None
+    publication: dict[str, Any] | None = None
+
+
+class DisclosuresReport(Report):
+    report: Literal["disclosures"]
+    total: int
+    by_policy: Counts
+    by_trigger: Counts
+    by_audience: Counts
+    by_month: Counts
 
 
 class Sb243Report(Report):
@@ -428,6 +460,8 @@ AnyReport = (
     | ToxicityReport
     | DependencyReport
     | SensitiveReport
+    | StatuteReport
+    | DisclosuresReport
     | Report
 )
 """A report: one of the known shapes, or (a report added since) the common fields."""

@@ -775,10 +775,11 @@
       card.replaceChildren();
       return;
     }
-    const p = data.period || {};
+    const about = data.about || data; // statute reports say tenant and period under "about"
+    const p = about.period || {};
     const period = p.since || p.until ? `${p.since ? utcText(p.since) : "the start"} to ${p.until ? utcText(p.until) : "now"}` : "all time";
     const out = [el("header", {}, el("h2", { text: `Report: ${data.report}` }),
-      el("span", { class: "hint", id: "report-period", text: `tenant ${data.tenant} · ${period} (periods and months are UTC, as in the report file)` }))];
+      el("span", { class: "hint", id: "report-period", text: `tenant ${about.tenant} · ${period} (periods and months are UTC, as in the report file)` }))];
     const body = el("div", { class: "report-body" });
     renderSection(data, "", body);
     card.replaceChildren(...out, body);
