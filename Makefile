@@ -2,7 +2,9 @@
 #   make serve   set up the runtime, then start the gateway on embedded defaults
 #   make test    set up the runtime and the dev extras, then run the whole test suite
 # `make setup` installs the dev set into .venv (`make runtime`: the runtime set only);
-# `make lint` runs ruff, mypy and lint-imports.
+# `make lint` runs ruff, mypy and lint-imports; `make reset` deletes what `make serve`
+# kept in this folder (the state and the audit log), `make clean` that and the venv.
+# `make serve ARGS="--config guardrail.yaml"` passes options to `guardrail serve`.
 #
 # One venv, two stamps. `make serve` installs the runtime dependencies only (`-e .`: no
 # pytest, selenium, schemathesis, mypy or scikit-learn); `make test` (and lint, bench)
@@ -18,7 +20,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: runtime setup serve test lint bench clean
+.PHONY: runtime setup serve test lint bench reset clean
 
 runtime: $(RUNTIME_STAMP)
 
@@ -54,5 +56,10 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/http_load.py $(ARGS)
 
-clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info guardrail.db*
+# The first-run files only: a configured db, audit_db or audit_url is left alone.
+reset:
+	rm -f guardrail.db guardrail.db-wal guardrail.db-shm
+	rm -f guardrail-audit.db guardrail-audit.db-wal guardrail-audit.db-shm
+
+clean: reset
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -21,9 +21,11 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guardrail import __version__, console, tracing
-from guardrail.api import audit, classify, events, ops, outreach, policies, users
+from guardrail.api import audit, audit_search, classify, events, ops, outreach, policies, users
 from guardrail.api.edge import BodyGuard
 from guardrail.api.errors import ERROR_NAMES, error_response
+from guardrail.api.openapi import declare_security
+from guardrail.api.tenancy import RecordElsewhere
 from guardrail.audit.outbox import copying
 from guardrail.audit.witness import witnessing
 from guardrail.config import Settings
@@ -46,6 +48,13 @@ _PLATFORM_PATHS = ("/v1/proxy/",)
 """Proxy routes answer a refusal in the platform's own error shape, not ErrorBody."""
 
 
+def _modelled(response: dict[str, Any]) -> bool:
+    """A response a route documents with its own model (not FastAPI's validation error)."""
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    return bool(ref) and not ref.endswith(("/HTTPValidationError", "/ErrorBody"))
+
+
 def _document_errors(spec: dict[str, Any]) -> None:
     """Publish the error bodies the handlers below really send: ``ErrorBody`` for every
     4xx and 503 (in place of FastAPI's HTTPValidationError, which nothing sends)."""
@@ -55,6 +64,8 @@ def _document_errors(spec: dict[str, Any]) -> None:
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code in [c for c in responses if c.startswith("4")]:
+                if _modelled(responses[code]):
+                    continue  # a route's own error model (an ErrorBody with more fields)
                 described = responses[code].get("description") or "refused"
                 responses[code] = {
                     "description": described,
@@ -128,12 +139,14 @@ def create_app(
         ops.router,
         policies.router,
         audit.router,
+        audit_search.router,
         classify.router,
         users.router,
         console.router,
     )
     for router in routers:
         app.include_router(router)
+    app.add_middleware(RecordElsewhere)  # an operator's request in another tenant: recorded
     app.add_middleware(
         BodyGuard,
         limit=settings.max_body_bytes,
@@ -166,8 +179,7 @@ def create_app(
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
             _document_errors(spec)
-            spec["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-            spec["security"] = [{"bearer": []}]
+            declare_security(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -30,7 +30,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Role = Literal["bot", "ingest", "auditor", "admin"]
+Role = Literal["bot", "ingest", "auditor", "admin", "operator"]
 
 
 class ApiKeyConfig(_Strict):
@@ -38,11 +38,16 @@ class ApiKeyConfig(_Strict):
 
     Roles: ``bot`` asks for outreach decisions and posts receipts; ``ingest`` posts what
     users did (messages, opt-ins, opt-outs, receipts: the platform's side, never the bot's);
-    ``auditor`` reads the audit log; ``admin`` does everything, the operator's own key.
+    ``auditor`` reads the audit log; ``admin`` does everything, in its own tenant;
+    ``operator`` does everything in any tenant a request names (``X-Guardrail-Tenant``, each
+    use recorded in that tenant's audit log), else in its own: the gateway operator's key.
     """
 
     name: str = Field(description="label used in logs instead of the key")
-    tenant: str
+    tenant: str | None = Field(
+        default=None,
+        description="the key's tenant; an operator key may leave it out (then: default)",
+    )
     bots: list[str] = Field(default_factory=lambda: ["*"], description='"*" = every bot')
     role: Role = "bot"
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
@@ -52,7 +57,14 @@ class ApiKeyConfig(_Strict):
     def _one_secret(self) -> ApiKeyConfig:
         if (self.sha256 is None) == (self.key is None):
             raise ValueError("give exactly one of sha256 or key")
+        if self.tenant is None and self.role != "operator":
+            raise ValueError("give the key's tenant (only an operator key may leave it out)")
         return self
+
+    @property
+    def home_tenant(self) -> str:
+        """The tenant the key acts in unless a request names another (operators only)."""
+        return self.tenant or DEFAULT_TENANT
 
     def digest(self) -> str:
         if self.sha256 is not None:
@@ -178,7 +190,9 @@ class Settings(BaseSettings):
     )
     policy: Path | None = Field(default=None, description="policy file; built-in default if unset")
     api_key: SecretStr | None = Field(
-        default=None, description="key of the default tenant, allowed every bot (first runs)"
+        default=None,
+        description="the operator's key (role operator): acts in the default tenant, and in "
+        "any other a request names with X-Guardrail-Tenant (first runs need nothing else)",
     )
     keys: list[ApiKeyConfig] = Field(default_factory=list)
     bots: dict[str, BotConfig] = Field(default_factory=dict)
@@ -328,7 +342,10 @@ class Settings(BaseSettings):
         if self.api_key is not None:
             keys.append(
                 ApiKeyConfig(
-                    name="GUARDRAIL_API_KEY", tenant=DEFAULT_TENANT, role="admin", key=self.api_key
+                    name="GUARDRAIL_API_KEY",
+                    tenant=DEFAULT_TENANT,
+                    role="operator",
+                    key=self.api_key,
                 )
             )
         return keys

@@ -284,7 +284,8 @@ def test_roles_and_tenant_isolation(make_client: MakeClient, clock: Clock, uid: 
         got = client.get(f"/v1/audit/decisions/{acme['decision_id']}", headers=bearer(key))
         assert got.status_code == status, key
     me = client.get("/v1/audit/me", headers=bearer(ACME_AUDITOR_KEY)).json()
-    assert me == {"name": "acme-auditor", "tenant": "acme", "role": "auditor"}
+    assert me == {"name": "acme-auditor", "tenant": "acme", "role": "auditor",
+                  "home_tenant": "acme", "tenants": ["acme"]}  # fmt: skip
     # Verification per tenant: the records it can read (its own and the gateway-wide
     # one), nothing that tells the others' volume (no head, no seq, no checkpoint).
     whole = client.get("/v1/audit/verify", headers=bearer(ADMIN_KEY)).json()

@@ -634,3 +634,17 @@ def test_make_test_adds_the_dev_extra_after_torch() -> None:
     installs = make_dry_run("test")
     assert "torch==2.13.0" in installs[0]
     assert installs[-1].endswith("-e '.[dev]'")
+
+
+def test_make_reset_deletes_the_first_run_state_and_audit_log(tmp_path: Path) -> None:
+    """What `make serve` kept in the folder goes; anything else stays."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    made = ["guardrail.db", "guardrail.db-wal", "guardrail-audit.db", "guardrail-audit.db-shm"]
+    for name in [*made, "mine.db", "guardrail.yaml"]:
+        (tmp_path / name).write_text("x")
+    subprocess.run(
+        [make, "-f", str(ROOT / "Makefile"), "reset"], cwd=tmp_path, check=True, timeout=30
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["guardrail.yaml", "mine.db"]

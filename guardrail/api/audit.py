@@ -10,12 +10,15 @@ layer's: :mod:`guardrail.service.audit`.)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
+from guardrail.api import schemas
+from guardrail.api.audit_search import Pseudonym, TextHash, normal_hash
 from guardrail.api.deps import caller
 from guardrail.audit import RecordFilter
 from guardrail.audit.export import MEDIA_TYPES, stream
@@ -25,7 +28,7 @@ from guardrail.audit.statutes import REPORTS, STATUTE_YEAR_BEFORE, to_csv
 from guardrail.auth import Principal
 from guardrail.gateway import Gateway
 from guardrail.models import Verdict
-from guardrail.service.access import is_operator, require_role
+from guardrail.service.access import is_operator, known_tenants, require_role
 from guardrail.service.audit import verify_log
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -84,13 +87,24 @@ def _filter(
     )
 
 
-@router.get("/me", summary="Who this key is (the console's sign-in check)")
-async def me(request: Request) -> dict[str, str]:
-    _, principal = _auditor(request)
-    return {"name": principal.name, "tenant": principal.tenant, "role": principal.role}
+@router.get(
+    "/me",
+    response_model=schemas.Whoami,
+    summary="Who this key is, and the tenants it may read (the console's sign-in check)",
+)
+async def me(request: Request) -> dict[str, Any]:
+    gateway, principal = _auditor(request)
+    tenants = known_tenants(gateway) if is_operator(principal) else [principal.tenant]
+    return {"name": principal.name, "tenant": principal.tenant, "role": principal.role,
+            "home_tenant": principal.home, "tenants": tenants}  # fmt: skip
 
 
-@router.get("/decisions", summary="Decisions of this tenant, newest first, a page at a time")
+@router.get(
+    "/decisions",
+    response_model=schemas.DecisionsPage,
+    response_model_exclude_unset=True,
+    summary="Decisions of this tenant, newest first, a page at a time",
+)
 async def decisions(
     request: Request,
     since: Since = None,
@@ -117,7 +131,12 @@ async def decisions(
     return {"items": [row.tenant_view() for row in rows], "next_cursor": next_cursor}
 
 
-@router.get("/decisions/{decision_id}", summary="One decision with its whole explanation")
+@router.get(
+    "/decisions/{decision_id}",
+    response_model=schemas.DecisionRecord,
+    response_model_exclude_unset=True,
+    summary="One decision with its whole explanation",
+)
 async def decision(request: Request, decision_id: str) -> dict[str, Any]:
     gateway, principal = _auditor(request)
     record = await gateway.audit.get(decision_id)
@@ -126,7 +145,12 @@ async def decision(request: Request, decision_id: str) -> dict[str, Any]:
     return record.tenant_view()
 
 
-@router.get("/verify", summary="Check the whole hash chain; name the first bad record")
+@router.get(
+    "/verify",
+    response_model=schemas.Verification,
+    response_model_exclude_unset=True,
+    summary="Check the whole hash chain; name the first bad record",
+)
 async def verify(request: Request) -> dict[str, Any]:
     """The whole chain, its signed head row and the last published head (the witness
     file, when configured) are checked; the answer holds only this tenant's count."""
@@ -157,6 +181,8 @@ async def export(
     verdict: Verdict | None = None,
     rule: Rule = None,
     policy_version: Version = None,
+    text_hash: TextHash = None,
+    pseudonym: Pseudonym = None,
 ) -> StreamingResponse:
     gateway, principal = _auditor(request)
     types = RECORD_TYPES if type == "all" else (type,)
@@ -164,6 +190,7 @@ async def export(
         gateway, principal, since=since, until=until, bot=bot, user=user, verdict=verdict,
         rule=rule, policy_version=policy_version, types=types,
     )  # fmt: skip
+    flt = replace(flt, text_hash=normal_hash(text_hash), user=flt.user or pseudonym or None)
     filename = f"guardrail-audit-{principal.tenant}.{format}"
     return StreamingResponse(
         stream(gateway.audit, flt, format, tenant_view=True),
@@ -174,16 +201,13 @@ async def export(
 
 @router.get(
     "/reports/{name}",
-    summary="sb243, ca-sb243-osp, wa-hb2225, or-sb1546, disclosures, opt-outs, quiet-hours, "
-    "manipulation, dependency, toxicity",
-    response_model=None,
+    response_model=schemas.AnyReport,
+    response_model_exclude_unset=True,
+    summary="A compliance report (GET /v1/audit/reports lists them): counts, never a user",
     responses={
         200: {
             "description": "the report, JSON or (format=csv) field,value rows",
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "text/csv": {"schema": {"type": "string"}},
-            },
+            "content": {"text/csv": {"schema": {"type": "string"}}},
         }
     },
 )
@@ -218,7 +242,7 @@ async def report(
     return found
 
 
-@router.get("/stats", summary="What the console charts")
+@router.get("/stats", response_model=schemas.ChartData, summary="What the console charts")
 async def chart_data(
     request: Request, since: Since = None, until: Until = None, bot: Bot = None
 ) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardrail.api import schemas
 from guardrail.api.deps import caller, parse_body
 from guardrail.service.classify import MAX_TEXTS, classify_texts
 
@@ -31,7 +32,12 @@ _BODY_DOC = {  # documented inline: the body is validated by parse_body, auth fi
 }
 
 
-@router.post("/v1/classify", openapi_extra=_BODY_DOC)
+@router.post(
+    "/v1/classify",
+    response_model=schemas.Classification,
+    response_model_exclude_unset=True,
+    openapi_extra=_BODY_DOC,
+)
 async def classify(request: Request) -> dict[str, Any]:
     """Scores per text: self_harm, dependency (null when not run), manipulation (bot role),
     other (configured backends)."""

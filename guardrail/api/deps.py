@@ -3,7 +3,10 @@
 The hot routes (outreach, events) call :func:`caller` and :func:`parse_body` directly
 instead of going through FastAPI's dependency and body machinery: on a small machine
 that machinery costs more CPU than the whole decision. Errors keep the same shape.
-Authorisation itself (roles, bots) is the service layer's (:mod:`guardrail.service.access`).
+Authorisation itself (roles, bots, tenants) is the service layer's
+(:mod:`guardrail.service.access`); the tenant a request names is read here, from the
+``X-Guardrail-Tenant`` header, and a request acting outside its key's tenant is marked
+for :class:`guardrail.api.tenancy.RecordElsewhere` to record.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from pydantic import BaseModel, ValidationError
 
 from guardrail.auth import Principal
 from guardrail.gateway import Gateway
+from guardrail.service.access import in_tenant
+
+TENANT_HEADER = "X-Guardrail-Tenant"
+ELSEWHERE = "guardrail.elsewhere"
+"""``request.state`` key of a principal acting outside its key's tenant (to be recorded)."""
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -27,6 +35,8 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
 def get_principal(request: Request, gateway: GatewayDep) -> Principal:
+    """The key's principal, in the tenant the request names (Forbidden, Invalid: see
+    :func:`~guardrail.service.access.in_tenant`)."""
     principal = gateway.auth.authenticate(request.headers.get("authorization"))
     if principal is None:
         raise HTTPException(
@@ -34,7 +44,13 @@ def get_principal(request: Request, gateway: GatewayDep) -> Principal:
             "missing or unknown API key; send Authorization: Bearer <key>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return principal
+    named = request.headers.get(TENANT_HEADER)
+    if not named:
+        return principal
+    acting = in_tenant(gateway, principal, named.strip() or None)
+    if acting.elsewhere:
+        setattr(request.state, ELSEWHERE, acting)
+    return acting
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

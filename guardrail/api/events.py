@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 
 from guardrail.api.deps import caller, json_body, parse_body
 from guardrail.models import Event, EventResult
-from guardrail.service.access import authorise_bot, check_text, evidence_source
+from guardrail.service.access import authorise_bot, check_text, evidence_role, evidence_source
 from guardrail.service.events import record_event
 from guardrail.service.profile import remember_user
 
@@ -34,6 +34,6 @@ async def post_event(request: Request) -> Response:
         or event.timezone
         or event.age_assurance is not None
     ):
-        await remember_user(gateway, tenant, event, principal.role)
+        await remember_user(gateway, tenant, event, evidence_role(principal))
     result = await record_event(gateway, tenant, event, source=source, via=principal.name)
     return Response(result.model_dump_json(), media_type="application/json")

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from guardrail.api import schemas
 from guardrail.api.deps import GatewayDep
 from guardrail.metrics import MULTIPROC_ENV, exposition
 from guardrail.service.access import may_read_metrics
@@ -20,13 +21,17 @@ log = logging.getLogger("guardrail")
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=schemas.Liveness)
 async def healthz() -> dict[str, str]:
     """The process is alive (it does not look at dependencies)."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=schemas.Readiness,
+    responses={503: {"model": schemas.Readiness, "description": "not ready: see error"}},
+)
 async def readyz(gateway: GatewayDep) -> JSONResponse:
     """Ready only while the state store answers (proactive outreach fails closed otherwise)
     and can be trusted with opt-outs (a Redis that may evict keys cannot, unless

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from guardrail.api import schemas
 from guardrail.api.deps import GatewayDep, PrincipalDep
 from guardrail.service.access import require_role
 from guardrail.service.policy_view import HIDDEN_NOTE, describe, reload_view
@@ -14,7 +15,7 @@ from guardrail.service.policy_view import HIDDEN_NOTE, describe, reload_view
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
 
-@router.get("")
+@router.get("", response_model=schemas.PoliciesView, response_model_exclude_unset=True)
 async def policies(gateway: GatewayDep, principal: PrincipalDep) -> dict[str, Any]:
     """Every policy of the active set that can apply to the key's tenant, and how the last
     reload went (its problems in those policies only: another tenant's are its business).
@@ -26,10 +27,14 @@ async def policies(gateway: GatewayDep, principal: PrincipalDep) -> dict[str, An
 
 @router.post(
     "/reload",
+    response_model=schemas.PoliciesView,
     responses={
         200: {"description": "reloaded; the new set is active"},
         403: {"description": "not an admin key"},
-        422: {"description": "the policies on disk are invalid; the running ones stay"},
+        422: {
+            "description": "the policies on disk are invalid; the running ones stay",
+            "model": schemas.InvalidPolicyBody,
+        },
     },
 )
 async def reload(gateway: GatewayDep, principal: PrincipalDep) -> JSONResponse:

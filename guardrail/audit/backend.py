@@ -82,6 +82,9 @@ class RecordFilter:
     rule: str | None = None
     """A rule id, or a family such as ``manipulation.*``."""
     policy_version: str | None = None
+    text_hash: str | None = None
+    """A text hash any field of the record holds (``text_sha256``, ``delivered_sha256``):
+    matched as a whole JSON string in the stored body, so it needs no column."""
 
     def sql(self, mark: str, find: str) -> tuple[str, list[Any]]:
         """A WHERE clause with ``mark`` placeholders; ``find(haystack, needle)`` is the
@@ -116,6 +119,9 @@ class RecordFilter:
             needle = f"|{self.rule[:-1]}" if self.rule.endswith("*") else f"|{self.rule}|"
             clauses.append(f"{find}(rules, {mark}) > 0")
             params.append(needle)
+        if self.text_hash:
+            clauses.append(f"{find}(body, {mark}) > 0")
+            params.append(f'"{self.text_hash}"')  # canonical JSON: the value, quoted
         return (" AND ".join(clauses) or "1 = 1"), params
 
 

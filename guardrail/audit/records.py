@@ -37,6 +37,8 @@ RecordType = Literal[
     "policy_reload",
     "purge",
     "key_rotation",
+    "erasure",
+    "access",
 ]
 RECORD_TYPES: tuple[RecordType, ...] = (
     "decision",
@@ -47,6 +49,8 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     "policy_reload",
     "purge",
     "key_rotation",
+    "erasure",
+    "access",
 )
 
 GENESIS_HASH = "0" * 64

@@ -326,6 +326,34 @@ class AuditTrail:
         }
         return await self._run(self.backend.append, body)
 
+    async def record_access(
+        self,
+        tenant: str,
+        *,
+        actor: str,
+        role: str,
+        home_tenant: str,
+        method: str,
+        route: str,
+        status: int,
+    ) -> AuditRecord | None:
+        """Append a request a key made in another tenant than its own (an operator's),
+        to that tenant's log: who, from which tenant, which route (its template: no ids,
+        no query) and how it was answered. The tenant's auditors see every such visit."""
+        body = {
+            "type": "access",
+            "id": uuid.uuid4().hex,
+            "ts": iso(self.clock()),
+            "tenant": tenant,
+            "actor": actor,
+            "role": role,
+            "home_tenant": home_tenant,
+            "method": method,
+            "route": route,
+            "status": status,
+        }
+        return await self._run(self.backend.append, body)
+
     async def record_notification(
         self,
         payload: dict[str, Any],

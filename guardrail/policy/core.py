@@ -49,9 +49,14 @@ def version_of(policy: Policy) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+BUILTIN_DESCRIPTION = "Conservative defaults for proactive outreach by persona and companion bots."
+"""``policies/default.yaml``'s description too, so the file and the built-in policy have
+one version hash: a decision names the same version whichever of the two decided it."""
+
+
 def builtin() -> LoadedPolicy:
     """The built-in default policy (``policies/default.yaml`` spells out the same values)."""
-    policy = Policy()
+    policy = Policy(description=BUILTIN_DESCRIPTION)
     return LoadedPolicy(policy=policy, version=version_of(policy), source="<builtin>")
 
 

@@ -17,6 +17,7 @@ import logging
 import orjson
 
 from guardrail.audit import AuditUnavailable, Verification
+from guardrail.auth import Principal
 from guardrail.gateway import Gateway
 from guardrail.models import Decision, Event, OutreachRequest
 from guardrail.policy import Policy
@@ -111,3 +112,22 @@ async def verify_log(gateway: Gateway) -> Verification:
             log.error("witness file unreadable: %s", exc)
             raise Unavailable("the witness file cannot be read (cause logged)") from exc
     return await gateway.audit.verify(published=published)
+
+
+async def append_access(
+    gateway: Gateway, principal: Principal, method: str, route: str, status: int
+) -> None:
+    """Record a request ``principal`` made outside its key's tenant, in the tenant it
+    acted in; Unavailable when the log cannot take it (the answer is then withheld)."""
+    try:
+        await gateway.audit.record_access(
+            principal.tenant, actor=principal.name, role=principal.role,
+            home_tenant=principal.home, method=method, route=route, status=status,
+        )  # fmt: skip
+    except AuditUnavailable as exc:
+        log.error("access by %s to tenant %s not recorded: %s", principal.name,
+                  principal.tenant, exc)  # fmt: skip
+        raise Unavailable(
+            "audit log unavailable: a request in another tenant is answered only once "
+            "recorded; retry (cause logged)"
+        ) from exc

@@ -23,7 +23,7 @@ from classifiers.results import SENSITIVE_CATEGORIES
 from guardrail.audit import AuditUnavailable
 from guardrail.auth import Principal
 from guardrail.gateway import Gateway
-from guardrail.service.access import authorise_bot, require_role
+from guardrail.service.access import authorise_bot, evidence_role, require_role
 from guardrail.service.errors import STORE_UNAVAILABLE, Invalid, Unavailable
 from guardrail.state.base import ALL_TOPICS, StoreUnavailable
 from guardrail.state.common import TimestampOutOfRange
@@ -31,7 +31,8 @@ from guardrail.state.common import TimestampOutOfRange
 log = logging.getLogger("guardrail")
 
 USER_ROLES = ("ingest", "admin")
-"""Keys that speak for the user (the platform's side, the operator)."""
+"""Keys that speak for the user (the platform's side, the tenant's admin; an operator
+key passes as an admin)."""
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,14 @@ async def set_follow_ups(
     try:
         await gateway.store.set_follow_ups(
             principal.tenant, bot_id, user_id, chosen, allowed, ts or gateway.clock(),
-            principal.role,
+            evidence_role(principal),
         )  # fmt: skip
     except TimestampOutOfRange as exc:
         raise Invalid(str(exc), field="ts") from exc
     except StoreUnavailable as exc:
         log.warning("follow-up consent not recorded: %s", exc)
         raise Unavailable(STORE_UNAVAILABLE) from exc
-    return FollowUps(bot_id, chosen, allowed, principal.role)
+    return FollowUps(bot_id, chosen, allowed, evidence_role(principal))
 
 
 async def erase(gateway: Gateway, principal: Principal, user_id: str) -> Erasure:

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 
 from guardrail.api.deps import GatewayDep, PrincipalDep, get_gateway
+from guardrail.api.schemas import WebhookReceipt
 from guardrail.config import MetaWebhookConfig, WhatsAppConfig
 from guardrail.gateway import Gateway
 from guardrail.models import Channel
@@ -55,6 +56,15 @@ _GRAPH_CHANNELS: dict[type[Adapter], Channel] = {
     WhatsAppAdapter: Channel.WHATSAPP,
     MessengerAdapter: Channel.MESSENGER,
     InstagramAdapter: Channel.INSTAGRAM,
+}
+
+
+PLATFORM_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the Graph API's own answer, or a refusal in its error shape "
+        "(error: message, type, code, error_data, fbtrace_id)",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
 }
 
 
@@ -179,17 +189,21 @@ async def whatsapp_messages(
     )
 
 
-proxy_router.add_api_route(
-    "/graph/{path:path}",
-    guarded_route(graph_call, graph_error),
-    methods=["GET", "POST", "DELETE"],
-    summary="Graph API (WhatsApp Cloud API, Messenger, Instagram); the bot's own token",
-    tags=["proxy"],
-)
+for _method in ("GET", "POST", "DELETE"):  # one route per method: one operation id each
+    proxy_router.add_api_route(
+        "/graph/{path:path}",
+        guarded_route(graph_call, graph_error),
+        methods=[_method],
+        name=f"graph_{_method.lower()}",
+        responses=PLATFORM_ANSWER,
+        summary="Graph API (WhatsApp Cloud API, Messenger, Instagram); the bot's own token",
+        tags=["proxy"],
+    )
 proxy_router.add_api_route(
     "/whatsapp/{bot_id}/messages",
     whatsapp_messages,
     methods=["POST"],
+    responses=PLATFORM_ANSWER,
     summary="WhatsApp Cloud API /messages, guarded (guardrail API key)",
 )
 
@@ -221,7 +235,10 @@ async def whatsapp_verify(request: Request, gateway: GatewayDep) -> str:
 
 
 @whatsapp_webhook.post(
-    "", name="receive", summary="Inbound messages and statuses, signed with X-Hub-Signature-256"
+    "",
+    name="receive",
+    response_model=WebhookReceipt,
+    summary="Inbound messages and statuses, signed with X-Hub-Signature-256",
 )
 async def whatsapp_receive(request: Request, gateway: GatewayDep) -> dict[str, Any]:
     config = _whatsapp(gateway)
@@ -249,7 +266,10 @@ async def meta_verify(request: Request, gateway: GatewayDep) -> str:
 
 
 @meta_webhook.post(
-    "", name="receive", summary="Messenger and Instagram messages, signed with X-Hub-Signature-256"
+    "",
+    name="receive",
+    response_model=WebhookReceipt,
+    summary="Messenger and Instagram messages, signed with X-Hub-Signature-256",
 )
 async def meta_receive(request: Request, gateway: GatewayDep) -> dict[str, Any]:
     config = _meta(gateway)

@@ -43,6 +43,13 @@ log = logging.getLogger("guardrail")
 router = APIRouter(prefix="/v1/proxy", tags=["proxy"])
 
 _METHOD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+PLATFORM_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Telegram's own answer (Bot API JSON: ok, result), or a refusal in "
+        "its error shape (ok: false, error_code, description)",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
 
 
 class TelegramMessage(BaseModel):
@@ -180,17 +187,22 @@ async def telegram_send(
     )
 
 
-router.add_api_route(
-    "/telegram/bot{token}/{method}",
-    guarded_route(telegram_call, telegram_error),
-    methods=["GET", "POST"],
-    summary="Telegram Bot API, any method; the bot's own token in the path",
-    tags=["proxy"],
-)
+for _method in ("GET", "POST"):  # one route per method: one operation id each
+    router.add_api_route(
+        "/telegram/bot{token}/{method}",
+        guarded_route(telegram_call, telegram_error),
+        methods=[_method],
+        name=f"telegram_call_{_method.lower()}",
+        responses=PLATFORM_ANSWER,
+        summary="Telegram Bot API, any method; the bot's own token in the path",
+        tags=["proxy"],
+    )
 router.add_api_route(
     "/telegram/file/bot{token}/{path:path}",
     guarded_route(telegram_file, telegram_error),
     methods=["GET"],
+    response_class=Response,
+    responses={200: {"description": "the file, as Telegram serves it", "content": {"*/*": {}}}},
     summary="Telegram file downloads (base_file_url), passed through",
     tags=["proxy"],
 )
@@ -199,5 +211,6 @@ router.add_api_route(
     "/telegram/{bot_id}/sendMessage",
     telegram_send,
     methods=["POST"],
+    responses=PLATFORM_ANSWER,
     summary="Telegram Bot API sendMessage, guarded (guardrail API key)",
 )
