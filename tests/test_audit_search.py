@@ -24,7 +24,7 @@ from tests.audit_support import (
     outreach,
     sha256,
 )
-from tests.conftest import Clock
+from tests.conftest import AUTH, Clock
 
 MakeClient = Callable[..., TestClient]
 Uid = Callable[[str], str]
@@ -60,9 +60,19 @@ def test_records_of_any_type_with_search_and_filters(
     assert [
         r["action"] for r in page(client, "/v1/audit/records", type="consent", bot=bot)["items"]
     ] == ["opt_out"]
-    assert ids(text_hash=sha256(odd)) == [other]
-    assert ids(text_hash="sha256:" + sha256(odd).upper()) == [other]
-    assert ids(text_hash=sha256(TEXT)) == [plain]
+
+    # Records keep keyed hashes of texts (a plain SHA-256 could be reversed): the auditor
+    # asks for the text's hash in a request body, then searches with it.
+    def keyed(text: str) -> str:
+        answer = client.post("/v1/audit/text-hashes", json={"text": text}, headers=AUTH)
+        assert answer.status_code == 200, answer.text
+        found: str = answer.json()["text_hash"]
+        assert found.startswith("hmac:") and found in answer.json()["text_hashes"]
+        return found
+
+    assert ids(text_hash=keyed(odd)) == [other]
+    assert ids(text_hash=keyed(TEXT)) == [plain]
+    assert ids(text_hash=sha256(odd)) == []  # never stored as a plain hash
     assert ids(text_hash="0" * 64) == []
     assert ids(user=ana) == [everything[0]["id"], plain]
     assert ids(pseudonym=everything[0]["user"]) == ids(user=ana)
@@ -76,7 +86,7 @@ def test_records_of_any_type_with_search_and_filters(
     rest = page(client, "/v1/audit/records", bot=bot, limit=5, cursor=one["next_cursor"])
     assert [r["id"] for r in rest["items"]] == [other, plain]
 
-    exported = get(client, "/v1/audit/export", text_hash=sha256(odd), format="csv").text
+    exported = get(client, "/v1/audit/export", text_hash=keyed(odd), format="csv").text
     assert other in exported and plain not in exported
 
     for bad in ({"text_hash": "abc"}, {"user": ana, "pseudonym": "x"}, {"type": "nope"},

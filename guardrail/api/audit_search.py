@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guardrail.api import schemas
 from guardrail.api.deps import caller, parse_body
-from guardrail.audit import RecordFilter
+from guardrail.audit import AuditRecord, RecordFilter
 from guardrail.audit.records import RecordType
 from guardrail.audit.reports import parse_when
 from guardrail.audit.statutes import REPORTS
@@ -48,7 +48,9 @@ TextHash = Annotated[
     str | None,
     Query(
         pattern=TEXT_HASH,
-        description="the SHA-256 (hex) of a text: records whose original or delivered text has it",
+        description="a text's keyed hash (POST /v1/audit/text-hashes gives it) or, for "
+        "records written before keyed hashes, its SHA-256: records whose original or "
+        "delivered text has it",
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -82,11 +84,15 @@ def _user(gateway: Gateway, tenant: str, user: str | None, pseudonym: str | None
     return gateway.audit.pseudonym(tenant, user) if user else (pseudonym or None)
 
 
-def _cursor(value: str | None) -> str | None:
-    if value and not value.isdigit():
-        raise Invalid(f"bad cursor {value!r}: pass the next_cursor of the page before",
-                      field="cursor")  # fmt: skip
-    return value or None
+async def _page(
+    gateway: Gateway, flt: RecordFilter, cursor: str | None, limit: int
+) -> tuple[list[AuditRecord], str | None]:
+    """A page of records; a cursor is the id of the last record of the page before (an
+    id, not a chain position: that would tell a tenant how much others write)."""
+    try:
+        return await gateway.audit.query(flt, cursor=cursor or None, limit=limit)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="cursor") from exc
 
 
 @router.get(
@@ -128,8 +134,8 @@ async def records(
         policy_version=policy_version or None,
         text_hash=normal_hash(text_hash),
     )
-    rows, next_cursor = await gateway.audit.query(flt, cursor=_cursor(cursor), limit=limit)
-    return {"items": [row.view() for row in rows], "next_cursor": next_cursor}
+    rows, next_cursor = await _page(gateway, flt, cursor, limit)
+    return {"items": [row.tenant_view() for row in rows], "next_cursor": next_cursor}
 
 
 @router.get(
@@ -160,11 +166,11 @@ async def timeline(
         until=_when(until, "until"),
         user=who,
     )
-    rows, next_cursor = await gateway.audit.query(flt, cursor=_cursor(cursor), limit=limit)
+    rows, next_cursor = await _page(gateway, flt, cursor, limit)
     return {
         "user": who,
         "summary": await user_summary(gateway.audit, flt),
-        "items": [row.view() for row in rows],
+        "items": [row.tenant_view() for row in rows],
         "next_cursor": next_cursor,
     }
 
@@ -192,6 +198,34 @@ async def pseudonym(request: Request) -> dict[str, str]:
     gateway, principal = _reader(request)
     body = await parse_body(request, PseudonymRequest)
     return {"pseudonym": gateway.audit.pseudonym(principal.tenant, body.user_id)}
+
+
+class TextHashRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=65536, description="the text as sent or delivered")
+
+
+@router.post(
+    "/text-hashes",
+    response_model=schemas.TextHashView,
+    summary="The keyed hash a text has in this tenant's records (kept out of URLs and logs)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": TextHashRequest.model_json_schema()}},
+        }
+    },
+)
+async def text_hash(request: Request) -> dict[str, Any]:
+    """Records keep texts as keyed hashes (a plain SHA-256 could be reversed with a
+    dictionary), so an auditor finds a message by its text through this lookup, in the
+    body: the text never lands in a URL. Search with ``text_hash`` (records of before a
+    key rotation have the ring's other hashes)."""
+    gateway, principal = _reader(request)
+    body = await parse_body(request, TextHashRequest)
+    hashes = gateway.audit.text_hmacs(principal.tenant, body.text)
+    return {"text_hash": hashes[0], "text_hashes": list(hashes)}
 
 
 @router.get("/reports", response_model=schemas.ReportList, summary="The compliance reports")

@@ -284,6 +284,11 @@ class PseudonymView(BaseModel):
     pseudonym: str = Field(description="the user as audit records name them, in this tenant")
 
 
+class TextHashView(BaseModel):
+    text_hash: str = Field(description="the text's keyed hash as records hold it (current key)")
+    text_hashes: list[str] = Field(description="the same under every key of the ring")
+
+
 class ReportInfo(BaseModel):
     name: str
     summary: str = Field(description="what the report counts")

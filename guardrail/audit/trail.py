@@ -119,6 +119,13 @@ class AuditTrail:
     def text_hmac(self, tenant: str, text: str) -> str:
         return self.key.text_hmac(tenant, text)
 
+    def text_hmacs(self, tenant: str, text: str) -> tuple[str, ...]:
+        """The text's keyed hash under every key of the ring, the current key's first (to
+        find records of before a rotation too)."""
+        current = self.text_hmac(tenant, text)
+        others = (key.text_hmac(tenant, text) for key in self.keys.keys)
+        return tuple(dict.fromkeys((current, *others)))
+
     # -- writing -------------------------------------------------------------------------
 
     async def record_decision(

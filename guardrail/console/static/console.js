@@ -352,9 +352,18 @@
         $("#search-error").textContent = err.message;
       }
     } else {
+      let hash = value;
+      if (!/^(sha256:)?[0-9a-fA-F]{64}$|^hmac:/.test(value)) {  // a text: its keyed hash
+        try {
+          hash = (await api("/v1/audit/text-hashes", {}, { text: value })).text_hash;
+        } catch (err) {
+          $("#search-error").textContent = err.message;
+          return;
+        }
+      }
       clearFilters();
       $("#filter-type").value = "all";
-      $("#filter-text-hash").value = value;
+      $("#filter-text-hash").value = hash;
       if (window.location.hash && window.location.hash !== "#/") window.location.hash = "#/";
       loadRecords(true);
       loadCharts();
