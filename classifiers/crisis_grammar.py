@@ -182,7 +182,7 @@ class _Language:
 MENTION_KINDS: Final[tuple[str, ...]] = (
     "subject", "negation", "modal", "act", "means", "object", "time", "possess", "ready",
     "place", "goodbye", "note", "giveaway", "bleed", "hopeless", "cond", "laugh", "context",
-    "third", "resolve",
+    "third", "resolve", "hedge",
 )  # fmt: skip
 
 
@@ -330,6 +330,10 @@ class Reading:
     """Codes of what was read (see the module docstring); no word of the message."""
     why: str = ""
     """The rule that set the level (for explanations and tests)."""
+    vetoed: bool = False
+    """Level none, and the grammar saw why: someone else's act, prevention talk, grief or
+    fiction, laughter, a game, an idiom, or acts its rules read as routine (``"I took my
+    meds"``). A keyword match elsewhere on such a message is no crisis."""
 
     @property
     def severity(self) -> Severity:
@@ -474,6 +478,8 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
         return "Y"
     if c.negated(anchor, act):
         return None
+    if any(x.end <= anchor.start and c.same_clause(x.start, anchor.start) for x in c.of("hedge")):
+        return "H"  # "not that I want to die, but...": said and denied at once, a signal
     mode = act.attrs.get("mode") or (
         modal.attrs["mode"] if modal is not None else {"past": "past", "prog": "prog"}.get(
             act.attrs.get("tense", "base"), "bare")
@@ -519,12 +525,14 @@ def _means_fact(c: _Clause, means: Mention) -> str | None:
 
 def _facts(lang: _Language, text: str) -> list[str]:
     """The facts of one prepared text in one language."""
+    idiom = False
     if lang.idioms is not None:
-        text = " ".join(lang.idioms.sub(" ~ ", text).split())
+        text, found = lang.idioms.subn(" ~ ", text)
+        text, idiom = " ".join(text.split()), found > 0
     if lang.trigger is not None and not lang.trigger.search(text):
-        return [
-            f"T:{e.attrs['time']}" for e in lang.kinds["time"] if e.pattern.search(text)
-        ]  # most messages: nothing but, perhaps, a time ("tonight") a later message may need
+        # Most messages: nothing but, perhaps, a time ("tonight") a later message may need.
+        times = [f"T:{e.attrs['time']}" for e in lang.kinds["time"] if e.pattern.search(text)]
+        return times + (["I"] if idiom else [])
     tokens = _Tokens(text, lang.breaks)
     c = _Clause(_mentions(lang, tokens), tokens)
     play, laugh = bool(c.of("context")), bool(c.of("laugh"))
@@ -559,6 +567,8 @@ def _facts(lang: _Language, text: str) -> list[str]:
         if c.of(kind):
             facts.append(code)
     facts.extend(f"T:{x.attrs['time']}" for x in c.of("time"))
+    if idiom:
+        facts.append("I")
     return facts
 
 
@@ -652,6 +662,8 @@ def _act_level(a: _Act, ctx: bool, referent: bool, window_soon: bool) -> tuple[C
 
 
 _CTX_CODES: Final = frozenset({"G:strong", "N", "H", "R", "P:strong"})
+_VETO_CODES: Final = frozenset({"Y", "L", "X", "I"})
+"""Someone else's act or talk about suicide, laughter, play, an idiom (see ``Reading``)."""
 
 
 def derive(facts: Sequence[str]) -> Reading:
@@ -667,11 +679,12 @@ def derive(facts: Sequence[str]) -> Reading:
         or any(a.obj in METHOD_MEANS and a.has("q") for a in acts)  # fmt: skip
     best: tuple[Cssrs, bool, str] = ("none", False, "")
 
-    urgent = False
+    urgent = rejected = False
 
     def better(level: Cssrs, imminent: bool, why: str) -> None:
-        nonlocal best, urgent
+        nonlocal best, urgent, rejected
         urgent = urgent or (imminent and level != "none")
+        rejected = rejected or (level == "none" and bool(why))
         if (cssrs_index(level), imminent) > (cssrs_index(best[0]), best[1]):
             best = (level, imminent, why)
 
@@ -710,7 +723,8 @@ def derive(facts: Sequence[str]) -> Reading:
     urgent = False
     read(ctx)
     level, _, why = best
-    return Reading(level, urgent and level != "none", tuple(facts), why)
+    vetoed = level == "none" and (rejected or bool(codes & _VETO_CODES))
+    return Reading(level, urgent and level != "none", tuple(facts), why, vetoed)
 
 
 # --------------------------------------------------------------------------- the grammar

@@ -44,6 +44,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from classifiers.crisis import fuse
+from classifiers.crisis_grammar import NONE as NO_READING
+from classifiers.crisis_grammar import CrisisGrammar, default_grammar
 from classifiers.heads import FloatArray, MLPHead, softmax
 from classifiers.labels import AT_RISK_FROM, SEVERITIES, Severity, severity_index
 from classifiers.lexicons import (
@@ -211,6 +214,8 @@ class SelfHarmClassifier:
     """Per-message user head (score and flag of one message), when its file exists."""
     bot_head: BinaryHead | None = None
     """Bot-encouragement head, when its file exists."""
+    grammar: CrisisGrammar | None = None
+    """The crisis grammar (``classifiers.crisis_grammar``), fused into ``results``."""
 
     @classmethod
     def load(
@@ -246,6 +251,7 @@ class SelfHarmClassifier:
             severity_cuts=tuple(float(c) for c in cuts) if cuts else None,
             message_head=BinaryHead.load(message_path) if message_path else None,
             bot_head=BinaryHead.load(bot_path) if bot_path else None,
+            grammar=default_grammar(),
         )
 
     def severity_indices(self, logits: FloatArray) -> npt.NDArray[np.int64]:
@@ -316,16 +322,24 @@ class SelfHarmClassifier:
         return bool(scan.hits) or self.lexicon.on_topic(text)
 
     def results(self, embeddings: FloatArray, texts: Sequence[str]) -> list[SelfHarmResult]:
-        """User messages as the stack's records: score, fused severity, flagged."""
-        return [
-            SelfHarmResult(
-                score=s.score,
-                severity=s.fused_severity,
-                flagged=s.flagged,
-                lexicon=s.lexicon.severity,
+        """User messages as the stack's records: score, fused severity, flagged, imminent
+        (the crisis grammar fused in: ``classifiers.crisis``)."""
+        out = []
+        for s, text in zip(self.score_user_messages(embeddings, texts), texts, strict=True):
+            reading = self.grammar.read(text) if self.grammar is not None else NO_READING
+            f = fuse(s.fused_severity, s.lexicon.severity, s.head_flagged, reading)
+            out.append(
+                SelfHarmResult(
+                    score=s.score,
+                    severity=f.severity,
+                    flagged=f.flagged,
+                    lexicon=f.lexicon,
+                    imminent=f.imminent,
+                    cssrs=f.cssrs,
+                    facts=f.facts,
+                )
             )
-            for s in self.score_user_messages(embeddings, texts)
-        ]
+        return out
 
     def score_bot_messages(
         self, texts: Sequence[str], embeddings: FloatArray | None = None
