@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import yaml
 
@@ -783,17 +783,14 @@ def default_grammar() -> CrisisGrammar:
 
 def merge(history: Sequence[Sequence[str]], current: Sequence[str]) -> Reading:
     """The reading of a short conversation: the facts of earlier messages (oldest first)
-    and of the current one, derived together. Laughter or play in an earlier message does
-    not excuse the current one: those codes are dropped from the history."""
-    facts: list[str] = []
-    for earlier in history:
-        facts.extend(f for f in earlier if f not in ("L", "X"))
-    facts.extend(current)
-    return derive(facts)
-
-
-def facts_from_json(value: Any) -> tuple[str, ...]:
-    """Stored facts back (a list of short codes); anything else reads as none."""
-    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    return ()
+    and of the current one, derived together. Laughter, play or an idiom in an earlier
+    message does not excuse the current one: those codes are dropped from the history. A
+    message that names only a time lends it to the acts of the last message that had any."""
+    earlier = [[f for f in message if f not in ("L", "X", "I")] for message in history]
+    times = "".join(sorted({TIME_LETTERS[f[2:]] for f in current if f.startswith("T:")}))
+    if times and not any(f.startswith("A:") for f in current):
+        for message in reversed(earlier):  # "tonight" after "I'm going to do it"
+            if any(f.startswith("A:") for f in message):
+                message[:] = [f + times if f.startswith("A:") else f for f in message]
+                break
+    return derive([f for message in earlier for f in message] + list(current))

@@ -474,6 +474,7 @@ def test_explicit_consent_events(make_client: MakeClient, clock: Clock, uid: Uid
         "risk": None,
         "risk_score": None,
         "crisis": False,
+        "imminent": False,
         "dependency": None,
         "help_reply": None,
     }
@@ -508,6 +509,7 @@ def test_duplicate_event_id_counts_once(make_client: MakeClient, clock: Clock, u
             "risk": None,
             "risk_score": None,
             "crisis": False,
+            "imminent": False,
             "dependency": None,
             "help_reply": None,
         }

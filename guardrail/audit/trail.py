@@ -281,6 +281,7 @@ class AuditTrail:
             "user": self.pseudonym(tenant, event.user_id),
             "level": result.risk,
             "score": result.risk_score,
+            "imminent": result.imminent,
             "received_at": iso(event.ts),
             "text_sha256": hashlib.sha256((event.text or "").encode()).hexdigest(),
             "review_notified": notified,

@@ -15,13 +15,20 @@ them by arrival and never lets a bot-sourced opt-in lift an opt-out from anyone 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from guardrail.consent import ConsentDetector
 from guardrail.models import Event, EventResult, EventType
-from guardrail.risk import Assessment, Assessor, RiskLevel
-from guardrail.state.base import EventWrite, IngestStore
+from guardrail.risk import (
+    CONVERSATION,
+    Assessment,
+    Assessor,
+    RiskLevel,
+    in_conversation,
+    worth_keeping,
+)
+from guardrail.state.base import EventWrite, IngestStore, RecentMessage
 from guardrail.state.common import (
     ConsentChange,
     ConsentOutcome,
@@ -89,9 +96,12 @@ async def _user_message(
     scope: Literal["bot", "all"] = "bot"
     matched: str | None = None
     found = Assessment()
+    recent: RecentMessage | None = None
     if event.text:
-        # Only the consent state is read here; horizon 0 keeps the read small.
-        snap = await store.snapshot(tenant, event.bot_id, event.user_id, event.ts, timedelta(0))
+        # One read: the consent state and the crisis facts of the user's last messages.
+        snap = await store.event_snapshot(
+            tenant, event.bot_id, event.user_id, event.ts, CONVERSATION
+        )
         signal = detector.detect(event.text, currently_opted_out=snap.opted_out)
         if signal is not None:
             opted_out = signal.action == "opt_out"
@@ -102,6 +112,9 @@ async def _user_message(
             matched = signal.matched
         if assessor is not None:
             (found,) = await assessor.assess([event.text], [event.locale])
+            found = in_conversation(found, [m for m in snap.recent if m.ts <= event.ts])
+            if worth_keeping(found):
+                recent = RecentMessage(event.ts, found.facts, int(found.level), found.imminent)
     flagged = found.level > RiskLevel.NONE
     dependency = found.dependency if found.dependency_signals else None
     write = EventWrite(
@@ -110,7 +123,10 @@ async def _user_message(
         user_message=True,
         consent=change,
         risk_level=int(found.level) if flagged else None,
+        risk_imminent=found.imminent,
         dependency_score=dependency,
+        recent=recent,
+        recent_ttl=CONVERSATION,
     )
     applied = await store.apply_event(tenant, event.bot_id, event.user_id, write)
     if applied.duplicate:
@@ -125,7 +141,8 @@ async def _user_message(
         update |= {
             "risk": found.level.label,
             "risk_score": round(found.score, 4),
-            "crisis": found.level >= crisis_level,
+            "crisis": found.level >= crisis_level or found.imminent,
+            "imminent": found.imminent,
         }
     return result.model_copy(update=update) if update else result
 
