@@ -3,13 +3,14 @@ and the severity head, fused.
 
 Recall first for the crisis levels, precision for the flag:
 
-- ``severity`` is the highest of the lexicon's and head's severity (``SelfHarmScore``), the
-  crisis grammar's (``classifiers.crisis_grammar``: its C-SSRS level mapped by
-  ``classifiers.cssrs``) and the severity head's recall-first reading (``classifiers.
-  crisis_head``, when its weights are shipped), except that a message the grammar reads as
-  someone else's act, talk about suicide, laughter, play or an idiom (``Reading.vetoed``)
-  keeps at most ``indicator`` from the keyword lexicon and loses the per-message head's flag
-  ("she overdosed last year", "if you're thinking about suicide, call 988").
+- ``severity`` is the highest of the keyword lexicon's, the crisis grammar's
+  (``classifiers.crisis_grammar``: its C-SSRS level mapped by ``classifiers.cssrs``) and the
+  severity head's recall-first reading (``classifiers.crisis_head``, when its weights are
+  shipped); the per-message head's flag alone is ``indicator``. A message the grammar reads
+  as someone else's act, talk about suicide, a denial, laughter, play or an idiom
+  (``Reading.vetoed``) keeps at most ``indicator`` from the keyword lexicon, and loses the
+  per-message head's flag and the severity head's word ("she overdosed last year", "if
+  you're thinking about suicide, call 988").
 - ``flagged`` is the everyday-calibrated operating point: the per-message head over its
   threshold (1% of held-out everyday chat), or crisis wording (lexicon or grammar) at
   ideation or above.
@@ -55,9 +56,12 @@ def fuse(
     reading: Reading,
     head: HeadReading | None = None,
 ) -> Fused:
-    """``severity``, ``lexicon``: the per-message classifier's fused severity and its keyword
-    lexicon's; ``head_flagged``: its head over the message threshold."""
+    """``severity``: what the per-message classifier's wording says (its keyword lexicon);
+    ``lexicon``: the keyword lexicon's severity; ``head_flagged``: the per-message head over
+    its threshold (raises to ``indicator`` at most)."""
     old, words = severity_index(severity), severity_index(lexicon)
+    if head_flagged:
+        old = max(old, _INDICATOR)
     if reading.vetoed:
         old, words, head_flagged = min(old, _INDICATOR), min(words, _INDICATOR), False
     grammar = severity_index(reading.severity)

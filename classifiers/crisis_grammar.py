@@ -414,7 +414,10 @@ class _Clause:
         """A negation governs the act: it stands between its modal and the act, or at most
         ``_NEG_REACH`` words before the modal with no new subject in between ("I don't
         know if I want to die" is not a denial)."""
+        own = set(self.t.words[act.start : act.end])
         for x in self.of("negation"):
+            if x.attrs.get("particle") and own & _SECOND_HALF:
+                continue  # "je n'ai plus envie de vivre": the act's own words negate
             inside = anchor.end <= x.start and x.end <= act.start
             before = x.end <= anchor.start and anchor.start - x.end <= _NEG_REACH
             if before and any(x.end <= s.start < anchor.start for s in self.of("subject")):
@@ -460,6 +463,8 @@ class _Clause:
         return "none", _flags(act.groups, act.attrs)
 
 
+_SECOND_HALF: Final = frozenset({"pas", "plus", "jamais", "rien", "personne"})
+"""The second half of a French negation, when a pattern holds it ("plus envie de vivre")."""
 _ASKS: Final = frozenset({"how", "count"})
 """Questions about a method ("how do I...") or an amount ("how many pills...")."""
 _PLAY_DROPS: Final = frozenset({"wish", "think", "intent", "bare", "ask", "how", "count", "would"})
@@ -467,7 +472,8 @@ _PLAY_DROPS: Final = frozenset({"wish", "think", "intent", "bare", "ask", "how",
 
 
 def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
-    """The fact of one act mention, or None (not the writer's, denied, or play)."""
+    """The fact of one act mention: ``A:...``, or a mark (``Y`` someone else's, ``D``
+    denied, ``H`` hedged, ``L`` laughed off, ``X`` play), or None (nothing said)."""
     needs = act.attrs.get("needs")
     modal = c.ask_before(act) if needs == "how" else c.modal_before(act)
     if needs and (modal is None or (needs == "how" and modal.attrs["mode"] not in _ASKS)):
@@ -477,7 +483,7 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
     if person != "first":
         return "Y"
     if c.negated(anchor, act):
-        return None
+        return "D"  # the writer denies it ("I'd never...", "je vais pas...")
     if any(x.end <= anchor.start and c.same_clause(x.start, anchor.start) for x in c.of("hedge")):
         return "H"  # "not that I want to die, but...": said and denied at once, a signal
     mode = act.attrs.get("mode") or (
@@ -532,7 +538,12 @@ def _facts(lang: _Language, text: str) -> list[str]:
     if lang.trigger is not None and not lang.trigger.search(text):
         # Most messages: nothing but, perhaps, a time ("tonight") a later message may need.
         times = [f"T:{e.attrs['time']}" for e in lang.kinds["time"] if e.pattern.search(text)]
-        return times + (["I"] if idiom else [])
+        marks = [
+            code
+            for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y"))
+            if any(e.pattern.search(text) for e in lang.kinds[kind])
+        ]
+        return times + marks + (["I"] if idiom else [])
     tokens = _Tokens(text, lang.breaks)
     c = _Clause(_mentions(lang, tokens), tokens)
     play, laugh = bool(c.of("context")), bool(c.of("laugh"))
@@ -542,6 +553,8 @@ def _facts(lang: _Language, text: str) -> list[str]:
         fact = _act_fact(c, act, play, laugh)
         if fact is None:
             continue
+        if fact == "H":
+            facts.append("D")  # said and denied at once: a signal, never a crisis
         facts.append(fact)
         if fact.startswith("A:"):
             used |= {x.start for x in c.of("means")
@@ -662,8 +675,9 @@ def _act_level(a: _Act, ctx: bool, referent: bool, window_soon: bool) -> tuple[C
 
 
 _CTX_CODES: Final = frozenset({"G:strong", "N", "H", "R", "P:strong"})
-_VETO_CODES: Final = frozenset({"Y", "L", "X", "I"})
-"""Someone else's act or talk about suicide, laughter, play, an idiom (see ``Reading``)."""
+_VETO_CODES: Final = frozenset({"Y", "L", "X", "I", "D"})
+"""Someone else's act or talk about suicide, laughter, play, an idiom, a denial (see
+``Reading``)."""
 
 
 def derive(facts: Sequence[str]) -> Reading:
@@ -786,9 +800,9 @@ def merge(history: Sequence[Sequence[str]], current: Sequence[str]) -> Reading:
     and of the current one, derived together. Laughter, play or an idiom in an earlier
     message does not excuse the current one: those codes are dropped from the history. A
     message that names only a time lends it to the acts of the last message that had any."""
-    earlier = [[f for f in message if f not in ("L", "X", "I")] for message in history]
+    earlier = [[f for f in message if f not in ("L", "X", "I", "D", "Y")] for message in history]
     times = "".join(sorted({TIME_LETTERS[f[2:]] for f in current if f.startswith("T:")}))
-    if times and not any(f.startswith("A:") for f in current):
+    if times and all(f.startswith("T:") for f in current):
         for message in reversed(earlier):  # "tonight" after "I'm going to do it"
             if any(f.startswith("A:") for f in message):
                 message[:] = [f + times if f.startswith("A:") else f for f in message]

@@ -44,9 +44,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from classifiers.crisis import fuse
+from classifiers.crisis import HeadReading, fuse
 from classifiers.crisis_grammar import NONE as NO_READING
 from classifiers.crisis_grammar import CrisisGrammar, default_grammar
+from classifiers.crisis_head import SEVERITY_WEIGHTS, CrisisHead
 from classifiers.heads import FloatArray, MLPHead, softmax
 from classifiers.labels import AT_RISK_FROM, SEVERITIES, Severity, severity_index
 from classifiers.lexicons import (
@@ -216,6 +217,8 @@ class SelfHarmClassifier:
     """Bot-encouragement head, when its file exists."""
     grammar: CrisisGrammar | None = None
     """The crisis grammar (``classifiers.crisis_grammar``), fused into ``results``."""
+    severity_head: CrisisHead | None = None
+    """The severity head (``classifiers.crisis_head``), when its weights are shipped."""
 
     @classmethod
     def load(
@@ -252,6 +255,7 @@ class SelfHarmClassifier:
             message_head=BinaryHead.load(message_path) if message_path else None,
             bot_head=BinaryHead.load(bot_path) if bot_path else None,
             grammar=default_grammar(),
+            severity_head=CrisisHead.load(SEVERITY_WEIGHTS),
         )
 
     def severity_indices(self, logits: FloatArray) -> npt.NDArray[np.int64]:
@@ -324,10 +328,16 @@ class SelfHarmClassifier:
     def results(self, embeddings: FloatArray, texts: Sequence[str]) -> list[SelfHarmResult]:
         """User messages as the stack's records: score, fused severity, flagged, imminent
         (the crisis grammar fused in: ``classifiers.crisis``)."""
+        scores = self.score_user_messages(embeddings, texts)
+        readings = [self.grammar.read(t) if self.grammar else NO_READING for t in texts]
+        heads: list[HeadReading | None] = [None] * len(texts)
+        if self.severity_head is not None and len(texts):
+            topical = [bool(s.lexicon.hits) for s in scores]
+            facts = [r.facts for r in readings]
+            heads = list(self.severity_head.read(embeddings, facts, topical))
         out = []
-        for s, text in zip(self.score_user_messages(embeddings, texts), texts, strict=True):
-            reading = self.grammar.read(text) if self.grammar is not None else NO_READING
-            f = fuse(s.fused_severity, s.lexicon.severity, s.head_flagged, reading)
+        for s, reading, head in zip(scores, readings, heads, strict=True):
+            f = fuse(s.lexicon.severity, s.lexicon.severity, s.head_flagged, reading, head)
             out.append(
                 SelfHarmResult(
                     score=s.score,
