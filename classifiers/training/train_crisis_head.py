@@ -110,9 +110,9 @@ def examples(data: Path, everyday_cap: int, seed: int) -> list[Example]:
     first: dict[str, str] = {}
     deduped = []
     for e in out:
-        kept = first.setdefault(_key(e.text), e.split)
-        deduped.append(e if kept == e.split else Example(
-            e.text, e.y, e.source, e.lang, kept, e.weight, e.synthetic, e.everyday))  # fmt: skip
+        where = first.setdefault(_key(e.text), e.split)
+        deduped.append(e if where == e.split else Example(
+            e.text, e.y, e.source, e.lang, where, e.weight, e.synthetic, e.everyday))  # fmt: skip
     return deduped
 
 
