@@ -143,6 +143,10 @@ def figures(
                 [o["level"] >= BEHAVIOR for i, o, _ in pos if i["level"] == "preparatory"]
             ),
             "imminent_recall": _rate([o["imminent"] for i, o, _ in pos if i["imminent"]]),
+            "per_level_imminent_recall": {
+                lv: _rate([o["imminent"] for i, o, _ in pos if i["level"] == lv and i["imminent"]])
+                for lv in LEVELS
+            },
             "imminent_crisis_path": _rate([o["crisis"] for i, o, _ in pos if i["imminent"]]),
             "imminent_on_non_imminent_positives": _rate(
                 [o["imminent"] for i, o, _ in pos if not i["imminent"]]
@@ -222,7 +226,9 @@ def markdown(figs: dict[str, Any], everyday: dict[str, Any] | None, label: str) 
         lines.append(
             f"| {k} | " + " | ".join(_cell(figs[lg][k]) for lg in ("en", "fr", "all")) + " |"
         )
-    for group in ("per_level_crisis_path", "by_tag_crisis_path", "lookalike_by_tag_crisis_path"):
+    groups = ("per_level_crisis_path", "per_level_imminent_recall", "by_tag_crisis_path",
+              "lookalike_by_tag_crisis_path")  # fmt: skip
+    for group in groups:
         for k in figs["all"][group]:
             lines.append(
                 f"| {group}: {k} | "

@@ -28,6 +28,13 @@ replies by category, XSTest, everyday chat), English and French apart: AUPRC and
 ``any`` and per label, the confusion of the flag at the shipped threshold, everyday flag rates
 (bot-like chat: Topical-Chat, XPersona French; and per source).
 
+Acute crisis (``benchmarks.acute_heldout``): the frozen held-out acute set (synthetic, never
+tuned on) through the gateway's event path, crises split over events included: recall of the
+crisis path per C-SSRS level and of ``imminent``, attempts reaching behavior or attempt,
+look-alikes, English and French apart; beside it the everyday chat of the test split through
+the same assessor at both operating points (``flagged``, calibrated on everyday chat; and
+ideation or above, recall first) and ``imminent``.
+
 Writes ``benchmarks/results/classifier_quality.json``, a Markdown report and PR curves as PNG
 (gitignored folder). Prints no text from the data.
 """
@@ -345,6 +352,37 @@ def wellbeing_markdown(w: dict[str, Any], precision: str) -> str:
     )
 
 
+def acute_block(data_dir: Path, everyday_cap: int) -> dict[str, Any]:
+    """The held-out acute crisis set through the event path, beside everyday flag rates
+    (``benchmarks.acute_heldout``; figures only)."""
+    import asyncio
+
+    from benchmarks.acute_heldout import (
+        build,
+        everyday_rates,
+        figures,
+        load_items,
+        markdown,
+        run_events,
+        stack_flags,
+    )
+
+    items = load_items()
+    stack, assessor = build("classifier")
+
+    async def run() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        outcomes = await run_events(items, assessor)
+        return outcomes, await everyday_rates(data_dir, assessor, stack, everyday_cap)
+
+    outcomes, everyday = asyncio.run(run())
+    figs = figures(items, outcomes, stack_flags(stack, items))
+    return {
+        "heldout": figs,
+        "everyday": everyday,
+        "markdown": markdown(figs, everyday, "classifier assessor") + "\n",
+    }
+
+
 def toxicity_block(data_dir: Path, threads: int) -> dict[str, Any] | None:
     """The toxicity head on its held-out test split (``benchmarks.toxicity_quality``), on
     the encoder it was trained on; ``None`` when its weights are not shipped."""
@@ -392,8 +430,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.data, encoder_cache(clf, args.precision[0]), args.out, args.everyday_cap
     )
     plot_curves(results, args.out / "self_harm_pr.png")
+    acute = acute_block(args.data, args.everyday_cap)
     report = (
-        message_sets_markdown(messages)
+        acute["markdown"]
+        + message_sets_markdown(messages)
         + markdown(results, everyday)
         + wellbeing_markdown(wellbeing, args.precision[0])
         + (toxicity_markdown(toxicity) if toxicity else "")
@@ -412,6 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "everyday": everyday,
                 "wellbeing": wellbeing,
                 "toxicity": toxicity,
+                "acute_heldout": {k: v for k, v in acute.items() if k != "markdown"},
             },
             indent=2,
         ),

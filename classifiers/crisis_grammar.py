@@ -159,6 +159,9 @@ def _deletions(word: str) -> set[str]:
 class _Entry:
     pattern: re.Pattern[str]
     attrs: Mapping[str, str]
+    core: str
+    """The pattern without its optional lead-in (a means' quantity or article): enough to
+    tell whether it can match at all."""
 
 
 _TRIGGERS: Final = ("act", "means", "goodbye", "place", "note", "giveaway", "bleed", "hopeless")
@@ -227,13 +230,17 @@ def _load_language(path: Path) -> _Language:
             attrs = {k: str(v) for k, v in spec.items() if k != "p"} if isinstance(spec, dict) \
                 else {}  # fmt: skip
             raw = fold_pattern(str(spec["p"] if isinstance(spec, dict) else spec))
+            core = raw
             if kind == "means":  # "all my", "the", "my" before a means: quantity, definite, own
+                prep = "(?:{prep} )?" if "prep" in words else ""  # "du", "sous le"...
                 raw = (
                     "(?:(?P<q>{qty}) )?(?:(?P<d>{det}) )?(?:(?P<o>{own}) )?(?:{adj} )?"
-                    f"(?:{raw})"
+                    f"{prep}(?:{raw})"
                 )
             try:
-                entries.append(_Entry(_compile(_expand(raw, words)), attrs))
+                entries.append(
+                    _Entry(_compile(_expand(raw, words)), attrs, _expand(core, words))
+                )
             except re.error as exc:
                 raise GrammarError(f"{path.name}/{kind}: {raw!r}: {exc}") from exc
         kinds[kind] = tuple(entries)
@@ -241,11 +248,7 @@ def _load_language(path: Path) -> _Language:
     breaks = data.get("clause_breaks")
     # One alternation of every trigger pattern, each without its own word boundaries: a
     # cheap (over-)approximation that lets most messages skip the mention search.
-    sources = [
-        re.sub(r"\(\?P<[a-z]+>", "(?:", e.pattern.pattern[len(_OPEN) : -len(_CLOSE)])
-        for k in _TRIGGERS
-        for e in kinds[k]
-    ]
+    sources = [re.sub(r"\(\?P<[a-z]+>", "(?:", e.core) for k in _TRIGGERS for e in kinds[k]]
     return _Language(
         code=str(data.get("language", path.stem)),
         kinds=kinds,
