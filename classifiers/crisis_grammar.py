@@ -37,7 +37,8 @@ import yaml
 
 from classifiers.cssrs import SEVERITY_OF, Cssrs, cssrs_index
 from classifiers.labels import Severity
-from classifiers.normalize import fold
+from classifiers.normalize import _plain, fold  # _plain: the same test normalize skips by
+from classifiers.pattern_keys import required_words
 
 LEXICON_DIR: Final = Path(__file__).resolve().parent / "lexicons"
 LANGUAGES: Final[tuple[str, ...]] = ("en", "fr")
@@ -101,10 +102,27 @@ def squeeze(text: str) -> str:
     return re.sub(r"([^\W\d_])\1+", r"\1", text)
 
 
+_LATIN: Final = re.compile(r"[\x20-\x7e\n\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u2018\u2019]*")
+"""Printable ASCII, Latin-1 letters (no signs NFKC would rewrite) and curly apostrophes."""
+
+
+def quick_fold(text: str) -> str:
+    """``fold(text)`` for the commonest chat: ASCII and accented Latin letters with none of
+    the obfuscations ``normalize`` undoes. Those need nothing but lower case, accents off and
+    squeezing, which is what ``fold`` then does; anything else goes through ``fold``."""
+    t = text.replace("\u2019", "'").replace("\u2018", "'")
+    if not _LATIN.fullmatch(t):
+        return fold(text)
+    bare = "".join(c for c in unicodedata.normalize("NFD", t) if not unicodedata.combining(c))
+    if not _plain(bare):
+        return fold(text)
+    return squeeze(bare.lower())
+
+
 def prepare(text: str) -> str:
     """The text the grammar reads: folded, no apostrophes, emoji as words, one space
     between tokens, clause punctuation as tokens of its own."""
-    t = fold(_NOOSE.sub(" hangnoose ", text))
+    t = quick_fold(_NOOSE.sub(" hangnoose ", text))
     for emoji, word in EMOJI.items():
         if emoji in t:
             t = t.replace(emoji, f" {word} ")
@@ -162,9 +180,15 @@ class _Entry:
     core: str
     """The pattern without its optional lead-in (a means' quantity or article): enough to
     tell whether it can match at all."""
+    keys: frozenset[str] | None = None
+    """Words one of which any match holds (None: unknown): the entry is skipped for a text
+    without any of them."""
 
 
 _TRIGGERS: Final = ("act", "means", "goodbye", "place", "note", "giveaway", "bleed", "hopeless")
+_COMMON: Final = frozenset(
+    {"a", "an", "the", "to", "of", "in", "on", "at", "it", "is", "be", "do", "go"}
+)
 """Kinds of mention without which a message holds no crisis fact (only times, for later)."""
 
 
@@ -172,7 +196,10 @@ _TRIGGERS: Final = ("act", "means", "goodbye", "place", "note", "giveaway", "ble
 class _Language:
     code: str
     kinds: Mapping[str, tuple[_Entry, ...]]
+    trigger_words: frozenset[str]
+    """Words one of which every trigger pattern's match holds (``classifiers.pattern_keys``)."""
     trigger: re.Pattern[str] | None
+    """The trigger patterns without such words, as one alternation."""
     idioms: re.Pattern[str] | None
     breaks: re.Pattern[str] | None
     fuzzy_keys: tuple[str, ...]
@@ -238,9 +265,9 @@ def _load_language(path: Path) -> _Language:
                     f"{prep}(?:{raw})"
                 )
             try:
-                entries.append(
-                    _Entry(_compile(_expand(raw, words)), attrs, _expand(core, words))
-                )
+                full = _expand(raw, words)
+                keys = required_words(re.sub(r"\(\?P<[a-z]+>", "(?:", full), shortest=1)
+                entries.append(_Entry(_compile(full), attrs, _expand(core, words), keys))
             except re.error as exc:
                 raise GrammarError(f"{path.name}/{kind}: {raw!r}: {exc}") from exc
         kinds[kind] = tuple(entries)
@@ -248,10 +275,22 @@ def _load_language(path: Path) -> _Language:
     breaks = data.get("clause_breaks")
     # One alternation of every trigger pattern, each without its own word boundaries: a
     # cheap (over-)approximation that lets most messages skip the mention search.
-    sources = [re.sub(r"\(\?P<[a-z]+>", "(?:", e.core) for k in _TRIGGERS for e in kinds[k]]
+    common = _COMMON | frozenset(
+        fold_pattern(f"{data.get('function_words', '')} {data.get('common_words', '')}").split()
+    )
+    keyed: set[str] = set()
+    sources = []
+    for e in (e for k in _TRIGGERS for e in kinds[k]):
+        core = re.sub(r"\(\?P<[a-z]+>", "(?:", e.core)
+        needed = required_words(core, common)
+        if needed is None:
+            sources.append(core)
+        else:
+            keyed |= needed
     return _Language(
         code=str(data.get("language", path.stem)),
         kinds=kinds,
+        trigger_words=frozenset(keyed),
         trigger=re.compile("(?:^| )(?:" + "|".join(sources) + ")") if sources else None,
         idioms=_compile("|".join(f"(?:{_expand(fold_pattern(p), words)})" for p in idioms))
         if idioms
@@ -307,8 +346,11 @@ class _Tokens:
 
 def _mentions(lang: _Language, tokens: _Tokens) -> list[Mention]:
     out = []
+    present = frozenset(tokens.words)
     for kind, entries in lang.kinds.items():
         for entry in entries:
+            if entry.keys is not None and entry.keys.isdisjoint(present):
+                continue  # none of the words it cannot match without
             for m in entry.pattern.finditer(tokens.text):
                 if m.end() <= m.start():
                     continue
@@ -538,7 +580,9 @@ def _facts(lang: _Language, text: str) -> list[str]:
     if lang.idioms is not None:
         text, found = lang.idioms.subn(" ~ ", text)
         text, idiom = " ".join(text.split()), found > 0
-    if lang.trigger is not None and not lang.trigger.search(text):
+    if lang.trigger_words.isdisjoint(text.split(" ")) and not (
+        lang.trigger is not None and lang.trigger.search(text)
+    ):
         # Most messages: nothing but, perhaps, a time ("tonight") a later message may need.
         times = [f"T:{e.attrs['time']}" for e in lang.kinds["time"] if e.pattern.search(text)]
         marks = [
@@ -785,8 +829,9 @@ class CrisisGrammar:
             lang.code: sum(w in lang.function_words for w in words) for lang in self.languages
         }
         top = max(scores.values(), default=0)
-        if top < 2 or list(scores.values()).count(top) > 1:
-            return self.languages  # too short to tell: every grammar reads it
+        rest = sorted(scores.values())[-2] if len(scores) > 1 else 0
+        if top == 0 or (top < 2 * rest + 2 and rest > 0) or (top < 2 and rest > 0):
+            return self.languages  # too short or too mixed to tell: every grammar reads it
         return tuple(lang for lang in self.languages if scores[lang.code] == top)
 
     def read(self, text: str) -> Reading:

@@ -47,7 +47,7 @@ import numpy.typing as npt
 from classifiers.crisis import HeadReading, fuse
 from classifiers.crisis_grammar import NONE as NO_READING
 from classifiers.crisis_grammar import CrisisGrammar, default_grammar
-from classifiers.crisis_head import SEVERITY_WEIGHTS, CrisisHead
+from classifiers.crisis_head import SEVERITY_WEIGHTS, CrisisHead, material
 from classifiers.heads import FloatArray, MLPHead, softmax
 from classifiers.labels import AT_RISK_FROM, SEVERITIES, Severity, severity_index
 from classifiers.lexicons import (
@@ -331,10 +331,20 @@ class SelfHarmClassifier:
         scores = self.score_user_messages(embeddings, texts)
         readings = [self.grammar.read(t) if self.grammar else NO_READING for t in texts]
         heads: list[HeadReading | None] = [None] * len(texts)
-        if self.severity_head is not None and len(texts):
-            topical = [bool(s.lexicon.hits) for s in scores]
-            facts = [r.facts for r in readings]
-            heads = list(self.severity_head.read(embeddings, facts, topical))
+        if self.severity_head is not None:
+            # Only messages with crisis material or a keyword hit may hear from the head.
+            rows = [
+                i for i, (s, r) in enumerate(zip(scores, readings, strict=True))
+                if (s.lexicon.hits or material(r.facts)) and not r.vetoed
+            ]  # fmt: skip
+            if rows:
+                found = self.severity_head.read(
+                    embeddings[rows],
+                    [readings[i].facts for i in rows],
+                    [bool(scores[i].lexicon.hits) for i in rows],
+                )
+                for i, said in zip(rows, found, strict=True):
+                    heads[i] = said
         out = []
         for s, reading, head in zip(scores, readings, heads, strict=True):
             f = fuse(s.lexicon.severity, s.lexicon.severity, s.head_flagged, reading, head)
