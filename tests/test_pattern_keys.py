@@ -18,7 +18,7 @@ from classifiers.training.synthetic import crisis_sentences as S
         ("kil (?:myself|my self)", "kil my self"),
         ("(?:pils?|meds)", "pil"),
         ("(?:(?:al|al of) )?(?:pils?|meds)", "al of pils"),
-        ("(?<=to )rope", "rope"),
+        ("(?:gona |to )rope", "to rope"),
         ("[0-9]+ floor", "12 floor"),
         ("tok|taken|swalowed", "swalowed"),
     ],
