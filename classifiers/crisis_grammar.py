@@ -111,6 +111,8 @@ def quick_fold(text: str) -> str:
     the obfuscations ``normalize`` undoes. Those need nothing but lower case, accents off and
     squeezing, which is what ``fold`` then does; anything else goes through ``fold``."""
     t = text.replace("\u2019", "'").replace("\u2018", "'")
+    if t.isascii():
+        return squeeze(t.lower()) if _plain(t) else fold(text)
     if not _LATIN.fullmatch(t):
         return fold(text)
     bare = "".join(c for c in unicodedata.normalize("NFD", t) if not unicodedata.combining(c))
