@@ -77,8 +77,8 @@ def fuse(
     return Fused(
         severity=SEVERITIES[level],
         lexicon=SEVERITIES[words],
-        flagged=head_flagged or words >= _IDEATION,
-        imminent=imminent and level >= _IDEATION,
+        flagged=bool(head_flagged or words >= _IDEATION),
+        imminent=bool(imminent and level >= _IDEATION),
         cssrs=cssrs,
         facts=reading.facts,
     )

@@ -146,6 +146,6 @@ class CrisisHead:
                 severity = "ideation"
             if seen and row[0] >= t["at_risk"] and row[1] >= t["behavior"]:
                 severity = "behavior"
-            imminent = seen and severity != "none" and row[2] >= t["imminent"]
+            imminent = bool(seen and severity != "none" and row[2] >= t["imminent"])
             out.append(HeadReading(severity, imminent))  # type: ignore[arg-type]
         return out
