@@ -3,17 +3,19 @@ and the severity head, fused.
 
 Recall first for the crisis levels, precision for the flag:
 
-- ``severity`` is the highest of the keyword lexicon's, the crisis grammar's
-  (``classifiers.crisis_grammar``: its C-SSRS level mapped by ``classifiers.cssrs``) and the
-  severity head's recall-first reading (``classifiers.crisis_head``, when its weights are
-  shipped); the per-message head's flag alone is ``indicator``. A message the grammar reads
-  as someone else's act, talk about suicide, a denial, laughter, play or an idiom
-  (``Reading.vetoed``) keeps at most ``indicator`` from the keyword lexicon, and loses the
-  per-message head's flag and the severity head's word ("she overdosed last year", "if
-  you're thinking about suicide, call 988").
+- ``severity`` is the highest of the per-message classifier's (its keyword lexicon, which
+  its head may raise to ideation when it flags the message: ``SelfHarmScore.
+  fused_severity``), the crisis grammar's (``classifiers.crisis_grammar``: its C-SSRS level
+  mapped by ``classifiers.cssrs``) and the severity head's recall-first reading
+  (``classifiers.crisis_head``, when its weights are shipped). A message the grammar reads
+  as someone else's act, talk about suicide, a denial, laughter or play
+  (``Reading.vetoed``) keeps at most ``indicator`` from the first, and hears nothing from
+  the severity head ("she overdosed last year", "if you're thinking about suicide, call
+  988").
 - ``flagged`` is the everyday-calibrated operating point: the per-message head over its
   threshold (1% of held-out everyday chat), or crisis wording (lexicon or grammar) at
-  ideation or above.
+  ideation or above. The grammar's veto does not unflag (a signal, not a crisis: on real
+  validation data the veto cost 24 of 268 risk contexts for 1 everyday message).
 - ``imminent`` is the grammar's, or the severity head's over its recall-first threshold
   where the grammar found crisis material (a means, an act, a time, a place, a goodbye).
 """
@@ -56,14 +58,12 @@ def fuse(
     reading: Reading,
     head: HeadReading | None = None,
 ) -> Fused:
-    """``severity``: what the per-message classifier's wording says (its keyword lexicon);
-    ``lexicon``: the keyword lexicon's severity; ``head_flagged``: the per-message head over
-    its threshold (raises to ``indicator`` at most)."""
+    """``severity``: the per-message classifier's (``SelfHarmScore.fused_severity``);
+    ``lexicon``: its keyword lexicon's; ``head_flagged``: its head over the message
+    threshold."""
     old, words = severity_index(severity), severity_index(lexicon)
-    if head_flagged:
-        old = max(old, _INDICATOR)
     if reading.vetoed:
-        old, words, head_flagged = min(old, _INDICATOR), min(words, _INDICATOR), False
+        old, words = min(old, _INDICATOR), min(words, _INDICATOR)
     grammar = severity_index(reading.severity)
     words = max(words, grammar)
     level = max(old, words)

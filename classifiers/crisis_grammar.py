@@ -379,8 +379,10 @@ class Reading:
     """The rule that set the level (for explanations and tests)."""
     vetoed: bool = False
     """Level none, and the grammar saw why: someone else's act, prevention talk, grief or
-    fiction, laughter, a game, an idiom, or acts its rules read as routine (``"I took my
-    meds"``). A keyword match elsewhere on such a message is no crisis."""
+    fiction, laughter, a game, a denial. A keyword match elsewhere on such a message is no
+    crisis; nor on one whose act applies to something harmless ("I took my vitamins", "je
+    vais sauter dans la piscine"). (Other acts its rules set aside, for want of context, do
+    not veto: on real validation data that cost 11 of 268 risk contexts.)"""
 
     @property
     def severity(self) -> Severity:
@@ -724,9 +726,12 @@ def _act_level(a: _Act, ctx: bool, referent: bool, window_soon: bool) -> tuple[C
 
 
 _CTX_CODES: Final = frozenset({"G:strong", "N", "H", "R", "P:strong"})
-_VETO_CODES: Final = frozenset({"Y", "L", "X", "I", "D"})
-"""Someone else's act or talk about suicide, laughter, play, an idiom, a denial (see
-``Reading``)."""
+_HARMLESS: Final = frozenset({"ingest-routine", "jump-no-place"})
+"""Rules that set an act aside for what it applies to (not for want of context)."""
+_VETO_CODES: Final = frozenset({"Y", "L", "X", "D"})
+"""Someone else's act or talk about suicide, laughter, play, a denial (see ``Reading``). An
+idiom is not one: it is taken out before the grammar reads, and whatever else the message
+says still counts (real validation data: 4 of 268 risk contexts lost to it, no gain)."""
 
 
 def derive(facts: Sequence[str]) -> Reading:
@@ -742,20 +747,23 @@ def derive(facts: Sequence[str]) -> Reading:
         or any(a.obj in METHOD_MEANS and a.has("q") for a in acts)  # fmt: skip
     best: tuple[Cssrs, bool, str] = ("none", False, "")
 
-    urgent = rejected = False
+    urgent = harmless = False
 
     def better(level: Cssrs, imminent: bool, why: str) -> None:
-        nonlocal best, urgent, rejected
+        nonlocal best, urgent
         urgent = urgent or (imminent and level != "none")
-        rejected = rejected or (level == "none" and bool(why))
         if (cssrs_index(level), imminent) > (cssrs_index(best[0]), best[1]):
             best = (level, imminent, why)
 
     def read(ctx: bool) -> None:
+        nonlocal harmless
         for a in acts:
             if "B" in codes and a.act == "cut":
                 a = _Act(a.mode, a.act, a.obj, a.flags + "B")
-            better(*_act_level(a, ctx, referent, window_soon))
+            level, imminent, why = _act_level(a, ctx, referent, window_soon)
+            # The act's object says it is harmless: "took my vitamins", "jump in the pool".
+            harmless = harmless or (why in _HARMLESS and a.obj != "none")
+            better(level, imminent, why)
         for _, kind, state, flags in means:
             soon = bool(_SOON & set(flags)) or window_soon
             strong = "q" in flags or "d" in flags or kind in ("rope", "gun", "poison")
@@ -786,7 +794,7 @@ def derive(facts: Sequence[str]) -> Reading:
     urgent = False
     read(ctx)
     level, _, why = best
-    vetoed = level == "none" and (rejected or bool(codes & _VETO_CODES))
+    vetoed = level == "none" and (harmless or bool(codes & _VETO_CODES))
     return Reading(level, urgent and level != "none", tuple(facts), why, vetoed)
 
 

@@ -347,7 +347,7 @@ class SelfHarmClassifier:
                     heads[i] = said
         out = []
         for s, reading, head in zip(scores, readings, heads, strict=True):
-            f = fuse(s.lexicon.severity, s.lexicon.severity, s.head_flagged, reading, head)
+            f = fuse(s.fused_severity, s.lexicon.severity, s.head_flagged, reading, head)
             out.append(
                 SelfHarmResult(
                     score=s.score,
