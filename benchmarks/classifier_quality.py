@@ -41,6 +41,13 @@ per special category and language, AUPRC and recall on the real test split, the 
 test split and the frozen held-out follow-ups, apart; flag rates on everyday chat and on
 benign personal follow-ups.
 
+Acute crisis (``benchmarks.acute_heldout``): the frozen held-out acute set (synthetic, never
+tuned on) through the gateway's event path, crises split over events included: recall of the
+crisis path per C-SSRS level and of ``imminent``, attempts reaching behavior or attempt,
+look-alikes, English and French apart; beside it the everyday chat of the test split through
+the same assessor at both operating points (``flagged``, calibrated on everyday chat; and
+ideation or above, recall first) and ``imminent``.
+
 Writes ``benchmarks/results/classifier_quality.json``, a Markdown report and PR curves as PNG
 (gitignored folder). Prints no text from the data.
 """
@@ -418,6 +425,37 @@ def wellbeing_markdown(w: dict[str, Any], precision: str) -> str:
     )
 
 
+def acute_block(data_dir: Path, everyday_cap: int) -> dict[str, Any]:
+    """The held-out acute crisis set through the event path, beside everyday flag rates
+    (``benchmarks.acute_heldout``; figures only)."""
+    import asyncio
+
+    from benchmarks.acute_heldout import (
+        build,
+        everyday_rates,
+        figures,
+        load_items,
+        markdown,
+        run_events,
+        stack_flags,
+    )
+
+    items = load_items()
+    stack, assessor = build("classifier")
+
+    async def run() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        outcomes = await run_events(items, assessor)
+        return outcomes, await everyday_rates(data_dir, assessor, stack, everyday_cap)
+
+    outcomes, everyday = asyncio.run(run())
+    figs = figures(items, outcomes, stack_flags(stack, items))
+    return {
+        "heldout": figs,
+        "everyday": everyday,
+        "markdown": markdown(figs, everyday, "classifier assessor") + "\n",
+    }
+
+
 def toxicity_block(data_dir: Path, threads: int, sets: SeenSets) -> dict[str, Any] | None:
     """The toxicity head on its held-out test split (``benchmarks.toxicity_quality``), on
     the encoder it was trained on; ``None`` when its weights are not shipped."""
@@ -484,8 +522,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.data, encoder_cache(clf, args.precision[0]), args.out, args.everyday_cap, sets
     )
     plot_curves(results, args.out / "self_harm_pr.png")
+    acute = acute_block(args.data, args.everyday_cap)
     report = (
-        message_sets_markdown(messages)
+        acute["markdown"]
+        + message_sets_markdown(messages)
         + markdown(results, everyday)
         + wellbeing_markdown(wellbeing, args.precision[0])
         + (toxicity_markdown(toxicity) if toxicity else "")
@@ -506,6 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "wellbeing": wellbeing,
                 "toxicity": toxicity,
                 "sensitive": sensitive,
+                "acute_heldout": {k: v for k, v in acute.items() if k != "markdown"},
             },
             indent=2,
         ),

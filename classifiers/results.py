@@ -89,7 +89,15 @@ class SelfHarmResult:
     encourages: bool = False
     """Bot role only: the text encourages or instructs self-harm."""
     lexicon: Severity = "none"
-    """The crisis lexicon's severity alone (explicit wording, negations excluded)."""
+    """The crisis wording's severity alone (lexicon and crisis grammar, negations excluded)."""
+    imminent: bool = False
+    """User role: the crisis grammar reads an act in progress or just done, planned within
+    hours, means at hand or taken, or a goodbye (``classifiers.crisis_grammar``)."""
+    cssrs: str = "none"
+    """User role: the crisis grammar's level on the C-SSRS ladder (``classifiers.cssrs``)."""
+    facts: tuple[str, ...] = ()
+    """User role: the crisis grammar's facts (short codes, no words of the text), which the
+    gateway keeps a few minutes to read a crisis split over several messages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +188,12 @@ def scores_json(scores: TextScores, role: Role) -> dict[str, Any]:
     user role only)."""
     sh = scores.self_harm
     out: dict[str, Any] = {
-        "self_harm": {"score": sh.score, "severity": sh.severity, "flagged": sh.flagged},
+        "self_harm": {
+            "score": sh.score,
+            "severity": sh.severity,
+            "flagged": sh.flagged,
+            "imminent": sh.imminent,
+        },
         "dependency": None,
     }
     if role == "bot":

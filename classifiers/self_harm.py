@@ -44,6 +44,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from classifiers.crisis import HeadReading, fuse
+from classifiers.crisis_grammar import NONE as NO_READING
+from classifiers.crisis_grammar import CrisisGrammar, default_grammar
+from classifiers.crisis_head import SEVERITY_WEIGHTS, CrisisHead, material
 from classifiers.heads import FloatArray, MLPHead, softmax
 from classifiers.labels import AT_RISK_FROM, SEVERITIES, Severity, severity_index
 from classifiers.lexicons import (
@@ -211,6 +215,10 @@ class SelfHarmClassifier:
     """Per-message user head (score and flag of one message), when its file exists."""
     bot_head: BinaryHead | None = None
     """Bot-encouragement head, when its file exists."""
+    grammar: CrisisGrammar | None = None
+    """The crisis grammar (``classifiers.crisis_grammar``), fused into ``results``."""
+    severity_head: CrisisHead | None = None
+    """The severity head (``classifiers.crisis_head``), when its weights are shipped."""
 
     @classmethod
     def load(
@@ -246,6 +254,8 @@ class SelfHarmClassifier:
             severity_cuts=tuple(float(c) for c in cuts) if cuts else None,
             message_head=BinaryHead.load(message_path) if message_path else None,
             bot_head=BinaryHead.load(bot_path) if bot_path else None,
+            grammar=default_grammar(),
+            severity_head=CrisisHead.load(SEVERITY_WEIGHTS),
         )
 
     def severity_indices(self, logits: FloatArray) -> npt.NDArray[np.int64]:
@@ -316,16 +326,40 @@ class SelfHarmClassifier:
         return bool(scan.hits) or self.lexicon.on_topic(text)
 
     def results(self, embeddings: FloatArray, texts: Sequence[str]) -> list[SelfHarmResult]:
-        """User messages as the stack's records: score, fused severity, flagged."""
-        return [
-            SelfHarmResult(
-                score=s.score,
-                severity=s.fused_severity,
-                flagged=s.flagged,
-                lexicon=s.lexicon.severity,
+        """User messages as the stack's records: score, fused severity, flagged, imminent
+        (the crisis grammar fused in: ``classifiers.crisis``)."""
+        scores = self.score_user_messages(embeddings, texts)
+        readings = [self.grammar.read(t) if self.grammar else NO_READING for t in texts]
+        heads: list[HeadReading | None] = [None] * len(texts)
+        if self.severity_head is not None:
+            # Only messages with crisis material or a keyword hit may hear from the head.
+            rows = [
+                i for i, (s, r) in enumerate(zip(scores, readings, strict=True))
+                if (s.lexicon.hits or material(r.facts)) and not r.vetoed
+            ]  # fmt: skip
+            if rows:
+                found = self.severity_head.read(
+                    embeddings[rows],
+                    [readings[i].facts for i in rows],
+                    [bool(scores[i].lexicon.hits) for i in rows],
+                )
+                for i, said in zip(rows, found, strict=True):
+                    heads[i] = said
+        out = []
+        for s, reading, head in zip(scores, readings, heads, strict=True):
+            f = fuse(s.fused_severity, s.lexicon.severity, s.head_flagged, reading, head)
+            out.append(
+                SelfHarmResult(
+                    score=s.score,
+                    severity=f.severity,
+                    flagged=f.flagged,
+                    lexicon=f.lexicon,
+                    imminent=f.imminent,
+                    cssrs=f.cssrs,
+                    facts=f.facts,
+                )
             )
-            for s in self.score_user_messages(embeddings, texts)
-        ]
+        return out
 
     def score_bot_messages(
         self, texts: Sequence[str], embeddings: FloatArray | None = None

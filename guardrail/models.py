@@ -357,6 +357,12 @@ class EventResult(_Strict):
     crisis: bool = Field(
         default=False, description="at crisis level: review notified, outreach held, help next"
     )
+    imminent: bool = Field(
+        default=False,
+        description="an act under way or within hours, means at hand or taken, or a goodbye: "
+        "all proactive outreach held, emergency numbers first in the next reply, the review "
+        "marked high priority",
+    )
     dependency: list[str] | None = Field(
         default=None, description="emotional-dependency signals seen in a user message"
     )

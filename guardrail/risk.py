@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from enum import IntEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
     from classifiers.results import Role, TextScores
+    from guardrail.state.base import RecentMessage
 
 log = logging.getLogger("guardrail.risk")
 
@@ -48,6 +50,14 @@ class Assessment:
     """Special categories the message discloses; None: this assessor did not look."""
     minor: tuple[str, ...] = ()
     """What in the message gives a minor away (``minor`` signal cues; empty: nothing)."""
+    imminent: bool = False
+    """An act under way or within hours, means at hand or taken, a goodbye (the crisis
+    grammar, ``classifiers.crisis_grammar``; the severity head where loaded)."""
+    cssrs: str = "none"
+    """The level on the C-SSRS ladder (wish to die ... attempt), when the grammar read one."""
+    facts: tuple[str, ...] = ()
+    """The crisis grammar's facts: short codes, never the message's words. The gateway keeps
+    them minutes, to read a crisis split over several messages (:func:`in_conversation`)."""
 
 
 class Assessor(Protocol):
@@ -76,19 +86,24 @@ class LexiconAssessor:
     name = "lexicon"
 
     def __init__(self) -> None:
+        from classifiers.crisis_grammar import default_grammar
         from classifiers.lexicons import default_lexicon
         from classifiers.sensitive_terms import sensitive_lexicon
 
         self._lexicon = default_lexicon()
         self._sensitive = sensitive_lexicon()
+        self._grammar = default_grammar()
 
     async def assess(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Assessment]:
+        from classifiers.crisis import fuse
         from classifiers.minor import grammar_only
 
         assessments = []
         for text, minor in zip(texts, grammar_only(texts), strict=True):
             found = self._lexicon.scan(text, role="user")
-            level = RiskLevel[found.severity.upper()]
+            reading = self._grammar.read(text)
+            fused = fuse(found.severity, found.severity, False, reading)
+            level = RiskLevel[fused.severity.upper()]
             assessments.append(
                 Assessment(
                     level=level,
@@ -97,6 +112,9 @@ class LexiconAssessor:
                     signals=tuple(sorted(found.categories)),
                     sensitive=self._sensitive.categories(text),
                     minor=minor.cues if minor.flagged else (),
+                    imminent=fused.imminent,
+                    cssrs=fused.cssrs,
+                    facts=fused.facts,
                 )
             )
         return assessments
@@ -177,4 +195,53 @@ def _assessment(
         dependency_signals=dep.signals if dep is not None and dep.flagged else (),
         sensitive=None if sensitive is None else sensitive.categories,
         minor=minor.cues if minor is not None and minor.flagged else (),
+        imminent=harm.imminent and level >= RiskLevel.IDEATION,
+        cssrs=harm.cssrs,
+        facts=harm.facts,
+    )
+
+
+CONVERSATION: Final = timedelta(minutes=15)
+"""How long a message's crisis facts are kept to be read with the next ones."""
+CONVERSATION_TURNS: Final = 3
+"""How many earlier messages (within ``CONVERSATION``) are read with the current one."""
+_CARRIED: Final = frozenset("AMPGNVBHR")
+"""Fact kinds worth keeping for later messages (a time alone, laughter or a third person's
+act tell a later message nothing)."""
+
+
+def worth_keeping(found: Assessment) -> bool:
+    """Whether this message's facts can change how a later message reads."""
+    return found.level > RiskLevel.NONE or any(f[:1] in _CARRIED for f in found.facts)
+
+
+def in_conversation(found: Assessment, earlier: Sequence[RecentMessage]) -> Assessment:
+    """The current message read with the user's last few to the same bot (facts only).
+
+    The conversation's reading counts when it says more than any of its messages did on
+    its own, a higher level or imminence none of them had ("I have 40 pills" then "I took
+    them"; "I'm going to do it" then "tonight"), so a crisis protocol that already ran for
+    an earlier message is not started again by "ok". A message that is only a time
+    ("tonight", "ce soir") lends it to the acts of the message before.
+    """
+    from classifiers.crisis_grammar import merge
+    from classifiers.cssrs import SEVERITY_OF
+
+    recent = list(earlier)[-CONVERSATION_TURNS:]
+    if not recent or not any(m.facts for m in recent):
+        return found
+    reading = merge([m.facts for m in recent], found.facts)
+    level = RiskLevel[SEVERITY_OF[reading.level].upper()]
+    before = max((RiskLevel(m.level) for m in recent), default=RiskLevel.NONE)
+    was_imminent = found.imminent or any(m.imminent for m in recent)
+    higher = level > max(found.level, before)
+    sooner = reading.imminent and not was_imminent and level >= RiskLevel.IDEATION
+    if not (higher or sooner):
+        return found
+    return replace(
+        found,
+        level=max(found.level, level),
+        imminent=found.imminent or reading.imminent,
+        cssrs=reading.level if higher else found.cssrs,
+        source=f"{found.source}+conversation",
     )

@@ -69,7 +69,12 @@ def test_classify_user_and_bot(app_client: tuple[TestClient, FakeStack]) -> None
     body = r.json()
     assert body["role"] == "user"
     first, second = body["results"]
-    assert first["self_harm"] == {"score": 0.9, "severity": "none", "flagged": True}
+    assert first["self_harm"] == {
+        "score": 0.9,
+        "severity": "none",
+        "flagged": True,
+        "imminent": False,
+    }
     assert second["self_harm"]["flagged"] is False
     assert first["dependency"] == {"score": 0.2, "signals": [], "flagged": False}
     assert "manipulation" not in first and first["other"] == {"tox.toxicity": 0.05}

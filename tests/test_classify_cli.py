@@ -81,7 +81,12 @@ def test_user_role_contract(fake: FakeStack) -> None:
     assert result.exit_code == 0, result.stderr
     out = lines(result.stdout)
     assert [o["id"] for o in out] == [1, "b"]
-    assert out[1]["self_harm"] == {"score": 0.13, "severity": "ideation", "flagged": False}
+    assert out[1]["self_harm"] == {
+        "score": 0.13,
+        "severity": "ideation",
+        "flagged": False,
+        "imminent": False,
+    }
     assert out[0]["dependency"] == {"score": 0.3, "signals": ["only_you"], "flagged": True}
     assert all("manipulation" not in o for o in out)
     assert out[0]["minor"] is None  # no minor head in this fake for that text

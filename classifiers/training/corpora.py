@@ -185,6 +185,19 @@ def xstest(data: Path, seed: int = CORPUS_SEED) -> list[Row]:
     return _rows("xstest", items, "en", info.ship, seed=seed)
 
 
+def msts(data: Path, seed: int = CORPUS_SEED) -> list[Row]:
+    """MSTS English text-only prompts: "Suicide & Self-Harm" positive (self-harm, suicide,
+    eating disorders, dangerous challenges; first-person intentions and requests), the other
+    hazards hard negatives. Split by case, so a case's two wordings stay together."""
+    info = dataset_info(data, "msts")
+    rows = _csv(data / "msts" / "english_textonly.csv")
+    items = (
+        (r["prompt_text"], int(r["hazard_category"].startswith("Suicide")), r["case_id"])
+        for r in rows
+    )
+    return _rows("msts", items, "en", info.ship, seed=seed)
+
+
 def diasafety_contexts(data: Path, seed: int = CORPUS_SEED) -> list[Row]:
     info = dataset_info(data, "diasafety")
     pairs = load_diasafety(data)

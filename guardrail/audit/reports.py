@@ -120,11 +120,37 @@ async def sb243(trail: AuditTrail, tenant: str | None, period: Period) -> dict[s
             "by_rule": _sorted(by_rule),
         },
         "protocol": await _protocol(trail, tenant, period),
+        "crises": await _crises(trail, tenant, period),
         "note": (
             "Crisis-referral notifications are delivered messages (allow or rewrite) to which "
             "an enforced crisis rule (rule id 'crisis.*' or 'crisis_*', such as "
             "crisis_resources, which adds the crisis line of the user's locale) applied."
         ),
+    }
+
+
+async def _crises(trail: AuditTrail, tenant: str | None, period: Period) -> dict[str, Any]:
+    """User messages that started the crisis protocol, and how many were imminent (an act
+    under way or within hours, means at hand, a goodbye: emergency numbers first)."""
+    by_level: Counter[str] = Counter()
+    by_bot: Counter[str] = Counter()
+    imminent_by_bot: Counter[str] = Counter()
+    total = imminent = notified = 0
+    async for record in _records(trail, period.filter(tenant, types=("crisis",))):
+        total += 1
+        by_level[str(record.body.get("level"))] += 1
+        by_bot[str(record.body.get("bot"))] += 1
+        notified += bool(record.body.get("review_notified"))
+        if record.body.get("imminent"):
+            imminent += 1
+            imminent_by_bot[str(record.body.get("bot"))] += 1
+    return {
+        "total": total,
+        "imminent": imminent,
+        "review_notified": notified,
+        "by_level": _sorted(by_level),
+        "by_bot": _sorted(by_bot),
+        "imminent_by_bot": _sorted(imminent_by_bot),
     }
 
 

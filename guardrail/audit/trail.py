@@ -281,6 +281,7 @@ class AuditTrail:
         level: str | None,
         score: float | None,
         notified: bool,
+        imminent: bool = False,
     ) -> dict[str, Any]:
         """A user message at crisis level: the text only as a keyed hash."""
         return {
@@ -292,6 +293,7 @@ class AuditTrail:
             "user": self.pseudonym(tenant, event.user_id),
             "level": level,
             "score": score,
+            "imminent": imminent,
             "received_at": iso(event.ts),
             "text_hmac": self.text_hmac(tenant, event.text or ""),
             "review_notified": notified,
@@ -305,8 +307,9 @@ class AuditTrail:
         if not result.crisis or result.duplicate:
             return None
         body = self.crisis_body(
-            tenant, event, level=result.risk, score=result.risk_score, notified=notified
-        )
+            tenant, event, level=result.risk, score=result.risk_score, notified=notified,
+            imminent=bool(result.imminent),
+        )  # fmt: skip
         return await self._run(self._append, body)
 
     async def append_body(self, body: dict[str, Any], *, if_absent: bool = False) -> bool:

@@ -28,6 +28,10 @@ class CrisisResource(BaseModel):
     verified_at: date
     source: str
     text: dict[str, str] = Field(description="by language; must include 'en'")
+    emergency: dict[str, str] = Field(
+        default_factory=dict,
+        description="by language: the emergency number, said first after an imminent signal",
+    )
 
     @model_validator(mode="after")
     def _has_english(self) -> CrisisResource:
@@ -70,19 +74,37 @@ class ResourceRegistry(BaseModel):
                     return found
         return next(r for r in self.resources if FALLBACK in r.jurisdictions)
 
-    def message(self, jurisdiction: str | None, locale: str | None) -> str:
-        """The full crisis message in the user's language (English when we lack theirs)."""
+    def message(
+        self, jurisdiction: str | None, locale: str | None, *, imminent: bool = False
+    ) -> str:
+        """The full crisis message in the user's language (English when we lack theirs);
+        after an imminent signal, the emergency number comes first."""
         language = language_of(locale)
         resource = self.pick(jurisdiction, locale)
         if language not in resource.text or language not in self.framing:
             language = "en"
         framing = self.framing[language]
-        return f"{framing.before} {resource.text[language]} {framing.after}"
+        body = f"{framing.before} {resource.text[language]} {framing.after}"
+        if imminent:
+            return f"{self.emergency(resource, language)} {body}"
+        return body
 
-    def signature(self, jurisdiction: str | None, locale: str | None) -> str:
-        """The helpline sentence alone: how to tell that a text already carries resources."""
+    def emergency(self, resource: CrisisResource, language: str) -> str:
+        """The emergency sentence of a resource (the fallback's when it has none)."""
+        for entry in (resource, next(r for r in self.resources if FALLBACK in r.jurisdictions)):
+            if entry.emergency:
+                return entry.emergency.get(language) or entry.emergency["en"]
+        return "If you are in danger right now, call your local emergency number."
+
+    def signature(
+        self, jurisdiction: str | None, locale: str | None, *, imminent: bool = False
+    ) -> str:
+        """The sentence that tells a text already carries resources: the helpline's, or
+        after an imminent signal the emergency one."""
         language = language_of(locale)
         resource = self.pick(jurisdiction, locale)
+        if imminent:
+            return self.emergency(resource, language if language in resource.text else "en")
         return resource.text.get(language) or resource.text["en"]
 
 

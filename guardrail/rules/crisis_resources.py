@@ -1,8 +1,11 @@
 """Crisis resources: after a user shows self-harm risk, the bot's next reply carries help.
 
 The helpline is chosen by the user's jurisdiction and language from the registry
-(guardrail/crisis/resources.yaml). Once a message carrying resources has gone out after
-the latest signal, later replies are left alone.
+(guardrail/crisis/resources.yaml). After an imminent signal (an act under way or within
+hours, means at hand, a goodbye), whatever its level, the message opens with the
+emergency number of the user's country (15 or 112 in France, 911 in the US, 999 in the
+UK...) before the helpline. Once a message carrying resources has gone out after the
+latest signal, later replies are left alone.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ class CrisisResources(Rule[CrisisResourcesParams]):
         signals = [
             e
             for e in snap.risk_events
-            if e.level >= params.level and ctx.now - e.ts <= params.within
+            if (e.level >= params.level or e.imminent) and ctx.now - e.ts <= params.within
         ]
         if not signals:
             return None
@@ -52,19 +55,21 @@ class CrisisResources(Rule[CrisisResourcesParams]):
         answered = max(snap.resources_at, default=None)
         pending = [e.level for e in signals if answered is None or e.ts > answered]
         level = (RiskLevel(max(pending)).label,)  # what the referral answers, for reports
+        imminent = any(e.imminent for e in signals)
         user = ctx.request.user
         registry = _registry(params.registry)
-        if registry.signature(user.jurisdiction, user.locale) in ctx.text:
+        if registry.signature(user.jurisdiction, user.locale, imminent=imminent) in ctx.text:
             return Finding(
                 self.id, "info", "crisis resources already in the text", resources=True,
                 labels=level,
             )  # fmt: skip
-        message = registry.message(user.jurisdiction, user.locale)
+        message = registry.message(user.jurisdiction, user.locale, imminent=imminent)
         resource = registry.pick(user.jurisdiction, user.locale)
+        first = "emergency number first, then " if imminent else ""
         return Finding(
             self.id,
             "rewrite",
-            f"crisis resources appended ({resource.id}, verified {resource.verified_at})",
+            f"crisis resources appended ({first}{resource.id}, verified {resource.verified_at})",
             text=f"{ctx.text}\n\n{message}",
             resources=True,
             labels=level,

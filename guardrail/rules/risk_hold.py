@@ -1,6 +1,9 @@
 """Risk hold: a user who recently showed self-harm risk gets no engagement outreach.
 
-Only replies go out, and the crisis_resources rule makes the next one carry help.
+Only replies go out, and the crisis_resources rule makes the next one carry help. Risk
+signals are the user's, whichever bot of the tenant saw them, so the hold covers every bot.
+An imminent signal (an act under way or within hours, means at hand, a goodbye) holds
+whatever the policy's ``level``, for ``imminent_hold``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ class RiskHoldParams(RuleParams):
         default=RiskLevel.IDEATION, description="hold from this severity (1 indicator … 4 attempt)"
     )
     hold: Duration = Field(default=timedelta(days=14), description="how long after the signal")
+    imminent_hold: Duration = Field(
+        default=timedelta(days=30),
+        description="how long after an imminent signal (held whatever the level)",
+    )
 
 
 class RiskHold(Rule[RiskHoldParams]):
@@ -26,9 +33,22 @@ class RiskHold(Rule[RiskHoldParams]):
     params_model = RiskHoldParams
 
     def lookback(self, params: RiskHoldParams) -> timedelta:
-        return params.hold
+        return max(params.hold, params.imminent_hold)
 
     def check(self, ctx: RuleContext, params: RiskHoldParams) -> Finding | None:
+        imminent = [
+            e for e in ctx.snapshot.risk_events
+            if e.imminent and ctx.now - e.ts <= params.imminent_hold
+        ]  # fmt: skip
+        if imminent:
+            latest = imminent[-1]
+            until = (latest.ts + params.imminent_hold).isoformat()
+            return self.finding(
+                "block",
+                f"user showed imminent self-harm risk ({RiskLevel(latest.level).label}) at "
+                f"{latest.ts.isoformat()}: all proactive outreach held for "
+                f"{format_duration(params.imminent_hold)}, until {until}",
+            )
         recent = [
             e for e in ctx.snapshot.risk_events
             if e.level >= params.level and ctx.now - e.ts <= params.hold

@@ -85,13 +85,14 @@ class AuditNotes:
         )
         return str(body["id"]), orjson.dumps(body).decode()
 
-    def crisis(self, level: str, score: float) -> tuple[str, str]:
+    def crisis(self, level: str, score: float, imminent: bool = False) -> tuple[str, str]:
         body = self.gateway.audit.crisis_body(
             self.tenant,
             self.event,
             level=level,
             score=score,
             notified=self.gateway.notifier is not None,
+            imminent=imminent,
         )
         return str(body["id"]), orjson.dumps(body).decode()
 

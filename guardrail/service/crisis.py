@@ -2,7 +2,11 @@
 
 The recorded risk itself (written with the event) holds proactive outreach and puts help
 in the next reply, and its audit record was kept with it (the store's audit outbox); here
-the crisis is counted and sent to the operator's reviewers through the durable outbox.
+the crisis is counted and sent to the operator's reviewers through the durable outbox. An
+imminent crisis (an act under way or within hours, means at hand, a goodbye) is marked
+``imminent: true`` with ``priority: "high"`` in the review notice and in the audit record;
+its hold and its emergency-first resources come from the recorded risk
+(``rules/risk_hold``, ``rules/crisis_resources``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ async def crisis_protocol(gateway: Gateway, tenant: str, event: Event, result: E
         "user_id": event.user_id,
         "level": result.risk,
         "score": result.risk_score,
+        "imminent": result.imminent,
+        "priority": "high" if result.imminent else "normal",
         "ts": event.ts.isoformat(),
         "event_id": event.event_id,
     }

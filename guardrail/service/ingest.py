@@ -19,14 +19,28 @@ same atomic step (the store's audit outbox), so none is lost to an audit-log out
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, Protocol
 
 from guardrail.consent import ConsentDetector
 from guardrail.forget import asks_to_forget
 from guardrail.models import Event, EventResult, EventType
-from guardrail.risk import Assessment, Assessor, RiskLevel
-from guardrail.state.base import ALL_TOPICS, AuditRecords, EventApplied, EventWrite, IngestStore
+from guardrail.risk import (
+    CONVERSATION,
+    Assessment,
+    Assessor,
+    RiskLevel,
+    in_conversation,
+    worth_keeping,
+)
+from guardrail.state.base import (
+    ALL_TOPICS,
+    AuditRecords,
+    EventApplied,
+    EventWrite,
+    IngestStore,
+    RecentMessage,
+)
 from guardrail.state.common import (
     ConsentChange,
     ConsentOutcome,
@@ -51,7 +65,7 @@ class EventNotes(Protocol):
 
     def consent(self, change: ConsentChange, scope: str, applied: bool) -> tuple[str, str]: ...
 
-    def crisis(self, level: str, score: float) -> tuple[str, str]: ...
+    def crisis(self, level: str, score: float, imminent: bool = False) -> tuple[str, str]: ...
 
 
 def _records(
@@ -70,7 +84,7 @@ def _records(
         if change is not None and outcome is not None:
             kept.append(notes.consent(change, scope, outcome.applied))
         if crisis is not None:
-            kept.append(notes.crisis(crisis.level.label, round(crisis.score, 4)))
+            kept.append(notes.crisis(crisis.level.label, round(crisis.score, 4), crisis.imminent))
         return kept
 
     return build
@@ -144,9 +158,12 @@ async def _user_message(
     matched: str | None = None
     refused_in: str | None = None
     found = Assessment()
+    recent: RecentMessage | None = None
     if event.text:
-        # Only the consent state is read here; horizon 0 keeps the read small.
-        snap = await store.snapshot(tenant, event.bot_id, event.user_id, event.ts, timedelta(0))
+        # One read: the consent state and the crisis facts of the user's last messages.
+        snap = await store.event_snapshot(
+            tenant, event.bot_id, event.user_id, event.ts, CONVERSATION
+        )
         signal = detector.detect(
             event.text, currently_opted_out=snap.opted_out, choice=event.choice
         )
@@ -162,11 +179,15 @@ async def _user_message(
             matched = signal.matched
         if assessor is not None:
             (found,) = await assessor.assess([event.text], [event.locale])
+            found = in_conversation(found, [m for m in snap.recent if m.ts <= event.ts])
+            if worth_keeping(found):
+                recent = RecentMessage(event.ts, found.facts, int(found.level), found.imminent)
     explicit = tuple(cue for cue in found.minor if cue != HEAD_CUE)
     if explicit:  # before the event is applied, so its retry marks again (harmlessly)
         await store.mark_likely_minor(tenant, event.user_id, event.ts, source, explicit)
     disclosed, forget = await _confided(store, tenant, event, found)
     flagged = found.level > RiskLevel.NONE
+    crisis = flagged and (found.level >= crisis_level or found.imminent)
     dependency = found.dependency if found.dependency_signals else None
     write = EventWrite(
         ts=event.ts,
@@ -174,12 +195,18 @@ async def _user_message(
         user_message=True,
         consent=change,
         risk_level=int(found.level) if flagged else None,
+        risk_imminent=found.imminent,
         dependency_score=dependency,
         disclosed=disclosed,
         forget=forget,
         audit=_records(
-            notes, change, scope, found if flagged and found.level >= crisis_level else None
+            notes,
+            change,
+            scope,
+            found if flagged and (found.level >= crisis_level or found.imminent) else None,
         ),
+        recent=recent,
+        recent_ttl=CONVERSATION,
     )
     applied = await store.apply_event(tenant, event.bot_id, event.user_id, write)
     if applied.duplicate:
@@ -207,7 +234,8 @@ async def _user_message(
         update |= {
             "risk": found.level.label,
             "risk_score": round(found.score, 4),
-            "crisis": found.level >= crisis_level,
+            "crisis": crisis,
+            "imminent": found.imminent,
         }
     if disclosed:
         update["sensitive"] = list(disclosed)

@@ -27,7 +27,7 @@ from guardrail.service.profile import choose_strictest, evidence_of, region_of
 from guardrail.service.profile import effective as effective_user
 from guardrail.service.profile import news as profile_news
 from guardrail.service.shadow import evaluate_with_shadows
-from guardrail.state.base import StoreUnavailable
+from guardrail.state.base import EventWrite, StoreUnavailable
 
 log = logging.getLogger("guardrail")
 
@@ -142,13 +142,15 @@ async def assess_reply_to(
     if found.level <= RiskLevel.NONE:
         return [f"the message answered was assessed inline ({found.source}): no self-harm risk"]
     ts = min(message.ts or now, now)
+    write = EventWrite(ts=ts, risk_level=int(found.level), risk_imminent=found.imminent)
     try:
-        await gateway.store.record_risk(tenant, req.bot_id, req.user_id, ts, found.level)
+        await gateway.store.apply_event(tenant, req.bot_id, req.user_id, write)
     except StoreUnavailable as exc:  # the decision fails closed on the same store
         log.warning("inline risk of %s not recorded: %s", req.bot_id, exc)
     return [
         f"the message answered was assessed inline ({found.source}): self-harm risk "
-        f"{found.level.label}, recorded at {ts.isoformat()}"
+        f"{found.level.label}{' (imminent)' if found.imminent else ''}, recorded at "
+        f"{ts.isoformat()}"
     ]
 
 

@@ -43,6 +43,20 @@ class RiskEvent:
     ts: datetime
     level: int
     bot: str
+    imminent: bool = False
+    """The act is under way or within hours, the means at hand, or a goodbye was said."""
+
+
+@dataclass(frozen=True)
+class RecentMessage:
+    """What the crisis grammar read in one recent user message to a bot: its facts (short
+    codes, never the message's words) and the level and imminence recorded for it. Kept only
+    minutes (``EventWrite.recent_ttl``), so a crisis split over messages reads as one."""
+
+    ts: datetime
+    facts: tuple[str, ...]
+    level: int = 0
+    imminent: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,9 @@ class Snapshot:
     """Self-harm signals in the user's messages, to any bot of the tenant."""
     dependency_events: tuple[DependencyEvent, ...] = ()
     """Emotional-dependency signals in the user's messages, to any bot of the tenant."""
+    recent: tuple[RecentMessage, ...] = ()
+    """Facts of the user's last messages to this bot, oldest first (only
+    :meth:`EventStore.event_snapshot` reads them)."""
     opted_out: bool = False
     opt_out_scope: Literal["bot", "all"] | None = None
     opted_out_at: datetime | None = None
@@ -168,6 +185,8 @@ class EventWrite:
     """Record a message the user sent (first contact, unanswered counts, reply windows)."""
     consent: ConsentChange | None = None
     risk_level: int | None = None
+    risk_imminent: bool = False
+    """With ``risk_level``: the signal is imminent (``RiskEvent.imminent``)."""
     dependency_score: float | None = None
     disclosed: tuple[str, ...] = ()
     """Special categories the user's message disclosed (names only, never the words)."""
@@ -176,6 +195,9 @@ class EventWrite:
     audit: AuditRecords | None = None
     """Audit records to keep with the write (its consent change, a crisis), written in
     the same step into the audit outbox (:class:`AuditOutboxStore`)."""
+    recent: RecentMessage | None = None
+    """The message's crisis facts, kept ``recent_ttl`` for the next messages to read."""
+    recent_ttl: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -412,6 +434,13 @@ class PipelineStore(DecisionStore, IdempotencyStore, SensitiveMemoryReader, Prot
 class EventStore(Protocol):
     """What inbound events write: the user's messages, receipts, consent, risk and
     dependency signals, each event applied at most once."""
+
+    async def event_snapshot(
+        self, tenant: str, bot: str, user: str, now: datetime, conversation: timedelta
+    ) -> Snapshot:
+        """What an inbound event reads, in one read: the consent state, and the facts of the
+        user's messages to ``bot`` from ``now - conversation`` up to ``now`` (``recent``);
+        the time lists are empty."""
 
     async def apply_event(
         self, tenant: str, bot: str, user: str, write: EventWrite

@@ -10,7 +10,11 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:out:B         sorted set  every message B sent, replies included
     {prefix}:{T|U}:disc:B        sorted set  messages of B that carried the AI disclosure
     {prefix}:{T|U}:res:B         sorted set  messages of B that carried crisis resources
-    {prefix}:{T|U}:risk          sorted set  self-harm signals ("<id>|<level>|<bot>")
+    {prefix}:{T|U}:risk          sorted set  self-harm signals ("<id>|<level>|<bot>[|i]",
+                                             "|i": imminent)
+    {prefix}:{T|U}:conv:B        sorted set  crisis facts of the user's last messages to B
+                                             ("<id>|<level>|<0/1 imminent>|<fact,fact…>"),
+                                             minutes only
     {prefix}:{T|U}:dep           sorted set  dependency signals ("<id>|<score>|<bot>")
     {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>|<arrival>|<source>" / "in|…"
     {prefix}:{T|U}:sens:B        sorted set  categories disclosed to B (``redis_memory``)
@@ -88,6 +92,7 @@ from guardrail.state.base import (
     OutboxItem,
     PendingRecord,
     ProfileSource,
+    RecentMessage,
     RiskEvent,
     Snapshot,
     StoreUnavailable,
@@ -135,6 +140,15 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 return 1
 """
+
+
+def _recent(member: str, score: float) -> RecentMessage:
+    """A ``conv`` member back: "<id>|<level>|<0/1>|<fact,fact…>"."""
+    _, level, imminent, facts = member.split("|", 3)
+    return RecentMessage(
+        from_epoch(score), tuple(facts.split(",")) if facts else (), int(level), imminent == "1"
+    )
+
 
 # KEYS: due set, item key; ARGV: id, payload, now, TTL s
 _OUTBOX_PUT = """
@@ -226,7 +240,8 @@ return 0
 # ARGV: has event id, ts, member, bot field, seen TTL in seconds
 # KEYS: first contact, user messages, proactive of this bot, proactive of all bots,
 #       outbound of this bot, consent, disclosures of this bot, crisis resources of this
-#       bot, risk events and dependency events of the user; ARGV: bot field, lo, hi, "*"
+#       bot, risk events and dependency events of the user, recent crisis facts of this
+#       bot; ARGV: bot field, lo, hi, "*", lo of the recent facts ("+inf": not read)
 # One script rather than a MULTI/EXEC pipeline: the same consistent read, at less than
 # half the client-side CPU (it is the hottest call of every decision).
 _SNAPSHOT = """
@@ -237,6 +252,11 @@ end
 out[6] = redis.call('HMGET', KEYS[6], ARGV[1], ARGV[4])
 for i = 7, 10 do
   out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[2], ARGV[3], 'WITHSCORES')
+end
+if ARGV[5] ~= '+inf' then
+  out[11] = redis.call('ZRANGEBYSCORE', KEYS[11], ARGV[5], ARGV[3], 'WITHSCORES')
+else
+  out[11] = {}
 end
 return out
 """
@@ -582,15 +602,42 @@ class RedisStore(RedisMemory):
     async def snapshot(
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
     ) -> Snapshot:
+        return await self._read(tenant, bot, user, now, horizon, None)
+
+    async def event_snapshot(
+        self, tenant: str, bot: str, user: str, now: datetime, conversation: timedelta
+    ) -> Snapshot:
+        return await self._read(tenant, bot, user, now, timedelta(0), conversation)
+
+    async def _read(
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        now: datetime,
+        horizon: timedelta,
+        conversation: timedelta | None,
+    ) -> Snapshot:
         tag, b = self._tag(tenant, user), _q(bot)
         lo, hi = _num(to_epoch(since(now, horizon))), _num(to_epoch(now))
+        conv_lo = "+inf" if conversation is None else _num(to_epoch(since(now, conversation)))
         keys = [f"{tag}:first", f"{tag}:um:{b}", f"{tag}:pro:{b}", f"{tag}:pro_all",
                 f"{tag}:out:{b}", f"{tag}:consent", f"{tag}:disc:{b}", f"{tag}:res:{b}",
-                f"{tag}:risk", f"{tag}:dep"]  # fmt: skip
+                f"{tag}:risk", f"{tag}:dep", f"{tag}:conv:{b}"]  # fmt: skip
         with self._guard("snapshot"):
-            first, um, pro, pro_all, out, consent, disc, res, risk, dep = await self._snapshot(
-                keys=keys, args=[b, lo, hi, ALL_BOTS]
-            )
+            (
+                first,
+                um,
+                pro,
+                pro_all,
+                out,
+                consent,
+                disc,
+                res,
+                risk,
+                dep,
+                conv,
+            ) = await self._snapshot(keys=keys, args=[b, lo, hi, ALL_BOTS, conv_lo])
 
         def times(flat: list[str]) -> tuple[datetime, ...]:
             """``ZRANGEBYSCORE … WITHSCORES`` from Lua: member, score, member, score…"""
@@ -613,8 +660,13 @@ class RedisStore(RedisMemory):
                     from_epoch(float(score)),
                     int(member.split("|")[1]),
                     unquote(member.split("|")[2]),
+                    member.count("|") > 2 and member.split("|")[3] == "i",
                 )
                 for member, score in zip(risk[0::2], risk[1::2], strict=True)
+            ),
+            recent=tuple(
+                _recent(member, float(score))
+                for member, score in zip(conv[0::2], conv[1::2], strict=True)
             ),
             dependency_events=tuple(
                 DependencyEvent(
@@ -757,8 +809,16 @@ class RedisStore(RedisMemory):
             outcome = self._queue_consent(pipe, tag, write.consent, flat)
         if write.risk_level is not None:
             member = f"{uuid.uuid4().hex}|{int(write.risk_level)}|{b}"
+            if write.risk_imminent:
+                member += "|i"
             pipe.zadd(f"{tag}:risk", {member: epoch})
             pipe.expire(f"{tag}:risk", _ttl_s(ttls.risk))
+        if write.recent is not None:
+            r, conv, ttl = write.recent, f"{tag}:conv:{b}", write.recent_ttl
+            member = f"{uuid.uuid4().hex}|{int(r.level)}|{int(r.imminent)}|{','.join(r.facts)}"
+            pipe.zremrangebyscore(conv, "-inf", f"({_num(epoch - ttl.total_seconds())}")
+            pipe.zadd(conv, {member: epoch})
+            pipe.expire(conv, max(1, int(ttl.total_seconds())))
         if write.dependency_score is not None:
             member = f"{uuid.uuid4().hex}|{float(write.dependency_score):.4f}|{b}"
             pipe.zadd(f"{tag}:dep", {member: epoch})
@@ -951,6 +1011,8 @@ class RedisStore(RedisMemory):
                 if not sep:
                     continue
                 kind = rest.split(":", 1)[0]
+                if kind == "conv":
+                    continue  # crisis facts expire minutes after their write, by their TTL
                 if kind in _ZSET_KINDS:
                     edge = risk_cutoff if kind in _RISK_KINDS else cutoff
                     batch.append((name, "z", _num(edge), kind in _COUNTED_KINDS))

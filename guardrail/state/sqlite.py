@@ -32,6 +32,7 @@ from guardrail.state.base import (
     OutboxItem,
     PendingRecord,
     ProfileSource,
+    RecentMessage,
     RiskEvent,
     Snapshot,
     StoreUnavailable,
@@ -100,6 +101,18 @@ CREATE TABLE IF NOT EXISTS risk_events (
 );
 CREATE INDEX IF NOT EXISTS ix_risk_user ON risk_events (tenant, user, ts);
 
+CREATE TABLE IF NOT EXISTS recent_facts (
+    tenant TEXT NOT NULL,
+    user TEXT NOT NULL,
+    bot TEXT NOT NULL,
+    ts REAL NOT NULL,
+    facts TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    imminent INTEGER NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_recent_facts_user ON recent_facts (tenant, user, bot, ts);
+
 CREATE TABLE IF NOT EXISTS dependency_events (
     tenant TEXT NOT NULL,
     user TEXT NOT NULL,
@@ -164,6 +177,8 @@ _ADDED_COLUMNS = (
     ("consent", "source", "TEXT"),
     # 1: the event seen under this id carried an opt-out (NULL: older rows, or it did not).
     ("seen_events", "opt_out", "INTEGER"),
+    # An imminent crisis signal (older rows: not imminent).
+    ("risk_events", "imminent", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -240,7 +255,24 @@ class SQLiteStore(SQLiteMemory):
     async def snapshot(
         self, tenant: str, bot: str, user: str, now: datetime, horizon: timedelta
     ) -> Snapshot:
+        return self._read(tenant, bot, user, now, horizon, None)
+
+    async def event_snapshot(
+        self, tenant: str, bot: str, user: str, now: datetime, conversation: timedelta
+    ) -> Snapshot:
+        return self._read(tenant, bot, user, now, timedelta(0), conversation)
+
+    def _read(
+        self,
+        tenant: str,
+        bot: str,
+        user: str,
+        now: datetime,
+        horizon: timedelta,
+        conversation: timedelta | None,
+    ) -> Snapshot:
         lo, hi = to_epoch(since(now, horizon)), to_epoch(now)
+        recent: list[tuple[float, str, int, int]] = []
         # A read transaction, so all lists come from one consistent state of the file.
         with self._transaction("DEFERRED") as db:
             first = db.execute(
@@ -269,7 +301,7 @@ class SQLiteStore(SQLiteMemory):
                 (tenant, user, bot, lo, hi),
             ).fetchall()
             risks = db.execute(
-                "SELECT ts, level, bot FROM risk_events WHERE tenant = ? AND user = ?"
+                "SELECT ts, level, bot, imminent FROM risk_events WHERE tenant = ? AND user = ?"
                 " AND ts BETWEEN ? AND ? ORDER BY ts",
                 (tenant, user, lo, hi),
             ).fetchall()
@@ -283,6 +315,13 @@ class SQLiteStore(SQLiteMemory):
                 " WHERE tenant = ? AND user = ? AND bot IN (?, ?)",
                 (tenant, user, bot, ALL_BOTS),
             ).fetchall()
+            if conversation is not None:
+                recent = db.execute(
+                    "SELECT ts, facts, level, imminent FROM recent_facts"
+                    " WHERE tenant = ? AND user = ? AND bot = ? AND ts BETWEEN ? AND ?"
+                    " ORDER BY ts",
+                    (tenant, user, bot, to_epoch(since(now, conversation)), hi),
+                ).fetchall()
         records = {str(row[0]): _record(row) for row in consent}
         opted_out, scope, opted_out_at = effective_consent(
             records.get(bot) if bot != ALL_BOTS else None, records.get(ALL_BOTS)
@@ -295,7 +334,18 @@ class SQLiteStore(SQLiteMemory):
             outbound_sent=tuple(from_epoch(r[0]) for r in outbound),
             disclosed_at=tuple(from_epoch(r[0]) for r in outbound if r[1]),
             resources_at=tuple(from_epoch(r[0]) for r in outbound if r[2]),
-            risk_events=tuple(RiskEvent(from_epoch(r[0]), int(r[1]), str(r[2])) for r in risks),
+            risk_events=tuple(
+                RiskEvent(from_epoch(r[0]), int(r[1]), str(r[2]), bool(r[3])) for r in risks
+            ),
+            recent=tuple(
+                RecentMessage(
+                    from_epoch(r[0]),
+                    tuple(str(r[1]).split(",")) if r[1] else (),
+                    int(r[2]),
+                    bool(r[3]),
+                )
+                for r in recent
+            ),
             dependency_events=tuple(
                 DependencyEvent(from_epoch(r[0]), float(r[1]), str(r[2])) for r in dependency
             ),
@@ -441,9 +491,12 @@ class SQLiteStore(SQLiteMemory):
                 outcome = self._apply_consent(db, tenant, user, write.consent)
             if write.risk_level is not None:
                 db.execute(
-                    "INSERT INTO risk_events (tenant, user, bot, ts, level) VALUES (?, ?, ?, ?, ?)",
-                    (tenant, user, bot, epoch, int(write.risk_level)),
+                    "INSERT INTO risk_events (tenant, user, bot, ts, level, imminent)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (tenant, user, bot, epoch, int(write.risk_level), int(write.risk_imminent)),
                 )
+            if write.recent is not None:
+                self._remember_recent(db, tenant, user, bot, epoch, write)
             if write.dependency_score is not None:
                 db.execute(
                     "INSERT INTO dependency_events (tenant, user, bot, ts, score)"
@@ -454,6 +507,26 @@ class SQLiteStore(SQLiteMemory):
             if write.audit is not None:
                 self._keep_audit_records(db, write.audit(outcome), epoch)
         return EventApplied(consent=outcome)
+
+    @staticmethod
+    def _remember_recent(
+        db: sqlite3.Connection, tenant: str, user: str, bot: str, epoch: float, write: EventWrite
+    ) -> None:
+        """Keep a message's crisis facts for ``recent_ttl``; drop this user's expired ones."""
+        assert write.recent is not None
+        ttl = write.recent_ttl.total_seconds()
+        db.execute(
+            "DELETE FROM recent_facts WHERE tenant = ? AND user = ? AND bot = ? AND ts < ?",
+            (tenant, user, bot, epoch - ttl),
+        )
+        db.execute(
+            "INSERT INTO recent_facts (tenant, user, bot, ts, facts, level, imminent, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                tenant, user, bot, epoch, ",".join(write.recent.facts), int(write.recent.level),
+                int(write.recent.imminent), epoch + ttl,
+            ),
+        )  # fmt: skip
 
     @staticmethod
     def _live_idempotent(
@@ -708,6 +781,7 @@ class SQLiteStore(SQLiteMemory):
             db.execute("DELETE FROM dependency_events WHERE ts < ?", (risk_cutoff,))
             records = None if records_before is None else to_epoch(bounded(records_before))
             self._prune_memory(db, risk_cutoff, records)
+            db.execute("DELETE FROM recent_facts WHERE ts < ?", (cutoff,))
             # Expired keys and event ids are garbage, not history: not counted.
             db.execute("DELETE FROM idempotency WHERE expires_at < ?", (cutoff,))
             db.execute("DELETE FROM seen_events WHERE expires_at < ?", (cutoff,))

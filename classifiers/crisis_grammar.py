@@ -1,0 +1,868 @@
+"""Crisis grammar: acute suicidal crisis read from a user message as slots, not phrases.
+
+A message is normalised and folded (``classifiers.normalize.fold``: case, accents, repeated
+letters, zero-width and look-alike characters), apostrophes dropped ("i'm" and "im", "j'ai"
+and "jai" read alike), emoji read as words (💊 pills, 🔫 gun), and long words one edit away
+from a key word read as it ("tonigth", "sucide"). Then, per language
+(``lexicons/crisis_<lang>.yaml``, folded the same way), mentions are found: subjects (first
+person, third, "you"), negations, modals (intent, wish, thought, question, tried), acts
+(kill, die, ingest, jump, hang, shoot, cut, drown, crash, "do it") with their tense, means
+(pills, poison, rope, gun, blade, height, train, water, car) with quantity or ownership,
+possession and readiness, places, times, goodbyes, notes, give-aways, bleeding, and the
+contexts that make a match play (laughter, games), someone else's (grief, prevention
+talk, fiction) or a condition ("if").
+
+Within a clause an act takes the nearest modal before it, the nearest subject (none: the
+chat's implied "I"), a negation only when one governs the act or its modal ("I'm not going
+to..."; "I can't stop thinking about..." is not one), its object (a means, or "them" / "it
+all") and the sentence's times. Each first-person, unnegated reading becomes a *fact*: a
+short code with no words of the message (``A:intent:kill:none:g`` = intent to kill oneself,
+tonight). :func:`derive` turns facts into a C-SSRS level and an ``imminent`` flag; because it
+reads facts, it reads several messages as well as one: "I have 40 pills" then "I took them"
+is an attempt, "I'm going to do it" then "tonight" is imminent. The gateway keeps each
+message's facts for a few minutes (never its text) and derives over the last few.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+import yaml
+
+from classifiers.cssrs import SEVERITY_OF, Cssrs, cssrs_index
+from classifiers.labels import Severity
+from classifiers.normalize import _plain, fold  # _plain: the same test normalize skips by
+from classifiers.pattern_keys import required_words
+
+LEXICON_DIR: Final = Path(__file__).resolve().parent / "lexicons"
+LANGUAGES: Final[tuple[str, ...]] = ("en", "fr")
+_APOSTROPHES: Final = str.maketrans("", "", "'\u2019\u2018\u02bc`\u00b4")
+_CLAUSE_MARKS: Final = frozenset(".!?;,:")
+_SENTENCE_MARKS: Final = frozenset(".!?")
+_SOON: Final = frozenset("ngys")
+"""Time letters of now, tonight, today and soon (within hours)."""
+_RECENT: Final = frozenset("ngysp")
+"""... and a recent past ("an hour ago", "just"): an act this close is imminent."""
+TIME_LETTERS: Final[dict[str, str]] = {
+    "now": "n",
+    "tonight": "g",
+    "today": "y",
+    "soon": "s",
+    "recent": "p",
+    "later": "l",
+    "far": "f",
+}
+METHOD_MEANS: Final = frozenset({"pills", "poison", "rope", "gun", "blade", "height", "train",
+                                 "water", "car", "gas", "wrist"})  # fmt: skip
+"""Means that name a method (a person, a time word or "them" do not)."""
+OVERDOSE_MEANS: Final = frozenset({"pills", "poison"})
+_MODE_GAP: Final = 3
+"""At most this many words between a modal and its act ("going to just go and take")."""
+_OBJECT_GAP: Final = 4
+"""At most this many words between an act and its object ("took all of my sleeping pills")."""
+_NEG_REACH: Final = 3
+"""A negation governs an act when it stands at most this many words before its modal."""
+
+# Emoji read as the words they stand for; 💀 and 😭 stay neutral (laughter as often as grief).
+EMOJI: Final[dict[str, str]] = {
+    "\U0001f48a": "pils",  # pill
+    "\U0001f52b": "gun",  # pistol
+    "\U0001f52a": "knife",
+    "\U0001f5e1": "knife",  # dagger
+    "\U0001fa78": "blod",  # drop of blood
+    "\U0001fa62": "rope",  # knot
+    "\U0001f309": "bridge",  # bridge at night
+    "\U0001f682": "train",
+    "\U0001f686": "train",
+    "\U0001f687": "train",
+    "\U0001f684": "train",
+    "\U0001f44b": "bye",  # waving hand
+    "\u26b0": "cofin",
+    "\U0001faa6": "grave",  # headstone
+    "\U0001f602": " lol ",
+    "\U0001f923": " lol ",
+    "\U0001f606": " lol ",
+    "\U0001f639": " lol ",
+}
+
+
+# --------------------------------------------------------------------------- text
+
+_NOOSE: Final = re.compile(r"n+o{2,}s+e+", re.IGNORECASE)
+"""Folding squeezes "noose" into "nose": it is marked before (a typo "nose" is lost)."""
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"([^\W\d_])\1+", r"\1", text)
+
+
+_LATIN: Final = re.compile(r"[\x20-\x7e\n\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u2018\u2019]*")
+"""Printable ASCII, Latin-1 letters (no signs NFKC would rewrite) and curly apostrophes."""
+
+
+def quick_fold(text: str) -> str:
+    """``fold(text)`` for the commonest chat: ASCII and accented Latin letters with none of
+    the obfuscations ``normalize`` undoes. Those need nothing but lower case, accents off and
+    squeezing, which is what ``fold`` then does; anything else goes through ``fold``."""
+    t = text.replace("\u2019", "'").replace("\u2018", "'")
+    if t.isascii():
+        return squeeze(t.lower()) if _plain(t) else fold(text)
+    if not _LATIN.fullmatch(t):
+        return fold(text)
+    bare = "".join(c for c in unicodedata.normalize("NFD", t) if not unicodedata.combining(c))
+    if not _plain(bare):
+        return fold(text)
+    return squeeze(bare.lower())
+
+
+def prepare(text: str) -> str:
+    """The text the grammar reads: folded, no apostrophes, emoji as words, one space
+    between tokens, clause punctuation as tokens of its own."""
+    t = quick_fold(_NOOSE.sub(" hangnoose ", text))
+    for emoji, word in EMOJI.items():
+        if emoji in t:
+            t = t.replace(emoji, f" {word} ")
+    t = squeeze(t.translate(_APOSTROPHES))
+    t = re.sub(r"\n+", " . ", t)
+    t = re.sub(r"(\d)[:h](\d)", r"\1h\2", t)
+    t = re.sub(r"[^\w\s.!?;,:]", " ", t)
+    t = re.sub(r"([.!?;,:])[.!?;,:]*", r" \1 ", t)
+    t = t.replace("_", " ")
+    return " ".join(t.split())
+
+
+def fold_pattern(pattern: str) -> str:
+    """A lexicon pattern folded as texts are: lower case, no accents, no apostrophes,
+    repeated letters squeezed (patterns avoid upper-case escapes and ``\\b``). Not through
+    ``normalize``: its markup and leetspeak steps would rewrite regular expressions."""
+    low = unicodedata.normalize("NFD", pattern.lower())
+    bare = "".join(c for c in low if unicodedata.category(c) != "Mn")
+    return squeeze(bare.translate(_APOSTROPHES)).replace("(?p<", "(?P<")
+
+
+class _Fuzzy:
+    """Long tokens one edit (deletion, insertion, substitution, swap) from a key word."""
+
+    def __init__(self, keys: Iterable[str], known: Iterable[str]) -> None:
+        self.keys = frozenset(k for k in keys if len(k) >= 6)
+        self.known = frozenset(known) | self.keys
+        self.index: dict[str, str] = {}
+        for k in sorted(self.keys):
+            for variant in _deletions(k) | {k}:
+                self.index.setdefault(variant, k)
+
+    def __call__(self, token: str) -> str:
+        if len(token) < 6 or token in self.known or not token.isalpha():
+            return token
+        if token in self.index:
+            return self.index[token]
+        for variant in _deletions(token):
+            if variant in self.index:
+                return self.index[variant]
+        return token
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+# --------------------------------------------------------------------------- lexicon
+
+
+@dataclass(frozen=True)
+class _Entry:
+    pattern: re.Pattern[str]
+    attrs: Mapping[str, str]
+    core: str
+    """The pattern without its optional lead-in (a means' quantity or article): enough to
+    tell whether it can match at all."""
+    keys: frozenset[str] | None = None
+    """Words one of which any match holds (None: unknown): the entry is skipped for a text
+    without any of them."""
+
+
+_TRIGGERS: Final = ("act", "means", "goodbye", "place", "note", "giveaway", "bleed", "hopeless")
+_COMMON: Final = frozenset(
+    {"a", "an", "the", "to", "of", "in", "on", "at", "it", "is", "be", "do", "go"}
+)
+"""Kinds of mention without which a message holds no crisis fact (only times, for later)."""
+
+
+@dataclass(frozen=True)
+class _Language:
+    code: str
+    kinds: Mapping[str, tuple[_Entry, ...]]
+    trigger_words: frozenset[str]
+    """Words one of which every trigger pattern's match holds (``classifiers.pattern_keys``)."""
+    trigger: re.Pattern[str] | None
+    """The trigger patterns without such words, as one alternation."""
+    idioms: re.Pattern[str] | None
+    breaks: re.Pattern[str] | None
+    fuzzy_keys: tuple[str, ...]
+    known: tuple[str, ...]
+    function_words: frozenset[str]
+    """Common words of the language: a message is read by the grammar of the language whose
+    words it uses most (by every grammar when that is unclear)."""
+
+
+MENTION_KINDS: Final[tuple[str, ...]] = (
+    "subject", "negation", "modal", "act", "means", "object", "time", "possess", "ready",
+    "place", "goodbye", "note", "giveaway", "bleed", "hopeless", "cond", "laugh", "context",
+    "third", "resolve", "hedge",
+)  # fmt: skip
+
+
+class GrammarError(ValueError):
+    """A crisis lexicon file is malformed."""
+
+
+def _expand(pattern: str, words: Mapping[str, str], depth: int = 0) -> str:
+    if depth > 8:
+        raise GrammarError(f"word references nest too deep in {pattern!r}")
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in words:
+            raise GrammarError(f"unknown word list {{{name}}}")
+        return f"(?:{_expand(words[name], words, depth + 1)})"
+
+    return re.sub(r"\{([a-z_]+)\}", sub, pattern)
+
+
+_OPEN: Final = "(?<![^ ])(?:"
+_CLOSE: Final = ")(?![^ ])"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    """A pattern that matches whole tokens only."""
+    return re.compile(f"{_OPEN}{pattern}{_CLOSE}")
+
+
+def _load_language(path: Path) -> _Language:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise GrammarError(f"{path.name}: expected a mapping")
+    words = {
+        k: fold_pattern(re.sub(r"\s*\|\s*", "|", str(v).strip()))
+        for k, v in (data.get("words") or {}).items()
+    }
+    kinds: dict[str, tuple[_Entry, ...]] = {}
+    for kind in MENTION_KINDS:
+        entries = []
+        for spec in data.get(kind) or []:
+            attrs = {k: str(v) for k, v in spec.items() if k != "p"} if isinstance(spec, dict) \
+                else {}  # fmt: skip
+            raw = fold_pattern(str(spec["p"] if isinstance(spec, dict) else spec))
+            core = raw
+            if kind == "means":  # "all my", "the", "my" before a means: quantity, definite, own
+                prep = "(?:{prep} )?" if "prep" in words else ""  # "du", "sous le"...
+                raw = (
+                    "(?:(?P<q>{qty}) )?(?:(?P<d>{det}) )?(?:(?P<o>{own}) )?(?:{adj} )?"
+                    f"{prep}(?:{raw})"
+                )
+            try:
+                full = _expand(raw, words)
+                keys = required_words(re.sub(r"\(\?P<[a-z]+>", "(?:", full), shortest=1)
+                entries.append(_Entry(_compile(full), attrs, _expand(core, words), keys))
+            except re.error as exc:
+                raise GrammarError(f"{path.name}/{kind}: {raw!r}: {exc}") from exc
+        kinds[kind] = tuple(entries)
+    idioms = data.get("idioms") or []
+    breaks = data.get("clause_breaks")
+    # One alternation of every trigger pattern, each without its own word boundaries: a
+    # cheap (over-)approximation that lets most messages skip the mention search.
+    common = _COMMON | frozenset(
+        fold_pattern(f"{data.get('function_words', '')} {data.get('common_words', '')}").split()
+    )
+    keyed: set[str] = set()
+    sources = []
+    for e in (e for k in _TRIGGERS for e in kinds[k]):
+        core = re.sub(r"\(\?P<[a-z]+>", "(?:", e.core)
+        needed = required_words(core, common)
+        if needed is None:
+            sources.append(core)
+        else:
+            keyed |= needed
+    return _Language(
+        code=str(data.get("language", path.stem)),
+        kinds=kinds,
+        trigger_words=frozenset(keyed),
+        trigger=re.compile("(?:^| )(?:" + "|".join(sources) + ")") if sources else None,
+        idioms=_compile("|".join(f"(?:{_expand(fold_pattern(p), words)})" for p in idioms))
+        if idioms
+        else None,
+        breaks=_compile(_expand(fold_pattern(str(breaks)), words)) if breaks else None,
+        fuzzy_keys=tuple(fold_pattern(str(k)) for k in data.get("fuzzy") or []),
+        known=tuple(fold_pattern(str(k)) for k in data.get("not_fuzzy") or []),
+        function_words=frozenset(fold_pattern(str(data.get("function_words", ""))).split()),
+    )
+
+
+# --------------------------------------------------------------------------- mentions
+
+
+@dataclass(frozen=True)
+class Mention:
+    kind: str
+    attrs: Mapping[str, str]
+    start: int
+    """First token."""
+    end: int
+    """One past the last token."""
+    groups: Mapping[str, str] = field(default_factory=dict)
+
+
+class _Tokens:
+    """Token positions of a prepared text: char offset -> token index, clauses, sentences."""
+
+    def __init__(self, text: str, breaks: re.Pattern[str] | None) -> None:
+        self.text = text
+        self.words = text.split(" ") if text else []
+        self.at: list[int] = []
+        for i, w in enumerate(self.words):
+            self.at.extend([i] * (len(w) + 1))
+        broken: set[int] = set()
+        if breaks is not None:
+            for m in breaks.finditer(text):
+                broken.add(self.index(m.start()))
+        self.clause: list[int] = []
+        self.sentence: list[int] = []
+        c = s = 0
+        for i, w in enumerate(self.words):
+            if w in _CLAUSE_MARKS or i in broken:
+                c += 1
+            if w in _SENTENCE_MARKS:
+                s += 1
+            self.clause.append(c)
+            self.sentence.append(s)
+
+    def index(self, offset: int) -> int:
+        return self.at[offset] if offset < len(self.at) else len(self.words)
+
+
+def _mentions(lang: _Language, tokens: _Tokens) -> list[Mention]:
+    out = []
+    present = frozenset(tokens.words)
+    for kind, entries in lang.kinds.items():
+        for entry in entries:
+            if entry.keys is not None and entry.keys.isdisjoint(present):
+                continue  # none of the words it cannot match without
+            for m in entry.pattern.finditer(tokens.text):
+                if m.end() <= m.start():
+                    continue
+                start = tokens.index(m.start())
+                end = tokens.index(m.end() - 1) + 1
+                groups = {k: v for k, v in m.groupdict().items() if v}
+                out.append(Mention(kind, entry.attrs, start, end, groups))
+    out.sort(key=lambda x: (x.start, -x.end))
+    return out
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the grammar read: a C-SSRS level, imminence, and the facts behind them."""
+
+    level: Cssrs = "none"
+    imminent: bool = False
+    facts: tuple[str, ...] = ()
+    """Codes of what was read (see the module docstring); no word of the message."""
+    why: str = ""
+    """The rule that set the level (for explanations and tests)."""
+    vetoed: bool = False
+    """Level none, and the grammar saw why: someone else's act, prevention talk, grief or
+    fiction, laughter, a game, a denial. A keyword match elsewhere on such a message is no
+    crisis; nor on one whose act applies to something harmless ("I took my vitamins", "je
+    vais sauter dans la piscine"). (Other acts its rules set aside, for want of context, do
+    not veto: on real validation data that cost 11 of 268 risk contexts.)"""
+
+    @property
+    def severity(self) -> Severity:
+        return SEVERITY_OF[self.level]
+
+
+NONE: Final = Reading()
+
+
+def _flags(groups: Mapping[str, str], attrs: Mapping[str, str]) -> str:
+    flags = ""
+    for letter in "qdor":
+        if groups.get(letter) or attrs.get(letter) == "true":
+            flags += letter
+    return flags + attrs.get("t", "")
+
+
+class _Clause:
+    """The mentions of one message, with the questions the fact rules ask of them."""
+
+    def __init__(self, mentions: list[Mention], tokens: _Tokens) -> None:
+        self.m = mentions
+        self.t = tokens
+        self.kinds: dict[str, list[Mention]] = {}
+        for x in mentions:
+            self.kinds.setdefault(x.kind, []).append(x)
+
+    def of(self, kind: str) -> list[Mention]:
+        return self.kinds.get(kind, [])
+
+    def same_clause(self, a: int, b: int) -> bool:
+        n = len(self.t.clause)
+        return a < n and b < n and self.t.clause[a] == self.t.clause[b]
+
+    def same_sentence(self, a: int, b: int) -> bool:
+        n = len(self.t.sentence)
+        return a < n and b < n and self.t.sentence[a] == self.t.sentence[b]
+
+    def modal_before(self, act: Mention) -> Mention | None:
+        """The nearest modal before the act in its clause; else, when the act's clause has
+        no subject of its own ("I'll drive to the cliff and jump"), the sentence's."""
+        gap = int(act.attrs.get("gap", _MODE_GAP))
+        found = [
+            x for x in self.of("modal")
+            if x.end <= act.start and act.start - x.end <= gap
+            and self.same_clause(x.start, act.start)
+        ]  # fmt: skip
+        if not found and not self.subject_before(act.start) and gap == _MODE_GAP:
+            found = [
+                x for x in self.of("modal")
+                if x.end <= act.start and act.start - x.end <= 2 * _MODE_GAP + 2
+                and self.same_sentence(x.start, act.start)
+            ]  # fmt: skip
+        return max(found, key=lambda x: (x.end, x.end - x.start), default=None)
+
+    def ask_before(self, act: Mention) -> Mention | None:
+        """The nearest question about a method or an amount before the act, in its clause."""
+        found = [
+            x for x in self.of("modal")
+            if x.attrs["mode"] in _ASKS and x.end <= act.start and act.start - x.end <= 6
+            and self.same_clause(x.start, act.start)
+        ]  # fmt: skip
+        return max(found, key=lambda x: (x.end, x.end - x.start), default=None)
+
+    def subject_before(self, at: int) -> Mention | None:
+        best = None
+        for x in self.of("subject"):
+            if x.end <= at and self.same_clause(x.start, at):
+                best = x
+        return best
+
+    def person(self, at: int) -> str:
+        """Person of the nearest subject before token ``at`` in its clause (none: first)."""
+        best = self.subject_before(at)
+        return best.attrs.get("person", "first") if best is not None else "first"
+
+    def negated(self, anchor: Mention, act: Mention) -> bool:
+        """A negation governs the act: it stands between its modal and the act, or at most
+        ``_NEG_REACH`` words before the modal with no new subject in between ("I don't
+        know if I want to die" is not a denial)."""
+        own = set(self.t.words[act.start : act.end])
+        for x in self.of("negation"):
+            if x.attrs.get("particle") and own & _SECOND_HALF:
+                continue  # "je n'ai plus envie de vivre": the act's own words negate
+            inside = anchor.end <= x.start and x.end <= act.start
+            before = x.end <= anchor.start and anchor.start - x.end <= _NEG_REACH
+            if before and any(x.end <= s.start < anchor.start for s in self.of("subject")):
+                before = False
+            if (inside or before) and self.same_clause(x.start, anchor.start):
+                return True
+        return False
+
+    def times(self, at: int) -> str:
+        letters = {
+            TIME_LETTERS[x.attrs["time"]]
+            for x in self.of("time")
+            if self.same_sentence(x.start, at)
+        }
+        return "".join(sorted(letters))
+
+    def conditional(self, at: int) -> bool:
+        return any(self.same_sentence(x.start, at) for x in self.of("cond"))
+
+    def object_of(self, act: Mention, reach_back: Mention | None = None) -> tuple[str, str]:
+        """(object, flags): a means right after the act, or a pronoun ("them all"); for a
+        method act (jump, hang, drown, cut) a means anywhere in the sentence."""
+        fixed = act.attrs.get("obj")
+        if fixed:
+            return fixed, _flags(act.groups, act.attrs)
+        lo = reach_back.start if reach_back is not None else act.end
+        for x in self.of("means"):
+            if lo <= x.start and x.start - act.end <= _OBJECT_GAP \
+                    and self.same_clause(x.start, act.start):  # fmt: skip
+                return x.attrs["means"], _flags(x.groups, x.attrs) + _flags(act.groups, act.attrs)
+        for x in self.of("object"):
+            if act.end <= x.start <= act.end + 1 and self.same_clause(x.start, act.start):
+                return "pron", _flags(x.groups, x.attrs) + _flags(act.groups, act.attrs)
+        if act.groups.get("pro"):
+            return "pron", _flags(act.groups, act.attrs)
+        if act.attrs["act"] in ("jump", "drown"):
+            for x in self.of("means"):
+                if x.attrs["means"] in ("height", "train", "water") \
+                        and self.same_sentence(x.start, act.start):  # fmt: skip
+                    return x.attrs["means"], _flags(x.groups, x.attrs) + _flags(
+                        act.groups, act.attrs
+                    )
+        return "none", _flags(act.groups, act.attrs)
+
+
+_SECOND_HALF: Final = frozenset({"pas", "plus", "jamais", "rien", "personne"})
+"""The second half of a French negation, when a pattern holds it ("plus envie de vivre")."""
+_ASKS: Final = frozenset({"how", "count"})
+"""Questions about a method ("how do I...") or an amount ("how many pills...")."""
+_PLAY_DROPS: Final = frozenset({"wish", "think", "intent", "bare", "ask", "how", "count", "would"})
+"""Modes a laugh drops ("i want to die lol"), unless a time within hours is named."""
+
+
+def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
+    """The fact of one act mention: ``A:...``, or a mark (``Y`` someone else's, ``D``
+    denied, ``H`` hedged, ``L`` laughed off, ``X`` play), or None (nothing said)."""
+    needs = act.attrs.get("needs")
+    modal = c.ask_before(act) if needs == "how" else c.modal_before(act)
+    if needs and (modal is None or (needs == "how" and modal.attrs["mode"] not in _ASKS)):
+        return None  # "suicide", "die", "end it" alone say nothing of the writer
+    anchor = modal or act
+    person = act.attrs.get("person") or c.person(anchor.start)
+    if person != "first":
+        return "Y"
+    if c.negated(anchor, act):
+        return "D"  # the writer denies it ("I'd never...", "je vais pas...")
+    if any(x.end <= anchor.start and c.same_clause(x.start, anchor.start) for x in c.of("hedge")):
+        return "H"  # "not that I want to die, but...": said and denied at once, a signal
+    mode = act.attrs.get("mode") or (
+        modal.attrs["mode"] if modal is not None else {"past": "past", "prog": "prog"}.get(
+            act.attrs.get("tense", "base"), "bare")
+    )  # fmt: skip
+    obj, flags = c.object_of(act, modal if mode in _ASKS else None)
+    flags += c.times(act.start)
+    if c.conditional(act.start):
+        flags += "c"
+    if play and act.attrs["act"] not in ("ingest", "od"):
+        return "X"  # a game, a workout: deaths and jumps there are play
+    soon = bool(set(flags) & set("gys")) and "c" not in flags
+    if laugh and mode in _PLAY_DROPS and not soon:
+        return "L"
+    if laugh and "c" in flags:
+        return "L"
+    return f"A:{mode}:{act.attrs['act']}:{obj}:{''.join(sorted(set(flags)))}"
+
+
+def _means_fact(c: _Clause, means: Mention) -> str | None:
+    state = "none"
+    anchor = means
+    verbs = [
+        x for x in c.of("possess")
+        if x.end <= means.start and means.start - x.end <= _OBJECT_GAP
+        and c.same_clause(x.start, means.start)
+    ]  # fmt: skip
+    if verbs:
+        anchor = max(verbs, key=lambda x: (x.end, x.end - x.start))
+        state = anchor.attrs.get("state", "have")
+    if any(
+        x.attrs.get("state") == "stock" and means.end <= x.start <= means.end + 3
+        and c.same_clause(x.start, means.start)
+        for x in c.of("possess")
+    ):  # fmt: skip
+        state = "stock"
+    if any(c.same_clause(x.start, means.start) for x in c.of("ready")):
+        state = "ready"
+    if c.person(anchor.start) != "first" or c.negated(anchor, anchor):
+        return None
+    flags = _flags(means.groups, means.attrs) + c.times(means.start)
+    return f"M:{means.attrs['means']}:{state}:{''.join(sorted(set(flags)))}"
+
+
+def _facts(lang: _Language, text: str) -> list[str]:
+    """The facts of one prepared text in one language."""
+    idiom = False
+    if lang.idioms is not None:
+        text, found = lang.idioms.subn(" ~ ", text)
+        text, idiom = " ".join(text.split()), found > 0
+    if lang.trigger_words.isdisjoint(text.split(" ")) and not (
+        lang.trigger is not None and lang.trigger.search(text)
+    ):
+        # Most messages: nothing but, perhaps, a time ("tonight") a later message may need.
+        times = [f"T:{e.attrs['time']}" for e in lang.kinds["time"] if e.pattern.search(text)]
+        marks = [
+            code
+            for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y"))
+            if any(e.pattern.search(text) for e in lang.kinds[kind])
+        ]
+        return times + marks + (["I"] if idiom else [])
+    tokens = _Tokens(text, lang.breaks)
+    c = _Clause(_mentions(lang, tokens), tokens)
+    play, laugh = bool(c.of("context")), bool(c.of("laugh"))
+    facts: list[str] = []
+    used: set[int] = set()
+    for act in c.of("act"):
+        fact = _act_fact(c, act, play, laugh)
+        if fact is None:
+            continue
+        if fact == "H":
+            facts.append("D")  # said and denied at once: a signal, never a crisis
+        facts.append(fact)
+        if fact.startswith("A:"):
+            used |= {x.start for x in c.of("means")
+                     if act.end <= x.start and x.start - act.end <= _OBJECT_GAP}  # fmt: skip
+    for means in c.of("means") if not play else ():
+        if means.start not in used:
+            fact = _means_fact(c, means)
+            if fact is not None:
+                facts.append(fact)
+    for place in c.of("place"):
+        if c.person(place.start) == "first" and not c.negated(place, place):
+            facts.append(f"P:{place.attrs.get('strength', 'strong')}:{c.times(place.start)}")
+    for kind, code in (("note", "N"), ("giveaway", "V"), ("bleed", "B"), ("resolve", "R")):
+        for x in c.of(kind):
+            if c.person(x.start) == "first" and not c.negated(x, x):
+                facts.append(code + (":weak" if x.attrs.get("strength") == "weak" else ""))
+    for x in c.of("goodbye"):
+        facts.append(f"G:{x.attrs.get('strength', 'strong')}")
+    for x in c.of("hopeless"):
+        if not c.negated(x, x) and c.person(x.start) == "first":
+            facts.append("H")
+    for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y")):
+        if c.of(kind):
+            facts.append(code)
+    facts.extend(f"T:{x.attrs['time']}" for x in c.of("time"))
+    if idiom:
+        facts.append("I")
+    return facts
+
+
+# --------------------------------------------------------------------------- derive
+
+
+@dataclass(frozen=True)
+class _Act:
+    mode: str
+    act: str
+    obj: str
+    flags: str
+
+    @classmethod
+    def parse(cls, code: str) -> _Act:
+        _, mode, act, obj, flags = code.split(":")
+        return cls(mode, act, obj, flags)
+
+    def has(self, letters: str) -> bool:
+        return bool(set(letters) & set(self.flags))
+
+
+def _overdose(a: _Act, ctx: bool, referent: bool) -> bool:
+    """An ingestion that is an overdose: a quantity, "the pills", poison, or "them" when
+    pills were named; "my meds" alone is routine."""
+    if a.act == "od":
+        return True
+    if a.act not in ("ingest", "use"):
+        return False
+    if a.obj == "poison":
+        return True
+    if a.obj in METHOD_MEANS:
+        return a.has("qd") or (not a.has("o") and (ctx or a.has("rp")))
+    if a.obj == "pron":
+        return a.has("q") or referent
+    return a.obj == "none" and referent and a.mode in ("past", "prog")
+
+
+def _act_level(a: _Act, ctx: bool, referent: bool, window_soon: bool) -> tuple[Cssrs, bool, str]:
+    """One act's level and imminence. ``ctx``: other crisis facts in the window;
+    ``referent``: pills, poison or another means was named (what "them" may be)."""
+    far = a.has("fl")
+    soon = a.has("gysn") or (window_soon and a.mode in ("intent", "prog", "bare"))
+    method = a.obj in METHOD_MEANS
+    overdose = _overdose(a, ctx, referent)
+    if a.act in ("ingest", "use"):
+        if not overdose:
+            return "none", False, "ingest-routine"
+        if a.mode == "bare":
+            if not (soon or ctx):
+                return "none", False, "ingest-habit"
+            return ("plan" if soon else "method"), soon, "ingest-announced"
+    if a.act == "doit" and not (ctx or "S" in a.flags):
+        return "none", False, "doit-no-context"
+    if a.act == "die" and a.mode in ("intent", "prog", "past") and not (ctx or a.has("gys")):
+        return "none", False, "die-hyperbole"
+    if a.act == "jump" and not (method or ctx):
+        return "none", False, "jump-no-place"
+    if a.act == "cut" and a.obj != "wrist":
+        if a.mode in ("past", "prog", "bare", "tried"):
+            if "B" in a.flags:
+                return "attempt", True, "cut-bleeding"
+            return "preparatory", a.mode == "prog" and a.has("n"), "self-injury"
+        return "none", False, "cut-urge"
+    if a.mode in ("past", "tried"):
+        if a.act == "die":
+            return "none", False, "die-past"
+        return "attempt", not far, "attempt"
+    if a.mode == "prog":
+        if a.act in ("kill", "doit", "die") or a.has("lgys"):  # "I'm ending it (tonight)"
+            return ("plan" if method else "intent"), not a.has("l"), "announced"
+        return "attempt", True, "attempt-in-progress"
+    if "c" in a.flags:
+        return ("method" if method else "active_ideation"), False, "conditional"
+    if a.mode == "intent":
+        if method or overdose or a.act in ("jump", "hang", "shoot", "drown", "crash", "od"):
+            return ("plan" if soon else "intent"), soon, "intent-method"
+        return "intent", soon, "intent"
+    wish_soon = a.has("gys")  # "now" with a wish is how it feels, not when
+    if a.mode == "would":  # "I could...", "I'd...": a thought, or a figure of speech
+        if a.act == "die":
+            return "none", False, "would-die"
+        return ("method" if method or overdose else "active_ideation"), False, "would"
+    if a.act == "die" and a.mode == "count" and not method:
+        return "none", False, "how-many-die"  # "how many more have to die"
+    if a.act == "die":
+        return ("intent" if wish_soon else "wish_to_die"), wish_soon, "wish"
+    if a.mode in _ASKS or method or overdose or a.act not in ("kill", "doit"):
+        return ("plan" if wish_soon else "method"), wish_soon, "method"
+    return ("intent" if wish_soon else "active_ideation"), wish_soon, "ideation"
+
+
+_CTX_CODES: Final = frozenset({"G:strong", "N", "H", "R", "P:strong"})
+_HARMLESS: Final = frozenset({"ingest-routine", "jump-no-place"})
+"""Rules that set an act aside for what it applies to (not for want of context)."""
+_VETO_CODES: Final = frozenset({"Y", "L", "X", "D"})
+"""Someone else's act or talk about suicide, laughter, play, a denial (see ``Reading``). An
+idiom is not one: it is taken out before the grammar reads, and whatever else the message
+says still counts (real validation data: 4 of 268 risk contexts lost to it, no gain)."""
+
+
+def derive(facts: Sequence[str]) -> Reading:
+    """The C-SSRS level and imminence of a set of facts (one message or several)."""
+    if not facts:
+        return NONE
+    acts = [_Act.parse(f) for f in facts if f.startswith("A:")]
+    means = [f.split(":") for f in facts if f.startswith("M:")]
+    codes = set(facts)
+    times = {f[2:] for f in facts if f.startswith("T:")}
+    window_soon = bool(times & {"now", "tonight", "today", "soon"})
+    referent = any(m[1] in METHOD_MEANS and ("q" in m[3] or m[2] != "none") for m in means) \
+        or any(a.obj in METHOD_MEANS and a.has("q") for a in acts)  # fmt: skip
+    best: tuple[Cssrs, bool, str] = ("none", False, "")
+
+    urgent = harmless = False
+
+    def better(level: Cssrs, imminent: bool, why: str) -> None:
+        nonlocal best, urgent
+        urgent = urgent or (imminent and level != "none")
+        if (cssrs_index(level), imminent) > (cssrs_index(best[0]), best[1]):
+            best = (level, imminent, why)
+
+    def read(ctx: bool) -> None:
+        nonlocal harmless
+        for a in acts:
+            if "B" in codes and a.act == "cut":
+                a = _Act(a.mode, a.act, a.obj, a.flags + "B")
+            level, imminent, why = _act_level(a, ctx, referent, window_soon)
+            # The act's object says it is harmless: "took my vitamins", "jump in the pool".
+            harmless = harmless or (why in _HARMLESS and a.obj != "none")
+            better(level, imminent, why)
+        for _, kind, state, flags in means:
+            soon = bool(_SOON & set(flags)) or window_soon
+            strong = "q" in flags or "d" in flags or kind in ("rope", "gun", "poison")
+            if state == "ready" and (strong or ctx):
+                better("preparatory", True, "means-at-hand")
+            elif state == "stock" and kind in METHOD_MEANS:
+                better("preparatory", soon and ctx, "means-stocked")
+            elif state == "buy" and kind in METHOD_MEANS and (ctx or "q" in flags or soon):
+                better("preparatory", False, "means-bought")
+            elif state == "have" and (("q" in flags and kind == "rope") or (strong and ctx)
+                                      or ("q" in flags and soon)):  # fmt: skip
+                better("preparatory", soon, "means-kept")
+        for f in facts:
+            if f.startswith("P:"):
+                if f.split(":")[1] == "strong" or ctx:
+                    better("preparatory", True, "at-the-place")
+            elif f == "N" or (f == "N:weak" and ctx):
+                better("preparatory", "G:strong" in codes or window_soon, "note")
+            elif f == "V" or (f == "V:weak" and ctx):
+                better("preparatory", False, "giving-away")
+            elif f == "G:strong" or (f == "G:weak" and ctx):
+                better("intent", True, "goodbye")
+            elif f == "B" and ctx:
+                better("attempt", True, "bleeding")
+
+    read(False)
+    ctx = best[0] != "none" or bool(codes & _CTX_CODES)
+    urgent = False
+    read(ctx)
+    level, _, why = best
+    vetoed = level == "none" and (harmless or bool(codes & _VETO_CODES))
+    return Reading(level, urgent and level != "none", tuple(facts), why, vetoed)
+
+
+# --------------------------------------------------------------------------- the grammar
+
+
+@dataclass(frozen=True)
+class CrisisGrammar:
+    """The compiled grammar of several languages; :meth:`read` one message."""
+
+    languages: tuple[_Language, ...]
+    fuzzy: _Fuzzy
+
+    @classmethod
+    def load(
+        cls, languages: Sequence[str] = LANGUAGES, folder: Path = LEXICON_DIR
+    ) -> CrisisGrammar:
+        langs = tuple(_load_language(folder / f"crisis_{code}.yaml") for code in languages)
+        keys = [k for lang in langs for k in lang.fuzzy_keys]
+        known = [k for lang in langs for k in lang.known]
+        return cls(langs, _Fuzzy(keys, known))
+
+    def prepared(self, text: str) -> str:
+        return " ".join(self.fuzzy(w) for w in prepare(text).split(" "))
+
+    def facts(self, text: str) -> tuple[str, ...]:
+        """The facts of one message (a fact is language-free), read by the grammar of its
+        language, or of every language when that is unclear."""
+        prepared = self.prepared(text)
+        if not prepared:
+            return ()
+        out: list[str] = []
+        for lang in self.languages_of(prepared):
+            for f in _facts(lang, prepared):
+                if f not in out:
+                    out.append(f)
+        return tuple(out)
+
+    def languages_of(self, prepared: str) -> tuple[_Language, ...]:
+        words = prepared.split(" ")
+        scores = {
+            lang.code: sum(w in lang.function_words for w in words) for lang in self.languages
+        }
+        top = max(scores.values(), default=0)
+        rest = sorted(scores.values())[-2] if len(scores) > 1 else 0
+        if top == 0 or (top < 2 * rest + 2 and rest > 0) or (top < 2 and rest > 0):
+            return self.languages  # too short or too mixed to tell: every grammar reads it
+        return tuple(lang for lang in self.languages if scores[lang.code] == top)
+
+    def read(self, text: str) -> Reading:
+        return derive(self.facts(text))
+
+
+@cache
+def default_grammar() -> CrisisGrammar:
+    return CrisisGrammar.load()
+
+
+def merge(history: Sequence[Sequence[str]], current: Sequence[str]) -> Reading:
+    """The reading of a short conversation: the facts of earlier messages (oldest first)
+    and of the current one, derived together. Laughter, play or an idiom in an earlier
+    message does not excuse the current one: those codes are dropped from the history. A
+    message that names only a time lends it to the acts of the last message that had any."""
+    earlier = [[f for f in message if f not in ("L", "X", "I", "D", "Y")] for message in history]
+    times = "".join(sorted({TIME_LETTERS[f[2:]] for f in current if f.startswith("T:")}))
+    if times and all(f.startswith("T:") for f in current):
+        for message in reversed(earlier):  # "tonight" after "I'm going to do it"
+            if any(f.startswith("A:") for f in message):
+                message[:] = [f + times if f.startswith("A:") else f for f in message]
+                break
+    return derive([f for message in earlier for f in message] + list(current))

@@ -1,0 +1,151 @@
+"""Severity head: what the sentence embedding adds to the crisis grammar, recall first.
+
+Three independent logistic outputs (``self_harm_severity.safetensors``) over the shared
+sentence embedding and the crisis grammar's slot features (:func:`fact_features`: which
+modes, acts, means, places, times, goodbyes the grammar found, before its rules decided):
+
+- ``at_risk``: the message shows ideation or worse;
+- ``behavior``: preparatory behaviour or an attempt;
+- ``imminent``: the act is under way or within hours, the means at hand, a goodbye.
+
+The head only speaks where there is something to read (:meth:`CrisisHead.read`): ``at_risk``
+where the grammar found crisis material (:func:`material`) or the keyword lexicon a hit;
+``behavior`` and ``imminent`` only where the grammar found crisis material. A message the
+grammar vetoes (someone else's act, a denial, laughter, play, an idiom) never gets the
+head's word (``classifiers.crisis.fuse``). Its thresholds (metadata ``thresholds``) are the
+recall-first operating point chosen on validation data by
+``classifiers/training/train_crisis_head.py``; the everyday-calibrated flag stays the
+per-message head's (``self_harm_message``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from classifiers.crisis import HeadReading
+from classifiers.heads import FloatArray, MLPHead
+
+WEIGHTS_DIR: Final = Path(__file__).resolve().parent / "weights"
+SEVERITY_WEIGHTS: Final = WEIGHTS_DIR / "self_harm_severity.safetensors"
+LABELS: Final[tuple[str, ...]] = ("at_risk", "behavior", "imminent")
+
+_MODES: Final = ("wish", "think", "would", "intent", "ask", "how", "count", "bare", "past",
+                 "tried", "prog")  # fmt: skip
+_ACTS: Final = ("kill", "die", "ingest", "od", "jump", "hang", "shoot", "cut", "drown", "crash",
+                "doit", "use")  # fmt: skip
+_MEANS: Final = ("pills", "poison", "rope", "gun", "blade", "height", "train", "water", "gas",
+                 "wrist", "car")  # fmt: skip
+_STATES: Final = ("have", "stock", "buy", "ready")
+_CODES: Final = ("P:strong", "P:weak", "G:strong", "G:weak", "N", "N:weak", "V", "V:weak", "B",
+                 "H", "R", "L", "X", "Y", "I", "D")  # fmt: skip
+_TIMES: Final = ("now", "tonight", "today", "soon", "recent", "later", "far")
+FEATURE_NAMES: Final[tuple[str, ...]] = (
+    *(f"mode:{m}" for m in _MODES),
+    *(f"act:{a}" for a in _ACTS),
+    *(f"means:{m}" for m in _MEANS),
+    *(f"state:{s}" for s in _STATES),
+    "quantity",
+    "definite",
+    "own",
+    *(f"code:{c}" for c in _CODES),
+    *(f"time:{t}" for t in _TIMES),
+)
+
+
+def fact_features(facts: Sequence[str]) -> list[float]:
+    """The grammar's slots as 0/1 features (see ``FEATURE_NAMES``)."""
+    on: set[str] = set()
+    for f in facts:
+        parts = f.split(":")
+        if parts[0] == "A" and len(parts) == 5:
+            on |= {f"mode:{parts[1]}", f"act:{parts[2]}", f"means:{parts[3]}"}
+            on |= {name for letter, name in (("q", "quantity"), ("d", "definite"), ("o", "own"))
+                   if letter in parts[4]}  # fmt: skip
+        elif parts[0] == "M" and len(parts) == 4:
+            on |= {f"means:{parts[1]}", f"state:{parts[2]}"}
+            on |= {name for letter, name in (("q", "quantity"), ("d", "definite"), ("o", "own"))
+                   if letter in parts[3]}  # fmt: skip
+        elif parts[0] == "T" and len(parts) == 2:
+            on.add(f"time:{parts[1]}")
+        elif parts[0] == "P":
+            on.add(f"code:P:{parts[1]}")
+        else:
+            on.add(f"code:{f}")
+    return [1.0 if name in on else 0.0 for name in FEATURE_NAMES]
+
+
+def feature_matrix(facts: Sequence[Sequence[str]]) -> FloatArray:
+    rows = [fact_features(f) for f in facts]
+    out: FloatArray = np.asarray(rows, dtype=np.float32).reshape(len(rows), len(FEATURE_NAMES))
+    return out
+
+
+def material(facts: Sequence[str]) -> bool:
+    """The grammar found crisis material the head may weigh: an act, a place, a note,
+    bleeding, a strong goodbye, or a means someone has, keeps, buys or holds ready (a means
+    merely named, a weak goodbye or a time alone is not enough: "thanks for everything",
+    "I have pills left on my prescription" would read as crises)."""
+    for f in facts:
+        kind = f[:1]
+        if kind in "APNB" or f == "G:strong":
+            return True
+        if (
+            kind == "M"
+            and f.split(":")[2] != "none"
+            and ("q" in f.split(":")[3] or "d" in f.split(":")[3])
+        ):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class CrisisHead:
+    head: MLPHead
+    thresholds: dict[str, float]
+
+    @classmethod
+    def load(cls, path: Path = SEVERITY_WEIGHTS) -> CrisisHead | None:
+        """The head, or None when its weights are not shipped."""
+        if not path.is_file():
+            return None
+        head = MLPHead.load(path)
+        if head.labels != LABELS or not head.multilabel:
+            raise ValueError(f"{path.name}: labels {head.labels} are not {LABELS}")
+        if head.feature_names != FEATURE_NAMES:
+            raise ValueError(f"{path.name}: slot features differ from this code's")
+        thresholds = {k: float(v) for k, v in head.metadata["thresholds"].items()}
+        return cls(head, thresholds)
+
+    def scores(
+        self, embeddings: FloatArray, facts: Sequence[Sequence[str]]
+    ) -> npt.NDArray[np.float64]:
+        """Probabilities (n, 3) over ``LABELS``."""
+        x = np.hstack([embeddings, feature_matrix(facts)]).astype(np.float32)
+        return np.asarray(self.head.predict_proba(x), dtype=np.float64)
+
+    def read(
+        self, embeddings: FloatArray, facts: Sequence[Sequence[str]], topical: Sequence[bool]
+    ) -> list[HeadReading]:
+        """What the head adds to each message, at its recall-first thresholds, where it may
+        speak (``topical``: a keyword-lexicon hit)."""
+        if not len(facts):
+            return []
+        p = self.scores(embeddings, facts)
+        t = self.thresholds
+        out = []
+        for row, f, topic in zip(p, facts, topical, strict=True):
+            seen = material(f)
+            severity = "none"
+            if (seen or topic) and row[0] >= t["at_risk"]:
+                severity = "ideation"
+            if seen and row[0] >= t["at_risk"] and row[1] >= t["behavior"]:
+                severity = "behavior"
+            imminent = bool(seen and severity != "none" and row[2] >= t["imminent"])
+            out.append(HeadReading(severity, imminent))  # type: ignore[arg-type]
+        return out

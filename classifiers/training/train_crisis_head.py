@@ -1,0 +1,403 @@
+"""Train the severity head (``classifiers/crisis_head.py``): at risk, behaviour, imminent.
+
+    python -m classifiers.training.train_crisis_head --data ../shared/data [--threads 1]
+
+Inputs: the shared sentence embedding and the crisis grammar's slot features. Three
+class-balanced L2 logistic regressions, standardisation folded in, written to
+``classifiers/weights/self_harm_severity.safetensors`` with its card (``.md``).
+
+Data (``ship: yes`` only; splits are seeded hashes of (source, group): 60/20/20, as the
+other per-message heads, ``classifiers.training.corpora``; the project's shared split module
+is not on main yet, so texts are also de-duplicated after normalisation across splits here):
+
+- real: AILuminate en_US (``ssh`` positive), SimpleSafetyTests, XSTest, DiaSafety contexts,
+  MSTS English text-only prompts (``Suicide & Self-Harm`` positive, split by case), C-SSRS
+  posts (weight 0.15, split by user), everyday chat EN and FR (negatives). Real positives
+  carry no behaviour or imminence label: they train ``at_risk`` only.
+- synthetic (``classifiers/training/synthetic/crisis.jsonl``, marked ``synthetic``): the
+  project's own EN and FR crisis messages on the seven C-SSRS levels with ``imminent``, and
+  look-alikes; the only French positives and the only behaviour and imminence labels.
+
+C is chosen on the validation split's AUPRC (real and synthetic for ``at_risk``, synthetic
+for the other two). Thresholds, on validation data only: ``at_risk`` the lowest score at
+which the head's decision (where it may speak, see ``CrisisHead.read``) reaches at most
+``EVERYDAY_RATE`` of each language's everyday chat; ``behavior`` and ``imminent`` the score
+that keeps ``RECALL`` of their synthetic validation positives. Test-split figures go into the
+card, real and synthetic apart, English and French apart. Seeds fixed; prints no text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from classifiers.crisis_grammar import default_grammar
+from classifiers.crisis_head import FEATURE_NAMES, LABELS, feature_matrix, material
+from classifiers.cssrs import SEVERITY_OF
+from classifiers.data import default_data_dir
+from classifiers.heads import MLPHead
+from classifiers.lexicons import default_lexicon
+from classifiers.training import corpora as C
+
+WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
+SYNTHETIC: Final = Path(__file__).resolve().parent / "synthetic" / "crisis.jsonl"
+C_GRID: Final = (0.01, 0.03, 0.1, 0.3, 1.0)
+EVERYDAY_RATE: Final = 0.002
+"""At most this share of each language's everyday validation chat may get ``at_risk`` from
+the head (the grammar's own everyday rate comes on top; together they stay under 1%)."""
+HARD_RATE: Final = 0.02
+"""... and at most this share of the validation split's real hard negatives (other hazards
+of AILuminate and MSTS, XSTest's safe prompts, DiaSafety's other contexts)."""
+RECALL: Final = 0.9
+SYNTHETIC_WEIGHT: Final = 4.0
+UNKNOWN: Final = -1
+Matrix = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    y: tuple[int, int, int]
+    """at_risk, behavior, imminent (``UNKNOWN``: not labelled)."""
+    source: str
+    lang: str
+    split: str
+    weight: float
+    synthetic: bool
+    everyday: bool = False
+
+
+def _key(text: str) -> str:
+    low = unicodedata.normalize("NFKD", text.lower())
+    return re.sub(r"[^a-z0-9]+", " ", "".join(c for c in low if not unicodedata.combining(c)))
+
+
+def examples(data: Path, everyday_cap: int, seed: int) -> list[Example]:
+    real = [*C.self_harm_short(data), *C.msts(data)]
+    kept: list[C.Row] = []
+    for source in sorted({r.source for r in real}):
+        group = [r for r in real if r.source == source]
+        kept.extend(group if not group[0].everyday else group[:everyday_cap])
+    out = [
+        Example(r.text, (r.label, UNKNOWN if r.label else 0, UNKNOWN if r.label else 0),
+                r.source, r.lang, r.split, r.weight, False, r.everyday)
+        for r in kept
+        if r.ship
+    ]  # fmt: skip
+    for line in SYNTHETIC.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row.get("synthetic") is not True:
+            raise SystemExit(f"{SYNTHETIC.name}: a row not marked synthetic")
+        severity = SEVERITY_OF[row["level"]]
+        y = (
+            int(severity != "none"),
+            int(severity in ("behavior", "attempt")),
+            int(row["imminent"]),
+        )
+        split = C.hash_split("synthetic_crisis", row["group"], seed)
+        out.append(Example(row["text"], y, "synthetic", row["lang"], split, SYNTHETIC_WEIGHT, True))
+    # A text (after normalisation) stays in the first split it was seen in.
+    first: dict[str, str] = {}
+    deduped = []
+    for e in out:
+        where = first.setdefault(_key(e.text), e.split)
+        deduped.append(e if where == e.split else Example(
+            e.text, e.y, e.source, e.lang, where, e.weight, e.synthetic, e.everyday))  # fmt: skip
+    return deduped
+
+
+def fit(
+    x: Matrix, y: npt.NDArray[np.int64], w: npt.NDArray[np.float64], c: float, seed: int
+) -> tuple[Matrix, Matrix]:
+    """Class-balanced L2 logistic regression on standardised inputs, folded to (W, b)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from classifiers.heads import fold_standardisation
+    from classifiers.training.common import fit_scaler
+
+    scaler = fit_scaler(x, w)
+    pos, neg = w[y == 1].sum(), w[y == 0].sum()
+    wb = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
+    clf = LogisticRegression(C=c, max_iter=5000, random_state=seed)
+    clf.fit(scaler.transform(x), y, sample_weight=wb)
+    return fold_standardisation(
+        clf.coef_.T.astype(np.float32),
+        clf.intercept_.astype(np.float32),
+        scaler.mean_.astype(np.float32),
+        scaler.scale_.astype(np.float32),
+    )
+
+
+def sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))
+
+
+def auprc(y: npt.NDArray[Any], s: npt.NDArray[np.float64]) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def rate(mask: npt.NDArray[np.bool_], hit: npt.NDArray[np.bool_]) -> dict[str, Any]:
+    n = int(mask.sum())
+    k = int((mask & hit).sum())
+    return {"n": n, "k": k, "rate": round(k / n, 4) if n else None}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--data", type=Path, default=default_data_dir())
+    p.add_argument("--out-dir", type=Path, default=WEIGHTS)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--everyday-cap", type=int, default=3000, help="everyday rows per source")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+    np.random.seed(args.seed)
+    progress = not args.quiet
+
+    from classifiers.cache import EmbeddingCache
+    from classifiers.encoders import load_encoder
+    from classifiers.training.common import encoder_metadata
+
+    rows = examples(args.data, args.everyday_cap, args.seed)
+    if not all(not r.synthetic or r.source == "synthetic" for r in rows):
+        raise SystemExit("refusing: a row is neither real ship-yes nor marked synthetic")
+    if progress:
+        print(f"{len(rows)} rows ({sum(r.synthetic for r in rows)} synthetic); encoding")
+    cache = EmbeddingCache(load_encoder("use", threads=args.threads))
+    emb = cache.encode_documents([r.text for r in rows], progress=progress)
+    if progress:
+        print("reading the grammar's slots")
+    grammar, lexicon = default_grammar(), default_lexicon()
+    facts = [grammar.facts(r.text) for r in rows]
+    x = np.hstack([emb, feature_matrix(facts)]).astype(np.float32)
+    topical = np.asarray([bool(lexicon.scan(r.text).hits) for r in rows])
+    seen = np.asarray([material(f) for f in facts])
+    split = np.asarray([r.split for r in rows])
+    syn = np.asarray([r.synthetic for r in rows])
+    day = np.asarray([r.everyday for r in rows])
+    lang = np.asarray([r.lang for r in rows])
+    src = np.asarray([r.source for r in rows])
+    w = np.asarray([r.weight for r in rows], dtype=np.float64)
+    y = np.asarray([r.y for r in rows], dtype=np.int64)
+
+    weights, biases, chosen, scores = [], [], {}, np.zeros((len(rows), 3))
+    for j, name in enumerate(LABELS):
+        known = y[:, j] != UNKNOWN
+        tr = known & (split == "train")
+        va = known & (split == "val") & (syn if j else np.ones(len(rows), dtype=bool))
+        best: tuple[float, float, tuple[Matrix, Matrix]] | None = None
+        tried = []
+        for c in C_GRID:
+            wb = fit(x[tr], y[tr, j], w[tr], c, args.seed)
+            ap = auprc(y[va, j], sigmoid((x[va] @ wb[0] + wb[1])[:, 0].astype(np.float64)))
+            tried.append({"c": c, "val_auprc": round(ap, 4)})
+            if progress:
+                print(f"{name}: C={c} val AUPRC {ap:.4f}")
+            if best is None or ap > best[0]:
+                best = (ap, c, wb)
+        assert best is not None
+        chosen[name] = {"c": best[1], "selection": tried}
+        weights.append(best[2][0])
+        biases.append(best[2][1])
+        scores[:, j] = sigmoid((x @ best[2][0] + best[2][1])[:, 0].astype(np.float64))
+
+    thresholds = choose_thresholds(scores, y, split, syn, day, lang, topical, seen)
+    metrics = report(scores, y, split, syn, day, lang, src, topical, seen, thresholds)
+    meta = {
+        **encoder_metadata(cache),
+        "head": "self_harm_severity",
+        "seed": args.seed,
+        "split_seed": C.CORPUS_SEED,
+        "trained_at": datetime.now(UTC).date().isoformat(),
+        "thresholds": thresholds,
+        "choice": chosen,
+        "n_train": int((split == "train").sum()),
+        "n_train_synthetic": int(((split == "train") & syn).sum()),
+        "metrics": metrics,
+    }
+    head = MLPHead(
+        (np.hstack(weights).astype(np.float32),),
+        (np.hstack(biases).astype(np.float32),),
+        LABELS,
+        FEATURE_NAMES,
+        True,
+        meta,
+    )
+    head.save(args.out_dir / "self_harm_severity.safetensors")
+    (args.out_dir / "self_harm_severity.md").write_text(card(meta), "utf-8")
+    print(json.dumps({"thresholds": thresholds, "metrics": metrics}, indent=1))
+    return 0
+
+
+def decide(
+    scores: npt.NDArray[np.float64],
+    t: dict[str, float],
+    topical: npt.NDArray[np.bool_],
+    seen: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """The head's own decisions, as ``CrisisHead.read`` takes them."""
+    risk = (seen | topical) & (scores[:, 0] >= t["at_risk"])
+    behavior = seen & risk & (scores[:, 1] >= t["behavior"])
+    imminent = seen & risk & (scores[:, 2] >= t["imminent"])
+    return risk, behavior, imminent
+
+
+def choose_thresholds(
+    scores: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int64],
+    split: npt.NDArray[Any],
+    syn: npt.NDArray[np.bool_],
+    day: npt.NDArray[np.bool_],
+    lang: npt.NDArray[Any],
+    topical: npt.NDArray[np.bool_],
+    seen: npt.NDArray[np.bool_],
+) -> dict[str, float]:
+    from classifiers.training.common import fpr_threshold
+
+    va = split == "val"
+    gate = seen | topical
+    t_risk = 0.0
+    hard = va & ~day & ~syn & (y[:, 0] == 0)
+    for m, share in [(va & day & (lang == lg), EVERYDAY_RATE) for lg in ("en", "fr")] + [
+        (hard, HARD_RATE)
+    ]:
+        # Rows the gate shuts can never be flagged: they score 0 here.
+        s = np.where(gate[m], scores[m, 0], 0.0)
+        t_risk = max(t_risk, fpr_threshold(s.astype(np.float32), share))
+    out = {"at_risk": float(max(t_risk, 0.05))}
+    for j, name in ((1, "behavior"), (2, "imminent")):
+        pos = va & syn & (y[:, j] == 1)
+        s = np.sort(scores[pos, j])
+        k = int(np.floor((1 - RECALL) * len(s)))
+        out[name] = float(s[k]) if len(s) else 0.5
+    return out
+
+
+def report(
+    scores: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int64],
+    split: npt.NDArray[Any],
+    syn: npt.NDArray[np.bool_],
+    day: npt.NDArray[np.bool_],
+    lang: npt.NDArray[Any],
+    src: npt.NDArray[Any],
+    topical: npt.NDArray[np.bool_],
+    seen: npt.NDArray[np.bool_],
+    t: dict[str, float],
+) -> dict[str, Any]:
+    """Validation and test figures: real and synthetic apart, EN and FR apart."""
+    risk, behavior, imminent = decide(scores, t, topical, seen)
+    out: dict[str, Any] = {}
+    for part in ("val", "test"):
+        m = split == part
+        block: dict[str, Any] = {}
+        for lg in ("en", "fr"):
+            block[f"everyday_{lg}_at_risk"] = rate(m & day & (lang == lg), risk)
+            block[f"everyday_{lg}_imminent"] = rate(m & day & (lang == lg), imminent)
+        for s in sorted(set(src[~syn & ~day])):
+            pos = m & (src == s) & (y[:, 0] == 1)
+            neg = m & (src == s) & (y[:, 0] == 0)
+            block[f"real_{s}"] = {
+                "at_risk_recall": rate(pos, risk),
+                "negatives_flagged": rate(neg, risk),
+                "auprc": round(auprc(y[m & (src == s), 0], scores[m & (src == s), 0]), 4),
+            }
+        for lg in ("en", "fr"):
+            k = m & syn & (lang == lg)
+            block[f"synthetic_{lg} (SYNTHETIC)"] = {
+                "at_risk_recall": rate(k & (y[:, 0] == 1), risk),
+                "behavior_recall": rate(k & (y[:, 1] == 1), behavior),
+                "imminent_recall": rate(k & (y[:, 2] == 1), imminent),
+                "lookalikes_at_risk": rate(k & (y[:, 0] == 0), risk),
+                "imminent_on_non_imminent": rate(k & (y[:, 2] == 0), imminent),
+            }
+        out[part] = block
+    return out
+
+
+def card(meta: dict[str, Any]) -> str:
+    t = meta["thresholds"]
+    lines = [
+        "# Model card: self_harm_severity head",
+        "",
+        f"File: `self_harm_severity.safetensors` (three logistic outputs, at_risk / behavior / "
+        f"imminent, over the {meta['dim']}-dimensional sentence embedding and "
+        f"{len(FEATURE_NAMES)} crisis-grammar slot features; float32). Trained "
+        f"{meta['trained_at']} by `python -m classifiers.training.train_crisis_head` (seed "
+        f"{meta['seed']}, split seed {meta['split_seed']}). Encoder: {meta['encoder']} "
+        f"(`{meta['encoder_name']}`).",
+        "",
+        "## What it does",
+        "Adds to the crisis grammar (`classifiers/crisis_grammar.py`) what the embedding sees "
+        "in a user message: ideation or worse (`at_risk`), preparatory behaviour or an attempt "
+        "(`behavior`), imminence. It only speaks where there is something to read: `at_risk` "
+        "where the grammar found crisis material or the keyword lexicon a hit; "
+        "`behavior` and `imminent` where the grammar found a means, act, place, note or "
+        "goodbye. Its thresholds are the recall-first operating point; the everyday-"
+        "calibrated `flagged` stays the `self_harm_message` head's (its own card). Severity "
+        "is the highest of the grammar's, the keyword lexicon's and this head's "
+        "(`classifiers/crisis.py`).",
+        "",
+        "## Data",
+        "Real (ship: yes): AILuminate en_US (`ssh` positive), SimpleSafetyTests, XSTest, "
+        "DiaSafety contexts, MSTS English text-only prompts (`Suicide & Self-Harm` positive, "
+        "split by case), C-SSRS posts (weight 0.15, split by user), everyday chat EN/FR "
+        "(GoEmotions, Topical-Chat, XED; XPersona FR, XED FR). Real positives train `at_risk` "
+        "only. SYNTHETIC (`classifiers/training/synthetic/crisis.jsonl`, written for the "
+        "project, never from the held-out sets): EN and FR messages on the seven C-SSRS "
+        "levels with `imminent`, and look-alikes; the only French positives and the only "
+        "behaviour and imminence labels. Seeded 60/20/20 hash splits by source and group "
+        "(the shared split module is not on main), texts de-duplicated across splits after "
+        f"normalisation. Train rows {meta['n_train']} ({meta['n_train_synthetic']} synthetic).",
+        "",
+        "## Thresholds (validation data only)",
+        f"- `at_risk` = {t['at_risk']:.4f}: the lowest score at which the head's gated decision "
+        f"reaches at most {100 * EVERYDAY_RATE:.1f}% of each language's everyday validation "
+        f"chat and {100 * HARD_RATE:.0f}% of the validation split's real hard negatives.",
+        f"- `behavior` = {t['behavior']:.4f}, `imminent` = {t['imminent']:.4f}: keep "
+        f"{100 * RECALL:.0f}% of their synthetic validation positives.",
+        "",
+        "## Figures (the head's own decisions; test split)",
+        "",
+        "| slice | figure | k / n | rate |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, block in meta["metrics"]["test"].items():
+        if "n" in block:
+            lines.append(f"| {name} | | {block['k']} / {block['n']} | {block['rate']} |")
+            continue
+        for fig, v in block.items():
+            if isinstance(v, dict):
+                lines.append(f"| {name} | {fig} | {v['k']} / {v['n']} | {v['rate']} |")
+            else:
+                lines.append(f"| {name} | {fig} | | {v} |")
+    lines += [
+        "",
+        "Synthetic rows are the project's own sentences (SYNTHETIC, not a quality figure: the "
+        "same hand wrote train and test, and the grammar was written on them). Quality on "
+        "unseen wording is the frozen held-out acute set's (`benchmarks/acute_heldout.py`, "
+        "reported in `classifiers/weights/self_harm.md`).",
+        "",
+        "## Limits",
+        "No real French crisis text exists in the shipped data, and no real behaviour or "
+        "imminence labels: those outputs learn from synthetic sentences only. The gate keeps "
+        "the head off messages with no crisis material, so it cannot find a crisis worded "
+        "entirely outside the lexicons' vocabulary.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
