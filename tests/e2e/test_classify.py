@@ -26,7 +26,10 @@ def _shaped(result: Json, role: str) -> None:
     expected |= {"manipulation"} if bot else {"minor"}
     assert set(result) == expected, result  # no `other`: no extra backend is configured
     harm = result["self_harm"]
-    assert set(harm) == {"score", "severity", "flagged"} | ({"encourages"} if bot else set())
+    assert set(harm) == {"score", "severity", "flagged", "imminent"} | (
+        {"encourages"} if bot else set()
+    )
+    assert isinstance(harm["imminent"], bool)
     _probability(harm["score"])
     assert harm["severity"] in {"none", "indicator", "ideation", "behavior", "attempt"}
     assert isinstance(harm["flagged"], bool)
