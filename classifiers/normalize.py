@@ -36,6 +36,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Final
 from urllib.parse import unquote
 
 from confusable_homoglyphs.confusables import confusables_data
@@ -121,6 +122,25 @@ def visible(text: str) -> Normalized:
         return Normalized(text, text, tuple(range(len(text))))
     chars = _lookalikes(_unicode([(c, i) for i, c in enumerate(text)]))
     return Normalized("".join(c for c, _ in chars), text, tuple(i for _, i in chars))
+
+
+LONG_RUN: Final = 48
+"""Letters in a row past which a run is broken for the costly checks (see :func:`bounded`)."""
+_LONG_RUN = re.compile(rf"[\w'\u2019-]{{{LONG_RUN + 1},}}")
+
+
+def bounded(text: str, limit: int = LONG_RUN) -> str:
+    """``text`` with every run of word characters longer than ``limit`` broken by a space
+    each ``limit`` characters (a character replaced, so offsets stay): the costly checks
+    (Presidio's patterns, the encoder's tokenizer) do work that grows with a word's length
+    at every position of it, and no word, e-mail part between dots or number is that long."""
+    if len(text) <= limit or _LONG_RUN.search(text) is None:
+        return text
+    chars = list(text)
+    for m in _LONG_RUN.finditer(text):
+        for k in range(m.start() + limit, m.end(), limit + 1):
+            chars[k] = " "
+    return "".join(chars)
 
 
 def fold(text: str) -> str:

@@ -45,6 +45,7 @@ from presidio_analyzer.recognizer_registry import RecognizerRegistry
 from spacy.language import Language as SpacyLanguage
 from spacy.tokens import Doc
 
+from classifiers.normalize import bounded
 from classifiers.pii_recognizers import build_recognizers, ensure_tldextract_offline
 from classifiers.pii_redact import (
     DEFAULT_ENTITIES,
@@ -268,7 +269,7 @@ class PiiDetector:
 
     def analyze(self, text: str, locale: str | None = None) -> list[PiiFinding]:
         """Findings in ``text`` at or above the score threshold, sorted by position."""
-        return self._analyze(text, self.language(locale), None)
+        return self._analyze(bounded(text), self.language(locale), None)
 
     def analyze_batch(
         self,
@@ -284,6 +285,9 @@ class PiiDetector:
             locales = [locales] * len(texts)
         if len(locales) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(locales)} locales")
+        # Bounded work per text: no run of letters long enough for the address patterns'
+        # cost to grow with its square (same length, so offsets hold).
+        texts = [bounded(text) for text in texts]
         by_lang: dict[str, list[int]] = {}
         for i, locale in enumerate(locales):
             by_lang.setdefault(self.language(locale), []).append(i)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from classifiers.normalize import fold, normalize, visible
+from classifiers.normalize import bounded, fold, normalize, visible
 
 # Invented sentences; the obfuscations are of the word "window", a harmless target.
 OBFUSCATED = {
@@ -129,3 +129,14 @@ def test_visible_keeps_what_pii_reads() -> None:
     assert seen.text == "mail jo_hn2@example.test or call 06 1234 56 78"
     start = seen.text.index("06")
     assert seen.span(start, len(seen.text)) == (text.index("\uff10"), len(text))
+
+
+def test_bounded_breaks_only_long_runs_and_keeps_offsets() -> None:
+    word = "a" * 200
+    text = f"call me at jo.doe@example.test {word} 555 0100"
+    out = bounded(text)
+    assert len(out) == len(text)
+    assert out.startswith("call me at jo.doe@example.test ")
+    assert out.endswith(" 555 0100")
+    assert max(len(w) for w in out.split()) <= 48
+    assert bounded("an ordinary message") == "an ordinary message"

@@ -49,7 +49,10 @@ def test_the_head_blocks_beyond_the_lexicon_and_lets_support_through(real_batche
         for reason in decision.reasons:
             if reason.effect == "block" and reason.rule in SELF_HARM_RULES:
                 blocked_by[reason.rule] = blocked_by.get(reason.rule, 0) + 1
-    assert blocked_by.get("self_harm_classifier", 0) >= 3, blocked_by  # the lexicon missed them
+    # The floor now reads euphemisms too; the head still adds what it misses.
+    assert sum(blocked_by.values()) >= 6 and blocked_by.get("self_harm_classifier", 0) >= 1, (
+        blocked_by
+    )
     for text in SUPPORT:
         decision = run(text, real_batcher)
         assert not {r.rule for r in decision.reasons} & SELF_HARM_RULES, (text, decision.reasons)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -26,20 +27,31 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(gateway: GatewayDep) -> JSONResponse:
-    """Ready only while the state store answers; proactive outreach fails closed otherwise.
-
-    ``classifiers`` (off, loading, ready, failed: ...) is shown but never makes the gateway
-    unready: the lexicon answers while the models load."""
-    classifiers = gateway.public_classifiers_state
+    """Ready when the state store answers and what the active policies need is loaded: the
+    classifier stack when a rule reads it (unless the gateway runs without classifiers),
+    the PII detectors when a policy detects PII. ``missing`` says what is not there yet;
+    decisions taken meanwhile defer proactive messages and name the checks that did not
+    run, so a load balancer should send traffic elsewhere until this says ready."""
+    body: dict[str, Any] = {
+        "ready": True,
+        "store": gateway.store.name,
+        "classifiers": gateway.public_classifiers_state,
+        "pii": gateway.public_pii_state,
+    }
+    missing = gateway.readiness()
     try:
         await gateway.store.ping()
     except StoreUnavailable as exc:
         gateway.metrics.store_up.set(0)
         log.warning("not ready: %s", exc)  # hosts and paths stay in the log
-        body = {"ready": False, "store": gateway.store.name, "error": "state store unavailable"}
-        return JSONResponse({**body, "classifiers": classifiers}, status_code=503)
-    gateway.metrics.store_up.set(1)
-    return JSONResponse({"ready": True, "store": gateway.store.name, "classifiers": classifiers})
+        body["error"] = "state store unavailable"
+        missing.insert(0, "store: unavailable")
+    else:
+        gateway.metrics.store_up.set(1)
+    if missing:
+        body.update(ready=False, missing=missing)
+        return JSONResponse(body, status_code=503)
+    return JSONResponse(body)
 
 
 @router.get(

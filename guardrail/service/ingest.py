@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
+from classifiers.normalize import normalize
 from guardrail.consent import ConsentDetector
 from guardrail.models import Event, EventResult, EventType
 from guardrail.risk import Assessment, Assessor, RiskLevel
@@ -92,7 +93,8 @@ async def _user_message(
     if event.text:
         # Only the consent state is read here; horizon 0 keeps the read small.
         snap = await store.snapshot(tenant, event.bot_id, event.user_id, event.ts, timedelta(0))
-        signal = detector.detect(event.text, currently_opted_out=snap.opted_out)
+        # As a person reads it: "S​T​O​P", "s.t.o.p", fullwidth letters.
+        signal = detector.detect(normalize(event.text).text, currently_opted_out=snap.opted_out)
         if signal is not None:
             opted_out = signal.action == "opt_out"
             # START undoes the opt-out the user has, whatever its scope.

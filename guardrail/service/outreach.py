@@ -11,6 +11,7 @@ import logging
 import time
 from datetime import datetime
 
+from guardrail.analysis import TENANT
 from guardrail.audit import AuditUnavailable
 from guardrail.gateway import ClientTimeRejected, Gateway
 from guardrail.models import Decision, Delivery, OutreachRequest, Reason
@@ -45,6 +46,7 @@ async def decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) -
     check_text(gateway, req.text)
     if req.in_reply_to is not None:
         check_text(gateway, req.in_reply_to.text)
+    TENANT.set(tenant)  # the PII worker serves tenants in turn
     try:
         now = gateway.decision_time(req)
     except ClientTimeRejected as exc:
