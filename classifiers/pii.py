@@ -32,7 +32,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, cast
 
 import regex
 import spacy
@@ -45,6 +45,7 @@ from presidio_analyzer.recognizer_registry import RecognizerRegistry
 from spacy.language import Language as SpacyLanguage
 from spacy.tokens import Doc
 
+from classifiers.linear_regex import LinearPattern, compile_linear
 from classifiers.normalize import bounded
 from classifiers.pii_recognizers import build_recognizers, ensure_tldextract_offline
 from classifiers.pii_redact import (
@@ -340,13 +341,52 @@ class PiiDetector:
         return sorted(findings, key=lambda f: (f.start, f.end, f.entity_type))
 
 
+class _LinearRegex:
+    """What Presidio calls on a compiled pattern (``finditer(text, timeout=...)``), run by
+    RE2 in linear time (:mod:`classifiers.linear_regex`): a policy's custom pattern cannot
+    stall the PII worker every tenant shares."""
+
+    def __init__(self, pattern: LinearPattern) -> None:
+        self._pattern = pattern
+
+    def finditer(self, text: str, timeout: float | None = None) -> Iterator[Any]:
+        return self._pattern.finditer(text)
+
+
+class LinearPatternRecognizer(PatternRecognizer):
+    """A configured recognizer whose patterns run in RE2 (its deny list, escaped terms that
+    Presidio compiles itself, stays with Presidio); always with its own flags."""
+
+    def __init__(self, *, case_sensitive: bool, **kwargs: Any) -> None:
+        flags = regex.DOTALL | regex.MULTILINE | (0 if case_sensitive else regex.IGNORECASE)
+        super().__init__(global_regex_flags=flags, **kwargs)
+        patterns = cast("list[PresidioPattern]", getattr(self, "patterns", []))
+        for pattern in patterns:
+            if pattern.name == "deny_list":
+                continue
+            compiled = compile_linear(
+                pattern.regex, ignore_case=not case_sensitive, dot_all=True, multiline=True
+            )
+            pattern.compiled_regex = cast(Any, _LinearRegex(compiled))
+            pattern.compiled_with_flags = flags
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts, None)
+        return results
+
+
 def _custom_recognizer(custom: CustomRecognizerConfig, lang: str) -> PatternRecognizer:
-    flags = regex.DOTALL | regex.MULTILINE | (0 if custom.case_sensitive else regex.IGNORECASE)
     patterns = [
         PresidioPattern(p.name or f"{custom.entity} pattern {i}", p.regex, p.score)
         for i, p in enumerate(custom.patterns)
     ]
-    recognizer: PatternRecognizer = PatternRecognizer(
+    recognizer: PatternRecognizer = LinearPatternRecognizer(
         supported_entity=custom.entity,
         name=f"custom:{custom.entity}",
         supported_language=lang,
@@ -354,6 +394,6 @@ def _custom_recognizer(custom: CustomRecognizerConfig, lang: str) -> PatternReco
         deny_list=[term for term in custom.deny_list if term.strip()],
         deny_list_score=custom.deny_list_score,
         context=list(custom.context),
-        global_regex_flags=flags,
+        case_sensitive=custom.case_sensitive,
     )
     return recognizer

@@ -82,6 +82,12 @@ class BotConfig(_Strict):
         description="platform calls that send nothing to a user (getMe, getUpdates, "
         "setWebhook...): forwarded untouched, or refused",
     )
+    proxy_unknown: Literal["refuse", "pass"] = Field(
+        default="refuse",
+        description="platform calls the proxy does not know (a new Bot API method, a Graph "
+        "endpoint it does not read): they may show a user text nobody checked, so they are "
+        "refused, or forwarded untouched",
+    )
 
 
 class ReviewWebhookConfig(_Strict):

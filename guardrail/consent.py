@@ -21,10 +21,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from rapidfuzz.distance import OSA, Indel
+
+from classifiers.linear_regex import PatternError, compile_linear
 
 DEFAULT_STOP = [
     "stop",
@@ -130,6 +132,18 @@ DEFAULT_STOP_PHRASES = [
 ]
 
 
+def _linear(pattern: str) -> str:
+    """A stop phrase must run in linear time (RE2): refused when the policy loads."""
+    try:
+        compile_linear(pattern)
+    except PatternError as exc:
+        raise ValueError(f"{pattern!r}: {exc}") from None
+    return pattern
+
+
+LinearPatternText = Annotated[str, AfterValidator(_linear)]
+
+
 class ConsentWords(BaseModel):
     """The ``consent:`` section of a policy."""
 
@@ -148,11 +162,13 @@ class ConsentWords(BaseModel):
         default_factory=lambda: list(DEFAULT_START),
         description="whole-message keywords that opt a user back in (only one who opted out)",
     )
-    stop_phrases: list[str] = Field(
+    stop_phrases: list[LinearPatternText] = Field(
         default_factory=lambda: list(DEFAULT_STOP_PHRASES),
         description="regular expressions over the normalised text (lower case, no accents, "
         "one clause at a time; 'pls', 'u', 'txt', 'dont'... spelt out); a match preceded by "
-        "a negation ('don't stop texting me') or reported ('tell him to stop...') is ignored",
+        "a negation ('don't stop texting me') or reported ('tell him to stop...') is ignored. "
+        "Run by RE2 in linear time: no backreferences or lookbehind, a lookahead only at the "
+        "end",
     )
     filler: list[str] = Field(
         default_factory=lambda: list(DEFAULT_FILLER),
@@ -348,7 +364,7 @@ class ConsentDetector:
         self._stop_all = _Keywords(words.stop_all)
         self._start = _Keywords(words.start)
         self._filler = _Keywords(words.filler)
-        self._phrases = [re.compile(p) for p in words.stop_phrases]
+        self._phrases = [compile_linear(p) for p in words.stop_phrases]
         self._help = {normalise(w) for w in words.help}
 
     def is_help(self, text: str) -> bool:

@@ -15,7 +15,13 @@ from guardrail.analysis import TENANT
 from guardrail.audit import AuditUnavailable
 from guardrail.gateway import ClientTimeRejected, Gateway
 from guardrail.models import Decision, Delivery, OutreachRequest, Reason
-from guardrail.pipeline import IdempotencyInFlight, IdempotencyMismatch, Outcome, refuse_unknown
+from guardrail.pipeline import (
+    IdempotencyInFlight,
+    IdempotencyMismatch,
+    Outcome,
+    decide_content_only,
+    refuse_unknown,
+)
 from guardrail.platforms.adapter import Adapter, Outbound
 from guardrail.risk import RiskLevel
 from guardrail.service.access import check_text
@@ -83,6 +89,23 @@ async def decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) -
     gateway.metrics.observe(decision, time.perf_counter() - started)
     await append_decision(gateway, tenant, req, decision, outcome.audit_text)
     notify_review(gateway, tenant, req, decision)
+    return decision
+
+
+async def decide_shown(gateway: Gateway, tenant: str, req: OutreachRequest) -> Decision:
+    """Texts a call shows people without one recipient (``req.user_id`` names the call):
+    the content checks of the policy the set picks, as for a proactive message; audited,
+    counted nowhere."""
+    check_text(gateway, req.text)
+    TENANT.set(tenant)
+    now = gateway.clock()
+    started = time.perf_counter()
+    selection = gateway.policies.current.choose(tenant, req)
+    decision = await decide_content_only(
+        selection.loaded, selection.request, now, gateway.analyzer
+    )
+    gateway.metrics.observe(decision, time.perf_counter() - started)
+    await append_decision(gateway, tenant, req, decision, None)
     return decision
 
 
