@@ -50,7 +50,7 @@ ALIASES: Final[Mapping[str, str]] = {
     # English chat spellings
     "u": "you", "ya": "you", "yu": "you", "ur": "your", "urself": "yourself",
     "urslf": "yourself", "yrself": "yourself", "yourslf": "yourself", "uself": "yourself",
-    "yaself": "yourself", "yoself": "yourself", "r": "are", "ppl": "people", "pls": "please",
+    "yaself": "yourself", "yoself": "yourself", "youself": "yourself", "r": "are", "ppl": "people", "pls": "please",
     "plz": "please", "dont": "don't", "cant": "can't", "wont": "won't", "youre": "you're",
     "ure": "you're", "u're": "you're", "ull": "you'll", "u'll": "you'll", "ud": "you'd",
     "u'd": "you'd", "youd": "you'd", "shud": "should", "shld": "should", "shoud": "should",
