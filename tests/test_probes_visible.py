@@ -15,6 +15,7 @@ import json
 import random
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import AUTH, Clock
 from tests.obfuscation import OBFUSCATIONS
-from tests.test_api import engage
+from tests.test_api import engage, say
 from tests.upstream import Reply, Upstream, serve_upstream
 
 MakeClient = Callable[..., TestClient]
@@ -301,3 +302,18 @@ def test_graph_posts_the_proxy_does_not_know_are_refused(
     response = graph(client, f"{PAGE_ID}/feed", {"message": HARM}, FB_PROXY)
     assert response.status_code == 400 and "proxy_unknown" in response.text
     assert upstream.requests == []
+
+
+# --------------------------------------------------------------------------- opt-out wording
+
+
+@pytest.mark.parametrize(
+    "text", ["S\u200bT\u200bO\u200bP", "\uff33\uff34\uff2f\uff30", "s.t.o.p", "**STOP**", "$t0p"]
+)
+def test_opt_out_matching_reads_the_normalised_text(
+    make_client: MakeClient, clock: Clock, text: str
+) -> None:
+    client = make_client()
+    who = user()
+    result = say(client, "maestro", who, text, clock() - timedelta(minutes=1))
+    assert result["consent"] == "opted_out", result
