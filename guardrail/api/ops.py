@@ -44,12 +44,12 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
     except StoreUnavailable as exc:
         gateway.metrics.store_up.set(0)
         log.warning("not ready: %s", exc)  # hosts and paths stay in the log
-        body["error"] = "state store unavailable"
         missing.insert(0, "store: unavailable")
     else:
         gateway.metrics.store_up.set(1)
-    if missing:
-        body.update(ready=False, missing=missing)
+    if missing:  # an error body like any 503 (ErrorBody), with what is missing
+        detail = "not ready: " + "; ".join(missing)
+        body.update(ready=False, missing=missing, error="unavailable", detail=detail)
         return JSONResponse(body, status_code=503)
     return JSONResponse(body)
 
