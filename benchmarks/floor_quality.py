@@ -40,6 +40,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from classifiers.encoder import CHUNK_WORDS  # noqa: E402
 from classifiers.floor import default_floor  # noqa: E402
 from classifiers.lexicons import default_lexicon  # noqa: E402
 from classifiers.normalize import normalize  # noqa: E402
@@ -62,7 +63,8 @@ def floor_alone(texts: Sequence[str]) -> list[bool]:
 
 
 def stack_decider(batch: int = 64) -> Decide:
-    """The stack's bot decision as ``self_harm_classifier`` reads it (whole or a sentence)."""
+    """The stack's bot decision as ``self_harm_classifier`` reads it: the whole message, and
+    each sentence of one longer than the encoder's window."""
     from classifiers.stack import ClassifierStack
 
     stack = ClassifierStack.load()
@@ -71,7 +73,7 @@ def stack_decider(batch: int = 64) -> Decide:
         pieces: list[str] = []
         owners: list[int] = []
         for i, text in enumerate(texts):
-            spans = sentence_spans(text)
+            spans = sentence_spans(text) if len(text.split()) > CHUNK_WORDS else []
             parts = [text, *(text[s:e] for s, e in spans)] if len(spans) > 1 else [text]
             pieces += parts
             owners += [i] * len(parts)

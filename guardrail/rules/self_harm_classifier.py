@@ -12,8 +12,10 @@ pass. Measured on held-out real bot replies (``classifiers/weights/self_harm_bot
 flagged, 1.1% of safe replies to risk disclosures; every supportive reply of the
 adversarial tests passes.
 
-The whole message and each of its sentences are read (a long message is pooled over its
-chunks, so one sentence of encouragement after paragraphs of film talk is judged alone).
+A message longer than the encoder's window is pooled over its chunks, so one sentence of
+encouragement after paragraphs of film talk would be diluted: each of its sentences is
+judged alone too (shorter messages are judged whole, as the head was calibrated: judging
+every sentence of short replies doubles the flags on real supportive replies).
 
 ``action``: ``block`` (default) or ``review`` (sent, the review webhook is told). When no
 classifier answers (still loading, failed to load, timed out), the floor has already run;
@@ -29,6 +31,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from classifiers.encoder import CHUNK_WORDS
 from guardrail.analysis import AnalysisRequest
 from guardrail.models import Kind
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
@@ -73,7 +76,9 @@ class SelfHarmClassifier(Rule[SelfHarmClassifierParams]):
                 ctx.now,
                 explicit=params.on_error is not None,
             )
-        results = [analysis.scores.self_harm, *(s.scores.self_harm for s in analysis.sentences)]
+        results = [analysis.scores.self_harm]
+        if len(analysis.text.split()) > CHUNK_WORDS:  # pooled over chunks: each sentence too
+            results += [s.scores.self_harm for s in analysis.sentences]
         found = [r for r in results if r.encourages]
         if not found:
             return None
