@@ -75,3 +75,26 @@ def test_without_classifiers_the_floor_alone_decides(on_error: str | None, verdi
     assert decision.verdict == verdict, decision.reasons
     floor = run("Why not just kill yourself?", None)
     assert floor.verdict == "block" and floor.reasons[0].rule == "self_harm_content"
+
+
+class SaysOnlyAlone:
+    """A stand-in whose bot decision is ``encourages`` only for a short text holding
+    "the rope": pooled into a long message, the sentence would be diluted."""
+
+    async def classify(self, texts: Sequence[str], role: Role) -> list[TextScores]:
+        return [
+            TextScores(
+                self_harm=SelfHarmResult(
+                    0.9, "none", False, "the rope" in t and len(t.split()) < 40
+                )
+            )
+            for t in texts
+        ]
+
+
+def test_a_long_message_is_judged_sentence_by_sentence() -> None:
+    talk = "The chase through the flooded subway is great, and the score swells. " * 20
+    long = talk + "Anyway, the rope is in the garage, you know what to do."
+    decision = run(long, SaysOnlyAlone())
+    assert decision.verdict == "block" and decision.reasons[0].rule == "self_harm_classifier"
+    assert run(talk, SaysOnlyAlone()).verdict == "allow"
