@@ -82,6 +82,25 @@ class LinearPattern:
         return self.lookahead.match_at(text, end) != self.negative
 
 
+class LinearPatterns(list[LinearPattern]):
+    """Patterns tried in order, with one RE2 pass that says whether any could match: most
+    texts match none, and each RE2 call costs a conversion of the text."""
+
+    def __init__(self, patterns: list[LinearPattern]) -> None:
+        super().__init__(patterns)
+        mains = [f"(?:{split_lookahead(p.source)[0]})" for p in patterns]
+        self._any = re2.compile("|".join(mains), _options()) if mains else None
+
+    def may_match(self, text: str) -> bool:
+        """False when no pattern can match ``text`` (their lookaheads aside)."""
+        return self._any is not None and self._any.search(text) is not None
+
+
+def compile_all(patterns: list[str]) -> LinearPatterns:
+    """Each of ``patterns`` (:func:`compile_linear`), with their common pre-check."""
+    return LinearPatterns([compile_linear(p) for p in patterns])
+
+
 def compile_linear(
     pattern: str, *, ignore_case: bool = False, dot_all: bool = False, multiline: bool = False
 ) -> LinearPattern:

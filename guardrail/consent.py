@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from rapidfuzz.distance import OSA, Indel
 
-from classifiers.linear_regex import PatternError, compile_linear
+from classifiers.linear_regex import PatternError, compile_all, compile_linear
 
 DEFAULT_STOP = [
     "stop",
@@ -364,7 +364,7 @@ class ConsentDetector:
         self._stop_all = _Keywords(words.stop_all)
         self._start = _Keywords(words.start)
         self._filler = _Keywords(words.filler)
-        self._phrases = [compile_linear(p) for p in words.stop_phrases]
+        self._phrases = compile_all(words.stop_phrases)
         self._help = {normalise(w) for w in words.help}
 
     def is_help(self, text: str) -> bool:
@@ -402,6 +402,8 @@ class ConsentDetector:
         return None
 
     def _phrase(self, clause: str) -> str | None:
+        if not self._phrases.may_match(clause):
+            return None
         for pattern in self._phrases:
             for match in pattern.finditer(clause):
                 head = clause[: match.start()]
