@@ -173,25 +173,30 @@ class _Turns:
             self._ready.notify()
 
     def take(self, max_batch: int, max_chars: int) -> list[_Job]:
+        """The next batch (waits for one); jobs nobody waits for any more are dropped here,
+        so they take no one's turn."""
         with self._ready:
-            while not self._queues:
-                self._ready.wait()
             out: list[_Job] = []
             chars = 0
-            while self._queues and len(out) < max_batch:
-                for owner in list(self._queues):
-                    queue = self._queues[owner]
-                    job = queue[0]
-                    if out and chars + len(job.text) > max_chars:
-                        return out
-                    queue.popleft()
-                    del self._queues[owner]
-                    if queue:
-                        self._queues[owner] = queue  # back of the line
-                    out.append(job)
-                    chars += len(job.text)
-                    if len(out) >= max_batch:
-                        break
+            while not out:
+                while not self._queues:
+                    self._ready.wait()
+                while self._queues and len(out) < max_batch:
+                    for owner in list(self._queues):
+                        queue = self._queues[owner]
+                        job = queue[0]
+                        if not job.abandoned() and out and chars + len(job.text) > max_chars:
+                            return out  # the owner keeps its place for the next batch
+                        queue.popleft()
+                        del self._queues[owner]
+                        if queue:
+                            self._queues[owner] = queue  # back of the line
+                        if job.abandoned():
+                            continue
+                        out.append(job)
+                        chars += len(job.text)
+                        if len(out) >= max_batch:
+                            break
             return out
 
 
