@@ -246,6 +246,9 @@ def _drop(chars: Chars, pattern: re.Pattern[str], *, keep_first: bool = False) -
 
 def _unicode(chars: Chars) -> Chars:
     """NFKC per base character and its marks; format, control and stray marks removed."""
+    text = "".join(c for c, _ in chars)
+    if _stable(text):
+        return chars  # most text: nothing to compose, nothing invisible
     out: Chars = []
     k = 0
     while k < len(chars):
@@ -269,6 +272,8 @@ def _unicode(chars: Chars) -> Chars:
 
 def _lookalikes(chars: Chars) -> Chars:
     """Fold look-alike letters in mixed-script words, or all of them in a Latin text."""
+    if all(c.isascii() for c, _ in chars):
+        return chars
     letters = [c for c, _ in chars if c.isalpha()]
     if not letters or all(_latin(c) for c in letters):
         return chars
@@ -295,13 +300,39 @@ def _words(chars: Chars) -> list[Chars]:
     return runs
 
 
+@cache
 def _latin(c: str) -> bool:
     """A Latin letter, accented or not."""
     return "LATIN" in unicodedata.name(c, "") and not _small_capital(c)
 
 
+@cache
 def _small_capital(c: str) -> bool:
     return "SMALL CAPITAL" in unicodedata.name(c, "")
+
+
+_REMOVED = frozenset(("Cf", "Cs", "Co", "Mn"))
+
+
+def _stable(text: str) -> bool:
+    """Nothing for :func:`_unicode` to do (most text): NFKC already, and no format,
+    control, private or stray combining character nor enclosed letter (a C call per
+    character, not NFKC per character)."""
+    if text.isascii():
+        return all(c.isprintable() or c in "\n\t" for c in text)
+    if not unicodedata.is_normalized("NFKC", text):
+        return False
+    for c in text:
+        if c.isascii():
+            if not (c.isprintable() or c in "\n\t"):
+                return False
+        else:
+            category = unicodedata.category(c)
+            if category in _REMOVED:
+                return False
+            if category == "So" and _LETTER_SYMBOL.search(unicodedata.name(c, "")):
+                return False  # an enclosed letter: read as the letter
+    return True
 
 
 @cache
