@@ -50,7 +50,8 @@ ALIASES: Final[Mapping[str, str]] = {
     # English chat spellings
     "u": "you", "ya": "you", "yu": "you", "ur": "your", "urself": "yourself",
     "urslf": "yourself", "yrself": "yourself", "yourslf": "yourself", "uself": "yourself",
-    "yaself": "yourself", "yoself": "yourself", "youself": "yourself", "r": "are", "ppl": "people", "pls": "please",
+    "yaself": "yourself", "yoself": "yourself", "youself": "yourself", "r": "are",
+    "ppl": "people", "pls": "please",
     "plz": "please", "dont": "don't", "cant": "can't", "wont": "won't", "youre": "you're",
     "ure": "you're", "u're": "you're", "ull": "you'll", "u'll": "you'll", "ud": "you'd",
     "u'd": "you'd", "youd": "you'd", "shud": "should", "shld": "should", "shoud": "should",
@@ -148,8 +149,6 @@ _MEMO: Final = 50_000
 class FloorHit:
     language: str
     """``en`` or ``fr``."""
-    source: str
-    """``lexicon`` (the crisis lexicon's encouragement category) or ``floor``."""
     start: int
     """Span in the original text."""
     end: int
@@ -468,20 +467,29 @@ def load_floor_lexicon(name: str, folder: Path = LEXICON_DIR) -> Lexicon:
 
 @dataclass(frozen=True, eq=False)
 class EncouragementFloor:
-    """The crisis lexicon's encouragement category and the floor's own patterns, over the
-    normalised, canonical text."""
+    """The crisis lexicon's encouragement categories and the floor's own patterns, as one
+    lexicon (the text is normalised for it once), over the normalised, canonical text."""
 
     lexicon: Lexicon
-    patterns: tuple[Lexicon, ...]
     vocabulary: Vocabulary
 
     @classmethod
     def load(cls) -> EncouragementFloor:
-        lexicon = default_lexicon()
-        patterns = tuple(load_floor_lexicon(n) for n in FLOOR_FILES)
-        words = KEYS | _pattern_words((lexicon, *patterns)) | frozenset(ALIASES.values())
+        crisis = default_lexicon()
+        own = tuple(load_floor_lexicon(n) for n in FLOOR_FILES)
+        categories = tuple(
+            c for lexicon in (crisis, *own) for c in lexicon.categories if "bot" in c.roles
+        )
+        combined = Lexicon(categories, tuple(dict.fromkeys(c.language for c in categories)))
+        words = KEYS | _pattern_words((combined,)) | frozenset(ALIASES.values())
         words |= frozenset(a for a in ALIASES if len(a) >= 3)  # "t1m" is "tlm"
-        return cls(lexicon, patterns, Vocabulary(words, known_words() - KEYS))
+        vocabulary = Vocabulary(words)
+        # Only the real words one slip from a vocabulary word matter (about 3,000 of
+        # 118,000): kept alone, the set costs no memory worth the name.
+        vocabulary.known = frozenset(
+            w for w in known_words() - KEYS if vocabulary.correct(w) is not None
+        )
+        return cls(combined, vocabulary)
 
     def scan(self, text: str) -> FloorResult:
         return _scan(self, text)
@@ -493,12 +501,11 @@ def _scan(floor: EncouragementFloor, text: str) -> FloorResult:
     norm = normalize(text)
     canon, index = canonical(norm, floor.vocabulary)
     hits: list[FloorHit] = []
-    for source, lexicon in (("lexicon", floor.lexicon), *(("floor", p) for p in floor.patterns)):
-        for hit in lexicon.scan(canon, role="bot").hits:
-            if hit.category != "encouragement" or hit.negated:
-                continue
-            start, end = norm.span(index[hit.start], index[hit.end - 1] + 1)
-            hits.append(FloorHit(hit.language, source, start, end))
+    for hit in floor.lexicon.scan(canon, role="bot").hits:
+        if hit.category != "encouragement" or hit.negated:
+            continue
+        start, end = norm.span(index[hit.start], index[hit.end - 1] + 1)
+        hits.append(FloorHit(hit.language, start, end))
     hits.sort(key=lambda h: (h.start, h.end))
     return FloorResult(tuple(hits))
 

@@ -51,6 +51,6 @@ class SelfHarmContent(Rule[SelfHarmContentParams]):
         hit = found.hits[0]
         return self.finding(
             "block",
-            f"the message encourages or instructs self-harm ({hit.language} {hit.source}, "
+            f"the message encourages or instructs self-harm ({hit.language} floor, "
             f"characters {hit.start}-{hit.end})",
         )
