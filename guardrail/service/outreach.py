@@ -101,9 +101,7 @@ async def decide_shown(gateway: Gateway, tenant: str, req: OutreachRequest) -> D
     now = gateway.clock()
     started = time.perf_counter()
     selection = gateway.policies.current.choose(tenant, req)
-    decision = await decide_content_only(
-        selection.loaded, selection.request, now, gateway.analyzer
-    )
+    decision = await decide_content_only(selection.loaded, selection.request, now, gateway.analyzer)
     gateway.metrics.observe(decision, time.perf_counter() - started)
     await append_decision(gateway, tenant, req, decision, None)
     return decision
