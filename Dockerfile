@@ -75,7 +75,7 @@ RUN --network=none echo '{"id": 1, "text": "I feel alone tonight"}' \
     && python -c 'from classifiers.pii import PiiDetector; PiiDetector().redact("Call John Smith at john@example.com", "en")'
 
 EXPOSE 8080
-# Liveness; readiness (the state store answers) is /readyz.
+# Liveness; readiness (the store answers, the policies' checks are loaded) is /readyz.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('GUARDRAIL_PORT', '8080'), timeout=4)"]
 CMD ["guardrail", "serve", "--host", "0.0.0.0", "--config", "/etc/guardrail/guardrail.yaml"]

@@ -6,6 +6,11 @@ the first for others to arrive, and runs the stack once on the batch in a worker
 so the event loop stays free. Each caller gets its own texts' results, in order. Results
 are kept in an LRU cache keyed by (role, SHA-256 of the text); the same text requested
 twice while its batch runs is computed once.
+
+Two lanes per role, so bulk traffic never starves decisions: ``bulk=True`` (the
+``/v1/classify`` API) queues per ``owner`` (a tenant) and is served round-robin between
+owners, and only when no decision text waits; a decision waits at most for the batch
+already running. A decision that needs a text a bulk caller queued first moves it ahead.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import asyncio
 import contextlib
 import hashlib
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +30,44 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from classifiers.results import Role, TextScores
 
 Key = tuple[Role, bytes]
+Item = tuple[Key, str]
+
+
+class _Lanes:
+    """One role's waiting texts: decisions first, then bulk owners in turn."""
+
+    def __init__(self) -> None:
+        self.decisions: deque[Item] = deque()
+        self.bulk: dict[str, deque[Item]] = {}
+        self.ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self.decisions) + sum(len(q) for q in self.bulk.values())
+
+    def put(self, item: Item, owner: str | None) -> None:
+        if owner is None:
+            self.decisions.append(item)
+        else:
+            self.bulk.setdefault(owner, deque()).append(item)
+        self.ready.set()
+
+    def take(self, limit: int) -> list[Item]:
+        """Up to ``limit`` items: every waiting decision first, then one text per bulk
+        owner in turn (an owner that was served goes to the back of the line)."""
+        out: list[Item] = []
+        while self.decisions and len(out) < limit:
+            out.append(self.decisions.popleft())
+        while self.bulk and len(out) < limit:
+            for owner in list(self.bulk):
+                queue = self.bulk.pop(owner)
+                out.append(queue.popleft())
+                if queue:
+                    self.bulk[owner] = queue  # re-inserted last: round-robin
+                if len(out) >= limit:
+                    break
+        if not len(self):
+            self.ready.clear()
+        return out
 
 
 class Classifies(Protocol):
@@ -88,7 +131,9 @@ class MicroBatcher:
         self._cache: OrderedDict[Key, TextScores] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._pending: dict[Key, asyncio.Future[TextScores]] = {}
-        self._queues: dict[Role, asyncio.Queue[tuple[Key, str]]] = {}
+        self._bulk_queued: set[Key] = set()
+        """Texts waiting in a bulk lane (a decision asking for one moves it ahead)."""
+        self._queues: dict[Role, _Lanes] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classifiers")
@@ -123,11 +168,15 @@ class MicroBatcher:
         # First call, or a new event loop (tests): queues and futures belong to one loop.
         self._loop = loop
         self._pending.clear()
-        self._queues = {role: asyncio.Queue() for role in ("user", "bot")}
+        self._bulk_queued.clear()
+        self._queues = {role: _Lanes() for role in ("user", "bot")}
         self._workers = [loop.create_task(self._work(role)) for role in self._queues]
 
-    async def classify(self, texts: Sequence[str], role: Role) -> list[TextScores]:
-        """One TextScores per text, in order."""
+    async def classify(
+        self, texts: Sequence[str], role: Role, *, bulk: bool = False, owner: str = ""
+    ) -> list[TextScores]:
+        """One TextScores per text, in order. ``bulk``: served after every waiting
+        decision, round-robin between ``owner`` values (tenants)."""
         if role not in ("user", "bot"):
             raise ValueError(f"role must be user or bot, not {role!r}")
         if isinstance(texts, str):
@@ -149,9 +198,14 @@ class MicroBatcher:
             if fut is None:
                 fut = asyncio.get_running_loop().create_future()
                 self._pending[key] = fut
-                self._queues[role].put_nowait((key, text))
+                self._queues[role].put((key, text), owner if bulk else None)
+                if bulk:
+                    self._bulk_queued.add(key)
             else:
                 self.stats.shared += 1
+                if not bulk and key in self._bulk_queued:
+                    self._bulk_queued.discard(key)  # a decision waits for it: ahead
+                    self._queues[role].put((key, text), None)
             out.append(fut)
         # shield: a caller that gives up must not cancel a result others share
         return [
@@ -166,27 +220,38 @@ class MicroBatcher:
         if self._metrics is not None:
             self._metrics.cache.labels("hit" if hit else "miss").inc()
 
-    async def _collect(self, queue: asyncio.Queue[tuple[Key, str]]) -> list[tuple[Key, str]]:
-        batch = [await queue.get()]
+    async def _collect(self, lanes: _Lanes) -> list[Item]:
+        """The next batch: waits for a first text, then at most ``max_wait`` for more;
+        texts already answered (queued in both lanes) are left out."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_wait
+        batch: list[Item] = []
+        deadline: float | None = None
         while len(batch) < self.max_batch:
-            while len(batch) < self.max_batch and not queue.empty():
-                batch.append(queue.get_nowait())
-            remaining = deadline - loop.time()
-            if len(batch) >= self.max_batch or remaining <= 0:
-                break
-            try:
-                batch.append(await asyncio.wait_for(queue.get(), remaining))
-            except TimeoutError:
-                break
+            if not len(lanes):
+                if deadline is None:
+                    await lanes.ready.wait()
+                else:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        await asyncio.wait_for(lanes.ready.wait(), remaining)
+                    except TimeoutError:
+                        break
+                continue
+            for key, text in lanes.take(self.max_batch - len(batch)):
+                self._bulk_queued.discard(key)
+                if key in self._pending and all(k != key for k, _ in batch):
+                    batch.append((key, text))
+            if batch and deadline is None:
+                deadline = loop.time() + self.max_wait
         return batch
 
     async def _work(self, role: Role) -> None:
-        queue = self._queues[role]
+        lanes = self._queues[role]
         loop = asyncio.get_running_loop()
         while True:
-            batch = await self._collect(queue)
+            batch = await self._collect(lanes)
             texts = [text for _, text in batch]
             try:
                 results = await loop.run_in_executor(

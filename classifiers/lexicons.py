@@ -291,6 +291,17 @@ class Lexicon:
             raise LexiconError(f"topic, laughter or idioms: bad pattern: {exc}") from exc
         return cls(tuple(compiled), tuple(languages), topic, laughter, idioms)
 
+    @classmethod
+    def from_categories(cls, language: str, categories: dict[str, Any]) -> Lexicon:
+        """A lexicon of one language from categories already read (``name: {severity,
+        roles, patterns}``), for pattern files with their own loader (the bot floor's)."""
+        compiled = []
+        for name, spec in categories.items():
+            if name not in CATEGORIES:
+                raise LexiconError(f"{language}: unknown category {name!r}")
+            compiled.append(_compile(language, name, spec))
+        return cls(tuple(compiled), (language,))
+
     def scan(self, text: str, role: Role = "user") -> LexiconResult:
         norm, index = normalise(text)
         hits: list[LexiconHit] = []

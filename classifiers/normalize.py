@@ -15,9 +15,15 @@ back to the original with :meth:`Normalized.span`. Steps, in order:
 3. Look-alike letters folded to Latin (Cyrillic and Greek o, a, e; small capitals), from
    Unicode's confusables data (``confusable-homoglyphs``), in words that mix them with
    Latin letters, or everywhere in a text that is mostly Latin.
-4. Letters spaced out (``k i l l``, ``s.t.o.p``, ``A-R-R-E-T``) joined; leetspeak inside
-   words (``k1ll``, ``y0urs3lf``, ``$top``) read as letters; a letter repeated three
-   times or more squeezed to two (``killlll``, ``stooop`` → ``kill``, ``stoop``).
+4. Letters spaced out (``k i l l``, ``s.t.o.p``, ``A-R-R-E-T``: one separator all along
+   the run, so ``t.u.e t.o.i`` gives two words) joined, unless every one of them is a word
+   of its own ("il y a à", "u r a"); leetspeak inside words (``k1ll``, ``y0urs3lf``,
+   ``$top``) read as letters; a letter repeated three times or more squeezed to two
+   (``killlll``, ``stooop`` → ``kill``, ``stoop``).
+
+A ``*`` inside a word that does not close an emphasis (``k*ll``, ``f**k``) is a censor
+mark and stays, for checks to read as "some letter"; enclosed and squared letter
+symbols (``🅺``, ``🄺``) are read as their letter.
 
 Case and accents are kept (the encoder reads them); :func:`fold` gives the lower-cased,
 accent-free, squeezed form lexicons match on.
@@ -29,7 +35,8 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from typing import Final
 from urllib.parse import unquote
 
 from confusable_homoglyphs.confusables import confusables_data
@@ -48,7 +55,22 @@ _NUMBER_SUFFIX = re.compile(
 _ORDINAL = re.compile(r"\d*(?:1st|2nd|3rd)", re.IGNORECASE)
 _MODEL_NUMBER = re.compile(r"[^\W\d_]+\d+")
 """mp3, covid19, ps5: a name with a number, not leetspeak."""
-_SPACED_SEPARATORS = frozenset(" .-·•*_/|")
+_SPACED = re.compile(
+    r"(?<![\w@$])[^\W\d_]([ .\-·•*_/|]| [.\-·•*_/|] )[^\W\d_](?:\1[^\W\d_])+(?![\w@$])"
+)
+"""Three or more single letters, each pair split by the same separator (one character,
+or a mark between two spaces: ``k . i . l . l``)."""
+_ONE_LETTER_WORDS = frozenset("aàiyô")
+"""Letters that are words by themselves (English "a", "I"; French "a", "à", "y", "ô"): a
+run of them split by spaces is words ("il y a à"), not a spelt-out word."""
+_SHAPES = {
+    "κ": "k", "τ": "t", "χ": "x", "ω": "w", "η": "n", "β": "b", "ε": "e", "μ": "u",
+    "к": "k", "м": "m", "т": "t", "н": "h", "в": "b", "п": "n", "ш": "w", "ь": "b",
+}  # fmt: skip
+"""Lower-case Greek and Cyrillic letters that pass for Latin ones in running text but that
+Unicode's confusables data maps only in their capital or small-capital form."""
+_LETTER_SYMBOL = re.compile(r"LATIN (?:CAPITAL|SMALL) LETTER ([A-Z])$")
+"""Enclosed letters NFKC leaves alone (``NEGATIVE SQUARED LATIN CAPITAL LETTER K``)."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +95,10 @@ class Normalized:
         return begin, max(begin, stop)
 
 
+@lru_cache(maxsize=4096)
 def normalize(text: str) -> Normalized:
-    """The text as a person reads it; see the module docstring for the steps."""
+    """The text as a person reads it; see the module docstring for the steps. Cached: a
+    decision's floors, classifiers and shadows read the same text."""
     if _plain(text):
         return Normalized(text, text, tuple(range(len(text))))
     chars: Chars = [(c, i) for i, c in enumerate(text)]
@@ -86,6 +110,37 @@ def normalize(text: str) -> Normalized:
     chars = _leet(chars)
     chars = _squeeze(chars, keep=2)
     return Normalized("".join(c for c, _ in chars), text, tuple(i for _, i in chars))
+
+
+@lru_cache(maxsize=4096)
+def visible(text: str) -> Normalized:
+    """Only the steps that keep every character a person sees (step 2 and 3): NFKC,
+    invisible characters removed, look-alike letters folded. For checks that read
+    characters exactly, where leetspeak or markup folding would change them (PII: the
+    digits of a phone number, the ``@`` and ``_`` of an e-mail address)."""
+    if text.isascii() and text.isprintable():
+        return Normalized(text, text, tuple(range(len(text))))
+    chars = _lookalikes(_unicode([(c, i) for i, c in enumerate(text)]))
+    return Normalized("".join(c for c, _ in chars), text, tuple(i for _, i in chars))
+
+
+LONG_RUN: Final = 48
+"""Letters in a row past which a run is broken for the costly checks (see :func:`bounded`)."""
+_LONG_RUN = re.compile(rf"[\w'\u2019-]{{{LONG_RUN + 1},}}")
+
+
+def bounded(text: str, limit: int = LONG_RUN) -> str:
+    """``text`` with every run of word characters longer than ``limit`` broken by a space
+    each ``limit`` characters (a character replaced, so offsets stay): the costly checks
+    (Presidio's patterns, the encoder's tokenizer) do work that grows with a word's length
+    at every position of it, and no word, e-mail part between dots or number is that long."""
+    if len(text) <= limit or _LONG_RUN.search(text) is None:
+        return text
+    chars = list(text)
+    for m in _LONG_RUN.finditer(text):
+        for k in range(m.start() + limit, m.end(), limit + 1):
+            chars[k] = " "
+    return "".join(chars)
 
 
 def fold(text: str) -> str:
@@ -109,7 +164,7 @@ def _plain(text: str) -> bool:
         and text.isprintable()
         and not _MARKUP.search(text)
         and not re.search(r"[A-Za-z][0-9@$]|[0-9@$!|][A-Za-z]", text)
-        and not re.search(r"(?:\b[A-Za-z][ .\-·*_/|]){2,}[A-Za-z]\b", text)
+        and not _SPACED.search(text)
         and not re.search(r"([A-Za-z])\1\1", text)
     )
 
@@ -123,11 +178,33 @@ def _markup(chars: Chars) -> Chars:
     chars = _drop(chars, re.compile(r"</?[A-Za-z][^<>]{0,200}>"))
     chars = _drop(chars, re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)"), keep_first=True)
     text = "".join(c for c, _ in chars)
-    # A run of underscores beside anything but a letter or digit is emphasis markup
-    # (``_it_``, ``__it__``); inside a word (``snake_case``) it is part of the word.
-    pattern = r"[*~`\[\]]|(?<![^\W_])_+|_+(?![^\W_])"
-    marks = {k for m in re.finditer(pattern, text) for k in range(m.start(), m.end())}
+    marks = {m.start() for m in re.finditer(r"[~`\[\]]", text)}
+    marks |= _emphasis(text, "*") | _emphasis(text, "_")
     return [pair for k, pair in enumerate(chars) if k not in marks]
+
+
+def _emphasis(text: str, mark: str) -> set[int]:
+    """Positions of the ``mark`` (``*`` or ``_``) that are markdown emphasis: a run beside a
+    non-letter (``**kill**``, ``__toi__``), and the run that closes an emphasis opened at a
+    word's start (``*win*dow``). Runs with letters on both sides and nothing to close stay:
+    censor marks (``k*ll``, ``f**k``) and names (``snake_case``)."""
+    out: set[int] = set()
+    runs = re.compile(re.escape(mark) + "+")
+    for token in re.finditer(r"\S+", text):
+        opened = False
+        for run in runs.finditer(token.group()):
+            start, end = token.start() + run.start(), token.start() + run.end()
+            inner = (
+                start > 0 and _letter(text[start - 1]) and end < len(text) and _letter(text[end])
+            )
+            if not inner or opened:
+                out.update(range(start, end))
+                opened = not opened if not inner else False
+    return out
+
+
+def _letter(c: str) -> bool:
+    return c.isalpha()
 
 
 def _percent(encoded: str) -> str:
@@ -169,6 +246,9 @@ def _drop(chars: Chars, pattern: re.Pattern[str], *, keep_first: bool = False) -
 
 def _unicode(chars: Chars) -> Chars:
     """NFKC per base character and its marks; format, control and stray marks removed."""
+    text = "".join(c for c, _ in chars)
+    if _stable(text):
+        return chars  # most text: nothing to compose, nothing invisible
     out: Chars = []
     k = 0
     while k < len(chars):
@@ -180,6 +260,8 @@ def _unicode(chars: Chars) -> Chars:
             k += 1
         for c in unicodedata.normalize("NFKC", base + marks):
             category = unicodedata.category(c)
+            if category == "So" and (letter := _LETTER_SYMBOL.search(unicodedata.name(c, ""))):
+                c, category = letter.group(1), "Lu"
             if category in ("Cf", "Cs", "Co") or (category == "Cc" and c not in "\n\t"):
                 continue
             if category == "Mn":  # a mark that did not compose with its letter: noise
@@ -190,6 +272,8 @@ def _unicode(chars: Chars) -> Chars:
 
 def _lookalikes(chars: Chars) -> Chars:
     """Fold look-alike letters in mixed-script words, or all of them in a Latin text."""
+    if all(c.isascii() for c, _ in chars):
+        return chars
     letters = [c for c, _ in chars if c.isalpha()]
     if not letters or all(_latin(c) for c in letters):
         return chars
@@ -216,13 +300,39 @@ def _words(chars: Chars) -> list[Chars]:
     return runs
 
 
+@cache
 def _latin(c: str) -> bool:
     """A Latin letter, accented or not."""
     return "LATIN" in unicodedata.name(c, "") and not _small_capital(c)
 
 
+@cache
 def _small_capital(c: str) -> bool:
     return "SMALL CAPITAL" in unicodedata.name(c, "")
+
+
+_REMOVED = frozenset(("Cf", "Cs", "Co", "Mn"))
+
+
+def _stable(text: str) -> bool:
+    """Nothing for :func:`_unicode` to do (most text): NFKC already, and no format,
+    control, private or stray combining character nor enclosed letter (a C call per
+    character, not NFKC per character)."""
+    if text.isascii():
+        return all(c.isprintable() or c in "\n\t" for c in text)
+    if not unicodedata.is_normalized("NFKC", text):
+        return False
+    for c in text:
+        if c.isascii():
+            if not (c.isprintable() or c in "\n\t"):
+                return False
+        else:
+            category = unicodedata.category(c)
+            if category in _REMOVED:
+                return False
+            if category == "So" and _LETTER_SYMBOL.search(unicodedata.name(c, "")):
+                return False  # an enclosed letter: read as the letter
+    return True
 
 
 @cache
@@ -240,6 +350,8 @@ def _latin_of(c: str) -> str | None:
                     seen.add(candidate)
                     following.append(candidate)
         frontier = following
+    if c in _SHAPES:
+        return _SHAPES[c]
     name = unicodedata.name(c, "")
     if "SMALL CAPITAL" in name:  # ᴋ, ʟ: the name says which letter
         letter = name.rsplit(" ", 1)[-1]
@@ -248,16 +360,15 @@ def _latin_of(c: str) -> str | None:
 
 
 def _spaced(chars: Chars) -> Chars:
-    """Join runs of three or more single letters split by one separator each."""
+    """Join runs of three or more single letters split by the same separator."""
     text = "".join(c for c, _ in chars)
-    pattern = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-·•*_/|]){2,}[^\W\d_](?![^\W\d_])")
     drop: set[int] = set()
-    for m in pattern.finditer(text):
-        run = m.group(0)
-        separators = {run[k] for k in range(1, len(run), 2)}
-        if len(separators) != 1 or not separators <= _SPACED_SEPARATORS:
-            continue
-        drop |= {m.start() + k for k in range(1, len(run), 2)}
+    for m in _SPACED.finditer(text):
+        step = len(m.group(1)) + 1
+        letters = range(m.start(), m.end(), step)
+        if m.group(1) == " " and all(text[k].lower() in _ONE_LETTER_WORDS for k in letters):
+            continue  # "il y a à": words, not a word spelt out
+        drop |= set(range(m.start(), m.end())) - set(letters)
     return [pair for k, pair in enumerate(chars) if k not in drop]
 
 

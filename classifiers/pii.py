@@ -32,7 +32,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, cast
 
 import regex
 import spacy
@@ -45,6 +45,8 @@ from presidio_analyzer.recognizer_registry import RecognizerRegistry
 from spacy.language import Language as SpacyLanguage
 from spacy.tokens import Doc
 
+from classifiers.linear_regex import LinearPattern, compile_linear
+from classifiers.normalize import bounded
 from classifiers.pii_recognizers import build_recognizers, ensure_tldextract_offline
 from classifiers.pii_redact import (
     DEFAULT_ENTITIES,
@@ -268,7 +270,7 @@ class PiiDetector:
 
     def analyze(self, text: str, locale: str | None = None) -> list[PiiFinding]:
         """Findings in ``text`` at or above the score threshold, sorted by position."""
-        return self._analyze(text, self.language(locale), None)
+        return self._analyze(bounded(text), self.language(locale), None)
 
     def analyze_batch(
         self,
@@ -284,6 +286,9 @@ class PiiDetector:
             locales = [locales] * len(texts)
         if len(locales) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(locales)} locales")
+        # Bounded work per text: no run of letters long enough for the address patterns'
+        # cost to grow with its square (same length, so offsets hold).
+        texts = [bounded(text) for text in texts]
         by_lang: dict[str, list[int]] = {}
         for i, locale in enumerate(locales):
             by_lang.setdefault(self.language(locale), []).append(i)
@@ -336,13 +341,52 @@ class PiiDetector:
         return sorted(findings, key=lambda f: (f.start, f.end, f.entity_type))
 
 
+class _LinearRegex:
+    """What Presidio calls on a compiled pattern (``finditer(text, timeout=...)``), run by
+    RE2 in linear time (:mod:`classifiers.linear_regex`): a policy's custom pattern cannot
+    stall the PII worker every tenant shares."""
+
+    def __init__(self, pattern: LinearPattern) -> None:
+        self._pattern = pattern
+
+    def finditer(self, text: str, timeout: float | None = None) -> Iterator[Any]:
+        return self._pattern.finditer(text)
+
+
+class LinearPatternRecognizer(PatternRecognizer):
+    """A configured recognizer whose patterns run in RE2 (its deny list, escaped terms that
+    Presidio compiles itself, stays with Presidio); always with its own flags."""
+
+    def __init__(self, *, case_sensitive: bool, **kwargs: Any) -> None:
+        flags = regex.DOTALL | regex.MULTILINE | (0 if case_sensitive else regex.IGNORECASE)
+        super().__init__(global_regex_flags=flags, **kwargs)
+        patterns = cast("list[PresidioPattern]", getattr(self, "patterns", []))
+        for pattern in patterns:
+            if pattern.name == "deny_list":
+                continue
+            compiled = compile_linear(
+                pattern.regex, ignore_case=not case_sensitive, dot_all=True, multiline=True
+            )
+            pattern.compiled_regex = cast(Any, _LinearRegex(compiled))
+            pattern.compiled_with_flags = flags
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts, None)
+        return results
+
+
 def _custom_recognizer(custom: CustomRecognizerConfig, lang: str) -> PatternRecognizer:
-    flags = regex.DOTALL | regex.MULTILINE | (0 if custom.case_sensitive else regex.IGNORECASE)
     patterns = [
         PresidioPattern(p.name or f"{custom.entity} pattern {i}", p.regex, p.score)
         for i, p in enumerate(custom.patterns)
     ]
-    recognizer: PatternRecognizer = PatternRecognizer(
+    recognizer: PatternRecognizer = LinearPatternRecognizer(
         supported_entity=custom.entity,
         name=f"custom:{custom.entity}",
         supported_language=lang,
@@ -350,6 +394,6 @@ def _custom_recognizer(custom: CustomRecognizerConfig, lang: str) -> PatternReco
         deny_list=[term for term in custom.deny_list if term.strip()],
         deny_list_score=custom.deny_list_score,
         context=list(custom.context),
-        global_regex_flags=flags,
+        case_sensitive=custom.case_sensitive,
     )
     return recognizer

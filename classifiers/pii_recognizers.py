@@ -423,8 +423,12 @@ class LuhnCreditCardRecognizer(PatternRecognizer):
 # Upper and lower case letters of the Latin, Latin-1, Latin Extended-A and Greek scripts.
 _UP = "Α-ΩΆΈΉΊΌΎΏA-ZÀ-ÖØ-ÞĀĂĄĆČĎĐĒĖĘĚĞĪĮİĶĹĻĽŁŃŅŇŌŐŒŔŘŚŞŠŢŤŪŮŰŲŸŹŻŽ"  # noqa: RUF001
 _LOW = "α-ωάέήίόύώϊϋΐΰa-zß-öø-ÿāăąćčďđēėęěğīįıķĺļľłńņňōőœŕřśşšţťūůűųźżž"  # noqa: RUF001
+_WORD_MAX: Final = 30
+"""Letters after the first that a word of an address may have: every word pattern is
+bounded, so a long run of letters costs each start position at most this much (an
+unbounded one made a 4,000-letter word cost seconds: its work grew with the square)."""
 # A Capitalised word: "Elm", "O'Neil", "Bailén-Motril".
-_CAP = rf"[{_UP}][{_UP}{_LOW}'\u2019.-]*"
+_CAP = rf"[{_UP}][{_UP}{_LOW}'\u2019.-]{{0,{_WORD_MAX}}}"
 _LINK = r"(?:de|del|della|delle|dei|degli|di|da|do|dos|das|du|des|la|le|les|el|von|van|der|den|am|an|of|the)"  # noqa: E501
 """Lower-case words inside street names ("Via delle Coste", "Rua das Pedras")."""
 _NOT_NAME = (
@@ -494,7 +498,7 @@ _INTL_ADDRESS = (
     # "Via delle Coste", "Rua Graciliano Ramos"
     rf"(?:[ \t]+(?:{_LINK}[ \t]+){{0,2}}{_CAP}){{0,4}}"
     # "Søndergade", "Bem rakpart"
-    rf"|{_NOT_NAME}(?:{_CAP}[ \t]+){{0,2}}[{_UP}{_LOW}'-]*(?:{_SUFFIXES})"
+    rf"|{_NOT_NAME}(?:{_CAP}[ \t]+){{0,2}}[{_UP}{_LOW}'-]{{0,{_WORD_MAX}}}(?:{_SUFFIXES})"
     # "Kálmán Imre u.", "Luite tee"
     rf"|(?:{_CAP}[ \t]+){{0,2}}(?:{_CAP}[ \t]+)?(?i:{_SUFFIXES})"
     rf")[ \t]+{_INTL_NUMBER}{_TAIL}"
@@ -508,7 +512,8 @@ _NAME_NUMBER = rf"(?:{_HOUSE})?{_NOT_NAME}{_CAP}(?:[ \t]+{_CAP}){{0,2}}[ \t]+{_I
 
 _MILITARY = (
     r"(?i:\b(?:(?:psc|unit|cmr)[ \t]+\d{3,5},?[ \t]+box[ \t]+\d{3,5}|(?:usns|usns|uss|usnv|uscgc)"
-    r"(?:[ \t]+[^\W\d_][\w'-]*){1,3}),?\s*[>?]*\s*(?:apo|fpo|dpo)[ \t]+(?:aa|ae|ap)[ \t]+\d{5}\b)"
+    r"(?:[ \t]+[^\W\d_][\w'-]{0,30}){1,3}),?\s*[>?]*\s*"
+    r"(?:apo|fpo|dpo)[ \t]+(?:aa|ae|ap)[ \t]+\d{5}\b)"
 )
 """US military mail: "PSC 4574, Box 8393 / APO AA 81998", "USNS Frías / FPO AE 12345"."""
 _PO_BOX = (
@@ -518,7 +523,7 @@ _PO_BOX = (
 )
 _CORNER = (
     rf"(?i:\b(?:the[ \t]+)?corner[ \t]+of)[ \t]+(?:{_HOUSE})?"
-    rf"[^\W_][\w'.-]*(?:[ \t]+[^\W_][\w'.-]*){{0,6}}?"
+    rf"[^\W_][\w'.-]{{0,{_WORD_MAX}}}(?:[ \t]+[^\W_][\w'.-]{{0,{_WORD_MAX}}}){{0,6}}?"
     rf"[ \t]+(?:and|&)[ \t]+(?:{_HOUSE})?{_CAP}(?:[ \t]+(?:{_LINK}[ \t]+)?(?:{_CAP}|\d{{1,5}}\b))*"
 )
 """An intersection: "the corner of 4748 Westfall Avenue and Maclean Street"."""
@@ -542,8 +547,11 @@ _FR_STOP = (
 _FR_CONNECTOR = (
     r"(?:de\s+la|de\s+l['\u2019]|du|des|de|d['\u2019]|la|le|les|l['\u2019]|aux|au|sur|sous|en|et)"
 )
-_FR_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'\u2019.-]*"
-_FR_CITY = r"[A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'\u2019-]*(?:[ \t-][A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'\u2019-]*){0,3}"
+_FR_WORD = rf"[A-Za-zÀ-ÖØ-öø-ÿ][\wÀ-ÖØ-öø-ÿ'\u2019.-]{{0,{_WORD_MAX}}}"
+_FR_CITY = (
+    rf"[A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'\u2019-]{{0,{_WORD_MAX}}}"
+    rf"(?:[ \t-][A-ZÀ-ÖØ-Þ][\wÀ-ÖØ-öø-ÿ'\u2019-]{{0,{_WORD_MAX}}}){{0,3}}"
+)
 _FR_HEAD = rf"(?i:{_FR_STREET_TYPES})\.?[ \t]+(?:{_FR_CONNECTOR}[ \t]*)?"
 _FR_REST = (
     rf"(?!{_FR_STOP}){_FR_WORD}"  # first name word

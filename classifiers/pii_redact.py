@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from classifiers.linear_regex import PatternError, compile_linear
+
 Lang = Literal["en", "fr"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("en", "fr")
 
@@ -46,21 +48,28 @@ EntityName = Annotated[str, WithJsonSchema({"type": "string", "pattern": _ENTITY
 
 
 class PiiPattern(BaseModel):
-    """One regular expression of a custom recognizer (Python ``regex`` module syntax)."""
+    """One regular expression of a custom recognizer, run in linear time by RE2 (no
+    backreferences or lookbehind; a lookahead only at the end)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    regex: str = Field(min_length=1, description="Python regex syntax", examples=[r"\bEMP-\d{6}\b"])
+    regex: str = Field(
+        min_length=1,
+        description="RE2 syntax (linear time; a lookahead only at the end)",
+        examples=[r"\bEMP-\d{6}\b"],
+    )
     score: float = Field(default=0.6, ge=0.0, le=1.0, description="score of a match")
     name: str | None = Field(default=None, description="a label for the pattern")
 
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        # Fail when the policy loads, not on the first message that reaches the pattern.
+        # Fail when the policy loads, not on the first message that reaches the pattern;
+        # it runs in RE2 (classifiers.linear_regex), so a pattern cannot freeze the worker.
         try:
             regex.compile(value)
-        except regex.error as exc:
+            compile_linear(value)
+        except (regex.error, PatternError) as exc:
             raise ValueError(f"invalid regex {value!r}: {exc}") from exc
         return value
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from classifiers.lexicons import LEXICON_DIR, LexiconError, normalise, whole_words
+from classifiers.normalize import normalize
 
 SEXUAL_LEXICON = LEXICON_DIR / "sexual.yaml"
 
@@ -50,13 +51,16 @@ class SexualContentLexicon:
         return cls(tuple(compiled))
 
     def scan(self, text: str) -> list[SexualHit]:
-        norm, index = normalise(text)
+        """Hits in ``text`` as a person reads it (:func:`classifiers.normalize.normalize`:
+        spacing, look-alikes, invisible characters undone); spans in the original."""
+        read = normalize(text)
+        norm, index = normalise(read.text)
         hits = []
         for language, pattern in self.patterns:
             for m in pattern.finditer(norm):
                 if m.end() <= m.start():
                     continue
-                start, end = index[m.start()], index[m.end() - 1] + 1
+                start, end = read.span(index[m.start()], index[m.end() - 1] + 1)
                 hits.append(SexualHit(language, text[start:end], start, end))
         return sorted(hits, key=lambda h: h.start)
 

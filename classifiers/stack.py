@@ -34,6 +34,7 @@ import numpy as np
 from classifiers.backends import Backend, load_backends
 from classifiers.encoder import Precision, SentenceEncoder
 from classifiers.encoders import ENCODER_ENV, configured_encoder
+from classifiers.normalize import bounded, normalize
 from classifiers.results import (
     DependencyResult,
     ManipulationResult,
@@ -274,6 +275,9 @@ class ClassifierStack:
             raise TypeError("classify takes a sequence of texts, not one string")
         if not texts:
             return []
+        # Every head reads the text as a person reads it, with no word long enough to make
+        # a tokenizer's work grow with its square (classifiers.normalize).
+        texts = [bounded(normalize(text).text) for text in texts]
         t = time.perf_counter()
         cpu = time.thread_time()
         needs_embeddings = (

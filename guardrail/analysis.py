@@ -14,8 +14,19 @@ components side by side and waits for both:
   when it has more than one, each sentence, in one call, so a rule can tell which
   sentence carries a tactic.
 
-A component that is missing, fails or times out is named in ``unavailable``; the rules
-that needed it then fail closed or open as their policy says. Nothing here raises.
+A component that is missing, fails or times out is named in ``unavailable`` (and why:
+turned off, still loading, failed to load, no answer in time); the rules that needed it
+then fail closed or open as their policy says. Nothing here raises.
+
+Every check reads the text as a person reads it (:mod:`classifiers.normalize`): the
+classifier stack normalises what it is given, and PII is detected in the visible text
+(NFKC, invisible characters removed, look-alike letters folded: fullwidth digits are
+digits) with its findings mapped back, so redaction acts on the original.
+
+Fairness: the PII worker serves tenants in turn (:data:`TENANT`, set by the use case),
+in batches of bounded size, so one tenant's backlog delays another's decision by at most
+one batch; decisions go to the micro-batcher's decision lane, ahead of bulk classify
+traffic (``classifiers.batcher``).
 """
 
 from __future__ import annotations
@@ -25,12 +36,14 @@ import concurrent.futures
 import contextlib
 import inspect
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
+from classifiers.normalize import visible
 from classifiers.pii_redact import PiiConfig, PiiFinding, language_for_locale, sentence_spans
 from classifiers.results import Role, TextScores
 from guardrail.heap import freeze_heap
@@ -48,6 +61,14 @@ PII = "pii"
 CLASSIFIERS = "classifiers"
 NO_STACK = "no classifier stack is loaded"
 """Why ``classifiers`` is unavailable when the gateway runs without a stack (not a failure)."""
+LOADING = "the classifiers are still loading"
+FAILED = "the classifiers failed to load"
+
+TENANT: ContextVar[str] = ContextVar("guardrail_tenant", default="")
+"""The tenant whose work is being done, for the PII worker's turns (set by use cases)."""
+PII_BATCH_CHARS = 16_384
+"""Characters the PII worker analyses in one batch at most (a batch holds at least one
+text): what another tenant's backlog can put ahead of a decision."""
 
 
 # --------------------------------------------------------------------------- records
@@ -136,6 +157,49 @@ class _Job:
     abandoned: Callable[[], bool] = lambda: False
     """True once nobody waits for the answer (the caller timed out): the worker skips it,
     so a backlog left by a slow start is not analysed long after it stopped mattering."""
+    owner: str = ""
+    """Whose work it is (a tenant): owners are served in turn."""
+
+
+class _Turns:
+    """Jobs waiting per owner, taken in turns: one job per owner per round, up to a batch
+    of ``max_batch`` jobs and ``max_chars`` characters (at least one job)."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[_Job]] = {}
+        self._ready = threading.Condition()
+
+    def put(self, job: _Job) -> None:
+        with self._ready:
+            self._queues.setdefault(job.owner, deque()).append(job)
+            self._ready.notify()
+
+    def take(self, max_batch: int, max_chars: int) -> list[_Job]:
+        """The next batch (waits for one); jobs nobody waits for any more are dropped here,
+        so they take no one's turn."""
+        with self._ready:
+            out: list[_Job] = []
+            chars = 0
+            while not out:
+                while not self._queues:
+                    self._ready.wait()
+                while self._queues and len(out) < max_batch:
+                    for owner in list(self._queues):
+                        queue = self._queues[owner]
+                        job = queue[0]
+                        if not job.abandoned() and out and chars + len(job.text) > max_chars:
+                            return out  # the owner keeps its place for the next batch
+                        queue.popleft()
+                        del self._queues[owner]
+                        if queue:
+                            self._queues[owner] = queue  # back of the line
+                        if job.abandoned():
+                            continue
+                        out.append(job)
+                        chars += len(job.text)
+                        if len(out) >= max_batch:
+                            break
+            return out
 
 
 def _detection_key(config: PiiConfig) -> str:
@@ -157,10 +221,12 @@ class PiiService:
         self,
         factory: Callable[[PiiConfig, str], PiiDetector] | None = None,
         max_batch: int = 64,
+        max_chars: int = PII_BATCH_CHARS,
     ) -> None:
         self._factory = factory or _build_detector
         self._max_batch = max_batch
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._max_chars = max_chars
+        self._jobs = _Turns()
         self._detectors: dict[tuple[str, str], PiiDetector] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -177,13 +243,16 @@ class PiiService:
         config: PiiConfig,
         done: Done,
         abandoned: Callable[[], bool] = lambda: False,
+        owner: str | None = None,
     ) -> None:
-        """Queue ``text``; ``done`` is called from the worker with findings or the error."""
+        """Queue ``text``; ``done`` is called from the worker with findings or the error.
+        ``owner`` (default: the current :data:`TENANT`) takes its turn with the others."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="pii-worker", daemon=True)
                 self._thread.start()
-        self._jobs.put(_Job(text, language_for_locale(locale), config, done, abandoned))
+        who = TENANT.get() if owner is None else owner
+        self._jobs.put(_Job(text, language_for_locale(locale), config, done, abandoned, who))
 
     async def analyze(self, text: str, locale: str | None, config: PiiConfig) -> list[PiiFinding]:
         loop = asyncio.get_running_loop()
@@ -222,12 +291,7 @@ class PiiService:
 
     def _run(self) -> None:
         while True:
-            jobs = [self._jobs.get()]
-            while len(jobs) < self._max_batch:
-                try:
-                    jobs.append(self._jobs.get_nowait())
-                except queue.Empty:
-                    break
+            jobs = self._jobs.take(self._max_batch, self._max_chars)
             groups: dict[tuple[str, str], list[_Job]] = {}
             for job in jobs:
                 if job.abandoned():
@@ -293,9 +357,13 @@ class Analyzer:
         classifiers: Classifier | Callable[[], Classifier | None] | None = None,
         pii: PiiService | None = None,
         timeout_s: float = 30.0,
+        state: Callable[[], str] | None = None,
     ) -> None:
         self._classifiers = classifiers
         """The micro-batcher, or a function returning it (None while a gateway loads it)."""
+        self._state = state
+        """The gateway's classifier state (off, loading, ready, failed: ...), to say why
+        no classifier answered."""
         self._pii = pii
         self.timeout_s = timeout_s
         """Generous by default: the first PII request of a process waits for spaCy."""
@@ -319,7 +387,7 @@ class Analyzer:
         unavailable: dict[str, str] = {}
         spans = sentence_spans(text) if request.classifiers else []
         pii_task = (
-            self._guard(PII, self.pii.analyze(text, locale, request.pii), unavailable)
+            self._guard(PII, self._detect_pii(text, locale, request.pii), unavailable)
             if request.pii is not None
             else None
         )
@@ -349,11 +417,26 @@ class Analyzer:
             unavailable=unavailable,
         )
 
+    async def _detect_pii(
+        self, text: str, locale: str | None, config: PiiConfig
+    ) -> list[PiiFinding]:
+        """Findings in the visible text, with spans in ``text``."""
+        seen = visible(text)
+        found = await self.pii.analyze(seen.text, locale, config)
+        if not seen.changed:
+            return found
+        return [f._replace(start=a, end=b) for f in found for a, b in [seen.span(f.start, f.end)]]
+
     async def _classify(
         self, text: str, spans: Sequence[tuple[int, int]], role: Role
     ) -> list[TextScores]:
         classifiers = self.classifiers
         if classifiers is None:
+            state = self._state() if self._state is not None else "off"
+            if state == "loading":
+                raise LookupError(LOADING)
+            if state.startswith("failed"):
+                raise LookupError(FAILED)
             raise LookupError(NO_STACK)
         texts = [text, *(text[s:e] for s, e in spans)] if len(spans) > 1 else [text]
         classify = classifiers.classify

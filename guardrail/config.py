@@ -98,6 +98,12 @@ class BotConfig(_Strict):
         description="platform calls that send nothing to a user (getMe, getUpdates, "
         "setWebhook...): forwarded untouched, or refused",
     )
+    proxy_unknown: Literal["refuse", "pass"] = Field(
+        default="refuse",
+        description="platform calls the proxy does not know (a new Bot API method, a Graph "
+        "endpoint it does not read): they may show a user text nobody checked, so they are "
+        "refused, or forwarded untouched",
+    )
 
 
 class ReviewWebhookConfig(_Strict):
@@ -223,6 +229,12 @@ class Settings(BaseSettings):
     )
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     max_text_chars: int = Field(default=4096, ge=1)
+    classify_max_in_flight: int = Field(
+        default=256,
+        ge=1,
+        description="texts one tenant may have in /v1/classify at once, per process; more "
+        "is refused (429) so bulk traffic cannot queue ahead of other tenants' work",
+    )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     trust_client_time: bool = Field(
         default=False, description="accept any outreach ts (history replay, tests)"

@@ -21,11 +21,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from rapidfuzz.distance import OSA, Indel
 
+from classifiers.linear_regex import LinearPatterns, PatternError, compile_all, compile_linear
 from guardrail.consent_text import prepare
 
 DEFAULT_STOP = [
@@ -221,6 +222,18 @@ DEFAULT_START_PHRASES = [
 ]
 
 
+def _linear(pattern: str) -> str:
+    """A stop phrase must run in linear time (RE2): refused when the policy loads."""
+    try:
+        compile_linear(pattern)
+    except PatternError as exc:
+        raise ValueError(f"{pattern!r}: {exc}") from None
+    return pattern
+
+
+LinearPatternText = Annotated[str, AfterValidator(_linear)]
+
+
 class ConsentWords(BaseModel):
     """The ``consent:`` section of a policy."""
 
@@ -252,11 +265,13 @@ class ConsentWords(BaseModel):
         description="blunt free wording that opts out like a keyword: the whole message or "
         "its last clause ('go away', 'dégage', 'leave me alone, bot'), never in banter",
     )
-    stop_phrases: list[str] = Field(
+    stop_phrases: list[LinearPatternText] = Field(
         default_factory=lambda: list(DEFAULT_STOP_PHRASES),
         description="regular expressions over the normalised text (lower case, no accents, "
         "one clause at a time; 'pls', 'u', 'txt', 'dont'... spelt out); a match preceded by "
-        "a negation ('don't stop texting me') or reported ('tell him to stop...') is ignored",
+        "a negation ('don't stop texting me') or reported ('tell him to stop...') is ignored. "
+        "Run by RE2 in linear time: no backreferences or lookbehind, a lookahead only at the "
+        "end",
     )
     filler: list[str] = Field(
         default_factory=lambda: list(DEFAULT_FILLER),
@@ -478,8 +493,8 @@ class ConsentDetector:
         self._filler = _Keywords(words.filler)
         # "Yes, START": an affirmative beside an explicit start word is only filler.
         self._start_filler = _Keywords([*words.filler, *GENERIC_AFFIRMATIVES])
-        self._phrases = [re.compile(p) for p in words.stop_phrases]
-        self._start_phrases = [re.compile(p) for p in words.start_phrases]
+        self._phrases = compile_all(words.stop_phrases)
+        self._start_phrases = compile_all(words.start_phrases)
         self._help = {normalise(w) for w in words.help}
 
     def is_help(self, text: str) -> bool:
@@ -548,9 +563,11 @@ class ConsentDetector:
         return None
 
 
-def _first_match(patterns: list[re.Pattern[str]], clause: str) -> str | None:
+def _first_match(patterns: LinearPatterns, clause: str) -> str | None:
     """The first match of ``patterns`` in ``clause`` that is neither negated, reported nor
-    a statement about someone."""
+    a statement about someone (one RE2 pass first: most clauses match none)."""
+    if not patterns.may_match(clause):
+        return None
     for pattern in patterns:
         for match in pattern.finditer(clause):
             head = clause[: match.start()]

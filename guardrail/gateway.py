@@ -24,6 +24,7 @@ from guardrail.platforms.adapter import Adapter
 from guardrail.platforms.registry import build_adapter
 from guardrail.policy import LoadedPolicy, PolicySet
 from guardrail.policy.holder import PolicyHolder, ReloadStatus
+from guardrail.quota import TenantQuota
 from guardrail.risk import Assessor, ClassifierAssessor, LexiconAssessor, NoAssessor
 from guardrail.stages import CLOCK
 from guardrail.state import KeyTtls, open_store
@@ -31,6 +32,7 @@ from guardrail.state.base import Store
 
 if TYPE_CHECKING:
     from classifiers.batcher import MicroBatcher
+    from guardrail.rules.pii import PiiParams
 
 log = logging.getLogger("guardrail")
 
@@ -78,6 +80,10 @@ class Gateway:
     """Copies consent and crisis records from the store's audit outbox to the audit log."""
     witness: Witness | None = None
     """Publishes the audit log's signed head (settings.audit_witness)."""
+    pii_state: str = "off"
+    """off (no active policy detects PII), loading, ready, or "failed: <why>"."""
+    classify_quota: TenantQuota = field(default_factory=lambda: TenantQuota(256))
+    """Texts each tenant may have in ``/v1/classify`` at once (settings)."""
 
     @property
     def policy(self) -> LoadedPolicy:
@@ -115,6 +121,7 @@ class Gateway:
             assessor=NoAssessor()
             if settings.assessor == "classifier"
             else _assessor(settings.assessor),
+            classify_quota=TenantQuota(settings.classify_max_in_flight),
         )
         gateway.records = RecordCopier(gateway.store, gateway.audit)
         witness = settings.audit_witness
@@ -152,6 +159,11 @@ class Gateway:
                     )
 
         policies.on_reload.append(audit_reload)
+
+        async def rewarm_pii(current: PolicySet, status: ReloadStatus) -> None:
+            gateway.start_pii()  # a reloaded policy may detect other entities
+
+        policies.on_reload.append(rewarm_pii)
         for bot, cfg in settings.bots.items():
             if cfg.upstream is not None:
                 gateway.adapters[bot] = build_adapter(cfg.upstream)
@@ -159,6 +171,8 @@ class Gateway:
             gateway.adapters["*"] = build_adapter(settings.default_upstream)
         if settings.classifiers:
             gateway.start_classifiers()
+        gateway.start_pii()
+        threading.Thread(target=_warm_floor, name="warm-floor", daemon=True).start()
         if settings.assessor == "classifier":  # the lexicon answers until the stack is loaded
             gateway.assessor = ClassifierAssessor(lambda: gateway.classifiers)
         return gateway
@@ -184,37 +198,83 @@ class Gateway:
                 log.exception("classifiers failed to load; running without them")
 
         self.classifiers_state = "loading"
-        threading.Thread(target=self.warm_pii, name="warm-pii", daemon=True).start()
         thread = threading.Thread(target=load, name="load-classifiers", daemon=True)
         thread.start()
         return thread
 
-    def warm_pii(self) -> None:
-        """Build the PII detectors the active policies use (spaCy loads in seconds), so the
-        first message that needs them does not wait; failures are left to the first use."""
+    def start_pii(self) -> threading.Thread | None:
+        """Build the PII detectors the active policies use in the background (spaCy loads
+        in seconds), so the first message that needs them does not wait and ``/readyz``
+        can say when they are there; None when no active policy detects PII."""
+        if not self._pii_configs():
+            self.pii_state = "off"
+            return None
+        self.pii_state = "loading"
+        thread = threading.Thread(target=self.warm_pii, name="warm-pii", daemon=True)
+        thread.start()
+        return thread
+
+    def _pii_configs(self) -> list[PiiParams]:
         from guardrail.rules.pii import Pii, PiiParams
 
+        found = []
         for loaded in self.policies.current.active:
-            params = loaded.policy.rule_params(Pii.id)
-            if not isinstance(params, PiiParams) or not params.enabled:
-                continue
-            for lang in ("en", "fr"):
-                try:
+            for candidate in (loaded, *loaded.shadows):
+                params = candidate.policy.rule_params(Pii.id)
+                if isinstance(params, PiiParams) and params.enabled:
+                    found.append(params)
+        return found
+
+    def warm_pii(self) -> None:
+        """Build the PII detectors of every active policy, both languages; the state says
+        how it went (a failure is logged and left to the decisions, which fail closed)."""
+        try:
+            for params in self._pii_configs():
+                for lang in ("en", "fr"):
                     shared_pii().analyze_blocking("warm-up", lang, params, timeout=300)
-                except Exception as exc:
-                    log.warning("PII warm-up (%s) failed: %s", lang, exc)
-                    return
+        except Exception as exc:
+            self.pii_state = f"failed: {type(exc).__name__}: {exc}"
+            log.warning("PII warm-up failed: %s", exc)
+            return
+        self.pii_state = "ready"
+
+    def readiness(self) -> list[str]:
+        """What the active policies need that is not there yet (empty: ready): the
+        classifier stack when a rule reads it, the PII detectors when a policy detects PII."""
+        missing = []
+        if self.classifiers_state != "ready" and self.settings.classifiers and self._needs_stack():
+            missing.append(f"classifiers: {self.public_classifiers_state}")
+        if self.pii_state not in ("ready", "off"):
+            missing.append(f"pii: {_public(self.pii_state)}")
+        return missing
+
+    def _needs_stack(self) -> bool:
+        from guardrail.rules import RULES
+
+        for loaded in self.policies.current.active:
+            for candidate in (loaded, *loaded.shadows):
+                policy = candidate.policy
+                for rule in RULES:
+                    params = policy.rule_params(rule.id)
+                    needs = rule.needs(params) if params.enabled else None
+                    if needs is not None and needs.classifiers:
+                        return True
+        return False
 
     @property
     def public_classifiers_state(self) -> str:
         """``classifiers_state`` as callers may see it: ``failed: <Type>: <message>``
         becomes ``failed: <Type>`` (the message, with paths and hosts, is in the log)."""
-        return ":".join(self.classifiers_state.split(":", 2)[:2])
+        return _public(self.classifiers_state)
+
+    @property
+    def public_pii_state(self) -> str:
+        return _public(self.pii_state)
 
     @property
     def analyzer(self) -> Analyzer:
         """The content-analysis stage: the process's PII worker and these classifiers."""
-        return Analyzer(classifiers=lambda: self.classifiers)
+        return Analyzer(classifiers=lambda: self.classifiers, state=lambda: self.classifiers_state)
 
     def adapter_for(self, bot: str) -> Adapter | None:
         return self.adapters.get(bot) or self.adapters.get("*")
@@ -289,6 +349,18 @@ def retention_ttls(settings: Settings) -> KeyTtls:
     """Redis TTLs from the retention settings (the prune raises them to policy look-backs)."""
     r = settings.retention
     return KeyTtls(messages=r.messages, risk=r.risk, records=r.records)
+
+
+def _warm_floor() -> None:
+    """Load the self-harm floor's word lists now, not on the first decision (a second)."""
+    from classifiers.floor import default_floor
+
+    default_floor()
+
+
+def _public(state: str) -> str:
+    """``failed: <Type>: <message>`` as ``failed: <Type>`` (the message is in the log)."""
+    return ":".join(state.split(":", 2)[:2])
 
 
 def _assessor(name: str) -> Assessor:

@@ -626,6 +626,31 @@ async def _floors_without_store(
     return draft.build()
 
 
+async def decide_content_only(
+    loaded: LoadedPolicy, req: OutreachRequest, now: datetime, analyzer: Analyze | None = None
+) -> Decision:
+    """Text people see with no one recipient (a bot's name or description, a menu, the
+    notification that answers a button press): the content rules only (the floors, PII,
+    the classifier checks), as for a proactive message; nothing is counted or stored."""
+    policy = loaded.policy
+    draft = _Draft(request=req, loaded=loaded, now=now, kind=Kind.PROACTIVE)
+    zone = ZoneInfo(req.user.timezone or policy.timezone)
+    ctx = RuleContext(
+        request=req, kind=Kind.PROACTIVE, now=now, timezone=zone, snapshot=Snapshot(),
+        text=req.text,
+    )  # fmt: skip
+    rules = [
+        (r, p)
+        for r in RULES
+        if (p := policy.rule_params(r.id)).enabled and (r.id in FLOOR_RULES or r.needs(p))
+    ]
+    analyze = analyzer or default_analyzer()
+    ctx, edits = await _evaluate(draft, ctx, rules, _needs(rules), analyze)
+    if edits and draft.verdict is Verdict.REWRITE and ctx.analysis is not None:
+        await _recheck(draft, ctx, rules, _needs(rules), edits, analyze)
+    return draft.build()
+
+
 def _store_detail(exc: StoreUnavailable, fails: str) -> str:
     """Say which component failed, not how: the exception text (hosts, paths) is logged."""
     log.warning("state store unavailable: %s", exc)

@@ -49,8 +49,13 @@ def gateway_processes(
                 proc.kill()
 
 
+READY_S = 180.0
+"""How long a fresh gateway process may take to say ready: /readyz waits for what the
+policy needs (the PII detectors, the classifier stack when on), more on a loaded machine."""
+
+
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_dir: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + READY_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             logs = "\n".join(p.read_text() for p in log_dir.glob("gateway-*.log"))
@@ -61,7 +66,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_dir: Path) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise TimeoutError(f"gateway at {url} not ready in 30 s")
+    raise TimeoutError(f"gateway at {url} not ready in {READY_S:g} s")
 
 
 FIRST_USE_S = 90.0

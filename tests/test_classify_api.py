@@ -144,8 +144,10 @@ def test_loading_in_the_background_then_ready(
     monkeypatch.setattr(stack_module.ClassifierStack, "load", staticmethod(slow_load))
     settings = Settings(api_key=API_KEY, db=str(tmp_path / "s.db"), classifiers=True)
     with TestClient(create_app(settings)) as client:
-        ready = client.get("/readyz")  # answers at once; loading is not "down"
-        assert ready.status_code == 200 and ready.json()["classifiers"] == "loading"
+        ready = client.get("/readyz")  # answers at once: not ready while the policy's
+        assert ready.status_code == 503  # checks load, and says which
+        assert ready.json()["classifiers"] == "loading"
+        assert "classifiers: loading" in ready.json()["missing"]
         assert post(client, {"role": "user", "texts": ["x"]}).status_code == 503
         release.set()
         for _ in range(200):
@@ -169,6 +171,8 @@ def test_a_failed_load_is_shown_not_raised(tmp_path: Path) -> None:
                 break
             time.sleep(0.01)
         assert state == "failed: BackendError"  # the message, with its paths, is logged
-        assert client.get("/readyz").status_code == 200
+        ready = client.get("/readyz")  # the default policy's checks read the stack
+        assert ready.status_code == 503
+        assert "classifiers: failed: BackendError" in ready.json()["missing"]
         r = post(client, {"role": "user", "texts": ["x"]})
         assert r.status_code == 503 and r.json()["detail"] == "classifiers failed: BackendError"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from classifiers.normalize import fold, normalize
+from classifiers.normalize import bounded, fold, normalize, visible
 
 # Invented sentences; the obfuscations are of the word "window", a harmless target.
 OBFUSCATED = {
@@ -102,3 +102,48 @@ def test_underscore_runs_are_markup_beside_punctuation_and_stay_inside_words() -
     assert normalize("0__").text == normalize("0_").text == "0"
     assert normalize("__fine__").text == "fine"
     assert normalize("snake_case").text == "snake_case"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("k-i-l-l y-o-u-r-s-e-l-f", "kill yourself"),  # one separator per run
+        ("t.u.e t.o.i", "tue toi"),
+        ("il y a à manger", "il y a à manger"),  # single-letter words stay words
+        ("y-o-u", "you"),
+        ("d i e", "die"),
+    ],
+)
+def test_spaced_runs_use_one_separator_and_leave_words_alone(text: str, expected: str) -> None:
+    assert normalize(text).text == expected
+
+
+def test_censor_stars_stay_and_emphasis_goes() -> None:
+    assert normalize("open the w*ndow now").text == "open the w*ndow now"
+    assert normalize("open the w**dow now").text == "open the w**dow now"
+    assert normalize("open the *win*dow now").text == "open the window now"
+
+
+def test_enclosed_letters_read_as_letters() -> None:
+    squared = "".join(chr(0x1F170 + ord(c) - ord("a")) for c in "window")  # 🅆🄸... negative
+    assert normalize(f"open the {squared} now").text.lower() == "open the window now"
+
+
+def test_visible_keeps_what_pii_reads() -> None:
+    """Fullwidth digits and invisible characters go; an e-mail's ``_`` and digits stay."""
+    text = "mail jo_hn2@example.test or call \uff10\uff16 12\u200b34 56 78"
+    seen = visible(text)
+    assert seen.text == "mail jo_hn2@example.test or call 06 1234 56 78"
+    start = seen.text.index("06")
+    assert seen.span(start, len(seen.text)) == (text.index("\uff10"), len(text))
+
+
+def test_bounded_breaks_only_long_runs_and_keeps_offsets() -> None:
+    word = "a" * 200
+    text = f"call me at jo.doe@example.test {word} 555 0100"
+    out = bounded(text)
+    assert len(out) == len(text)
+    assert out.startswith("call me at jo.doe@example.test ")
+    assert out.endswith(" 555 0100")
+    assert max(len(w) for w in out.split()) <= 48
+    assert bounded("an ordinary message") == "an ordinary message"

@@ -148,7 +148,7 @@ def test_rewriting_is_idempotent_and_placeholders_are_not_pii_again() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "verdict", "effect"),
-    [(Kind.PROACTIVE, "block", "block"), (Kind.REPLY, "allow", "info")],
+    [(Kind.PROACTIVE, "defer", "defer"), (Kind.REPLY, "allow", "info")],
 )
 def test_pii_down_fails_closed_for_outreach_and_open_for_replies(
     kind: Kind, verdict: str, effect: str

@@ -214,7 +214,8 @@ def test_a_clean_message_is_allowed_and_scored() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "on_error", "verdict", "effect"),
-    [(Kind.PROACTIVE, "fail_closed", "block", "block"),
+    [(Kind.PROACTIVE, "fail_closed", "defer", "defer"),
+     (Kind.REPLY, "fail_closed", "block", "block"),
      (Kind.PROACTIVE, "fail_open", "allow", "info"),
      (Kind.REPLY, "{proactive: fail_closed, reply: fail_open}", "allow", "info")],
 )  # fmt: skip

@@ -49,7 +49,10 @@ def test_the_head_blocks_beyond_the_lexicon_and_lets_support_through(real_batche
         for reason in decision.reasons:
             if reason.effect == "block" and reason.rule in SELF_HARM_RULES:
                 blocked_by[reason.rule] = blocked_by.get(reason.rule, 0) + 1
-    assert blocked_by.get("self_harm_classifier", 0) >= 3, blocked_by  # the lexicon missed them
+    # The floor now reads euphemisms too; the head still adds what it misses.
+    assert sum(blocked_by.values()) >= 6 and blocked_by.get("self_harm_classifier", 0) >= 1, (
+        blocked_by
+    )
     for text in SUPPORT:
         decision = run(text, real_batcher)
         assert not {r.rule for r in decision.reasons} & SELF_HARM_RULES, (text, decision.reasons)
@@ -72,3 +75,26 @@ def test_without_classifiers_the_floor_alone_decides(on_error: str | None, verdi
     assert decision.verdict == verdict, decision.reasons
     floor = run("Why not just kill yourself?", None)
     assert floor.verdict == "block" and floor.reasons[0].rule == "self_harm_content"
+
+
+class SaysOnlyAlone:
+    """A stand-in whose bot decision is ``encourages`` only for a short text holding
+    "the rope": pooled into a long message, the sentence would be diluted."""
+
+    async def classify(self, texts: Sequence[str], role: Role) -> list[TextScores]:
+        return [
+            TextScores(
+                self_harm=SelfHarmResult(
+                    0.9, "none", False, "the rope" in t and len(t.split()) < 40
+                )
+            )
+            for t in texts
+        ]
+
+
+def test_a_long_message_is_judged_sentence_by_sentence() -> None:
+    talk = "The chase through the flooded subway is great, and the score swells. " * 20
+    long = talk + "Anyway, the rope is in the garage, you know what to do."
+    decision = run(long, SaysOnlyAlone())
+    assert decision.verdict == "block" and decision.reasons[0].rule == "self_harm_classifier"
+    assert run(talk, SaysOnlyAlone()).verdict == "allow"

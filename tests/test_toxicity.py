@@ -173,18 +173,25 @@ class Broken:
         raise RuntimeError("the encoder crashed")
 
 
-def test_a_failing_classifier_fails_open_with_a_reason_by_default() -> None:
+def test_a_failing_classifier_defers_outreach_and_names_itself_on_replies() -> None:
+    """Never silently: proactive waits (``retry_after``), a reply goes out by the floors
+    with a reason naming the check that did not run."""
     decision = run("Hello!", None, cast(Any, Broken()))
-    assert decision.verdict == "allow"
-    (reason,) = decision.reasons
-    assert reason.rule == "toxicity" and reason.effect == "info"
-    assert "toxicity classifier unavailable" in reason.detail
+    assert decision.verdict == "defer" and decision.retry_after is not None
+    (reason,) = decision.reasons  # the first classifier rule (self-harm) defers it
+    assert reason.effect == "defer" and "classifier unavailable" in reason.detail
+    reply = run("Hello!", None, cast(Any, Broken()), kind=Kind.REPLY)
+    assert reply.verdict == "allow"
+    (reason,) = [r for r in reply.reasons if r.rule == "toxicity"]
+    assert reason.effect == "info" and "toxicity classifier unavailable" in reason.detail
+    assert "not checked" in reason.detail
 
 
 @pytest.mark.parametrize(
     ("kind", "on_error", "verdict", "effect"),
     [(Kind.PROACTIVE, "fail_open", "allow", "info"),
-     (Kind.PROACTIVE, "fail_closed", "block", "block"),
+     (Kind.PROACTIVE, "fail_closed", "defer", "defer"),
+     (Kind.REPLY, "fail_closed", "block", "block"),
      (Kind.REPLY, "{proactive: fail_closed, reply: fail_open}", "allow", "info")],
 )  # fmt: skip
 def test_without_a_classifier_on_error_decides(

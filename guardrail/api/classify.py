@@ -41,7 +41,7 @@ _BODY_DOC = {  # documented inline: the body is validated by parse_body, auth fi
 async def classify(request: Request) -> dict[str, Any]:
     """Scores per text: self_harm, dependency (null when not run), manipulation (bot role),
     other (configured backends)."""
-    gateway, _ = caller(request)
+    gateway, principal = caller(request)
     body = await parse_body(request, ClassifyRequest)
-    results = await classify_texts(gateway, body.role, body.texts)
+    results = await classify_texts(gateway, body.role, body.texts, principal.tenant)
     return {"role": body.role, "results": results}

@@ -15,6 +15,7 @@ from guardrail.service.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    RateLimited,
     ServiceError,
     TooLarge,
     Unavailable,
@@ -28,6 +29,7 @@ ERROR_NAMES = {
     409: "conflict",
     413: "too_large",
     422: "invalid_request",
+    429: "rate_limited",
     503: "unavailable",
 }
 """The ``error`` kind of each status guardrail answers with."""
@@ -38,6 +40,7 @@ STATUS: dict[type[ServiceError], int] = {
     Conflict: 409,
     TooLarge: 413,
     Invalid: 422,
+    RateLimited: 429,
     Unavailable: 503,
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -33,31 +34,37 @@ async def healthz() -> dict[str, str]:
     responses={503: {"model": schemas.Readiness, "description": "not ready: see error"}},
 )
 async def readyz(gateway: GatewayDep) -> JSONResponse:
-    """Ready only while the state store answers (proactive outreach fails closed otherwise)
-    and can be trusted with opt-outs (a Redis that may evict keys cannot, unless
-    ``redis_allow_eviction``).
-
-    ``classifiers`` (off, loading, ready, failed: ...) is shown but never makes the gateway
-    unready: the lexicon answers while the models load."""
-    classifiers = gateway.public_classifiers_state
+    """Ready when the state store answers and can be trusted with opt-outs (a Redis that
+    may evict keys cannot, unless ``redis_allow_eviction``), and what the active policies
+    need is loaded: the classifier stack when a rule reads it (unless the gateway runs
+    without classifiers), the PII detectors when a policy detects PII. ``missing`` says what
+    is not there yet; decisions taken meanwhile defer proactive messages and name the checks
+    that did not run, so a load balancer should send traffic elsewhere until this says
+    ready."""
+    body: dict[str, Any] = {
+        "ready": True,
+        "store": gateway.store.name,
+        "classifiers": gateway.public_classifiers_state,
+        "pii": gateway.public_pii_state,
+    }
+    missing = gateway.readiness()
     try:
         await gateway.store.ping()
         problem = await store_problem(gateway)
     except StoreUnavailable as exc:
         gateway.metrics.store_up.set(0)
         log.warning("not ready: %s", exc)  # hosts and paths stay in the log
-        body = {"ready": False, "store": gateway.store.name, "error": "state store unavailable"}
-        return JSONResponse({**body, "classifiers": classifiers}, status_code=503)
-    gateway.metrics.store_up.set(1)
-    if problem is not None:
-        log.warning("not ready: %s", problem)
-        body = {
-            "ready": False,
-            "store": gateway.store.name,
-            "error": "the state store may evict keys (opt-outs included): see the log",
-        }
-        return JSONResponse({**body, "classifiers": classifiers}, status_code=503)
-    return JSONResponse({"ready": True, "store": gateway.store.name, "classifiers": classifiers})
+        missing.insert(0, "store: unavailable")
+    else:
+        gateway.metrics.store_up.set(1)
+        if problem is not None:
+            log.warning("not ready: %s", problem)
+            missing.insert(0, "store: may evict keys (opt-outs included): see the log")
+    if missing:  # an error body like any 503 (ErrorBody), with what is missing
+        detail = "not ready: " + "; ".join(missing)
+        body.update(ready=False, missing=missing, error="unavailable", detail=detail)
+        return JSONResponse(body, status_code=503)
+    return JSONResponse(body)
 
 
 @router.get(

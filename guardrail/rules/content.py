@@ -1,23 +1,32 @@
 """What the content rules (PII, manipulation) share: their failure mode and its finding.
 
-A content rule reads the analysis stage's output; when the component it needs is down
-(no classifier loaded, spaCy missing, a timeout) the policy says whether the message
-fails closed (blocked) or open (sent, with an ``info`` reason saying it was not checked),
-separately for proactive messages and replies: a user waiting for an answer, perhaps one
-carrying crisis resources, is not the same as outreach that can wait.
+A content rule reads the analysis stage's output; when the component it needs cannot
+answer (classifiers still loading or failed, spaCy missing, a timeout) the policy says
+whether the message fails closed or open, separately for proactive messages and replies:
+a user waiting for an answer, perhaps one carrying crisis resources, is not the same as
+outreach that can wait. Closed, a proactive message is deferred (``retry_after``: the
+component may be back by then) and a reply blocked; open, it is sent, decided by the
+floors, with an ``info`` reason naming the check that did not run. Never silently.
+
+A gateway whose operator turned the classifiers off (``classifiers: false``) has nothing
+to wait for: :func:`classifier_missing` says so apart (``NO_STACK``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from guardrail.analysis import CLASSIFIERS, NO_STACK, Analysis
 from guardrail.models import Kind
 from guardrail.rewrite import Edit, remaining
 from guardrail.rules.base import Finding
 
 FailMode = Literal["fail_closed", "fail_open"]
+RETRY_AFTER = timedelta(minutes=1)
+"""When a proactive message held back by a missing check is worth trying again."""
 
 
 def _string_shorthand(schema: dict[str, Any], cls: type) -> None:
@@ -47,13 +56,60 @@ class OnError(BaseModel):
         return self.proactive if kind is Kind.PROACTIVE else self.reply
 
 
-def degraded(rule: str, component: str, why: str, on_error: OnError, kind: Kind) -> Finding:
-    """Block or let through, as the policy says, naming the component and the reason."""
+FAIL_OPEN = OnError(proactive="fail_open", reply="fail_open")
+"""For a check that is missing by the operator's set-up (a head not loaded): nothing to
+wait for, so the message goes on, named unchecked."""
+
+
+def degraded(
+    rule: str,
+    component: str,
+    why: str,
+    on_error: OnError,
+    kind: Kind,
+    now: datetime | None = None,
+) -> Finding:
+    """Defer (proactive), block (reply) or let through, as the policy says, naming the
+    component and the reason."""
     mode = on_error.mode(kind)
-    verb = "fails closed" if mode == "fail_closed" else "fails open: not checked"
-    detail = f"{component} unavailable ({why}); the policy {verb} for {kind.value} messages"
-    closed = mode == "fail_closed"
-    return Finding(rule, "block" if closed else "info", detail, outage=closed)
+    if mode == "fail_open":
+        detail = (
+            f"{component} unavailable ({why}); not checked: the policy fails open for "
+            f"{kind.value} messages, decided by the other checks and the floors"
+        )
+        return Finding(rule, "info", detail)
+    if kind is Kind.PROACTIVE and now is not None:
+        detail = (
+            f"{component} unavailable ({why}); the policy fails closed: deferred until it "
+            "can be checked"
+        )
+        return Finding(rule, "defer", detail, retry_after=now + RETRY_AFTER, outage=True)
+    detail = f"{component} unavailable ({why}); the policy fails closed for {kind.value} messages"
+    return Finding(rule, "block", detail, outage=True)
+
+
+def classifier_missing(
+    rule: str,
+    component: str,
+    analysis: Analysis | None,
+    on_error: OnError | None,
+    kind: Kind,
+    now: datetime,
+    *,
+    explicit: bool,
+    quiet_when_off: bool = True,
+) -> Finding | None:
+    """A classifier rule's finding when no classifier answered: by ``on_error`` (default
+    :class:`OnError`: proactive deferred, replies sent and named) while the classifiers
+    load, failed or time out. When the operator runs the gateway without them, the policy's
+    ``on_error`` applies only if it sets one (``explicit``); else nothing is recorded
+    (``quiet_when_off``) or an ``info`` reason says the check did not run."""
+    why = (analysis.unavailable.get(CLASSIFIERS) if analysis else None) or NO_STACK
+    if why == NO_STACK and not explicit:
+        if quiet_when_off:
+            return None
+        return Finding(rule, "info", f"{component} not run: {why} (the gateway runs without)")
+    return degraded(rule, component, why, on_error or OnError(), kind, now)
 
 
 def sentence_action(

@@ -22,12 +22,18 @@ from typing import Annotated, Literal
 from pydantic import Field, WithJsonSchema, field_validator
 
 from classifiers.results import MANIPULATION_TACTICS, ManipulationResult
-from guardrail.analysis import CLASSIFIERS, AnalysisRequest
+from guardrail.analysis import AnalysisRequest
 from guardrail.locales import language_of
 from guardrail.models import Kind
 from guardrail.rewrite import drop
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
-from guardrail.rules.content import OnError, degraded, sentence_action
+from guardrail.rules.content import (
+    FAIL_OPEN,
+    OnError,
+    classifier_missing,
+    degraded,
+    sentence_action,
+)
 
 LABEL = "MANIPULATION"
 Tactic = Annotated[str, WithJsonSchema({"type": "string", "enum": list(MANIPULATION_TACTICS)})]
@@ -62,9 +68,12 @@ class ManipulationParams(RuleParams):
     min_remaining_ratio: float = Field(
         default=0.4, ge=0.0, le=1.0, description="rewrite: ...or less than this share of the text"
     )
-    on_error: OnError = Field(
-        default_factory=lambda: OnError(proactive="fail_open", reply="fail_open"),
-        description="when no manipulation classifier answers: fail_closed or fail_open, per kind",
+    on_error: OnError | None = Field(
+        default=None,
+        description="while the classifiers load, failed or time out: fail_closed (defer a "
+        "proactive message, block a reply) or fail_open (send, named unchecked), per kind; "
+        "unset: closed for proactive, open for replies, and a gateway run without "
+        "classifiers says the check did not run",
     )
 
     @field_validator("tactics")
@@ -87,11 +96,20 @@ class Manipulation(Rule[ManipulationParams]):
     def check(self, ctx: RuleContext, params: ManipulationParams) -> Finding | None:
         analysis = ctx.analysis
         whole = analysis.scores.manipulation if analysis and analysis.scores else None
+        if analysis is not None and analysis.scores is not None and whole is None:
+            why = "no manipulation head is loaded"  # the operator's set-up: nothing to wait for
+            return degraded(self.id, "manipulation classifier", why, FAIL_OPEN, ctx.kind)
         if analysis is None or whole is None:
-            why = (analysis.unavailable.get(CLASSIFIERS) if analysis else None) or (
-                "no manipulation head is loaded"
+            return classifier_missing(
+                self.id,
+                "manipulation classifier",
+                analysis,
+                params.on_error,
+                ctx.kind,
+                ctx.now,
+                explicit=params.on_error is not None,
+                quiet_when_off=False,
             )
-            return degraded(self.id, "manipulation classifier", why, params.on_error, ctx.kind)
         bar = _language_bar(ctx.request.user.locale, params)
         flagged = [
             (s.start, s.end, s.scores.manipulation)

@@ -41,8 +41,9 @@ class PiiParams(RuleParams, PiiConfig):
     )
     on_error: OnError = Field(
         default_factory=OnError,
-        description="when PII detection is down: fail_closed (block) or fail_open (send "
-        "unchecked), per kind; default closed for proactive messages, open for replies",
+        description="when PII detection is down: fail_closed (defer a proactive message, "
+        "block a reply) or fail_open (send it, named unchecked), per kind; default closed "
+        "for proactive messages, open for replies",
     )
 
 
@@ -58,7 +59,7 @@ class Pii(Rule[PiiParams]):
         analysis = ctx.analysis
         if analysis is None or analysis.pii is None:
             why = analysis.unavailable.get(PII, "not analysed") if analysis else "not analysed"
-            return degraded(self.id, "PII detection", why, params.on_error, ctx.kind)
+            return degraded(self.id, "PII detection", why, params.on_error, ctx.kind, ctx.now)
         findings = outside_placeholders(analysis.text, analysis.pii)
         if not findings:
             return None

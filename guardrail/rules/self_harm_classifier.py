@@ -12,9 +12,17 @@ pass. Measured on held-out real bot replies (``classifiers/weights/self_harm_bot
 flagged, 1.1% of safe replies to risk disclosures; every supportive reply of the
 adversarial tests passes.
 
+A message longer than the encoder's window is pooled over its chunks, so one sentence of
+encouragement after paragraphs of film talk would be diluted: each of its sentences is
+judged alone too (shorter messages are judged whole, as the head was calibrated: judging
+every sentence of short replies doubles the flags on real supportive replies).
+
 ``action``: ``block`` (default) or ``review`` (sent, the review webhook is told). When no
-classifier answers, the lexicon floor has already run: nothing more is recorded unless the
-policy sets ``on_error``.
+classifier answers (still loading, failed to load, timed out), the floor has already run;
+``on_error`` then decides: by default a proactive message is deferred with ``retry_after``
+and a reply is sent, decided by the floors, with an ``info`` reason naming the check that
+did not run (``on_error: {reply: fail_closed}`` blocks it instead). A gateway run without
+classifiers (``classifiers: false``) records nothing.
 """
 
 from __future__ import annotations
@@ -23,10 +31,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from guardrail.analysis import CLASSIFIERS, NO_STACK, AnalysisRequest
+from classifiers.encoder import CHUNK_WORDS
+from guardrail.analysis import AnalysisRequest
 from guardrail.models import Kind
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
-from guardrail.rules.content import OnError, degraded
+from guardrail.rules.content import OnError, classifier_missing
 
 
 class SelfHarmClassifierParams(RuleParams):
@@ -40,8 +49,10 @@ class SelfHarmClassifierParams(RuleParams):
     )
     on_error: OnError | None = Field(
         default=None,
-        description="when no classifier answers: fail_closed or fail_open, per kind; unset, "
-        "the lexicon floor alone decides and nothing is recorded",
+        description="while the classifiers load, failed or time out: fail_closed (defer a "
+        "proactive message, block a reply) or fail_open (send it, decided by the floors, "
+        "named unchecked), per kind; unset: closed for proactive, open for replies, and a "
+        "gateway run without classifiers records nothing",
     )
 
 
@@ -56,15 +67,23 @@ class SelfHarmClassifier(Rule[SelfHarmClassifierParams]):
     def check(self, ctx: RuleContext, params: SelfHarmClassifierParams) -> Finding | None:
         analysis = ctx.analysis
         if analysis is None or analysis.scores is None:
-            failed = analysis.unavailable.get(CLASSIFIERS) if analysis else None
-            if params.on_error is None:
-                return None  # the lexicon floor ran; the policy asked for nothing more
-            why = failed or NO_STACK
-            return degraded(self.id, "self-harm classifier", why, params.on_error, ctx.kind)
-        result = analysis.scores.self_harm
-        if not result.encourages:
+            return classifier_missing(
+                self.id,
+                "self-harm classifier",
+                analysis,
+                params.on_error,
+                ctx.kind,
+                ctx.now,
+                explicit=params.on_error is not None,
+            )
+        results = [analysis.scores.self_harm]
+        if len(analysis.text.split()) > CHUNK_WORDS:  # pooled over chunks: each sentence too
+            results += [s.scores.self_harm for s in analysis.sentences]
+        found = [r for r in results if r.encourages]
+        if not found:
             return None
-        what = f"the trained bot check finds encouragement of self-harm (score {result.score:.2f})"
+        score = max(r.score for r in found)
+        what = f"the trained bot check finds encouragement of self-harm (score {score:.2f})"
         if params.action == "review":
             return self.finding("info", f"review: {what}")
         return self.finding("block", what)

@@ -1,22 +1,23 @@
 """A bot message that encourages or instructs self-harm is blocked, whatever the policy says.
 
 This is the gateway's floor, not a policy choice: the rule cannot be disabled or put in
-shadow mode (the policy is refused if it tries). Detection is the bot-role category of
-the crisis lexicon (English and French); a trained classifier will add to it.
+shadow mode (the policy is refused if it tries). It needs nothing loaded but word lists,
+so it holds while the classifiers load, fail or time out and while the state store is
+down. Detection is :mod:`classifiers.floor`: the text as a person reads it (invisible
+characters, look-alike letters, spacing, leetspeak, markup and URL encoding undone, chat
+spellings spelt out), then the crisis lexicon's encouragement phrases and the floor's own
+(euphemisms, French slang, instructions), English and French, over the whole message
+whatever its length. The trained check (``self_harm_classifier``) adds to it.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 
 from guardrail.models import Kind
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
-
-if TYPE_CHECKING:
-    from classifiers.lexicons import Lexicon
 
 
 class SelfHarmContentParams(RuleParams):
@@ -36,25 +37,20 @@ class SelfHarmContentParams(RuleParams):
         return value
 
 
-@cache
-def _lexicon() -> Lexicon:
-    from classifiers.lexicons import default_lexicon
-
-    return default_lexicon()
-
-
 class SelfHarmContent(Rule[SelfHarmContentParams]):
     id = "self_harm_content"
     params_model = SelfHarmContentParams
     kinds = frozenset({Kind.PROACTIVE, Kind.REPLY})
 
     def check(self, ctx: RuleContext, params: SelfHarmContentParams) -> Finding | None:
-        found = _lexicon().scan(ctx.text, role="bot")
+        from classifiers.floor import default_floor
+
+        found = default_floor().scan(ctx.text)
         if not found.encouragement:
             return None
-        hit = next(h for h in found.hits if h.category == "encouragement" and not h.negated)
+        hit = found.hits[0]
         return self.finding(
             "block",
-            f"the message encourages or instructs self-harm ({hit.language} lexicon, "
+            f"the message encourages or instructs self-harm ({hit.language} floor, "
             f"characters {hit.start}-{hit.end})",
         )

@@ -17,8 +17,9 @@ Reasons name the labels (``Reason.labels``: ``classifiers.results.TOXICITY_LABEL
 score. ``on_error`` says what happens when no toxicity classifier answers. Because the rule is
 on by default, a deployment that runs no classifiers at all (no stack, or a stack without the
 toxicity head) is not told so on every decision: unless the policy sets ``on_error``, the
-rule then stays silent. A classifier that fails (an error, a timeout) always gives its
-reason: fail open by default, with an ``info`` reason.
+rule then stays silent. Classifiers that are still loading, failed to load, fail or time
+out always give their reason: by default a proactive message is deferred (``retry_after``)
+and a reply sent with an ``info`` reason naming the check that did not run.
 """
 
 from __future__ import annotations
@@ -30,16 +31,14 @@ from pydantic import Field, field_validator
 from pydantic.config import JsonDict
 
 from classifiers.results import TOXICITY_LABELS, ToxicityResult
-from guardrail.analysis import CLASSIFIERS, NO_STACK, AnalysisRequest
+from guardrail.analysis import AnalysisRequest
 from guardrail.locales import language_of
 from guardrail.models import Kind
 from guardrail.rewrite import drop
 from guardrail.rules.base import Finding, Rule, RuleContext, RuleParams
-from guardrail.rules.content import OnError, degraded, sentence_action
+from guardrail.rules.content import OnError, classifier_missing, degraded, sentence_action
 
 LABEL = "TOXICITY"
-FAIL_OPEN = OnError(proactive="fail_open", reply="fail_open")
-"""The analysis stage's word for a gateway that runs without classifiers."""
 KEYS = ("any", *TOXICITY_LABELS)
 
 
@@ -94,9 +93,10 @@ class ToxicityParams(RuleParams):
     )
     on_error: OnError | None = Field(
         default=None,
-        description="when no toxicity classifier answers: fail_closed or fail_open, per kind; "
-        "unset, a gateway with no classifiers configured is not checked (no reason recorded) "
-        "and a failing classifier fails open",
+        description="while the classifiers load, failed or time out: fail_closed (defer a "
+        "proactive message, block a reply) or fail_open (send, named unchecked), per kind; "
+        "unset: proactive closed, replies open, and a gateway run without classifiers is not "
+        "checked (no reason recorded)",
     )
 
     @field_validator("thresholds")
@@ -150,13 +150,21 @@ class Toxicity(Rule[ToxicityParams]):
     def check(self, ctx: RuleContext, params: ToxicityParams) -> Finding | None:
         analysis = ctx.analysis
         whole = analysis.scores.toxicity if analysis and analysis.scores else None
+        if analysis is not None and analysis.scores is not None and whole is None:
+            if params.on_error is None:
+                return None  # no toxicity head in this set-up; the policy did not ask
+            why = "no toxicity head is loaded"
+            return degraded(self.id, "toxicity classifier", why, params.on_error, ctx.kind)
         if analysis is None or whole is None:
-            failed = analysis.unavailable.get(CLASSIFIERS) if analysis else None
-            if failed in (None, NO_STACK) and params.on_error is None:
-                return None  # nothing configured to check with; the policy did not ask
-            why = failed or "no toxicity head is loaded"
-            on_error = params.on_error or FAIL_OPEN
-            return degraded(self.id, "toxicity classifier", why, on_error, ctx.kind)
+            return classifier_missing(
+                self.id,
+                "toxicity classifier",
+                analysis,
+                params.on_error,
+                ctx.kind,
+                ctx.now,
+                explicit=params.on_error is not None,
+            )
         lang = language_of(ctx.request.user.locale, default="")
         bars = {**params.thresholds, **params.language_thresholds.get(lang, {})}
         flagged = []

@@ -45,5 +45,9 @@ class Invalid(ServiceError):
         self.field = field
 
 
+class RateLimited(ServiceError):
+    """This caller has too much in flight already; retry after ``retry_after_s``."""
+
+
 class Unavailable(ServiceError):
     """A component (the state store, the audit log, the classifiers) is down: retry."""

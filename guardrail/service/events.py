@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from classifiers.normalize import normalize
 from guardrail.gateway import Gateway
 from guardrail.models import Event, EventResult
 from guardrail.rules.crisis_resources import CrisisResources, CrisisResourcesParams
@@ -77,7 +78,7 @@ def with_help_reply(
 ) -> EventResult:
     """HELP (CTIA Messaging Principles): hand back the policy's answer for the engine to send."""
     detector = gateway.detector_for(tenant, event.bot_id, event.channel)
-    if not event.text or not detector.is_help(event.text):
+    if not event.text or not detector.is_help(normalize(event.text).text):
         return result
     found = gateway.policies.current.help_reply(tenant, event.bot_id, event.channel)
     if found is None:

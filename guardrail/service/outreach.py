@@ -12,12 +12,19 @@ import time
 from datetime import datetime
 
 from guardrail import tracing
+from guardrail.analysis import TENANT
 from guardrail.audit import AuditUnavailable
 from guardrail.evidence import NO_EVIDENCE, UserEvidence
 from guardrail.gateway import ClientTimeRejected, Gateway
 from guardrail.logs import log_decision
 from guardrail.models import Decision, Delivery, OutreachRequest, Reason
-from guardrail.pipeline import IdempotencyInFlight, IdempotencyMismatch, Outcome, refuse_unknown
+from guardrail.pipeline import (
+    IdempotencyInFlight,
+    IdempotencyMismatch,
+    Outcome,
+    decide_content_only,
+    refuse_unknown,
+)
 from guardrail.platforms.adapter import Adapter, Outbound
 from guardrail.risk import RiskLevel
 from guardrail.service.access import check_text
@@ -56,6 +63,7 @@ async def _decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) 
     check_text(gateway, req.text)
     if req.in_reply_to is not None:
         check_text(gateway, req.in_reply_to.text)
+    TENANT.set(tenant)  # the PII worker serves tenants in turn
     try:
         now = gateway.decision_time(req)
     except ClientTimeRejected as exc:
@@ -104,6 +112,21 @@ async def _decide_outreach(gateway: Gateway, tenant: str, req: OutreachRequest) 
             await release(gateway, tenant, req, decision.decision_id, "unrecorded decision")
         raise
     notify_review(gateway, tenant, req, decision)
+    return decision
+
+
+async def decide_shown(gateway: Gateway, tenant: str, req: OutreachRequest) -> Decision:
+    """Texts a call shows people without one recipient (``req.user_id`` names the call):
+    the content checks of the policy the set picks, as for a proactive message; audited,
+    counted nowhere."""
+    check_text(gateway, req.text)
+    TENANT.set(tenant)
+    now = gateway.clock()
+    started = time.perf_counter()
+    selection = gateway.policies.current.choose(tenant, req)
+    decision = await decide_content_only(selection.loaded, selection.request, now, gateway.analyzer)
+    gateway.metrics.observe(decision, time.perf_counter() - started)
+    await append_decision(gateway, tenant, req, decision, None)
     return decision
 
 

@@ -1,9 +1,17 @@
-"""The Graph API send calls (WhatsApp Cloud API, Messenger, Instagram) as the proxy sees
-them: what a ``POST /{id}/messages`` body sends to whom, and the Graph error shape.
+"""The Graph API calls (WhatsApp Cloud API, Messenger, Instagram) as the proxy sees them:
+what a ``POST /{id}/messages`` body sends to whom and every text a person sees in it, the
+profile calls whose texts every user sees, and the calls known to show none.
 
 Form clients (Meta's curl samples) send objects as JSON strings (``message={"text":..}``);
 :meth:`Call.decoded` reads both. A body that sends nothing to a user (WhatsApp's
 ``status: read``, Messenger's ``sender_action``) is not a message and passes through.
+
+Visible texts: a message's text and caption; interactive headers, bodies, footers, button
+and list labels, list rows, ``cta_url`` display texts and URLs, flow call-to-action labels;
+what a template fills in (parameters, currency and date fallbacks); a location's name and
+address and a shared contact's names; Messenger templates' titles, subtitles and buttons,
+quick replies. Profile calls (:data:`PROFILE_EDGES`): Messenger's greeting, persistent menu
+and ice breakers, WhatsApp's business profile and conversational automation.
 """
 
 from __future__ import annotations
@@ -12,8 +20,46 @@ from guardrail.platforms.proxy.body import Call
 from guardrail.platforms.proxy.message import Guarded, collect
 
 WA_MEDIA = ("image", "video", "document", "audio", "sticker")
-WA_UNINSPECTED = ("location", "contacts", "reaction")
-INTERACTIVE_TEXT = ("text", "title", "description", "button")
+WA_UNINSPECTED = ("reaction",)
+INTERACTIVE_TEXT = (
+    "text",
+    "title",
+    "description",
+    "button",
+    "display_text",
+    "flow_cta",
+    "url",
+    "caption",
+    "footer_text",
+)
+TEMPLATE_TEXT = ("text", "fallback_value", "coupon_code", "caption")
+CONTACT_TEXT = ("formatted_name", "first_name", "last_name", "middle_name", "company", "title")
+MESSENGER_TEXT = ("text", "title", "subtitle", "recipient_name", "question")
+PROFILE_EDGES = {
+    "messenger_profile": ("text", "title", "question"),
+    "whatsapp_business_profile": ("about", "description", "address", "vertical"),
+    "conversational_automation": ("prompts", "description", "command_description"),
+}
+"""Graph edges (the last path segment) that set texts every user of the account sees, and
+the keys of those texts."""
+KNOWN_EDGES = frozenset(
+    {
+        "media",
+        "message_attachments",
+        "subscribed_apps",
+        "register",
+        "deregister",
+        "request_code",
+        "verify_code",
+        "message_templates",
+        "phone_numbers",
+        "flows",
+        "assets",
+        "publish",
+    }
+)
+"""POST edges known to show no one text of their own (uploads, set-up, templates Meta
+reviews): passed through as calls that send nothing."""
 
 
 def whatsapp_message(call: Call) -> Guarded | str | None:
@@ -38,7 +84,9 @@ def whatsapp_message(call: Call) -> Guarded | str | None:
         if not isinstance(template, dict) or not isinstance(template.get("name"), str):
             return "template.name is required for a template message"
         # The approved template's own words are Meta's; what the bot fills in is guarded.
-        collect(template.get("components"), ("template", "components"), ("text",), message.texts)
+        collect(
+            template.get("components"), ("template", "components"), TEMPLATE_TEXT, message.texts
+        )
         message.label = f"template {template['name']}"
         message.message_tag = "template"
     elif kind == "interactive":
@@ -49,6 +97,15 @@ def whatsapp_message(call: Call) -> Guarded | str | None:
         header = interactive.get("header")
         if isinstance(header, dict) and header.get("type", "text") != "text":
             message.media = str(header.get("type"))
+    elif kind == "location":
+        location = params.get("location")
+        collect(location, ("location",), ("name", "address"), message.texts)
+        if not message.texts:
+            message.label = "location"
+    elif kind == "contacts":
+        collect(params.get("contacts"), ("contacts",), CONTACT_TEXT, message.texts)
+        if not message.texts:
+            message.label = "contacts"
     elif kind in WA_MEDIA:
         media = params.get(kind)
         caption = media.get("caption") if isinstance(media, dict) else None
@@ -90,7 +147,7 @@ def messenger_message(call: Call) -> Guarded | str | None:
         message.texts.append((("message", "text"), text))
     attachment = body.get("attachment")
     if attachment is not None:
-        collect(attachment, ("message", "attachment"), ("text", "title", "subtitle"), message.texts)
+        collect(attachment, ("message", "attachment"), MESSENGER_TEXT, message.texts)
         kind = attachment.get("type") if isinstance(attachment, dict) else None
         payload = attachment.get("payload") if isinstance(attachment, dict) else None
         is_text_template = (
@@ -103,4 +160,28 @@ def messenger_message(call: Call) -> Guarded | str | None:
     collect(body.get("quick_replies"), ("message", "quick_replies"), ("title",), message.texts)
     if not message.texts and message.media is None:
         return "message has neither text nor attachment"
+    return message
+
+
+def profile_message(edge: str, call: Call, account: str) -> Guarded | None:
+    """The texts a profile call sets (Messenger greeting, persistent menu and ice breakers;
+    WhatsApp business profile and conversational automation); None when ``edge`` is not
+    a profile edge. ``user_id`` names the edge for the audit record."""
+    keys = PROFILE_EDGES.get(edge)
+    if keys is None:
+        return None
+    message = Guarded(user_id=f"{edge}:{account}", label=edge)
+    for key in call.params:
+        value = call.decoded(key)
+        if key in keys and isinstance(value, str):
+            if value:
+                message.texts.append(((key,), value))
+        elif key in keys and isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, str) and item:
+                    message.texts.append(((key, i), item))
+                else:
+                    collect(item, (key, i), keys, message.texts)
+        else:
+            collect(value, (key,), keys, message.texts)
     return message

@@ -3,8 +3,11 @@ signed inbound webhooks.
 
 Proxy: ``base URL ".../v1/proxy/graph"``; the bot is found by the token its Graph client
 already sends (``Authorization: Bearer`` or ``access_token``). A ``POST .../messages``
-that sends a user something is decided (:mod:`guardrail.platforms.meta.proxy`); other
-calls pass through to the configured host. The older ``/whatsapp/{bot_id}/messages``
+that sends a user something is decided over every text a person sees in it; a profile
+call (greeting, menu, ice breakers, business profile) gets the content checks; reads and
+the POSTs known to show no text pass through to the configured host; other POSTs are
+refused unless the bot's ``proxy_unknown`` is ``pass``
+(:mod:`guardrail.platforms.meta.proxy`). The older ``/whatsapp/{bot_id}/messages``
 route takes a guardrail API key and JSON only.
 
 Webhooks: ``/v1/webhooks/whatsapp`` and ``/v1/webhooks/meta`` (Messenger and Instagram),
@@ -35,10 +38,12 @@ from guardrail.platforms.meta.signed import handshake, signed_payload
 from guardrail.platforms.proxy.body import form_values, read_call
 from guardrail.platforms.proxy.guard import (
     decide_and_send,
+    decide_shown_and_forward,
     guarded_route,
     pass_through,
     platform_response,
     proxy_with_key,
+    refuse_unknown_call,
     safe_path,
 )
 from guardrail.platforms.proxy.identity import bearer, bot_for_token
@@ -129,8 +134,41 @@ async def graph_call(path: str, request: Request) -> Response:
         message = parse(call)
     if isinstance(message, str):
         return platform_response(graph_error, 400, message)
+    bot = gateway.settings.bots[bot_id]
+    segments = path.lower().split("/")
+    edge, account = segments[-1], segments[-2] if len(segments) > 1 else "me"
+    shown = (
+        meta_proxy.profile_message(edge, call, account)
+        if request.method == "POST" and not is_send
+        else None
+    )
+    known = (
+        request.method != "POST" or is_send or shown is not None or edge in meta_proxy.KNOWN_EDGES
+    )
+    if not known and bot.proxy_unknown != "pass":
+        return refuse_unknown_call(graph_error, f"POST /{path}", bot_id)
+    if shown is not None:
+
+        async def forward(placed: dict[str, Any]) -> Response:
+            target = httpx.URL(adapter.config.url).copy_with(path=f"/{path}", query=None)
+            return await pass_through(
+                adapter, "POST", str(target), error=graph_error, json=placed, headers=auth
+            )
+
+        params = {k: call.decoded(k) for k in call.params}
+        return await decide_shown_and_forward(
+            gateway,
+            request,
+            bot_id=bot_id,
+            channel=channel,
+            adapter=adapter,
+            message=shown,
+            params=params,
+            forward=forward,
+            error=graph_error,
+        )
     if message is None:
-        if gateway.settings.bots[bot_id].proxy_unguarded != "pass":
+        if known and bot.proxy_unguarded != "pass":
             return platform_response(
                 graph_error,
                 403,

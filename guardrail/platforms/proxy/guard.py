@@ -5,8 +5,11 @@ The platform routes (:mod:`guardrail.platforms.telegram.routes`,
 :func:`decide_and_send` decides it through the same use cases as ``/v1/outreach/send``
 and answers in the platform's shape: the platform's own answer when delivered, a refusal
 the bot's client already handles when not, and guardrail's own errors (a domain error,
-a malformed body) as the platform's error (:func:`guarded_route`). Calls guardrail does
-not judge go through :func:`pass_through`.
+a malformed body) as the platform's error (:func:`guarded_route`). Calls that show
+people text without one recipient (a bot's name, a menu) get the content checks and are
+forwarded only if they pass (:func:`decide_shown_and_forward`); calls known to show no
+text go through :func:`pass_through`; calls the proxy does not know are refused unless the
+bot's ``proxy_unknown`` is ``pass`` (:func:`refuse_unknown_call`).
 
 Optional headers carry what the platform shape cannot: ``X-Guardrail-Kind``,
 ``X-Guardrail-Timezone``, ``Idempotency-Key``, and, for policy selection,
@@ -35,7 +38,7 @@ from guardrail.platforms.proxy.identity import principal_for
 from guardrail.platforms.proxy.message import Guarded
 from guardrail.service.access import authorise_bot
 from guardrail.service.errors import Conflict, Invalid, ServiceError
-from guardrail.service.outreach import decide_outreach, deliver, release
+from guardrail.service.outreach import decide_outreach, decide_shown, deliver, release
 
 TRACE = "X-Guardrail-Decision-Id"
 
@@ -202,6 +205,59 @@ async def decide_and_send(
         return JSONResponse(delivery.response, status_code=delivery.upstream_status, headers=trace)
     code, body = error(502, f"upstream failed: {delivery.error}")
     return JSONResponse(body, status_code=code, headers=trace)
+
+
+async def decide_shown_and_forward(
+    gateway: Gateway,
+    request: Request,
+    *,
+    bot_id: str,
+    channel: Channel,
+    adapter: Adapter,
+    message: Guarded,
+    params: dict[str, Any],
+    forward: Callable[[dict[str, Any]], Awaitable[Response]],
+    error: PlatformError,
+) -> Response:
+    """A call that shows people text without one recipient (a bot's name, the answer to a
+    button press, inline results, a menu): its texts together get the content checks, and
+    the call is forwarded (``forward``, with the decided text in place) only if they pass."""
+    tenant = authorise_bot(gateway, principal_for(gateway.settings, bot_id), bot_id)
+    if not message.texts:
+        return await forward(params)
+    try:
+        req = outreach_request(
+            request, bot_id=bot_id, user_id=message.user_id, channel=channel, text=message.text
+        )
+    except ValidationError as exc:
+        return platform_response(error, 400, first_error(exc))
+    decision = await decide_shown(gateway, tenant, req)
+    trace = {TRACE: decision.decision_id, "X-Guardrail-Verdict": decision.verdict.value}
+    if decision.verdict in (Verdict.BLOCK, Verdict.DEFER):
+        code, body = adapter.refusal(decision)
+        return JSONResponse(body, status_code=code, headers=trace)
+    assert decision.text is not None
+    placed = message.rewritten(params, decision.text)
+    if placed is None:
+        code, body = error(
+            403,
+            "refused by guardrail: the policy rewrites this call's text and it has no single "
+            "text to rewrite",
+        )
+        return JSONResponse(body, status_code=code, headers=trace)
+    response = await forward(placed)
+    response.headers.update(trace)
+    return response
+
+
+def refuse_unknown_call(error: PlatformError, what: str, bot_id: str) -> JSONResponse:
+    """A call the proxy does not know: it may show a user text nobody checked."""
+    return platform_response(
+        error,
+        403,
+        f"refused by guardrail: {what} is not known to the proxy, and may show a user text "
+        f"nobody checked (bot {bot_id} has proxy_unknown: refuse)",
+    )
 
 
 async def pass_through(

