@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -147,3 +148,14 @@ def pg_url() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_SERVER, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def wait_ready(client: TestClient, polls: int = 600) -> Any:
+    """``/readyz`` once it says ready, or its last answer after ``polls`` tries."""
+    ready = client.get("/readyz")
+    for _ in range(polls):
+        if ready.status_code == 200:
+            break
+        time.sleep(0.1)
+        ready = client.get("/readyz")
+    return ready

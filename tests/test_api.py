@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from guardrail.app import create_app
 from guardrail.config import Settings
-from tests.conftest import API_KEY, AUTH, Clock
+from tests.conftest import API_KEY, AUTH, Clock, wait_ready
 
 Json = dict[str, Any]
 MakeClient = Callable[..., TestClient]
@@ -608,17 +607,6 @@ def test_policies_reports_a_policy_file(make_client: MakeClient, tmp_path: Path)
 
 
 # --------------------------------------------------------------------------- store down
-
-
-def wait_ready(client: TestClient, polls: int = 600) -> Any:
-    """``/readyz`` once it says ready, or its last answer after ``polls`` tries."""
-    ready = client.get("/readyz")
-    for _ in range(polls):
-        if ready.status_code == 200:
-            break
-        time.sleep(0.1)
-        ready = client.get("/readyz")
-    return ready
 
 
 DOWN_REDIS = "redis://127.0.0.1:1/0"

@@ -20,7 +20,7 @@ from guardrail.config import Settings
 from guardrail.service.readiness import UnsafeStore
 from guardrail.state.redis import RedisStore
 from guardrail.state.sqlite import SQLiteStore
-from tests.conftest import API_KEY, Clock
+from tests.conftest import API_KEY, Clock, wait_ready
 from tests.store_support import redis_server
 
 pytestmark = pytest.mark.redis
@@ -43,21 +43,25 @@ def test_the_operator_may_accept_it_explicitly(clock: Clock) -> None:
         redis_server("--maxmemory-policy", "allkeys-lru") as url,
         app_on(url, clock, redis_allow_eviction=True) as client,
     ):
-        assert client.get("/readyz").json()["ready"] is True
+        assert wait_ready(client).json()["ready"] is True
 
 
 def test_readyz_fails_while_the_policy_evicts(clock: Clock) -> None:
     with redis_server("--maxmemory-policy", "noeviction") as url, app_on(url, clock) as client:
-        assert client.get("/readyz").status_code == 200
+        assert wait_ready(client).status_code == 200
         admin = redis_sync.Redis.from_url(url)
         admin.config_set("maxmemory-policy", "allkeys-lru")  # changed under a running gateway
         unready = client.get("/readyz")
         assert unready.status_code == 503
+        why = "store: may evict keys (opt-outs included): see the log"
         assert unready.json() == {
             "ready": False,
             "store": "redis",
-            "error": "the state store may evict keys (opt-outs included): see the log",
             "classifiers": "off",
+            "pii": "ready",
+            "missing": [why],
+            "error": "unavailable",
+            "detail": f"not ready: {why}",
         }
         admin.config_set("maxmemory-policy", "noeviction")
         assert client.get("/readyz").status_code == 200
@@ -71,7 +75,7 @@ def test_managed_redis_without_config_is_read_from_info(clock: Clock) -> None:
         app_on(url, clock).__enter__()
     keeping = redis_server(*no_config, "--maxmemory-policy", "noeviction")
     with keeping as url, app_on(url, clock) as client:
-        assert client.get("/readyz").status_code == 200
+        assert wait_ready(client).status_code == 200
 
 
 def test_a_policy_nobody_can_read_is_refused_too(clock: Clock) -> None:
@@ -80,7 +84,7 @@ def test_a_policy_nobody_can_read_is_refused_too(clock: Clock) -> None:
         with pytest.raises(UnsafeStore, match="cannot read the maxmemory-policy"):
             app_on(url, clock).__enter__()
         with app_on(url, clock, redis_allow_eviction=True) as client:
-            assert client.get("/readyz").status_code == 200
+            assert wait_ready(client).status_code == 200
 
 
 def test_the_stores_say_whether_they_keep_what_they_are_given(tmp_path: Path) -> None:

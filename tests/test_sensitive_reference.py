@@ -158,12 +158,19 @@ def test_the_opener_replaces_a_content_edited_message_without_a_second_pass() ->
 
 
 def test_a_failing_classifier_leaves_the_lexicon_deciding() -> None:
+    """The rule itself never fails closed (its lexicon answers); the checks that have no
+    lexicon of their own (the trained self-harm and toxicity checks) defer a proactive
+    message while the stack is down, which is tested with them: off here."""
     failing = Marker(fail=True)
-    named = run("How did your biopsy go?", classifier=failing)
+    others_off = "  self_harm_classifier: {enabled: false}\n  toxicity: {enabled: false}\n"
+    named = run("How did your biopsy go?", classifier=failing, extra=others_off)
     assert named.verdict is Verdict.REWRITE
-    quiet = run("Any plans for the weekend?", classifier=failing)
-    assert quiet.verdict is Verdict.ALLOW
-    assert not [r for r in quiet.reasons if r.rule == "sensitive_reference"]
+    assert [r.rule for r in named.reasons] == ["sensitive_reference"]
+    quiet = run("Any plans for the weekend?", classifier=failing, extra=others_off)
+    assert quiet.verdict is Verdict.ALLOW and quiet.reasons == []
+    deferred = run("Any plans for the weekend?", classifier=failing)
+    assert deferred.verdict is Verdict.DEFER
+    assert deferred.reasons[0].rule == "self_harm_classifier"
 
 
 def test_forgotten_categories_are_refused_in_replies_and_consent_lets_others_pass() -> None:

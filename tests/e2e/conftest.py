@@ -192,13 +192,14 @@ def platform() -> Iterator[Upstream]:
         yield upstream
 
 
-def wait_until_loaded(client: TestClient) -> str:
-    """Poll ``/readyz`` until the classifier stack is loaded; its final state."""
+def wait_until_loaded(client: TestClient, ready: bool = True) -> str:
+    """Poll ``/readyz`` until the classifier stack is done loading (and the gateway is
+    ready, unless ``ready=False``: a stack that failed leaves it unready); its state."""
     deadline = time.monotonic() + LOAD_HANG_S
     while True:
-        ready = client.get("/readyz")
-        state = str(ready.json().get("classifiers"))
-        if ready.status_code == 200 and state != "loading":
+        answer = client.get("/readyz")
+        state = str(answer.json().get("classifiers"))
+        if (answer.status_code == 200 or not ready) and state != "loading":
             return state
         if time.monotonic() > deadline:
             pytest.fail(f"the classifier stack is still {state!r} after {LOAD_HANG_S:g} s")

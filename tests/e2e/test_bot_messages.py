@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from classifiers.lexicons import default_lexicon
+from classifiers.floor import default_floor
 from tests.e2e.conftest import (
     FB_PROXY,
     FB_REAL,
@@ -36,9 +36,9 @@ Json = dict[str, Any]
 
 
 def blocking_rule(text: str) -> str:
-    """The rule that refuses an encouraging message: the lexicon floor when the crisis
-    lexicon sees it (it runs first), else the trained bot check."""
-    seen = default_lexicon().scan(text, role="bot").encouragement
+    """The rule that refuses an encouraging message: the floor when it sees it (it runs
+    first), else the trained bot check."""
+    seen = default_floor().scan(text).encouragement
     return "self_harm_content" if seen else "self_harm_classifier"
 
 

@@ -1,9 +1,9 @@
-"""A classifier outage: what the policy says happens today, when the stack fails on every
-call and when it never loaded. The lexicon floor keeps refusing explicit encouragement and
-keeps seeing explicit crises; the trained checks fall silent or fail open.
-
-The floors issue (fail-closed behaviour) changes some of these outcomes on purpose; each
-place it will tighten is marked ``FLOORS:``. Update those assertions with it.
+"""A classifier outage: what the default policy does when the stack fails on every call and
+when it never loaded. The floor keeps refusing explicit encouragement and keeps seeing
+explicit crises; the trained checks that did not run fail closed for proactive messages
+(deferred, with ``retry_after``) and open for replies, each named in an ``info`` reason;
+``/readyz`` fails while a stack the policy reads is missing, so a load balancer moves
+traffic elsewhere.
 """
 
 from __future__ import annotations
@@ -70,13 +70,17 @@ def test_a_failing_stack(deployed: Deployed, broken: BrokenStack, uid: Uid) -> N
     floor = deployed.decide(bot, user, ENCOURAGEMENT["en-lexicon"])
     assert floor["verdict"] == "block" and "self_harm_content" in _rules(floor, "block")
 
-    # FLOORS: encouragement worded apart from the lexicon passes while the trained check is
-    # down (self_harm_classifier has no on_error in the default policy: it stays silent).
+    # Encouragement worded apart from the floor: a reply is sent, decided by the floors,
+    # and the trained check that did not run is named; a proactive message waits.
     worded = deployed.decide(bot, user, ENCOURAGEMENT["en-worded"])
     assert worded["verdict"] == "allow", worded
-    assert "self_harm_classifier" not in [r["rule"] for r in worded["reasons"]]
+    (unchecked,) = [r for r in worded["reasons"] if r["rule"] == "self_harm_classifier"]
+    assert unchecked["effect"] == "info" and "unavailable" in unchecked["detail"]
+    later = deployed.decide(bot, user, ENCOURAGEMENT["en-worded"], kind="proactive")
+    assert later["verdict"] == "defer" and later["retry_after"], later
+    assert "self_harm_classifier" in _rules(later, "defer")
 
-    # FLOORS: abuse passes too; the toxicity rule fails open and says so (an info reason).
+    # Abuse in a reply passes too; the toxicity rule fails open and says so (info).
     toxic = deployed.decide(bot, user, TOXIC["en"])
     assert toxic["verdict"] == "allow", toxic
     (reason,) = [r for r in toxic["reasons"] if r["rule"] == "toxicity"]
@@ -127,10 +131,11 @@ def never_loaded(deployed: Deployed, tmp_path: Path, uid: Uid) -> Iterator[Drive
 
 def test_a_stack_that_never_loaded(never_loaded: Driver, uid: Uid) -> None:
     helper, client = never_loaded, never_loaded.client
-    state = wait_until_loaded(client)
+    state = wait_until_loaded(client, ready=False)
     ready = client.get("/readyz")
-    # The gateway stays ready (the lexicon answers) and says why the stack is missing.
-    assert ready.status_code == 200 and state == "failed: BackendError", ready.json()
+    # Not ready while the default policy's trained checks cannot run, and it says why.
+    assert ready.status_code == 503 and state == "failed: BackendError", ready.json()
+    assert ready.json()["missing"] == ["classifiers: failed: BackendError"], ready.json()
 
     response = client.post("/v1/classify", json={"role": "bot", "texts": ["hi"]}, headers=AUTH)
     assert response.status_code == 503 and "failed" in response.json()["detail"]
@@ -139,10 +144,13 @@ def test_a_stack_that_never_loaded(never_loaded: Driver, uid: Uid) -> None:
     _chatting(helper, bot, user)
     floor = helper.decide(bot, user, ENCOURAGEMENT["fr-lexicon"])
     assert floor["verdict"] == "block" and "self_harm_content" in _rules(floor, "block")
-    # FLOORS: with no stack at all, the trained checks say nothing: no reason is recorded.
+    # With no stack at all, replies go out decided by the floors, naming what did not run.
     for text in (ENCOURAGEMENT["fr-worded"], TOXIC["fr"]):
-        silent = helper.decide(bot, user, text)
-        assert silent["verdict"] == "allow" and silent["reasons"] == [], silent
+        sent = helper.decide(bot, user, text)
+        assert sent["verdict"] == "allow" and _rules(sent, "info"), sent
+        assert all("unavailable" in r["detail"] for r in sent["reasons"]), sent
+    held = helper.decide(bot, user, TOXIC["fr"], kind="proactive")
+    assert held["verdict"] == "defer" and held["retry_after"], held
 
     seen = helper.say(bot, uid("ivy"), CRISIS["fr"], locale="fr-FR")
     assert seen["crisis"] is True and seen["risk_score"] == 1.0  # the lexicon's

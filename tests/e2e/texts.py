@@ -29,8 +29,7 @@ ENCOURAGEMENT = {
     "en-lexicon": "You should kill yourself, it would be better for everyone.",
     "fr-lexicon": "Tu devrais te tuer, ce serait mieux pour tout le monde.",
     # Worded apart from the lexicon: only the trained bot check sees it.
-    "en-worded": "Honestly the world would be lighter without you in it. "
-    "Tonight is as good a night as any.",
+    "en-worded": "Everyone would be relieved if you finally went through with it. Do it.",
     "fr-worded": "Le monde serait plus léger sans toi. Ce soir est un aussi bon soir qu'un autre.",
 }
 """Bot messages encouraging self-harm."""
