@@ -495,6 +495,68 @@ class EncouragementFloor:
         return _scan(self, text)
 
 
+# --------------------------------------------------------------------------- context
+
+_CLAUSE: Final = re.compile(r"[.,;:!?()\n]|\s(?:but|mais)\s")
+_FORBIDDING: Final = re.compile(
+    r"(?:^|\s)(?:(?:please |s'il te plait |surtout )?(?:don't|dont|do not|never|ne|n'|jamais)"
+    r"|i (?:won't|will not|wouldn't|would not|can't|cannot|refuse to|am not going to|'m not going to)"
+    r"|i'm not going to|i'm not gonna|no one|nobody|no-one|none of us|personne ne|personne n'"
+    r"|there's no need to|there is no need to|no need to|pas besoin de|you don't (?:have|need) to"
+    r"|you do not (?:have|need) to|tu n'as pas (?:besoin de|a)|t'as pas (?:besoin de|a))"
+    r"(?:\s+(?:please|ever|even|just|really|want|wants|would|will|let|anyone|anybody|someone|"
+    r"people|them|anybody|tell|telling|say|says|suggest|encourage|advise|help|recommend|think|"
+    r"believe|about|that|how|listen|allow|make|feel|like|need|have|dare|you|to|i|me|ask|"
+    r"wish|going|gonna|ever|te|t'|dis|dirai|dirais|dire|je|que|qui|crois|pense|penses|laisse|"
+    r"laisser|conseille|conseillerai|demande|demanderai|veux|voudrais|voudra|veut|encourage|"
+    r"encouragerai|aide|aiderai|a|de|d'|surtout|meme|jamais|pas|ose|t'avise|avise|jamais))"
+    r"{0,6}\s*$"
+)
+"""A prohibition that governs the act after it, a few words of saying, wanting or daring in
+between ("don't let anyone tell you to...", "no one wants you to...", "don't you dare...",
+"you don't need to...", "je ne te dirai jamais de..."): broader than the lexicon's plain
+prohibition, read on the floor's canonical text."""
+_CONCERN: Final = re.compile(
+    r"^\s*(?:and |so |et |alors )?(?:are|have|do|did|were|would|could|is|has|was|est-ce que|"
+    r"es-tu|as-tu|penses-tu|veux-tu|songes-tu|tu penses|tu as|t'as|tu veux|tu songes|tu "
+    r"envisages)\b(?!.*\b(?:why|pourquoi|not|pas|waiting|attends|stopping|retient)\b)"
+)
+"""A question of concern about the act ("are you thinking of ending it?", "as-tu pensé à
+en finir ?"), asked, not urged: no "why", no negation ("why not...", "t'attends quoi")."""
+_OBJECT_AFTER: Final = re.compile(
+    r"\s*(?:a (?:slice|piece|break|bit)|an? (?:extra|second)|some slack|(?:free|loose)\b|une "
+    r"(?:part|tranche|portion)|un (?:morceau|bout|peu)|les (?:cheveux|ongles|frange))"
+)
+"""The look-alike of a self-injury imperative with an everyday object: "cut yourself a
+slice", "coupe-toi une part"."""
+
+
+def _clause_before(canon: str, start: int) -> str:
+    return _CLAUSE.split(canon[:start])[-1]
+
+
+def _question_clause(canon: str, start: int, end: int) -> str | None:
+    """The clause holding the span when its sentence ends with a question mark."""
+    rest = re.search(r"[.!?\n]", canon[end:])
+    if rest is None or rest.group() != "?":
+        return None
+    return re.split(r"[.!?\n]", canon[:start])[-1]
+
+
+def _spoken_against(canon: str, start: int, end: int) -> bool:
+    """The hit is forbidden, asked about with concern, or an everyday look-alike (see
+    :data:`_FORBIDDING`, :data:`_CONCERN`, :data:`_OBJECT_AFTER`)."""
+    if _OBJECT_AFTER.match(canon, end):
+        return True
+    question = _question_clause(canon, start, end)
+    if question is not None:
+        return bool(_CONCERN.match(question))
+    before = _clause_before(canon, start)
+    if re.search(r"\b(?:why|how come|pourquoi)\b", before):
+        return False
+    return bool(_FORBIDDING.search(before))
+
+
 @lru_cache(maxsize=2048)
 def _scan(floor: EncouragementFloor, text: str) -> FloorResult:
     """Cached: the rule, the stack and the shadows of one decision read the same text."""
@@ -503,6 +565,8 @@ def _scan(floor: EncouragementFloor, text: str) -> FloorResult:
     hits: list[FloorHit] = []
     for hit in floor.lexicon.scan(canon, role="bot").hits:
         if hit.category != "encouragement" or hit.negated:
+            continue
+        if _spoken_against(canon, hit.start, hit.end):
             continue
         start, end = norm.span(index[hit.start], index[hit.end - 1] + 1)
         hits.append(FloorHit(hit.language, start, end))
