@@ -500,8 +500,8 @@ class EncouragementFloor:
 _CLAUSE: Final = re.compile(r"[.,;:!?()\n]|\s(?:but|mais)\s")
 _FORBIDDING: Final = re.compile(
     r"(?:^|\s)(?:(?:please |s'il te plait |surtout )?(?:don't|dont|do not|never|ne|n'|jamais)"
-    r"|i (?:won't|will not|wouldn't|would not|can't|cannot|refuse to|am not going to|'m not going to)"
-    r"|i'm not going to|i'm not gonna|no one|nobody|no-one|none of us|personne ne|personne n'"
+    r"|i (?:won't|will not|wouldn't|would not|can't|cannot|refuse to|am not going to)"
+    r"|i'm not going to|i'm not gonna|i 'm not going to|no one|nobody|no-one|none of us|personne ne|personne n'"
     r"|there's no need to|there is no need to|no need to|pas besoin de|you don't (?:have|need) to"
     r"|you do not (?:have|need) to|tu n'as pas (?:besoin de|a)|t'as pas (?:besoin de|a))"
     r"(?:\s+(?:please|ever|even|just|really|want|wants|would|will|let|anyone|anybody|someone|"
@@ -517,9 +517,10 @@ between ("don't let anyone tell you to...", "no one wants you to...", "don't you
 "you don't need to...", "je ne te dirai jamais de..."): broader than the lexicon's plain
 prohibition, read on the floor's canonical text."""
 _CONCERN: Final = re.compile(
-    r"^\s*(?:and |so |et |alors )?(?:are|have|do|did|were|would|could|is|has|was|est-ce que|"
+    r"^\s*(?:and |so |et |alors )?(?:are|have|do|did|were|est-ce que|"
     r"es-tu|as-tu|penses-tu|veux-tu|songes-tu|tu penses|tu as|t'as|tu veux|tu songes|tu "
-    r"envisages)\b(?!.*\b(?:why|pourquoi|not|pas|waiting|attends|stopping|retient)\b)"
+    r"envisages)\b(?!.*\b(?:why|pourquoi|not|pas|waiting|attends|stopping|retient|just|simply|"
+    r"finally|already|should|better|juste|enfin|devrais|mieux)\b)"
 )
 """A question of concern about the act ("are you thinking of ending it?", "as-tu pensé à
 en finir ?"), asked, not urged: no "why", no negation ("why not...", "t'attends quoi")."""
