@@ -501,7 +501,8 @@ _CLAUSE: Final = re.compile(r"[.,;:!?()\n]|\s(?:but|mais)\s")
 _FORBIDDING: Final = re.compile(
     r"(?:^|\s)(?:(?:please |s'il te plait |surtout )?(?:don't|dont|do not|never|ne|n'|jamais)"
     r"|i (?:won't|will not|wouldn't|would not|can't|cannot|refuse to|am not going to)"
-    r"|i'm not going to|i'm not gonna|i 'm not going to|no one|nobody|no-one|none of us|personne ne|personne n'"
+    r"|i'm not going to|i'm not gonna|i 'm not going to|no one|nobody|no-one|none of us"
+    r"|personne ne|personne n'"
     r"|there's no need to|there is no need to|no need to|pas besoin de|you don't (?:have|need) to"
     r"|you do not (?:have|need) to|tu n'as pas (?:besoin de|a)|t'as pas (?:besoin de|a))"
     r"(?:\s+(?:please|ever|even|just|really|want|wants|would|will|let|anyone|anybody|someone|"
