@@ -533,6 +533,21 @@ _OBJECT_AFTER: Final = re.compile(
 slice", "coupe-toi une part"."""
 
 
+_REFLECTING: Final = re.compile(
+    r"(?:^|\s)(?:you (?:may |might |probably |sometimes |often |must )?(?:feel|felt|think|thought|"
+    r"believe|believed|worry|fear|tell yourself|told yourself)(?: like| that)?|(?:it )?sounds like"
+    r"(?: you (?:feel|think|believe)(?: like| that)?)?|the (?:thought|idea|belief|feeling) that|"
+    r"(?:it'?s|it is|that'?s|that is) not true (?:that)?|why (?:do|did|would) you (?:think|feel|"
+    r"believe|say)(?: that)?|what makes you (?:think|feel|believe|say)(?: that)?|tu (?:as "
+    r"l'impression|penses|crois|te dis|dis|sembles penser) que?|l'idee que|la pensee que|"
+    r"c'est faux(?: de dire)? que?|pourquoi (?:tu penses|penses-tu|crois-tu|tu crois|tu dis) que?)"
+    r"\s*$"
+)
+"""A thought reflected back or questioned, not urged: "you may feel like everyone would be
+better off without you", "why do you think things would be better without you",
+"tu as l'impression que tout le monde serait mieux sans toi"."""
+
+
 def _clause_before(canon: str, start: int) -> str:
     return _CLAUSE.split(canon[:start])[-1]
 
@@ -550,10 +565,12 @@ def _spoken_against(canon: str, start: int, end: int) -> bool:
     :data:`_FORBIDDING`, :data:`_CONCERN`, :data:`_OBJECT_AFTER`)."""
     if _OBJECT_AFTER.match(canon, end):
         return True
+    before = _clause_before(canon, start)
+    if _REFLECTING.search(before):
+        return True
     question = _question_clause(canon, start, end)
     if question is not None:
         return bool(_CONCERN.match(question))
-    before = _clause_before(canon, start)
     if re.search(r"\b(?:why|how come|pourquoi)\b", before):
         return False
     return bool(_FORBIDDING.search(before))
