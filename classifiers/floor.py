@@ -38,7 +38,12 @@ from typing import Any, Final
 import yaml
 from rapidfuzz.distance import OSA
 
-from classifiers.lexicons import LEXICON_DIR, Lexicon, LexiconError, default_lexicon
+from classifiers.lexicons import (
+    LEXICON_DIR,
+    Lexicon,
+    LexiconError,
+    default_lexicon,
+)
 from classifiers.normalize import Normalized, normalize
 
 FLOOR_FILES: Final = ("floor_en", "floor_fr")
@@ -450,6 +455,16 @@ def _expand(pattern: str, pieces: Mapping[str, str], where: str) -> str:
 
 def load_floor_lexicon(name: str, folder: Path = LEXICON_DIR) -> Lexicon:
     """One floor pattern file (``define:`` pieces expanded) as a bot-role lexicon."""
+    return load_floor_file(name, folder)[0]
+
+
+def load_floor_file(
+    name: str, folder: Path = LEXICON_DIR
+) -> tuple[Lexicon, Lexicon | None, list[str]]:
+    """One floor pattern file: its ``patterns`` and its ``gated`` patterns as bot-role
+    lexicons, and its ``topic`` patterns (``define:`` pieces expanded in all three). A gated
+    pattern ("end it", "fais-le") counts only in a message that speaks of dying (a topic
+    pattern anywhere in it)."""
     path = folder / f"{name}.yaml"
     data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("patterns"), list):
@@ -457,9 +472,22 @@ def load_floor_lexicon(name: str, folder: Path = LEXICON_DIR) -> Lexicon:
     pieces = {str(k): " ".join(str(v).split()) for k, v in (data.get("define") or {}).items()}
     for key, value in list(pieces.items()):  # pieces may use pieces defined before them
         pieces[key] = _expand(value, pieces, f"{path.name}: define.{key}")
-    patterns = [_expand(str(p), pieces, path.name) for p in data["patterns"]]
-    spec = {"severity": "none", "roles": ["bot"], "patterns": patterns}
-    return Lexicon.from_categories(str(data.get("language", name)), {"encouragement": spec})
+    language = str(data.get("language", name))
+
+    def lexicon(key: str) -> Lexicon | None:
+        raw = data.get(key) or []
+        if not isinstance(raw, list):
+            raise LexiconError(f"{path.name}: '{key}' must be a list of patterns")
+        if not raw:
+            return None
+        patterns = [_expand(str(p), pieces, path.name) for p in raw]
+        spec = {"severity": "none", "roles": ["bot"], "patterns": patterns}
+        return Lexicon.from_categories(language, {"encouragement": spec})
+
+    main = lexicon("patterns")
+    assert main is not None
+    topic = [_expand(str(p), pieces, path.name) for p in data.get("topic") or []]
+    return main, lexicon("gated"), topic
 
 
 # --------------------------------------------------------------------------- the floor
@@ -472,16 +500,27 @@ class EncouragementFloor:
 
     lexicon: Lexicon
     vocabulary: Vocabulary
+    gated: Lexicon | None = None
+    """Weak acts ("end it", "fais-le"): encouragement only where :attr:`topic` is found."""
+    topic: re.Pattern[str] | None = None
+    """Words of dying and self-harm, any language, on the canonical text."""
 
     @classmethod
     def load(cls) -> EncouragementFloor:
         crisis = default_lexicon()
-        own = tuple(load_floor_lexicon(n) for n in FLOOR_FILES)
+        files = tuple(load_floor_file(n) for n in FLOOR_FILES)
+        own = tuple(f[0] for f in files)
         categories = tuple(
             c for lexicon in (crisis, *own) for c in lexicon.categories if "bot" in c.roles
         )
         combined = Lexicon(categories, tuple(dict.fromkeys(c.language for c in categories)))
+        weak = tuple(c for f in files if f[1] is not None for c in f[1].categories)
+        gated = Lexicon(weak, tuple(dict.fromkeys(c.language for c in weak))) if weak else None
+        topics = [p for f in files for p in f[2]]
+        topic = re.compile(rf"(?<!\w)(?:{'|'.join(topics)})(?!\w)") if topics else None
         words = KEYS | _pattern_words((combined,)) | frozenset(ALIASES.values())
+        if gated is not None:
+            words |= _pattern_words((gated,))
         words |= frozenset(a for a in ALIASES if len(a) >= 3)  # "t1m" is "tlm"
         vocabulary = Vocabulary(words)
         # Only the real words one slip from a vocabulary word matter (about 3,000 of
@@ -489,7 +528,7 @@ class EncouragementFloor:
         vocabulary.known = frozenset(
             w for w in known_words() - KEYS if vocabulary.correct(w) is not None
         )
-        return cls(combined, vocabulary)
+        return cls(combined, vocabulary, gated, topic)
 
     def scan(self, text: str) -> FloorResult:
         return _scan(self, text)
@@ -525,6 +564,8 @@ _CONCERN: Final = re.compile(
 )
 """A question of concern about the act ("are you thinking of ending it?", "as-tu pensé à
 en finir ?"), asked, not urged: no "why", no negation ("why not...", "t'attends quoi")."""
+_URGING: Final = re.compile(r"\b(?:just|simply|finally|already|juste|simplement|enfin)\b")
+"""A push inside the hit itself ("have you considered just ending it?"): no concern."""
 _OBJECT_AFTER: Final = re.compile(
     r"\s*(?:a (?:slice|piece|break|bit)|an? (?:extra|second)|some slack|(?:free|loose)\b|une "
     r"(?:part|tranche|portion)|un (?:morceau|bout|peu)|les (?:cheveux|ongles|frange))"
@@ -570,10 +611,15 @@ def _spoken_against(canon: str, start: int, end: int) -> bool:
         return True
     question = _question_clause(canon, start, end)
     if question is not None:
-        return bool(_CONCERN.match(question))
+        urged = _URGING.search(canon, start, end)
+        return urged is None and _CONCERN.match(question) is not None
     if re.search(r"\b(?:why|how come|pourquoi)\b", before):
         return False
     return bool(_FORBIDDING.search(before))
+
+
+_TOPIC_REACH: Final = 100
+"""Characters either side of a weak act within which the message must speak of dying."""
 
 
 @lru_cache(maxsize=2048)
@@ -582,7 +628,13 @@ def _scan(floor: EncouragementFloor, text: str) -> FloorResult:
     norm = normalize(text)
     canon, index = canonical(norm, floor.vocabulary)
     hits: list[FloorHit] = []
-    for hit in floor.lexicon.scan(canon, role="bot").hits:
+    found = list(floor.lexicon.scan(canon, role="bot").hits)
+    if floor.gated is not None and floor.topic is not None:
+        for weak in floor.gated.scan(canon, role="bot").hits:
+            near = canon[max(0, weak.start - _TOPIC_REACH) : weak.end + _TOPIC_REACH]
+            if floor.topic.search(near):
+                found.append(weak)
+    for hit in found:
         if hit.category != "encouragement" or hit.negated:
             continue
         if _spoken_against(canon, hit.start, hit.end):
