@@ -629,7 +629,7 @@ def _scan(floor: EncouragementFloor, text: str) -> FloorResult:
     canon, index = canonical(norm, floor.vocabulary)
     hits: list[FloorHit] = []
     found = list(floor.lexicon.scan(canon, role="bot").hits)
-    if floor.gated is not None and floor.topic is not None:
+    if floor.gated is not None and floor.topic is not None and floor.topic.search(canon):
         for weak in floor.gated.scan(canon, role="bot").hits:
             near = canon[max(0, weak.start - _TOPIC_REACH) : weak.end + _TOPIC_REACH]
             if floor.topic.search(near):
