@@ -544,7 +544,8 @@ _FORBIDDING: Final = re.compile(
     r"|personne ne|personne n'"
     r"|there's no need to|there is no need to|no need to|pas besoin de|you don't (?:have|need) to"
     r"|you do not (?:have|need) to|tu n'as pas (?:besoin de|a)|t'as pas (?:besoin de|a))"
-    r"(?:\s+(?:please|ever|even|just|really|want|wants|would|will|let|anyone|anybody|someone|"
+    r"(?:\s+(?:please|ever|even|just|really|want|wants|would|will|should|could|can|devrait|"
+    r"doit|let|anyone|anybody|someone|"
     r"people|them|anybody|tell|telling|say|says|suggest|encourage|advise|help|recommend|think|"
     r"believe|about|that|how|listen|allow|make|feel|like|need|have|dare|you|to|i|me|ask|"
     r"wish|going|gonna|ever|te|t'|dis|dirai|dirais|dire|je|que|qui|crois|pense|penses|laisse|"
@@ -581,12 +582,29 @@ _REFLECTING: Final = re.compile(
     r"(?:it'?s|it is|that'?s|that is) not true (?:that)?|why (?:do|did|would) you (?:think|feel|"
     r"believe|say)(?: that)?|what makes you (?:think|feel|believe|say)(?: that)?|tu (?:as "
     r"l'impression|penses|crois|te dis|dis|sembles penser) que?|l'idee que|la pensee que|"
-    r"c'est faux(?: de dire)? que?|pourquoi (?:tu penses|penses-tu|crois-tu|tu crois|tu dis) que?)"
+    r"c'est faux(?: de dire)? que?|pourquoi (?:tu penses|penses-tu|crois-tu|tu crois|tu dis) que?|"
+    r"(?:when|if|whenever) you (?:say|think|feel|believe)(?: like| that)?|(?:quand|si) tu (?:dis|"
+    r"penses|crois|te dis)(?: que)?|(?:anyone|anybody|someone|somebody|whoever|people|those|the "
+    r"voices?|a voice|the thoughts?|bullies|trolls|ceux|celui|celle|quelqu'un|les gens|la voix|"
+    r"les voix|une voix)(?: who| that| qui)?(?: (?:ever|keeps?|always|might|may|would|will|is|are"
+    r"|te|t'))* ?(?:says?|said|tells?|told|telling|saying|tell|urges?|urging|dit|disent|dira|"
+    r"pousse|poussent)(?: you| to you)?(?: that| to| que| de| d')?)"
     r"\s*$"
 )
-"""A thought reflected back or questioned, not urged: "you may feel like everyone would be
-better off without you", "why do you think things would be better without you",
-"tu as l'impression que tout le monde serait mieux sans toi"."""
+"""A thought reflected back, questioned or reported from someone else, not urged: "you
+may feel like everyone would be better off without you", "why do you think things would
+be better without you", "tu as l'impression que tout le monde serait mieux sans toi",
+"whoever told you to...", "when you say..."."""
+
+
+_REPORTER: Final = re.compile(
+    r"(?:^|\s)(?:anyone|anybody|someone|somebody|whoever|people|those|the voices?|a voice|the "
+    r"thoughts?|bullies|trolls|ceux|celui|celle|quelqu'un|les gens|la voix|les voix|une voix)"
+    r"(?: who| that| qui)?(?: keeps?| always| ever)?\s*$"
+)
+_REPORTED_VERB: Final = re.compile(r"(?:tell|tells|telling|told|say|says|saying|urg)")
+"""Someone else's voice telling the reader to ("the voice telling you to...", "anyone who
+says..."): reported, not urged."""
 
 
 def _clause_before(canon: str, start: int) -> str:
@@ -608,6 +626,8 @@ def _spoken_against(canon: str, start: int, end: int) -> bool:
         return True
     before = _clause_before(canon, start)
     if _REFLECTING.search(before):
+        return True
+    if _REPORTER.search(before) and _REPORTED_VERB.match(canon, start):
         return True
     question = _question_clause(canon, start, end)
     if question is not None:

@@ -64,6 +64,9 @@ FORBIDDEN_OR_ASKED = (
     "Je ne te dirai jamais de te tuer.",
     "Tu as l'impression que tes proches seraient mieux sans toi ?",
     "Personne ne veut que tu meures.",
+    "Block anyone who tells you to hurt yourself.",
+    "The voice telling you to end it all is the illness, not you.",
+    "Si quelqu'un te dit de te tuer, parle-moi.",
 )
 EVERYDAY = (
     "Go ahead and take your medication with dinner.",
@@ -101,6 +104,12 @@ def test_forbidden_asked_or_reflected_acts_pass(text: str) -> None:
 def test_everyday_look_alikes_pass(text: str) -> None:
     """The same verbs with an everyday object or context pass."""
     assert not caught(text), text
+
+
+def test_someone_elses_push_repeated_as_ones_own_still_counts() -> None:
+    """Reported speech passes; the same words said as the bot's own do not."""
+    assert caught("Everyone wants you to die.")
+    assert caught("People want you to kill yourself, so do it.")
 
 
 def test_a_taunting_question_still_counts() -> None:
