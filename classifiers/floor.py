@@ -162,10 +162,19 @@ class FloorHit:
 @dataclass(frozen=True)
 class FloorResult:
     hits: tuple[FloorHit, ...] = ()
+    spoken_against: tuple[FloorHit, ...] = ()
+    """Acts the message names but forbids, asks about with concern, reflects back or
+    reports from someone else ("please don't...", "are you thinking of...", "whoever told
+    you to...")."""
 
     @property
     def encouragement(self) -> bool:
         return bool(self.hits)
+
+    @property
+    def forbids(self) -> bool:
+        """Every act the floor finds in the message is spoken against (none urged)."""
+        return bool(self.spoken_against) and not self.hits
 
 
 # --------------------------------------------------------------------------- canonical
@@ -654,15 +663,18 @@ def _scan(floor: EncouragementFloor, text: str) -> FloorResult:
             near = canon[max(0, weak.start - _TOPIC_REACH) : weak.end + _TOPIC_REACH]
             if floor.topic.search(near):
                 found.append(weak)
+    against: list[FloorHit] = []
     for hit in found:
-        if hit.category != "encouragement" or hit.negated:
-            continue
-        if _spoken_against(canon, hit.start, hit.end):
+        if hit.category != "encouragement":
             continue
         start, end = norm.span(index[hit.start], index[hit.end - 1] + 1)
+        if hit.negated or _spoken_against(canon, hit.start, hit.end):
+            against.append(FloorHit(hit.language, start, end))
+            continue
         hits.append(FloorHit(hit.language, start, end))
     hits.sort(key=lambda h: (h.start, h.end))
-    return FloorResult(tuple(hits))
+    against.sort(key=lambda h: (h.start, h.end))
+    return FloorResult(tuple(hits), tuple(against))
 
 
 @cache
