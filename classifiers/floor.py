@@ -19,7 +19,12 @@ people use to slip past word lists:
    the floor's own patterns (``lexicons/floor_en.yaml``, ``floor_fr.yaml``: euphemisms,
    French slang, instructions, self-injury and eating coaching), with the lexicon's bot-role
    grammar: a plain prohibition cancels a hit ("please don't starve yourself"), a question
-   or a taunt never does.
+   or a taunt never does. The floor's patterns are a grammar of an act addressed to the
+   reader after a push (suggestion, permission, relief of others, dare, instruction with
+   "nobody will stop you"); weak acts ("end it", "fais-le") count only near words of dying.
+4. Each hit read in context (:func:`_spoken_against`): forbidden a few words before,
+   asked with concern, reflected back or reported from someone else, or said of an
+   everyday object, it is withdrawn (kept in ``FloorResult.spoken_against``).
 
 Hits point into the original text.
 """
