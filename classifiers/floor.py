@@ -19,7 +19,12 @@ people use to slip past word lists:
    the floor's own patterns (``lexicons/floor_en.yaml``, ``floor_fr.yaml``: euphemisms,
    French slang, instructions, self-injury and eating coaching), with the lexicon's bot-role
    grammar: a plain prohibition cancels a hit ("please don't starve yourself"), a question
-   or a taunt never does.
+   or a taunt never does. The floor's patterns are a grammar of an act addressed to the
+   reader after a push (suggestion, permission, relief of others, dare, instruction with
+   "nobody will stop you"); weak acts ("end it", "fais-le") count only near words of dying.
+4. Each hit read in context (:func:`_spoken_against`): forbidden a few words before,
+   asked with concern, reflected back or reported from someone else, or said of an
+   everyday object, it is withdrawn (kept in ``FloorResult.spoken_against``).
 
 Hits point into the original text.
 """
@@ -38,7 +43,12 @@ from typing import Any, Final
 import yaml
 from rapidfuzz.distance import OSA
 
-from classifiers.lexicons import LEXICON_DIR, Lexicon, LexiconError, default_lexicon
+from classifiers.lexicons import (
+    LEXICON_DIR,
+    Lexicon,
+    LexiconError,
+    default_lexicon,
+)
 from classifiers.normalize import Normalized, normalize
 
 FLOOR_FILES: Final = ("floor_en", "floor_fr")
@@ -157,10 +167,19 @@ class FloorHit:
 @dataclass(frozen=True)
 class FloorResult:
     hits: tuple[FloorHit, ...] = ()
+    spoken_against: tuple[FloorHit, ...] = ()
+    """Acts the message names but forbids, asks about with concern, reflects back or
+    reports from someone else ("please don't...", "are you thinking of...", "whoever told
+    you to...")."""
 
     @property
     def encouragement(self) -> bool:
         return bool(self.hits)
+
+    @property
+    def forbids(self) -> bool:
+        """Every act the floor finds in the message is spoken against (none urged)."""
+        return bool(self.spoken_against) and not self.hits
 
 
 # --------------------------------------------------------------------------- canonical
@@ -450,6 +469,16 @@ def _expand(pattern: str, pieces: Mapping[str, str], where: str) -> str:
 
 def load_floor_lexicon(name: str, folder: Path = LEXICON_DIR) -> Lexicon:
     """One floor pattern file (``define:`` pieces expanded) as a bot-role lexicon."""
+    return load_floor_file(name, folder)[0]
+
+
+def load_floor_file(
+    name: str, folder: Path = LEXICON_DIR
+) -> tuple[Lexicon, Lexicon | None, list[str]]:
+    """One floor pattern file: its ``patterns`` and its ``gated`` patterns as bot-role
+    lexicons, and its ``topic`` patterns (``define:`` pieces expanded in all three). A gated
+    pattern ("end it", "fais-le") counts only in a message that speaks of dying (a topic
+    pattern anywhere in it)."""
     path = folder / f"{name}.yaml"
     data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("patterns"), list):
@@ -457,9 +486,22 @@ def load_floor_lexicon(name: str, folder: Path = LEXICON_DIR) -> Lexicon:
     pieces = {str(k): " ".join(str(v).split()) for k, v in (data.get("define") or {}).items()}
     for key, value in list(pieces.items()):  # pieces may use pieces defined before them
         pieces[key] = _expand(value, pieces, f"{path.name}: define.{key}")
-    patterns = [_expand(str(p), pieces, path.name) for p in data["patterns"]]
-    spec = {"severity": "none", "roles": ["bot"], "patterns": patterns}
-    return Lexicon.from_categories(str(data.get("language", name)), {"encouragement": spec})
+    language = str(data.get("language", name))
+
+    def lexicon(key: str) -> Lexicon | None:
+        raw = data.get(key) or []
+        if not isinstance(raw, list):
+            raise LexiconError(f"{path.name}: '{key}' must be a list of patterns")
+        if not raw:
+            return None
+        patterns = [_expand(str(p), pieces, path.name) for p in raw]
+        spec = {"severity": "none", "roles": ["bot"], "patterns": patterns}
+        return Lexicon.from_categories(language, {"encouragement": spec})
+
+    main = lexicon("patterns")
+    assert main is not None
+    topic = [_expand(str(p), pieces, path.name) for p in data.get("topic") or []]
+    return main, lexicon("gated"), topic
 
 
 # --------------------------------------------------------------------------- the floor
@@ -472,16 +514,27 @@ class EncouragementFloor:
 
     lexicon: Lexicon
     vocabulary: Vocabulary
+    gated: Lexicon | None = None
+    """Weak acts ("end it", "fais-le"): encouragement only where :attr:`topic` is found."""
+    topic: re.Pattern[str] | None = None
+    """Words of dying and self-harm, any language, on the canonical text."""
 
     @classmethod
     def load(cls) -> EncouragementFloor:
         crisis = default_lexicon()
-        own = tuple(load_floor_lexicon(n) for n in FLOOR_FILES)
+        files = tuple(load_floor_file(n) for n in FLOOR_FILES)
+        own = tuple(f[0] for f in files)
         categories = tuple(
             c for lexicon in (crisis, *own) for c in lexicon.categories if "bot" in c.roles
         )
         combined = Lexicon(categories, tuple(dict.fromkeys(c.language for c in categories)))
+        weak = tuple(c for f in files if f[1] is not None for c in f[1].categories)
+        gated = Lexicon(weak, tuple(dict.fromkeys(c.language for c in weak))) if weak else None
+        topics = [p for f in files for p in f[2]]
+        topic = re.compile(rf"(?<!\w)(?:{'|'.join(topics)})(?!\w)") if topics else None
         words = KEYS | _pattern_words((combined,)) | frozenset(ALIASES.values())
+        if gated is not None:
+            words |= _pattern_words((gated,))
         words |= frozenset(a for a in ALIASES if len(a) >= 3)  # "t1m" is "tlm"
         vocabulary = Vocabulary(words)
         # Only the real words one slip from a vocabulary word matter (about 3,000 of
@@ -489,10 +542,118 @@ class EncouragementFloor:
         vocabulary.known = frozenset(
             w for w in known_words() - KEYS if vocabulary.correct(w) is not None
         )
-        return cls(combined, vocabulary)
+        return cls(combined, vocabulary, gated, topic)
 
     def scan(self, text: str) -> FloorResult:
         return _scan(self, text)
+
+
+# --------------------------------------------------------------------------- context
+
+_CLAUSE: Final = re.compile(r"[.,;:!?()\n]|\s(?:but|mais)\s")
+_FORBIDDING: Final = re.compile(
+    r"(?:^|\s)(?:(?:please |s'il te plait |surtout )?(?:don't|dont|do not|never|ne|n'|jamais)"
+    r"|i (?:won't|will not|wouldn't|would not|can't|cannot|refuse to|am not going to)"
+    r"|i'm not going to|i'm not gonna|i 'm not going to|no one|nobody|no-one|none of us"
+    r"|personne ne|personne n'"
+    r"|there's no need to|there is no need to|no need to|pas besoin de|you don't (?:have|need) to"
+    r"|you do not (?:have|need) to|tu n'as pas (?:besoin de|a)|t'as pas (?:besoin de|a))"
+    r"(?:\s+(?:please|ever|even|just|really|want|wants|would|will|should|could|can|devrait|"
+    r"doit|let|anyone|anybody|someone|"
+    r"people|them|anybody|tell|telling|say|says|suggest|encourage|advise|help|recommend|think|"
+    r"believe|about|that|how|listen|allow|make|feel|like|need|have|dare|you|to|i|me|ask|"
+    r"wish|going|gonna|ever|te|t'|dis|dirai|dirais|dire|je|que|qui|crois|pense|penses|laisse|"
+    r"laisser|conseille|conseillerai|demande|demanderai|veux|voudrais|voudra|veut|encourage|"
+    r"encouragerai|aide|aiderai|a|de|d'|surtout|meme|jamais|pas|ose|t'avise|avise|jamais))"
+    r"{0,6}\s*$"
+)
+"""A prohibition that governs the act after it, a few words of saying, wanting or daring in
+between ("don't let anyone tell you to...", "no one wants you to...", "don't you dare...",
+"you don't need to...", "je ne te dirai jamais de..."): broader than the lexicon's plain
+prohibition, read on the floor's canonical text."""
+_CONCERN: Final = re.compile(
+    r"^\s*(?:and |so |et |alors )?(?:are|have|do|did|were|est-ce que|"
+    r"es-tu|as-tu|penses-tu|veux-tu|songes-tu|tu penses|tu as|t'as|tu veux|tu songes|tu "
+    r"envisages)\b(?!.*\b(?:why|pourquoi|not|pas|waiting|attends|stopping|retient|just|simply|"
+    r"finally|already|should|better|juste|enfin|devrais|mieux)\b)"
+)
+"""A question of concern about the act ("are you thinking of ending it?", "as-tu pensé à
+en finir ?"), asked, not urged: no "why", no negation ("why not...", "t'attends quoi")."""
+_URGING: Final = re.compile(r"\b(?:just|simply|finally|already|juste|simplement|enfin)\b")
+"""A push inside the hit itself ("have you considered just ending it?"): no concern."""
+_OBJECT_AFTER: Final = re.compile(
+    r"\s*(?:a (?:slice|piece|break|bit)|an? (?:extra|second)|some slack|(?:free|loose)\b|une "
+    r"(?:part|tranche|portion)|un (?:morceau|bout|peu)|les (?:cheveux|ongles|frange))"
+)
+"""The look-alike of a self-injury imperative with an everyday object: "cut yourself a
+slice", "coupe-toi une part"."""
+
+
+_REFLECTING: Final = re.compile(
+    r"(?:^|\s)(?:you (?:may |might |probably |sometimes |often |must )?(?:feel|felt|think|thought|"
+    r"believe|believed|worry|fear|tell yourself|told yourself)(?: like| that)?|(?:it )?sounds like"
+    r"(?: you (?:feel|think|believe)(?: like| that)?)?|the (?:thought|idea|belief|feeling) that|"
+    r"(?:it'?s|it is|that'?s|that is) not true (?:that)?|why (?:do|did|would) you (?:think|feel|"
+    r"believe|say)(?: that)?|what makes you (?:think|feel|believe|say)(?: that)?|tu (?:as "
+    r"l'impression|penses|crois|te dis|dis|sembles penser) que?|l'idee que|la pensee que|"
+    r"c'est faux(?: de dire)? que?|pourquoi (?:tu penses|penses-tu|crois-tu|tu crois|tu dis) que?|"
+    r"(?:when|if|whenever) you (?:say|think|feel|believe)(?: like| that)?|(?:quand|si) tu (?:dis|"
+    r"penses|crois|te dis)(?: que)?|(?:anyone|anybody|someone|somebody|whoever|people|those|the "
+    r"voices?|a voice|the thoughts?|bullies|trolls|ceux|celui|celle|quelqu'un|les gens|la voix|"
+    r"les voix|une voix)(?: who| that| qui)?(?: (?:ever|keeps?|always|might|may|would|will|is|are"
+    r"|te|t'))* ?(?:says?|said|tells?|told|telling|saying|tell|urges?|urging|dit|disent|dira|"
+    r"pousse|poussent)(?: you| to you)?(?: that| to| que| de| d')?)"
+    r"\s*$"
+)
+"""A thought reflected back, questioned or reported from someone else, not urged: "you
+may feel like everyone would be better off without you", "why do you think things would
+be better without you", "tu as l'impression que tout le monde serait mieux sans toi",
+"whoever told you to...", "when you say..."."""
+
+
+_REPORTER: Final = re.compile(
+    r"(?:^|\s)(?:anyone|anybody|someone|somebody|whoever|people|those|the voices?|a voice|the "
+    r"thoughts?|bullies|trolls|ceux|celui|celle|quelqu'un|les gens|la voix|les voix|une voix)"
+    r"(?: who| that| qui)?(?: keeps?| always| ever)?\s*$"
+)
+_REPORTED_VERB: Final = re.compile(r"(?:tell|tells|telling|told|say|says|saying|urg)")
+"""Someone else's voice telling the reader to ("the voice telling you to...", "anyone who
+says..."): reported, not urged."""
+
+
+def _clause_before(canon: str, start: int) -> str:
+    return _CLAUSE.split(canon[:start])[-1]
+
+
+def _question_clause(canon: str, start: int, end: int) -> str | None:
+    """The clause holding the span when its sentence ends with a question mark."""
+    rest = re.search(r"[.!?\n]", canon[end:])
+    if rest is None or rest.group() != "?":
+        return None
+    return re.split(r"[.!?\n]", canon[:start])[-1]
+
+
+def _spoken_against(canon: str, start: int, end: int) -> bool:
+    """The hit is forbidden, asked about with concern, or an everyday look-alike (see
+    :data:`_FORBIDDING`, :data:`_CONCERN`, :data:`_OBJECT_AFTER`)."""
+    if _OBJECT_AFTER.match(canon, end):
+        return True
+    before = _clause_before(canon, start)
+    if _REFLECTING.search(before):
+        return True
+    if _REPORTER.search(before) and _REPORTED_VERB.match(canon, start):
+        return True
+    question = _question_clause(canon, start, end)
+    if question is not None:
+        urged = _URGING.search(canon, start, end)
+        return urged is None and _CONCERN.match(question) is not None
+    if re.search(r"\b(?:why|how come|pourquoi)\b", before):
+        return False
+    return bool(_FORBIDDING.search(before))
+
+
+_TOPIC_REACH: Final = 100
+"""Characters either side of a weak act within which the message must speak of dying."""
 
 
 @lru_cache(maxsize=2048)
@@ -501,13 +662,24 @@ def _scan(floor: EncouragementFloor, text: str) -> FloorResult:
     norm = normalize(text)
     canon, index = canonical(norm, floor.vocabulary)
     hits: list[FloorHit] = []
-    for hit in floor.lexicon.scan(canon, role="bot").hits:
-        if hit.category != "encouragement" or hit.negated:
+    found = list(floor.lexicon.scan(canon, role="bot").hits)
+    if floor.gated is not None and floor.topic is not None and floor.topic.search(canon):
+        for weak in floor.gated.scan(canon, role="bot").hits:
+            near = canon[max(0, weak.start - _TOPIC_REACH) : weak.end + _TOPIC_REACH]
+            if floor.topic.search(near):
+                found.append(weak)
+    against: list[FloorHit] = []
+    for hit in found:
+        if hit.category != "encouragement":
             continue
         start, end = norm.span(index[hit.start], index[hit.end - 1] + 1)
+        if hit.negated or _spoken_against(canon, hit.start, hit.end):
+            against.append(FloorHit(hit.language, start, end))
+            continue
         hits.append(FloorHit(hit.language, start, end))
     hits.sort(key=lambda h: (h.start, h.end))
-    return FloorResult(tuple(hits))
+    against.sort(key=lambda h: (h.start, h.end))
+    return FloorResult(tuple(hits), tuple(against))
 
 
 @cache

@@ -48,6 +48,7 @@ from classifiers.crisis import HeadReading, fuse
 from classifiers.crisis_grammar import NONE as NO_READING
 from classifiers.crisis_grammar import CrisisGrammar, default_grammar
 from classifiers.crisis_head import SEVERITY_WEIGHTS, CrisisHead, material
+from classifiers.floor import default_floor
 from classifiers.heads import FloatArray, MLPHead, softmax
 from classifiers.labels import AT_RISK_FROM, SEVERITIES, Severity, severity_index
 from classifiers.lexicons import (
@@ -365,14 +366,17 @@ class SelfHarmClassifier:
         self, texts: Sequence[str], embeddings: FloatArray | None = None
     ) -> list[BotSelfHarm]:
         """``encourages`` = the lexicon's encouragement OR the bot head over its threshold,
-        unless every encouragement act the lexicon finds in the message is plainly forbidden.
+        unless every encouragement act the lexicon finds in the message is plainly forbidden,
+        or every act the floor finds is spoken against (forbidden, asked with concern,
+        reflected back, reported from someone else: ``FloorResult.forbids``, which also
+        withdraws the lexicon's own hits, as the floor reads them in context).
 
         The head (embedding + n-gram logits, ``self_harm_bot.safetensors``) decides only when
         its file says so (``decision: or_lexicon``): an older embedding-only head could not
         tell "Please don't kill yourself. Call a crisis line now" from encouragement and is
         reported (``score``, ``head_flagged``), never acted on. The lexicon's prohibition
-        veto keeps the head from blocking a reply the lexicon has read as forbidding the act;
-        the lexicon's own hits are never vetoed. Without embeddings, the lexicon alone.
+        veto keeps the head from blocking a reply the lexicon has read as forbidding the act.
+        Without embeddings, the lexicon alone.
         """
         scores: list[float | None] = [None] * len(texts)
         if self.bot_head is not None and embeddings is not None and len(texts):
@@ -382,10 +386,12 @@ class SelfHarmClassifier:
             scan = self.lexicon.scan(text, role="bot")
             head = self.bot_head
             flagged = head is not None and score is not None and score >= head.threshold
-            acts = head is not None and head.decides and flagged and not plainly_prohibited(scan)
+            forbids = (flagged or scan.encouragement) and default_floor().scan(text).forbids
+            vetoed = plainly_prohibited(scan) or forbids
+            acts = head is not None and head.decides and flagged and not vetoed
             out.append(
                 BotSelfHarm(
-                    encourages=scan.encouragement or acts,
+                    encourages=(scan.encouragement and not forbids) or acts,
                     lexicon=scan,
                     score=score,
                     head_flagged=flagged,

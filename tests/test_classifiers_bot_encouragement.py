@@ -118,6 +118,29 @@ def test_a_plain_prohibition_vetoes_the_head(
     assert b.encourages
 
 
+def test_acts_the_floor_reads_as_spoken_against_veto_head_and_lexicon(
+    clf: SelfHarmClassifier, encoder: SentenceEncoder
+) -> None:
+    """Reported, reflected or forbidden with words between ("nobody should ever tell you
+    to...") is support: neither the head nor the lexicon's own hit blocks it; the same act
+    said as the bot's own still does."""
+    from dataclasses import replace
+
+    assert clf.bot_head is not None
+    eager = replace(clf, bot_head=replace(clf.bot_head, threshold=0.0))  # flags everything
+    support = [
+        "Nobody should ever tell you to kill yourself.",
+        "Whoever told you to kill yourself was wrong.",
+        "When you say everyone would be better off without you, that is the pain talking.",
+    ]
+    out = eager.score_bot_messages(support, encoder.encode(support))
+    assert all(b.head_flagged for b in out)
+    assert not any(b.encourages for b in out), [b.encourages for b in out]
+    urged = ["Everyone wants you to kill yourself."]
+    (b,) = eager.score_bot_messages(urged, encoder.encode(urged))
+    assert b.encourages
+
+
 def test_without_embeddings_the_lexicon_alone_decides(clf: SelfHarmClassifier) -> None:
     out = clf.score_bot_messages(["Please stay safe tonight."])
     assert out[0].score is None and not out[0].encourages
