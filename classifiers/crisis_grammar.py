@@ -57,11 +57,22 @@ TIME_LETTERS: Final[dict[str, str]] = {
     "recent": "p",
     "later": "l",
     "far": "f",
+    "before": "u",
 }
+"""``before``: a habit of the past ("I used to be suicidal", "avant j'avais des idées
+noires"): ideation that is history, not an acute crisis."""
 METHOD_MEANS: Final = frozenset({"pills", "poison", "rope", "gun", "blade", "height", "train",
                                  "water", "car", "gas", "wrist"})  # fmt: skip
 """Means that name a method (a person, a time word or "them" do not)."""
 OVERDOSE_MEANS: Final = frozenset({"pills", "poison"})
+_USE_MEANS: Final = frozenset({"gun", "rope", "height", "train", "gas", "poison", "water"})
+"""Means one "uses" only to die ("I could use my dad's gun", "which bridge I'd use"): a
+knife or pills are used every day."""
+_USE_MODES: Final = frozenset({"would", "intent", "think", "wish", "ask", "how"})
+"""... when the writer would, will or wants to use them ("the army uses guns" is not)."""
+_GOTO_MEANS: Final = frozenset({"height", "train", "water"})
+"""Where going is a plan, when something else in the conversation says crisis ("once
+everyone's asleep I'm going up to the roof", "je monterai sur le toit")."""
 _MODE_GAP: Final = 3
 """At most this many words between a modal and its act ("going to just go and take")."""
 _OBJECT_GAP: Final = 4
@@ -137,6 +148,18 @@ def prepare(text: str) -> str:
     return " ".join(t.split())
 
 
+_FR_ENDING: Final = re.compile(r"(?<![a-z\\])([a-z]{2,}?)(?:er|ez|es)(?![a-z])")
+"""French verb endings that sound alike and are written for one another in chat (tuer,
+tué(e)(s), tuez; avaler, avalées): folded to ``-e`` in texts and patterns of the French
+grammar, as are plural ``-es`` (toutes, veines)."""
+
+
+def fold_french(text: str) -> str:
+    """``-er``, ``-ez``, ``-es`` at the end of a word of three letters or more read ``-e``
+    (``me tuer`` and ``me tuée``, ``toutes prises`` and ``toute prise``)."""
+    return _FR_ENDING.sub(r"\1e", text)
+
+
 def fold_pattern(pattern: str) -> str:
     """A lexicon pattern folded as texts are: lower case, no accents, no apostrophes,
     repeated letters squeezed (patterns avoid upper-case escapes and ``\\b``). Not through
@@ -187,7 +210,8 @@ class _Entry:
     without any of them."""
 
 
-_TRIGGERS: Final = ("act", "means", "goodbye", "place", "note", "giveaway", "bleed", "hopeless")
+_TRIGGERS: Final = ("act", "means", "goodbye", "place", "note", "giveaway", "bleed", "hopeless",
+                     "plan")  # fmt: skip
 _COMMON: Final = frozenset(
     {"a", "an", "the", "to", "of", "in", "on", "at", "it", "is", "be", "do", "go"}
 )
@@ -214,7 +238,7 @@ class _Language:
 MENTION_KINDS: Final[tuple[str, ...]] = (
     "subject", "negation", "modal", "act", "means", "object", "time", "possess", "ready",
     "place", "goodbye", "note", "giveaway", "bleed", "hopeless", "cond", "laugh", "context",
-    "third", "resolve", "hedge",
+    "third", "resolve", "hedge", "plan", "back", "routine",
 )  # fmt: skip
 
 
@@ -252,6 +276,8 @@ def _load_language(path: Path) -> _Language:
         k: fold_pattern(re.sub(r"\s*\|\s*", "|", str(v).strip()))
         for k, v in (data.get("words") or {}).items()
     }
+    code = str(data.get("language", path.stem))
+    morph = fold_french if code == "fr" else str
     kinds: dict[str, tuple[_Entry, ...]] = {}
     for kind in MENTION_KINDS:
         entries = []
@@ -267,9 +293,9 @@ def _load_language(path: Path) -> _Language:
                     f"{prep}(?:{raw})"
                 )
             try:
-                full = _expand(raw, words)
+                full = morph(_expand(raw, words))
                 keys = required_words(re.sub(r"\(\?P<[a-z]+>", "(?:", full), shortest=1)
-                entries.append(_Entry(_compile(full), attrs, _expand(core, words), keys))
+                entries.append(_Entry(_compile(full), attrs, morph(_expand(core, words)), keys))
             except re.error as exc:
                 raise GrammarError(f"{path.name}/{kind}: {raw!r}: {exc}") from exc
         kinds[kind] = tuple(entries)
@@ -278,7 +304,9 @@ def _load_language(path: Path) -> _Language:
     # One alternation of every trigger pattern, each without its own word boundaries: a
     # cheap (over-)approximation that lets most messages skip the mention search.
     common = _COMMON | frozenset(
-        fold_pattern(f"{data.get('function_words', '')} {data.get('common_words', '')}").split()
+        morph(
+            fold_pattern(f"{data.get('function_words', '')} {data.get('common_words', '')}")
+        ).split()
     )
     keyed: set[str] = set()
     sources = []
@@ -290,14 +318,14 @@ def _load_language(path: Path) -> _Language:
         else:
             keyed |= needed
     return _Language(
-        code=str(data.get("language", path.stem)),
+        code=code,
         kinds=kinds,
         trigger_words=frozenset(keyed),
         trigger=re.compile("(?:^| )(?:" + "|".join(sources) + ")") if sources else None,
-        idioms=_compile("|".join(f"(?:{_expand(fold_pattern(p), words)})" for p in idioms))
+        idioms=_compile("|".join(f"(?:{morph(_expand(fold_pattern(p), words))})" for p in idioms))
         if idioms
         else None,
-        breaks=_compile(_expand(fold_pattern(str(breaks)), words)) if breaks else None,
+        breaks=_compile(morph(_expand(fold_pattern(str(breaks)), words))) if breaks else None,
         fuzzy_keys=tuple(fold_pattern(str(k)) for k in data.get("fuzzy") or []),
         known=tuple(fold_pattern(str(k)) for k in data.get("not_fuzzy") or []),
         function_words=frozenset(fold_pattern(str(data.get("function_words", ""))).split()),
@@ -497,18 +525,17 @@ class _Clause:
             if lo <= x.start and x.start - act.end <= _OBJECT_GAP \
                     and self.same_clause(x.start, act.start):  # fmt: skip
                 return x.attrs["means"], _flags(x.groups, x.attrs) + _flags(act.groups, act.attrs)
+        places = {"jump": _GOTO_MEANS, "drown": _GOTO_MEANS, "use": _USE_MEANS}.get(
+            act.attrs["act"], frozenset()
+        )
+        for x in self.of("means"):  # "the bridge ... jumping off it", "which bridge I'd use"
+            if x.attrs["means"] in places and self.same_sentence(x.start, act.start):
+                return x.attrs["means"], _flags(x.groups, x.attrs) + _flags(act.groups, act.attrs)
         for x in self.of("object"):
             if act.end <= x.start <= act.end + 1 and self.same_clause(x.start, act.start):
                 return "pron", _flags(x.groups, x.attrs) + _flags(act.groups, act.attrs)
         if act.groups.get("pro"):
             return "pron", _flags(act.groups, act.attrs)
-        if act.attrs["act"] in ("jump", "drown"):
-            for x in self.of("means"):
-                if x.attrs["means"] in ("height", "train", "water") \
-                        and self.same_sentence(x.start, act.start):  # fmt: skip
-                    return x.attrs["means"], _flags(x.groups, x.attrs) + _flags(
-                        act.groups, act.attrs
-                    )
         return "none", _flags(act.groups, act.attrs)
 
 
@@ -524,6 +551,13 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
     """The fact of one act mention: ``A:...``, or a mark (``Y`` someone else's, ``D``
     denied, ``H`` hedged, ``L`` laughed off, ``X`` play), or None (nothing said)."""
     needs = act.attrs.get("needs")
+    if needs == "means":  # "ça suffit ?" is about pills only when pills are named
+        if not any(
+            x.attrs["means"] in OVERDOSE_MEANS and c.same_sentence(x.start, act.start)
+            for x in c.of("means")
+        ):
+            return None
+        needs = None
     modal = c.ask_before(act) if needs == "how" else c.modal_before(act)
     if needs and (modal is None or (needs == "how" and modal.attrs["mode"] not in _ASKS)):
         return None  # "suicide", "die", "end it" alone say nothing of the writer
@@ -580,6 +614,8 @@ def _means_fact(c: _Clause, means: Mention) -> str | None:
 
 def _facts(lang: _Language, text: str) -> list[str]:
     """The facts of one prepared text in one language."""
+    if lang.code == "fr":
+        text = fold_french(text)
     idiom = False
     if lang.idioms is not None:
         text, found = lang.idioms.subn(" ~ ", text)
@@ -591,7 +627,7 @@ def _facts(lang: _Language, text: str) -> list[str]:
         times = [f"T:{e.attrs['time']}" for e in lang.kinds["time"] if e.pattern.search(text)]
         marks = [
             code
-            for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y"))
+            for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y"), ("back", "K"))
             if any(e.pattern.search(text) for e in lang.kinds[kind])
         ]
         return times + marks + (["I"] if idiom else [])
@@ -618,22 +654,45 @@ def _facts(lang: _Language, text: str) -> list[str]:
     for place in c.of("place"):
         if c.person(place.start) == "first" and not c.negated(place, place):
             facts.append(f"P:{place.attrs.get('strength', 'strong')}:{c.times(place.start)}")
-    for kind, code in (("note", "N"), ("giveaway", "V"), ("bleed", "B"), ("resolve", "R")):
+    for kind, code in (("note", "N"), ("giveaway", "V"), ("bleed", "B"), ("resolve", "R"),
+                       ("plan", "Q")):  # fmt: skip
+        weak = 0
         for x in c.of(kind):
             if c.person(x.start) == "first" and not c.negated(x, x):
-                facts.append(code + (":weak" if x.attrs.get("strength") == "weak" else ""))
-    for x in c.of("goodbye"):
-        facts.append(f"G:{x.attrs.get('strength', 'strong')}")
+                if x.attrs.get("strength") != "weak":
+                    facts.append(code)
+                    continue
+                weak += 1
+                facts.append(code + (":weak" if weak == 1 else ":weak2"))
+    said: set[str] = set()
+    for x in _apart(c.of("goodbye")):
+        strength = x.attrs.get("strength", "strong")
+        words = " ".join(tokens.words[x.start : x.end])
+        two = strength == "weak" and bool(said) and words not in said
+        if strength == "weak":
+            said.add(words)
+        facts.append("G:weak2" if two else f"G:{strength}")
     for x in c.of("hopeless"):
         if not c.negated(x, x) and c.person(x.start) == "first":
             facts.append("H")
-    for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y")):
+    for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y"), ("back", "K"),
+                       ("routine", "U")):  # fmt: skip
         if c.of(kind):
             facts.append(code)
     facts.extend(f"T:{x.attrs['time']}" for x in c.of("time"))
     if idiom:
         facts.append("I")
     return facts
+
+
+def _apart(mentions: Sequence[Mention]) -> list[Mention]:
+    """Mentions that do not overlap (the longest first at each place): two weak goodbyes
+    are two things said, not one pattern matched twice."""
+    out: list[Mention] = []
+    for x in sorted(mentions, key=lambda m: (m.start, -m.end)):
+        if not out or x.start >= out[-1].end:
+            out.append(x)
+    return out
 
 
 # --------------------------------------------------------------------------- derive
@@ -671,13 +730,26 @@ def _overdose(a: _Act, ctx: bool, referent: bool) -> bool:
     return a.obj == "none" and referent and a.mode in ("past", "prog")
 
 
-def _act_level(a: _Act, ctx: bool, referent: bool, window_soon: bool) -> tuple[Cssrs, bool, str]:
+def _act_level(
+    a: _Act, ctx: bool, referent: bool, window_soon: bool, routine: bool = False
+) -> tuple[Cssrs, bool, str]:
     """One act's level and imminence. ``ctx``: other crisis facts in the window;
-    ``referent``: pills, poison or another means was named (what "them" may be)."""
+    ``referent``: pills, poison or another means was named (what "them" may be);
+    ``routine``: the message says the intake is the prescribed one ("as the doctor said")."""
     far = a.has("fl")
     soon = a.has("gysn") or (window_soon and a.mode in ("intent", "prog", "bare"))
     method = a.obj in METHOD_MEANS
-    overdose = _overdose(a, ctx, referent)
+    overdose = _overdose(a, ctx, referent) and not (routine and not a.has("q"))
+    if a.act == "goto":  # going to the bridge, the roof, the tracks: a plan in a crisis only
+        if a.obj not in _GOTO_MEANS or not ctx or a.mode in ("would", "count", "how", "ask"):
+            return "none", False, "goto-no-context"
+        if a.mode in ("past", "prog") and not a.has("lf"):
+            return "preparatory", True, "on-the-way"
+        return ("plan" if a.mode in ("intent", "bare") else "method"), soon, "goto-place"
+    if a.act == "use" and a.obj in _USE_MEANS and a.mode in _USE_MODES:
+        a = _Act(a.mode, "jump" if a.obj in _GOTO_MEANS else "shoot", a.obj, a.flags)
+    if a.has("u") and not a.has("gys") and a.mode not in ("past", "tried", "prog"):
+        return "none", False, "history"  # "I used to be suicidal"
     if a.act in ("ingest", "use"):
         if not overdose:
             return "none", False, "ingest-routine"
@@ -725,7 +797,10 @@ def _act_level(a: _Act, ctx: bool, referent: bool, window_soon: bool) -> tuple[C
     return ("intent" if wish_soon else "active_ideation"), wish_soon, "ideation"
 
 
-_CTX_CODES: Final = frozenset({"G:strong", "N", "H", "R", "P:strong"})
+_CTX_CODES: Final = frozenset({"G:strong", "G:weak2", "N", "H", "R", "P:strong"})
+_PLANNED_MEANS: Final = frozenset({"pills", "poison", "rope", "gun", "gas"})
+"""Means that, named beside "I've worked it all out", make it a plan on their own (a
+height, a train or water need more: "I've planned the day, we take the train")."""
 _HARMLESS: Final = frozenset({"ingest-routine", "jump-no-place"})
 """Rules that set an act aside for what it applies to (not for want of context)."""
 _VETO_CODES: Final = frozenset({"Y", "L", "X", "D"})
@@ -745,6 +820,11 @@ def derive(facts: Sequence[str]) -> Reading:
     window_soon = bool(times & {"now", "tonight", "today", "soon"})
     referent = any(m[1] in METHOD_MEANS and ("q" in m[3] or m[2] != "none") for m in means) \
         or any(a.obj in METHOD_MEANS and a.has("q") for a in acts)  # fmt: skip
+    routine, back = "U" in codes, "K" in codes
+    # Said with a goodbye or "it's done", "them" and "everything" swallowed are the pills.
+    soft = bool(codes & {"G:weak", "G:weak2", "G:strong", "N", "N:weak"}) or any(
+        a.act == "doit" and a.mode in ("past", "prog") for a in acts
+    )
     best: tuple[Cssrs, bool, str] = ("none", False, "")
 
     urgent = harmless = False
@@ -760,18 +840,24 @@ def derive(facts: Sequence[str]) -> Reading:
         for a in acts:
             if "B" in codes and a.act == "cut":
                 a = _Act(a.mode, a.act, a.obj, a.flags + "B")
-            level, imminent, why = _act_level(a, ctx, referent, window_soon)
+            known = referent or (
+                soft and a.mode in ("past", "prog") and (a.obj == "pron" or a.has("q"))
+            )
+            level, imminent, why = _act_level(a, ctx, known, window_soon, routine)
             # The act's object says it is harmless: "took my vitamins", "jump in the pool".
             harmless = harmless or (why in _HARMLESS and a.obj != "none")
             better(level, imminent, why)
         for _, kind, state, flags in means:
             soon = bool(_SOON & set(flags)) or window_soon
             strong = "q" in flags or "d" in flags or kind in ("rope", "gun", "poison")
-            if state == "ready" and (strong or ctx):
+            if state == "ready" and kind not in _GOTO_MEANS and (strong or ctx):
                 better("preparatory", True, "means-at-hand")
             elif state == "stock" and kind in METHOD_MEANS:
                 better("preparatory", soon and ctx, "means-stocked")
-            elif state == "buy" and kind in METHOD_MEANS and (ctx or "q" in flags or soon):
+            elif routine and "q" not in flags:
+                continue  # "picked up my prescription, taking it like the doctor said"
+            elif state == "buy" and kind in METHOD_MEANS and (ctx or "q" in flags
+                                                               or (soon and strong)):  # fmt: skip
                 better("preparatory", False, "means-bought")
             elif state == "have" and (("q" in flags and kind == "rope") or (strong and ctx)
                                       or ("q" in flags and soon)):  # fmt: skip
@@ -782,15 +868,20 @@ def derive(facts: Sequence[str]) -> Reading:
                     better("preparatory", True, "at-the-place")
             elif f == "N" or (f == "N:weak" and ctx):
                 better("preparatory", "G:strong" in codes or window_soon, "note")
-            elif f == "V" or (f == "V:weak" and ctx):
+            elif f in ("V", "V:weak2") or (f == "V:weak" and ctx):
                 better("preparatory", False, "giving-away")
-            elif f == "G:strong" or (f == "G:weak" and ctx):
+            elif back and f.startswith("G:"):
+                continue  # "goodbye everyone, see you after the holidays"
+            elif f in ("G:strong", "G:weak2") or (f == "G:weak" and ctx):
                 better("intent", True, "goodbye")
+            elif f == "Q" and (ctx_other or any(m[1] in _PLANNED_MEANS for m in means)):
+                better("plan", window_soon, "planned")
             elif f == "B" and ctx:
                 better("attempt", True, "bleeding")
 
+    ctx_other = bool(codes & _CTX_CODES)
     read(False)
-    ctx = best[0] != "none" or bool(codes & _CTX_CODES)
+    ctx = best[0] != "none" or ctx_other or "Q" in codes
     urgent = False
     read(ctx)
     level, _, why = best
@@ -858,7 +949,9 @@ def merge(history: Sequence[Sequence[str]], current: Sequence[str]) -> Reading:
     and of the current one, derived together. Laughter, play or an idiom in an earlier
     message does not excuse the current one: those codes are dropped from the history. A
     message that names only a time lends it to the acts of the last message that had any."""
-    earlier = [[f for f in message if f not in ("L", "X", "I", "D", "Y")] for message in history]
+    earlier = [
+        [f for f in message if f not in ("L", "X", "I", "D", "Y", "K", "U")] for message in history
+    ]
     times = "".join(sorted({TIME_LETTERS[f[2:]] for f in current if f.startswith("T:")}))
     if times and all(f.startswith("T:") for f in current):
         for message in reversed(earlier):  # "tonight" after "I'm going to do it"
