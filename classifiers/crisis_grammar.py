@@ -132,10 +132,14 @@ def quick_fold(text: str) -> str:
     return squeeze(bare.lower())
 
 
+_LIGATURES: Final = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
+"""« nœud », « sœur », « cœur » read as typed without the ligature."""
+
+
 def prepare(text: str) -> str:
     """The text the grammar reads: folded, no apostrophes, emoji as words, one space
     between tokens, clause punctuation as tokens of its own."""
-    t = quick_fold(_NOOSE.sub(" hangnoose ", text))
+    t = quick_fold(_NOOSE.sub(" hangnoose ", text.translate(_LIGATURES)))
     for emoji, word in EMOJI.items():
         if emoji in t:
             t = t.replace(emoji, f" {word} ")
@@ -154,10 +158,18 @@ tué(e)(s), tuez; avaler, avalées): folded to ``-e`` in texts and patterns of t
 grammar, as are plural ``-es`` (toutes, veines)."""
 
 
+def _french_endings(pattern: str) -> str:
+    return _FR_ENDING.sub(r"\1e", pattern)
+
+
+_JME: Final = re.compile(r"(?<![a-z])j(me|te|men|ten|le|la|les|lai|y)(?![a-z])")
+
+
 def fold_french(text: str) -> str:
     """``-er``, ``-ez``, ``-es`` at the end of a word of three letters or more read ``-e``
-    (``me tuer`` and ``me tuée``, ``toutes prises`` and ``toute prise``)."""
-    return _FR_ENDING.sub(r"\1e", text)
+    (``me tuer`` and ``me tuée``, ``toutes prises`` and ``toute prise``); the chat's
+    ``jme``, ``jte`` read ``j me``, ``j te`` (``jme tue`` as ``je me tue``)."""
+    return _JME.sub(r"j \1", _FR_ENDING.sub(r"\1e", text))
 
 
 def fold_pattern(pattern: str) -> str:
@@ -277,7 +289,7 @@ def _load_language(path: Path) -> _Language:
         for k, v in (data.get("words") or {}).items()
     }
     code = str(data.get("language", path.stem))
-    morph = fold_french if code == "fr" else str
+    morph = _french_endings if code == "fr" else str
     kinds: dict[str, tuple[_Entry, ...]] = {}
     for kind in MENTION_KINDS:
         entries = []
@@ -763,6 +775,8 @@ def _act_level(
         return "none", False, "die-hyperbole"
     if a.act == "jump" and not (method or ctx):
         return "none", False, "jump-no-place"
+    if a.act == "cut" and "B" in a.flags and a.mode in ("past", "prog", "bare", "tried"):
+        return "attempt", True, "cut-bleeding"  # "I cut my wrist and it won't stop"
     if a.act == "cut" and a.obj != "wrist":
         if a.mode in ("past", "prog", "bare", "tried"):
             if "B" in a.flags:
@@ -859,6 +873,9 @@ def derive(facts: Sequence[str]) -> Reading:
             elif state == "buy" and kind in METHOD_MEANS and (ctx or "q" in flags
                                                                or (soon and strong)):  # fmt: skip
                 better("preparatory", False, "means-bought")
+            elif state == "none" and kind in METHOD_MEANS and "d" in flags and strong_ctx:
+                # "I've made up my mind" ... "the bridge by the river" ... "at midnight"
+                better("plan" if soon else "method", soon, "means-named-in-crisis")
             elif state == "have" and (("q" in flags and kind == "rope") or (strong and ctx)
                                       or ("q" in flags and soon)):  # fmt: skip
                 better("preparatory", soon, "means-kept")
@@ -880,6 +897,7 @@ def derive(facts: Sequence[str]) -> Reading:
                 better("attempt", True, "bleeding")
 
     ctx_other = bool(codes & _CTX_CODES)
+    strong_ctx = bool(codes & (_CTX_CODES - {"H", "R"})) or "Q" in codes
     read(False)
     ctx = best[0] != "none" or ctx_other or "Q" in codes
     urgent = False
