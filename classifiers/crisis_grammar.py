@@ -735,6 +735,8 @@ def _overdose(a: _Act, ctx: bool, referent: bool) -> bool:
         return False
     if a.obj == "poison":
         return True
+    if a.obj in METHOD_MEANS and a.obj not in OVERDOSE_MEANS:
+        return False  # "take the train", "drink the sea water"
     if a.obj in METHOD_MEANS:
         return a.has("qd") or (not a.has("o") and (ctx or a.has("rp")))
     if a.obj == "pron":
@@ -758,7 +760,8 @@ def _act_level(
         if a.mode in ("past", "prog") and not a.has("lf"):
             return "preparatory", True, "on-the-way"
         return ("plan" if a.mode in ("intent", "bare") else "method"), soon, "goto-place"
-    if a.act == "use" and a.obj in _USE_MEANS and a.mode in _USE_MODES:
+    taken = a.act == "ingest" and a.obj in ("gun", "rope")  # "je pourrais prendre le fusil"
+    if ((a.act == "use" and a.obj in _USE_MEANS) or taken) and a.mode in _USE_MODES:
         a = _Act(a.mode, "jump" if a.obj in _GOTO_MEANS else "shoot", a.obj, a.flags)
     if a.has("u") and not a.has("gys") and a.mode not in ("past", "tried", "prog"):
         return "none", False, "history"  # "I used to be suicidal"
@@ -891,7 +894,7 @@ def derive(facts: Sequence[str]) -> Reading:
                 continue  # "goodbye everyone, see you after the holidays"
             elif f in ("G:strong", "G:weak2") or (f == "G:weak" and ctx):
                 better("intent", True, "goodbye")
-            elif f == "Q" and (ctx_other or any(m[1] in _PLANNED_MEANS for m in means)):
+            elif f == "Q" and any(m[1] in _PLANNED_MEANS for m in means):
                 better("plan", window_soon, "planned")
             elif f == "B" and ctx:
                 better("attempt", True, "bleeding")
