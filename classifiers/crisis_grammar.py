@@ -87,7 +87,8 @@ EMOJI: Final[dict[str, str]] = {
     "\U0001f52a": "knife",
     "\U0001f5e1": "knife",  # dagger
     "\U0001fa78": "blod",  # drop of blood
-    "\U0001fa62": "rope",  # knot
+    "\U0001fa62": "rope",
+    "\U0001faa2": "rope",  # knot
     "\U0001f309": "bridge",  # bridge at night
     "\U0001f682": "train",
     "\U0001f686": "train",
@@ -159,7 +160,17 @@ grammar, as are plural ``-es`` (toutes, veines)."""
 
 
 def _french_endings(pattern: str) -> str:
-    return _FR_ENDING.sub(r"\1e", pattern)
+    return _ELISION.sub(r"\1 ", _FR_ENDING.sub(r"\1e", pattern))
+
+
+_ELISION: Final = re.compile(
+    r"(?<![a-z\\])(j)(?=(?:aval|aim|aur|achet|esai|esay|ecri|ouvr|ir|ingurg|englout|enfil|atend"
+    r"|envisag|imagin|espe|abandon)[a-z]*(?![a-z]))"
+)
+"""The French "j'" the apostrophe's removal glued to a verb ("j'avale", "j'aimerais"):
+split again, in texts and patterns alike, so the verb has its subject ("quand mon mari
+part, j'avale..."). Verb stems only: "jeu", "jour", "juste", "javel" are words of their
+own, and "jai" stays one token as every pattern writes it."""
 
 
 _JME: Final = re.compile(r"(?<![a-z])j(me|te|men|ten|le|la|les|lai|y)(?![a-z])")
@@ -168,8 +179,9 @@ _JME: Final = re.compile(r"(?<![a-z])j(me|te|men|ten|le|la|les|lai|y)(?![a-z])")
 def fold_french(text: str) -> str:
     """``-er``, ``-ez``, ``-es`` at the end of a word of three letters or more read ``-e``
     (``me tuer`` and ``me tuée``, ``toutes prises`` and ``toute prise``); the chat's
-    ``jme``, ``jte`` read ``j me``, ``j te`` (``jme tue`` as ``je me tue``)."""
-    return _JME.sub(r"j \1", _FR_ENDING.sub(r"\1e", text))
+    ``jme``, ``jte`` read ``j me``, ``j te`` (``jme tue`` as ``je me tue``); elisions are
+    split (``_ELISION``)."""
+    return _JME.sub(r"j \1", _french_endings(text))
 
 
 def fold_pattern(pattern: str) -> str:
@@ -301,7 +313,7 @@ def _load_language(path: Path) -> _Language:
             if kind == "means":  # "all my", "the", "my" before a means: quantity, definite, own
                 prep = "(?:{prep} )?" if "prep" in words else ""  # "du", "sous le"...
                 raw = (
-                    "(?:(?P<q>{qty}) )?(?:(?P<d>{det}) )?(?:(?P<o>{own}) )?(?:{adj} )?"
+                    "(?:(?P<q>{qty}) )?(?:(?P<d>{det}) )?(?:(?P<o>{own}) )?(?:{adj} ){0,2}"
                     f"{prep}(?:{raw})"
                 )
             try:
