@@ -58,7 +58,9 @@ TIME_LETTERS: Final[dict[str, str]] = {
     "later": "l",
     "far": "f",
     "before": "u",
+    "habit": "h",
 }
+_NOT_SOON: Final = str.maketrans("", "", "ngys")
 """``before``: a habit of the past ("I used to be suicidal", "avant j'avais des idées
 noires"): ideation that is history, not an acute crisis."""
 METHOD_MEANS: Final = frozenset({"pills", "poison", "rope", "gun", "blade", "height", "train",
@@ -194,17 +196,29 @@ def fold_pattern(pattern: str) -> str:
 
 
 class _Fuzzy:
-    """Long tokens one edit (deletion, insertion, substitution, swap) from a key word."""
+    """Long tokens one edit (deletion, insertion, substitution, swap) from a key word; short
+    key words (four or five letters: "want", "veux") from two letters typed in the wrong
+    order only ("wnat", "vuex"), the commonest slip that still leaves them unmistakable."""
 
     def __init__(self, keys: Iterable[str], known: Iterable[str]) -> None:
+        keys = list(keys)
         self.keys = frozenset(k for k in keys if len(k) >= 6)
-        self.known = frozenset(known) | self.keys
+        short = frozenset(k for k in keys if 4 <= len(k) < 6)
+        self.known = frozenset(known) | self.keys | short
         self.index: dict[str, str] = {}
         for k in sorted(self.keys):
             for variant in _deletions(k) | {k}:
                 self.index.setdefault(variant, k)
+        self.swaps: dict[str, str] = {}
+        for k in sorted(short):
+            for i in range(len(k) - 1):
+                variant = k[:i] + k[i + 1] + k[i] + k[i + 2 :]
+                if variant != k and variant not in self.known:
+                    self.swaps.setdefault(variant, k)
 
     def __call__(self, token: str) -> str:
+        if 4 <= len(token) < 6:
+            return self.swaps.get(token, token)
         if len(token) < 6 or token in self.known or not token.isalpha():
             return token
         if token in self.index:
@@ -764,6 +778,9 @@ def _act_level(
     ``routine``: the message says the intake is the prescribed one ("as the doctor said")."""
     far = a.has("fl")
     soon = a.has("gysn") or (window_soon and a.mode in ("intent", "prog", "bare"))
+    if a.has("h") and a.mode not in ("past", "tried"):
+        soon = False  # "I often think of jumping on my way home": a habit, not a time
+        a = _Act(a.mode, a.act, a.obj, a.flags.translate(_NOT_SOON))
     method = a.obj in METHOD_MEANS
     overdose = _overdose(a, ctx, referent) and not (routine and not a.has("q"))
     if a.act == "goto":  # going to the bridge, the roof, the tracks: a plan in a crisis only
@@ -821,7 +838,9 @@ def _act_level(
         return "none", False, "how-many-die"  # "how many more have to die"
     if a.act == "die":
         return ("intent" if wish_soon else "wish_to_die"), wish_soon, "wish"
-    if a.mode in _ASKS or method or overdose or a.act not in ("kill", "doit"):
+    if a.mode in _ASKS:  # a question about a method, whenever asked, is no act within hours
+        return "method", False, "method-question"
+    if method or overdose or a.act not in ("kill", "doit"):
         return ("plan" if wish_soon else "method"), wish_soon, "method"
     return ("intent" if wish_soon else "active_ideation"), wish_soon, "ideation"
 

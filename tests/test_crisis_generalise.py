@@ -123,3 +123,27 @@ async def test_a_crisis_split_over_three_events_reaches_the_crisis_path(store: S
         results.append(await ingest(store, detector, "acme", event, assessor=assessor))
     assert [r.crisis for r in results] == [False, True, True]
     assert [r.imminent for r in results] == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("text", "imminent"),
+    [
+        ("I tried to kill myself three weeks ago", False),  # an attempt, long past
+        ("je pense souvent à sauter du pont en rentrant", False),  # a habit, not a time
+        ("I looked up how to tie a noose today", False),  # a question, whenever asked
+        ("I took 30 pills an hour ago", True),
+        ("je vais sauter du pont ce soir", True),
+    ],
+)
+def test_imminence_is_a_time_within_hours(
+    grammar: CrisisGrammar, text: str, imminent: bool
+) -> None:
+    r = grammar.read(text)
+    assert r.severity != "none" and r.imminent is imminent, r
+
+
+def test_short_key_words_survive_two_swapped_letters(grammar: CrisisGrammar) -> None:
+    """ "wnat", "vuex": swaps only, so "plis" (French for folds) stays itself."""
+    assert grammar.read("i dont wnat to be alive").severity == "ideation"
+    assert grammar.read("je vuex mourir").severity == "ideation"
+    assert grammar.fuzzy("plis") == "plis"
