@@ -759,6 +759,8 @@ def _overdose(a: _Act, ctx: bool, referent: bool) -> bool:
         return True
     if a.act not in ("ingest", "use"):
         return False
+    if a.mode in _ASKS and a.obj in OVERDOSE_MEANS:
+        return True  # "combien de cachets faut prendre pour..." asks for a dose
     if a.obj == "poison":
         return True
     if a.obj in METHOD_MEANS and a.obj not in OVERDOSE_MEANS:
@@ -819,6 +821,8 @@ def _act_level(
         if a.act == "die":
             return "none", False, "die-past"
         return "attempt", not far, "attempt"
+    if a.mode == "prog" and "c" in a.flags:  # "if ..., I'm jumping": a condition, not an act
+        a = _Act("intent", a.act, a.obj, a.flags)
     if a.mode == "prog":
         if a.act in ("kill", "doit", "die") or a.has("lgys"):  # "I'm ending it (tonight)"
             return ("plan" if method else "intent"), not a.has("l"), "announced"
