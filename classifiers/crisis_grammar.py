@@ -580,6 +580,8 @@ class _Clause:
 _SECOND_HALF: Final = frozenset({"pas", "plus", "jamais", "rien", "personne"})
 """The second half of a French negation, when a pattern holds it ("plus envie de vivre")."""
 _ASKS: Final = frozenset({"how", "count"})
+_NOT_BEFORE_PAST: Final = frozenset({"intent", "wish", "think", "would"})
+"""Modals a past tense ends ("I wanted to... I took", "tonight I swallowed"): the act is done."""
 """Questions about a method ("how do I...") or an amount ("how many pills...")."""
 _PLAY_DROPS: Final = frozenset({"wish", "think", "intent", "bare", "ask", "how", "count", "would"})
 """Modes a laugh drops ("i want to die lol"), unless a time within hours is named."""
@@ -607,9 +609,12 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
         return "D"  # the writer denies it ("I'd never...", "je vais pas...")
     if any(x.end <= anchor.start and c.same_clause(x.start, anchor.start) for x in c.of("hedge")):
         return "H"  # "not that I want to die, but...": said and denied at once, a signal
+    tense = act.attrs.get("tense", "base")
+    if modal is not None and tense == "past" and modal.attrs["mode"] in _NOT_BEFORE_PAST:
+        modal = None  # "earlier tonight I swallowed...": "tonight I" announces nothing here
     mode = act.attrs.get("mode") or (
         modal.attrs["mode"] if modal is not None else {"past": "past", "prog": "prog"}.get(
-            act.attrs.get("tense", "base"), "bare")
+            tense, "bare")
     )  # fmt: skip
     obj, flags = c.object_of(act, modal if mode in _ASKS else None)
     flags += c.times(act.start)

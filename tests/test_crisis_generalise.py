@@ -147,3 +147,18 @@ def test_short_key_words_survive_two_swapped_letters(grammar: CrisisGrammar) -> 
     assert grammar.read("i dont wnat to be alive").severity == "ideation"
     assert grammar.read("je vuex mourir").severity == "ideation"
     assert grammar.fuzzy("plis") == "plis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "earlier tonight i swallowed a handful of oxys",  # "tonight I" announces nothing here
+        "💊💊💊 all gone. i took them",  # pills named over and over: a quantity
+        "i'm in the bath with my wrists cut",
+        "j'ai pris tout ce qu'il y avait dans l'armoire à pharmacie",
+        "je suis dans le bain avec les poignets ouverts",
+    ],
+)
+def test_attempts_in_other_words_reach_attempt(grammar: CrisisGrammar, text: str) -> None:
+    r = grammar.read(text)
+    assert r.severity == "attempt" and r.imminent, r
