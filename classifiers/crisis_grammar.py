@@ -790,6 +790,17 @@ def _act_level(
         a = _Act(a.mode, a.act, a.obj, a.flags.translate(_NOT_SOON))
     method = a.obj in METHOD_MEANS
     overdose = _overdose(a, ctx, referent) and not (routine and not a.has("q"))
+    if (
+        routine
+        and a.act in ("od", "ingest", "use")
+        and not a.has("q")
+        and a.mode
+        not in (
+            "past",
+            "prog",
+        )
+    ):
+        return "none", False, "routine-dose"  # "how much tylenol is safe for a fever?"
     if a.act == "goto":  # going to the bridge, the roof, the tracks: a plan in a crisis only
         if a.obj not in _GOTO_MEANS or not ctx or a.mode in ("would", "count", "how", "ask"):
             return "none", False, "goto-no-context"
