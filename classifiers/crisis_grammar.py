@@ -21,6 +21,14 @@ tonight). :func:`derive` turns facts into a C-SSRS level and an ``imminent`` fla
 reads facts, it reads several messages as well as one: "I have 40 pills" then "I took them"
 is an attempt, "I'm going to do it" then "tonight" is imminent. The gateway keeps each
 message's facts for a few minutes (never its text) and derives over the last few.
+
+French is read with its chat spellings folded (``fold_french``): verb endings that sound
+alike (tuer, tué(e)(s), tuez), "j'" glued to a verb split off, "jme" as "j me". Other facts:
+``Q`` a plan or a decision ("I've worked it all out", "ma décision est prise": a plan when a
+means is named with it), ``K`` a goodbye with a return ("see you tomorrow": no farewell),
+``U`` the prescribed intake ("as the doctor said"), ``G:weak2`` / ``V:weak2`` a second weak
+goodbye or give-away in one message (as strong as one strong one); time letter ``u`` a
+habit of the past ("I used to be..."), ``h`` a habit ("often": no time within hours).
 """
 
 from __future__ import annotations
