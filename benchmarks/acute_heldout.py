@@ -1,6 +1,11 @@
 """The frozen held-out acute-crisis set through the gateway's event path. Trains nothing.
 
     python benchmarks/acute_heldout.py [--data ../shared/data] [--assessor classifier]
+    python benchmarks/acute_heldout.py --set benchmarks/dev/acute_dev.yaml --no-everyday
+
+``--set`` runs any YAML of the same schema instead (the synthetic development set
+``benchmarks/dev/acute_dev.yaml``, tuned on: its figures are never quality figures); its
+results are written under the set's own name.
 
 Every item of ``benchmarks/heldout/acute_crisis.yaml`` (never tuned on: see its README) is
 sent as ``user_message`` events of a user of its own, one minute apart (a split
@@ -268,12 +273,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-everyday", action="store_true")
     p.add_argument("--label", default="this branch")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--set", type=Path, default=HELDOUT, help="a YAML of the held-out schema")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
     torch.set_num_threads(1)
-    items = load_items()
+    items = load_items(args.set)
+    name = "acute_heldout" if args.set.resolve() == HELDOUT else args.set.stem
     stack, assessor = build(args.assessor)
 
     async def run() -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -285,10 +292,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     outcomes, everyday = asyncio.run(run())
     figs = figures(items, outcomes, stack_flags(stack, items))
-    report = markdown(figs, everyday, f"{args.label}, assessor {args.assessor}")
+    label = f"{args.label}, assessor {args.assessor}"
+    report = markdown(figs, everyday, label if name == "acute_heldout" else f"{name}: {label}")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "acute_heldout.md").write_text(report, encoding="utf-8")
-    (args.out / "acute_heldout.json").write_text(
+    (args.out / f"{name}.md").write_text(report, encoding="utf-8")
+    (args.out / f"{name}.json").write_text(
         json.dumps({"label": args.label, "heldout": figs, "everyday": everyday}, indent=1),
         encoding="utf-8",
     )

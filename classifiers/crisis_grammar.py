@@ -21,6 +21,14 @@ tonight). :func:`derive` turns facts into a C-SSRS level and an ``imminent`` fla
 reads facts, it reads several messages as well as one: "I have 40 pills" then "I took them"
 is an attempt, "I'm going to do it" then "tonight" is imminent. The gateway keeps each
 message's facts for a few minutes (never its text) and derives over the last few.
+
+French is read with its chat spellings folded (``fold_french``): verb endings that sound
+alike (tuer, tué(e)(s), tuez), "j'" glued to a verb split off, "jme" as "j me". Other facts:
+``Q`` a plan or a decision ("I've worked it all out", "ma décision est prise": a plan when a
+means is named with it), ``K`` a goodbye with a return ("see you tomorrow": no farewell),
+``U`` the prescribed intake ("as the doctor said"), ``G:weak2`` / ``V:weak2`` a second weak
+goodbye or give-away in one message (as strong as one strong one); time letter ``u`` a
+habit of the past ("I used to be..."), ``h`` a habit ("often": no time within hours).
 """
 
 from __future__ import annotations
@@ -57,11 +65,24 @@ TIME_LETTERS: Final[dict[str, str]] = {
     "recent": "p",
     "later": "l",
     "far": "f",
+    "before": "u",
+    "habit": "h",
 }
+_NOT_SOON: Final = str.maketrans("", "", "ngys")
+"""``before``: a habit of the past ("I used to be suicidal", "avant j'avais des idées
+noires"): ideation that is history, not an acute crisis."""
 METHOD_MEANS: Final = frozenset({"pills", "poison", "rope", "gun", "blade", "height", "train",
                                  "water", "car", "gas", "wrist"})  # fmt: skip
 """Means that name a method (a person, a time word or "them" do not)."""
 OVERDOSE_MEANS: Final = frozenset({"pills", "poison"})
+_USE_MEANS: Final = frozenset({"gun", "rope", "height", "train", "gas", "poison", "water"})
+"""Means one "uses" only to die ("I could use my dad's gun", "which bridge I'd use"): a
+knife or pills are used every day."""
+_USE_MODES: Final = frozenset({"would", "intent", "think", "wish", "ask", "how"})
+"""... when the writer would, will or wants to use them ("the army uses guns" is not)."""
+_GOTO_MEANS: Final = frozenset({"height", "train", "water"})
+"""Where going is a plan, when something else in the conversation says crisis ("once
+everyone's asleep I'm going up to the roof", "je monterai sur le toit")."""
 _MODE_GAP: Final = 3
 """At most this many words between a modal and its act ("going to just go and take")."""
 _OBJECT_GAP: Final = 4
@@ -76,7 +97,8 @@ EMOJI: Final[dict[str, str]] = {
     "\U0001f52a": "knife",
     "\U0001f5e1": "knife",  # dagger
     "\U0001fa78": "blod",  # drop of blood
-    "\U0001fa62": "rope",  # knot
+    "\U0001fa62": "rope",
+    "\U0001faa2": "rope",  # knot
     "\U0001f309": "bridge",  # bridge at night
     "\U0001f682": "train",
     "\U0001f686": "train",
@@ -121,10 +143,14 @@ def quick_fold(text: str) -> str:
     return squeeze(bare.lower())
 
 
+_LIGATURES: Final = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
+"""« nœud », « sœur », « cœur » read as typed without the ligature."""
+
+
 def prepare(text: str) -> str:
     """The text the grammar reads: folded, no apostrophes, emoji as words, one space
     between tokens, clause punctuation as tokens of its own."""
-    t = quick_fold(_NOOSE.sub(" hangnoose ", text))
+    t = quick_fold(_NOOSE.sub(" hangnoose ", text.translate(_LIGATURES)))
     for emoji, word in EMOJI.items():
         if emoji in t:
             t = t.replace(emoji, f" {word} ")
@@ -137,6 +163,37 @@ def prepare(text: str) -> str:
     return " ".join(t.split())
 
 
+_FR_ENDING: Final = re.compile(r"(?<![a-z\\])([a-z]{2,}?)(?:er|ez|es)(?![a-z])")
+"""French verb endings that sound alike and are written for one another in chat (tuer,
+tué(e)(s), tuez; avaler, avalées): folded to ``-e`` in texts and patterns of the French
+grammar, as are plural ``-es`` (toutes, veines)."""
+
+
+def _french_endings(pattern: str) -> str:
+    return _ELISION.sub(r"\1 ", _FR_ENDING.sub(r"\1e", pattern))
+
+
+_ELISION: Final = re.compile(
+    r"(?<![a-z\\])(j)(?=(?:aval|aim|aur|achet|esai|esay|ecri|ouvr|ir|ingurg|englout|enfil|atend"
+    r"|envisag|imagin|espe|abandon)[a-z]*(?![a-z]))"
+)
+"""The French "j'" the apostrophe's removal glued to a verb ("j'avale", "j'aimerais"):
+split again, in texts and patterns alike, so the verb has its subject ("quand mon mari
+part, j'avale..."). Verb stems only: "jeu", "jour", "juste", "javel" are words of their
+own, and "jai" stays one token as every pattern writes it."""
+
+
+_JME: Final = re.compile(r"(?<![a-z])j(me|te|men|ten|le|la|les|lai|y)(?![a-z])")
+
+
+def fold_french(text: str) -> str:
+    """``-er``, ``-ez``, ``-es`` at the end of a word of three letters or more read ``-e``
+    (``me tuer`` and ``me tuée``, ``toutes prises`` and ``toute prise``); the chat's
+    ``jme``, ``jte`` read ``j me``, ``j te`` (``jme tue`` as ``je me tue``); elisions are
+    split (``_ELISION``)."""
+    return _JME.sub(r"j \1", _french_endings(text))
+
+
 def fold_pattern(pattern: str) -> str:
     """A lexicon pattern folded as texts are: lower case, no accents, no apostrophes,
     repeated letters squeezed (patterns avoid upper-case escapes and ``\\b``). Not through
@@ -147,17 +204,29 @@ def fold_pattern(pattern: str) -> str:
 
 
 class _Fuzzy:
-    """Long tokens one edit (deletion, insertion, substitution, swap) from a key word."""
+    """Long tokens one edit (deletion, insertion, substitution, swap) from a key word; short
+    key words (four or five letters: "want", "veux") from two letters typed in the wrong
+    order only ("wnat", "vuex"), the commonest slip that still leaves them unmistakable."""
 
     def __init__(self, keys: Iterable[str], known: Iterable[str]) -> None:
+        keys = list(keys)
         self.keys = frozenset(k for k in keys if len(k) >= 6)
-        self.known = frozenset(known) | self.keys
+        short = frozenset(k for k in keys if 4 <= len(k) < 6)
+        self.known = frozenset(known) | self.keys | short
         self.index: dict[str, str] = {}
         for k in sorted(self.keys):
             for variant in _deletions(k) | {k}:
                 self.index.setdefault(variant, k)
+        self.swaps: dict[str, str] = {}
+        for k in sorted(short):
+            for i in range(len(k) - 1):
+                variant = k[:i] + k[i + 1] + k[i] + k[i + 2 :]
+                if variant != k and variant not in self.known:
+                    self.swaps.setdefault(variant, k)
 
     def __call__(self, token: str) -> str:
+        if 4 <= len(token) < 6:
+            return self.swaps.get(token, token)
         if len(token) < 6 or token in self.known or not token.isalpha():
             return token
         if token in self.index:
@@ -187,7 +256,8 @@ class _Entry:
     without any of them."""
 
 
-_TRIGGERS: Final = ("act", "means", "goodbye", "place", "note", "giveaway", "bleed", "hopeless")
+_TRIGGERS: Final = ("act", "means", "goodbye", "place", "note", "giveaway", "bleed", "hopeless",
+                     "plan")  # fmt: skip
 _COMMON: Final = frozenset(
     {"a", "an", "the", "to", "of", "in", "on", "at", "it", "is", "be", "do", "go"}
 )
@@ -214,7 +284,7 @@ class _Language:
 MENTION_KINDS: Final[tuple[str, ...]] = (
     "subject", "negation", "modal", "act", "means", "object", "time", "possess", "ready",
     "place", "goodbye", "note", "giveaway", "bleed", "hopeless", "cond", "laugh", "context",
-    "third", "resolve", "hedge",
+    "third", "resolve", "hedge", "plan", "back", "routine",
 )  # fmt: skip
 
 
@@ -252,6 +322,8 @@ def _load_language(path: Path) -> _Language:
         k: fold_pattern(re.sub(r"\s*\|\s*", "|", str(v).strip()))
         for k, v in (data.get("words") or {}).items()
     }
+    code = str(data.get("language", path.stem))
+    morph = _french_endings if code == "fr" else str
     kinds: dict[str, tuple[_Entry, ...]] = {}
     for kind in MENTION_KINDS:
         entries = []
@@ -263,13 +335,13 @@ def _load_language(path: Path) -> _Language:
             if kind == "means":  # "all my", "the", "my" before a means: quantity, definite, own
                 prep = "(?:{prep} )?" if "prep" in words else ""  # "du", "sous le"...
                 raw = (
-                    "(?:(?P<q>{qty}) )?(?:(?P<d>{det}) )?(?:(?P<o>{own}) )?(?:{adj} )?"
+                    "(?:(?P<q>{qty}) )?(?:(?P<d>{det}) )?(?:(?P<o>{own}) )?(?:{adj} ){0,2}"
                     f"{prep}(?:{raw})"
                 )
             try:
-                full = _expand(raw, words)
+                full = morph(_expand(raw, words))
                 keys = required_words(re.sub(r"\(\?P<[a-z]+>", "(?:", full), shortest=1)
-                entries.append(_Entry(_compile(full), attrs, _expand(core, words), keys))
+                entries.append(_Entry(_compile(full), attrs, morph(_expand(core, words)), keys))
             except re.error as exc:
                 raise GrammarError(f"{path.name}/{kind}: {raw!r}: {exc}") from exc
         kinds[kind] = tuple(entries)
@@ -278,7 +350,9 @@ def _load_language(path: Path) -> _Language:
     # One alternation of every trigger pattern, each without its own word boundaries: a
     # cheap (over-)approximation that lets most messages skip the mention search.
     common = _COMMON | frozenset(
-        fold_pattern(f"{data.get('function_words', '')} {data.get('common_words', '')}").split()
+        morph(
+            fold_pattern(f"{data.get('function_words', '')} {data.get('common_words', '')}")
+        ).split()
     )
     keyed: set[str] = set()
     sources = []
@@ -290,14 +364,14 @@ def _load_language(path: Path) -> _Language:
         else:
             keyed |= needed
     return _Language(
-        code=str(data.get("language", path.stem)),
+        code=code,
         kinds=kinds,
         trigger_words=frozenset(keyed),
         trigger=re.compile("(?:^| )(?:" + "|".join(sources) + ")") if sources else None,
-        idioms=_compile("|".join(f"(?:{_expand(fold_pattern(p), words)})" for p in idioms))
+        idioms=_compile("|".join(f"(?:{morph(_expand(fold_pattern(p), words))})" for p in idioms))
         if idioms
         else None,
-        breaks=_compile(_expand(fold_pattern(str(breaks)), words)) if breaks else None,
+        breaks=_compile(morph(_expand(fold_pattern(str(breaks)), words))) if breaks else None,
         fuzzy_keys=tuple(fold_pattern(str(k)) for k in data.get("fuzzy") or []),
         known=tuple(fold_pattern(str(k)) for k in data.get("not_fuzzy") or []),
         function_words=frozenset(fold_pattern(str(data.get("function_words", ""))).split()),
@@ -497,24 +571,25 @@ class _Clause:
             if lo <= x.start and x.start - act.end <= _OBJECT_GAP \
                     and self.same_clause(x.start, act.start):  # fmt: skip
                 return x.attrs["means"], _flags(x.groups, x.attrs) + _flags(act.groups, act.attrs)
+        places = {"jump": _GOTO_MEANS, "drown": _GOTO_MEANS, "use": _USE_MEANS}.get(
+            act.attrs["act"], frozenset()
+        )
+        for x in self.of("means"):  # "the bridge ... jumping off it", "which bridge I'd use"
+            if x.attrs["means"] in places and self.same_sentence(x.start, act.start):
+                return x.attrs["means"], _flags(x.groups, x.attrs) + _flags(act.groups, act.attrs)
         for x in self.of("object"):
             if act.end <= x.start <= act.end + 1 and self.same_clause(x.start, act.start):
                 return "pron", _flags(x.groups, x.attrs) + _flags(act.groups, act.attrs)
         if act.groups.get("pro"):
             return "pron", _flags(act.groups, act.attrs)
-        if act.attrs["act"] in ("jump", "drown"):
-            for x in self.of("means"):
-                if x.attrs["means"] in ("height", "train", "water") \
-                        and self.same_sentence(x.start, act.start):  # fmt: skip
-                    return x.attrs["means"], _flags(x.groups, x.attrs) + _flags(
-                        act.groups, act.attrs
-                    )
         return "none", _flags(act.groups, act.attrs)
 
 
 _SECOND_HALF: Final = frozenset({"pas", "plus", "jamais", "rien", "personne"})
 """The second half of a French negation, when a pattern holds it ("plus envie de vivre")."""
 _ASKS: Final = frozenset({"how", "count"})
+_NOT_BEFORE_PAST: Final = frozenset({"intent", "wish", "think", "would"})
+"""Modals a past tense ends ("I wanted to... I took", "tonight I swallowed"): the act is done."""
 """Questions about a method ("how do I...") or an amount ("how many pills...")."""
 _PLAY_DROPS: Final = frozenset({"wish", "think", "intent", "bare", "ask", "how", "count", "would"})
 """Modes a laugh drops ("i want to die lol"), unless a time within hours is named."""
@@ -524,6 +599,13 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
     """The fact of one act mention: ``A:...``, or a mark (``Y`` someone else's, ``D``
     denied, ``H`` hedged, ``L`` laughed off, ``X`` play), or None (nothing said)."""
     needs = act.attrs.get("needs")
+    if needs == "means":  # "ça suffit ?" is about pills only when pills are named
+        if not any(
+            x.attrs["means"] in OVERDOSE_MEANS and c.same_sentence(x.start, act.start)
+            for x in c.of("means")
+        ):
+            return None
+        needs = None
     modal = c.ask_before(act) if needs == "how" else c.modal_before(act)
     if needs and (modal is None or (needs == "how" and modal.attrs["mode"] not in _ASKS)):
         return None  # "suicide", "die", "end it" alone say nothing of the writer
@@ -535,9 +617,12 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
         return "D"  # the writer denies it ("I'd never...", "je vais pas...")
     if any(x.end <= anchor.start and c.same_clause(x.start, anchor.start) for x in c.of("hedge")):
         return "H"  # "not that I want to die, but...": said and denied at once, a signal
+    tense = act.attrs.get("tense", "base")
+    if modal is not None and tense == "past" and modal.attrs["mode"] in _NOT_BEFORE_PAST:
+        modal = None  # "earlier tonight I swallowed...": "tonight I" announces nothing here
     mode = act.attrs.get("mode") or (
         modal.attrs["mode"] if modal is not None else {"past": "past", "prog": "prog"}.get(
-            act.attrs.get("tense", "base"), "bare")
+            tense, "bare")
     )  # fmt: skip
     obj, flags = c.object_of(act, modal if mode in _ASKS else None)
     flags += c.times(act.start)
@@ -580,6 +665,8 @@ def _means_fact(c: _Clause, means: Mention) -> str | None:
 
 def _facts(lang: _Language, text: str) -> list[str]:
     """The facts of one prepared text in one language."""
+    if lang.code == "fr":
+        text = fold_french(text)
     idiom = False
     if lang.idioms is not None:
         text, found = lang.idioms.subn(" ~ ", text)
@@ -591,7 +678,7 @@ def _facts(lang: _Language, text: str) -> list[str]:
         times = [f"T:{e.attrs['time']}" for e in lang.kinds["time"] if e.pattern.search(text)]
         marks = [
             code
-            for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y"))
+            for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y"), ("back", "K"))
             if any(e.pattern.search(text) for e in lang.kinds[kind])
         ]
         return times + marks + (["I"] if idiom else [])
@@ -618,22 +705,45 @@ def _facts(lang: _Language, text: str) -> list[str]:
     for place in c.of("place"):
         if c.person(place.start) == "first" and not c.negated(place, place):
             facts.append(f"P:{place.attrs.get('strength', 'strong')}:{c.times(place.start)}")
-    for kind, code in (("note", "N"), ("giveaway", "V"), ("bleed", "B"), ("resolve", "R")):
+    for kind, code in (("note", "N"), ("giveaway", "V"), ("bleed", "B"), ("resolve", "R"),
+                       ("plan", "Q")):  # fmt: skip
+        weak = 0
         for x in c.of(kind):
             if c.person(x.start) == "first" and not c.negated(x, x):
-                facts.append(code + (":weak" if x.attrs.get("strength") == "weak" else ""))
-    for x in c.of("goodbye"):
-        facts.append(f"G:{x.attrs.get('strength', 'strong')}")
+                if x.attrs.get("strength") != "weak":
+                    facts.append(code)
+                    continue
+                weak += 1
+                facts.append(code + (":weak" if weak == 1 else ":weak2"))
+    said: set[str] = set()
+    for x in _apart(c.of("goodbye")):
+        strength = x.attrs.get("strength", "strong")
+        words = " ".join(tokens.words[x.start : x.end])
+        two = strength == "weak" and bool(said) and words not in said
+        if strength == "weak":
+            said.add(words)
+        facts.append("G:weak2" if two else f"G:{strength}")
     for x in c.of("hopeless"):
         if not c.negated(x, x) and c.person(x.start) == "first":
             facts.append("H")
-    for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y")):
+    for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y"), ("back", "K"),
+                       ("routine", "U")):  # fmt: skip
         if c.of(kind):
             facts.append(code)
     facts.extend(f"T:{x.attrs['time']}" for x in c.of("time"))
     if idiom:
         facts.append("I")
     return facts
+
+
+def _apart(mentions: Sequence[Mention]) -> list[Mention]:
+    """Mentions that do not overlap (the longest first at each place): two weak goodbyes
+    are two things said, not one pattern matched twice."""
+    out: list[Mention] = []
+    for x in sorted(mentions, key=lambda m: (m.start, -m.end)):
+        if not out or x.start >= out[-1].end:
+            out.append(x)
+    return out
 
 
 # --------------------------------------------------------------------------- derive
@@ -662,8 +772,12 @@ def _overdose(a: _Act, ctx: bool, referent: bool) -> bool:
         return True
     if a.act not in ("ingest", "use"):
         return False
+    if a.mode in _ASKS and a.obj in OVERDOSE_MEANS:
+        return True  # "combien de cachets faut prendre pour..." asks for a dose
     if a.obj == "poison":
         return True
+    if a.obj in METHOD_MEANS and a.obj not in OVERDOSE_MEANS:
+        return False  # "take the train", "drink the sea water"
     if a.obj in METHOD_MEANS:
         return a.has("qd") or (not a.has("o") and (ctx or a.has("rp")))
     if a.obj == "pron":
@@ -671,13 +785,41 @@ def _overdose(a: _Act, ctx: bool, referent: bool) -> bool:
     return a.obj == "none" and referent and a.mode in ("past", "prog")
 
 
-def _act_level(a: _Act, ctx: bool, referent: bool, window_soon: bool) -> tuple[Cssrs, bool, str]:
+def _act_level(
+    a: _Act, ctx: bool, referent: bool, window_soon: bool, routine: bool = False
+) -> tuple[Cssrs, bool, str]:
     """One act's level and imminence. ``ctx``: other crisis facts in the window;
-    ``referent``: pills, poison or another means was named (what "them" may be)."""
+    ``referent``: pills, poison or another means was named (what "them" may be);
+    ``routine``: the message says the intake is the prescribed one ("as the doctor said")."""
     far = a.has("fl")
     soon = a.has("gysn") or (window_soon and a.mode in ("intent", "prog", "bare"))
+    if a.has("h") and a.mode not in ("past", "tried"):
+        soon = False  # "I often think of jumping on my way home": a habit, not a time
+        a = _Act(a.mode, a.act, a.obj, a.flags.translate(_NOT_SOON))
     method = a.obj in METHOD_MEANS
-    overdose = _overdose(a, ctx, referent)
+    overdose = _overdose(a, ctx, referent) and not (routine and not a.has("q"))
+    if (
+        routine
+        and a.act in ("od", "ingest", "use")
+        and not a.has("q")
+        and a.mode
+        not in (
+            "past",
+            "prog",
+        )
+    ):
+        return "none", False, "routine-dose"  # "how much tylenol is safe for a fever?"
+    if a.act == "goto":  # going to the bridge, the roof, the tracks: a plan in a crisis only
+        if a.obj not in _GOTO_MEANS or not ctx or a.mode in ("would", "count", "how", "ask"):
+            return "none", False, "goto-no-context"
+        if a.mode in ("past", "prog") and not a.has("lf"):
+            return "preparatory", True, "on-the-way"
+        return ("plan" if a.mode in ("intent", "bare") else "method"), soon, "goto-place"
+    taken = a.act == "ingest" and a.obj in ("gun", "rope")  # "je pourrais prendre le fusil"
+    if ((a.act == "use" and a.obj in _USE_MEANS) or taken) and a.mode in _USE_MODES:
+        a = _Act(a.mode, "jump" if a.obj in _GOTO_MEANS else "shoot", a.obj, a.flags)
+    if a.has("u") and not a.has("gys") and a.mode not in ("past", "tried", "prog"):
+        return "none", False, "history"  # "I used to be suicidal"
     if a.act in ("ingest", "use"):
         if not overdose:
             return "none", False, "ingest-routine"
@@ -691,6 +833,8 @@ def _act_level(a: _Act, ctx: bool, referent: bool, window_soon: bool) -> tuple[C
         return "none", False, "die-hyperbole"
     if a.act == "jump" and not (method or ctx):
         return "none", False, "jump-no-place"
+    if a.act == "cut" and "B" in a.flags and a.mode in ("past", "prog", "bare", "tried"):
+        return "attempt", True, "cut-bleeding"  # "I cut my wrist and it won't stop"
     if a.act == "cut" and a.obj != "wrist":
         if a.mode in ("past", "prog", "bare", "tried"):
             if "B" in a.flags:
@@ -701,6 +845,8 @@ def _act_level(a: _Act, ctx: bool, referent: bool, window_soon: bool) -> tuple[C
         if a.act == "die":
             return "none", False, "die-past"
         return "attempt", not far, "attempt"
+    if a.mode == "prog" and "c" in a.flags:  # "if ..., I'm jumping": a condition, not an act
+        a = _Act("intent", a.act, a.obj, a.flags)
     if a.mode == "prog":
         if a.act in ("kill", "doit", "die") or a.has("lgys"):  # "I'm ending it (tonight)"
             return ("plan" if method else "intent"), not a.has("l"), "announced"
@@ -720,12 +866,17 @@ def _act_level(a: _Act, ctx: bool, referent: bool, window_soon: bool) -> tuple[C
         return "none", False, "how-many-die"  # "how many more have to die"
     if a.act == "die":
         return ("intent" if wish_soon else "wish_to_die"), wish_soon, "wish"
-    if a.mode in _ASKS or method or overdose or a.act not in ("kill", "doit"):
+    if a.mode in _ASKS:  # a question about a method, whenever asked, is no act within hours
+        return "method", False, "method-question"
+    if method or overdose or a.act not in ("kill", "doit"):
         return ("plan" if wish_soon else "method"), wish_soon, "method"
     return ("intent" if wish_soon else "active_ideation"), wish_soon, "ideation"
 
 
-_CTX_CODES: Final = frozenset({"G:strong", "N", "H", "R", "P:strong"})
+_CTX_CODES: Final = frozenset({"G:strong", "G:weak2", "N", "H", "R", "P:strong"})
+_PLANNED_MEANS: Final = frozenset({"pills", "poison", "rope", "gun", "gas"})
+"""Means that, named beside "I've worked it all out", make it a plan on their own (a
+height, a train or water need more: "I've planned the day, we take the train")."""
 _HARMLESS: Final = frozenset({"ingest-routine", "jump-no-place"})
 """Rules that set an act aside for what it applies to (not for want of context)."""
 _VETO_CODES: Final = frozenset({"Y", "L", "X", "D"})
@@ -745,6 +896,11 @@ def derive(facts: Sequence[str]) -> Reading:
     window_soon = bool(times & {"now", "tonight", "today", "soon"})
     referent = any(m[1] in METHOD_MEANS and ("q" in m[3] or m[2] != "none") for m in means) \
         or any(a.obj in METHOD_MEANS and a.has("q") for a in acts)  # fmt: skip
+    routine, back = "U" in codes, "K" in codes
+    # Said with a goodbye or "it's done", "them" and "everything" swallowed are the pills.
+    soft = bool(codes & {"G:weak", "G:weak2", "G:strong", "N", "N:weak"}) or any(
+        a.act == "doit" and a.mode in ("past", "prog") for a in acts
+    )
     best: tuple[Cssrs, bool, str] = ("none", False, "")
 
     urgent = harmless = False
@@ -760,19 +916,28 @@ def derive(facts: Sequence[str]) -> Reading:
         for a in acts:
             if "B" in codes and a.act == "cut":
                 a = _Act(a.mode, a.act, a.obj, a.flags + "B")
-            level, imminent, why = _act_level(a, ctx, referent, window_soon)
+            known = referent or (
+                soft and a.mode in ("past", "prog") and (a.obj == "pron" or a.has("q"))
+            )
+            level, imminent, why = _act_level(a, ctx, known, window_soon, routine)
             # The act's object says it is harmless: "took my vitamins", "jump in the pool".
             harmless = harmless or (why in _HARMLESS and a.obj != "none")
             better(level, imminent, why)
         for _, kind, state, flags in means:
             soon = bool(_SOON & set(flags)) or window_soon
             strong = "q" in flags or "d" in flags or kind in ("rope", "gun", "poison")
-            if state == "ready" and (strong or ctx):
+            if state == "ready" and kind not in _GOTO_MEANS and (strong or ctx):
                 better("preparatory", True, "means-at-hand")
             elif state == "stock" and kind in METHOD_MEANS:
                 better("preparatory", soon and ctx, "means-stocked")
-            elif state == "buy" and kind in METHOD_MEANS and (ctx or "q" in flags or soon):
+            elif routine and "q" not in flags:
+                continue  # "picked up my prescription, taking it like the doctor said"
+            elif state == "buy" and kind in METHOD_MEANS and (ctx or "q" in flags
+                                                               or (soon and strong)):  # fmt: skip
                 better("preparatory", False, "means-bought")
+            elif state == "none" and kind in METHOD_MEANS and "d" in flags and strong_ctx:
+                # "I've made up my mind" ... "the bridge by the river" ... "at midnight"
+                better("plan" if soon else "method", soon, "means-named-in-crisis")
             elif state == "have" and (("q" in flags and kind == "rope") or (strong and ctx)
                                       or ("q" in flags and soon)):  # fmt: skip
                 better("preparatory", soon, "means-kept")
@@ -782,15 +947,21 @@ def derive(facts: Sequence[str]) -> Reading:
                     better("preparatory", True, "at-the-place")
             elif f == "N" or (f == "N:weak" and ctx):
                 better("preparatory", "G:strong" in codes or window_soon, "note")
-            elif f == "V" or (f == "V:weak" and ctx):
+            elif f in ("V", "V:weak2") or (f == "V:weak" and ctx):
                 better("preparatory", False, "giving-away")
-            elif f == "G:strong" or (f == "G:weak" and ctx):
+            elif back and f.startswith("G:"):
+                continue  # "goodbye everyone, see you after the holidays"
+            elif f in ("G:strong", "G:weak2") or (f == "G:weak" and ctx):
                 better("intent", True, "goodbye")
+            elif f == "Q" and any(m[1] in _PLANNED_MEANS for m in means):
+                better("plan", window_soon, "planned")
             elif f == "B" and ctx:
                 better("attempt", True, "bleeding")
 
+    ctx_other = bool(codes & _CTX_CODES)
+    strong_ctx = bool(codes & (_CTX_CODES - {"H", "R"})) or "Q" in codes
     read(False)
-    ctx = best[0] != "none" or bool(codes & _CTX_CODES)
+    ctx = best[0] != "none" or ctx_other or "Q" in codes
     urgent = False
     read(ctx)
     level, _, why = best
@@ -858,7 +1029,9 @@ def merge(history: Sequence[Sequence[str]], current: Sequence[str]) -> Reading:
     and of the current one, derived together. Laughter, play or an idiom in an earlier
     message does not excuse the current one: those codes are dropped from the history. A
     message that names only a time lends it to the acts of the last message that had any."""
-    earlier = [[f for f in message if f not in ("L", "X", "I", "D", "Y")] for message in history]
+    earlier = [
+        [f for f in message if f not in ("L", "X", "I", "D", "Y", "K", "U")] for message in history
+    ]
     times = "".join(sorted({TIME_LETTERS[f[2:]] for f in current if f.startswith("T:")}))
     if times and all(f.startswith("T:") for f in current):
         for message in reversed(earlier):  # "tonight" after "I'm going to do it"

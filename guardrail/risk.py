@@ -205,7 +205,7 @@ CONVERSATION: Final = timedelta(minutes=15)
 """How long a message's crisis facts are kept to be read with the next ones."""
 CONVERSATION_TURNS: Final = 3
 """How many earlier messages (within ``CONVERSATION``) are read with the current one."""
-_CARRIED: Final = frozenset("AMPGNVBHR")
+_CARRIED: Final = frozenset("AMPGNVBHRQ")
 """Fact kinds worth keeping for later messages (a time alone, laughter or a third person's
 act tell a later message nothing)."""
 
