@@ -319,13 +319,17 @@ def _pattern_words(lexicons: tuple[Lexicon, ...]) -> frozenset[str]:
     return frozenset(words)
 
 
-def _unglue(word: str) -> str | None:
-    """``word`` with a key phrase written as one word spelt out, if it holds one."""
+def _unglue(word: str, vocabulary: Vocabulary) -> str | None:
+    """``word`` with a key phrase written as one word spelt out, if it holds one and what
+    is glued around it is words too ("goodies" holds "godie" and a bare "s": no)."""
     squeezed = _squeeze(word)
     m = _glued().search(squeezed)
     if m is None or m.start() > 4 or len(squeezed) - m.end() > 4:
         return None  # none, or a long word that happens to hold the letters
     before, after = squeezed[: m.start()], squeezed[m.end() :]
+    known = vocabulary.known | vocabulary.words | FUNCTION_WORDS
+    if any(part and (len(part) < 2 or part not in known) for part in (before, after)):
+        return None
     return " ".join(p for p in (before, GLUED[m.group()], after) if p)
 
 
@@ -382,7 +386,7 @@ def _word(word: str, vocabulary: Vocabulary, spelt: bool) -> str:
     compound = len(parts) > 1
     read = "".join(p if p in "'-" else _part(p, vocabulary, compound) for p in parts)
     if read == core and len(core) >= 6:
-        read = _unglue(core) or core
+        read = _unglue(core, vocabulary) or core
     if read == core and spelt and len(core) >= 4:
         read = _segment(core, vocabulary) or core
     return lead + read + trail

@@ -132,5 +132,14 @@ def test_real_words_are_never_corrected_into_key_words() -> None:
         assert not caught(text)
 
 
+def test_a_glued_key_phrase_needs_words_around_it() -> None:
+    """ "goodies" squeezes to "godies", which holds "godie" and a bare "s": a real word, not
+    "go die"; a key phrase glued to a word ("kilyourselfnow") is still read."""
+    for text in ("Thanks for all the goodies!", "des goodies pour toi"):
+        assert not caught(text), text
+    for text in ("kilyourselfnow", "gokilyourself tonight"):
+        assert caught(text), text
+
+
 def test_the_word_lists_are_the_pii_pipelines() -> None:
     assert set(WORD_LISTS) == set(PIPELINE_PACKAGES.values())
