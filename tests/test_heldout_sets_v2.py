@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from classifiers.results import SENSITIVE_CATEGORIES
+
 HELDOUT = Path(__file__).resolve().parent.parent / "benchmarks" / "heldout"
 
 Item = dict[str, Any]
@@ -53,20 +55,7 @@ ADULT_CUES = {
 }
 HARD_NEGATIVE_CUES = {"parent_of_child", "teacher", "past_self"}
 
-CATEGORIES = {
-    "health",
-    "self_harm",
-    "sexuality",
-    "orientation_gender",
-    "pregnancy_fertility",
-    "substance_use",
-    "religion",
-    "politics",
-    "finances",
-    "legal",
-    "domestic_violence",
-    "ethnic_origin_immigration",
-}
+CATEGORIES = set(SENSITIVE_CATEGORIES)
 POSITIONS = {"preview", "body"}
 BENIGN_KINDS = {"benign_personal", "benign_everyday", "hard_negative"}
 

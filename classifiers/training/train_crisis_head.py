@@ -48,6 +48,7 @@ from classifiers.data import default_data_dir
 from classifiers.heads import MLPHead
 from classifiers.lexicons import default_lexicon
 from classifiers.training import corpora as C
+from classifiers.training.train_message_heads import fit
 
 WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
 SYNTHETIC: Final = Path(__file__).resolve().parent / "synthetic" / "crisis.jsonl"
@@ -116,28 +117,6 @@ def examples(data: Path, everyday_cap: int, seed: int) -> list[Example]:
     return deduped
 
 
-def fit(
-    x: Matrix, y: npt.NDArray[np.int64], w: npt.NDArray[np.float64], c: float, seed: int
-) -> tuple[Matrix, Matrix]:
-    """Class-balanced L2 logistic regression on standardised inputs, folded to (W, b)."""
-    from sklearn.linear_model import LogisticRegression
-
-    from classifiers.heads import fold_standardisation
-    from classifiers.training.common import fit_scaler
-
-    scaler = fit_scaler(x, w)
-    pos, neg = w[y == 1].sum(), w[y == 0].sum()
-    wb = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
-    clf = LogisticRegression(C=c, max_iter=5000, random_state=seed)
-    clf.fit(scaler.transform(x), y, sample_weight=wb)
-    return fold_standardisation(
-        clf.coef_.T.astype(np.float32),
-        clf.intercept_.astype(np.float32),
-        scaler.mean_.astype(np.float32),
-        scaler.scale_.astype(np.float32),
-    )
-
-
 def sigmoid(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))
 
@@ -200,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         best: tuple[float, float, tuple[Matrix, Matrix]] | None = None
         tried = []
         for c in C_GRID:
-            wb = fit(x[tr], y[tr, j], w[tr], c, args.seed)
+            wb = fit(x[tr], y[tr, j], w[tr], c, args.seed, max_iter=5000)
             ap = auprc(y[va, j], sigmoid((x[va] @ wb[0] + wb[1])[:, 0].astype(np.float64)))
             tried.append({"c": c, "val_auprc": round(ap, 4)})
             if progress:

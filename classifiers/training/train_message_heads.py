@@ -84,7 +84,12 @@ Matrix = npt.NDArray[np.float32]
 
 
 def fit(
-    x: Matrix, y: npt.NDArray[np.int64], w: npt.NDArray[np.float64], c: float, seed: int
+    x: Matrix,
+    y: npt.NDArray[np.int64],
+    w: npt.NDArray[np.float64],
+    c: float,
+    seed: int,
+    max_iter: int = 3000,
 ) -> tuple[Matrix, Matrix]:
     """Class-balanced L2 logistic regression on standardised inputs, folded to (W, b)."""
     from sklearn.linear_model import LogisticRegression
@@ -94,7 +99,7 @@ def fit(
     scaler = fit_scaler(x, w)
     pos, neg = w[y == 1].sum(), w[y == 0].sum()
     wb = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
-    clf = LogisticRegression(C=c, max_iter=3000, random_state=seed)
+    clf = LogisticRegression(C=c, max_iter=max_iter, random_state=seed)
     clf.fit(scaler.transform(x), y, sample_weight=wb)
     return fold_standardisation(
         clf.coef_.T.astype(np.float32),

@@ -10,14 +10,14 @@ outreach), never read from the clock here: replay and tests depend on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 from guardrail.models import Kind
 from guardrail.state.common import ClaimState as ClaimState
-from guardrail.state.common import ConsentChange, ConsentOutcome
+from guardrail.state.common import ConsentChange, ConsentOutcome, from_epoch
 from guardrail.state.common import IdempotencyClaim as IdempotencyClaim
 
 CapScope = Literal["bot", "all_bots"]
@@ -397,6 +397,25 @@ class SensitiveMemory:
     """Category -> the latest message in which the user disclosed it to this bot."""
     preferences: Mapping[str, TopicPreference] = field(default_factory=dict)
     """Category (or ``*``) -> the latest preference for this bot, or for every bot."""
+
+    @classmethod
+    def from_rows(
+        cls,
+        disclosed: Iterable[tuple[str, float]],
+        preferences: Iterable[tuple[str, str, float, str]],
+    ) -> SensitiveMemory:
+        """From stored rows, as every store keeps them: (category, epoch) disclosures and
+        (category, state, epoch, source) preferences of this bot and of every bot, in any
+        order; per category the latest preference wins, whoever set it."""
+        latest: dict[str, TopicPreference] = {}
+        for category, state, ts, source in sorted(preferences, key=lambda row: float(row[2])):
+            latest[str(category)] = TopicPreference(
+                cast(TopicState, state), from_epoch(float(ts)), str(source)
+            )
+        return cls(
+            disclosed={str(c): from_epoch(float(ts)) for c, ts in disclosed},
+            preferences=latest,
+        )
 
     def do_not_mention(self, categories: Sequence[str]) -> frozenset[str]:
         """Of ``categories``, those the user asked to forget and has not brought up since."""

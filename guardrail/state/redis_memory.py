@@ -26,10 +26,8 @@ from guardrail.state.base import (
     ALL_TOPICS,
     EventWrite,
     SensitiveMemory,
-    TopicPreference,
-    TopicState,
 )
-from guardrail.state.common import ALL_BOTS, KeyTtls, from_epoch, to_epoch
+from guardrail.state.common import ALL_BOTS, KeyTtls, to_epoch
 
 # KEYS: the topics hash; ARGV: field, state, ts, source, TTL s
 PREFER = """
@@ -110,19 +108,14 @@ class RedisMemory:
                 pipe.zrange(f"{tag}:sens:{b}", 0, -1, withscores=True)
                 pipe.hgetall(f"{tag}:topics")
                 disclosed, topics = await pipe.execute()
-        found: list[tuple[str, TopicPreference]] = []
+        found: list[tuple[str, str, float, str]] = []
         for name, value in cast(dict[str, str], topics).items():
             owner, _, category = name.partition("|")
             if owner not in (b, ALL_BOTS):
                 continue
             state, ts, source = value.split("|", 2)
-            found.append((category, TopicPreference(cast(TopicState, state),
-                                                    from_epoch(float(ts)), source)))  # fmt: skip
-        preferences = dict(sorted(found, key=lambda kv: kv[1].ts))  # the latest wins
-        return SensitiveMemory(
-            disclosed={str(c): from_epoch(float(s)) for c, s in disclosed},
-            preferences=preferences,
-        )
+            found.append((category, state, float(ts), source))
+        return SensitiveMemory.from_rows(disclosed, found)
 
     async def set_follow_ups(
         self,

@@ -16,16 +16,14 @@ import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Literal, cast
+from typing import Literal
 
 from guardrail.state.base import (
     ALL_TOPICS,
     EventWrite,
     SensitiveMemory,
-    TopicPreference,
-    TopicState,
 )
-from guardrail.state.common import ALL_BOTS, from_epoch, to_epoch
+from guardrail.state.common import ALL_BOTS, to_epoch
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS sensitive_disclosures (
@@ -97,15 +95,7 @@ class SQLiteMemory:
                 " WHERE tenant = ? AND user = ? AND bot IN (?, ?) ORDER BY ts",
                 (tenant, user, bot, ALL_BOTS),
             ).fetchall()
-        preferences: dict[str, TopicPreference] = {}
-        for category, state, ts, source in prefs:  # ascending: the latest wins
-            preferences[str(category)] = TopicPreference(
-                cast(TopicState, state), from_epoch(float(ts)), str(source)
-            )
-        return SensitiveMemory(
-            disclosed={str(c): from_epoch(float(ts)) for c, ts in disclosed},
-            preferences=preferences,
-        )
+        return SensitiveMemory.from_rows(disclosed, prefs)
 
     async def set_follow_ups(
         self,

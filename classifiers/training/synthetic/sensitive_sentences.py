@@ -24,23 +24,13 @@ from __future__ import annotations
 
 from typing import Final
 
+from classifiers.results import SENSITIVE_CATEGORIES
+
 Topic = str | tuple[str, ...]
 """A topic, or (topic, extra category, ...)."""
 
-CATEGORIES: Final = (
-    "health",
-    "self_harm",
-    "sexuality",
-    "orientation_gender",
-    "pregnancy_fertility",
-    "substance_use",
-    "religion",
-    "politics",
-    "finances",
-    "legal",
-    "domestic_violence",
-    "ethnic_origin_immigration",
-)
+CATEGORIES: Final = SENSITIVE_CATEGORIES
+"""The sensitive head's labels, in its order."""
 
 # --------------------------------------------------------------------------- English
 
