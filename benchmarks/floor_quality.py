@@ -14,13 +14,15 @@ Sets:
 
 - ``dev``: ``benchmarks/dev/encouragement_dev.yaml`` and its obfuscations
   (``tests/obfuscation.py``, seeded): synthetic, and the floor was tuned on it;
-- ``heldout`` (``--heldout``): the frozen ``benchmarks/heldout/encouragement_adversarial.yaml``,
+- ``--set PATH``: any set of the held-out schema read as development, e.g. the retired
+  ``benchmarks/dev/encouragement_adversarial_v1.yaml`` (tuned on since 2026-12-07);
+- ``heldout`` (``--heldout``): the frozen ``benchmarks/heldout/encouragement_adversarial_v2.yaml``,
   per class and language; never tuned on (run it once, at the end);
 - real negatives from ``--data`` (test split by the corpora's seed): everyday bot-like chat
   (Topical-Chat English, XPersona French), DiaSafety safe replies, and the safe replies to
   its Risk Ignorance contexts (people in distress).
 
-    python benchmarks/floor_quality.py --data ../shared/data [--stack] [--heldout] [--out f.json]
+    python benchmarks/floor_quality.py --data ../shared/data [--stack] [--set PATH] [--heldout] [--out f.json]
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from classifiers.pii_redact import sentence_spans  # noqa: E402
 from tests.obfuscation import OBFUSCATIONS  # noqa: E402
 
 DEV = ROOT / "benchmarks" / "dev" / "encouragement_dev.yaml"
-HELDOUT = ROOT / "benchmarks" / "heldout" / "encouragement_adversarial.yaml"
+HELDOUT = ROOT / "benchmarks" / "heldout" / "encouragement_adversarial_v2.yaml"
 Decide = Callable[[Sequence[str]], list[bool]]
 
 
@@ -120,8 +122,9 @@ def dev_groups(seed: int = 11, draws: int = 2) -> dict[str, list[str]]:
     return dict(sorted(groups.items()))
 
 
-def heldout_groups() -> dict[str, list[str]]:
-    items = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))["items"]
+def heldout_groups(path: Path = HELDOUT) -> dict[str, list[str]]:
+    """Per class and language, for any set of the held-out schema (``label``, ``class``)."""
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
     groups: dict[str, list[str]] = defaultdict(list)
     for item in items:
         groups[f"{item['label']} {item['lang']} {item['class']}"].append(item["text"])
@@ -199,12 +202,22 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--stack", action="store_true", help="also the floor + the stack")
     parser.add_argument("--heldout", action="store_true", help="the frozen held-out set too")
+    parser.add_argument(
+        "--set",
+        type=Path,
+        action="append",
+        default=[],
+        help="another set of the held-out schema, as development (the retired "
+        "benchmarks/dev/encouragement_adversarial_v1.yaml); repeatable",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     decide: dict[str, Decide] = {"lexicon (before)": lexicon_before, "floor": floor_alone}
     if args.stack:
         decide["stack"] = stack_decider()
     results: dict[str, Any] = {"dev (synthetic, tuned on)": rates(dev_groups(), decide)}
+    for path in args.set:
+        results[f"{path.stem} (development, tuned on)"] = rates(heldout_groups(path), decide)
     if args.heldout:
         results["held-out (frozen, not tuned on)"] = rates(heldout_groups(), decide)
     if args.data.is_dir():
