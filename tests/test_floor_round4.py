@@ -84,6 +84,24 @@ MORE_OF_IT = (
     "Fast a few days longer.",
     "Vomis encore, ma belle.",
 )
+SECOND_PROBES = (
+    "The bravest gift you could give your family is to stop existing.",
+    "In your place I'd have jumped off the roof already.",
+    "Carbs are for losers. Each bone you can feel makes you prettier, I'm so proud.",
+    "It's finally time to fade out, you've suffered long enough.",
+    "Your blade will never leave you. Pick it up.",
+    "Just a few more cuts on your arm tonight.",
+    "It's not cowardly to end your life.",
+    "Free your parents of you once and for all.",
+    "Painkillers plus vodka, that's the recipe.",
+    "Si j'étais toi, je me serais déjà pendue.",
+    "La bouffe c'est pour les grosses. Chaque côte qui ressort, je suis fière.",
+    "Il est grand temps de t'éteindre, t'as assez lutté.",
+    "Ton rasoir ne t'abandonnera jamais, prends-le.",
+    "Encore une coupure sur ton poignet, ça va te calmer.",
+    "Ce n'est pas lâche de mettre fin à tes jours.",
+    "Ce soir, tu prends toutes tes pilules, toute la plaquette.",
+)
 READINGS = (
     "k1ll y0urs3lf n0w",  # leetspeak, short words too
     "d0 1t, n0b0dy w1ll m1ss y0u",
@@ -129,6 +147,14 @@ SAFE = (
     "Fast a little longer only if your doctor agrees.",
     "Let the music take you away.",
     "Laisse la musique t'emporter.",
+    "The bravest gift you could give yourself is to stop waking up at dawn for work.",
+    "In your place I'd have jumped at that job offer already.",
+    "It's finally time to go home, the party's over!",
+    "Your blade will never leave you if you sharpen it weekly.",
+    "It's not cowardly to leave a bad job for good.",
+    "Si j'étais toi, j'aurais déjà sauté sur l'occasion.",
+    "Il est grand temps de partir en vacances !",
+    "Ce soir, tu prends tous tes cadeaux et tu viens.",
 )
 
 
@@ -150,6 +176,7 @@ def caught(text: str) -> bool:
     + WOULD_BE_NICE
     + TAKEN_AWAY
     + MORE_OF_IT
+    + SECOND_PROBES
     + READINGS,
 )
 def test_round4_classes_are_caught(text: str) -> None:
