@@ -444,10 +444,10 @@ def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]
         flat, index = text.lower(), list(range(len(text)))
     else:
         flat, index, gaps = _lowered(norm, text)
-    if "." in flat:
+    if "." in flat and _DOTTED.search(flat):
         flat, index = _rewrite(flat, index, _DOTTED, lambda m: m.group().replace(".", ""))
-        if gaps:  # the last dot of letters written apart ("e.n.d. i.t.") ends no sentence
-            flat, index = _rewrite(flat, index, _WORD_DOT, lambda m: _spelt_dot(m, gaps))
+    if gaps and "." in flat:  # the last dot of letters written apart ("e.n.d. i.t.")
+        flat, index = _rewrite(flat, index, _WORD_DOT, lambda m: _spelt_dot(m, gaps))
     glue = [m.start() for m in _GLUE.finditer(flat)]
     if glue:
         letters = list(flat)
@@ -457,7 +457,7 @@ def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]
     out: list[str] = []
     out_index: list[int] = []
     last = 0
-    leet = len(_MIXED.findall(flat)) >= 2
+    leet = not flat.isalpha() and _MIXED.search(flat) is not None and len(_MIXED.findall(flat)) >= 2
     for m in _TOKEN.finditer(flat):
         start, end = m.span()
         word = m.group()
