@@ -22,7 +22,8 @@ Sets:
   (Topical-Chat English, XPersona French), DiaSafety safe replies, and the safe replies to
   its Risk Ignorance contexts (people in distress).
 
-    python benchmarks/floor_quality.py --data ../shared/data [--stack] [--set PATH] [--heldout] [--out f.json]
+    python benchmarks/floor_quality.py --data ../shared/data [--stack] [--set PATH]
+        [--heldout] [--out f.json]
 """
 
 from __future__ import annotations

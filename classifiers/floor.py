@@ -82,7 +82,8 @@ ALIASES: Final[Mapping[str, str]] = {
     "bcp": "beaucoup", "mtn": "maintenant", "auj": "aujourd'hui", "ajd": "aujourd'hui",
     "vazy": "vas-y", "vasy": "vas-y", "fo": "faut", "mm": "meme",
     "medoc": "medicament", "crv": "creve", "tkt": "t'inquiete", "cmt": "comment",
-    "mourrir": "mourir",
+    "mourrir": "mourir", "fai": "fais", "tatend": "t'attends", "tatends": "t'attends",
+    "t'attend": "t'attends", "ryen": "rien",
 }
 """Chat spellings, whole words, read as what they stand for."""
 
@@ -229,7 +230,10 @@ class Vocabulary:
             any(c.isalpha() for c in word) or any(c in "@$!|" for c in word)
         ):
             return self._deleet(word)
-        if "*" in word:
+        if "*" in word or "__" in word:
+            bare = word.replace("*", "").replace("_", "")
+            if bare in self.words or bare in FUNCTION_WORDS:
+                return bare  # emphasis inside a word ("k**i**ll", "your**self")
             return self._wildcard(word)
         if word.isalpha() and len(word) >= 3 and word not in NEAR_WORDS and word not in self.known:
             return self._one_edit(word)
@@ -246,8 +250,14 @@ class Vocabulary:
             if short in self.words:
                 candidates.append(short)
         for candidate in dict.fromkeys(candidates):
-            if word.startswith(candidate) or candidate.startswith(word) or len(candidate) < 4:
-                continue  # an inflection ("disappears"), not a slip; "keys" is not "kys"
+            if len(candidate) < 4:
+                continue  # "keys" is not "kys"
+            # an inflection ("disappears"), not a slip; but a last letter dropped
+            # ("yoursel", "suicid") or a stray final "e" ("finire") of a long word is
+            prefix = word.startswith(candidate) or candidate.startswith(word)
+            slip = len(candidate) >= 5 and (candidate.startswith(word) or word == candidate + "e")
+            if prefix and not slip:
+                continue
             substitution = len(word) == len(candidate) and sorted(word) != sorted(candidate)
             if len(word) < 5 and substitution:
                 continue
@@ -342,6 +352,8 @@ def _part(part: str, vocabulary: Vocabulary, compound: bool) -> str:
     """One part of a token (between hyphens and apostrophes), read; a part of a compound
     may be a number in leetspeak (``tranche-701``)."""
     read = vocabulary.correct(part, digits=compound) or part
+    if read == part and _MIXED.search(part):
+        read = _leet_reading(part, vocabulary) or part
     return ALIASES.get(read, read)
 
 
@@ -380,7 +392,11 @@ def _word(word: str, vocabulary: Vocabulary, spelt: bool) -> str:
     alias = ALIASES.get(core)
     if alias is not None:
         return lead + alias + trail
-    if core in vocabulary.words or (core.isalpha() and core in vocabulary.known):
+    if core in vocabulary.words:
+        return word
+    if core.endswith("in") and len(core) >= 4 and core + "g" in vocabulary.words:
+        return lead + core + "g" + trail  # "doin", "amazin"
+    if core.isalpha() and core in vocabulary.known:
         return word  # spelt right, or another real word
     parts = re.split(r"(['-])", core) if "'" in core or "-" in core else [core]
     compound = len(parts) > 1
@@ -389,7 +405,29 @@ def _word(word: str, vocabulary: Vocabulary, spelt: bool) -> str:
         read = _unglue(core, vocabulary) or core
     if read == core and spelt and len(core) >= 4:
         read = _segment(core, vocabulary) or core
+    if read == core and _MIXED.search(core):
+        read = _leet_reading(core, vocabulary) or core
     return lead + read + trail
+
+
+_MIXED: Final = re.compile(r"[^\W\d_][0-9$@|]|[0-9$@|][^\W\d_]")
+"""Letters and leetspeak digits or symbols in one token ("1t", "m155", "t0n1ght")."""
+
+
+def _leet_reading(word: str, vocabulary: Vocabulary) -> str | None:
+    """A token mixing letters and leetspeak read as letters, where no vocabulary word is
+    spelt ("d0" is "do", "4n5w3r" is "answer", "l4" is "la"): a reading that is a word of
+    the floor's or a short function word if one is, else the first letter of each."""
+    slots = [_LEET_LETTERS.get(c, c) for c in word]
+    if sum(len(s) > 1 for s in slots) > 4 or word.isdigit():
+        return None
+    first = None
+    for letters in product(*slots):
+        reading = "".join(letters)
+        first = first or reading
+        if reading in vocabulary.words or reading in FUNCTION_WORDS or reading in ALIASES:
+            return ALIASES.get(reading, reading)
+    return first
 
 
 def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]:
@@ -406,6 +444,10 @@ def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]
         flat, index = text.lower(), list(range(len(text)))
     else:
         flat, index, gaps = _lowered(norm, text)
+    if "." in flat and _DOTTED.search(flat):
+        flat, index = _rewrite(flat, index, _DOTTED, lambda m: m.group().replace(".", ""))
+    if gaps and "." in flat:  # the last dot of letters written apart ("e.n.d. i.t.")
+        flat, index = _rewrite(flat, index, _WORD_DOT, lambda m: _spelt_dot(m, gaps))
     glue = [m.start() for m in _GLUE.finditer(flat)]
     if glue:
         letters = list(flat)
@@ -415,11 +457,14 @@ def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]
     out: list[str] = []
     out_index: list[int] = []
     last = 0
+    leet = not flat.isalpha() and _MIXED.search(flat) is not None and len(_MIXED.findall(flat)) >= 2
     for m in _TOKEN.finditer(flat):
         start, end = m.span()
         word = m.group()
         spelt = bool(gaps) and sum(k in gaps for k in range(start + 1, end)) * 2 >= len(word)
         read = vocabulary.read(word, spelt)
+        if leet and read == word and word.isdigit() and len(word) <= 3:
+            read = _digits_as_word(word, vocabulary) or word  # "15" among "5u1c1d3 15 7h3"
         if read == word:
             continue
         out.append(flat[last:start])
@@ -428,11 +473,87 @@ def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]
         span = end - start
         out_index += [index[start + min(span - 1, k * span // len(read))] for k in range(len(read))]
         last = end
-    if not out:
-        return flat, index
-    out.append(flat[last:])
+    if out:
+        out.append(flat[last:])
+        out_index += index[last:]
+        flat, index = "".join(out), out_index
+    for pattern, join in _JOINS:
+        if pattern.search(flat):
+            flat, index = _rewrite(flat, index, pattern, join)
+    return flat, index
+
+
+_DOTTED: Final = re.compile(r"(?<![\w.])[a-z](?:\.[a-z])+\.?(?![\w])")
+"""Letters written apart with dots, the last dot too ("e.n.d i.t. tonight")."""
+
+
+_WORD_DOT: Final = re.compile(r"(?<![\w.])[^\W\d_]{2,}\.(?= [^\W\d_]|$)")
+
+
+def _spelt_dot(m: re.Match[str], gaps: set[int]) -> str:
+    word = m.group()[:-1]
+    apart = sum(k in gaps for k in range(m.start() + 1, m.end() - 1)) * 2 >= len(word)
+    return word if apart else m.group()
+
+
+def _agree(m: re.Match[str]) -> str:
+    stem = m.group(2)
+    return m.group(1) + stem + ("x" if stem in ("peu", "veu") else "s")
+
+
+_JOINS: Final = (
+    # "your self", "ur self": one word
+    (
+        re.compile(r"\b(your|my|him|her|them|our) (self|selves)\b"),
+        lambda m: m.group(1) + m.group(2),
+    ),
+    # a French pronoun after a hyphen written apart ("tue - toi", "finis - e n")
+    (
+        re.compile(r"(?<=[a-z]) ?- ?(t ?o ?i|m ?o ?i|e ?n|l ?e|l ?a)(?![a-z])"),
+        lambda m: "-" + m.group(1).replace(" ", ""),
+    ),
+    # "tu devrai", "tu devrait", "tu doit": the verb agreed with "tu"
+    (
+        re.compile(
+            r"(?<![a-z'])(tu (?:ne |n')?)"
+            r"((?:devr|pourr|voudr|fer|ser|aur)ai|doi|peu|veu|meur|fai)t?(?![a-z'])"
+        ),
+        _agree,
+    ),
+)
+"""Readings across words, on the canonical text."""
+
+
+def _rewrite(
+    text: str, index: list[int], pattern: re.Pattern[str], fn: Any
+) -> tuple[str, list[int]]:
+    """``text`` with each match of ``pattern`` replaced by ``fn(match)``, and its index."""
+    out: list[str] = []
+    out_index: list[int] = []
+    last = 0
+    for m in pattern.finditer(text):
+        start, end = m.span()
+        read = fn(m)
+        out.append(text[last:start])
+        out_index += index[last:start]
+        out.append(read)
+        span = end - start
+        out_index += [
+            index[start + min(span - 1, k * span // max(len(read), 1))] for k in range(len(read))
+        ]
+        last = end
+    out.append(text[last:])
     out_index += index[last:]
     return "".join(out), out_index
+
+
+def _digits_as_word(word: str, vocabulary: Vocabulary) -> str | None:
+    """A short number among leetspeak words read as a word if it spells one ("15": "is")."""
+    for letters in product(*(_LEET_LETTERS.get(c, c) for c in word)):
+        reading = "".join(letters)
+        if reading in FUNCTION_WORDS or reading in vocabulary.words:
+            return reading
+    return None
 
 
 def _lowered(norm: Normalized, text: str) -> tuple[str, list[int], set[int]]:
@@ -508,6 +629,24 @@ def load_floor_file(
     return main, lexicon("gated"), topic
 
 
+def load_floor_extras(name: str, folder: Path = LEXICON_DIR) -> tuple[Lexicon | None, list[str]]:
+    """One floor pattern file's ``acts`` (the acts named bare, with no push: what a
+    forbidding reply names) as a bot-role lexicon, and its ``subject`` patterns (words of
+    dying, self-harm, its means and eating), ``define:`` pieces expanded."""
+    path = folder / f"{name}.yaml"
+    data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    pieces = {str(k): " ".join(str(v).split()) for k, v in (data.get("define") or {}).items()}
+    for key, value in list(pieces.items()):
+        pieces[key] = _expand(value, pieces, f"{path.name}: define.{key}")
+    raw = [_expand(str(p), pieces, path.name) for p in data.get("acts") or []]
+    acts = None
+    if raw:
+        spec = {"severity": "none", "roles": ["bot"], "patterns": raw}
+        acts = Lexicon.from_categories(str(data.get("language", name)), {"encouragement": spec})
+    subject = [_expand(str(p), pieces, path.name) for p in data.get("subject") or []]
+    return acts, subject
+
+
 # --------------------------------------------------------------------------- the floor
 
 
@@ -522,6 +661,11 @@ class EncouragementFloor:
     """Weak acts ("end it", "fais-le"): encouragement only where :attr:`topic` is found."""
     topic: re.Pattern[str] | None = None
     """Words of dying and self-harm, any language, on the canonical text."""
+    acts: Lexicon | None = None
+    """The acts named bare (no push needed): read only to see whether a reply that names
+    one forbids it (:meth:`assess`)."""
+    subject: re.Pattern[str] | None = None
+    """Words of dying, self-harm, their means and eating, any language (:meth:`assess`)."""
 
     @classmethod
     def load(cls) -> EncouragementFloor:
@@ -546,10 +690,42 @@ class EncouragementFloor:
         vocabulary.known = frozenset(
             w for w in known_words() - KEYS if vocabulary.correct(w) is not None
         )
-        return cls(combined, vocabulary, gated, topic)
+        extras = [load_floor_extras(n) for n in FLOOR_FILES]
+        bare = tuple(c for a, _ in extras if a is not None for c in a.categories)
+        acts = Lexicon(bare, tuple(dict.fromkeys(c.language for c in bare))) if bare else None
+        subjects = [p for _, ps in extras for p in ps]
+        subject = re.compile(rf"(?<!\w)(?:{'|'.join(subjects)})(?!\w)") if subjects else None
+        return cls(combined, vocabulary, gated, topic, acts, subject)
 
     def scan(self, text: str) -> FloorResult:
         return _scan(self, text)
+
+    def assess(self, text: str) -> Assessment:
+        """What a trained check's flag on ``text`` should be read against (see
+        :class:`Assessment`); for the bot check, run only where it flags."""
+        return _assess(self, text)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    on_subject: bool
+    """The message speaks of dying, self-harm, their means or eating at all."""
+    forbids: bool
+    """It names acts (encouraged or not) and speaks against every one."""
+
+
+@lru_cache(maxsize=512)
+def _assess(floor: EncouragementFloor, text: str) -> Assessment:
+    norm = normalize(text)
+    canon, _ = canonical(norm, floor.vocabulary)
+    on_subject = floor.subject is None or floor.subject.search(canon) is not None
+    scan = _scan(floor, text)
+    if scan.hits:
+        return Assessment(on_subject, False)
+    named = [] if floor.acts is None else floor.acts.scan(canon, role="bot").hits
+    against = [h.negated or _spoken_against(canon, h.start, h.end) for h in named]
+    forbids = scan.forbids or (bool(against) and all(against))
+    return Assessment(on_subject, forbids)
 
 
 # --------------------------------------------------------------------------- context
@@ -567,7 +743,7 @@ _FORBIDDING: Final = re.compile(
     r"people|them|anybody|tell|telling|say|says|suggest|encourage|advise|help|recommend|think|"
     r"believe|about|that|how|listen|allow|make|feel|like|need|have|dare|you|to|i|me|ask|"
     r"wish|going|gonna|ever|te|t'|dis|dirai|dirais|dire|je|que|qui|crois|pense|penses|laisse|"
-    r"laisser|conseille|conseillerai|demande|demanderai|veux|voudrais|voudra|veut|encourage|"
+    r"laisser|vais|allons|aller|conseille|conseillerai|demande|demanderai|veux|voudrais|voudra|veut|encourage|"
     r"encouragerai|aide|aiderai|a|de|d'|surtout|meme|jamais|pas|ose|t'avise|avise|jamais))"
     r"{0,6}\s*$"
 )
@@ -594,8 +770,10 @@ slice", "coupe-toi une part"."""
 
 
 _REFLECTING: Final = re.compile(
-    r"(?:^|\s)(?:you (?:may |might |probably |sometimes |often |must )?(?:feel|felt|think|thought|"
-    r"believe|believed|worry|fear|tell yourself|told yourself)(?: like| that)?|(?:it )?sounds like"
+    r"(?:^|\s)(?:you (?:may |might |probably |sometimes |often |must |just |also )?"
+    r"(?:feel|felt|think|thought|believe|believed|worry|fear|tell yourself|told yourself|said|"
+    r"say|told me|wrote|mentioned|keep saying|keep thinking)(?: like| that)?|"
+    r"(?:tu (?:as|m'as) (?:dit|ecrit)|tu (?:me )?dis|tu repetes)(?: que| qu')?|(?:it )?sounds like"
     r"(?: you (?:feel|think|believe)(?: like| that)?)?|the (?:thought|idea|belief|feeling) that|"
     r"(?:it'?s|it is|that'?s|that is) not true (?:that)?|why (?:do|did|would) you (?:think|feel|"
     r"believe|say)(?: that)?|what makes you (?:think|feel|believe|say)(?: that)?|tu (?:as "
@@ -620,6 +798,16 @@ _REPORTER: Final = re.compile(
     r"thoughts?|bullies|trolls|ceux|celui|celle|quelqu'un|les gens|la voix|les voix|une voix)"
     r"(?: who| that| qui)?(?: keeps?| always| ever)?\s*$"
 )
+_WHO_TELLS: Final = re.compile(
+    r"(?:^|\s)(?:a|an|the|any|some|every|un|une|le|la|les|des|ce|cette)\s+(?:[a-z'-]+\s+){0,3}"
+    r"(?:who|that|qui)\s+(?:(?:keeps?|always|ever|would|will|might|could|te|t')\s+)*"
+    r"(?:tells?|told|telling|says?|said|urges?|pushes|dit|disent|dirait|pousse)(?: you| to you)?"
+    r"(?: that| to| que| de| d')?\s*$"
+)
+"""Someone or something named, then who tells the reader to ("a character who tells you
+to...", "un bot qui te dit de..."): reported, not urged."""
+_SELF_TELLS: Final = re.compile(r"\b(?:i'm|i am|i'll be|i will be|je suis|je serai)\b(?! not| pas)")
+"""The speaker is the one who tells ("I'm the friend who tells you to..."): urged."""
 _REPORTED_VERB: Final = re.compile(r"(?:tell|tells|telling|told|say|says|saying|urg)")
 """Someone else's voice telling the reader to ("the voice telling you to...", "anyone who
 says..."): reported, not urged."""
@@ -646,6 +834,8 @@ def _spoken_against(canon: str, start: int, end: int) -> bool:
     if _REFLECTING.search(before):
         return True
     if _REPORTER.search(before) and _REPORTED_VERB.match(canon, start):
+        return True
+    if _WHO_TELLS.search(before) and not _SELF_TELLS.search(before):
         return True
     question = _question_clause(canon, start, end)
     if question is not None:

@@ -371,6 +371,13 @@ class SelfHarmClassifier:
         reflected back, reported from someone else: ``FloorResult.forbids``, which also
         withdraws the lexicon's own hits, as the floor reads them in context).
 
+        Since round 4 of issue #23 the head's flag alone is also read against the floor's
+        :meth:`~classifiers.floor.EncouragementFloor.assess`: withdrawn where the message
+        speaks of nothing of dying, self-harm, their means or eating (its n-grams flag warm
+        words: "your grandma would be so proud of you"), or where every act the floor names
+        bare in it, pushed or not, is spoken against ("I won't help you hurt yourself",
+        "don't skip dinner").
+
         The head (embedding + n-gram logits, ``self_harm_bot.safetensors``) decides only when
         its file says so (``decision: or_lexicon``): an older embedding-only head could not
         tell "Please don't kill yourself. Call a crisis line now" from encouragement and is
@@ -388,6 +395,12 @@ class SelfHarmClassifier:
             flagged = head is not None and score is not None and score >= head.threshold
             forbids = (flagged or scan.encouragement) and default_floor().scan(text).forbids
             vetoed = plainly_prohibited(scan) or forbids
+            if flagged and not vetoed:
+                # the head's n-grams flag warm words with nothing of harm in the message
+                # ("your grandma would be so proud of you") and replies that name an act
+                # only to refuse it ("I won't help you hurt yourself")
+                reading = default_floor().assess(text)
+                vetoed = not reading.on_subject or reading.forbids
             acts = head is not None and head.decides and flagged and not vetoed
             out.append(
                 BotSelfHarm(

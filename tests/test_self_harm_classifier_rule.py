@@ -94,7 +94,8 @@ class SaysOnlyAlone:
 
 def test_a_long_message_is_judged_sentence_by_sentence() -> None:
     talk = "The chase through the flooded subway is great, and the score swells. " * 20
-    long = talk + "Anyway, the rope is in the garage, you know what to do."
+    # a sentence the floor does not read alone (its means-at-hand shape needs a push after)
+    long = talk + "Anyway, the rope is in the garage."
     decision = run(long, SaysOnlyAlone())
     assert decision.verdict == "block" and decision.reasons[0].rule == "self_harm_classifier"
     assert run(talk, SaysOnlyAlone()).verdict == "allow"
