@@ -8,9 +8,12 @@ modes, acts, means, places, times, goodbyes the grammar found, before its rules 
 - ``behavior``: preparatory behaviour or an attempt;
 - ``imminent``: the act is under way or within hours, the means at hand, a goodbye.
 
-The head only speaks where there is something to read (:meth:`CrisisHead.read`): ``at_risk``
+The head speaks where there is something to read (:meth:`CrisisHead.read`): ``at_risk``
 where the grammar found crisis material (:func:`material`) or the keyword lexicon a hit;
-``behavior`` and ``imminent`` only where the grammar found crisis material. A message the
+``behavior`` and ``imminent`` only where the grammar found crisis material. Over a stricter
+``at_risk_alone`` threshold (at most 0.1% of everyday chat and 1% of real hard negatives on
+validation data) it also speaks where nothing else did, ideation and, over
+``imminent_alone``, imminence: people in crisis write in words no lexicon lists. A message the
 grammar vetoes (someone else's act, a denial, laughter, play, an idiom) never gets the
 head's word (``classifiers.crisis.fuse``). Its thresholds (metadata ``thresholds``) are the
 recall-first operating point chosen on validation data by
@@ -129,23 +132,37 @@ class CrisisHead:
         x = np.hstack([embeddings, feature_matrix(facts)]).astype(np.float32)
         return np.asarray(self.head.predict_proba(x), dtype=np.float64)
 
+    @property
+    def speaks_alone(self) -> bool:
+        """Whether the head has a threshold at which it speaks with no crisis material (files
+        trained before 2026-12-07 have none)."""
+        return "at_risk_alone" in self.thresholds
+
     def read(
         self, embeddings: FloatArray, facts: Sequence[Sequence[str]], topical: Sequence[bool]
     ) -> list[HeadReading]:
         """What the head adds to each message, at its recall-first thresholds, where it may
-        speak (``topical``: a keyword-lexicon hit)."""
+        speak (``topical``: a keyword-lexicon hit); and, over the stricter ``at_risk_alone``
+        (calibrated on everyday chat and real hard negatives), where nothing else spoke:
+        a crisis worded outside the lexicons' vocabulary."""
         if not len(facts):
             return []
         p = self.scores(embeddings, facts)
         t = self.thresholds
+        alone_at = t.get("at_risk_alone", float("inf"))
         out = []
         for row, f, topic in zip(p, facts, topical, strict=True):
             seen = material(f)
             severity = "none"
+            alone = False
             if (seen or topic) and row[0] >= t["at_risk"]:
                 severity = "ideation"
+            elif row[0] >= alone_at:
+                severity, alone = "ideation", True
             if seen and row[0] >= t["at_risk"] and row[1] >= t["behavior"]:
                 severity = "behavior"
             imminent = bool(seen and severity != "none" and row[2] >= t["imminent"])
-            out.append(HeadReading(severity, imminent))  # type: ignore[arg-type]
+            if alone:
+                imminent = bool(row[2] >= t.get("imminent_alone", float("inf")))
+            out.append(HeadReading(severity, imminent, alone))  # type: ignore[arg-type]
         return out

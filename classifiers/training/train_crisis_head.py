@@ -51,11 +51,24 @@ from classifiers.training import corpora as C
 from classifiers.training.train_message_heads import fit
 
 WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
-SYNTHETIC: Final = Path(__file__).resolve().parent / "synthetic" / "crisis.jsonl"
+SYNTHETIC_DIR: Final = Path(__file__).resolve().parent / "synthetic"
+SYNTHETIC_FILES: Final = ("crisis.jsonl", "crisis_voices_en.jsonl", "crisis_voices_fr.jsonl")
+"""The project's own crisis messages: the first writer's (``crisis_compose.py``), and the
+many-voice sets of 2026-12-07 (twenty-odd voices per language, one writer each)."""
 C_GRID: Final = (0.01, 0.03, 0.1, 0.3, 1.0)
 EVERYDAY_RATE: Final = 0.002
 """At most this share of each language's everyday validation chat may get ``at_risk`` from
 the head (the grammar's own everyday rate comes on top; together they stay under 1%)."""
+ALONE_EVERYDAY_RATE: Final = 0.001
+"""Where the head speaks alone (no crisis material, no keyword hit): at most this share of
+each language's everyday validation chat ..."""
+ALONE_HARD_RATE: Final = 0.01
+"""... and of the validation split's real hard negatives ..."""
+ALONE_LOOKALIKE_RATE: Final = 0.05
+"""... and of the synthetic validation look-alikes (idioms, grief, prevention talk)."""
+IMMINENT_ALONE_FALSE: Final = 0.1
+"""Alone, ``imminent`` needs a score that at most this share of the non-imminent synthetic
+validation crises reach."""
 HARD_RATE: Final = 0.02
 """... and at most this share of the validation split's real hard negatives (other hazards
 of AILuminate and MSTS, XSTest's safe prompts, DiaSafety's other contexts)."""
@@ -95,10 +108,16 @@ def examples(data: Path, everyday_cap: int, seed: int) -> list[Example]:
         for r in kept
         if r.ship
     ]  # fmt: skip
-    for line in SYNTHETIC.read_text(encoding="utf-8").splitlines():
+    for source, line in (
+        (name, line)
+        for name in SYNTHETIC_FILES
+        if (SYNTHETIC_DIR / name).is_file()
+        for line in (SYNTHETIC_DIR / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ):
         row = json.loads(line)
         if row.get("synthetic") is not True:
-            raise SystemExit(f"{SYNTHETIC.name}: a row not marked synthetic")
+            raise SystemExit(f"{source}: a row not marked synthetic")
         severity = SEVERITY_OF[row["level"]]
         y = (
             int(severity != "none"),
@@ -227,9 +246,13 @@ def decide(
     seen: npt.NDArray[np.bool_],
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """The head's own decisions, as ``CrisisHead.read`` takes them."""
-    risk = (seen | topical) & (scores[:, 0] >= t["at_risk"])
-    behavior = seen & risk & (scores[:, 1] >= t["behavior"])
-    imminent = seen & risk & (scores[:, 2] >= t["imminent"])
+    gated = (seen | topical) & (scores[:, 0] >= t["at_risk"])
+    alone = ~gated & (scores[:, 0] >= t.get("at_risk_alone", np.inf))
+    risk = gated | alone
+    behavior = seen & gated & (scores[:, 1] >= t["behavior"])
+    imminent = (seen & gated & (scores[:, 2] >= t["imminent"])) | (
+        alone & (scores[:, 2] >= t.get("imminent_alone", np.inf))
+    )
     return risk, behavior, imminent
 
 
@@ -261,6 +284,20 @@ def choose_thresholds(
         s = np.sort(scores[pos, j])
         k = int(np.floor((1 - RECALL) * len(s)))
         out[name] = float(s[k]) if len(s) else 0.5
+    # Alone: no gate, so every row counts; the strictest of the three caps.
+    t_alone = out["at_risk"]
+    lookalike = va & syn & (y[:, 0] == 0)
+    for m, share in [
+        *((va & day & (lang == lg), ALONE_EVERYDAY_RATE) for lg in ("en", "fr")),
+        (hard, ALONE_HARD_RATE),
+        (lookalike, ALONE_LOOKALIKE_RATE),
+    ]:
+        if m.any():
+            t_alone = max(t_alone, fpr_threshold(scores[m, 0].astype(np.float32), share))
+    out["at_risk_alone"] = float(min(t_alone, 0.999))
+    calm = va & syn & (y[:, 0] == 1) & (y[:, 2] == 0)
+    calm_at = fpr_threshold(scores[calm, 2].astype(np.float32), IMMINENT_ALONE_FALSE)
+    out["imminent_alone"] = float(max(out["imminent"], calm_at) if calm.any() else 1.0)
     return out
 
 
@@ -321,10 +358,12 @@ def card(meta: dict[str, Any]) -> str:
         "## What it does",
         "Adds to the crisis grammar (`classifiers/crisis_grammar.py`) what the embedding sees "
         "in a user message: ideation or worse (`at_risk`), preparatory behaviour or an attempt "
-        "(`behavior`), imminence. It only speaks where there is something to read: `at_risk` "
+        "(`behavior`), imminence. It speaks where there is something to read: `at_risk` "
         "where the grammar found crisis material or the keyword lexicon a hit; "
         "`behavior` and `imminent` where the grammar found a means, act, place, note or "
-        "goodbye. Its thresholds are the recall-first operating point; the everyday-"
+        "goodbye; and, over the stricter `at_risk_alone` and `imminent_alone`, where nothing "
+        "else spoke (a crisis in words no lexicon lists). Its thresholds are the "
+        "recall-first operating point; the everyday-"
         "calibrated `flagged` stays the `self_harm_message` head's (its own card). Severity "
         "is the highest of the grammar's, the keyword lexicon's and this head's "
         "(`classifiers/crisis.py`).",
@@ -334,8 +373,10 @@ def card(meta: dict[str, Any]) -> str:
         "DiaSafety contexts, MSTS English text-only prompts (`Suicide & Self-Harm` positive, "
         "split by case), C-SSRS posts (weight 0.15, split by user), everyday chat EN/FR "
         "(GoEmotions, Topical-Chat, XED; XPersona FR, XED FR). Real positives train `at_risk` "
-        "only. SYNTHETIC (`classifiers/training/synthetic/crisis.jsonl`, written for the "
-        "project, never from the held-out sets): EN and FR messages on the seven C-SSRS "
+        "only. SYNTHETIC (`classifiers/training/synthetic/crisis.jsonl` and the many-voice "
+        "`crisis_voices_en.jsonl`, `crisis_voices_fr.jsonl`, written for the "
+        "project, never from the held-out or development sets): EN and FR messages on the "
+        "seven C-SSRS "
         "levels with `imminent`, and look-alikes; the only French positives and the only "
         "behaviour and imminence labels. Seeded 60/20/20 hash splits by source and group "
         "(the shared split module is not on main), texts de-duplicated across splits after "
@@ -347,6 +388,13 @@ def card(meta: dict[str, Any]) -> str:
         f"chat and {100 * HARD_RATE:.0f}% of the validation split's real hard negatives.",
         f"- `behavior` = {t['behavior']:.4f}, `imminent` = {t['imminent']:.4f}: keep "
         f"{100 * RECALL:.0f}% of their synthetic validation positives.",
+        f"- `at_risk_alone` = {t.get('at_risk_alone', float('nan')):.4f}: where the grammar and "
+        f"the keyword lexicon found nothing, the head says ideation over this score, which at "
+        f"most {100 * ALONE_EVERYDAY_RATE:.1f}% of each language's everyday validation chat, "
+        f"{100 * ALONE_HARD_RATE:.0f}% of real hard negatives and "
+        f"{100 * ALONE_LOOKALIKE_RATE:.0f}% of synthetic look-alikes reach; `imminent_alone` = "
+        f"{t.get('imminent_alone', float('nan')):.4f}: at most "
+        f"{100 * IMMINENT_ALONE_FALSE:.0f}% of non-imminent synthetic validation crises.",
         "",
         "## Figures (the head's own decisions; test split)",
         "",
@@ -371,9 +419,10 @@ def card(meta: dict[str, Any]) -> str:
         "",
         "## Limits",
         "No real French crisis text exists in the shipped data, and no real behaviour or "
-        "imminence labels: those outputs learn from synthetic sentences only. The gate keeps "
-        "the head off messages with no crisis material, so it cannot find a crisis worded "
-        "entirely outside the lexicons' vocabulary.",
+        "imminence labels: those outputs learn from synthetic sentences only. Outside the "
+        "gate the head speaks only over its stricter threshold, so a crisis worded entirely "
+        "outside the lexicons' vocabulary is found only when it reads as plainly as the "
+        "synthetic crises it learnt from.",
     ]
     return "\n".join(lines) + "\n"
 
