@@ -13,7 +13,8 @@ with their cards (``.md``):
 - ``self_harm_bot`` (bot role): synthetic bot replies that encourage, instruct or romanticise
   self-harm or disordered eating, with synthetic safe replies as hard negatives
   (``classifiers/training/synthetic/encouragement.jsonl`` and ``encouragement_voices_*.jsonl``),
-  plus real bot-like negatives: DiaSafety responses, PersuasionForGood persuader sentences and everyday chat (train splits).
+  plus real bot-like negatives: DiaSafety responses, PersuasionForGood persuader sentences
+  and everyday chat (train splits).
 
 C is chosen on the validation split (AUPRC); the threshold is the score that at most 1% of the
 validation split's everyday chat reaches, English and French apart (the higher of the two).
