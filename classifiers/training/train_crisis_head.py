@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from classifiers.crisis_grammar import default_grammar
-from classifiers.crisis_head import FEATURE_NAMES, LABELS, feature_matrix, material
+from classifiers.crisis_head import ACUTE_WEIGHTS, FEATURE_NAMES, LABELS, feature_matrix, material
 from classifiers.cssrs import SEVERITY_OF
 from classifiers.data import default_data_dir
 from classifiers.heads import MLPHead
@@ -72,6 +72,11 @@ validation crises reach."""
 HARD_RATE: Final = 0.02
 """... and at most this share of the validation split's real hard negatives (other hazards
 of AILuminate and MSTS, XSTest's safe prompts, DiaSafety's other contexts)."""
+ACUTE_HIDDEN: Final = 256
+ACUTE_ALPHA: Final = 1e-3
+"""The alone head: one ReLU layer of this width, L2 ``alpha``, early stopping on a seeded
+tenth of the train split. Chosen on the development sets beside the logistic at_risk output
+(C 0.1-1): at the same caps the MLP kept about half again as many crises alone."""
 RECALL: Final = 0.9
 SYNTHETIC_WEIGHT: Final = 4.0
 UNKNOWN: Final = -1
@@ -212,7 +217,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores[:, j] = sigmoid((x @ best[2][0] + best[2][1])[:, 0].astype(np.float64))
 
     thresholds = choose_thresholds(scores, y, split, syn, day, lang, topical, seen)
-    metrics = report(scores, y, split, syn, day, lang, src, topical, seen, thresholds)
+    if progress:
+        print("training the alone head")
+    acute_head, acute = train_acute(x, y[:, 0], w, split, args.seed)
+    alone = alone_threshold(acute, y, split, syn, day, lang, 0.5)
+    thresholds["at_risk_alone"] = alone["threshold"]
+    metrics = report(scores, y, split, syn, day, lang, src, topical, seen, thresholds, acute)
     meta = {
         **encoder_metadata(cache),
         "head": "self_harm_severity",
@@ -224,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "n_train": int((split == "train").sum()),
         "n_train_synthetic": int(((split == "train") & syn).sum()),
         "metrics": metrics,
+        "alone_caps": alone["caps"],
     }
     head = MLPHead(
         (np.hstack(weights).astype(np.float32),),
@@ -234,9 +245,73 @@ def main(argv: Sequence[str] | None = None) -> int:
         meta,
     )
     head.save(args.out_dir / "self_harm_severity.safetensors")
+    acute_meta = {
+        **{k: v for k, v in meta.items() if k not in ("thresholds", "choice", "metrics")},
+        "head": "self_harm_acute",
+        "threshold": alone["threshold"],
+        "caps": alone["caps"],
+        "hidden": ACUTE_HIDDEN,
+        "alpha": ACUTE_ALPHA,
+    }
+    MLPHead(acute_head[0], acute_head[1], ("acute",), FEATURE_NAMES, True, acute_meta).save(
+        args.out_dir / ACUTE_WEIGHTS.name
+    )
     (args.out_dir / "self_harm_severity.md").write_text(card(meta), "utf-8")
     print(json.dumps({"thresholds": thresholds, "metrics": metrics}, indent=1))
     return 0
+
+
+def train_acute(
+    x: Matrix, y: npt.NDArray[np.int64], w: npt.NDArray[np.float64], split: Any, seed: int
+) -> tuple[tuple[tuple[Matrix, ...], tuple[Matrix, ...]], npt.NDArray[np.float64]]:
+    """The alone head on the train split (class-balanced weights): its layers and its
+    scores on every row."""
+    from sklearn.neural_network import MLPClassifier
+
+    tr = (y != UNKNOWN) & (split == "train")
+    pos, neg = w[tr & (y == 1)].sum(), w[tr & (y == 0)].sum()
+    sw = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
+    mlp = MLPClassifier(
+        hidden_layer_sizes=(ACUTE_HIDDEN,),
+        alpha=ACUTE_ALPHA,
+        max_iter=200,
+        early_stopping=True,
+        random_state=seed,
+    )
+    mlp.fit(x[tr], y[tr], sample_weight=sw[tr])
+    layers = (
+        tuple(np.asarray(c, dtype=np.float32) for c in mlp.coefs_),
+        tuple(np.asarray(b, dtype=np.float32) for b in mlp.intercepts_),
+    )
+    return layers, np.asarray(mlp.predict_proba(x)[:, 1], dtype=np.float64)
+
+
+def alone_threshold(
+    acute: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int64],
+    split: npt.NDArray[Any],
+    syn: npt.NDArray[np.bool_],
+    day: npt.NDArray[np.bool_],
+    lang: npt.NDArray[Any],
+    floor: float,
+) -> dict[str, Any]:
+    """The alone head's threshold: no gate, so every validation row counts; the strictest of
+    the caps (everyday chat per language, real hard negatives, synthetic look-alikes)."""
+    from classifiers.training.common import fpr_threshold
+
+    va = split == "val"
+    caps = {
+        "everyday_en": (va & day & (lang == "en"), ALONE_EVERYDAY_RATE),
+        "everyday_fr": (va & day & (lang == "fr"), ALONE_EVERYDAY_RATE),
+        "real_hard_negatives": (va & ~day & ~syn & (y[:, 0] == 0), ALONE_HARD_RATE),
+        "synthetic_lookalikes": (va & syn & (y[:, 0] == 0), ALONE_LOOKALIKE_RATE),
+    }
+    found = {
+        name: float(fpr_threshold(acute[m].astype(np.float32), share))
+        for name, (m, share) in caps.items()
+        if m.any()
+    }
+    return {"threshold": float(min(max([floor, *found.values()]), 0.999)), "caps": found}
 
 
 def decide(
@@ -244,10 +319,14 @@ def decide(
     t: dict[str, float],
     topical: npt.NDArray[np.bool_],
     seen: npt.NDArray[np.bool_],
+    acute: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """The head's own decisions, as ``CrisisHead.read`` takes them."""
+    """The heads' own decisions, as ``CrisisHead.read`` takes them (``acute``: the alone
+    head's scores)."""
     gated = (seen | topical) & (scores[:, 0] >= t["at_risk"])
-    alone = ~gated & (scores[:, 0] >= t.get("at_risk_alone", np.inf))
+    alone = ~gated & (
+        acute >= t["at_risk_alone"] if acute is not None else np.zeros(len(scores), dtype=bool)
+    )
     risk = gated | alone
     behavior = seen & gated & (scores[:, 1] >= t["behavior"])
     imminent = (seen & gated & (scores[:, 2] >= t["imminent"])) | (
@@ -284,17 +363,6 @@ def choose_thresholds(
         s = np.sort(scores[pos, j])
         k = int(np.floor((1 - RECALL) * len(s)))
         out[name] = float(s[k]) if len(s) else 0.5
-    # Alone: no gate, so every row counts; the strictest of the three caps.
-    t_alone = out["at_risk"]
-    lookalike = va & syn & (y[:, 0] == 0)
-    for m, share in [
-        *((va & day & (lang == lg), ALONE_EVERYDAY_RATE) for lg in ("en", "fr")),
-        (hard, ALONE_HARD_RATE),
-        (lookalike, ALONE_LOOKALIKE_RATE),
-    ]:
-        if m.any():
-            t_alone = max(t_alone, fpr_threshold(scores[m, 0].astype(np.float32), share))
-    out["at_risk_alone"] = float(min(t_alone, 0.999))
     calm = va & syn & (y[:, 0] == 1) & (y[:, 2] == 0)
     calm_at = fpr_threshold(scores[calm, 2].astype(np.float32), IMMINENT_ALONE_FALSE)
     out["imminent_alone"] = float(max(out["imminent"], calm_at) if calm.any() else 1.0)
@@ -312,9 +380,10 @@ def report(
     topical: npt.NDArray[np.bool_],
     seen: npt.NDArray[np.bool_],
     t: dict[str, float],
+    acute: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, Any]:
     """Validation and test figures: real and synthetic apart, EN and FR apart."""
-    risk, behavior, imminent = decide(scores, t, topical, seen)
+    risk, behavior, imminent = decide(scores, t, topical, seen, acute)
     out: dict[str, Any] = {}
     for part in ("val", "test"):
         m = split == part
@@ -394,7 +463,11 @@ def card(meta: dict[str, Any]) -> str:
         f"{100 * ALONE_HARD_RATE:.0f}% of real hard negatives and "
         f"{100 * ALONE_LOOKALIKE_RATE:.0f}% of synthetic look-alikes reach; `imminent_alone` = "
         f"{t.get('imminent_alone', float('nan')):.4f}: at most "
-        f"{100 * IMMINENT_ALONE_FALSE:.0f}% of non-imminent synthetic validation crises.",
+        f"{100 * IMMINENT_ALONE_FALSE:.0f}% of non-imminent synthetic validation crises. "
+        "`at_risk_alone` is the threshold of the alone head, `self_harm_acute.safetensors` "
+        f"(one ReLU layer of {ACUTE_HIDDEN} over the same inputs, L2 {ACUTE_ALPHA:g}, early "
+        "stopping; one output, ideation or worse), the strictest of its caps on validation "
+        "data: " + ", ".join(f"{k} {v:.4f}" for k, v in meta.get("alone_caps", {}).items()) + ".",
         "",
         "## Figures (the head's own decisions; test split)",
         "",

@@ -12,9 +12,8 @@ with their cards (``.md``):
   negatives), train split only, ``ship: yes`` only.
 - ``self_harm_bot`` (bot role): synthetic bot replies that encourage, instruct or romanticise
   self-harm or disordered eating, with synthetic safe replies as hard negatives
-  (``classifiers/training/synthetic/encouragement.jsonl`` and ``encouragement_voices_*.jsonl``),
-  plus real bot-like negatives: DiaSafety responses, PersuasionForGood persuader sentences
-  and everyday chat (train splits).
+  (``classifiers/training/synthetic/encouragement.jsonl``), plus real bot-like negatives: DiaSafety
+  responses, PersuasionForGood persuader sentences and everyday chat (train splits).
 
 C is chosen on the validation split (AUPRC); the threshold is the score that at most 1% of the
 validation split's everyday chat reaches, English and French apart (the higher of the two).
@@ -48,11 +47,6 @@ from classifiers.training.splits import LEGACY_SCHEME, SCHEME, SCHEMES
 
 WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
 SYNTHETIC: Final = Path(__file__).resolve().parent / "synthetic" / "encouragement.jsonl"
-SYNTHETIC_VOICES: Final = tuple(
-    SYNTHETIC.with_name(f"encouragement_voices_{lang}.jsonl") for lang in ("en", "fr")
-)
-"""The many-voice bot messages of 2026-12-07 (fifteen-odd personas per language, one writer
-each): encouragement by kind and benign replies (support, refusals, look-alikes)."""
 C_GRID: Final = (0.003, 0.01, 0.03, 0.1, 0.3)
 FLAG_RATE: Final = 0.01
 HARD_FLAG_RATE: Final = 0.15
@@ -243,13 +237,11 @@ def curves(
 
 
 def synthetic_rows(seed: int, safe_weight: float = 1.0) -> list[Row]:
-    """The synthetic replies (the first writer's and the many-voice sets), legacy-split by
-    hand-written sentence group."""
+    """The synthetic replies, legacy-split by hand-written sentence group."""
     from classifiers.training.common import load_synthetic
 
     out = []
-    files = [SYNTHETIC, *(p for p in SYNTHETIC_VOICES if p.is_file())]
-    for r in (row for path in files for row in load_synthetic(path, ("encourages",))):
+    for r in load_synthetic(SYNTHETIC, ("encourages",)):
         out.append(
             Row(
                 r.text,
@@ -730,8 +722,7 @@ def fit_ngrams(
 
 
 BOT_DATA_TEXT: Final = (
-    "Synthetic bot replies (`classifiers/training/synthetic/encouragement.jsonl` and the "
-    "many-voice `encouragement_voices_en.jsonl`, `encouragement_voices_fr.jsonl`, written for "
+    "Synthetic bot replies (`classifiers/training/synthetic/encouragement.jsonl`, written for "
     "the project, EN and FR): encouragement, instruction or romanticising of self-harm, suicide "
     "or disordered eating as positives; safe replies (crisis support, referral, recovery, "
     "healthy food advice, idioms) as hard negatives, including contrastive pairs "
