@@ -38,6 +38,10 @@ class HeadReading:
 
     severity: Severity = "none"
     imminent: bool = False
+    alone: bool = False
+    """The head spoke where the grammar and the keyword lexicon found nothing, over its
+    stricter ``at_risk_alone`` threshold (``classifiers.crisis_head``): the crisis path
+    hears it as crisis wording."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Fused:
     lexicon: Severity
     """The explicit-wording floor: keyword lexicon (after the grammar's veto) and grammar."""
     flagged: bool
+    head_alone: bool
     imminent: bool
     cssrs: Cssrs
     facts: tuple[str, ...]
@@ -69,15 +74,18 @@ def fuse(
     level = max(old, words)
     imminent = reading.imminent
     cssrs: Cssrs = reading.level
+    alone = False
     if head is not None and not reading.vetoed:
         level = max(level, severity_index(head.severity))
+        alone = head.alone and severity_index(head.severity) >= _IDEATION
         imminent = imminent or (head.imminent and level >= _IDEATION)
         if cssrs_index(cssrs) == 0 and head.severity != "none":
             cssrs = _CSSRS_OF.get(head.severity, "none")
     return Fused(
         severity=SEVERITIES[level],
         lexicon=SEVERITIES[words],
-        flagged=bool(head_flagged or words >= _IDEATION),
+        flagged=bool(head_flagged or words >= _IDEATION or alone),
+        head_alone=alone,
         imminent=bool(imminent and level >= _IDEATION),
         cssrs=cssrs,
         facts=reading.facts,

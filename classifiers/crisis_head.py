@@ -8,9 +8,13 @@ modes, acts, means, places, times, goodbyes the grammar found, before its rules 
 - ``behavior``: preparatory behaviour or an attempt;
 - ``imminent``: the act is under way or within hours, the means at hand, a goodbye.
 
-The head only speaks where there is something to read (:meth:`CrisisHead.read`): ``at_risk``
+The head speaks where there is something to read (:meth:`CrisisHead.read`): ``at_risk``
 where the grammar found crisis material (:func:`material`) or the keyword lexicon a hit;
-``behavior`` and ``imminent`` only where the grammar found crisis material. A message the
+``behavior`` and ``imminent`` only where the grammar found crisis material. Over a stricter
+``at_risk_alone`` threshold (at most 0.1% of everyday chat and 1% of real hard negatives on
+validation data) of its companion, the one-hidden-layer ``acute`` head
+(``self_harm_acute.safetensors``), it also speaks where nothing else did: ideation and, over
+``imminent_alone``, imminence. People in crisis write in words no lexicon lists. A message the
 grammar vetoes (someone else's act, a denial, laughter, play, an idiom) never gets the
 head's word (``classifiers.crisis.fuse``). Its thresholds (metadata ``thresholds``) are the
 recall-first operating point chosen on validation data by
@@ -33,6 +37,9 @@ from classifiers.heads import FloatArray, MLPHead
 
 WEIGHTS_DIR: Final = Path(__file__).resolve().parent / "weights"
 SEVERITY_WEIGHTS: Final = WEIGHTS_DIR / "self_harm_severity.safetensors"
+ACUTE_WEIGHTS: Final = WEIGHTS_DIR / "self_harm_acute.safetensors"
+"""One hidden layer over the same inputs, one output (``acute``: ideation or worse), trained
+beside the severity head; it speaks alone, where nothing else found crisis material."""
 LABELS: Final[tuple[str, ...]] = ("at_risk", "behavior", "imminent")
 
 _MODES: Final = ("wish", "think", "would", "intent", "ask", "how", "count", "bare", "past",
@@ -108,10 +115,16 @@ def material(facts: Sequence[str]) -> bool:
 class CrisisHead:
     head: MLPHead
     thresholds: dict[str, float]
+    acute: MLPHead | None = None
+    """The alone head (``ACUTE_WEIGHTS``), when shipped; its threshold is ``thresholds
+    ["at_risk_alone"]`` (from its own file)."""
 
     @classmethod
-    def load(cls, path: Path = SEVERITY_WEIGHTS) -> CrisisHead | None:
-        """The head, or None when its weights are not shipped."""
+    def load(
+        cls, path: Path = SEVERITY_WEIGHTS, acute_path: Path = ACUTE_WEIGHTS
+    ) -> CrisisHead | None:
+        """The head, or None when its weights are not shipped; the alone head beside it
+        when its file is there."""
         if not path.is_file():
             return None
         head = MLPHead.load(path)
@@ -120,7 +133,14 @@ class CrisisHead:
         if head.feature_names != FEATURE_NAMES:
             raise ValueError(f"{path.name}: slot features differ from this code's")
         thresholds = {k: float(v) for k, v in head.metadata["thresholds"].items()}
-        return cls(head, thresholds)
+        thresholds.pop("at_risk_alone", None)  # only the acute head's own file sets it
+        acute = None
+        if acute_path.is_file():
+            acute = MLPHead.load(acute_path)
+            if acute.labels != ("acute",) or acute.feature_names != FEATURE_NAMES:
+                raise ValueError(f"{acute_path.name}: not an acute head over these features")
+            thresholds["at_risk_alone"] = float(acute.metadata["threshold"])
+        return cls(head, thresholds, acute)
 
     def scores(
         self, embeddings: FloatArray, facts: Sequence[Sequence[str]]
@@ -129,23 +149,38 @@ class CrisisHead:
         x = np.hstack([embeddings, feature_matrix(facts)]).astype(np.float32)
         return np.asarray(self.head.predict_proba(x), dtype=np.float64)
 
+    @property
+    def speaks_alone(self) -> bool:
+        """Whether the alone head is shipped (files trained before 2026-12-07 have none)."""
+        return self.acute is not None
+
     def read(
         self, embeddings: FloatArray, facts: Sequence[Sequence[str]], topical: Sequence[bool]
     ) -> list[HeadReading]:
         """What the head adds to each message, at its recall-first thresholds, where it may
-        speak (``topical``: a keyword-lexicon hit)."""
+        speak (``topical``: a keyword-lexicon hit); and, over the stricter ``at_risk_alone``
+        (calibrated on everyday chat and real hard negatives), where nothing else spoke:
+        a crisis worded outside the lexicons' vocabulary."""
         if not len(facts):
             return []
-        p = self.scores(embeddings, facts)
+        x = np.hstack([embeddings, feature_matrix(facts)]).astype(np.float32)
+        p = np.asarray(self.head.predict_proba(x), dtype=np.float64)
         t = self.thresholds
+        acute = self.acute.predict_proba(x)[:, 0] if self.acute is not None else np.zeros(len(p))
+        alone_at = t.get("at_risk_alone", float("inf"))
         out = []
-        for row, f, topic in zip(p, facts, topical, strict=True):
+        for row, f, topic, a in zip(p, facts, topical, acute, strict=True):
             seen = material(f)
             severity = "none"
+            alone = False
             if (seen or topic) and row[0] >= t["at_risk"]:
                 severity = "ideation"
+            elif a >= alone_at:
+                severity, alone = "ideation", True
             if seen and row[0] >= t["at_risk"] and row[1] >= t["behavior"]:
                 severity = "behavior"
             imminent = bool(seen and severity != "none" and row[2] >= t["imminent"])
-            out.append(HeadReading(severity, imminent))  # type: ignore[arg-type]
+            if alone:
+                imminent = bool(row[2] >= t.get("imminent_alone", float("inf")))
+            out.append(HeadReading(severity, imminent, alone))  # type: ignore[arg-type]
         return out

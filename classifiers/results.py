@@ -98,6 +98,10 @@ class SelfHarmResult:
     facts: tuple[str, ...] = ()
     """User role: the crisis grammar's facts (short codes, no words of the text), which the
     gateway keeps a few minutes to read a crisis split over several messages."""
+    head_alone: bool = False
+    """User role: ``severity`` is the severity head's own reading over its stricter
+    threshold, with no crisis wording found (``classifiers.crisis_head``): the crisis path
+    takes it as it takes crisis wording."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -333,10 +333,12 @@ class SelfHarmClassifier:
         readings = [self.grammar.read(t) if self.grammar else NO_READING for t in texts]
         heads: list[HeadReading | None] = [None] * len(texts)
         if self.severity_head is not None:
-            # Only messages with crisis material or a keyword hit may hear from the head.
+            # Only messages with crisis material or a keyword hit may hear from the head,
+            # unless it has a stricter threshold to speak alone; never a vetoed message.
+            alone = self.severity_head.speaks_alone
             rows = [
                 i for i, (s, r) in enumerate(zip(scores, readings, strict=True))
-                if (s.lexicon.hits or material(r.facts)) and not r.vetoed
+                if (alone or s.lexicon.hits or material(r.facts)) and not r.vetoed
             ]  # fmt: skip
             if rows:
                 found = self.severity_head.read(
@@ -358,6 +360,7 @@ class SelfHarmClassifier:
                     imminent=f.imminent,
                     cssrs=f.cssrs,
                     facts=f.facts,
+                    head_alone=f.head_alone,
                 )
             )
         return out

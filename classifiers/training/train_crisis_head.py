@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from classifiers.crisis_grammar import default_grammar
-from classifiers.crisis_head import FEATURE_NAMES, LABELS, feature_matrix, material
+from classifiers.crisis_head import ACUTE_WEIGHTS, FEATURE_NAMES, LABELS, feature_matrix, material
 from classifiers.cssrs import SEVERITY_OF
 from classifiers.data import default_data_dir
 from classifiers.heads import MLPHead
@@ -51,14 +51,32 @@ from classifiers.training import corpora as C
 from classifiers.training.train_message_heads import fit
 
 WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
-SYNTHETIC: Final = Path(__file__).resolve().parent / "synthetic" / "crisis.jsonl"
+SYNTHETIC_DIR: Final = Path(__file__).resolve().parent / "synthetic"
+SYNTHETIC_FILES: Final = ("crisis.jsonl", "crisis_voices_en.jsonl", "crisis_voices_fr.jsonl")
+"""The project's own crisis messages: the first writer's (``crisis_compose.py``), and the
+many-voice sets of 2026-12-07 (twenty-odd voices per language, one writer each)."""
 C_GRID: Final = (0.01, 0.03, 0.1, 0.3, 1.0)
 EVERYDAY_RATE: Final = 0.002
 """At most this share of each language's everyday validation chat may get ``at_risk`` from
 the head (the grammar's own everyday rate comes on top; together they stay under 1%)."""
+ALONE_EVERYDAY_RATE: Final = 0.001
+"""Where the head speaks alone (no crisis material, no keyword hit): at most this share of
+each language's everyday validation chat ..."""
+ALONE_HARD_RATE: Final = 0.01
+"""... and of the validation split's real hard negatives ..."""
+ALONE_LOOKALIKE_RATE: Final = 0.05
+"""... and of the synthetic validation look-alikes (idioms, grief, prevention talk)."""
+IMMINENT_ALONE_FALSE: Final = 0.1
+"""Alone, ``imminent`` needs a score that at most this share of the non-imminent synthetic
+validation crises reach."""
 HARD_RATE: Final = 0.02
 """... and at most this share of the validation split's real hard negatives (other hazards
 of AILuminate and MSTS, XSTest's safe prompts, DiaSafety's other contexts)."""
+ACUTE_HIDDEN: Final = 256
+ACUTE_ALPHA: Final = 1e-3
+"""The alone head: one ReLU layer of this width, L2 ``alpha``, early stopping on a seeded
+tenth of the train split. Chosen on the development sets beside the logistic at_risk output
+(C 0.1-1): at the same caps the MLP kept about half again as many crises alone."""
 RECALL: Final = 0.9
 SYNTHETIC_WEIGHT: Final = 4.0
 UNKNOWN: Final = -1
@@ -95,10 +113,16 @@ def examples(data: Path, everyday_cap: int, seed: int) -> list[Example]:
         for r in kept
         if r.ship
     ]  # fmt: skip
-    for line in SYNTHETIC.read_text(encoding="utf-8").splitlines():
+    for source, line in (
+        (name, line)
+        for name in SYNTHETIC_FILES
+        if (SYNTHETIC_DIR / name).is_file()
+        for line in (SYNTHETIC_DIR / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ):
         row = json.loads(line)
         if row.get("synthetic") is not True:
-            raise SystemExit(f"{SYNTHETIC.name}: a row not marked synthetic")
+            raise SystemExit(f"{source}: a row not marked synthetic")
         severity = SEVERITY_OF[row["level"]]
         y = (
             int(severity != "none"),
@@ -193,7 +217,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores[:, j] = sigmoid((x @ best[2][0] + best[2][1])[:, 0].astype(np.float64))
 
     thresholds = choose_thresholds(scores, y, split, syn, day, lang, topical, seen)
-    metrics = report(scores, y, split, syn, day, lang, src, topical, seen, thresholds)
+    if progress:
+        print("training the alone head")
+    acute_head, acute = train_acute(x, y[:, 0], w, split, args.seed)
+    alone = alone_threshold(acute, y, split, syn, day, lang, 0.5)
+    thresholds["at_risk_alone"] = alone["threshold"]
+    metrics = report(scores, y, split, syn, day, lang, src, topical, seen, thresholds, acute)
     meta = {
         **encoder_metadata(cache),
         "head": "self_harm_severity",
@@ -205,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "n_train": int((split == "train").sum()),
         "n_train_synthetic": int(((split == "train") & syn).sum()),
         "metrics": metrics,
+        "alone_caps": alone["caps"],
     }
     head = MLPHead(
         (np.hstack(weights).astype(np.float32),),
@@ -215,9 +245,73 @@ def main(argv: Sequence[str] | None = None) -> int:
         meta,
     )
     head.save(args.out_dir / "self_harm_severity.safetensors")
+    acute_meta = {
+        **{k: v for k, v in meta.items() if k not in ("thresholds", "choice", "metrics")},
+        "head": "self_harm_acute",
+        "threshold": alone["threshold"],
+        "caps": alone["caps"],
+        "hidden": ACUTE_HIDDEN,
+        "alpha": ACUTE_ALPHA,
+    }
+    MLPHead(acute_head[0], acute_head[1], ("acute",), FEATURE_NAMES, True, acute_meta).save(
+        args.out_dir / ACUTE_WEIGHTS.name
+    )
     (args.out_dir / "self_harm_severity.md").write_text(card(meta), "utf-8")
     print(json.dumps({"thresholds": thresholds, "metrics": metrics}, indent=1))
     return 0
+
+
+def train_acute(
+    x: Matrix, y: npt.NDArray[np.int64], w: npt.NDArray[np.float64], split: Any, seed: int
+) -> tuple[tuple[tuple[Matrix, ...], tuple[Matrix, ...]], npt.NDArray[np.float64]]:
+    """The alone head on the train split (class-balanced weights): its layers and its
+    scores on every row."""
+    from sklearn.neural_network import MLPClassifier
+
+    tr = (y != UNKNOWN) & (split == "train")
+    pos, neg = w[tr & (y == 1)].sum(), w[tr & (y == 0)].sum()
+    sw = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
+    mlp = MLPClassifier(
+        hidden_layer_sizes=(ACUTE_HIDDEN,),
+        alpha=ACUTE_ALPHA,
+        max_iter=200,
+        early_stopping=True,
+        random_state=seed,
+    )
+    mlp.fit(x[tr], y[tr], sample_weight=sw[tr])
+    layers = (
+        tuple(np.asarray(c, dtype=np.float32) for c in mlp.coefs_),
+        tuple(np.asarray(b, dtype=np.float32) for b in mlp.intercepts_),
+    )
+    return layers, np.asarray(mlp.predict_proba(x)[:, 1], dtype=np.float64)
+
+
+def alone_threshold(
+    acute: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int64],
+    split: npt.NDArray[Any],
+    syn: npt.NDArray[np.bool_],
+    day: npt.NDArray[np.bool_],
+    lang: npt.NDArray[Any],
+    floor: float,
+) -> dict[str, Any]:
+    """The alone head's threshold: no gate, so every validation row counts; the strictest of
+    the caps (everyday chat per language, real hard negatives, synthetic look-alikes)."""
+    from classifiers.training.common import fpr_threshold
+
+    va = split == "val"
+    caps = {
+        "everyday_en": (va & day & (lang == "en"), ALONE_EVERYDAY_RATE),
+        "everyday_fr": (va & day & (lang == "fr"), ALONE_EVERYDAY_RATE),
+        "real_hard_negatives": (va & ~day & ~syn & (y[:, 0] == 0), ALONE_HARD_RATE),
+        "synthetic_lookalikes": (va & syn & (y[:, 0] == 0), ALONE_LOOKALIKE_RATE),
+    }
+    found = {
+        name: float(fpr_threshold(acute[m].astype(np.float32), share))
+        for name, (m, share) in caps.items()
+        if m.any()
+    }
+    return {"threshold": float(min(max([floor, *found.values()]), 0.999)), "caps": found}
 
 
 def decide(
@@ -225,11 +319,19 @@ def decide(
     t: dict[str, float],
     topical: npt.NDArray[np.bool_],
     seen: npt.NDArray[np.bool_],
+    acute: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """The head's own decisions, as ``CrisisHead.read`` takes them."""
-    risk = (seen | topical) & (scores[:, 0] >= t["at_risk"])
-    behavior = seen & risk & (scores[:, 1] >= t["behavior"])
-    imminent = seen & risk & (scores[:, 2] >= t["imminent"])
+    """The heads' own decisions, as ``CrisisHead.read`` takes them (``acute``: the alone
+    head's scores)."""
+    gated = (seen | topical) & (scores[:, 0] >= t["at_risk"])
+    alone = ~gated & (
+        acute >= t["at_risk_alone"] if acute is not None else np.zeros(len(scores), dtype=bool)
+    )
+    risk = gated | alone
+    behavior = seen & gated & (scores[:, 1] >= t["behavior"])
+    imminent = (seen & gated & (scores[:, 2] >= t["imminent"])) | (
+        alone & (scores[:, 2] >= t.get("imminent_alone", np.inf))
+    )
     return risk, behavior, imminent
 
 
@@ -261,6 +363,9 @@ def choose_thresholds(
         s = np.sort(scores[pos, j])
         k = int(np.floor((1 - RECALL) * len(s)))
         out[name] = float(s[k]) if len(s) else 0.5
+    calm = va & syn & (y[:, 0] == 1) & (y[:, 2] == 0)
+    calm_at = fpr_threshold(scores[calm, 2].astype(np.float32), IMMINENT_ALONE_FALSE)
+    out["imminent_alone"] = float(max(out["imminent"], calm_at) if calm.any() else 1.0)
     return out
 
 
@@ -275,9 +380,10 @@ def report(
     topical: npt.NDArray[np.bool_],
     seen: npt.NDArray[np.bool_],
     t: dict[str, float],
+    acute: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, Any]:
     """Validation and test figures: real and synthetic apart, EN and FR apart."""
-    risk, behavior, imminent = decide(scores, t, topical, seen)
+    risk, behavior, imminent = decide(scores, t, topical, seen, acute)
     out: dict[str, Any] = {}
     for part in ("val", "test"):
         m = split == part
@@ -321,10 +427,12 @@ def card(meta: dict[str, Any]) -> str:
         "## What it does",
         "Adds to the crisis grammar (`classifiers/crisis_grammar.py`) what the embedding sees "
         "in a user message: ideation or worse (`at_risk`), preparatory behaviour or an attempt "
-        "(`behavior`), imminence. It only speaks where there is something to read: `at_risk` "
+        "(`behavior`), imminence. It speaks where there is something to read: `at_risk` "
         "where the grammar found crisis material or the keyword lexicon a hit; "
         "`behavior` and `imminent` where the grammar found a means, act, place, note or "
-        "goodbye. Its thresholds are the recall-first operating point; the everyday-"
+        "goodbye; and, over the stricter `at_risk_alone` and `imminent_alone`, where nothing "
+        "else spoke (a crisis in words no lexicon lists). Its thresholds are the "
+        "recall-first operating point; the everyday-"
         "calibrated `flagged` stays the `self_harm_message` head's (its own card). Severity "
         "is the highest of the grammar's, the keyword lexicon's and this head's "
         "(`classifiers/crisis.py`).",
@@ -334,8 +442,10 @@ def card(meta: dict[str, Any]) -> str:
         "DiaSafety contexts, MSTS English text-only prompts (`Suicide & Self-Harm` positive, "
         "split by case), C-SSRS posts (weight 0.15, split by user), everyday chat EN/FR "
         "(GoEmotions, Topical-Chat, XED; XPersona FR, XED FR). Real positives train `at_risk` "
-        "only. SYNTHETIC (`classifiers/training/synthetic/crisis.jsonl`, written for the "
-        "project, never from the held-out sets): EN and FR messages on the seven C-SSRS "
+        "only. SYNTHETIC (`classifiers/training/synthetic/crisis.jsonl` and the many-voice "
+        "`crisis_voices_en.jsonl`, `crisis_voices_fr.jsonl`, written for the "
+        "project, never from the held-out or development sets): EN and FR messages on the "
+        "seven C-SSRS "
         "levels with `imminent`, and look-alikes; the only French positives and the only "
         "behaviour and imminence labels. Seeded 60/20/20 hash splits by source and group "
         "(the shared split module is not on main), texts de-duplicated across splits after "
@@ -347,6 +457,17 @@ def card(meta: dict[str, Any]) -> str:
         f"chat and {100 * HARD_RATE:.0f}% of the validation split's real hard negatives.",
         f"- `behavior` = {t['behavior']:.4f}, `imminent` = {t['imminent']:.4f}: keep "
         f"{100 * RECALL:.0f}% of their synthetic validation positives.",
+        f"- `at_risk_alone` = {t.get('at_risk_alone', float('nan')):.4f}: where the grammar and "
+        f"the keyword lexicon found nothing, the head says ideation over this score, which at "
+        f"most {100 * ALONE_EVERYDAY_RATE:.1f}% of each language's everyday validation chat, "
+        f"{100 * ALONE_HARD_RATE:.0f}% of real hard negatives and "
+        f"{100 * ALONE_LOOKALIKE_RATE:.0f}% of synthetic look-alikes reach; `imminent_alone` = "
+        f"{t.get('imminent_alone', float('nan')):.4f}: at most "
+        f"{100 * IMMINENT_ALONE_FALSE:.0f}% of non-imminent synthetic validation crises. "
+        "`at_risk_alone` is the threshold of the alone head, `self_harm_acute.safetensors` "
+        f"(one ReLU layer of {ACUTE_HIDDEN} over the same inputs, L2 {ACUTE_ALPHA:g}, early "
+        "stopping; one output, ideation or worse), the strictest of its caps on validation "
+        "data: " + ", ".join(f"{k} {v:.4f}" for k, v in meta.get("alone_caps", {}).items()) + ".",
         "",
         "## Figures (the head's own decisions; test split)",
         "",
@@ -371,9 +492,10 @@ def card(meta: dict[str, Any]) -> str:
         "",
         "## Limits",
         "No real French crisis text exists in the shipped data, and no real behaviour or "
-        "imminence labels: those outputs learn from synthetic sentences only. The gate keeps "
-        "the head off messages with no crisis material, so it cannot find a crisis worded "
-        "entirely outside the lexicons' vocabulary.",
+        "imminence labels: those outputs learn from synthetic sentences only. Outside the "
+        "gate the head speaks only over its stricter threshold, so a crisis worded entirely "
+        "outside the lexicons' vocabulary is found only when it reads as plainly as the "
+        "synthetic crises it learnt from.",
     ]
     return "\n".join(lines) + "\n"
 
