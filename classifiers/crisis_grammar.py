@@ -882,6 +882,8 @@ def _act_level(
                 return "attempt", True, "cut-bleeding"
             return "preparatory", a.mode == "prog" and a.has("n"), "self-injury"
         return "none", False, "cut-urge"
+    if a.mode == "past" and a.act == "doit" and "c" in a.flags:
+        return "active_ideation", False, "if-i-did-it"  # "if I did it, I'd use...": hypothetical
     if a.mode in ("past", "tried"):
         if a.act == "die":
             return "none", False, "die-past"
@@ -1000,6 +1002,8 @@ def derive(facts: Sequence[str]) -> Reading:
                 better("preparatory", soon, "means-kept")
         for f in facts:
             if f.startswith("P:"):
+                if "h" in f.split(":")[2]:
+                    continue  # "je passe sur le pont tous les matins": a route, not a ledge
                 if f.split(":")[1] == "strong" or ctx:
                     better("preparatory", True, "at-the-place")
             elif f in ("N", "N:weak2") or (f == "N:weak" and ctx):
@@ -1093,16 +1097,22 @@ def merge(history: Sequence[Sequence[str]], current: Sequence[str]) -> Reading:
     """The reading of a short conversation: the facts of earlier messages (oldest first)
     and of the current one, derived together. Laughter, play or an idiom in an earlier
     message does not excuse the current one: those codes are dropped from the history. A
-    message that names only a time lends it to the acts of the last message that had any."""
+    message that names only a time lends it to the acts of the last message that had any;
+    a correction (``C``: "the photos i mean") takes "them" back from the last message that
+    acted on it."""
+    earlier = [list(message) for message in history]
+    current = list(current)
+    said = [*earlier, current]
+    for i, message in enumerate(said):  # "i took them all" / "the photos i mean"
+        if "C" in message:
+            for before in reversed(said[:i]):
+                if any(f.startswith("A:") for f in before):
+                    before[:] = [f for f in before if not _about_them(f)]
+                    break
     earlier = [
         [f for f in message if f not in ("L", "X", "I", "D", "Y", "K", "U", "C")]
-        for message in history
+        for message in earlier
     ]
-    if "C" in current:  # "i took them all" / "the photos i mean": "them" was not a means
-        for message in reversed(earlier):
-            if any(f.startswith("A:") for f in message):
-                message[:] = [f for f in message if not _about_them(f)]
-                break
     times = "".join(sorted({TIME_LETTERS[f[2:]] for f in current if f.startswith("T:")}))
     if times and all(f.startswith("T:") for f in current):
         for message in reversed(earlier):  # "tonight" after "I'm going to do it"
