@@ -170,7 +170,8 @@ grammar, as are plural ``-es`` (toutes, veines)."""
 
 
 def _french_endings(pattern: str) -> str:
-    return _QU.sub(r"qu \1", _ELISION.sub(r"\1 ", _FR_ENDING.sub(r"\1e", pattern)))
+    folded = _ELISION.sub(r"\1 ", _FR_ENDING.sub(r"\1e", pattern))
+    return _DE.sub("d ", _QU.sub(r"qu \1", folded))
 
 
 _ELISION: Final = re.compile(
@@ -188,6 +189,14 @@ _QU: Final = re.compile(r"(?<![a-z\\])qu?(un|une|il|ils|on)(?![a-z])")
 """The "qu'" glued to the subject after it ("qu'un mec a fait une overdose", "qu'il se
 tue"; squeezed: "qun"): split, in texts and patterns alike, so the subject is read as
 one. Not "quelle": a word of its own."""
+
+
+_DE: Final = re.compile(
+    r"(?<![a-z\\])d(?=(?:antidep|anxio|advil|aspirin|eferalgan|ibuprof|insulin|atarax|antidouleur"
+    r"|antihistamin|opiace|oxy|alcol)[a-z]*(?![a-z]))"
+)
+"""The "d'" glued to a drug's name ("une trentaine d'antidépresseurs"): split, in texts and
+patterns alike, so the quantity before it is read."""
 
 
 def fold_french(text: str) -> str:
@@ -341,9 +350,11 @@ def _load_language(path: Path) -> _Language:
             core = raw
             if kind == "means":  # "all my", "the", "my" before a means: quantity, definite, own
                 prep = "(?:{prep} )?" if "prep" in words else ""  # "du", "sous le"...
+                # English plurals and a glued "'s" ("the belt's in my bag", "the cliffs")
+                plural = "s?" if code == "en" else ""
                 raw = (
                     "(?:(?P<q>{qty}) )?(?:(?P<d>{det}) )?(?:(?P<o>{own}) )?(?:{adj} ){0,2}"
-                    f"{prep}(?:{raw})"
+                    f"{prep}(?:{raw}){plural}"
                 )
             try:
                 full = morph(_expand(raw, words))
@@ -624,7 +635,11 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
     if needs and (modal is None or (needs == "how" and modal.attrs["mode"] not in _ASKS)):
         return None  # "suicide", "die", "end it" alone say nothing of the writer
     anchor = modal or act
-    person = act.attrs.get("person") or c.person(anchor.start)
+    # A subject the act's own words begin with ("j avale" after "dès que ma coloc part")
+    own = [x for x in c.of("subject") if x.start == anchor.start and x.end <= anchor.end]
+    person = act.attrs.get("person") or (
+        own[0].attrs.get("person", "first") if own else c.person(anchor.start)
+    )
     if person != "first":
         return "Y"
     if c.negated(anchor, act):
@@ -722,7 +737,7 @@ def _facts(lang: _Language, text: str) -> list[str]:
             fact = _means_fact(c, means)
             if fact is not None:
                 facts.append(fact)
-    for place in c.of("place"):
+    for place in c.of("place") if not play else ():  # "at the top of the tower, the view"
         if c.person(place.start) == "first" and not c.negated(place, place):
             facts.append(f"P:{place.attrs.get('strength', 'strong')}:{c.times(place.start)}")
     for kind, code in (("note", "N"), ("giveaway", "V"), ("bleed", "B"), ("resolve", "R"),
@@ -974,7 +989,9 @@ def derive(facts: Sequence[str]) -> Reading:
             known = referent or (
                 soft and a.mode in ("past", "prog") and (a.obj == "pron" or a.has("q"))
             )
-            level, imminent, why = _act_level(a, ctx, known, window_soon, routine)
+            # "I did something stupid" with bleeding: what was done is the wound
+            done = ctx or ("B" in codes and a.act == "doit" and a.mode == "past")
+            level, imminent, why = _act_level(a, done, known, window_soon, routine)
             doit_planned = a.act == "doit" and a.mode in ("intent", "prog", "bare")
             if doit_planned and named_means and (a.has("nlgys") or dated):
                 # "I'm doing it on the 14th... pills and the bath": a means and a date
@@ -985,6 +1002,8 @@ def derive(facts: Sequence[str]) -> Reading:
         for _, kind, state, flags in means:
             soon = bool(_SOON & set(flags)) or window_soon
             strong = "q" in flags or "d" in flags or kind in ("rope", "gun", "poison")
+            if routine and state == "ready":
+                continue  # "lined up all my pills for the week in the organiser"
             if state == "ready" and kind not in _GOTO_MEANS and (strong or ctx):
                 better("preparatory", True, "means-at-hand")
             elif state == "stock" and kind in METHOD_MEANS:

@@ -163,3 +163,49 @@ def test_a_correction_takes_back_them_for_later_messages() -> None:
 )
 def test_lookalikes_of_the_new_classes_stay_off(grammar: CrisisGrammar, text: str) -> None:
     assert grammar.read(text).severity in ("none", "indicator"), grammar.facts(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i keep asking god to take me home, i'm done",
+        "honestly if a tree fell on my car with me in it i'd be relieved",
+        "je demande que le bon dieu vienne me chercher",
+        "si jme faisais faucher en vélo j'serais pas contre",
+        "upset that i woke up again today",
+    ],
+)
+def test_wishes_in_round_4b_wording(grammar: CrisisGrammar, text: str) -> None:
+    """Classes the blind file acute_dev_v3b.yaml showed, on other sentences."""
+    assert _severity(grammar, text) == "ideation", grammar.facts(text)
+
+
+@pytest.mark.parametrize(
+    ("turns", "level"),
+    [
+        (["i did something really stupid", "blood all over my bed now"], "attempt"),
+        (["j'ai fait une grosse bêtise", "y a du sang partout"], "attempt"),
+        (["i did something stupid", "texted my ex lol"], "none"),
+    ],
+)
+def test_something_done_then_bleeding_is_an_attempt(turns: list[str], level: str) -> None:
+    g = default_grammar()
+    r = merge([g.facts(t) for t in turns[:-1]], g.facts(turns[-1]))
+    assert r.level == level, r
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        ("which of the cliffs on the coast would be high enough", "ideation"),
+        ("the belt's in my pocket. tonight", "behavior"),
+        ("la corde est dans mon sac à dos", "behavior"),
+        ("dès que mon mari dort j'avale toute la plaquette", "ideation"),
+        ("j'ai pris une vingtaine d'anxiolytiques", "attempt"),
+        ("at the top of the car park with my friends, the sunset is amazing", "none"),
+        ("sorted all my pills for the month into the pill organiser", "none"),
+    ],
+)
+def test_round_4b_gaps_inside_the_classes(grammar: CrisisGrammar, text: str, severity: str) -> None:
+    got = _severity(grammar, text)
+    assert got == severity or (severity == "none" and got == "indicator"), grammar.facts(text)
