@@ -293,8 +293,10 @@ class _Language:
     """Common words of the language: a message is read by the grammar of the language whose
     words it uses most (by every grammar when that is unclear)."""
     clipped: Mapping[str, str] = field(default_factory=dict)
-    """English "-in'" for "-ing" ("thinkin", "killin", "goin"): the clipped form of each
-    "-ing" word the lexicon uses, read as it (the apostrophe is gone by then)."""
+    """English words read as the lexicon's: "-in'" for "-ing" ("thinkin", "killin": the
+    clipped form of each "-ing" word the lexicon uses), and a means' plural or glued "'s"
+    ("belts", "the belt's in my bag", "cliffs") where the lexicon does not use that form
+    itself. The apostrophe is gone by then."""
 
 
 MENTION_KINDS: Final[tuple[str, ...]] = (
@@ -350,11 +352,9 @@ def _load_language(path: Path) -> _Language:
             core = raw
             if kind == "means":  # "all my", "the", "my" before a means: quantity, definite, own
                 prep = "(?:{prep} )?" if "prep" in words else ""  # "du", "sous le"...
-                # English plurals and a glued "'s" ("the belt's in my bag", "the cliffs")
-                plural = "s?" if code == "en" else ""
                 raw = (
                     "(?:(?P<q>{qty}) )?(?:(?P<d>{det}) )?(?:(?P<o>{own}) )?(?:{adj} ){0,2}"
-                    f"{prep}(?:{raw}){plural}"
+                    f"{prep}(?:{raw})"
                 )
             try:
                 full = morph(_expand(raw, words))
@@ -393,14 +393,24 @@ def _load_language(path: Path) -> _Language:
         fuzzy_keys=tuple(fold_pattern(str(k)) for k in data.get("fuzzy") or []),
         known=tuple(fold_pattern(str(k)) for k in data.get("not_fuzzy") or []),
         function_words=frozenset(fold_pattern(str(data.get("function_words", ""))).split()),
-        clipped=_clipped(path) if code == "en" else {},
+        clipped=_clipped(path, kinds["means"]) if code == "en" else {},
     )
 
 
-def _clipped(path: Path) -> dict[str, str]:
-    """Every "-ing" word of a lexicon file, by its clipped "-in" form (``_Language.clipped``)."""
-    words = set(re.findall(r"[a-z]+ing(?![a-z])", fold_pattern(path.read_text(encoding="utf-8"))))
-    return {w[:-1]: w for w in words if len(w) >= 6}
+_NOT_PLURALS: Final = frozenset({"the", "her", "his", "top", "our", "their", "this", "that"})
+"""Words of the means patterns (articles, lookaheads) whose "-s" form is no plural."""
+
+
+def _clipped(path: Path, means: Sequence[_Entry]) -> dict[str, str]:
+    """Every "-ing" word of a lexicon file by its clipped "-in" form, and every means word by
+    its "-s" form where the file does not use that form (``_Language.clipped``)."""
+    vocabulary = set(re.findall(r"[a-z]+", fold_pattern(path.read_text(encoding="utf-8"))))
+    out = {w[:-1]: w for w in vocabulary if w.endswith("ing") and len(w) >= 6}
+    for e in means:
+        for w in re.findall(r"(?<![a-z\\])[a-z]{3,}(?![a-z])", e.core):
+            if squeeze(w + "s") not in vocabulary and w not in _NOT_PLURALS:
+                out.setdefault(squeeze(w + "s"), w)
+    return out
 
 
 # --------------------------------------------------------------------------- mentions
@@ -701,7 +711,7 @@ def _facts(lang: _Language, text: str) -> list[str]:
     """The facts of one prepared text in one language."""
     if lang.code == "fr":
         text = fold_french(text)
-    elif lang.clipped and "in " in f"{text} ":
+    elif lang.clipped:
         text = " ".join(lang.clipped.get(w, w) for w in text.split(" "))
     idiom = False
     if lang.idioms is not None:
