@@ -645,11 +645,13 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
     if needs and (modal is None or (needs == "how" and modal.attrs["mode"] not in _ASKS)):
         return None  # "suicide", "die", "end it" alone say nothing of the writer
     anchor = modal or act
-    # A subject the act's own words begin with ("j avale" after "dès que ma coloc part")
-    own = [x for x in c.of("subject") if x.start == anchor.start and x.end <= anchor.end]
-    person = act.attrs.get("person") or (
-        own[0].attrs.get("person", "first") if own else c.person(anchor.start)
+    # "I" the act's own words begin with ("j avale" after "dès que ma coloc part"); not
+    # "everyone" in "everyone would be better off without me", which is the writer's
+    own = any(
+        x.start == anchor.start and x.end <= anchor.end and x.attrs.get("person") == "first"
+        for x in c.of("subject")
     )
+    person = act.attrs.get("person") or ("first" if own else c.person(anchor.start))
     if person != "first":
         return "Y"
     if c.negated(anchor, act):

@@ -201,6 +201,7 @@ def test_something_done_then_bleeding_is_an_attempt(turns: list[str], level: str
         ("the belt's in my pocket. tonight", "behavior"),
         ("la corde est dans mon sac à dos", "behavior"),
         ("dès que mon mari dort j'avale toute la plaquette", "ideation"),
+        ("everybody would be better off without me", "ideation"),  # the writer's, not theirs
         ("j'ai pris une vingtaine d'anxiolytiques", "attempt"),
         ("at the top of the car park with my friends, the sunset is amazing", "none"),
         ("sorted all my pills for the month into the pill organiser", "none"),
