@@ -170,7 +170,8 @@ grammar, as are plural ``-es`` (toutes, veines)."""
 
 
 def _french_endings(pattern: str) -> str:
-    return _ELISION.sub(r"\1 ", _FR_ENDING.sub(r"\1e", pattern))
+    folded = _ELISION.sub(r"\1 ", _FR_ENDING.sub(r"\1e", pattern))
+    return _DE.sub("d ", _QU.sub(r"qu \1", folded))
 
 
 _ELISION: Final = re.compile(
@@ -184,6 +185,18 @@ own, and "jai" stays one token as every pattern writes it."""
 
 
 _JME: Final = re.compile(r"(?<![a-z])j(me|te|men|ten|le|la|les|lai|y)(?![a-z])")
+_QU: Final = re.compile(r"(?<![a-z\\])qu?(un|une|il|ils|on)(?![a-z])")
+"""The "qu'" glued to the subject after it ("qu'un mec a fait une overdose", "qu'il se
+tue"; squeezed: "qun"): split, in texts and patterns alike, so the subject is read as
+one. Not "quelle": a word of its own."""
+
+
+_DE: Final = re.compile(
+    r"(?<![a-z\\])d(?=(?:antidep|anxio|advil|aspirin|eferalgan|ibuprof|insulin|atarax|antidouleur"
+    r"|antihistamin|opiace|oxy|alcol)[a-z]*(?![a-z]))"
+)
+"""The "d'" glued to a drug's name ("une trentaine d'antidépresseurs"): split, in texts and
+patterns alike, so the quantity before it is read."""
 
 
 def fold_french(text: str) -> str:
@@ -279,12 +292,17 @@ class _Language:
     function_words: frozenset[str]
     """Common words of the language: a message is read by the grammar of the language whose
     words it uses most (by every grammar when that is unclear)."""
+    clipped: Mapping[str, str] = field(default_factory=dict)
+    """English words read as the lexicon's: "-in'" for "-ing" ("thinkin", "killin": the
+    clipped form of each "-ing" word the lexicon uses), and a means' plural or glued "'s"
+    ("belts", "the belt's in my bag", "cliffs") where the lexicon does not use that form
+    itself. The apostrophe is gone by then."""
 
 
 MENTION_KINDS: Final[tuple[str, ...]] = (
     "subject", "negation", "modal", "act", "means", "object", "time", "possess", "ready",
     "place", "goodbye", "note", "giveaway", "bleed", "hopeless", "cond", "laugh", "context",
-    "third", "resolve", "hedge", "plan", "back", "routine",
+    "third", "resolve", "hedge", "plan", "back", "routine", "retract",
 )  # fmt: skip
 
 
@@ -375,7 +393,24 @@ def _load_language(path: Path) -> _Language:
         fuzzy_keys=tuple(fold_pattern(str(k)) for k in data.get("fuzzy") or []),
         known=tuple(fold_pattern(str(k)) for k in data.get("not_fuzzy") or []),
         function_words=frozenset(fold_pattern(str(data.get("function_words", ""))).split()),
+        clipped=_clipped(path, kinds["means"]) if code == "en" else {},
     )
+
+
+_NOT_PLURALS: Final = frozenset({"the", "her", "his", "top", "our", "their", "this", "that"})
+"""Words of the means patterns (articles, lookaheads) whose "-s" form is no plural."""
+
+
+def _clipped(path: Path, means: Sequence[_Entry]) -> dict[str, str]:
+    """Every "-ing" word of a lexicon file by its clipped "-in" form, and every means word by
+    its "-s" form where the file does not use that form (``_Language.clipped``)."""
+    vocabulary = set(re.findall(r"[a-z]+", fold_pattern(path.read_text(encoding="utf-8"))))
+    out = {w[:-1]: w for w in vocabulary if w.endswith("ing") and len(w) >= 6}
+    for e in means:
+        for w in re.findall(r"(?<![a-z\\])[a-z]{3,}(?![a-z])", e.core):
+            if squeeze(w + "s") not in vocabulary and w not in _NOT_PLURALS:
+                out.setdefault(squeeze(w + "s"), w)
+    return out
 
 
 # --------------------------------------------------------------------------- mentions
@@ -610,7 +645,13 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
     if needs and (modal is None or (needs == "how" and modal.attrs["mode"] not in _ASKS)):
         return None  # "suicide", "die", "end it" alone say nothing of the writer
     anchor = modal or act
-    person = act.attrs.get("person") or c.person(anchor.start)
+    # "I" the act's own words begin with ("j avale" after "dès que ma coloc part"); not
+    # "everyone" in "everyone would be better off without me", which is the writer's
+    own = any(
+        x.start == anchor.start and x.end <= anchor.end and x.attrs.get("person") == "first"
+        for x in c.of("subject")
+    )
+    person = act.attrs.get("person") or ("first" if own else c.person(anchor.start))
     if person != "first":
         return "Y"
     if c.negated(anchor, act):
@@ -663,10 +704,17 @@ def _means_fact(c: _Clause, means: Mention) -> str | None:
     return f"M:{means.attrs['means']}:{state}:{''.join(sorted(set(flags)))}"
 
 
+_MARKS: Final = (("laugh", "L"), ("context", "X"), ("third", "Y"), ("back", "K"),
+                  ("retract", "C"))  # fmt: skip
+"""Marks read even in a message with no crisis word (a later one may need them)."""
+
+
 def _facts(lang: _Language, text: str) -> list[str]:
     """The facts of one prepared text in one language."""
     if lang.code == "fr":
         text = fold_french(text)
+    elif lang.clipped:
+        text = " ".join(lang.clipped.get(w, w) for w in text.split(" "))
     idiom = False
     if lang.idioms is not None:
         text, found = lang.idioms.subn(" ~ ", text)
@@ -677,9 +725,7 @@ def _facts(lang: _Language, text: str) -> list[str]:
         # Most messages: nothing but, perhaps, a time ("tonight") a later message may need.
         times = [f"T:{e.attrs['time']}" for e in lang.kinds["time"] if e.pattern.search(text)]
         marks = [
-            code
-            for kind, code in (("laugh", "L"), ("context", "X"), ("third", "Y"), ("back", "K"))
-            if any(e.pattern.search(text) for e in lang.kinds[kind])
+            code for kind, code in _MARKS if any(e.pattern.search(text) for e in lang.kinds[kind])
         ]
         return times + marks + (["I"] if idiom else [])
     tokens = _Tokens(text, lang.breaks)
@@ -696,20 +742,21 @@ def _facts(lang: _Language, text: str) -> list[str]:
         facts.append(fact)
         if fact.startswith("A:"):
             used |= {x.start for x in c.of("means")
-                     if act.end <= x.start and x.start - act.end <= _OBJECT_GAP}  # fmt: skip
+                     if act.end <= x.start and x.start - act.end <= _OBJECT_GAP
+                     and c.same_clause(x.start, act.start)}  # fmt: skip
     for means in c.of("means") if not play else ():
         if means.start not in used:
             fact = _means_fact(c, means)
             if fact is not None:
                 facts.append(fact)
-    for place in c.of("place"):
+    for place in c.of("place") if not play else ():  # "at the top of the tower, the view"
         if c.person(place.start) == "first" and not c.negated(place, place):
             facts.append(f"P:{place.attrs.get('strength', 'strong')}:{c.times(place.start)}")
     for kind, code in (("note", "N"), ("giveaway", "V"), ("bleed", "B"), ("resolve", "R"),
                        ("plan", "Q")):  # fmt: skip
         weak = 0
         for x in c.of(kind):
-            if c.person(x.start) == "first" and not c.negated(x, x):
+            if (c.person(x.start) == "first" or _wound_subject(c, x)) and not c.negated(x, x):
                 if x.attrs.get("strength") != "weak":
                     facts.append(code)
                     continue
@@ -730,10 +777,29 @@ def _facts(lang: _Language, text: str) -> list[str]:
                        ("routine", "U")):  # fmt: skip
         if c.of(kind):
             facts.append(code)
+    if c.of("retract") and not c.of("means"):
+        facts.append("C")  # "the photos i mean": "them" was something else
     facts.extend(f"T:{x.attrs['time']}" for x in c.of("time"))
     if idiom:
         facts.append("I")
     return facts
+
+
+def _about_them(fact: str) -> bool:
+    """An act on "them", "it", "everything" (a referent a correction may take back)."""
+    return fact.startswith("A:") and fact.split(":")[3] == "pron"
+
+
+_WOUND_PRONOUNS: Final = frozenset({"it", "they", "theyre", "ca", "sa", "ele", "eles", "il", "ils"})
+
+
+def _wound_subject(c: _Clause, x: Mention) -> bool:
+    """Bleeding said of "it" or "they" (the cuts, the wound: "they won't stop bleeding",
+    "elles saignent encore"), not of a person named."""
+    if x.kind != "bleed":
+        return False
+    s = c.subject_before(x.start)
+    return s is not None and " ".join(c.t.words[s.start : s.end]) in _WOUND_PRONOUNS
 
 
 def _apart(mentions: Sequence[Mention]) -> list[Mention]:
@@ -824,6 +890,8 @@ def _act_level(
         if not overdose:
             return "none", False, "ingest-routine"
         if a.mode == "bare":
+            if a.has("l") and not soon and (method or overdose):
+                return "plan", False, "ingest-dated"  # "on the 14th I take them all with vodka"
             if not (soon or ctx):
                 return "none", False, "ingest-habit"
             return ("plan" if soon else "method"), soon, "ingest-announced"
@@ -841,6 +909,8 @@ def _act_level(
                 return "attempt", True, "cut-bleeding"
             return "preparatory", a.mode == "prog" and a.has("n"), "self-injury"
         return "none", False, "cut-urge"
+    if a.mode == "past" and a.act == "doit" and "c" in a.flags:
+        return "active_ideation", False, "if-i-did-it"  # "if I did it, I'd use...": hypothetical
     if a.mode in ("past", "tried"):
         if a.act == "die":
             return "none", False, "die-past"
@@ -885,6 +955,18 @@ idiom is not one: it is taken out before the grammar reads, and whatever else th
 says still counts (real validation data: 4 of 268 risk contexts lost to it, no gain)."""
 
 
+def _held(state: str, flags: str) -> bool:
+    """A means someone keeps, buys or holds ready, that "them" may then be: not one's own
+    single one ("j'ai oublié ma pilule... je l'ai prise à midi")."""
+    return state != "none" and not (state == "have" and "o" in flags and "d" not in flags)
+
+
+_WEAK_FAREWELLS: Final = frozenset({"N:weak", "V:weak", "G:weak"})
+"""Weak signs of leaving, each everyday alone ("wrote a letter to my mum", "gave my guitar
+to a friend", "thanks for everything"): two of different kinds together are a crisis's."""
+_NAMED_TIMES: Final = frozenset({"now", "tonight", "today", "soon", "later"})
+
+
 def derive(facts: Sequence[str]) -> Reading:
     """The C-SSRS level and imminence of a set of facts (one message or several)."""
     if not facts:
@@ -894,7 +976,7 @@ def derive(facts: Sequence[str]) -> Reading:
     codes = set(facts)
     times = {f[2:] for f in facts if f.startswith("T:")}
     window_soon = bool(times & {"now", "tonight", "today", "soon"})
-    referent = any(m[1] in METHOD_MEANS and ("q" in m[3] or m[2] != "none") for m in means) \
+    referent = any(m[1] in METHOD_MEANS and ("q" in m[3] or _held(m[2], m[3])) for m in means) \
         or any(a.obj in METHOD_MEANS and a.has("q") for a in acts)  # fmt: skip
     routine, back = "U" in codes, "K" in codes
     # Said with a goodbye or "it's done", "them" and "everything" swallowed are the pills.
@@ -919,13 +1001,21 @@ def derive(facts: Sequence[str]) -> Reading:
             known = referent or (
                 soft and a.mode in ("past", "prog") and (a.obj == "pron" or a.has("q"))
             )
-            level, imminent, why = _act_level(a, ctx, known, window_soon, routine)
+            # "I did something stupid" with bleeding: what was done is the wound
+            done = ctx or ("B" in codes and a.act == "doit" and a.mode == "past")
+            level, imminent, why = _act_level(a, done, known, window_soon, routine)
+            doit_planned = a.act == "doit" and a.mode in ("intent", "prog", "bare")
+            if doit_planned and named_means and (a.has("nlgys") or dated):
+                # "I'm doing it on the 14th... pills and the bath": a means and a date
+                better("plan", a.has("ngys") or window_soon, "doit-with-means")
             # The act's object says it is harmless: "took my vitamins", "jump in the pool".
             harmless = harmless or (why in _HARMLESS and a.obj != "none")
             better(level, imminent, why)
         for _, kind, state, flags in means:
             soon = bool(_SOON & set(flags)) or window_soon
             strong = "q" in flags or "d" in flags or kind in ("rope", "gun", "poison")
+            if routine and state == "ready":
+                continue  # "lined up all my pills for the week in the organiser"
             if state == "ready" and kind not in _GOTO_MEANS and (strong or ctx):
                 better("preparatory", True, "means-at-hand")
             elif state == "stock" and kind in METHOD_MEANS:
@@ -943,9 +1033,11 @@ def derive(facts: Sequence[str]) -> Reading:
                 better("preparatory", soon, "means-kept")
         for f in facts:
             if f.startswith("P:"):
+                if "h" in f.split(":")[2]:
+                    continue  # "je passe sur le pont tous les matins": a route, not a ledge
                 if f.split(":")[1] == "strong" or ctx:
                     better("preparatory", True, "at-the-place")
-            elif f == "N" or (f == "N:weak" and ctx):
+            elif f in ("N", "N:weak2") or (f == "N:weak" and ctx):
                 better("preparatory", "G:strong" in codes or window_soon, "note")
             elif f in ("V", "V:weak2") or (f == "V:weak" and ctx):
                 better("preparatory", False, "giving-away")
@@ -955,10 +1047,18 @@ def derive(facts: Sequence[str]) -> Reading:
                 better("intent", True, "goodbye")
             elif f == "Q" and any(m[1] in _PLANNED_MEANS for m in means):
                 better("plan", window_soon, "planned")
+            elif f == "Q" and named_means and dated:
+                # "worked it out. 2am, the rail bridge": a plan names a means and a time
+                better("plan", window_soon, "planned-when")
             elif f == "B" and ctx:
                 better("attempt", True, "bleeding")
 
-    ctx_other = bool(codes & _CTX_CODES)
+    named_means = any(m[1] in METHOD_MEANS for m in means) or any(
+        a.obj in METHOD_MEANS for a in acts
+    )
+    dated = bool(times & _NAMED_TIMES)
+    farewells = {f for f in codes & _WEAK_FAREWELLS if not (back and f.startswith("G"))}
+    ctx_other = bool(codes & _CTX_CODES) or len(farewells) >= 2
     strong_ctx = bool(codes & (_CTX_CODES - {"H", "R"})) or "Q" in codes
     read(False)
     ctx = best[0] != "none" or ctx_other or "Q" in codes
@@ -1028,9 +1128,21 @@ def merge(history: Sequence[Sequence[str]], current: Sequence[str]) -> Reading:
     """The reading of a short conversation: the facts of earlier messages (oldest first)
     and of the current one, derived together. Laughter, play or an idiom in an earlier
     message does not excuse the current one: those codes are dropped from the history. A
-    message that names only a time lends it to the acts of the last message that had any."""
+    message that names only a time lends it to the acts of the last message that had any;
+    a correction (``C``: "the photos i mean") takes "them" back from the last message that
+    acted on it."""
+    earlier = [list(message) for message in history]
+    current = list(current)
+    said = [*earlier, current]
+    for i, message in enumerate(said):  # "i took them all" / "the photos i mean"
+        if "C" in message:
+            for before in reversed(said[:i]):
+                if any(f.startswith("A:") for f in before):
+                    before[:] = [f for f in before if not _about_them(f)]
+                    break
     earlier = [
-        [f for f in message if f not in ("L", "X", "I", "D", "Y", "K", "U")] for message in history
+        [f for f in message if f not in ("L", "X", "I", "D", "Y", "K", "U", "C")]
+        for message in earlier
     ]
     times = "".join(sorted({TIME_LETTERS[f[2:]] for f in current if f.startswith("T:")}))
     if times and all(f.startswith("T:") for f in current):

@@ -93,14 +93,22 @@ def feature_matrix(facts: Sequence[Sequence[str]]) -> FloatArray:
     return out
 
 
+_WEAKER: Final = frozenset({"G:weak2", "V", "V:weak", "V:weak2", "Q", "R"})
+"""Weaker material the head may also weigh (``material``): a second goodbye, a give-away, a
+plan or a decision. Alone each is everyday often enough ("thanks for everything", "I've
+decided"); the head's threshold, chosen with this gate on everyday validation chat, says
+which ones read as a crisis. Despair (``H``) is not: "I hate my life" is venting far more
+often than ideation, and the head, trained on distress, reads it high."""
+
+
 def material(facts: Sequence[str]) -> bool:
     """The grammar found crisis material the head may weigh: an act, a place, a note,
-    bleeding, a strong goodbye, or a means someone has, keeps, buys or holds ready (a means
-    merely named, a weak goodbye or a time alone is not enough: "thanks for everything",
-    "I have pills left on my prescription" would read as crises)."""
+    bleeding, a strong goodbye, a means someone has, keeps, buys or holds ready, or weaker
+    material (``_WEAKER``); a means merely named, one weak goodbye or a time alone is not
+    enough ("I have pills left on my prescription")."""
     for f in facts:
         kind = f[:1]
-        if kind in "APNB" or f == "G:strong":
+        if kind in "APNB" or f == "G:strong" or f in _WEAKER:
             return True
         if (
             kind == "M"

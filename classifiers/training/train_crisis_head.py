@@ -430,11 +430,12 @@ def card(meta: dict[str, Any]) -> str:
         "(`behavior`), imminence. It speaks where there is something to read: `at_risk` "
         "where the grammar found crisis material or the keyword lexicon a hit; "
         "`behavior` and `imminent` where the grammar found a means, act, place, note or "
-        "goodbye; and, over the stricter `at_risk_alone` and `imminent_alone`, where nothing "
-        "else spoke (a crisis in words no lexicon lists). Its thresholds are the "
-        "recall-first operating point; the everyday-"
-        "calibrated `flagged` stays the `self_harm_message` head's (its own card). Severity "
-        "is the highest of the grammar's, the keyword lexicon's and this head's "
+        "goodbye, or weaker material (a second goodbye, a give-away, a plan, a decision: "
+        "`crisis_head.material`); and, over the stricter `at_risk_alone` and "
+        "`imminent_alone`, where nothing else spoke (a crisis in words no lexicon lists). Its "
+        "thresholds are the recall-first operating point; the everyday-calibrated `flagged` "
+        "stays the `self_harm_message` head's (its own card). Severity is the highest of the "
+        "grammar's, the keyword lexicon's and this head's "
         "(`classifiers/crisis.py`).",
         "",
         "## Data",
