@@ -45,4 +45,12 @@ def test_shipped_weights_match_the_slot_features() -> None:
     head = CrisisHead.load(SEVERITY_WEIGHTS)
     assert head is not None
     assert head.head.labels == LABELS
-    assert set(head.thresholds) == {"at_risk", "behavior", "imminent"}
+    assert set(head.thresholds) == {
+        "at_risk",
+        "behavior",
+        "imminent",
+        "imminent_alone",
+        "at_risk_alone",  # from the alone head shipped beside it
+    }
+    assert head.speaks_alone and head.acute is not None
+    assert head.acute.feature_names == head.head.feature_names
