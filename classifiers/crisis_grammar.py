@@ -81,6 +81,8 @@ knife or pills are used every day."""
 _USE_MODES: Final = frozenset({"would", "intent", "think", "wish", "ask", "how"})
 """... when the writer would, will or wants to use them ("the army uses guns" is not)."""
 _GOTO_MEANS: Final = frozenset({"height", "train", "water"})
+_RIDDEN: Final = frozenset({"train", "car"})
+"""Means one "takes" by riding them: an ingest verb on them is travel."""
 """Where going is a plan, when something else in the conversation says crisis ("once
 everyone's asleep I'm going up to the roof", "je monterai sur le toit")."""
 _MODE_GAP: Final = 3
@@ -666,6 +668,11 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
             tense, "bare")
     )  # fmt: skip
     obj, flags = c.object_of(act, modal if mode in _ASKS else None)
+    if act.attrs["act"] == "ingest" and obj in _RIDDEN and mode not in _USE_MODES:
+        # "je prends le train", "take the car": travel, neither intake nor something
+        # harmless taken, so no fact and no veto: the rest of the message decides ("à minuit
+        # je prends le train jusqu'à la côte et je marche dans la mer").
+        return None
     flags += c.times(act.start)
     if c.conditional(act.start):
         flags += "c"

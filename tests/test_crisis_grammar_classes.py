@@ -210,3 +210,26 @@ def test_something_done_then_bleeding_is_an_attempt(turns: list[str], level: str
 def test_round_4b_gaps_inside_the_classes(grammar: CrisisGrammar, text: str, severity: str) -> None:
     got = _severity(grammar, text)
     assert got == severity or (severity == "none" and got == "indicator"), grammar.facts(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "je prends le train ce soir pour Paris",
+        "I take the train home after work",
+        "à minuit je prends le train jusqu'à la côte et je marche dans la mer",
+    ],
+)
+def test_taking_a_train_or_a_car_is_travel_not_a_harmless_intake(
+    grammar: CrisisGrammar, text: str
+) -> None:
+    """No act and no veto: "taking" a ridden means is travel, so it neither reads as a
+    crisis nor excuses the rest of the message (the trained heads still read it)."""
+    reading = grammar.read(text)
+    assert not any(f.startswith("A:") and ":ingest:" in f for f in reading.facts), reading
+    assert not reading.vetoed and reading.level == "none", reading
+
+
+def test_riding_towards_a_means_with_intent_is_still_read(grammar: CrisisGrammar) -> None:
+    reading = grammar.read("ce soir je prends le train, je descends au pont et je saute")
+    assert SEVERITY_OF[reading.level] in ("ideation", "behavior", "attempt"), reading
