@@ -119,6 +119,12 @@ def material(facts: Sequence[str]) -> bool:
     return False
 
 
+def _inputs(embeddings: FloatArray, facts: Sequence[Sequence[str]]) -> FloatArray:
+    """What both heads read: the sentence embedding, then the grammar's slots."""
+    x: FloatArray = np.hstack([embeddings, feature_matrix(facts)]).astype(np.float32)
+    return x
+
+
 @dataclass(frozen=True)
 class CrisisHead:
     head: MLPHead
@@ -154,7 +160,9 @@ class CrisisHead:
         self, embeddings: FloatArray, facts: Sequence[Sequence[str]]
     ) -> npt.NDArray[np.float64]:
         """Probabilities (n, 3) over ``LABELS``."""
-        x = np.hstack([embeddings, feature_matrix(facts)]).astype(np.float32)
+        return self._scores(_inputs(embeddings, facts))
+
+    def _scores(self, x: FloatArray) -> npt.NDArray[np.float64]:
         return np.asarray(self.head.predict_proba(x), dtype=np.float64)
 
     @property
@@ -171,8 +179,8 @@ class CrisisHead:
         a crisis worded outside the lexicons' vocabulary."""
         if not len(facts):
             return []
-        x = np.hstack([embeddings, feature_matrix(facts)]).astype(np.float32)
-        p = np.asarray(self.head.predict_proba(x), dtype=np.float64)
+        x = _inputs(embeddings, facts)
+        p = self._scores(x)
         t = self.thresholds
         acute = self.acute.predict_proba(x)[:, 0] if self.acute is not None else np.zeros(len(p))
         alone_at = t.get("at_risk_alone", float("inf"))

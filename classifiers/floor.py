@@ -716,8 +716,7 @@ class Assessment:
 
 @lru_cache(maxsize=512)
 def _assess(floor: EncouragementFloor, text: str) -> Assessment:
-    norm = normalize(text)
-    canon, _ = canonical(norm, floor.vocabulary)
+    _, canon, _ = _read(floor, text)
     on_subject = floor.subject is None or floor.subject.search(canon) is not None
     scan = _scan(floor, text)
     if scan.hits:
@@ -850,11 +849,21 @@ _TOPIC_REACH: Final = 100
 """Characters either side of a weak act within which the message must speak of dying."""
 
 
+@lru_cache(maxsize=16)
+def _read(floor: EncouragementFloor, text: str) -> tuple[Normalized, str, list[int]]:
+    """The text as the floor reads it (normalised, then canonical spelling, with the map
+    back): done once per text for the scan and, where the trained check flags, the
+    assessment that follows it in the same decision (a small cache: the map holds an int
+    per character)."""
+    norm = normalize(text)
+    canon, index = canonical(norm, floor.vocabulary)
+    return norm, canon, index
+
+
 @lru_cache(maxsize=2048)
 def _scan(floor: EncouragementFloor, text: str) -> FloorResult:
     """Cached: the rule, the stack and the shadows of one decision read the same text."""
-    norm = normalize(text)
-    canon, index = canonical(norm, floor.vocabulary)
+    norm, canon, index = _read(floor, text)
     hits: list[FloorHit] = []
     found = list(floor.lexicon.scan(canon, role="bot").hits)
     if floor.gated is not None and floor.topic is not None and floor.topic.search(canon):

@@ -321,6 +321,18 @@ def out_of_fold(data: TrainingData, c: float, seed: int, progress: bool = False)
 # --------------------------------------------------------------------------- thresholds
 
 
+def balanced_weights(
+    y: npt.NDArray[np.int64], w: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Row weights rescaled so that positives and negatives weigh half each (their total
+    unchanged): what every class-balanced head here is fitted with."""
+    pos, neg = w[y == 1].sum(), w[y == 0].sum()
+    out: npt.NDArray[np.float64] = np.where(
+        y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg)
+    )
+    return out
+
+
 def fpr_threshold(negative_scores: FloatArray, fpr: float) -> float:
     """The lowest threshold that at most ``fpr`` of ``negative_scores`` reach."""
     s = np.sort(np.asarray(negative_scores))[::-1]

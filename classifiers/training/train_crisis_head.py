@@ -48,6 +48,7 @@ from classifiers.data import default_data_dir
 from classifiers.heads import MLPHead
 from classifiers.lexicons import default_lexicon
 from classifiers.training import corpora as C
+from classifiers.training.common import balanced_weights
 from classifiers.training.train_message_heads import fit
 
 WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
@@ -220,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if progress:
         print("training the alone head")
     acute_head, acute = train_acute(x, y[:, 0], w, split, args.seed)
-    alone = alone_threshold(acute, y, split, syn, day, lang, 0.5)
+    alone = alone_threshold(acute, y, split, syn, day, lang)
     thresholds["at_risk_alone"] = alone["threshold"]
     metrics = report(scores, y, split, syn, day, lang, src, topical, seen, thresholds, acute)
     meta = {
@@ -269,8 +270,6 @@ def train_acute(
     from sklearn.neural_network import MLPClassifier
 
     tr = (y != UNKNOWN) & (split == "train")
-    pos, neg = w[tr & (y == 1)].sum(), w[tr & (y == 0)].sum()
-    sw = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
     mlp = MLPClassifier(
         hidden_layer_sizes=(ACUTE_HIDDEN,),
         alpha=ACUTE_ALPHA,
@@ -278,7 +277,7 @@ def train_acute(
         early_stopping=True,
         random_state=seed,
     )
-    mlp.fit(x[tr], y[tr], sample_weight=sw[tr])
+    mlp.fit(x[tr], y[tr], sample_weight=balanced_weights(y[tr], w[tr]))
     layers = (
         tuple(np.asarray(c, dtype=np.float32) for c in mlp.coefs_),
         tuple(np.asarray(b, dtype=np.float32) for b in mlp.intercepts_),
@@ -293,25 +292,42 @@ def alone_threshold(
     syn: npt.NDArray[np.bool_],
     day: npt.NDArray[np.bool_],
     lang: npt.NDArray[Any],
-    floor: float,
 ) -> dict[str, Any]:
     """The alone head's threshold: no gate, so every validation row counts; the strictest of
     the caps (everyday chat per language, real hard negatives, synthetic look-alikes)."""
     from classifiers.training.common import fpr_threshold
 
-    va = split == "val"
-    caps = {
-        "everyday_en": (va & day & (lang == "en"), ALONE_EVERYDAY_RATE),
-        "everyday_fr": (va & day & (lang == "fr"), ALONE_EVERYDAY_RATE),
-        "real_hard_negatives": (va & ~day & ~syn & (y[:, 0] == 0), ALONE_HARD_RATE),
-        "synthetic_lookalikes": (va & syn & (y[:, 0] == 0), ALONE_LOOKALIKE_RATE),
+    shares = {
+        "everyday_en": ALONE_EVERYDAY_RATE,
+        "everyday_fr": ALONE_EVERYDAY_RATE,
+        "real_hard_negatives": ALONE_HARD_RATE,
+        "synthetic_lookalikes": ALONE_LOOKALIKE_RATE,
     }
     found = {
-        name: float(fpr_threshold(acute[m].astype(np.float32), share))
-        for name, (m, share) in caps.items()
+        name: float(fpr_threshold(acute[m].astype(np.float32), shares[name]))
+        for name, m in validation_negatives(y, split, syn, day, lang).items()
         if m.any()
     }
-    return {"threshold": float(min(max([floor, *found.values()]), 0.999)), "caps": found}
+    # never under 0.5 (a head that says nothing of its caps) nor over 0.999
+    return {"threshold": float(min(max([0.5, *found.values()]), 0.999)), "caps": found}
+
+
+def validation_negatives(
+    y: npt.NDArray[np.int64],
+    split: npt.NDArray[Any],
+    syn: npt.NDArray[np.bool_],
+    day: npt.NDArray[np.bool_],
+    lang: npt.NDArray[Any],
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """The validation rows a threshold is capped on: everyday chat per language, real hard
+    negatives (other hazards, safe prompts, other contexts), synthetic look-alikes."""
+    va = split == "val"
+    return {
+        "everyday_en": va & day & (lang == "en"),
+        "everyday_fr": va & day & (lang == "fr"),
+        "real_hard_negatives": va & ~day & ~syn & (y[:, 0] == 0),
+        "synthetic_lookalikes": va & syn & (y[:, 0] == 0),
+    }
 
 
 def decide(
@@ -350,10 +366,12 @@ def choose_thresholds(
     va = split == "val"
     gate = seen | topical
     t_risk = 0.0
-    hard = va & ~day & ~syn & (y[:, 0] == 0)
-    for m, share in [(va & day & (lang == lg), EVERYDAY_RATE) for lg in ("en", "fr")] + [
-        (hard, HARD_RATE)
-    ]:
+    negatives = validation_negatives(y, split, syn, day, lang)
+    for m, share in (
+        (negatives["everyday_en"], EVERYDAY_RATE),
+        (negatives["everyday_fr"], EVERYDAY_RATE),
+        (negatives["real_hard_negatives"], HARD_RATE),
+    ):
         # Rows the gate shuts can never be flagged: they score 0 here.
         s = np.where(gate[m], scores[m, 0], 0.0)
         t_risk = max(t_risk, fpr_threshold(s.astype(np.float32), share))

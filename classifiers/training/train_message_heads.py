@@ -42,6 +42,7 @@ from classifiers.data import default_data_dir
 from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.heads import MLPHead, fold_standardisation
 from classifiers.training import corpora as C
+from classifiers.training.common import balanced_weights
 from classifiers.training.corpora import Row
 from classifiers.training.splits import LEGACY_SCHEME, SCHEME, SCHEMES
 
@@ -97,8 +98,7 @@ def fit(
     from classifiers.training.common import fit_scaler
 
     scaler = fit_scaler(x, w)
-    pos, neg = w[y == 1].sum(), w[y == 0].sum()
-    wb = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
+    wb = balanced_weights(y, w)
     clf = LogisticRegression(C=c, max_iter=max_iter, random_state=seed)
     clf.fit(scaler.transform(x), y, sample_weight=wb)
     return fold_standardisation(
@@ -714,8 +714,7 @@ def fit_ngrams(
     """Class-balanced L2 logistic regression on (L2-normalised) TF-IDF rows: (W, b)."""
     from sklearn.linear_model import LogisticRegression
 
-    pos, neg = w[y == 1].sum(), w[y == 0].sum()
-    wb = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
+    wb = balanced_weights(y, w)
     clf = LogisticRegression(C=c, max_iter=5000, random_state=seed)
     clf.fit(x, y, sample_weight=wb)
     return clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32)

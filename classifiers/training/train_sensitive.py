@@ -37,6 +37,7 @@ from classifiers.results import SENSITIVE_CATEGORIES
 from classifiers.sensitive import SENSITIVE_WEIGHTS, SensitiveClassifier
 from classifiers.training import sensitive_data as D
 from classifiers.training.common import (
+    balanced_weights,
     embedding_cache,
     encoder_metadata,
     fit_scaler,
@@ -69,8 +70,7 @@ def fit_output(
     """One class-balanced logistic regression on standardised inputs."""
     from sklearn.linear_model import LogisticRegression
 
-    pos, neg = w[y == 1].sum(), w[y == 0].sum()
-    wb = np.where(y == 1, w * (pos + neg) / (2 * pos), w * (pos + neg) / (2 * neg))
+    wb = balanced_weights(y, w)
     clf = LogisticRegression(C=c, max_iter=2000, random_state=seed)
     clf.fit(xs, y, sample_weight=wb)
     return clf.coef_[0].astype(np.float32), float(clf.intercept_[0])
