@@ -265,14 +265,16 @@ def check_enc(items: list[Item]) -> None:
 # --------------------------------------------------------------------------- per-set schemas
 
 SET_CHECKS: dict[str, Callable[[list[Item]], None]] = {
-    "acute_crisis_v2.yaml": check_acute,
-    "encouragement_adversarial_v2.yaml": check_enc,
+    "acute_crisis_v3.yaml": check_acute,
+    "encouragement_adversarial_v3.yaml": check_enc,
 }
 # Held-out sets worn by tuning and retired to benchmarks/dev/ (README, "Changes"): they are
 # development sets now, still checked for the schema the runners read.
 RETIRED: dict[str, Callable[[list[Item]], None]] = {
     "acute_crisis_v1.yaml": check_acute,
     "encouragement_adversarial_v1.yaml": check_enc,
+    "acute_crisis_v2.yaml": check_acute,
+    "encouragement_adversarial_v2.yaml": check_enc,
 }
 DEV = HELDOUT.parent / "dev"
 
