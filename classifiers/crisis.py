@@ -75,7 +75,7 @@ def fuse(
     imminent = reading.imminent
     cssrs: Cssrs = reading.level
     alone = False
-    if head is not None and not reading.vetoed:
+    if head is not None and (not reading.vetoed or head.alone):  # alone: see self_harm.results
         level = max(level, severity_index(head.severity))
         alone = head.alone and severity_index(head.severity) >= _IDEATION
         imminent = imminent or (head.imminent and level >= _IDEATION)

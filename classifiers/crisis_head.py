@@ -11,12 +11,15 @@ modes, acts, means, places, times, goodbyes the grammar found, before its rules 
 The head speaks where there is something to read (:meth:`CrisisHead.read`): ``at_risk``
 where the grammar found crisis material (:func:`material`) or the keyword lexicon a hit;
 ``behavior`` and ``imminent`` only where the grammar found crisis material. Over a stricter
-``at_risk_alone`` threshold (at most 0.1% of everyday chat and 1% of real hard negatives on
-validation data) of its companion, the one-hidden-layer ``acute`` head
-(``self_harm_acute.safetensors``), it also speaks where nothing else did: ideation and, over
-``imminent_alone``, imminence. People in crisis write in words no lexicon lists. A message the
-grammar vetoes (someone else's act, a denial, laughter, play, an idiom) never gets the
-head's word (``classifiers.crisis.fuse``). Its thresholds (metadata ``thresholds``) are the
+``at_risk_alone`` threshold of its companion, the one-hidden-layer ``acute`` head
+(``self_harm_acute.safetensors``; at most 0.2% of each language's everyday chat, 1% of real
+hard negatives, 10% of C-SSRS users' posts below ideation and 5% of synthetic look-alikes on
+validation data), it also speaks where nothing else did: ideation, behaviour over
+``behavior_alone`` and imminence over ``imminent_alone``. People in crisis write in words no
+lexicon lists. A message the grammar vetoes (someone else's act, a denial, laughter, play, a
+harmless object) hears from the alone head only (``gated``), never from the gated head: the
+veto misread crises ("Took my whole month of lithium at lunchtime", "lol. not lol"), and the
+alone threshold was set on every validation row, vetoed or not. Its thresholds (metadata ``thresholds``) are the
 recall-first operating point chosen on validation data by
 ``classifiers/training/train_crisis_head.py``; the everyday-calibrated flag stays the
 per-message head's (``self_harm_message``).
@@ -171,12 +174,17 @@ class CrisisHead:
         return self.acute is not None
 
     def read(
-        self, embeddings: FloatArray, facts: Sequence[Sequence[str]], topical: Sequence[bool]
+        self,
+        embeddings: FloatArray,
+        facts: Sequence[Sequence[str]],
+        topical: Sequence[bool],
+        gated: Sequence[bool] | None = None,
     ) -> list[HeadReading]:
         """What the head adds to each message, at its recall-first thresholds, where it may
         speak (``topical``: a keyword-lexicon hit); and, over the stricter ``at_risk_alone``
         (calibrated on everyday chat and real hard negatives), where nothing else spoke:
-        a crisis worded outside the lexicons' vocabulary."""
+        a crisis worded outside the lexicons' vocabulary. ``gated`` False: the message was
+        vetoed by the grammar, only the alone head may speak of it."""
         if not len(facts):
             return []
         x = _inputs(embeddings, facts)
@@ -184,9 +192,11 @@ class CrisisHead:
         t = self.thresholds
         acute = self.acute.predict_proba(x)[:, 0] if self.acute is not None else np.zeros(len(p))
         alone_at = t.get("at_risk_alone", float("inf"))
+        opened = [True] * len(facts) if gated is None else list(gated)
         out = []
-        for row, f, topic, a in zip(p, facts, topical, acute, strict=True):
-            seen = material(f)
+        for row, f, topic, a, open_ in zip(p, facts, topical, acute, opened, strict=True):
+            seen = material(f) and open_
+            topic = topic and open_
             severity = "none"
             alone = False
             if (seen or topic) and row[0] >= t["at_risk"]:
@@ -198,5 +208,7 @@ class CrisisHead:
             imminent = bool(seen and severity != "none" and row[2] >= t["imminent"])
             if alone:
                 imminent = bool(row[2] >= t.get("imminent_alone", float("inf")))
+                if row[1] >= t.get("behavior_alone", float("inf")):
+                    severity = "behavior"
             out.append(HeadReading(severity, imminent, alone))  # type: ignore[arg-type]
         return out

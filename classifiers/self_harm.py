@@ -334,17 +334,22 @@ class SelfHarmClassifier:
         heads: list[HeadReading | None] = [None] * len(texts)
         if self.severity_head is not None:
             # Only messages with crisis material or a keyword hit may hear from the head,
-            # unless it has a stricter threshold to speak alone; never a vetoed message.
+            # unless it has a stricter threshold to speak alone. A vetoed message (someone
+            # else's act, laughter, a denial, a harmless object) hears from the alone head
+            # only: its threshold was set on every validation row, vetoed or not, and the
+            # veto misread crises ("Took my whole month of lithium at lunchtime", "the
+            # unalive thoughts are back lol. not lol").
             alone = self.severity_head.speaks_alone
             rows = [
                 i for i, (s, r) in enumerate(zip(scores, readings, strict=True))
-                if (alone or s.lexicon.hits or material(r.facts)) and not r.vetoed
+                if alone or ((s.lexicon.hits or material(r.facts)) and not r.vetoed)
             ]  # fmt: skip
             if rows:
                 found = self.severity_head.read(
                     embeddings[rows],
                     [readings[i].facts for i in rows],
                     [bool(scores[i].lexicon.hits) for i in rows],
+                    gated=[not readings[i].vetoed for i in rows],
                 )
                 for i, said in zip(rows, found, strict=True):
                     heads[i] = said

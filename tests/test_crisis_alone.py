@@ -67,12 +67,17 @@ def test_without_its_file_the_head_never_speaks_alone(tmp_path: Path) -> None:
     assert reading == HeadReading()
 
 
-def test_a_head_alone_reading_reaches_the_crisis_path_but_a_veto_stops_it() -> None:
+def test_a_head_alone_reading_reaches_the_crisis_path_and_a_veto_stops_only_the_gated_head() -> None:
+    """Since round 5 the alone head speaks of vetoed messages too (its threshold was set on
+    every validation row, vetoed or not; the veto misread crises such as an overdose of a
+    prescribed drug or "lol" after ideation); the gated head's reading still stops there."""
     alone = HeadReading("ideation", False, True)
+    gated = HeadReading("ideation", False, False)
     plain, vetoed = Reading(), Reading(vetoed=True)
     fused = fuse("none", "none", False, plain, alone)
     assert fused.head_alone and fused.severity == "ideation" and fused.flagged
-    assert not fuse("none", "none", False, vetoed, alone).head_alone
+    assert fuse("none", "none", False, vetoed, alone).head_alone
+    assert fuse("none", "none", False, vetoed, gated).severity == "none"
 
     def assess(head_alone: bool) -> RiskLevel:
         harm = SelfHarmResult(
@@ -83,3 +88,17 @@ def test_a_head_alone_reading_reaches_the_crisis_path_but_a_veto_stops_it() -> N
     assert assess(True) == RiskLevel.IDEATION
     # the per-message head's flag alone stays a signal, never a crisis
     assert assess(False) == RiskLevel.INDICATOR
+
+
+def test_a_vetoed_message_hears_from_the_alone_head_only() -> None:
+    """``gated=False``: the gated head's recall-first thresholds never read the message; a
+    reading, if any, is the alone head's."""
+    head = CrisisHead.load()
+    assert head is not None
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(64, head.head.input_dim - len(FEATURE_NAMES))).astype(np.float32)
+    facts = [("A:past:ingest:pills:q", "T:now")] * 64
+    opened = head.read(emb, facts, [True] * 64)
+    shut = head.read(emb, facts, [True] * 64, gated=[False] * 64)
+    assert any(r.severity != "none" and not r.alone for r in opened)
+    assert all(r.severity == "none" or r.alone for r in shut)

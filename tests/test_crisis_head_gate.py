@@ -48,6 +48,7 @@ def test_shipped_weights_match_the_slot_features() -> None:
     assert set(head.thresholds) == {
         "at_risk",
         "behavior",
+        "behavior_alone",
         "imminent",
         "imminent_alone",
         "at_risk_alone",  # from the alone head shipped beside it

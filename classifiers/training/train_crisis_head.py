@@ -53,23 +53,44 @@ from classifiers.training.train_message_heads import fit
 
 WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
 SYNTHETIC_DIR: Final = Path(__file__).resolve().parent / "synthetic"
-SYNTHETIC_FILES: Final = ("crisis.jsonl", "crisis_voices_en.jsonl", "crisis_voices_fr.jsonl")
+SYNTHETIC_FILES: Final = (
+    "crisis.jsonl",
+    "crisis_voices_en.jsonl",
+    "crisis_voices_fr.jsonl",
+    "crisis_voices2_en.jsonl",
+    "crisis_voices2_fr.jsonl",
+)
 """The project's own crisis messages: the first writer's (``crisis_compose.py``), and the
-many-voice sets of 2026-12-07 (twenty-odd voices per language, one writer each)."""
+many-voice sets of 2026-12-07 (twenty-odd voices per language, one writer each; the
+second round, ``crisis_voices2_*``, 30 English and 46 French voices by two new writers)."""
 C_GRID: Final = (0.01, 0.03, 0.1, 0.3, 1.0)
 EVERYDAY_RATE: Final = 0.002
 """At most this share of each language's everyday validation chat may get ``at_risk`` from
 the head (the grammar's own everyday rate comes on top; together they stay under 1%)."""
-ALONE_EVERYDAY_RATE: Final = 0.001
+ALONE_EVERYDAY_RATE: Final = 0.002
 """Where the head speaks alone (no crisis material, no keyword hit): at most this share of
-each language's everyday validation chat ..."""
+each language's everyday validation chat (0.1% until round 5 of issue #22: with the gated
+head's 0.2% and the per-message head's flag, everyday chat stays under the 1% bar) ..."""
 ALONE_HARD_RATE: Final = 0.01
-"""... and of the validation split's real hard negatives ..."""
+"""... and of the validation split's real hard negatives (other hazards, safe prompts,
+other contexts) ..."""
+CSSRS_NEGATIVE_RATE: Final = 0.10
+"""... and of the C-SSRS posts of users labelled ``Supportive`` or ``Indicator``. Those
+labels are the user's, not the post's: mental-health forum posts, many of them in
+distress, some of them ideation the user label does not show. Capped at 1% with the other
+real negatives until round 5, they bound the alone head's threshold (0.985: it then missed
+half of a development set's crises that it ranked above 0.95); the crisis path on such a
+post shows resources, which is no harm to its writer."""
 ALONE_LOOKALIKE_RATE: Final = 0.05
 """... and of the synthetic validation look-alikes (idioms, grief, prevention talk)."""
 IMMINENT_ALONE_FALSE: Final = 0.1
 """Alone, ``imminent`` needs a score that at most this share of the non-imminent synthetic
 validation crises reach."""
+BEHAVIOR_ALONE_FALSE: Final = 0.1
+"""Alone, ``behavior`` (preparation or an attempt) needs a score that at most this share of
+the synthetic validation crises below behavior (ideation, method, intent, plan) reach: an
+attempt told in words the grammar does not parse ("the bottle's empty now") is more than
+ideation."""
 HARD_RATE: Final = 0.02
 """... and at most this share of the validation split's real hard negatives (other hazards
 of AILuminate and MSTS, XSTest's safe prompts, DiaSafety's other contexts)."""
@@ -217,11 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         biases.append(best[2][1])
         scores[:, j] = sigmoid((x @ best[2][0] + best[2][1])[:, 0].astype(np.float64))
 
-    thresholds = choose_thresholds(scores, y, split, syn, day, lang, topical, seen)
+    thresholds = choose_thresholds(scores, y, split, syn, day, lang, topical, seen, src)
     if progress:
         print("training the alone head")
     acute_head, acute = train_acute(x, y[:, 0], w, split, args.seed)
-    alone = alone_threshold(acute, y, split, syn, day, lang)
+    alone = alone_threshold(acute, y, split, syn, day, lang, src)
     thresholds["at_risk_alone"] = alone["threshold"]
     metrics = report(scores, y, split, syn, day, lang, src, topical, seen, thresholds, acute)
     meta = {
@@ -292,20 +313,23 @@ def alone_threshold(
     syn: npt.NDArray[np.bool_],
     day: npt.NDArray[np.bool_],
     lang: npt.NDArray[Any],
+    src: npt.NDArray[Any],
 ) -> dict[str, Any]:
     """The alone head's threshold: no gate, so every validation row counts; the strictest of
-    the caps (everyday chat per language, real hard negatives, synthetic look-alikes)."""
+    the caps (everyday chat per language, real hard negatives, C-SSRS users' posts,
+    synthetic look-alikes)."""
     from classifiers.training.common import fpr_threshold
 
     shares = {
         "everyday_en": ALONE_EVERYDAY_RATE,
         "everyday_fr": ALONE_EVERYDAY_RATE,
         "real_hard_negatives": ALONE_HARD_RATE,
+        "cssrs_negatives": CSSRS_NEGATIVE_RATE,
         "synthetic_lookalikes": ALONE_LOOKALIKE_RATE,
     }
     found = {
         name: float(fpr_threshold(acute[m].astype(np.float32), shares[name]))
-        for name, m in validation_negatives(y, split, syn, day, lang).items()
+        for name, m in validation_negatives(y, split, syn, day, lang, src).items()
         if m.any()
     }
     # never under 0.5 (a head that says nothing of its caps) nor over 0.999
@@ -318,14 +342,19 @@ def validation_negatives(
     syn: npt.NDArray[np.bool_],
     day: npt.NDArray[np.bool_],
     lang: npt.NDArray[Any],
+    src: npt.NDArray[Any],
 ) -> dict[str, npt.NDArray[np.bool_]]:
     """The validation rows a threshold is capped on: everyday chat per language, real hard
-    negatives (other hazards, safe prompts, other contexts), synthetic look-alikes."""
+    negatives (other hazards, safe prompts, other contexts), the C-SSRS posts of users not
+    labelled ideation or worse (labelled by user: see ``CSSRS_NEGATIVE_RATE``), synthetic
+    look-alikes."""
     va = split == "val"
+    real_negative = va & ~day & ~syn & (y[:, 0] == 0)
     return {
         "everyday_en": va & day & (lang == "en"),
         "everyday_fr": va & day & (lang == "fr"),
-        "real_hard_negatives": va & ~day & ~syn & (y[:, 0] == 0),
+        "real_hard_negatives": real_negative & (src != "cssrs"),
+        "cssrs_negatives": real_negative & (src == "cssrs"),
         "synthetic_lookalikes": va & syn & (y[:, 0] == 0),
     }
 
@@ -344,7 +373,9 @@ def decide(
         acute >= t["at_risk_alone"] if acute is not None else np.zeros(len(scores), dtype=bool)
     )
     risk = gated | alone
-    behavior = seen & gated & (scores[:, 1] >= t["behavior"])
+    behavior = (seen & gated & (scores[:, 1] >= t["behavior"])) | (
+        alone & (scores[:, 1] >= t.get("behavior_alone", np.inf))
+    )
     imminent = (seen & gated & (scores[:, 2] >= t["imminent"])) | (
         alone & (scores[:, 2] >= t.get("imminent_alone", np.inf))
     )
@@ -360,17 +391,19 @@ def choose_thresholds(
     lang: npt.NDArray[Any],
     topical: npt.NDArray[np.bool_],
     seen: npt.NDArray[np.bool_],
+    src: npt.NDArray[Any],
 ) -> dict[str, float]:
     from classifiers.training.common import fpr_threshold
 
     va = split == "val"
     gate = seen | topical
     t_risk = 0.0
-    negatives = validation_negatives(y, split, syn, day, lang)
+    negatives = validation_negatives(y, split, syn, day, lang, src)
     for m, share in (
         (negatives["everyday_en"], EVERYDAY_RATE),
         (negatives["everyday_fr"], EVERYDAY_RATE),
         (negatives["real_hard_negatives"], HARD_RATE),
+        (negatives["cssrs_negatives"], CSSRS_NEGATIVE_RATE),
     ):
         # Rows the gate shuts can never be flagged: they score 0 here.
         s = np.where(gate[m], scores[m, 0], 0.0)
@@ -384,6 +417,9 @@ def choose_thresholds(
     calm = va & syn & (y[:, 0] == 1) & (y[:, 2] == 0)
     calm_at = fpr_threshold(scores[calm, 2].astype(np.float32), IMMINENT_ALONE_FALSE)
     out["imminent_alone"] = float(max(out["imminent"], calm_at) if calm.any() else 1.0)
+    below = va & syn & (y[:, 0] == 1) & (y[:, 1] == 0)
+    below_at = fpr_threshold(scores[below, 1].astype(np.float32), BEHAVIOR_ALONE_FALSE)
+    out["behavior_alone"] = float(max(out["behavior"], below_at) if below.any() else 1.0)
     return out
 
 
@@ -473,16 +509,20 @@ def card(meta: dict[str, Any]) -> str:
         "## Thresholds (validation data only)",
         f"- `at_risk` = {t['at_risk']:.4f}: the lowest score at which the head's gated decision "
         f"reaches at most {100 * EVERYDAY_RATE:.1f}% of each language's everyday validation "
-        f"chat and {100 * HARD_RATE:.0f}% of the validation split's real hard negatives.",
+        f"chat, {100 * HARD_RATE:.0f}% of the validation split's real hard negatives and "
+        f"{100 * CSSRS_NEGATIVE_RATE:.0f}% of the posts of C-SSRS users labelled below ideation.",
         f"- `behavior` = {t['behavior']:.4f}, `imminent` = {t['imminent']:.4f}: keep "
         f"{100 * RECALL:.0f}% of their synthetic validation positives.",
         f"- `at_risk_alone` = {t.get('at_risk_alone', float('nan')):.4f}: where the grammar and "
         f"the keyword lexicon found nothing, the head says ideation over this score, which at "
         f"most {100 * ALONE_EVERYDAY_RATE:.1f}% of each language's everyday validation chat, "
-        f"{100 * ALONE_HARD_RATE:.0f}% of real hard negatives and "
+        f"{100 * ALONE_HARD_RATE:.0f}% of real hard negatives, "
+        f"{100 * CSSRS_NEGATIVE_RATE:.0f}% of C-SSRS users' posts below ideation and "
         f"{100 * ALONE_LOOKALIKE_RATE:.0f}% of synthetic look-alikes reach; `imminent_alone` = "
         f"{t.get('imminent_alone', float('nan')):.4f}: at most "
-        f"{100 * IMMINENT_ALONE_FALSE:.0f}% of non-imminent synthetic validation crises. "
+        f"{100 * IMMINENT_ALONE_FALSE:.0f}% of non-imminent synthetic validation crises; "
+        f"`behavior_alone` = {t.get('behavior_alone', float('nan')):.4f}: at most "
+        f"{100 * BEHAVIOR_ALONE_FALSE:.0f}% of synthetic validation crises below behavior. "
         "`at_risk_alone` is the threshold of the alone head, `self_harm_acute.safetensors` "
         f"(one ReLU layer of {ACUTE_HIDDEN} over the same inputs, L2 {ACUTE_ALPHA:g}, early "
         "stopping; one output, ideation or worse), the strictest of its caps on validation "
