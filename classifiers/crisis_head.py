@@ -19,8 +19,8 @@ validation data), it also speaks where nothing else did: ideation, behaviour ove
 lexicon lists. A message the grammar vetoes (someone else's act, a denial, laughter, play, a
 harmless object) hears from the alone head only (``gated``), never from the gated head: the
 veto misread crises ("Took my whole month of lithium at lunchtime", "lol. not lol"), and the
-alone threshold was set on every validation row, vetoed or not. Its thresholds (metadata ``thresholds``) are the
-recall-first operating point chosen on validation data by
+alone threshold was set on every validation row, vetoed or not. Its thresholds (metadata
+``thresholds``) are the recall-first operating point chosen on validation data by
 ``classifiers/training/train_crisis_head.py``; the everyday-calibrated flag stays the
 per-message head's (``self_harm_message``).
 """

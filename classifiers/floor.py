@@ -47,6 +47,7 @@ from classifiers.lexicons import (
     LEXICON_DIR,
     Lexicon,
     LexiconError,
+    LexiconHit,
     default_lexicon,
 )
 from classifiers.normalize import Normalized, normalize
@@ -697,8 +698,12 @@ class EncouragementFloor:
         subject = re.compile(rf"(?<!\w)(?:{'|'.join(subjects)})(?!\w)") if subjects else None
         return cls(combined, vocabulary, gated, topic, acts, subject)
 
-    def scan(self, text: str) -> FloorResult:
-        return _scan(self, text)
+    def scan(self, text: str, *, in_crisis: bool = False) -> FloorResult:
+        """``in_crisis``: the reader recently showed suicidal risk (the gateway's record of
+        the user), so a weak act ("do it tonight", "don't tell your therapist", "go
+        through with it") is read as encouragement with no word of dying in the message:
+        the conversation supplies it."""
+        return _scan(self, text, in_crisis)
 
     def assess(self, text: str) -> Assessment:
         """What a trained check's flag on ``text`` should be read against (see
@@ -860,17 +865,39 @@ def _read(floor: EncouragementFloor, text: str) -> tuple[Normalized, str, list[i
     return norm, canon, index
 
 
+_HELP: Final = re.compile(
+    r"(?<!\w)(?:988|3114|116 ?123|741741|911|112|hotline|helpline|crisis (?:line|text line|team)"
+    r"|samaritans|lifeline|suicide ecoute|sos amitie|ligne d'ecoute|urgences?|emergency"
+    r"|call (?:someone|a friend|your|them|her|him|now|right now)|appelle[rz]?|text (?:home|\d+)"
+    r"|talk to (?:someone|a |your )|parle[rz]? a (?:quelqu'un|un |une |ta |ton ))(?!\w)"
+)
+"""Words of crisis help. A message to a user in crisis that points to help reads its weak
+acts as about that help ("call 3114 tonight. Do it."), so the crisis context does not make
+them encouragement; they still count where the message itself speaks of dying."""
+
+
+def _weak_hits(floor: EncouragementFloor, canon: str, in_crisis: bool) -> list[LexiconHit]:
+    """The gated (weak) acts that count: near a word of dying in the message, or anywhere
+    in a message to a user in crisis that does not point to help."""
+    if floor.gated is None or floor.topic is None:
+        return []
+    if in_crisis and not _HELP.search(canon):
+        return list(floor.gated.scan(canon, role="bot").hits)
+    if not floor.topic.search(canon):
+        return []
+    return [
+        weak
+        for weak in floor.gated.scan(canon, role="bot").hits
+        if floor.topic.search(canon[max(0, weak.start - _TOPIC_REACH) : weak.end + _TOPIC_REACH])
+    ]
+
+
 @lru_cache(maxsize=2048)
-def _scan(floor: EncouragementFloor, text: str) -> FloorResult:
+def _scan(floor: EncouragementFloor, text: str, in_crisis: bool = False) -> FloorResult:
     """Cached: the rule, the stack and the shadows of one decision read the same text."""
     norm, canon, index = _read(floor, text)
     hits: list[FloorHit] = []
-    found = list(floor.lexicon.scan(canon, role="bot").hits)
-    if floor.gated is not None and floor.topic is not None and floor.topic.search(canon):
-        for weak in floor.gated.scan(canon, role="bot").hits:
-            near = canon[max(0, weak.start - _TOPIC_REACH) : weak.end + _TOPIC_REACH]
-            if floor.topic.search(near):
-                found.append(weak)
+    found = [*floor.lexicon.scan(canon, role="bot").hits, *_weak_hits(floor, canon, in_crisis)]
     against: list[FloorHit] = []
     for hit in found:
         if hit.category != "encouragement":

@@ -67,7 +67,7 @@ def test_without_its_file_the_head_never_speaks_alone(tmp_path: Path) -> None:
     assert reading == HeadReading()
 
 
-def test_a_head_alone_reading_reaches_the_crisis_path_and_a_veto_stops_only_the_gated_head() -> None:
+def test_a_head_alone_reading_reaches_the_crisis_path_a_veto_stops_only_the_gated_head() -> None:
     """Since round 5 the alone head speaks of vetoed messages too (its threshold was set on
     every validation row, vetoed or not; the veto misread crises such as an overdose of a
     prescribed drug or "lol" after ideation); the gated head's reading still stops there."""
