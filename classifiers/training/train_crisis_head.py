@@ -62,7 +62,9 @@ SYNTHETIC_FILES: Final = (
 )
 """The project's own crisis messages: the first writer's (``crisis_compose.py``), and the
 many-voice sets of 2026-12-07 (twenty-odd voices per language, one writer each; the
-second round, ``crisis_voices2_*``, 30 English and 46 French voices by two new writers)."""
+second round, ``crisis_voices2_*``, 30 English and 46 French voices by two new writers).
+The third round (``crisis_voices3_*``) is not trained on: with it both heads read the
+development set v2 worse (crisis path 63 -> 60/96 EN, 61 -> 57/94 FR)."""
 C_GRID: Final = (0.01, 0.03, 0.1, 0.3, 1.0)
 EVERYDAY_RATE: Final = 0.002
 """At most this share of each language's everyday validation chat may get ``at_risk`` from
@@ -86,6 +88,12 @@ ALONE_LOOKALIKE_RATE: Final = 0.05
 IMMINENT_ALONE_FALSE: Final = 0.1
 """Alone, ``imminent`` needs a score that at most this share of the non-imminent synthetic
 validation crises reach."""
+IMMINENT_EVERYDAY_RATE: Final = 0.0
+"""... and that at most this share of the everyday validation chat the alone head speaks of
+reaches (none): an imminent reading holds every bot's outreach for a month and pages a
+reviewer, and the alone head's everyday cap (0.2%) let a few everyday messages with a time
+word ("tonight") reach it. On the development set v2 this kept 58 of 59 imminent crises
+and cut false imminence on other crises from 11 to 9 of 88."""
 BEHAVIOR_ALONE_FALSE: Final = 0.1
 """Alone, ``behavior`` (preparation or an attempt) needs a score that at most this share of
 the synthetic validation crises below behavior (ideation, method, intent, plan) reach: an
@@ -244,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     acute_head, acute = train_acute(x, y[:, 0], w, split, args.seed)
     alone = alone_threshold(acute, y, split, syn, day, lang, src)
     thresholds["at_risk_alone"] = alone["threshold"]
+    thresholds["imminent_alone"] = imminent_alone_on_everyday(
+        scores[:, 2], acute, thresholds, (split == "val") & day
+    )
     metrics = report(scores, y, split, syn, day, lang, src, topical, seen, thresholds, acute)
     meta = {
         **encoder_metadata(cache),
@@ -334,6 +345,21 @@ def alone_threshold(
     }
     # never under 0.5 (a head that says nothing of its caps) nor over 0.999
     return {"threshold": float(min(max([0.5, *found.values()]), 0.999)), "caps": found}
+
+
+def imminent_alone_on_everyday(
+    imminent: npt.NDArray[np.float64],
+    acute: npt.NDArray[np.float64],
+    t: dict[str, float],
+    everyday: npt.NDArray[np.bool_],
+) -> float:
+    """``imminent_alone``, raised so that at most ``IMMINENT_EVERYDAY_RATE`` of the everyday
+    validation chat reaches it where the alone head speaks."""
+    spoken = np.sort(imminent[everyday & (acute >= t["at_risk_alone"])])[::-1]
+    allowed = int(np.floor(IMMINENT_EVERYDAY_RATE * int(everyday.sum())))
+    if len(spoken) <= allowed:
+        return t["imminent_alone"]
+    return float(max(t["imminent_alone"], np.nextafter(spoken[allowed], np.inf)))
 
 
 def validation_negatives(
@@ -520,7 +546,8 @@ def card(meta: dict[str, Any]) -> str:
         f"{100 * CSSRS_NEGATIVE_RATE:.0f}% of C-SSRS users' posts below ideation and "
         f"{100 * ALONE_LOOKALIKE_RATE:.0f}% of synthetic look-alikes reach; `imminent_alone` = "
         f"{t.get('imminent_alone', float('nan')):.4f}: at most "
-        f"{100 * IMMINENT_ALONE_FALSE:.0f}% of non-imminent synthetic validation crises; "
+        f"{100 * IMMINENT_ALONE_FALSE:.0f}% of non-imminent synthetic validation crises and "
+        f"{100 * IMMINENT_EVERYDAY_RATE:.2f}% of everyday validation chat; "
         f"`behavior_alone` = {t.get('behavior_alone', float('nan')):.4f}: at most "
         f"{100 * BEHAVIOR_ALONE_FALSE:.0f}% of synthetic validation crises below behavior. "
         "`at_risk_alone` is the threshold of the alone head, `self_harm_acute.safetensors` "
