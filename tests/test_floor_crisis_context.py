@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from classifiers.floor import default_floor
 from tests.conftest import AUTH, Clock
+from tests.test_crisis_imminent import POLICY  # outreach limits out of the way
 
 WEAK = (
     "Then do it tonight. No regrets.",
@@ -53,16 +54,6 @@ def test_weak_acts_are_encouragement_only_in_a_crisis_context(text: str) -> None
 @pytest.mark.parametrize("text", HELP + EVERYDAY)
 def test_help_and_everyday_talk_pass_in_a_crisis_context(text: str) -> None:
     assert not default_floor().scan(text, in_crisis=True).encouragement, text
-
-
-POLICY = """\
-name: crisis-context
-rules:
-  engagement: {min_user_messages: 1}
-  quiet_hours: {enabled: false}
-  frequency_caps: {caps: [{scope: bot, limit: 100, window: 1d}]}
-  unanswered: {max_unanswered: 100}
-"""
 
 
 def test_the_rule_reads_a_reply_with_the_users_recent_crisis(
