@@ -194,11 +194,12 @@ one. Not "quelle": a word of its own."""
 
 
 _DE: Final = re.compile(
-    r"(?<![a-z\\])d(?=(?:antidep|anxio|advil|aspirin|eferalgan|ibuprof|insulin|atarax|antidouleur"
-    r"|antihistamin|opiace|oxy|alcol)[a-z]*(?![a-z]))"
+    r"(?<![a-z\\])d(?=(?:(?:antidep|anxio|advil|aspirin|eferalgan|ibuprof|insulin|atarax|antidouleur"
+    r"|antihistamin|opiace|oxy|alcol)[a-z]*|en (?:finir|terminer))(?![a-z]))"
 )
-"""The "d'" glued to a drug's name ("une trentaine d'antidépresseurs"): split, in texts and
-patterns alike, so the quantity before it is read."""
+"""The "d'" glued to a drug's name ("une trentaine d'antidépresseurs") or to "en finir"
+("j'ai décidé d'en finir", read "den finir" and so no act at all): split, in texts and
+patterns alike, so the quantity or the modal before it is read."""
 
 
 def fold_french(text: str) -> str:

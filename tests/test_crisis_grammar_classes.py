@@ -233,3 +233,20 @@ def test_taking_a_train_or_a_car_is_travel_not_a_harmless_intake(
 def test_riding_towards_a_means_with_intent_is_still_read(grammar: CrisisGrammar) -> None:
     reading = grammar.read("ce soir je prends le train, je descends au pont et je saute")
     assert SEVERITY_OF[reading.level] in ("ideation", "behavior", "attempt"), reading
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("bon ben voilà, j'ai décidé d'en finir", "intent"),
+        ("jai decide den finir ce soir", "intent"),
+        ("j'ai décidé d'en finir avec ce mémoire, je le rends lundi", "none"),
+        ("j'ai décidé de changer de boulot", "none"),
+    ],
+)
+def test_a_decision_to_end_it_with_the_elided_de(text: str, level: str) -> None:
+    """"d'en finir" loses its apostrophe as "den finir": split again, so the decision
+    before it is read (it read nothing at all); with a time it is imminent."""
+    reading = default_grammar().read(text)
+    assert reading.level == level, text
+    assert reading.imminent == ("ce soir" in text), text
