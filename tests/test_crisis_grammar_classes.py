@@ -245,7 +245,7 @@ def test_riding_towards_a_means_with_intent_is_still_read(grammar: CrisisGrammar
     ],
 )
 def test_a_decision_to_end_it_with_the_elided_de(text: str, level: str) -> None:
-    """"d'en finir" loses its apostrophe as "den finir": split again, so the decision
+    """ "d'en finir" loses its apostrophe as "den finir": split again, so the decision
     before it is read (it read nothing at all); with a time it is imminent."""
     reading = default_grammar().read(text)
     assert reading.level == level, text
