@@ -250,3 +250,18 @@ def test_a_decision_to_end_it_with_the_elided_de(text: str, level: str) -> None:
     reading = default_grammar().read(text)
     assert reading.level == level, text
     assert reading.imminent == ("ce soir" in text), text
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("pulled the trigger but it jammed. still holding it", "attempt"),
+        ("j'ai appuyé sur la détente mais rien, il s'est enrayé", "attempt"),
+        ("finally pulled the trigger on the new bike!", "none"),
+        ("i pulled the trigger too late and lost the round", "none"),
+    ],
+)
+def test_a_gun_that_failed_is_an_attempt(text: str, level: str) -> None:
+    """A trigger pulled and a gun that did not fire is an attempt just made; "pulled the
+    trigger" alone is a purchase or a game as often as not."""
+    assert default_grammar().read(text).level == level, text
