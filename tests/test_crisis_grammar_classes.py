@@ -265,3 +265,21 @@ def test_a_gun_that_failed_is_an_attempt(text: str, level: str) -> None:
     """A trigger pulled and a gun that did not fire is an attempt just made; "pulled the
     trigger" alone is a purchase or a game as often as not."""
     assert default_grammar().read(text).level == level, text
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("my sister cut me down, the paramedics are here now", "attempt"),
+        ("some guy pulled me back from the railing of the bridge an hour ago", "attempt"),
+        ("Ma coloc m'a décrochée juste à temps.", "attempt"),
+        ("un passant m'a tiré en arrière sur le quai quand le métro arrivait", "attempt"),
+        ("my manager cut me down to size in front of everyone", "none"),
+        ("mon oncle m'a décroché un stage chez Airbus", "none"),
+        ("il m'a rattrapé sur le quai, j'avais glissé", "none"),
+    ],
+)
+def test_an_attempt_told_by_its_interruption(text: str, level: str) -> None:
+    """Someone else's act (cut down, pulled back from the railing, "m'a décrochée") tells
+    the writer's own interrupted attempt; the same verbs in everyday senses do not."""
+    assert default_grammar().read(text).level == level, text
