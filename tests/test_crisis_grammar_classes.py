@@ -283,3 +283,20 @@ def test_an_attempt_told_by_its_interruption(text: str, level: str) -> None:
     """Someone else's act (cut down, pulled back from the railing, "m'a décrochée") tells
     the writer's own interrupted attempt; the same verbs in everyday senses do not."""
     assert default_grammar().read(text).level == level, text
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("car's on, windows shut, getting sleepy now. thanks for listening", "preparatory"),
+        ("le moteur tourne et je sens les gaz, merci pour tout", "preparatory"),
+        ("engine's running, windows up, AC on, road trip time!", "none"),
+        ("le moteur tourne, je t'attends devant la gare", "none"),
+    ],
+)
+def test_an_engine_running_in_a_closed_car_with_its_fumes(text: str, level: str) -> None:
+    """The car's engine running with the windows shut and its fumes (sleepy, dizzy, a smell,
+    a hose) is the place of an attempt under way; a running engine alone is a car."""
+    reading = default_grammar().read(text)
+    assert reading.level == level, text
+    assert reading.imminent == (level != "none"), text
