@@ -300,3 +300,17 @@ def test_an_engine_running_in_a_closed_car_with_its_fumes(text: str, level: str)
     reading = default_grammar().read(text)
     assert reading.level == level, text
     assert reading.imminent == (level != "none"), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["c'est quoi la dose mortelle de lithium", "quelle est la dose létale du xanax ?"],
+)
+def test_asking_the_lethal_dose_in_french_is_read_as_in_english(text: str) -> None:
+    """ "what is the lethal dose" was read (a method); "c'est quoi la dose mortelle" was not."""
+    assert default_grammar().read(text).level == "method", text
+
+
+def test_asking_the_prevention_line_number_is_no_method() -> None:
+    text = "c'est quoi le numéro de la ligne de prévention du suicide ? c'est pour une amie"
+    assert default_grammar().read(text).level == "none"
