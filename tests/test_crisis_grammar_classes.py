@@ -314,3 +314,16 @@ def test_asking_the_lethal_dose_in_french_is_read_as_in_english(text: str) -> No
 def test_asking_the_prevention_line_number_is_no_method() -> None:
     text = "c'est quoi le numéro de la ligne de prévention du suicide ? c'est pour une amie"
     assert default_grammar().read(text).level == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("don't worry, i won't be a burden to anyone after tonight", "intent"),
+        ("Je ne serai plus un fardeau pour personne d'ici demain.", "intent"),
+        ("Got the job! I won't be a burden to my family after this month.", "none"),
+    ],
+)
+def test_a_burden_that_ends_at_a_time_is_an_intent(text: str, level: str) -> None:
+    """No longer a burden to anyone by a time within a day says what will happen then."""
+    assert default_grammar().read(text).level == level, text
