@@ -327,3 +327,18 @@ def test_asking_the_prevention_line_number_is_no_method() -> None:
 def test_a_burden_that_ends_at_a_time_is_an_intent(text: str, level: str) -> None:
     """No longer a burden to anyone by a time within a day says what will happen then."""
     assert default_grammar().read(text).level == level, text
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("some nights i'm hoping a truck will swerve into my car", "wish_to_die"),
+        ("j'aimerais qu'un bus me renverse, franchement", "wish_to_die"),
+        ("je prie pour que ma bagnole finisse dans le fossé un de ces soirs", "wish_to_die"),
+        ("I hope the truck doesn't drift into my lane, the roads are icy", "none"),
+        ("j'espère que ma voiture va passer le contrôle technique", "none"),
+    ],
+)
+def test_a_wish_for_a_road_accident(text: str, level: str) -> None:
+    """Hoping a vehicle hits one, or one's own car leaves the road, is a wish to die."""
+    assert default_grammar().read(text).level == level, text
