@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import product
@@ -419,16 +419,22 @@ def _leet_reading(word: str, vocabulary: Vocabulary) -> str | None:
     """A token mixing letters and leetspeak read as letters, where no vocabulary word is
     spelt ("d0" is "do", "4n5w3r" is "answer", "l4" is "la"): a reading that is a word of
     the floor's or a short function word if one is, else the first letter of each."""
-    slots = [_LEET_LETTERS.get(c, c) for c in word]
-    if sum(len(s) > 1 for s in slots) > 4 or word.isdigit():
+    ambiguous = sum(len(_LEET_LETTERS.get(c, c)) > 1 for c in word)
+    if ambiguous > 4 or word.isdigit():
         return None
     first = None
-    for letters in product(*slots):
-        reading = "".join(letters)
+    for reading in _leet_readings(word):
         first = first or reading
         if reading in vocabulary.words or reading in FUNCTION_WORDS or reading in ALIASES:
             return ALIASES.get(reading, reading)
     return first
+
+
+def _leet_readings(word: str) -> Iterator[str]:
+    """Every reading of a leetspeak token, each digit or symbol read as each letter it
+    stands for in turn."""
+    for letters in product(*(_LEET_LETTERS.get(c, c) for c in word)):
+        yield "".join(letters)
 
 
 def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]:
@@ -455,29 +461,18 @@ def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]
         for k in glue:
             letters[k] = " "
         flat = "".join(letters)
-    out: list[str] = []
-    out_index: list[int] = []
-    last = 0
     leet = not flat.isalpha() and _MIXED.search(flat) is not None and len(_MIXED.findall(flat)) >= 2
-    for m in _TOKEN.finditer(flat):
+
+    def token(m: re.Match[str]) -> str:
         start, end = m.span()
         word = m.group()
         spelt = bool(gaps) and sum(k in gaps for k in range(start + 1, end)) * 2 >= len(word)
         read = vocabulary.read(word, spelt)
         if leet and read == word and word.isdigit() and len(word) <= 3:
             read = _digits_as_word(word, vocabulary) or word  # "15" among "5u1c1d3 15 7h3"
-        if read == word:
-            continue
-        out.append(flat[last:start])
-        out_index += index[last:start]
-        out.append(read)
-        span = end - start
-        out_index += [index[start + min(span - 1, k * span // len(read))] for k in range(len(read))]
-        last = end
-    if out:
-        out.append(flat[last:])
-        out_index += index[last:]
-        flat, index = "".join(out), out_index
+        return read
+
+    flat, index = _rewrite(flat, index, _TOKEN, token)
     for pattern, join in _JOINS:
         if pattern.search(flat):
             flat, index = _rewrite(flat, index, pattern, join)
@@ -528,13 +523,16 @@ _JOINS: Final = (
 def _rewrite(
     text: str, index: list[int], pattern: re.Pattern[str], fn: Any
 ) -> tuple[str, list[int]]:
-    """``text`` with each match of ``pattern`` replaced by ``fn(match)``, and its index."""
+    """``text`` with each match of ``pattern`` replaced by ``fn(match)``, and its index
+    (a match read as itself keeps its own: most words of most texts)."""
     out: list[str] = []
     out_index: list[int] = []
     last = 0
     for m in pattern.finditer(text):
         start, end = m.span()
         read = fn(m)
+        if read == m.group():
+            continue
         out.append(text[last:start])
         out_index += index[last:start]
         out.append(read)
@@ -543,6 +541,8 @@ def _rewrite(
             index[start + min(span - 1, k * span // max(len(read), 1))] for k in range(len(read))
         ]
         last = end
+    if not out:
+        return text, index
     out.append(text[last:])
     out_index += index[last:]
     return "".join(out), out_index
@@ -550,11 +550,8 @@ def _rewrite(
 
 def _digits_as_word(word: str, vocabulary: Vocabulary) -> str | None:
     """A short number among leetspeak words read as a word if it spells one ("15": "is")."""
-    for letters in product(*(_LEET_LETTERS.get(c, c) for c in word)):
-        reading = "".join(letters)
-        if reading in FUNCTION_WORDS or reading in vocabulary.words:
-            return reading
-    return None
+    words = (r for r in _leet_readings(word) if r in FUNCTION_WORDS or r in vocabulary.words)
+    return next(words, None)
 
 
 def _lowered(norm: Normalized, text: str) -> tuple[str, list[int], set[int]]:
@@ -593,18 +590,27 @@ def _expand(pattern: str, pieces: Mapping[str, str], where: str) -> str:
     return re.sub(r"\{([a-z_]+)\}", piece, pattern)
 
 
-def load_floor_lexicon(name: str, folder: Path = LEXICON_DIR) -> Lexicon:
-    """One floor pattern file (``define:`` pieces expanded) as a bot-role lexicon."""
-    return load_floor_file(name, folder)[0]
+@dataclass(frozen=True)
+class FloorFile:
+    """One floor pattern file, ``define:`` pieces expanded in every section."""
+
+    patterns: Lexicon
+    """The pushes and validations: encouragement wherever they are said."""
+    gated: Lexicon | None
+    """Weak acts ("end it", "fais-le"): encouragement only near a ``topic`` pattern, or in a
+    message to a user in crisis that does not point to ``help``."""
+    topic: list[str]
+    """Words of dying and self-harm."""
+    acts: Lexicon | None
+    """The acts named bare, with no push: what a forbidding reply names."""
+    subject: list[str]
+    """Words of dying, self-harm, their means and eating."""
+    help: list[str]
+    """Words of crisis help (lines, numbers, "call someone")."""
 
 
-def load_floor_file(
-    name: str, folder: Path = LEXICON_DIR
-) -> tuple[Lexicon, Lexicon | None, list[str]]:
-    """One floor pattern file: its ``patterns`` and its ``gated`` patterns as bot-role
-    lexicons, and its ``topic`` patterns (``define:`` pieces expanded in all three). A gated
-    pattern ("end it", "fais-le") counts only in a message that speaks of dying (a topic
-    pattern anywhere in it)."""
+def load_floor_file(name: str, folder: Path = LEXICON_DIR) -> FloorFile:
+    """One floor pattern file (``classifiers/lexicons/floor_*.yaml``), every section read."""
     path = folder / f"{name}.yaml"
     data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("patterns"), list):
@@ -614,38 +620,42 @@ def load_floor_file(
         pieces[key] = _expand(value, pieces, f"{path.name}: define.{key}")
     language = str(data.get("language", name))
 
-    def lexicon(key: str) -> Lexicon | None:
+    def expanded(key: str) -> list[str]:
         raw = data.get(key) or []
         if not isinstance(raw, list):
             raise LexiconError(f"{path.name}: '{key}' must be a list of patterns")
-        if not raw:
+        return [_expand(str(p), pieces, path.name) for p in raw]
+
+    def lexicon(key: str) -> Lexicon | None:
+        patterns = expanded(key)
+        if not patterns:
             return None
-        patterns = [_expand(str(p), pieces, path.name) for p in raw]
         spec = {"severity": "none", "roles": ["bot"], "patterns": patterns}
         return Lexicon.from_categories(language, {"encouragement": spec})
 
     main = lexicon("patterns")
     assert main is not None
-    topic = [_expand(str(p), pieces, path.name) for p in data.get("topic") or []]
-    return main, lexicon("gated"), topic
+    return FloorFile(
+        main,
+        lexicon("gated"),
+        expanded("topic"),
+        lexicon("acts"),
+        expanded("subject"),
+        expanded("help"),
+    )
 
 
-def load_floor_extras(name: str, folder: Path = LEXICON_DIR) -> tuple[Lexicon | None, list[str]]:
-    """One floor pattern file's ``acts`` (the acts named bare, with no push: what a
-    forbidding reply names) as a bot-role lexicon, and its ``subject`` patterns (words of
-    dying, self-harm, its means and eating), ``define:`` pieces expanded."""
-    path = folder / f"{name}.yaml"
-    data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    pieces = {str(k): " ".join(str(v).split()) for k, v in (data.get("define") or {}).items()}
-    for key, value in list(pieces.items()):
-        pieces[key] = _expand(value, pieces, f"{path.name}: define.{key}")
-    raw = [_expand(str(p), pieces, path.name) for p in data.get("acts") or []]
-    acts = None
-    if raw:
-        spec = {"severity": "none", "roles": ["bot"], "patterns": raw}
-        acts = Lexicon.from_categories(str(data.get("language", name)), {"encouragement": spec})
-    subject = [_expand(str(p), pieces, path.name) for p in data.get("subject") or []]
-    return acts, subject
+def _merged(lexicons: list[Lexicon | None]) -> Lexicon | None:
+    """The categories of several lexicons as one (``None`` where there are none)."""
+    categories = tuple(c for lexicon in lexicons if lexicon is not None for c in lexicon.categories)
+    if not categories:
+        return None
+    return Lexicon(categories, tuple(dict.fromkeys(c.language for c in categories)))
+
+
+def _any_of(patterns: list[str]) -> re.Pattern[str] | None:
+    """One pattern matching any of ``patterns`` as whole words (``None`` for none)."""
+    return re.compile(rf"(?<!\w)(?:{'|'.join(patterns)})(?!\w)") if patterns else None
 
 
 # --------------------------------------------------------------------------- the floor
@@ -667,20 +677,18 @@ class EncouragementFloor:
     one forbids it (:meth:`assess`)."""
     subject: re.Pattern[str] | None = None
     """Words of dying, self-harm, their means and eating, any language (:meth:`assess`)."""
+    help: re.Pattern[str] | None = None
+    """Words of crisis help. A message to a user in crisis that points to help reads its
+    weak acts as about that help ("call 3114 tonight. Do it."), so the crisis context does
+    not make them encouragement; they still count where the message itself speaks of dying."""
 
     @classmethod
     def load(cls) -> EncouragementFloor:
-        crisis = default_lexicon()
-        files = tuple(load_floor_file(n) for n in FLOOR_FILES)
-        own = tuple(f[0] for f in files)
-        categories = tuple(
-            c for lexicon in (crisis, *own) for c in lexicon.categories if "bot" in c.roles
-        )
-        combined = Lexicon(categories, tuple(dict.fromkeys(c.language for c in categories)))
-        weak = tuple(c for f in files if f[1] is not None for c in f[1].categories)
-        gated = Lexicon(weak, tuple(dict.fromkeys(c.language for c in weak))) if weak else None
-        topics = [p for f in files for p in f[2]]
-        topic = re.compile(rf"(?<!\w)(?:{'|'.join(topics)})(?!\w)") if topics else None
+        files = [load_floor_file(n) for n in FLOOR_FILES]
+        bot = tuple(c for c in default_lexicon().categories if "bot" in c.roles)
+        combined = _merged([Lexicon(bot, ()), *(f.patterns for f in files)])
+        assert combined is not None
+        gated = _merged([f.gated for f in files])
         words = KEYS | _pattern_words((combined,)) | frozenset(ALIASES.values())
         if gated is not None:
             words |= _pattern_words((gated,))
@@ -691,12 +699,15 @@ class EncouragementFloor:
         vocabulary.known = frozenset(
             w for w in known_words() - KEYS if vocabulary.correct(w) is not None
         )
-        extras = [load_floor_extras(n) for n in FLOOR_FILES]
-        bare = tuple(c for a, _ in extras if a is not None for c in a.categories)
-        acts = Lexicon(bare, tuple(dict.fromkeys(c.language for c in bare))) if bare else None
-        subjects = [p for _, ps in extras for p in ps]
-        subject = re.compile(rf"(?<!\w)(?:{'|'.join(subjects)})(?!\w)") if subjects else None
-        return cls(combined, vocabulary, gated, topic, acts, subject)
+        return cls(
+            combined,
+            vocabulary,
+            gated,
+            _any_of([p for f in files for p in f.topic]),
+            _merged([f.acts for f in files]),
+            _any_of([p for f in files for p in f.subject]),
+            _any_of([p for f in files for p in f.help]),
+        )
 
     def scan(self, text: str, *, in_crisis: bool = False) -> FloorResult:
         """``in_crisis``: the reader recently showed suicidal risk (the gateway's record of
@@ -865,23 +876,12 @@ def _read(floor: EncouragementFloor, text: str) -> tuple[Normalized, str, list[i
     return norm, canon, index
 
 
-_HELP: Final = re.compile(
-    r"(?<!\w)(?:988|3114|116 ?123|741741|911|112|hotline|helpline|crisis (?:line|text line|team)"
-    r"|samaritans|lifeline|suicide ecoute|sos amitie|ligne d'ecoute|urgences?|emergency"
-    r"|call (?:someone|a friend|your|them|her|him|now|right now)|appelle[rz]?|text (?:home|\d+)"
-    r"|talk to (?:someone|a |your )|parle[rz]? a (?:quelqu'un|un |une |ta |ton ))(?!\w)"
-)
-"""Words of crisis help. A message to a user in crisis that points to help reads its weak
-acts as about that help ("call 3114 tonight. Do it."), so the crisis context does not make
-them encouragement; they still count where the message itself speaks of dying."""
-
-
 def _weak_hits(floor: EncouragementFloor, canon: str, in_crisis: bool) -> list[LexiconHit]:
     """The gated (weak) acts that count: near a word of dying in the message, or anywhere
     in a message to a user in crisis that does not point to help."""
     if floor.gated is None or floor.topic is None:
         return []
-    if in_crisis and not _HELP.search(canon):
+    if in_crisis and not (floor.help is not None and floor.help.search(canon)):
         return list(floor.gated.scan(canon, role="bot").hits)
     if not floor.topic.search(canon):
         return []

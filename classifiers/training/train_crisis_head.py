@@ -187,6 +187,39 @@ def rate(mask: npt.NDArray[np.bool_], hit: npt.NDArray[np.bool_]) -> dict[str, A
     return {"n": n, "k": k, "rate": round(k / n, 4) if n else None}
 
 
+@dataclass(frozen=True)
+class Columns:
+    """What each row is, as arrays the thresholds and the report select on."""
+
+    y: npt.NDArray[np.int64]
+    """at risk, behavior, imminent (``UNKNOWN`` where a source does not say)."""
+    split: npt.NDArray[Any]
+    syn: npt.NDArray[np.bool_]
+    day: npt.NDArray[np.bool_]
+    """Everyday chat."""
+    lang: npt.NDArray[Any]
+    src: npt.NDArray[Any]
+    topical: npt.NDArray[np.bool_]
+    """The crisis lexicon finds something (the gated head's gate)."""
+    seen: npt.NDArray[np.bool_]
+    """The grammar reads material slots (the gated head's gate)."""
+
+    @classmethod
+    def of(
+        cls, rows: list[Example], topical: npt.NDArray[np.bool_], seen: npt.NDArray[np.bool_]
+    ) -> Columns:
+        return cls(
+            np.asarray([r.y for r in rows], dtype=np.int64),
+            np.asarray([r.split for r in rows]),
+            np.asarray([r.synthetic for r in rows]),
+            np.asarray([r.everyday for r in rows]),
+            np.asarray([r.lang for r in rows]),
+            np.asarray([r.source for r in rows]),
+            topical,
+            seen,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=default_data_dir())
@@ -217,13 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     x = np.hstack([emb, feature_matrix(facts)]).astype(np.float32)
     topical = np.asarray([bool(lexicon.scan(r.text).hits) for r in rows])
     seen = np.asarray([material(f) for f in facts])
-    split = np.asarray([r.split for r in rows])
-    syn = np.asarray([r.synthetic for r in rows])
-    day = np.asarray([r.everyday for r in rows])
-    lang = np.asarray([r.lang for r in rows])
-    src = np.asarray([r.source for r in rows])
+    cols = Columns.of(rows, topical, seen)
+    y, split, syn = cols.y, cols.split, cols.syn
     w = np.asarray([r.weight for r in rows], dtype=np.float64)
-    y = np.asarray([r.y for r in rows], dtype=np.int64)
 
     weights, biases, chosen, scores = [], [], {}, np.zeros((len(rows), 3))
     for j, name in enumerate(LABELS):
@@ -246,16 +275,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         biases.append(best[2][1])
         scores[:, j] = sigmoid((x @ best[2][0] + best[2][1])[:, 0].astype(np.float64))
 
-    thresholds = choose_thresholds(scores, y, split, syn, day, lang, topical, seen, src)
+    thresholds = choose_thresholds(scores, cols)
     if progress:
         print("training the alone head")
     acute_head, acute = train_acute(x, y[:, 0], w, split, args.seed)
-    alone = alone_threshold(acute, y, split, syn, day, lang, src)
+    alone = alone_threshold(acute, cols)
     thresholds["at_risk_alone"] = alone["threshold"]
     thresholds["imminent_alone"] = imminent_alone_on_everyday(
-        scores[:, 2], acute, thresholds, (split == "val") & day
+        scores[:, 2], acute, thresholds, (split == "val") & cols.day
     )
-    metrics = report(scores, y, split, syn, day, lang, src, topical, seen, thresholds, acute)
+    metrics = report(scores, cols, thresholds, acute)
     meta = {
         **encoder_metadata(cache),
         "head": "self_harm_severity",
@@ -317,15 +346,7 @@ def train_acute(
     return layers, np.asarray(mlp.predict_proba(x)[:, 1], dtype=np.float64)
 
 
-def alone_threshold(
-    acute: npt.NDArray[np.float64],
-    y: npt.NDArray[np.int64],
-    split: npt.NDArray[Any],
-    syn: npt.NDArray[np.bool_],
-    day: npt.NDArray[np.bool_],
-    lang: npt.NDArray[Any],
-    src: npt.NDArray[Any],
-) -> dict[str, Any]:
+def alone_threshold(acute: npt.NDArray[np.float64], cols: Columns) -> dict[str, Any]:
     """The alone head's threshold: no gate, so every validation row counts; the strictest of
     the caps (everyday chat per language, real hard negatives, C-SSRS users' posts,
     synthetic look-alikes)."""
@@ -340,7 +361,7 @@ def alone_threshold(
     }
     found = {
         name: float(fpr_threshold(acute[m].astype(np.float32), shares[name]))
-        for name, m in validation_negatives(y, split, syn, day, lang, src).items()
+        for name, m in validation_negatives(cols).items()
         if m.any()
     }
     # never under 0.5 (a head that says nothing of its caps) nor over 0.999
@@ -362,19 +383,13 @@ def imminent_alone_on_everyday(
     return float(max(t["imminent_alone"], np.nextafter(spoken[allowed], np.inf)))
 
 
-def validation_negatives(
-    y: npt.NDArray[np.int64],
-    split: npt.NDArray[Any],
-    syn: npt.NDArray[np.bool_],
-    day: npt.NDArray[np.bool_],
-    lang: npt.NDArray[Any],
-    src: npt.NDArray[Any],
-) -> dict[str, npt.NDArray[np.bool_]]:
+def validation_negatives(cols: Columns) -> dict[str, npt.NDArray[np.bool_]]:
     """The validation rows a threshold is capped on: everyday chat per language, real hard
     negatives (other hazards, safe prompts, other contexts), the C-SSRS posts of users not
     labelled ideation or worse (labelled by user: see ``CSSRS_NEGATIVE_RATE``), synthetic
     look-alikes."""
-    va = split == "val"
+    y, day, syn, lang, src = cols.y, cols.day, cols.syn, cols.lang, cols.src
+    va = cols.split == "val"
     real_negative = va & ~day & ~syn & (y[:, 0] == 0)
     return {
         "everyday_en": va & day & (lang == "en"),
@@ -408,23 +423,14 @@ def decide(
     return risk, behavior, imminent
 
 
-def choose_thresholds(
-    scores: npt.NDArray[np.float64],
-    y: npt.NDArray[np.int64],
-    split: npt.NDArray[Any],
-    syn: npt.NDArray[np.bool_],
-    day: npt.NDArray[np.bool_],
-    lang: npt.NDArray[Any],
-    topical: npt.NDArray[np.bool_],
-    seen: npt.NDArray[np.bool_],
-    src: npt.NDArray[Any],
-) -> dict[str, float]:
+def choose_thresholds(scores: npt.NDArray[np.float64], cols: Columns) -> dict[str, float]:
     from classifiers.training.common import fpr_threshold
 
-    va = split == "val"
-    gate = seen | topical
+    y, syn = cols.y, cols.syn
+    va = cols.split == "val"
+    gate = cols.seen | cols.topical
     t_risk = 0.0
-    negatives = validation_negatives(y, split, syn, day, lang, src)
+    negatives = validation_negatives(cols)
     for m, share in (
         (negatives["everyday_en"], EVERYDAY_RATE),
         (negatives["everyday_fr"], EVERYDAY_RATE),
@@ -440,30 +446,27 @@ def choose_thresholds(
         s = np.sort(scores[pos, j])
         k = int(np.floor((1 - RECALL) * len(s)))
         out[name] = float(s[k]) if len(s) else 0.5
-    calm = va & syn & (y[:, 0] == 1) & (y[:, 2] == 0)
-    calm_at = fpr_threshold(scores[calm, 2].astype(np.float32), IMMINENT_ALONE_FALSE)
-    out["imminent_alone"] = float(max(out["imminent"], calm_at) if calm.any() else 1.0)
-    below = va & syn & (y[:, 0] == 1) & (y[:, 1] == 0)
-    below_at = fpr_threshold(scores[below, 1].astype(np.float32), BEHAVIOR_ALONE_FALSE)
-    out["behavior_alone"] = float(max(out["behavior"], below_at) if below.any() else 1.0)
+    at_risk = va & syn & (y[:, 0] == 1)
+    for j, name, share in (
+        (2, "imminent", IMMINENT_ALONE_FALSE),
+        (1, "behavior", BEHAVIOR_ALONE_FALSE),
+    ):
+        # the alone head's: at most ``share`` of the synthetic crises below the level reach it
+        below = at_risk & (y[:, j] == 0)
+        below_at = fpr_threshold(scores[below, j].astype(np.float32), share)
+        out[f"{name}_alone"] = float(max(out[name], below_at) if below.any() else 1.0)
     return out
 
 
 def report(
     scores: npt.NDArray[np.float64],
-    y: npt.NDArray[np.int64],
-    split: npt.NDArray[Any],
-    syn: npt.NDArray[np.bool_],
-    day: npt.NDArray[np.bool_],
-    lang: npt.NDArray[Any],
-    src: npt.NDArray[Any],
-    topical: npt.NDArray[np.bool_],
-    seen: npt.NDArray[np.bool_],
+    cols: Columns,
     t: dict[str, float],
     acute: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, Any]:
     """Validation and test figures: real and synthetic apart, EN and FR apart."""
-    risk, behavior, imminent = decide(scores, t, topical, seen, acute)
+    y, split, syn, day, lang, src = cols.y, cols.split, cols.syn, cols.day, cols.lang, cols.src
+    risk, behavior, imminent = decide(scores, t, cols.topical, cols.seen, acute)
     out: dict[str, Any] = {}
     for part in ("val", "test"):
         m = split == part
