@@ -772,6 +772,14 @@ def _facts(lang: _Language, text: str) -> list[str]:
                 facts.append(code + (":weak" if weak == 1 else ":weak2"))
     said: set[str] = set()
     for x in _apart(c.of("goodbye")):
+        said_by = c.subject_before(x.start)
+        if (
+            said_by is not None
+            and said_by.attrs.get("person") == "third"
+            and x.start - said_by.end <= 1
+            and " ".join(tokens.words[said_by.start : said_by.end]) not in _ADDRESSED
+        ):
+            continue  # "she won't be around much longer", "my ex texted 'goodbye forever'"
         strength = x.attrs.get("strength", "strong")
         words = " ".join(tokens.words[x.start : x.end])
         two = strength == "weak" and bool(said) and words not in said
@@ -928,7 +936,8 @@ def _act_level(
     if a.mode == "prog":
         if a.act in ("kill", "doit", "die") or a.has("lgys"):  # "I'm ending it (tonight)"
             return ("plan" if method else "intent"), not a.has("l"), "announced"
-        return "attempt", True, "attempt-in-progress"
+        # "stood with the cord round my neck ... last week": an attempt, not now
+        return "attempt", not a.has("f"), "attempt-in-progress"
     if "c" in a.flags:
         return ("method" if method else "active_ideation"), False, "conditional"
     if a.mode == "intent":
@@ -951,7 +960,7 @@ def _act_level(
     return ("intent" if wish_soon else "active_ideation"), wish_soon, "ideation"
 
 
-_CTX_CODES: Final = frozenset({"G:strong", "G:weak2", "N", "H", "R", "P:strong"})
+_CTX_CODES: Final = frozenset({"G:strong", "G:dated", "G:weak2", "N", "H", "R", "P:strong"})
 _PLANNED_MEANS: Final = frozenset({"pills", "poison", "rope", "gun", "gas"})
 """Means that, named beside "I've worked it all out", make it a plan on their own (a
 height, a train or water need more: "I've planned the day, we take the train")."""
@@ -969,6 +978,8 @@ def _held(state: str, flags: str) -> bool:
     return state != "none" and not (state == "have" and "o" in flags and "d" not in flags)
 
 
+_ADDRESSED: Final = frozenset({"everyone", "everybody", "tout le monde", "people", "yall"})
+"""Third-person words that, before a goodbye, are whom it is said to ("bye everyone")."""
 _WEAK_FAREWELLS: Final = frozenset({"N:weak", "V:weak", "G:weak"})
 """Weak signs of leaving, each everyday alone ("wrote a letter to my mum", "gave my guitar
 to a friend", "thanks for everything"): two of different kinds together are a crisis's."""
@@ -988,7 +999,7 @@ def derive(facts: Sequence[str]) -> Reading:
         or any(a.obj in METHOD_MEANS and a.has("q") for a in acts)  # fmt: skip
     routine, back = "U" in codes, "K" in codes
     # Said with a goodbye or "it's done", "them" and "everything" swallowed are the pills.
-    soft = bool(codes & {"G:weak", "G:weak2", "G:strong", "N", "N:weak"}) or any(
+    soft = bool(codes & {"G:weak", "G:weak2", "G:strong", "G:dated", "N", "N:weak"}) or any(
         a.act == "doit" and a.mode in ("past", "prog") for a in acts
     )
     best: tuple[Cssrs, bool, str] = ("none", False, "")
@@ -1030,8 +1041,12 @@ def derive(facts: Sequence[str]) -> Reading:
                 better("preparatory", soon and ctx, "means-stocked")
             elif routine and "q" not in flags:
                 continue  # "picked up my prescription, taking it like the doctor said"
-            elif state == "buy" and kind in METHOD_MEANS and (ctx or "q" in flags
-                                                               or (soon and strong)):  # fmt: skip
+            elif (
+                state == "buy"
+                and kind in METHOD_MEANS
+                and (ctx or "q" in flags or (soon and strong and kind != "poison"))
+            ):
+                # bleach or weedkiller bought today is housework without another crisis fact
                 better("preparatory", False, "means-bought")
             elif state == "none" and kind in METHOD_MEANS and "d" in flags and strong_ctx:
                 # "I've made up my mind" ... "the bridge by the river" ... "at midnight"
@@ -1053,6 +1068,8 @@ def derive(facts: Sequence[str]) -> Reading:
                 continue  # "goodbye everyone, see you after the holidays"
             elif f in ("G:strong", "G:weak2") or (f == "G:weak" and ctx):
                 better("intent", True, "goodbye")
+            elif f == "G:dated":  # "I won't be alive at the end of the month": decided, not now
+                better("intent", False, "farewell-dated")
             elif f == "Q" and any(m[1] in _PLANNED_MEANS for m in means):
                 better("plan", window_soon, "planned")
             elif f == "Q" and named_means and dated:
