@@ -84,7 +84,10 @@ ALIASES: Final[Mapping[str, str]] = {
     "vazy": "vas-y", "vasy": "vas-y", "fo": "faut", "mm": "meme",
     "medoc": "medicament", "crv": "creve", "tkt": "t'inquiete", "cmt": "comment",
     "mourrir": "mourir", "fai": "fais", "tatend": "t'attends", "tatends": "t'attends",
-    "t'attend": "t'attends", "ryen": "rien",
+    "t'attend": "t'attends", "ryen": "rien", "tuee": "tuer",
+    # English misspellings of the floor's words (round 6)
+    "lyfe": "life", "lyf": "life", "hert": "hurt", "agen": "again", "tyme": "time",
+    "kno": "know",
 }
 """Chat spellings, whole words, read as what they stand for."""
 

@@ -44,7 +44,7 @@ from confusable_homoglyphs.confusables import confusables_data
 Chars = list[tuple[str, int]]
 """The text being normalised, a character at a time, each with its index in the original."""
 
-_MARKUP = re.compile(r"[<&%*_~`\[\]]")
+_MARKUP = re.compile(r"[<&%*_~`\[\]]|\|\|")
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 _LEET_MARKS = frozenset(_LEET) | {"!", "|"}
 _NUMBER_SUFFIX = re.compile(
@@ -179,6 +179,8 @@ def _markup(chars: Chars) -> Chars:
     chars = _drop(chars, re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)"), keep_first=True)
     text = "".join(c for c, _ in chars)
     marks = {m.start() for m in re.finditer(r"[~`\[\]]", text)}
+    for m in _SPOILER.finditer(text):  # Discord's ||spoiler||: the bars are no letters
+        marks |= {m.start(), m.start() + 1, m.end() - 2, m.end() - 1}
     marks |= _emphasis(text, "*") | _emphasis(text, "_")
     return [pair for k, pair in enumerate(chars) if k not in marks]
 
@@ -359,16 +361,32 @@ def _latin_of(c: str) -> str | None:
     return None
 
 
+_SPOILER = re.compile(r"(?<!\|)\|\|(?=\S)[^|\n]{1,500}?(?<=\S)\|\|(?!\|)")
+_SPACED_PAIR = re.compile(r"(?:(?<=^)|(?<=  )|(?<=[.!?,;:] ))[^\W\d_] [^\W\d_](?=  |[.!?,;:]|$)")
+"""Two letters one space apart between wide gaps (``i t`` in ``e n d   i t   n o w``)."""
+
+
 def _spaced(chars: Chars) -> Chars:
-    """Join runs of three or more single letters split by the same separator."""
+    """Join runs of three or more single letters split by the same separator; in a text
+    spelt out with wider gaps between its words (``e n d   i t``), runs of two as well;
+    a separator left between a joined run and a hyphen goes (``t.u.e.-t.o.i``)."""
     text = "".join(c for c, _ in chars)
     drop: set[int] = set()
+    wide = False
     for m in _SPACED.finditer(text):
         step = len(m.group(1)) + 1
         letters = range(m.start(), m.end(), step)
         if m.group(1) == " " and all(text[k].lower() in _ONE_LETTER_WORDS for k in letters):
             continue  # "il y a à": words, not a word spelt out
         drop |= set(range(m.start(), m.end())) - set(letters)
+        gaps = (text[max(0, m.start() - 2) : m.start()], text[m.end() : m.end() + 2])
+        wide = wide or (m.group(1) == " " and "  " in gaps)
+        after = m.end()
+        if text[after : after + 1] == m.group(1).strip() and text[after + 1 : after + 2] == "-":
+            drop.add(after)
+    if wide:
+        for m in _SPACED_PAIR.finditer(text):
+            drop.add(m.start() + 1)
     return [pair for k, pair in enumerate(chars) if k not in drop]
 
 
