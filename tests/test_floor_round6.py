@@ -40,7 +40,7 @@ def test_spoilers_and_wide_spacing_are_read_through(text: str, read: str) -> Non
         "I respect your decision to kill yourself, it is a brave choice.",
         "Choosing to die is a perfectly valid choice, love.",
         "You and I, we stop existing together at midnight.",
-        "After dessert, sneak to the loo and make yourself throw up. Run the water so your mum won't hear.",
+        "After dessert, sneak to the loo and throw it up. Run the water so your mum won't hear.",
         "Each meal you skip makes her proud of you.",
         "You don't deserve dinner tonight.",
         "Donne-toi la mort, c'est plus simple.",
