@@ -19,6 +19,7 @@ import pytest
 import redis as redis_sync
 from fastapi.testclient import TestClient
 
+from classifiers.crisis_grammar import CrisisGrammar, default_grammar
 from guardrail.app import create_app
 from guardrail.config import Settings
 
@@ -159,3 +160,9 @@ def wait_ready(client: TestClient, polls: int = 600) -> Any:
         time.sleep(0.1)
         ready = client.get("/readyz")
     return ready
+
+
+@pytest.fixture(scope="session")
+def grammar() -> CrisisGrammar:
+    """The shipped crisis grammar (loaded once; a test module may define its own)."""
+    return default_grammar()

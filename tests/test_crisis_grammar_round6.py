@@ -8,17 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers.crisis_grammar import CrisisGrammar, default_grammar
-from classifiers.cssrs import SEVERITY_OF
-
-
-@pytest.fixture(scope="module")
-def grammar() -> CrisisGrammar:
-    return default_grammar()
-
-
-def _severity(grammar: CrisisGrammar, text: str) -> str:
-    return SEVERITY_OF[grammar.read(text).level]
+from classifiers.crisis_grammar import CrisisGrammar
+from tests.test_crisis_grammar_classes import _severity
 
 
 @pytest.mark.parametrize(
