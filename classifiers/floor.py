@@ -648,9 +648,16 @@ def load_floor_file(name: str, folder: Path = LEXICON_DIR) -> FloorFile:
     )
 
 
-def _merged(lexicons: list[Lexicon | None]) -> Lexicon | None:
-    """The categories of several lexicons as one (``None`` where there are none)."""
-    categories = tuple(c for lexicon in lexicons if lexicon is not None for c in lexicon.categories)
+def _merged(lexicons: list[Lexicon | None], *, role: str | None = None) -> Lexicon | None:
+    """The categories of several lexicons (those for ``role`` only, if given) as one
+    (``None`` where there are none)."""
+    categories = tuple(
+        c
+        for lexicon in lexicons
+        if lexicon is not None
+        for c in lexicon.categories
+        if role is None or role in c.roles
+    )
     if not categories:
         return None
     return Lexicon(categories, tuple(dict.fromkeys(c.language for c in categories)))
@@ -688,8 +695,7 @@ class EncouragementFloor:
     @classmethod
     def load(cls) -> EncouragementFloor:
         files = [load_floor_file(n) for n in FLOOR_FILES]
-        bot = tuple(c for c in default_lexicon().categories if "bot" in c.roles)
-        combined = _merged([Lexicon(bot, ()), *(f.patterns for f in files)])
+        combined = _merged([default_lexicon(), *(f.patterns for f in files)], role="bot")
         assert combined is not None
         gated = _merged([f.gated for f in files])
         words = KEYS | _pattern_words((combined,)) | frozenset(ALIASES.values())
