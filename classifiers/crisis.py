@@ -42,6 +42,12 @@ class HeadReading:
     """The head spoke where the grammar and the keyword lexicon found nothing, over its
     stricter ``at_risk_alone`` threshold (``classifiers.crisis_head``): the crisis path
     hears it as crisis wording."""
+    material: bool = False
+    """The gated head spoke, over its ``at_risk`` threshold, where the grammar found crisis
+    material in the message (an act, a means held or counted, a place, a note, bleeding:
+    ``classifiers.crisis_head.material``) but no crisis wording of its own: the crisis path
+    hears it as crisis wording too, as the head's threshold was set for ("just swallowed
+    the lot of them", "the rope is up in the garage")."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class Fused:
     """The explicit-wording floor: keyword lexicon (after the grammar's veto) and grammar."""
     flagged: bool
     head_alone: bool
+    head_material: bool
     imminent: bool
     cssrs: Cssrs
     facts: tuple[str, ...]
@@ -74,18 +81,20 @@ def fuse(
     level = max(old, words)
     imminent = reading.imminent
     cssrs: Cssrs = reading.level
-    alone = False
+    alone = material = False
     if head is not None and (not reading.vetoed or head.alone):  # alone: see self_harm.results
         level = max(level, severity_index(head.severity))
         alone = head.alone and severity_index(head.severity) >= _IDEATION
+        material = head.material and not alone and severity_index(head.severity) >= _IDEATION
         imminent = imminent or (head.imminent and level >= _IDEATION)
         if cssrs_index(cssrs) == 0 and head.severity != "none":
             cssrs = _CSSRS_OF.get(head.severity, "none")
     return Fused(
         severity=SEVERITIES[level],
         lexicon=SEVERITIES[words],
-        flagged=bool(head_flagged or words >= _IDEATION or alone),
+        flagged=bool(head_flagged or words >= _IDEATION or alone or material),
         head_alone=alone,
+        head_material=material,
         imminent=bool(imminent and level >= _IDEATION),
         cssrs=cssrs,
         facts=reading.facts,

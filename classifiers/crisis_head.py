@@ -9,7 +9,10 @@ modes, acts, means, places, times, goodbyes the grammar found, before its rules 
 - ``imminent``: the act is under way or within hours, the means at hand, a goodbye.
 
 The head speaks where there is something to read (:meth:`CrisisHead.read`): ``at_risk``
-where the grammar found crisis material (:func:`material`) or the keyword lexicon a hit;
+where the grammar found crisis material (:func:`material`) or the keyword lexicon a hit
+(where it speaks of material with no crisis wording, ``HeadReading.material``, the crisis
+path hears it: its threshold was set for that gate, and until round 7 of issue #22 the
+gateway dropped it unless some wording was found too);
 ``behavior`` and ``imminent`` only where the grammar found crisis material. Over a stricter
 ``at_risk_alone`` threshold of its companion, the one-hidden-layer ``acute`` head
 (``self_harm_acute.safetensors``; at most 0.2% of each language's everyday chat, 1% of real
@@ -210,5 +213,6 @@ class CrisisHead:
                 imminent = bool(row[2] >= t.get("imminent_alone", float("inf")))
                 if row[1] >= t.get("behavior_alone", float("inf")):
                     severity = "behavior"
-            out.append(HeadReading(severity, imminent, alone))  # type: ignore[arg-type]
+            heard = seen and severity != "none" and not alone
+            out.append(HeadReading(severity, imminent, alone, heard))  # type: ignore[arg-type]
         return out

@@ -102,6 +102,10 @@ class SelfHarmResult:
     """User role: ``severity`` is the severity head's own reading over its stricter
     threshold, with no crisis wording found (``classifiers.crisis_head``): the crisis path
     takes it as it takes crisis wording."""
+    head_material: bool = False
+    """User role: ``severity`` is the severity head's reading over its ``at_risk``
+    threshold where the crisis grammar found crisis material (an act, a means held, a
+    place, a note) but no crisis wording: the crisis path takes it too."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -366,6 +366,7 @@ class SelfHarmClassifier:
                     cssrs=f.cssrs,
                     facts=f.facts,
                     head_alone=f.head_alone,
+                    head_material=f.head_material,
                 )
             )
         return out

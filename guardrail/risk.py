@@ -126,7 +126,8 @@ class ClassifierAssessor:
     Where the crisis lexicon sees explicit wording, the severity is the stack's message
     severity (``classifiers.self_harm``: the wording's Columbia level, which the head may
     raise to ideation at most). The per-message head alone never raises a crisis (the
-    severity head may, over its stricter threshold: ``classifiers.crisis_head``): a head-only flag
+    severity head may: over its stricter threshold anywhere, over its gated one where the
+    crisis grammar found crisis material, ``classifiers.crisis_head``): a head-only flag
     (already refused on short, off-topic or laughing messages) is recorded as
     ``indicator``, which a policy may act on (``risk_hold.level: indicator``). Dependency
     signals ride along for the dependency caps, only when the message is flagged (the
@@ -175,9 +176,10 @@ def _assessment(
 ) -> Assessment:
     harm = scores.self_harm
     lexicon = RiskLevel[harm.lexicon.upper()]
-    if lexicon > RiskLevel.NONE or harm.head_alone:
-        # explicit wording, or the severity head over its stricter threshold: the fused
-        # severity, head included
+    if lexicon > RiskLevel.NONE or harm.head_alone or harm.head_material:
+        # explicit wording, the severity head over its stricter threshold, or over its
+        # gated one where the grammar found crisis material: the fused severity, head
+        # included
         level = max(lexicon, RiskLevel[harm.severity.upper()])
     elif harm.flagged and words >= HEAD_MIN_WORDS:  # the head alone: a signal, not a crisis
         level = RiskLevel.INDICATOR
