@@ -407,12 +407,18 @@ def _word(word: str, vocabulary: Vocabulary, spelt: bool) -> str:
     read = "".join(p if p in "'-" else _part(p, vocabulary, compound) for p in parts)
     if read == core and len(core) >= 6:
         read = _unglue(core, vocabulary) or core
-    if read == core and spelt and len(core) >= 4:
+    if read == core and len(core) >= (4 if spelt else GLUED_RUN):
         read = _segment(core, vocabulary) or core
     if read == core and _MIXED.search(core):
         read = _leet_reading(core, vocabulary) or core
     return lead + read + trail
 
+
+GLUED_RUN: Final = 10
+"""A run of letters at least this long that is no word is cut into words where it can be
+("justgoaheadandcutyourselfagain"); a shorter one only when its letters were spelt apart:
+:func:`_segment` reads only the floor's own words and function words, so an ordinary long
+word or name does not cut."""
 
 _MIXED: Final = re.compile(r"[^\W\d_][0-9$@|]|[0-9$@|][^\W\d_]")
 """Letters and leetspeak digits or symbols in one token ("1t", "m155", "t0n1ght")."""

@@ -62,6 +62,28 @@ def test_struck_out_words_are_dropped_as_a_reader_skips_them() -> None:
     assert normalize("<s>don't</s> open it").text.strip() == "open it"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- open\n- the\n- window\n- now",
+        "# open the\n## window now",
+        "> open the window\n> now",
+        "1. open the\n2) window now",
+        "* open the window\n+ now",
+    ],
+)
+def test_markdown_line_markers_are_dropped_as_a_reader_sees_the_words(text: str) -> None:
+    """A sentence cut into list items, headings or quotes reads as its words, one per line."""
+    assert " ".join(normalize(text).text.split()) == "open the window now"
+
+
+@pytest.mark.parametrize(
+    "text", ["It's -5 outside", "#TeamWindow wins", "3.5 stars", "-> next step"]
+)
+def test_a_marker_sign_inside_a_line_stays(text: str) -> None:
+    assert normalize(text).text == text
+
+
 def test_small_capitals_and_uppercase_leet() -> None:
     assert normalize("\u1d21\u026a\u0274\u1d05\u1d0f\u1d21").text == "window"
     assert normalize("ST0P").text == "STOP"
