@@ -10,11 +10,13 @@ people use to slip past word lists:
 1. :func:`classifiers.normalize.normalize`: invisible characters, look-alike letters,
    fullwidth forms, markup and URL encoding, spaced-out letters, leetspeak.
 2. :func:`canonical`: lower case without accents; punctuation glued between two letters
-   ("kill.yourself", "kill/yourself") read as a space; chat spellings spelt out ("u",
-   "ur", "pk", "tlm"); digits left inside a word read as the letters that make a key word
-   ("ki11"); a censor star read the same way ("k*ll"); a key word misspelt by one letter
-   corrected ("yourslef", "suicde"); key phrases written as one word split
-   ("killyourself").
+   ("kill.yourself", "kill/yourself"), runs of hyphens or dots and emoji between words
+   read as a space, and one-word sentences in a row as one ("end. your. life."); chat
+   spellings spelt out ("u", "ur", "pk", "tlm"); digits left inside a word read as the
+   letters that make a key word ("ki11"); a censor star read the same way ("k*ll"); a key
+   word misspelt by one letter corrected ("yourslef", "suicde"); key phrases written as
+   one word split ("killyourself"), and any long run of letters that is no word cut into
+   the floor's words ("justgoaheadandcutyourselfagain").
 3. The crisis lexicon's ``encouragement`` category (``lexicons/en.yaml``, ``fr.yaml``) and
    the floor's own patterns (``lexicons/floor_en.yaml``, ``floor_fr.yaml``: euphemisms,
    French slang, instructions, self-injury and eating coaching), with the lexicon's bot-role
@@ -154,7 +156,16 @@ _LEET_LETTERS: Final[Mapping[str, str]] = {
     "$": "s", "@": "a", "!": "i", "|": "l",
 }  # fmt: skip
 _TOKEN: Final = re.compile(r"[\w*'$@!|-]*\w[\w*'$@!|-]*|[*$@!|]+")
-_GLUE: Final = re.compile(r"(?<=[^\W\d_])[./_+~=|\\:;,](?=[^\W\d_])")
+_GLUE: Final = re.compile(
+    r"(?<=[^\W\d_])(?:[./_+~=|\\:;,]|--+|\.\.+"
+    r"|\s*[\u2190-\u21ff\u2600-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff]+\s*)(?=[^\W\d_])"
+)
+"""What glues two words or stands between them as a space would: one punctuation mark,
+a run of hyphens or dots ("kill--yourself"), emoji and arrows ("end 👏 your
+👏 life")."""
+_CLIPPED: Final = re.compile(r"(?:(?<=^)|(?<=\s))[a-z']+[.!]+(?: [a-z']+[.!]+){2,}")
+"""Three or more one-word sentences in a row ("end. your. life."): one sentence, said
+slowly, not three."""
 _APOSTROPHES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _MEMO: Final = 50_000
 """Tokens whose reading a vocabulary keeps (a few MB at most)."""
@@ -464,7 +475,9 @@ def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]
         flat, index = _rewrite(flat, index, _DOTTED, lambda m: m.group().replace(".", ""))
     if gaps and "." in flat:  # the last dot of letters written apart ("e.n.d. i.t.")
         flat, index = _rewrite(flat, index, _WORD_DOT, lambda m: _spelt_dot(m, gaps))
-    glue = [m.start() for m in _GLUE.finditer(flat)]
+    glue = [k for m in _GLUE.finditer(flat) for k in range(*m.span())]
+    for m in _CLIPPED.finditer(flat):
+        glue += [k for k in range(m.start(), m.end() - 1) if flat[k] in ".!"]
     if glue:
         letters = list(flat)
         for k in glue:
