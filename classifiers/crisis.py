@@ -45,8 +45,8 @@ class HeadReading:
     material: bool = False
     """The gated head spoke, over its ``at_risk`` threshold, where the grammar found crisis
     material in the message (an act, a means held or counted, a place, a note, bleeding:
-    ``classifiers.crisis_head.material``) but no crisis wording of its own: the crisis path
-    hears it as crisis wording too, as the head's threshold was set for ("just swallowed
+    ``classifiers.crisis_head.material``): the crisis path hears it as crisis wording, with
+    or without wording of its own, as the head's threshold was set for ("just swallowed
     the lot of them", "the rope is up in the garage")."""
 
 

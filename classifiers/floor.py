@@ -372,6 +372,13 @@ def _part(part: str, vocabulary: Vocabulary, compound: bool) -> str:
     return ALIASES.get(read, read)
 
 
+GLUED_RUN: Final = 10
+"""A run of letters at least this long that is no word is cut into words where it can be
+("justgoaheadandcutyourselfagain"); a shorter one only when its letters were spelt apart:
+:func:`_segment` reads only the floor's own words and function words, so an ordinary long
+word or name does not cut."""
+
+
 def _segment(word: str, vocabulary: Vocabulary) -> str | None:
     """A run of letters that was spelt out one by one ("shouldjustkill"), cut into the
     fewest words of the vocabulary and :data:`FUNCTION_WORDS`; None when it cannot be."""
@@ -424,12 +431,6 @@ def _word(word: str, vocabulary: Vocabulary, spelt: bool) -> str:
         read = _leet_reading(core, vocabulary) or core
     return lead + read + trail
 
-
-GLUED_RUN: Final = 10
-"""A run of letters at least this long that is no word is cut into words where it can be
-("justgoaheadandcutyourselfagain"); a shorter one only when its letters were spelt apart:
-:func:`_segment` reads only the floor's own words and function words, so an ordinary long
-word or name does not cut."""
 
 _MIXED: Final = re.compile(r"[^\W\d_][0-9$@|]|[0-9$@|][^\W\d_]")
 """Letters and leetspeak digits or symbols in one token ("1t", "m155", "t0n1ght")."""

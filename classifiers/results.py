@@ -103,9 +103,9 @@ class SelfHarmResult:
     threshold, with no crisis wording found (``classifiers.crisis_head``): the crisis path
     takes it as it takes crisis wording."""
     head_material: bool = False
-    """User role: ``severity`` is the severity head's reading over its ``at_risk``
+    """User role: ``severity`` includes the severity head's reading over its ``at_risk``
     threshold where the crisis grammar found crisis material (an act, a means held, a
-    place, a note) but no crisis wording: the crisis path takes it too."""
+    place, a note): the crisis path takes it, crisis wording found or not."""
 
 
 @dataclass(frozen=True, slots=True)
