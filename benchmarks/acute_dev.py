@@ -2,14 +2,18 @@
 the grammar's facts. Trains nothing; never a quality figure.
 
     python benchmarks/acute_dev.py [--set benchmarks/dev/acute_dev.yaml] [-v]
+        [--assessor lexicon|classifier]
 
 Each item goes through the event path as in ``benchmarks/acute_heldout.py`` (its own user,
 turns one minute apart, a fresh SQLite store) with the lexicon assessor (keyword lexicon and
-crisis grammar, no model: seconds, not minutes). Prints per language the crisis path on
-acute items, attempts at behavior or above, ``imminent`` recall and false alarms, and
-look-alikes on the crisis path; with ``-v`` each miss and false alarm with the grammar's
-reading of every turn. Texts are printed, so it refuses any file under
-``benchmarks/heldout/`` (the frozen set is read by ``acute_heldout.py`` alone, figures only).
+crisis grammar, no model: seconds, not minutes), or with ``--assessor classifier`` the
+gateway's (the shipped heads too: a minute or two; ``-v`` then adds, per turn, the stack's
+fused severity and whether the severity head was heard alone or on crisis material).
+Prints per language the crisis path on acute items, attempts at behavior or above,
+``imminent`` recall and false alarms, and look-alikes on the crisis path; with ``-v`` each
+miss and false alarm with the grammar's reading of every turn. Texts are printed, so it
+refuses any file under ``benchmarks/heldout/`` (the frozen set is read by
+``acute_heldout.py`` alone, figures only).
 The full classifier path on this set: ``acute_heldout.py --set benchmarks/dev/acute_dev.yaml``.
 """
 
@@ -20,6 +24,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,16 +36,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--set", type=Path, default=DEV)
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--assessor", choices=("lexicon", "classifier"), default="lexicon")
     args = p.parse_args(argv)
     if (ROOT / "benchmarks" / "heldout") in args.set.resolve().parents:
         p.error("the held-out set is read by acute_heldout.py alone (figures, never texts)")
 
-    from benchmarks.acute_heldout import BEHAVIOR, load_items, run_events, turns_of
+    from benchmarks.acute_heldout import BEHAVIOR, build, load_items, run_events, turns_of
     from classifiers.crisis_grammar import default_grammar
     from guardrail.risk import LexiconAssessor
 
     items = load_items(args.set)
-    outcomes = asyncio.run(run_events(items, LexiconAssessor()))
+    stack: Any = None
+    assessor: Any = LexiconAssessor()
+    if args.assessor == "classifier":
+        stack, assessor = build("classifier")
+    outcomes = asyncio.run(run_events(items, assessor))
     grammar = default_grammar()
     counts: dict[str, dict[str, int]] = {}
     for item, out in zip(items, outcomes, strict=True):
@@ -68,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 c["false_imminent"] += out["imminent"]
         if wrong and args.verbose:
             readings = " || ".join(
-                f"{t} -> {grammar.read(t).level} {grammar.facts(t)}" for t in turns_of(item)
+                f"{t} -> {grammar.read(t).level} {grammar.facts(t)}{_heads(stack, t)}"
+                for t in turns_of(item)
             )
             print(f"{item.get('id', '?')} want {item['level']}/{item['imminent']} got {out}: "
                   f"{readings}")  # fmt: skip
@@ -80,6 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{c['lookalike_crisis']}/{c['lookalikes']}"
         )
     return 0
+
+
+def _heads(stack: Any, text: str) -> str:
+    """The stack's reading of one turn, with ``--assessor classifier`` (else nothing)."""
+    if stack is None:
+        return ""
+    harm = stack.classify([text], "user")[0].self_harm
+    heard = "alone" if harm.head_alone else "material" if harm.head_material else "-"
+    return f" [stack {harm.severity}, score {harm.score:.2f}, head heard: {heard}]"
 
 
 if __name__ == "__main__":
