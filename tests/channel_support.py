@@ -62,7 +62,7 @@ def make_channels(
           "token": "EAAB-wa-real", "retries": 0}  # fmt: skip
     fb = {"type": "messenger", "url": f"{upstream.base}/v21.0/{PAGE_ID}/messages",
           "token": "EAAB-fb-real", "retries": 0}  # fmt: skip
-    bots = {
+    bots: dict[str, dict[str, Any]] = {
         API_BOT: {"forwards_user_events": True},
         WA_BOT: {"upstream": wa, "proxy_token_sha256": sha256(WA_PROXY)},
         FB_BOT: {"upstream": fb, "proxy_token_sha256": sha256(FB_PROXY)},

@@ -35,7 +35,10 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> A
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-EcmaValidator = extend(Draft202012Validator, {"pattern": _ecma_pattern})
+# types-jsonschema leaves ``extend`` unannotated.
+EcmaValidator: type[Validator] = extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"pattern": _ecma_pattern}
+)
 
 
 @functools.cache

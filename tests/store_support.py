@@ -127,7 +127,7 @@ class HeldStore:
         self,
         inner: Store,
         parties: int = 1,
-        after_snapshot: Callable[[], Awaitable[None]] | None = None,
+        after_snapshot: Callable[[], Awaitable[object]] | None = None,
         fail_snapshots: int = 0,
     ) -> None:
         self.inner = inner

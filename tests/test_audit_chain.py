@@ -36,7 +36,7 @@ START = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
 
 def request(bot: str = "maestro", user: str = "ana") -> OutreachRequest:
-    return OutreachRequest(bot_id=bot, user_id=user, channel="sms", text=TEXT)  # type: ignore[arg-type]
+    return OutreachRequest(bot_id=bot, user_id=user, channel="sms", text=TEXT)
 
 
 def decision(

@@ -79,7 +79,7 @@ def old_log(path: Path, n: int, *, key: AuditKey | None = None, keep_key: bool =
 def fill(trail: AuditTrail, n: int, *, tenant: str = "acme", first: int = 0) -> list[str]:
     made = []
     for i in range(first, first + n):
-        req = OutreachRequest(bot_id="maestro", user_id=f"u{i}", channel="sms", text=TEXT)  # type: ignore[arg-type]
+        req = OutreachRequest(bot_id="maestro", user_id=f"u{i}", channel="sms", text=TEXT)
         d = Decision(
             decision_id=f"d-{tenant}-{i}",
             verdict=Verdict.BLOCK,

@@ -26,6 +26,7 @@ from guardrail.audit.sqlite import SQLiteAudit
 from guardrail.gateway import Gateway
 from guardrail.state import redis as redis_state
 from guardrail.state.base import EventWrite, StoreUnavailable
+from guardrail.state.common import ConsentOutcome
 from tests.audit_support import ADMIN_KEY, AUDIT_KEY, TEXT, bearer, event
 from tests.conftest import Clock
 from tests.store_support import STORES, store_of
@@ -237,9 +238,11 @@ async def test_copier_appends_each_record_once(tmp_path: Path) -> None:
         body = json.dumps(
             {"type": "consent", "id": "c1", "ts": "2026-05-01T00:00:00+00:00", "tenant": "t"}
         )
-        await store.apply_event(
-            "t", "b", "u", EventWrite(ts=T0, audit=lambda o, b=body: [("c1", b)])
-        )
+
+        def audit(outcome: ConsentOutcome | None, b: str = body) -> list[tuple[str, str]]:
+            return [("c1", b)]
+
+        await store.apply_event("t", "b", "u", EventWrite(ts=T0, audit=audit))
         copiers = [RecordCopier(store, trail), RecordCopier(store, trail)]  # two replicas
         await asyncio.gather(*(c.flush(force=True) for c in copiers))
         await copiers[0].flush(force=True)

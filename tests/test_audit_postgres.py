@@ -42,7 +42,7 @@ def trail(url: str) -> AuditTrail:
 
 
 def decision(i: int, at: datetime) -> tuple[OutreachRequest, Decision]:
-    req = OutreachRequest(bot_id="maestro", user_id=f"u{i}", channel="sms", text=TEXT)  # type: ignore[arg-type]
+    req = OutreachRequest(bot_id="maestro", user_id=f"u{i}", channel="sms", text=TEXT)
     return req, Decision(
         decision_id=f"d-{uuid.uuid4().hex}",
         verdict=Verdict.BLOCK,

@@ -44,13 +44,13 @@ def synthetic(
 ) -> None:
     """Append a decision as a rule not yet built would produce it."""
     decided = at(when)
-    req = OutreachRequest(bot_id=bot, user_id="u-synthetic", channel="sms", text=TEXT)  # type: ignore[arg-type]
+    req = OutreachRequest(bot_id=bot, user_id="u-synthetic", channel="sms", text=TEXT)
     decision = Decision(
         decision_id=f"syn-{bot}-{decided:%Y%m%d%H%M}-{verdict.value}",
         verdict=verdict,
         text=TEXT if verdict in (Verdict.ALLOW, Verdict.REWRITE) else None,
         kind=Kind.REPLY,
-        reasons=[Reason(rule=r, detail="scripted", policy="default", effect=e) for r, e in reasons],  # type: ignore[arg-type]
+        reasons=[Reason(rule=r, detail="scripted", policy="default", effect=e) for r, e in reasons],
         policy="default",
         policy_version=SYNTHETIC,
         decided_at=decided,

@@ -73,7 +73,7 @@ class Log:
                 db.close()
         with psycopg.connect(self.where, autocommit=True) as conn:
             conn.execute("DROP TRIGGER IF EXISTS audit_records_append_only ON audit_records")
-            cur = conn.execute(statement.replace("?", "%s"), params)  # type: ignore[arg-type]
+            cur = conn.execute(statement.replace("?", "%s"), params)
             return cur.fetchall() if cur.description else []
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> Any:
@@ -94,7 +94,7 @@ def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Log]:
 def fill(trail: AuditTrail, n: int, first: int = 0) -> list[str]:
     made = []
     for i in range(first, first + n):
-        req = OutreachRequest(bot_id="maestro", user_id=f"u{i}", channel="sms", text=TEXT)  # type: ignore[arg-type]
+        req = OutreachRequest(bot_id="maestro", user_id=f"u{i}", channel="sms", text=TEXT)
         decision = Decision(
             decision_id=f"d-{i}",
             verdict=Verdict.BLOCK,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,24 +19,28 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "you", "are", "nice", "ba
 TEXTS = ["you are nice", "you idiot", "bad"]
 
 
-def tiny_bert(folder: Path, num_labels: int, **config: object) -> BertForSequenceClassification:
+def tiny_bert(folder: Path, num_labels: int, **config: Any) -> BertForSequenceClassification:
     """A 1-layer BERT with a 10-word vocabulary: config, tokenizer files, random weights."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    cfg = BertConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=8,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=16,
-        max_position_embeddings=32,
-        num_labels=num_labels,
+    # num_labels is no declared field of the config dataclass (a property its
+    # __post_init__ sets from the extra keywords), so the keywords go in as one mapping.
+    fields: dict[str, Any] = {
+        "vocab_size": len(VOCAB),
+        "hidden_size": 8,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 16,
+        "max_position_embeddings": 32,
+        "num_labels": num_labels,
         **config,
-    )
+    }
+    cfg = BertConfig(**fields)
     cfg.save_pretrained(folder)
     BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
     torch.manual_seed(0)
-    model = BertForSequenceClassification(cfg).eval()
+    model = BertForSequenceClassification(cfg)
+    model.train(False)  # what eval() does; transformers leaves its eval() unannotated
     with torch.no_grad():  # make the classifier outputs differ clearly between texts
         model.classifier.weight.mul_(50.0)
     return model

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from classifiers import encoder_minilm as enc
+from classifiers.encoder import EncoderUnavailable
 from classifiers.encoder_minilm import Encoder, shared_encoder
 
 SENTENCES = [
@@ -41,7 +42,7 @@ def test_model_folder_found_in_installed_package() -> None:
 
 
 def test_missing_package_is_a_clear_error() -> None:
-    with pytest.raises(enc.EncoderUnavailable):
+    with pytest.raises(EncoderUnavailable):
         enc.model_dir("no_such_model_package_xyz")
 
 
@@ -119,7 +120,7 @@ def test_bad_settings_refused() -> None:
     with pytest.raises(ValueError):
         Encoder(device="cpu", max_length=2)
     with pytest.raises(TypeError):
-        shared_encoder(device="cpu").encode("one string")  # type: ignore[arg-type]
+        shared_encoder(device="cpu").encode("one string")
 
 
 def test_offline_env_set_and_no_network_used(monkeypatch: pytest.MonkeyPatch) -> None:

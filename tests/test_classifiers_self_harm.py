@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from classifiers.encoder import SentenceEncoder
 from classifiers.encoder_use import USE_DIM as EMBEDDING_DIM
 from classifiers.encoders import shared_sentence_encoder
-from classifiers.heads import HeadFormatError, MLPHead, fold_standardisation, softmax
+from classifiers.heads import FloatArray, HeadFormatError, MLPHead, fold_standardisation, softmax
 from classifiers.labels import SEVERITIES
 from classifiers.lexicons import FEATURE_NAMES
 from classifiers.ngrams import (
@@ -99,7 +100,8 @@ def test_near_constant_features_are_left_unscaled() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 3))
     x[:, 1] = rng.normal(scale=1e-32, size=50)
-    scaler = fit_scaler(x)
+    # float64 data (StandardScaler takes either); fit_scaler is annotated for embeddings
+    scaler = fit_scaler(cast(FloatArray, x))
     assert scaler.scale_[1] == 1.0 and scaler.scale_[0] > MIN_SCALE
 
 

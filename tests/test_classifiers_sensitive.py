@@ -108,7 +108,7 @@ def test_the_classify_contract_has_sensitive_for_both_roles() -> None:
         sensitive=SensitiveResult(0.95, ("health",), True, {"health": 0.95}, ()),
     )
     for role in ("user", "bot"):
-        out = scores_json(scores, role)  # type: ignore[arg-type]
+        out = scores_json(scores, role)
         assert out["sensitive"] == {"score": 0.95, "categories": ["health"], "flagged": True}
     assert (
         scores_json(TextScores(self_harm=SelfHarmResult(0.0, "none", False)), "bot")["sensitive"]

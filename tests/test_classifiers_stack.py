@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from classifiers.batcher import MicroBatcher
+from classifiers.encoder import Embeddings
 from classifiers.results import (
     DependencyResult,
     ManipulationResult,
@@ -126,9 +127,12 @@ def test_one_encoder_pass_serves_every_head(
     )
     passes: list[int] = []
     encode = stack.encoder.encode_documents
-    monkeypatch.setattr(
-        stack.encoder, "encode_documents", lambda t, **k: passes.append(len(t)) or encode(t, **k)
-    )
+
+    def counted(t: Sequence[str], **k: Any) -> Embeddings:
+        passes.append(len(t))
+        return encode(t, **k)
+
+    monkeypatch.setattr(stack.encoder, "encode_documents", counted)
     user = full.classify(["a", "bb", "ccc"], "user")
     assert passes == [3] and len(dep.calls) == 1 and not man.calls
     assert user[0].dependency == DependencyResult(0.5, ("only_you",), True)

@@ -69,9 +69,7 @@ async def burst(
 ) -> list[Decision]:
     """Decide every request at once; all read their snapshot before any commits."""
     held = HeldStore(store, parties=len(reqs))
-    return list(
-        await asyncio.gather(*(decide(held, loaded, TENANT, r, now) for r in reqs))  # type: ignore[arg-type]
-    )
+    return list(await asyncio.gather(*(decide(held, loaded, TENANT, r, now) for r in reqs)))
 
 
 def enforcing(decision: Decision) -> list[str]:
@@ -207,7 +205,7 @@ async def test_a_stop_landing_mid_decision_is_honoured_at_commit(store: Store) -
         store, after_snapshot=lambda: store.set_consent(TENANT, BOT, user, True, at(5))
     )
     pro = request(user, kind=Kind.PROACTIVE, text="New playlists are out!")
-    decision = await decide(held, policy(), TENANT, pro, at(10))  # type: ignore[arg-type]
+    decision = await decide(held, policy(), TENANT, pro, at(10))
     assert enforcing(decision) == ["opt_out"]
     assert "recorded while this message was being checked" in decision.reasons[-1].detail
     assert (await store.snapshot(TENANT, BOT, user, at(10), DAY)).outbound_sent == ()

@@ -156,7 +156,7 @@ def append_crisis_referrals(audit_db: Path) -> None:
     trail.redactor = not_stored
     for i, day in enumerate((2, 4, 4, 6)):
         when = DAY0 + timedelta(days=day, hours=15)
-        req = OutreachRequest(bot_id="nova-books", user_id=f"care-{i}", channel="sms", text=TEXT)  # type: ignore[arg-type]
+        req = OutreachRequest(bot_id="nova-books", user_id=f"care-{i}", channel="sms", text=TEXT)
         decision = Decision(
             decision_id=f"crisis-{i}",
             verdict=Verdict.REWRITE,

@@ -96,7 +96,8 @@ def delivery_record(client: TestClient, decision_id: str) -> Json:
     gateway = client.app.state.gateway  # type: ignore[attr-defined]
     assert client.portal is not None
     records, _ = client.portal.call(gateway.audit.query, RecordFilter(types=("delivery",)))
-    (body,) = [r.body for r in records if r.body["decision_id"] == decision_id]
+    bodies: list[Json] = [r.body for r in records if r.body["decision_id"] == decision_id]
+    (body,) = bodies
     return body
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
@@ -115,7 +116,7 @@ def test_disclosure_over_http_is_remembered_by_the_store(
     first = check()
     assert first["verdict"] == "rewrite"
     assert str(first["text"]).startswith("Pour rappel : je suis une IA")
-    assert [r["effect"] for r in first["reasons"]] == ["rewrite"]  # type: ignore[union-attr]
+    assert [r["effect"] for r in cast(list[dict[str, str]], first["reasons"])] == ["rewrite"]
     clock.advance(minutes=20)
     second = check()
     assert second["verdict"] == "allow" and second["text"] == "Une nouvelle bande originale ?"

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis import CheckContext, Response  # noqa: E402
+from schemathesis import Case, CheckContext, Response  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
@@ -52,7 +53,7 @@ stack (loading it is too heavy for this run), and the route says so; ``/readyz``
 while the PII detectors the policy needs load in the background."""
 
 
-def no_server_error(ctx: CheckContext, response: Response, case: schemathesis.Case) -> bool:
+def no_server_error(ctx: CheckContext, response: Response, case: Case[Any]) -> bool:
     """schemathesis' not_a_server_error, except a documented 503 ``unavailable`` body on
     the routes above."""
     if case.path in UNAVAILABLE_BY_DESIGN and response.status_code == 503:
@@ -79,5 +80,5 @@ CHECKS = [
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_the_api_never_5xx_and_answers_as_published(case: schemathesis.Case) -> None:
+def test_the_api_never_5xx_and_answers_as_published(case: Case[Any]) -> None:
     case.call_and_validate(headers=AUTH, checks=CHECKS)

@@ -35,8 +35,8 @@ from guardrail.policy.loader import LoadedPolicy, parse_policy
 from guardrail.state import CommitRequest, IdempotencyClaim, Store
 from guardrail.state.redis import RedisStore
 from guardrail.state.sqlite import SQLiteStore
-from tests.conftest import AUTH, Clock
-from tests.store_support import REDIS_URL, HeldStore, drop_prefix, store
+from tests.conftest import AUTH, REDIS_URL, Clock
+from tests.store_support import HeldStore, drop_prefix, store
 
 __all__ = ["store"]  # the fixture, used by name
 
@@ -248,7 +248,7 @@ async def test_a_duplicate_in_flight_is_refused_then_replays(store: Store) -> No
     await seed(store)
     held = HeldStore(store)
     held.hold = asyncio.Event()
-    first = asyncio.create_task(decide(held, loaded(), TENANT, outreach(), at(0)))  # type: ignore[arg-type]
+    first = asyncio.create_task(decide(held, loaded(), TENANT, outreach(), at(0)))
     for _ in range(50):  # until the first has claimed the key and waits in its snapshot
         await asyncio.sleep(0.01)
         if (
@@ -271,7 +271,7 @@ async def test_a_duplicate_in_flight_is_refused_then_replays(store: Store) -> No
 async def test_a_store_outage_block_is_not_the_keys_answer(store: Store) -> None:
     await seed(store)
     blip = HeldStore(store, fail_snapshots=1)
-    down = await decide(blip, loaded(), TENANT, outreach(), at(0))  # type: ignore[arg-type]
+    down = await decide(blip, loaded(), TENANT, outreach(), at(0))
     assert [(r.rule, r.effect) for r in down.reasons] == [("store.unavailable", "block")]
     after = await decide(store, loaded(), TENANT, outreach(), at(1))
     assert (after.verdict.value, after.idempotent_replay) == ("allow", False)

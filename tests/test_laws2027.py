@@ -238,7 +238,8 @@ def test_statute_reports_count_referrals_by_state_and_type(
     make_client: MakeClient, clock: Clock, uid: Uid, store_settings: dict[str, Any]
 ) -> None:
     client = gateway_client(make_client)
-    bot, users = uid("bot"), []
+    bot = uid("bot")
+    users: list[str] = []
     clock.set("2027-03-10T18:00:00+00:00")
     for who, text in ((WA, "I've been starving myself"), (WA, "I want to end it all"),
                       (CA, "I want to end it all"), (OR, "I've been cutting again")):  # fmt: skip

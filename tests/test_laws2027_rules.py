@@ -50,7 +50,7 @@ def ctx(
         user_id="u",
         channel=Channel.MESSENGER,
         text=text,
-        user=UserContext(**user),  # type: ignore[arg-type]
+        user=UserContext(**user),
         message_tag=tag,
     )
     return RuleContext(req, kind, NOW, ZoneInfo("UTC"), snap, text, analysis)

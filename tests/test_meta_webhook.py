@@ -129,7 +129,7 @@ def test_a_signed_body_nested_thousands_deep_is_400(client: TestClient) -> None:
 
 
 def test_parse_messenger_items() -> None:
-    items = [
+    items: list[dict[str, Any]] = [
         {"message": {"mid": "m_in", "text": "hello"}},
         {"message": {"mid": "m_echo", "text": "bot said", "is_echo": True}},
         {"postback": {"title": "Get started", "payload": "START", "mid": "m_pb"}},

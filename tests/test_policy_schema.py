@@ -218,6 +218,8 @@ def test_a_history_item_needs_exactly_one_kind() -> None:
     ],
 )
 def test_case_times_are_rfc3339_with_an_offset(at: Any, valid: bool) -> None:
-    doc = {"cases": [{"name": "x", "request": {"at": at}, "expect": {"verdict": "block"}}]}
+    doc: dict[str, Any] = {
+        "cases": [{"name": "x", "request": {"at": at}, "expect": {"verdict": "block"}}]
+    }
     assert cases_validator().is_valid(doc) is valid
     assert (cases_problems(doc) is None) is valid

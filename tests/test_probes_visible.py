@@ -270,7 +270,7 @@ def test_whatsapp_text_cta_flow_and_list_labels(
 
 
 def test_messenger_greeting_menu_and_ice_breakers(client: TestClient, upstream: Upstream) -> None:
-    profiles = [
+    profiles: list[Json] = [
         {
             "greeting": [
                 {"locale": "default", "text": OBFUSCATIONS["markdown"](HARM, random.Random(1))}

@@ -271,7 +271,7 @@ def test_instagram_send_api(gateway: str, upstream: Upstream) -> None:
     assert requests.post(url, headers=headers, json=body, timeout=60).json() == FB_OK
     [req] = upstream.requests
     assert req.headers["authorization"] == f"Bearer {IG_REAL}" and req.json == body
-    typing = {"recipient": {"id": igsid}, "sender_action": "typing_on"}
+    typing: dict[str, Any] = {"recipient": {"id": igsid}, "sender_action": "typing_on"}
     assert requests.post(url, headers=headers, json=typing, timeout=60).status_code == 200
     assert len(upstream.requests) == 2
 
@@ -282,7 +282,7 @@ def test_channel_window_says_why_a_tag_is_refused(gateway: str) -> None:
     user_wrote(gateway, "pagebot", psid, hours_ago=24 * 9)
 
     def check(tag: str | None) -> list[str]:
-        body = {"bot_id": "pagebot", "user_id": psid, "channel": "messenger"}
+        body: dict[str, str | None] = {"bot_id": "pagebot", "user_id": psid, "channel": "messenger"}
         body |= {"text": PROACTIVE_TEXT, "message_tag": tag}
         decision = requests.post(
             f"{gateway}/v1/outreach/check", json=body, headers=AUTH, timeout=60

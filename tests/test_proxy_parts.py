@@ -30,7 +30,7 @@ def test_bot_for_token_compares_digests_only() -> None:
     assert bot_for_token(settings, sha256("token-a")) is None  # the digest is not the token
     assert bot_for_token(settings, "\udcff") is None  # unpaired surrogates do not crash
     principal = principal_for(settings, "a")
-    assert (principal.tenant, principal.role, principal.bots) == ("acme", "bot", {"a"})
+    assert (principal.tenant, principal.role, principal.bots) == ("acme", "bot", frozenset({"a"}))
     assert not principal.may_speak_for("b")
     assert bearer("Bearer  tok ") == "tok" and bearer("OAuth tok") == "tok"
     assert bearer("Basic dG9r") is None and bearer("Bearer ") is None and bearer(None) is None

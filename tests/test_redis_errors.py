@@ -85,11 +85,12 @@ async def test_a_timeout_is_store_unavailable() -> None:
         store = RedisStore(url, prefix=unique_prefix(), timeout_s=0.2)
         try:
             await store.ping()
-            admin.execute_command("CLIENT", "PAUSE", "5000", "ALL")
+            # redis leaves execute_command unannotated
+            admin.execute_command("CLIENT", "PAUSE", "5000", "ALL")  # type: ignore[no-untyped-call]
             with pytest.raises(StoreUnavailable, match="Timeout"):
                 await store.snapshot("a", "coach", "u", T0, timedelta(days=1))
         finally:
-            admin.execute_command("CLIENT", "UNPAUSE")
+            admin.execute_command("CLIENT", "UNPAUSE")  # type: ignore[no-untyped-call]
             await store.close()
 
 

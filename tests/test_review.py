@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,7 +64,7 @@ def test_review_sends_and_tells_the_reviewers(
     review = {"url": f"{webhook.base}/review", "secret": "review-secret-2"}
     client = make_client(policy=policy, review_webhook=review)
     gateway: Gateway = client.app.state.gateway  # type: ignore[attr-defined]
-    gateway.classifiers = MicroBatcher(GuiltStack(), max_wait_ms=1)  # type: ignore[arg-type]
+    gateway.classifiers = MicroBatcher(GuiltStack(), max_wait_ms=1)
     bot, user = uid("maestro"), uid("noor")
     wrote = {"type": "user_message", "bot_id": bot, "user_id": user, "text": "bye for now",
              "ts": (clock() - timedelta(minutes=5)).isoformat()}  # fmt: skip
@@ -81,7 +82,7 @@ def test_review_sends_and_tells_the_reviewers(
     assert clean["verdict"] == "allow" and clean["reasons"] == []
     flagged = reply(GUILT)
     assert flagged["verdict"] == "allow"  # review never stops the message
-    (reason,) = flagged["reasons"]  # type: ignore[misc]
+    (reason,) = cast(list[dict[str, str]], flagged["reasons"])
     assert reason["rule"] == "manipulation" and reason["detail"].startswith("review:")
 
     webhook.wait_for()  # the outbox loop delivers in the background: wait for it, not a time

@@ -63,7 +63,8 @@ def with_context(client: TestClient, bot: str, user: str, text: str, **context: 
 
 
 def sensitive(decision: Json) -> Json:
-    (reason,) = [r for r in decision["reasons"] if r["rule"] == "sensitive_reference"]
+    reasons: list[Json] = decision["reasons"]
+    (reason,) = [r for r in reasons if r["rule"] == "sensitive_reference"]
     return reason
 
 

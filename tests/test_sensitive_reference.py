@@ -211,7 +211,7 @@ def test_the_sensitive_report_counts_by_bot_category_and_outcome(tmp_path: Path)
 
     def sens(effect: str, detail: str, *labels: str) -> Reason:
         return Reason(rule="sensitive_reference", detail=detail, policy="p",
-                      effect=effect, labels=list(labels))  # type: ignore[arg-type]  # fmt: skip
+                      effect=effect, labels=list(labels))  # fmt: skip
 
     record(1, "maestro", Verdict.REWRITE, sens("rewrite", "names health in the preview", "health"))
     forgot = "names health, which the user asked this bot to forget or never mention"
@@ -219,7 +219,11 @@ def test_the_sensitive_report_counts_by_bot_category_and_outcome(tmp_path: Path)
     record(3, "coach", Verdict.ALLOW, sens("info", "review: names finances", "finances"))
     welcomed = "names religion: the user welcomed personal follow-ups about it"
     record(4, "coach", Verdict.ALLOW, sens("info", welcomed, "religion"))
-    report = asyncio.run(REPORTS["sensitive"](trail, "t", Period()))
+
+    async def sensitive_report() -> dict[str, Any]:
+        return await REPORTS["sensitive"](trail, "t", Period())
+
+    report = asyncio.run(sensitive_report())
     assert report["messages"] == 4
     assert report["by_category"] == {"health": 2, "finances": 1, "religion": 1}
     assert report["by_bot"] == {"maestro": 2, "coach": 2}

@@ -141,10 +141,10 @@ def _reproduced(head: str, meta: dict[str, Any]) -> dict[str, int]:
             "n_train_positive": sum(bool(LONELY.search(r.text)) for r in train),
         }
     if head == "minor":
-        from classifiers.training.train_minor import universe
+        from classifiers.training.train_minor import universe as minor_universe
 
         split = meta["split"]
-        rows_m = universe(DATA, int(split["everyday_cap"]), int(split["seed"]), scheme)
+        rows_m = minor_universe(DATA, int(split["everyday_cap"]), int(split["seed"]), scheme)
         return {"n_train": sum(r.split == "train" for r in rows_m)}
     if head in ("dependency", "manipulation"):
         import importlib
@@ -284,12 +284,13 @@ def test_the_normalised_scheme_splits_no_key_or_group() -> None:
     from classifiers.data import load_cssrs
     from classifiers.training import corpora as C
     from classifiers.training.splits import SCHEME
-    from classifiers.training.train_dependency import real_rows as dependency_rows
     from classifiers.training.train_loneliness import universe
-    from classifiers.training.train_manipulation import real_rows as manipulation_rows
     from classifiers.training.train_message_heads import SAFE_REPLY_WEIGHT, bot_rows, user_rows
     from classifiers.training.train_self_harm import everyday_texts, split_rows
     from classifiers.training.train_toxicity import load_rows
+
+    # The rows train_dependency and train_manipulation build (their ``real_rows``).
+    from classifiers.training.wellbeing_rows import dependency_rows, manipulation_rows
 
     seed = C.CORPUS_SEED
     assert _straddling(user_rows(DATA, 3000, seed, SCHEME)) == (0, 0)

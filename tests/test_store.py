@@ -13,7 +13,7 @@ import sqlite3
 import sys
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -679,7 +679,8 @@ async def test_unreachable_redis_fails_fast(
     pause before it (a backoff would hold every request while Redis is down)."""
     connects: list[int] = []
     pauses: list[float] = []
-    connect = Connection._connect
+    # redis leaves Connection._connect unannotated: say what it is.
+    connect: Callable[[Connection], Awaitable[None]] = Connection._connect
 
     async def counted(self: Connection) -> None:
         connects.append(1)

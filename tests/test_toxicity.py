@@ -282,21 +282,25 @@ def test_the_toxicity_report_counts_labels_by_bot(tmp_path: Path) -> None:
     trail = AuditTrail(SQLiteAudit(tmp_path / "audit.db"), AuditKey(b"k" * 32))
 
     def record(n: int, bot: str, verdict: Verdict, *reasons: Reason) -> None:
-        req = OutreachRequest(bot_id=bot, user_id="u", channel="sms", text="t")  # type: ignore[arg-type]
+        req = OutreachRequest(bot_id=bot, user_id="u", channel="sms", text="t")
         decision = Decision(decision_id=f"d{n}", verdict=verdict, kind=Kind.REPLY, text=None,
                             reasons=list(reasons), policy="p", policy_version="sha256:" + "0" * 64,
                             decided_at=NOW + timedelta(minutes=n))  # fmt: skip
         asyncio.run(trail.record_decision("t", req, decision))
 
     def tox(effect: str, *labels: str, detail: str = "toxic") -> Reason:
-        return Reason(rule="toxicity", detail=detail, policy="p", effect=effect,  # type: ignore[arg-type]
+        return Reason(rule="toxicity", detail=detail, policy="p", effect=effect,
                       labels=list(labels))  # fmt: skip
 
     record(1, "nova", Verdict.BLOCK, tox("block", "insult", "harassment"))
     record(2, "nova", Verdict.REWRITE, tox("rewrite", "hate"))
     record(3, "maestro", Verdict.ALLOW, tox("info", "insult"))
     record(4, "maestro", Verdict.ALLOW, tox("info", detail="toxicity classifier unavailable (x)"))
-    out = asyncio.run(REPORTS["toxicity"](trail, "t", Period.year(2026)))
+
+    async def report() -> dict[str, Any]:
+        return await REPORTS["toxicity"](trail, "t", Period.year(2026))
+
+    out = asyncio.run(report())
     assert out["messages"] == 3
     assert out["by_label"] == {"harassment": 1, "hate": 1, "insult": 2}
     assert out["by_bot"] == {"maestro": 1, "nova": 2}

@@ -353,6 +353,6 @@ def test_a_non_ascii_whatsapp_signature_is_refused(make_client: MakeClient) -> N
         "sha256=" + "٣" * 64,
         "\uff53\uff48\uff41\uff12\uff15\uff16=" + "a" * 64,
     ):
-        headers = {"X-Hub-Signature-256": value.encode("utf-8")}
+        headers = {b"X-Hub-Signature-256": value.encode("utf-8")}
         response = client.post("/v1/webhooks/whatsapp", content=body, headers=headers)
         assert response.status_code in (401, 403), response.text
