@@ -85,7 +85,7 @@ def fuse(
     if head is not None and (not reading.vetoed or head.alone):  # alone: see self_harm.results
         level = max(level, severity_index(head.severity))
         alone = head.alone and severity_index(head.severity) >= _IDEATION
-        material = head.material and not alone and severity_index(head.severity) >= _IDEATION
+        material = head.material  # set only over at_risk, never beside alone (crisis_head)
         imminent = imminent or (head.imminent and level >= _IDEATION)
         if cssrs_index(cssrs) == 0 and head.severity != "none":
             cssrs = _CSSRS_OF.get(head.severity, "none")
