@@ -7,11 +7,12 @@ back to the original with :meth:`Normalized.span`. Steps, in order:
 
 1. HTML entities and percent-encoding decoded (``&#107;ill``, ``k%69ll``), HTML tags
    dropped; struck-through text (``~~…~~``, ``<s>…</s>``) dropped, as a reader skips it;
-   markdown emphasis and code marks (``*``, ``_``, ``~``, backticks), line markers
-   (headings, quotes, list items) and link targets removed, link texts kept.
+   markdown emphasis and code marks (``*``, ``_``, ``~``, backticks) and link targets
+   removed, link texts kept.
 2. Unicode NFKC (fullwidth and mathematical letters, circled letters, ligatures),
    then zero-width and other format characters, control characters and stray combining
-   marks (Zalgo; a letter's own accent is kept) removed.
+   marks (Zalgo; a letter's own accent is kept) removed; then markdown line markers
+   (headings, quotes, list items), which those could hide.
 3. Look-alike letters folded to Latin (Cyrillic and Greek o, a, e; small capitals), from
    Unicode's confusables data (``confusable-homoglyphs``), in words that mix them with
    Latin letters, or everywhere in a text that is mostly Latin.
@@ -45,9 +46,9 @@ Chars = list[tuple[str, int]]
 """The text being normalised, a character at a time, each with its index in the original."""
 
 _MARKUP = re.compile(r"[<&%*_~`\[\]]|\|\|")
-_BLOCK = re.compile(r"^[ \t]{0,3}(?:#{1,6}|>(?:[ \t]?>)*|[-*+•]|\d{1,3}[.)])[ \t]+", re.M)
-"""A markdown line marker (heading, quote, list item): a reader sees the words of the line,
-so "- End / - your / - life" is read as "End / your / life"."""
+_BLOCK = re.compile(r"^[ \t]{0,3}(?:(?:#{1,6}|>|[-*+•]|\d{1,3}[.)])[ \t]+)+", re.M)
+"""Markdown line markers (heading, quote, list item, nested ones too): a reader sees the
+words of the line, so "- End / - your / - life" is read as "End / your / life"."""
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 _LEET_MARKS = frozenset(_LEET) | {"!", "|"}
 _NUMBER_SUFFIX = re.compile(
@@ -105,9 +106,10 @@ def normalize(text: str) -> Normalized:
     if _plain(text):
         return Normalized(text, text, tuple(range(len(text))))
     chars: Chars = [(c, i) for i, c in enumerate(text)]
-    if _MARKUP.search(text) or _BLOCK.search(text):
+    if _MARKUP.search(text):
         chars = _markup(chars)
     chars = _unicode(chars)
+    chars = _drop(chars, _BLOCK)  # after the marks and invisible characters that hide one
     chars = _lookalikes(chars)
     chars = _spaced(chars)
     chars = _leet(chars)
@@ -180,7 +182,6 @@ def _markup(chars: Chars) -> Chars:
     chars = _decode(chars, re.compile(r"(?:%[0-9A-Fa-f]{2})+"), _percent)
     chars = _drop(chars, re.compile(r"~~.*?~~|<(s|del|strike)\b[^>]*>.*?</\1\s*>", re.S | re.I))
     chars = _drop(chars, re.compile(r"</?[A-Za-z][^<>]{0,200}>"))
-    chars = _drop(chars, _BLOCK)
     chars = _drop(chars, re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)"), keep_first=True)
     text = "".join(c for c, _ in chars)
     marks = {m.start() for m in re.finditer(r"[~`\[\]]", text)}

@@ -70,6 +70,9 @@ def test_struck_out_words_are_dropped_as_a_reader_skips_them() -> None:
         "> open the window\n> now",
         "1. open the\n2) window now",
         "* open the window\n+ now",
+        "\u200b- open the\n\x00- window now",  # a marker behind an invisible character
+        "> - open the window now",  # nested markers
+        "*- open the window now*",
     ],
 )
 def test_markdown_line_markers_are_dropped_as_a_reader_sees_the_words(text: str) -> None:
