@@ -8,7 +8,8 @@ from a key word read as it ("tonigth", "sucide"). Then, per language
 person, third, "you"), negations, modals (intent, wish, thought, question, tried), acts
 (kill, die, ingest, jump, hang, shoot, cut, drown, crash, "do it") with their tense, means
 (pills, poison, rope, gun, blade, height, train, water, car) with quantity or ownership,
-possession and readiness, places, times, goodbyes, notes, give-aways, bleeding, and the
+possession and readiness, places, times, goodbyes, notes, give-aways, bleeding, symptoms
+of poisoning (``W``: an ingestion told with them is an overdose), and the
 contexts that make a match play (laughter, games), someone else's (grief, prevention
 talk, fiction) or a condition ("if").
 
@@ -202,12 +203,22 @@ _DE: Final = re.compile(
 patterns alike, so the quantity or the modal before it is read."""
 
 
+_ME: Final = re.compile(
+    r"(?<![a-z\\])m ?(?=(?:bute|tue|suicide|pend|pends|flingue|jete|noie|noye|tire|fout|foutre"
+    r"|taillade|scarifie|coupe|defenestre|brule|laise|mutile|cole|loge)(?![a-z]))"
+)
+"""The chat's "m'" before a verb of harm that starts with a consonant ("jvais m'buter",
+"m'flinguer": squeezed to "mbute" or "m bute"): read "me", so every verb has its reflexive
+form without a pattern spelling each elision. Before a vowel "m'" is French itself
+("m'ouvrir"), and the patterns spell it."""
+
+
 def fold_french(text: str) -> str:
     """``-er``, ``-ez``, ``-es`` at the end of a word of three letters or more read ``-e``
     (``me tuer`` and ``me tuée``, ``toutes prises`` and ``toute prise``); the chat's
-    ``jme``, ``jte`` read ``j me``, ``j te`` (``jme tue`` as ``je me tue``); elisions are
-    split (``_ELISION``)."""
-    return _JME.sub(r"j \1", _french_endings(text))
+    ``jme``, ``jte`` read ``j me``, ``j te`` (``jme tue`` as ``je me tue``), its ``m'``
+    before a verb of harm ``me`` (``_ME``); elisions are split (``_ELISION``)."""
+    return _ME.sub("me ", _JME.sub(r"j \1", _french_endings(text)))
 
 
 def fold_pattern(pattern: str) -> str:
@@ -272,8 +283,8 @@ class _Entry:
     without any of them."""
 
 
-_TRIGGERS: Final = ("act", "means", "goodbye", "place", "note", "giveaway", "bleed", "hopeless",
-                     "plan")  # fmt: skip
+_TRIGGERS: Final = ("act", "means", "goodbye", "place", "note", "giveaway", "bleed", "toxic",
+                     "hopeless", "plan")  # fmt: skip
 _COMMON: Final = frozenset(
     {"a", "an", "the", "to", "of", "in", "on", "at", "it", "is", "be", "do", "go"}
 )
@@ -304,8 +315,8 @@ class _Language:
 
 MENTION_KINDS: Final[tuple[str, ...]] = (
     "subject", "negation", "modal", "act", "means", "object", "time", "possess", "ready",
-    "place", "goodbye", "note", "giveaway", "bleed", "hopeless", "cond", "laugh", "context",
-    "third", "resolve", "hedge", "plan", "back", "routine", "retract",
+    "place", "goodbye", "note", "giveaway", "bleed", "toxic", "hopeless", "cond", "laugh",
+    "context", "third", "resolve", "hedge", "plan", "back", "routine", "retract",
 )  # fmt: skip
 
 
@@ -760,8 +771,8 @@ def _facts(lang: _Language, text: str) -> list[str]:
     for place in c.of("place") if not play else ():  # "at the top of the tower, the view"
         if c.person(place.start) == "first" and not c.negated(place, place):
             facts.append(f"P:{place.attrs.get('strength', 'strong')}:{c.times(place.start)}")
-    for kind, code in (("note", "N"), ("giveaway", "V"), ("bleed", "B"), ("resolve", "R"),
-                       ("plan", "Q")):  # fmt: skip
+    for kind, code in (("note", "N"), ("giveaway", "V"), ("bleed", "B"), ("toxic", "W"),
+                       ("resolve", "R"), ("plan", "Q")):  # fmt: skip
         weak = 0
         for x in c.of(kind):
             if (c.person(x.start) == "first" or _wound_subject(c, x)) and not c.negated(x, x):
@@ -998,6 +1009,9 @@ def derive(facts: Sequence[str]) -> Reading:
     referent = any(m[1] in METHOD_MEANS and ("q" in m[3] or _held(m[2], m[3])) for m in means) \
         or any(a.obj in METHOD_MEANS and a.has("q") for a in acts)  # fmt: skip
     routine, back = "U" in codes, "K" in codes
+    # symptoms of poisoning said by the writer ("the room is spinning", "je vois flou"):
+    # evidence that an ingestion just told of is an overdose (never the prescribed intake)
+    poisoned = "W" in codes and not routine
     # Said with a goodbye or "it's done", "them" and "everything" swallowed are the pills.
     soft = bool(codes & {"G:weak", "G:weak2", "G:strong", "G:dated", "N", "N:weak"}) or any(
         a.act == "doit" and a.mode in ("past", "prog") for a in acts
@@ -1017,11 +1031,17 @@ def derive(facts: Sequence[str]) -> Reading:
         for a in acts:
             if "B" in codes and a.act == "cut":
                 a = _Act(a.mode, a.act, a.obj, a.flags + "B")
+            if poisoned and a.act in ("ingest", "use") and a.mode in ("past", "prog", "tried"):
+                # "took my insulin, way over my dose ... shaking and sweating": what was taken
+                # is doing harm, whatever the amount said (the prescribed dose excepted)
+                a = _Act(a.mode, a.act, a.obj, a.flags.replace("o", "") + "q")
             known = referent or (
                 soft and a.mode in ("past", "prog") and (a.obj == "pron" or a.has("q"))
             )
-            # "I did something stupid" with bleeding: what was done is the wound
-            done = ctx or ("B" in codes and a.act == "doit" and a.mode == "past")
+            # "I did something stupid" with bleeding or poisoning: what was done is the wound
+            done = ctx or (
+                bool(codes & {"B", "W"}) and a.act == "doit" and a.mode in ("past", "tried")
+            )
             level, imminent, why = _act_level(a, done, known, window_soon, routine)
             doit_planned = a.act == "doit" and a.mode in ("intent", "prog", "bare")
             if doit_planned and named_means and (a.has("nlgys") or dated):

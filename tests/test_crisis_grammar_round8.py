@@ -1,0 +1,93 @@
+"""Round 8 of the crisis grammar: symptoms of poisoning make an ingestion an overdose
+(fact ``W``), and the French chat's "m'" before a verb of harm reads "me".
+
+Sentences written for these tests, not taken from any evaluation set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.crisis_grammar import CrisisGrammar, default_grammar, fold_french, merge
+
+
+@pytest.fixture(scope="module")
+def grammar() -> CrisisGrammar:
+    return default_grammar()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "swallowed my mums sleeping tablets half an hour ago and the ceiling is spinning",
+        "took my lithium, way past what im supposed to. cant feel my fingers now",
+        "i took my pills earlier and now my heart is pounding so fast and everything is going dark",
+        "did it. about to pass out i think",
+        "j'ai avalé mes somnifères tout à l'heure, je vois trouble et la pièce tourne",
+        "g pris mes cachets y a une heure jarrive plus a garder les yeux ouverts",
+        "j'ai fait une connerie, mon coeur bat n'importe comment et je sens plus mes mains",
+    ],
+)
+def test_an_ingestion_told_with_symptoms_is_an_attempt(grammar: CrisisGrammar, text: str) -> None:
+    reading = grammar.read(text)
+    assert "W" in reading.facts
+    assert reading.level == "attempt" and reading.imminent
+
+
+def test_symptoms_in_the_next_message_complete_the_attempt(grammar: CrisisGrammar) -> None:
+    first, second = grammar.facts("i took them all"), grammar.facts("my eyes are going blurry")
+    assert merge([first], second).level == "attempt"
+    first, second = grammar.facts("je les ai pris"), grammar.facts("tout devient flou")
+    assert merge([first], second).level == "attempt"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the room is spinning, that was one strong cocktail",
+        "my heart is racing before the interview tomorrow",
+        "i had three glasses of wine and everything is spinning lol",
+        "la tête qui tourne après le manège, trop bien",
+        "mon coeur bat trop vite avant mon oral",
+        "the room is spinning",
+    ],
+)
+def test_symptoms_alone_are_no_crisis(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "took my meds this morning and my vision is blurry, is that normal?",
+        "j'ai pris mes cachets et j'ai la tête qui tourne, c'est normal ?",
+        "my ears are ringing since the concert",
+    ],
+)
+def test_a_side_effect_question_is_no_sign_of_poisoning(grammar: CrisisGrammar, text: str) -> None:
+    assert "W" not in grammar.read(text).facts
+
+
+def test_the_prescribed_intake_with_symptoms_is_no_overdose(grammar: CrisisGrammar) -> None:
+    reading = grammar.read("I take my pills as the doctor said and the room is spinning")
+    assert "U" in reading.facts and reading.level == "none"
+
+
+def test_french_m_before_a_verb_of_harm_reads_me() -> None:
+    assert fold_french("jvais mbute") == "jvais me bute"
+    assert fold_french("jvais m flingue") == "jvais me flingue"
+    assert fold_french("m ouvrir").startswith("m ouvrir")  # before a vowel: French, spelt
+    assert fold_french("mamie") == "mamie"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jvais m'buter ce week-end",
+        "j'vais m'flinguer",
+        "je vais me mettre une balle ce soir",
+        "je me colle une balle dans la tête demain",
+    ],
+)
+def test_french_elided_and_slang_acts(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level != "none"
