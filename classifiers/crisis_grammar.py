@@ -174,7 +174,7 @@ grammar, as are plural ``-es`` (toutes, veines)."""
 
 def _french_endings(pattern: str) -> str:
     folded = _ELISION.sub(r"\1 ", _FR_ENDING.sub(r"\1e", pattern))
-    return _DE.sub("d ", _QU.sub(r"qu \1", folded))
+    return _DE_VERB.sub("de ", _DE.sub("d ", _QU.sub(r"qu \1", folded)))
 
 
 _ELISION: Final = re.compile(
@@ -211,6 +211,12 @@ _ME: Final = re.compile(
 "m'flinguer": squeezed to "mbute" or "m bute"): read "me", so every verb has its reflexive
 form without a pattern spelling each elision. Before a vowel "m'" is French itself
 ("m'ouvrir"), and the patterns spell it."""
+
+
+_DE_VERB: Final = re.compile(r"(?<![a-z\\])d ?(?=(?:etre|existe|avale|ingere|absorbe)(?![a-z]))")
+"""The "d'" glued to a verb that starts with a vowel ("plus envie d'être là", "marre
+d'exister", "peur d'avaler": squeezed "detre", "dexiste"): read "de", in texts and patterns
+alike, so "envie de" takes every verb whether it was elided or not."""
 
 
 def fold_french(text: str) -> str:

@@ -91,3 +91,17 @@ def test_french_m_before_a_verb_of_harm_reads_me() -> None:
 )
 def test_french_elided_and_slang_acts(grammar: CrisisGrammar, text: str) -> None:
     assert grammar.read(text).level != "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plus envie d'être là", "j'en ai marre d'exister", "la vie ne vaut pas la peine d'être vécue"],
+)
+def test_french_d_before_a_vowel_verb_reads_de(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level == "wish_to_die"
+
+
+def test_a_burning_throat_after_drinking_something_is_an_attempt(grammar: CrisisGrammar) -> None:
+    reading = grammar.read("j'ai bu le truc sous l'évier, j'ai la gorge qui brûle")
+    assert reading.level == "attempt" and reading.imminent
+    assert grammar.read("my throat is burning from that curry").level == "none"
