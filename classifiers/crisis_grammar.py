@@ -583,6 +583,11 @@ class _Clause:
                 best = x
         return best
 
+    def play(self, at: int) -> bool:
+        """A game, a sport, a view or a show is spoken of in the sentence of token ``at``:
+        what is said there of deaths, jumps, means and places is play."""
+        return any(self.same_sentence(x.start, at) for x in self.of("context"))
+
     def person(self, at: int) -> str:
         """Person of the nearest subject before token ``at`` in its clause (none: first)."""
         best = self.subject_before(at)
@@ -755,11 +760,11 @@ def _facts(lang: _Language, text: str) -> list[str]:
         return times + marks + (["I"] if idiom else [])
     tokens = _Tokens(text, lang.breaks)
     c = _Clause(_mentions(lang, tokens), tokens)
-    play, laugh = bool(c.of("context")), bool(c.of("laugh"))
+    laugh = bool(c.of("laugh"))
     facts: list[str] = []
     used: set[int] = set()
     for act in c.of("act"):
-        fact = _act_fact(c, act, play, laugh)
+        fact = _act_fact(c, act, c.play(act.start), laugh)
         if fact is None:
             continue
         if fact == "H":
@@ -769,12 +774,14 @@ def _facts(lang: _Language, text: str) -> list[str]:
             used |= {x.start for x in c.of("means")
                      if act.end <= x.start and x.start - act.end <= _OBJECT_GAP
                      and c.same_clause(x.start, act.start)}  # fmt: skip
-    for means in c.of("means") if not play else ():
-        if means.start not in used:
+    for means in c.of("means"):
+        if means.start not in used and not c.play(means.start):
             fact = _means_fact(c, means)
             if fact is not None:
                 facts.append(fact)
-    for place in c.of("place") if not play else ():  # "at the top of the tower, the view"
+    for place in c.of("place"):  # "at the top of the tower, the view"
+        if c.play(place.start):
+            continue
         if c.person(place.start) == "first" and not c.negated(place, place):
             facts.append(f"P:{place.attrs.get('strength', 'strong')}:{c.times(place.start)}")
     for kind, code in (("note", "N"), ("giveaway", "V"), ("bleed", "B"), ("toxic", "W"),

@@ -105,3 +105,25 @@ def test_a_burning_throat_after_drinking_something_is_an_attempt(grammar: Crisis
     reading = grammar.read("j'ai bu le truc sous l'évier, j'ai la gorge qui brûle")
     assert reading.level == "attempt" and reading.imminent
     assert grammar.read("my throat is burning from that curry").level == "none"
+
+
+def test_a_game_in_another_sentence_does_not_make_a_crisis_play(grammar: CrisisGrammar) -> None:
+    """Play is read per sentence: the game talk of one sentence does not excuse the next."""
+    text = "we played games all evening. tonight i take all my pills"
+    assert grammar.read(text).level != "none"
+    assert grammar.read("in the game i jump off the bridge to reach the chest").level == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tonight i'm going to the top level of the car park and jumping",
+        "standing at the level crossing, i'll step in front of the next train",
+    ],
+)
+def test_a_level_of_a_building_or_a_crossing_is_no_game(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level != "none"
+
+
+def test_a_game_level_is_still_play(grammar: CrisisGrammar) -> None:
+    assert grammar.read("this level makes me want to jump off a bridge").level == "none"
