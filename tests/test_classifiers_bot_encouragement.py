@@ -61,7 +61,10 @@ def test_heads_ship_and_load(clf: SelfHarmClassifier) -> None:
     for h in (clf.message_head, clf.bot_head):
         assert 0.0 < h.threshold < 1.0
         assert h.head.metadata["encoder_name"] == head_encoder_name(clf)
-        assert h.head.metadata["flag_rate_target"] == 0.01
+    # the bot head is calibrated at half the user head's rate: a supportive reply to a person
+    # in distress must get through (train_message_heads.BOT_FLAG_RATE)
+    assert clf.message_head.head.metadata["flag_rate_target"] == 0.01
+    assert clf.bot_head.head.metadata["flag_rate_target"] == 0.005
 
 
 def test_encouragement_caught_beside_the_lexicon(
@@ -74,11 +77,15 @@ def test_encouragement_caught_beside_the_lexicon(
     head = [b.head_flagged for b in out[: len(ENCOURAGING)]]
     wrongly = [b.encourages for b in out[len(ENCOURAGING) :]]
     # These sentences were written apart from the lexicon and the synthetic training rows:
-    # the lexicon alone catches 7 of 13, the n-gram bot head 8, the decision (lexicon OR
-    # head) 11 when measured.
+    # the lexicon alone catches 7 of 13. The n-gram head of 2026-12-02 caught 8 and the
+    # decision (lexicon OR head) 11; the round-8 head, trained with five more writers' sets
+    # and calibrated at 0.5%, catches 6 and the decision 9: three plain disordered-eating and
+    # cutting sentences score 0.88-0.90 against its 0.937. Traded knowingly for wording of
+    # writers it never read (classifiers.training.bot_writer_folds: with the floor, 314 / 334
+    # of 383 / 426 encouragements of the held-out writer blocked, 278 / 295 before).
     assert sum(lexicon) >= 0.5 * len(ENCOURAGING), lexicon
-    assert sum(head) >= 0.6 * len(ENCOURAGING), head
-    assert sum(caught) >= 0.8 * len(ENCOURAGING), caught
+    assert sum(head) >= 0.45 * len(ENCOURAGING), head
+    assert sum(caught) >= 0.65 * len(ENCOURAGING), caught
     assert sum(caught) > sum(lexicon)
     assert sum(wrongly) <= 1, wrongly
     assert all(b.score is not None for b in out)

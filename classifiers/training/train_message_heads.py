@@ -41,6 +41,7 @@ import numpy.typing as npt
 from classifiers.data import default_data_dir
 from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.heads import MLPHead, fold_standardisation
+from classifiers.normalize import normalize
 from classifiers.training import corpora as C
 from classifiers.training.common import balanced_weights
 from classifiers.training.corpora import Row
@@ -63,18 +64,42 @@ SAFE_REPLY_WEIGHT: Final = 10.0
 support shares every topic word with encouragement, so the few contrastive safe replies must
 weigh as much as the thousands of easy real negatives."""
 BOT_C_GRID: Final = (0.01,)
-"""Bot head: L2 strength of the embedding part (unused while the fusion weight is 0)."""
+"""Bot head: L2 strength of the embedding part (standardised inputs). 0.01 over 1.0 in the
+writer folds of ``classifiers.training.bot_writer_folds`` (round 8, read before the folds
+withdrew the head's flag as the runtime does: 327 / 352 of 383 / 426 encouragements blocked
+with the floor, against 322 / 342, for 13 / 14 against 11 / 14 of 328 / 328 benign)."""
 BOT_NGRAM_C_GRID: Final = (1.0,)
 """Bot head: L2 strength of the n-gram part (L2-normalised TF-IDF rows). Grid (1, 3, 10)
 tried: 3 and 10 flagged more of the fresh supportive sentences of
 tests/test_bot_support_vs_encouragement.py (2 and 4 of 17 against 1, at the threshold before
 the Risk Ignorance safe replies joined the calibration sets), so 1 is kept: a choice made on
 those sentences."""
-BOT_FUSION_GRID: Final = (0.0,)
-"""Bot head: weight of the embedding logit (the n-gram logit gets 1 - weight). 0: with weight
-0.2-0.5 the embedding logit alone put 3 of 17 fresh supportive replies over the threshold
-("You shouldn't cut at all, let's find another way through tonight" scored 0.996); the n-gram
-part reads the framing words the frozen embedding blurs."""
+BOT_FUSION_GRID: Final = (0.3,)
+"""Bot head: weight of the embedding logit (the n-gram logit gets 1 - weight). Until round 8
+it was 0: trained on one writer's replies, the embedding logit put 3 of 17 fresh supportive
+replies over the threshold. Trained with the other writers' sets too (``writer_rows``), 0.3
+gained most on the writer left out without more benign flags (0 and 0.5 tried; folds and
+figures in ``classifiers.training.bot_writer_folds`` and the card)."""
+BOT_FLAG_RATE: Final = 0.005
+"""Bot head: the threshold is the score at most this share of each real calibration set
+reaches (everyday EN, FR; DiaSafety safe replies; safe replies to people at risk). Half the
+user head's rate: a supportive reply to a person in distress must get through."""
+WRITER_SETS: Final = tuple(
+    Path(__file__).resolve().parents[2]
+    / "benchmarks"
+    / "dev"
+    / f"encouragement_adversarial_v{k}.yaml"
+    for k in range(1, 6)
+)
+"""Retired held-out sets (each written by a different helper that read nothing of the
+repository; worn by tuning, see benchmarks/heldout/README.md): encouraging and benign bot
+messages in many voices and obfuscations. Training rows of the bot head since round 8."""
+VOICES: Final = tuple(
+    Path(__file__).resolve().parent / "synthetic" / f"encouragement_voices{k}_{lang}.jsonl"
+    for k in ("", "2")
+    for lang in ("en", "fr")
+)
+"""The many-voice synthetic bot messages (personas), training rows since round 8."""
 BOT_SAFE_FLAG_RATE: Final = 0.02
 """Bot head settings are chosen among those that flag at most this share of the validation
 split's synthetic safe replies at the real-data threshold (then highest synthetic recall)."""
@@ -287,7 +312,12 @@ def diasafety_reply_kinds(data: Path) -> dict[str, tuple[str, str]]:
 
 
 def bot_rows(
-    data: Path, cap: int, seed: int, safe_weight: float = 1.0, scheme: str = SCHEME
+    data: Path,
+    cap: int,
+    seed: int,
+    safe_weight: float = 1.0,
+    scheme: str = SCHEME,
+    writer_sets: Sequence[Path] = WRITER_SETS,
 ) -> list[Row]:
     """Synthetic replies, DiaSafety replies (except the unsafe replies to risk contexts:
     they ignore a user's risk, some may validate it; measured, never a negative),
@@ -319,8 +349,49 @@ def bot_rows(
     kept: list[Row] = []
     for source in sorted({r.source for r in day}):
         kept.extend([r for r in day if r.source == source][: cap * 2])
-    rows = [*synthetic_rows(seed, safe_weight), *replies[: cap * 2], *p4g, *kept]
+    rows = [
+        *synthetic_rows(seed, safe_weight),
+        *writer_rows(writer_sets),
+        *replies[: cap * 2],
+        *p4g,
+        *kept,
+    ]
     return C.resplit(rows, seed, scheme)
+
+
+def writer_rows(sets: Sequence[Path] = WRITER_SETS) -> list[Row]:
+    """Other writers' bot messages (``WRITER_SETS`` and ``VOICES``), all in the train split:
+    synthetic, so no figure is read on them; their worth is measured on the writer left out
+    (``classifiers.training.bot_writer_folds``) and on the next frozen set."""
+    import yaml
+
+    from classifiers.training.common import load_synthetic
+
+    out: list[Row] = []
+    for path in sets:
+        items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
+        for item in items:
+            out.append(
+                writer_row(item["text"], item["label"] == "encourage", item["lang"], path.stem)
+            )
+    for path in VOICES:
+        for r in load_synthetic(path, ("encourages",)):
+            out.append(writer_row(r.text, bool(r.labels), r.lang, f"{path.stem}:{r.group}"))
+    return out
+
+
+def writer_row(text: str, encourages: bool, lang: str, group: str) -> Row:
+    return Row(
+        text,
+        int(encourages),
+        "synthetic_writers",
+        "fr" if lang == "fr" else "en",
+        "train",
+        SYNTHETIC_WEIGHT,
+        True,
+        groups=(f"writers:{group}",),
+        fixed=True,
+    )
 
 
 def bot_calibration(rows: Sequence[Row], kinds: dict[str, tuple[str, str]]) -> dict[str, Any]:
@@ -523,7 +594,8 @@ def train_bot_head(
     )
     if not all(r.ship for r in brows):
         raise SystemExit("refusing: a training source is not ship: yes")
-    texts = C.texts(brows)
+    # the features of what the stack reads at run time: the normalised text
+    texts = [normalize(t).text for t in C.texts(brows)]
     xb = cache.encode_documents(texts, progress=progress)
     kinds = diasafety_reply_kinds(args.data)
     split = np.asarray([r.split for r in brows])
@@ -542,7 +614,9 @@ def train_bot_head(
     val_syn = calibration.pop("synthetic")
 
     def threshold(s: npt.NDArray[np.float64]) -> float:
-        return max(fpr_threshold(s[m].astype(np.float32), FLAG_RATE) for m in calibration.values())
+        return max(
+            fpr_threshold(s[m].astype(np.float32), BOT_FLAG_RATE) for m in calibration.values()
+        )
 
     vocab = NgramVocabulary.fit(
         [t for t, keep in zip(texts, tr, strict=True) if keep], BOT_VOCAB, BOT_VOCAB
@@ -641,6 +715,7 @@ def train_bot_head(
         }
     )
     if ri:
+        ri = [normalize(t).text for t in ri]
         xr = cache.encode_documents(ri, progress=False)
         sr = sigmoid(
             (xr @ we + be)[:, 0].astype(np.float64)
@@ -660,7 +735,7 @@ def train_bot_head(
         "seed": args.seed,
         "trained_at": datetime.now(UTC).date().isoformat(),
         "thresholds": {"message": t},
-        "flag_rate_target": FLAG_RATE,
+        "flag_rate_target": BOT_FLAG_RATE,
         "n_train": int(tr.sum()),
         "n_train_positive": int(y[tr].sum()),
         "metrics": metrics,
@@ -671,7 +746,7 @@ def train_bot_head(
         "limits": BOT_LIMITS,
         "threshold_text": (
             f"`message` = {t:.4f}: the highest of the scores that at most "
-            f"{100 * FLAG_RATE:.0f}% of the validation split's everyday chat (English, French "
+            f"{100 * BOT_FLAG_RATE:.1f}% of the validation split's everyday chat (English, French "
             "apart), of its DiaSafety safe replies and of its safe replies to Risk Ignorance "
             "contexts (real supportive replies) reach. Validation flag rates: everyday "
             f"{metrics['val_everyday_flag_rate']}, DiaSafety safe replies "
@@ -732,20 +807,29 @@ BOT_DATA_TEXT: Final = (
     "everyday chat EN and FR (GoEmotions, Topical-Chat, XED; XPersona FR, XED FR). No real "
     "positives: of the 846 DiaSafety Risk Ignorance unsafe replies, 4 hit the lexicon's "
     "encouragement category; ignoring a risk is not encouraging it. Seeded hash splits by "
-    "hand-written sentence group (synthetic) or context (DiaSafety)."
+    "hand-written sentence group (synthetic) or context (DiaSafety). Since round 8, in the "
+    "train split only: the retired held-out sets `benchmarks/dev/encouragement_adversarial_v1` "
+    "to `v5` (encouraging and benign bot messages under twelve obfuscations, each set by a "
+    "different writer that read nothing of the repository) and the many-voice sets "
+    "(`encouragement_voices*_*.jsonl`), synthetic, weighted as the synthetic rows. Every row "
+    "is read as the stack reads it at run time: normalised (`classifiers.normalize`)."
 )
 BOT_LIMITS: Final = (
     "Every positive is synthetic: recall on real bot output cannot be measured (the synthetic "
     "test recall above is optimistic: the same hand wrote train and test rows, and the "
-    "contrastive templates share framings across splits). Settings (C, n-gram C, fusion "
-    f"weight) are the highest validation synthetic recall among those flagging at most "
-    f"{100 * BOT_SAFE_FLAG_RATE:.0f}% of the validation synthetic safe replies at the real-data "
-    "threshold; the embedding part is off (weight 0) and the n-gram C fixed at 1 after the "
-    "fused heads flagged fresh supportive sentences (see `BOT_FUSION_GRID` in "
-    "`train_message_heads.py`): those test sentences are not held-out for that choice. The "
-    'n-gram part reads framing words ("please don\'t", "crisis line", "ne ... pas") that a '
-    "frozen sentence embedding blurs, but it has no paraphrase knowledge: French and indirect "
-    'encouragement ("the rope is in the garage") are weak. '
+    "contrastive templates share framings across splits). Settings (embedding C 0.01, n-gram "
+    "C 1, embedding weight 0.3, threshold at 0.5% of each real calibration set) were chosen "
+    "in writer folds (`python -m classifiers.training.bot_writer_folds`): each retired set "
+    "left out in turn, the head trained on the rest, the floor OR the head read on the set "
+    "left out, the head's flag withdrawn where the runtime withdraws it. On v2 to v5 (v1 was "
+    "tuned on by the floor), 314 of 383 English and 334 of 426 French encouragements were "
+    "blocked, against 278 and 295 by the floor and the stack of 2026-12-02, for 13 and 12 of "
+    "328 benign messages each (14 and 11 before); weights 0 (292 / 319) and 0.5, embedding C "
+    "1 and a 1% rate were tried (1%: +13 / +20 encouragements for +3 / +5 benign messages and "
+    "up to 2.8% of the real supportive replies of a fold). The synthetic "
+    "test recall above fell (0.74 to 0.41 English): that writer's style is one among six now. "
+    'Plain disordered-eating coaching ("throwing up after eating keeps you slim") scores just '
+    "under the threshold. "
     "Runtime (`SelfHarmClassifier.score_bot_messages`): `encourages` = lexicon encouragement OR "
     "(this head over its threshold AND NOT every lexicon encouragement hit in the message being "
     'plainly prohibited, e.g. "please don\'t hurt yourself").'
