@@ -620,6 +620,18 @@ class _Clause:
     def conditional(self, at: int) -> bool:
         return any(self.same_sentence(x.start, at) for x in self.of("cond"))
 
+    def names_a_thing(self, x: Mention) -> bool:
+        """ "The whole box of chocolates", "toute la boîte de macarons", "the rest of the
+        week": an amount whose "of" names what it is, and that is no means. A pharmacy's
+        container ("the whole bottle of ...", "toute la plaquette de ...") stays a dose, since
+        the lexicon does not know every drug's name."""
+        w = self.t.words
+        if x.end + 1 >= len(w) or w[x.end] not in _OF:
+            return False
+        if w[x.end + 1] in _THEM or any(x.end < m.start <= x.end + 3 for m in self.of("means")):
+            return False  # "the whole box of them", "all of my pills", "la boîte de cachets"
+        return not set(w[x.start : x.end]) & _PHARMACY
+
     def object_of(self, act: Mention, reach_back: Mention | None = None) -> tuple[str, str]:
         """(object, flags): a means right after the act, or a pronoun ("them all"); for a
         method act (jump, hang, drown, cut) a means anywhere in the sentence."""
@@ -639,12 +651,26 @@ class _Clause:
                 return x.attrs["means"], _flags(x.groups, x.attrs) + _flags(act.groups, act.attrs)
         for x in self.of("object"):
             if act.end <= x.start <= act.end + 1 and self.same_clause(x.start, act.start):
+                if self.names_a_thing(x):
+                    return "thing", _flags(act.groups, act.attrs)
                 return "pron", _flags(x.groups, x.attrs) + _flags(act.groups, act.attrs)
         if act.groups.get("pro"):
             return "pron", _flags(act.groups, act.attrs)
         return "none", _flags(act.groups, act.attrs)
 
 
+_OF: Final = frozenset({"of", "de", "d", "du", "des"})
+_THEM: Final = frozenset({"them", "those", "these", "it", "em", "eux", "ceux", "celles", "ca"})
+_PHARMACY: Final = frozenset(
+    squeeze(w)
+    for w in (
+        "bottle", "bottles", "blister", "blisters", "strip", "strips", "sheet", "packet",
+        "packets", "pack", "tub", "jar", "pot", "prescription", "script", "flacon", "flacons",
+        "plaquette", "plaquettes", "tube", "tablette", "ordonnance",
+    )
+)  # fmt: skip
+"""Containers a pharmacy sells: "the whole bottle of (a drug the lexicon does not know)"
+is still a dose. A box is food as often as pills: "the whole box of" needs its content."""
 _SECOND_HALF: Final = frozenset({"pas", "plus", "jamais", "rien", "personne"})
 """The second half of a French negation, when a pattern holds it ("plus envie de vivre")."""
 _ASKS: Final = frozenset({"how", "count"})

@@ -127,3 +127,28 @@ def test_a_level_of_a_building_or_a_crossing_is_no_game(grammar: CrisisGrammar, 
 
 def test_a_game_level_is_still_play(grammar: CrisisGrammar) -> None:
     assert grammar.read("this level makes me want to jump off a bridge").level == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "took the whole tray of brownies to the office, gone by noon",
+        "j'ai pris tout le paquet de bonbons pour la soirée",
+        "taking the rest of the month off",
+    ],
+)
+def test_an_amount_that_names_its_content_is_no_dose(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i took them all",
+        "swallowed the whole bottle of zopiclone",  # a drug the lexicon may not know
+        "took the whole box of them",
+        "j'ai avalé toute la boîte de cachets",
+    ],
+)
+def test_an_amount_of_pills_or_of_them_stays_a_dose(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level == "attempt"
