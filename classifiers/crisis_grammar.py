@@ -529,6 +529,33 @@ def _flags(groups: Mapping[str, str], attrs: Mapping[str, str]) -> str:
     return flags + attrs.get("t", "")
 
 
+_SUICIDAL: Final = (["suicidal"], ["suicidaire"])  # "suicidaires" is folded to "suicidaire"
+_FIELDS: Final = frozenset(
+    form
+    for w in (
+        "ideation", "risk", "risks", "behaviour", "behavior", "behaviours", "behaviors",
+        "prevention", "patients", "patient", "callers", "clients", "youth", "teens",
+        "adolescents", "students", "tendencies", "intervention", "assessment", "screening",
+        "research", "warning", "risque", "risques", "conduite", "conduites", "comportement",
+        "comportements", "reperage", "evaluation", "personnes", "jeunes", "ados", "etudiants",
+    )
+    for form in (squeeze(w), _FR_ENDING.sub(r"\1e", squeeze(w)))
+)  # fmt: skip
+"""Nouns of a field of study or care: "suicidal" beside one names a topic."""
+_OF: Final = frozenset({"of", "de", "d", "du", "des"})
+_THEM: Final = frozenset({"them", "those", "these", "it", "em", "eux", "ceux", "celles", "ca"})
+_PHARMACY: Final = frozenset(
+    squeeze(w)
+    for w in (
+        "bottle", "bottles", "blister", "blisters", "strip", "strips", "sheet", "packet",
+        "packets", "pack", "tub", "jar", "pot", "prescription", "script", "flacon", "flacons",
+        "plaquette", "plaquettes", "tube", "tablette", "ordonnance",
+    )
+)  # fmt: skip
+"""Containers a pharmacy sells: "the whole bottle of (a drug the lexicon does not know)"
+is still a dose. A box is food as often as pills: "the whole box of" needs its content."""
+
+
 class _Clause:
     """The mentions of one message, with the questions the fact rules ask of them."""
 
@@ -620,13 +647,30 @@ class _Clause:
     def conditional(self, at: int) -> bool:
         return any(self.same_sentence(x.start, at) for x in self.of("cond"))
 
-    def names_a_thing(self, x: Mention) -> bool:
+    def topic(self, act: Mention) -> bool:
+        """The adjective alone ("suicidal", "suicidaire") names a field beside it ("suicidal
+        ideation", "risk", "prevention"; "risque suicidaire") and no subject of the clause is
+        the writer: a subject of study or care, not a state. "I've had suicidal ideation for
+        weeks" has its subject and stays the writer's; a crisis ("crise suicidaire ce soir")
+        is never a field."""
+        w = self.t.words
+        if [w[i] for i in range(act.start, act.end)] not in _SUICIDAL:
+            return False
+        near = {w[i] for i in (act.start - 1, act.end) if 0 <= i < len(w)}
+        if not near & _FIELDS:
+            return False
+        return not any(
+            x.attrs.get("person") == "first" and self.same_clause(x.start, act.start)
+            for x in self.of("subject")
+        )
+
+    def names_a_thing(self, x: Mention, of: frozenset[str] = _OF) -> bool:
         """ "The whole box of chocolates", "toute la boîte de macarons", "the rest of the
         week": an amount whose "of" names what it is, and that is no means. A pharmacy's
         container ("the whole bottle of ...", "toute la plaquette de ...") stays a dose, since
         the lexicon does not know every drug's name."""
         w = self.t.words
-        if x.end + 1 >= len(w) or w[x.end] not in _OF:
+        if x.end + 1 >= len(w) or w[x.end] not in of:
             return False
         if w[x.end + 1] in _THEM or any(x.end < m.start <= x.end + 3 for m in self.of("means")):
             return False  # "the whole box of them", "all of my pills", "la boîte de cachets"
@@ -638,6 +682,12 @@ class _Clause:
         fixed = act.attrs.get("obj")
         if fixed:
             return fixed, _flags(act.groups, act.attrs)
+        if (
+            act.attrs["act"] == "od"
+            and "dose" not in self.t.words[act.start : act.end]  # "dose létale du xanax"
+            and self.names_a_thing(act, _OF | {"on"})
+        ):
+            return "thing", _flags(act.groups, act.attrs)  # "overdose de shopping"
         lo = reach_back.start if reach_back is not None else act.end
         for x in self.of("means"):
             if lo <= x.start and x.start - act.end <= _OBJECT_GAP \
@@ -659,18 +709,6 @@ class _Clause:
         return "none", _flags(act.groups, act.attrs)
 
 
-_OF: Final = frozenset({"of", "de", "d", "du", "des"})
-_THEM: Final = frozenset({"them", "those", "these", "it", "em", "eux", "ceux", "celles", "ca"})
-_PHARMACY: Final = frozenset(
-    squeeze(w)
-    for w in (
-        "bottle", "bottles", "blister", "blisters", "strip", "strips", "sheet", "packet",
-        "packets", "pack", "tub", "jar", "pot", "prescription", "script", "flacon", "flacons",
-        "plaquette", "plaquettes", "tube", "tablette", "ordonnance",
-    )
-)  # fmt: skip
-"""Containers a pharmacy sells: "the whole bottle of (a drug the lexicon does not know)"
-is still a dose. A box is food as often as pills: "the whole box of" needs its content."""
 _SECOND_HALF: Final = frozenset({"pas", "plus", "jamais", "rien", "personne"})
 """The second half of a French negation, when a pattern holds it ("plus envie de vivre")."""
 _ASKS: Final = frozenset({"how", "count"})
@@ -705,6 +743,8 @@ def _act_fact(c: _Clause, act: Mention, play: bool, laugh: bool) -> str | None:
     person = act.attrs.get("person") or ("first" if own else c.person(anchor.start))
     if person != "first":
         return "Y"
+    if not own and c.topic(act):
+        return None  # "the difference between passive suicidal ideation and a plan"
     if c.negated(anchor, act):
         return "D"  # the writer denies it ("I'd never...", "je vais pas...")
     if any(x.end <= anchor.start and c.same_clause(x.start, anchor.start) for x in c.of("hedge")):
@@ -899,9 +939,9 @@ class _Act:
 
 def _overdose(a: _Act, ctx: bool, referent: bool) -> bool:
     """An ingestion that is an overdose: a quantity, "the pills", poison, or "them" when
-    pills were named; "my meds" alone is routine."""
+    pills were named; "my meds" alone is routine; an overdose of a thing is a figure."""
     if a.act == "od":
-        return True
+        return a.obj != "thing"
     if a.act not in ("ingest", "use"):
         return False
     if a.mode in _ASKS and a.obj in OVERDOSE_MEANS:
@@ -952,6 +992,8 @@ def _act_level(
         a = _Act(a.mode, "jump" if a.obj in _GOTO_MEANS else "shoot", a.obj, a.flags)
     if a.has("u") and not a.has("gys") and a.mode not in ("past", "tried", "prog"):
         return "none", False, "history"  # "I used to be suicidal"
+    if a.act == "od" and a.obj == "thing":
+        return "none", False, "od-of-a-thing"  # "an overdose of squats", "overdose de soldes"
     if a.act in ("ingest", "use"):
         if not overdose:
             return "none", False, "ingest-routine"
@@ -1014,7 +1056,7 @@ _CTX_CODES: Final = frozenset({"G:strong", "G:dated", "G:weak2", "N", "H", "R", 
 _PLANNED_MEANS: Final = frozenset({"pills", "poison", "rope", "gun", "gas"})
 """Means that, named beside "I've worked it all out", make it a plan on their own (a
 height, a train or water need more: "I've planned the day, we take the train")."""
-_HARMLESS: Final = frozenset({"ingest-routine", "jump-no-place"})
+_HARMLESS: Final = frozenset({"ingest-routine", "jump-no-place", "od-of-a-thing"})
 """Rules that set an act aside for what it applies to (not for want of context)."""
 _VETO_CODES: Final = frozenset({"Y", "L", "X", "D"})
 """Someone else's act or talk about suicide, laughter, play, a denial (see ``Reading``). An

@@ -152,3 +152,28 @@ def test_an_amount_that_names_its_content_is_no_dose(grammar: CrisisGrammar, tex
 )
 def test_an_amount_of_pills_or_of_them_stays_a_dose(grammar: CrisisGrammar, text: str) -> None:
     assert grammar.read(text).level == "attempt"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's the link between suicidal ideation and insomnia? asking for my nursing exam",
+        "exposé sur les conduites suicidaires chez les jeunes : des sources ?",
+        "j'ai failli mourir aux soldes, une vraie overdose de shopping",
+    ],
+)
+def test_a_field_of_study_or_a_figure_is_no_crisis(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've had suicidal ideation for weeks",
+        "crise suicidaire ce soir, je sais pas quoi faire",
+        "c'est quoi la dose létale du zopiclone",
+        "j'ai fait une overdose de cachets hier soir",
+    ],
+)
+def test_the_writers_state_or_a_drug_stays_read(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level != "none"
