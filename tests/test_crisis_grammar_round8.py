@@ -177,3 +177,16 @@ def test_a_field_of_study_or_a_figure_is_no_crisis(grammar: CrisisGrammar, text:
 )
 def test_the_writers_state_or_a_drug_stays_read(grammar: CrisisGrammar, text: str) -> None:
     assert grammar.read(text).level != "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "crisis"),
+    [
+        ("je mange plus rien depuis dimanche, je me laisse partir doucement", True),
+        ("j'ai envie de me laisser partir", True),
+        ("je me laisse partir en week-end à la mer", False),
+        ("mes parents vont me laisser partir en colo", False),
+    ],
+)
+def test_letting_oneself_go_in_french(grammar: CrisisGrammar, text: str, crisis: bool) -> None:
+    assert (grammar.read(text).level != "none") is crisis
