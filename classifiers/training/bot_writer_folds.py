@@ -1,7 +1,7 @@
 """How the bot head does on a writer it never read: leave one writer's set out, train on the
 rest, read the set left out. Trains nothing it keeps; prints figures only, never a text.
 
-    python -m classifiers.training.bot_writer_folds --data ../shared/data [--c 1.0]
+    python -m classifiers.training.bot_writer_folds --data ../shared/data [--alpha 0.1]
         [--fusion 0.0 0.3 0.5] [--flag-rate 0.005]
 
 Why: the bot head's own test split shares its writers with its train split, so its synthetic
@@ -33,6 +33,7 @@ from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.normalize import normalize
 from classifiers.training.common import fpr_threshold
 from classifiers.training.train_message_heads import (
+    BOT_ALPHA_GRID,
     BOT_FLAG_RATE,
     BOT_VOCAB,
     RISK_IGNORANCE,
@@ -41,8 +42,9 @@ from classifiers.training.train_message_heads import (
     bot_calibration,
     bot_rows,
     diasafety_reply_kinds,
-    fit,
+    fit_embedding,
     fit_ngrams,
+    layer_logits,
     sigmoid,
 )
 
@@ -70,7 +72,7 @@ def fold(args: argparse.Namespace, cache: Any, held: Path, floor: Any) -> list[d
         [t for t, k in zip(texts, tr, strict=True) if k], BOT_VOCAB, BOT_VOCAB
     )
     xn, xne = vocab.matrix(texts), vocab.matrix(ev_texts)
-    we, be = fit(xb[tr], y[tr], w[tr], args.c, 0)
+    layers = fit_embedding(xb[tr], y[tr], w[tr], args.alpha, 0)
     wn, bn = fit_ngrams(xn[tr], y[tr], w[tr], 1.0, 0)
     kinds = diasafety_reply_kinds(args.data)
     calibration = bot_calibration(rows, kinds)
@@ -82,8 +84,8 @@ def fold(args: argparse.Namespace, cache: Any, held: Path, floor: Any) -> list[d
     lang = np.asarray([i["lang"] for i in items])
     out = []
     for a in args.fusion:
-        s = logits(xb, xn, we, be, wn, bn, a)
-        se = logits(xe, xne, we, be, wn, bn, a)
+        s = sigmoid(layer_logits(layers, xb, a) + (1 - a) * ngram_logits(xn, wn, bn))
+        se = sigmoid(layer_logits(layers, xe, a) + (1 - a) * ngram_logits(xne, wn, bn))
         t = max(
             fpr_threshold(s[m].astype(np.float32), args.flag_rate) for m in calibration.values()
         )
@@ -114,12 +116,8 @@ def withdrawn(floor: Any, text: str) -> bool:
     return not reading.on_subject or reading.forbids
 
 
-def logits(
-    x: npt.NDArray[np.float32], xn: Any, we: Any, be: Any, wn: Any, bn: Any, a: float
-) -> npt.NDArray[np.float64]:
-    ze = (x @ we + be)[:, 0].astype(np.float64)
-    zn = np.asarray(xn @ wn + bn, dtype=np.float64)[:, 0]
-    return sigmoid(a * ze + (1 - a) * zn)
+def ngram_logits(xn: Any, wn: Any, bn: Any) -> npt.NDArray[np.float64]:
+    return np.asarray(xn @ wn + bn, dtype=np.float64)[:, 0]
 
 
 def real_test_masks(rows: Sequence[Any], kinds: dict[str, tuple[str, str]]) -> dict[str, Any]:
@@ -151,7 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=default_data_dir())
     p.add_argument("--encoder", choices=ENCODER_NAMES, default=DEFAULT_ENCODER)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--c", type=float, default=1.0, help="L2 strength of the embedding part")
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=BOT_ALPHA_GRID[0],
+        help="L2 penalty of the embedding part (its hidden units: train_message_heads.BOT_HIDDEN)",
+    )
     p.add_argument("--fusion", type=float, nargs="+", default=[0.0, 0.3, 0.5])
     p.add_argument("--flag-rate", type=float, default=BOT_FLAG_RATE)
     p.add_argument("--out", type=Path, help="write the rows as JSON")
