@@ -60,10 +60,11 @@ _ORDINAL = re.compile(r"\d*(?:1st|2nd|3rd)", re.IGNORECASE)
 _MODEL_NUMBER = re.compile(r"[^\W\d_]+\d+")
 """mp3, covid19, ps5: a name with a number, not leetspeak."""
 _SPACED = re.compile(
-    r"(?<![\w@$])[^\W\d_]([ .\-·•*_/|\n]| [.\-·•*_/|] )[^\W\d_](?:\1[^\W\d_])+(?![\w@$])"
+    r"(?<![\w@$])[^\W\d_]([ .\-·•*_/|\n]| [.\-·•*_/|] |  )[^\W\d_](?:\1[^\W\d_])+(?![\w@$])"
 )
 """Three or more single letters, each pair split by the same separator (one character,
-a line break included, or a mark between two spaces: ``k . i . l . l``)."""
+a line break included, a mark between two spaces: ``k . i . l . l``, or two spaces:
+``j  u  m  p``)."""
 _ONE_LETTER_WORDS = frozenset("aàiyô")
 """Letters that are words by themselves (English "a", "I"; French "a", "à", "y", "ô"): a
 run of them split by spaces is words ("il y a à"), not a spelt-out word."""
