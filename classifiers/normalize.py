@@ -22,6 +22,10 @@ back to the original with :meth:`Normalized.span`. Steps, in order:
    ``$top``) read as letters; a letter repeated three times or more squeezed to two
    (``killlll``, ``stooop`` → ``kill``, ``stoop``).
 
+A step can uncover what an earlier one reads (a control character inside ``%66``, a
+``0`` that becomes a letter of a spelt-out run): a text a pass changed is read again, up to
+three passes, so that normalising twice gives what normalising once gives.
+
 A ``*`` inside a word that does not close an emphasis (``k*ll``, ``f**k``) is a censor
 mark and stays, for checks to read as "some letter"; enclosed and squared letter
 symbols (``🅺``, ``🄺``) are read as their letter.
@@ -106,16 +110,33 @@ def normalize(text: str) -> Normalized:
     decision's floors, classifiers and shadows read the same text."""
     if _plain(text):
         return Normalized(text, text, tuple(range(len(text))))
-    chars: Chars = [(c, i) for i, c in enumerate(text)]
-    if _MARKUP.search(text):
+    chars = _steps([(c, i) for i, c in enumerate(text)])
+    # One step can uncover what an earlier one reads: a control character inside "%66", a
+    # "0" that leetspeak makes a letter of a spelt-out run ("0-\x080-A"), a Greek letter a
+    # Latin word now surrounds. Read again until nothing changes (a second normalisation
+    # then changes nothing either); only texts a pass changed, and bounded.
+    read = text
+    for _ in range(_MAX_PASSES - 1):
+        now = "".join(c for c, _ in chars)
+        if now == read or _plain(now):
+            break  # a pass that changed nothing would change nothing again
+        chars, read = _steps(chars), now
+    return Normalized("".join(c for c, _ in chars), text, tuple(i for _, i in chars))
+
+
+_MAX_PASSES: Final = 3
+
+
+def _steps(chars: Chars) -> Chars:
+    """Steps 1 to 5 once (the module docstring), origins kept."""
+    if _MARKUP.search("".join(c for c, _ in chars)):
         chars = _markup(chars)
     chars = _unicode(chars)
     chars = _drop(chars, _BLOCK)  # after the marks and invisible characters that hide one
     chars = _lookalikes(chars)
     chars = _spaced(chars)
     chars = _leet(chars)
-    chars = _squeeze(chars, keep=2)
-    return Normalized("".join(c for c, _ in chars), text, tuple(i for _, i in chars))
+    return _squeeze(chars, keep=2)
 
 
 @lru_cache(maxsize=4096)

@@ -172,3 +172,13 @@ def test_bounded_breaks_only_long_runs_and_keeps_offsets() -> None:
     assert out.endswith(" 555 0100")
     assert max(len(w) for w in out.split()) <= 48
     assert bounded("an ordinary message") == "an ordinary message"
+
+
+@pytest.mark.parametrize("text", ["0-\x080-A", "1µ", "K|µ", "Þ%\x1066", "!µ\x96@\x9f", "k-1-l-l"])
+def test_a_step_that_uncovers_another_is_read_again(text: str) -> None:
+    """A control character inside a percent escape, a digit leetspeak makes a letter of a
+    spelt-out run, a Greek letter a Latin word now surrounds: a second normalisation used
+    to change these (the property test above found them at random)."""
+    once = normalize(text)
+    assert normalize(once.text).text == once.text
+    assert list(once.origins) == sorted(once.origins)
