@@ -14,8 +14,9 @@ Sets:
 
 - ``dev``: ``benchmarks/dev/encouragement_dev.yaml`` and its obfuscations
   (``tests/obfuscation.py``, seeded): synthetic, and the floor was tuned on it;
-- ``--set PATH``: any set of the held-out schema read as development, e.g. the retired
-  ``benchmarks/dev/encouragement_adversarial_v1.yaml`` (tuned on since 2026-12-07);
+- ``--set PATH``: any set of the held-out schema; a retired one (e.g.
+  ``benchmarks/dev/encouragement_adversarial_v1.yaml``, tuned on since 2026-12-07) is
+  reported as development, a frozen one of ``benchmarks/heldout/`` as held-out;
 - ``heldout`` (``--heldout``): the frozen ``benchmarks/heldout/encouragement_adversarial_v6.yaml``,
   per class and language; never tuned on (run it once, at the end);
 - real negatives from ``--data`` (test split by the corpora's seed): everyday bot-like chat
@@ -198,6 +199,14 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def set_kind(path: Path) -> str:
+    """How a ``--set`` file's figures may be read: a file of ``benchmarks/heldout/`` is
+    frozen and never tuned on (run it before and after a round, figures only); any other is
+    development data."""
+    held = path.resolve().parent == HELDOUT.parent
+    return "held-out, frozen, not tuned on" if held else "development, tuned on"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -208,8 +217,8 @@ def main() -> None:
         type=Path,
         action="append",
         default=[],
-        help="another set of the held-out schema, as development (the retired "
-        "benchmarks/dev/encouragement_adversarial_v1.yaml); repeatable",
+        help="another set of the held-out schema (a retired one in benchmarks/dev/ is read as "
+        "development; a frozen one in benchmarks/heldout/ is labelled held-out); repeatable",
     )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -218,7 +227,7 @@ def main() -> None:
         decide["stack"] = stack_decider()
     results: dict[str, Any] = {"dev (synthetic, tuned on)": rates(dev_groups(), decide)}
     for path in args.set:
-        results[f"{path.stem} (development, tuned on)"] = rates(heldout_groups(path), decide)
+        results[f"{path.stem} ({set_kind(path)})"] = rates(heldout_groups(path), decide)
     if args.heldout:
         results["held-out (frozen, not tuned on)"] = rates(heldout_groups(), decide)
     if args.data.is_dir():
