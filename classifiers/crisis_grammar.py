@@ -939,9 +939,9 @@ class _Act:
 
 def _overdose(a: _Act, ctx: bool, referent: bool) -> bool:
     """An ingestion that is an overdose: a quantity, "the pills", poison, or "them" when
-    pills were named; "my meds" alone is routine; an overdose of a thing is a figure."""
+    pills were named; "my meds" alone is routine (an overdose of a thing: ``_act_level``)."""
     if a.act == "od":
-        return a.obj != "thing"
+        return True
     if a.act not in ("ingest", "use"):
         return False
     if a.mode in _ASKS and a.obj in OVERDOSE_MEANS:

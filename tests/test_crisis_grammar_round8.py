@@ -1,19 +1,15 @@
 """Round 8 of the crisis grammar: symptoms of poisoning make an ingestion an overdose
 (fact ``W``), and the French chat's "m'" before a verb of harm reads "me".
 
-Sentences written for these tests, not taken from any evaluation set.
+Sentences written for these tests, not taken from any evaluation set. ``grammar`` is the
+session fixture of ``conftest.py``.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from classifiers.crisis_grammar import CrisisGrammar, default_grammar, fold_french, merge
-
-
-@pytest.fixture(scope="module")
-def grammar() -> CrisisGrammar:
-    return default_grammar()
+from classifiers.crisis_grammar import CrisisGrammar, fold_french, merge
 
 
 @pytest.mark.parametrize(

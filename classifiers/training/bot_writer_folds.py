@@ -1,7 +1,7 @@
 """How the bot head does on a writer it never read: leave one writer's set out, train on the
 rest, read the set left out. Trains nothing it keeps; prints figures only, never a text.
 
-    python -m classifiers.training.bot_writer_folds --data ../shared/data [--alpha 0.1]
+    python -m classifiers.training.bot_writer_folds --data ../shared/data [--c 0.01]
         [--fusion 0.0 0.3 0.5] [--flag-rate 0.005]
 
 Why: the bot head's own test split shares its writers with its train split, so its synthetic
@@ -31,20 +31,20 @@ import yaml
 from classifiers.data import default_data_dir
 from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.normalize import normalize
-from classifiers.training.common import fpr_threshold
 from classifiers.training.train_message_heads import (
-    BOT_ALPHA_GRID,
+    BOT_C_GRID,
     BOT_FLAG_RATE,
     BOT_VOCAB,
-    RISK_IGNORANCE,
     SAFE_REPLY_WEIGHT,
     WRITER_SETS,
     bot_calibration,
     bot_rows,
+    bot_threshold,
     diasafety_reply_kinds,
-    fit_embedding,
+    emb_logits,
+    fit,
     fit_ngrams,
-    layer_logits,
+    reply_masks,
     sigmoid,
 )
 
@@ -72,7 +72,7 @@ def fold(args: argparse.Namespace, cache: Any, held: Path, floor: Any) -> list[d
         [t for t, k in zip(texts, tr, strict=True) if k], BOT_VOCAB, BOT_VOCAB
     )
     xn, xne = vocab.matrix(texts), vocab.matrix(ev_texts)
-    layers = fit_embedding(xb[tr], y[tr], w[tr], args.alpha, 0)
+    wbe = fit(xb[tr], y[tr], w[tr], args.c, 0)
     wn, bn = fit_ngrams(xn[tr], y[tr], w[tr], 1.0, 0)
     kinds = diasafety_reply_kinds(args.data)
     calibration = bot_calibration(rows, kinds)
@@ -84,11 +84,9 @@ def fold(args: argparse.Namespace, cache: Any, held: Path, floor: Any) -> list[d
     lang = np.asarray([i["lang"] for i in items])
     out = []
     for a in args.fusion:
-        s = sigmoid(layer_logits(layers, xb, a) + (1 - a) * ngram_logits(xn, wn, bn))
-        se = sigmoid(layer_logits(layers, xe, a) + (1 - a) * ngram_logits(xne, wn, bn))
-        t = max(
-            fpr_threshold(s[m].astype(np.float32), args.flag_rate) for m in calibration.values()
-        )
+        s = sigmoid(emb_logits(wbe, xb, a) + (1 - a) * ngram_logits(xn, wn, bn))
+        se = sigmoid(emb_logits(wbe, xe, a) + (1 - a) * ngram_logits(xne, wn, bn))
+        t = bot_threshold(s, calibration, args.flag_rate)
         blocked = floored | ((se >= t) & ~vetoed)
         row: dict[str, Any] = {"held_out": held.stem, "fusion": a, "threshold": round(t, 4)}
         for lg in ("en", "fr"):
@@ -126,16 +124,7 @@ def real_test_masks(rows: Sequence[Any], kinds: dict[str, tuple[str, str]]) -> d
     test = np.asarray([r.split == "test" for r in rows])
     day = np.asarray([r.everyday for r in rows])
     lang = np.asarray([r.lang for r in rows])
-    kind = [
-        kinds.get(r.text, ("", "")) if r.source == "diasafety_replies" else ("", "") for r in rows
-    ]
-    safe = np.asarray(
-        [
-            r.source == "diasafety_replies" and k[1] == "Safe"
-            for r, k in zip(rows, kind, strict=True)
-        ]
-    )
-    risk = safe & np.asarray([k[0] == RISK_IGNORANCE for k in kind])
+    safe, risk = reply_masks(rows, kinds)
     return {
         "everyday_en": test & day & (lang == "en"),
         "everyday_fr": test & day & (lang == "fr"),
@@ -150,10 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--encoder", choices=ENCODER_NAMES, default=DEFAULT_ENCODER)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
-        "--alpha",
-        type=float,
-        default=BOT_ALPHA_GRID[0],
-        help="L2 penalty of the embedding part (its hidden units: train_message_heads.BOT_HIDDEN)",
+        "--c", type=float, default=BOT_C_GRID[0], help="L2 strength of the embedding part"
     )
     p.add_argument("--fusion", type=float, nargs="+", default=[0.0, 0.3, 0.5])
     p.add_argument("--flag-rate", type=float, default=BOT_FLAG_RATE)

@@ -2,8 +2,7 @@
 
     python -m classifiers.training.train_message_heads --data ../shared/data
 
-Two binary heads on the shared (multilingual) sentence embedding (the bot head with one
-hidden layer since round 8), written to
+Two binary logistic heads on the shared (multilingual) sentence embedding, written to
 ``classifiers/weights/self_harm_message.safetensors`` and ``self_harm_bot.safetensors``
 with their cards (``.md``):
 
@@ -44,7 +43,7 @@ from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.heads import MLPHead, fold_standardisation
 from classifiers.normalize import normalize
 from classifiers.training import corpora as C
-from classifiers.training.common import balanced_weights
+from classifiers.training.common import balanced_weights, fpr_threshold
 from classifiers.training.corpora import Row
 from classifiers.training.splits import LEGACY_SCHEME, SCHEME, SCHEMES
 
@@ -64,20 +63,16 @@ SAFE_REPLY_WEIGHT: Final = 10.0
 """Extra weight (times ``SYNTHETIC_WEIGHT``) of a synthetic safe reply in the bot head: crisis
 support shares every topic word with encouragement, so the few contrastive safe replies must
 weigh as much as the thousands of easy real negatives."""
-BOT_HIDDEN: Final = 0
-"""Bot head: ReLU units of the embedding part's hidden layer (0: a logistic head). 64 units
-gained in the writer folds of ``classifiers.training.bot_writer_folds`` (round 8, v2-v5 left
-out in turn, with the floor and the runtime's withdrawal: 325 / 350 of 383 / 426
-encouragements blocked for 12 / 11 of 328 / 328 benign messages, against 314 / 334 for
-13 / 12), but it blurred framing: "You shouldn't cut at all, let's find another way through
-tonight" scored 0.954 over its 0.953 threshold and over "You should cut deeper this time",
-and 2 of the 5 near pairs of tests/test_bot_support_vs_encouragement.py ranked support
-higher. A supportive reply withheld costs more than those gains: not shipped."""
-BOT_ALPHA_GRID: Final = (100.0,)
-"""Bot head: L2 penalty of the embedding part (standardised inputs; a logistic part's C is
-1 / alpha). C 0.01 over C 1 in the writer folds (read before the folds withdrew the head's
-flag as the runtime does: 327 / 352 of 383 / 426 encouragements blocked with the floor,
-against 322 / 342, for 13 / 14 against 11 / 14 of 328 / 328 benign)."""
+BOT_C_GRID: Final = (0.01,)
+"""Bot head: L2 strength of the embedding part (standardised inputs). 0.01 over 1.0 in the
+writer folds of ``classifiers.training.bot_writer_folds`` (round 8, read before the folds
+withdrew the head's flag as the runtime does: 327 / 352 of 383 / 426 encouragements blocked
+with the floor, against 322 / 342, for 13 / 14 against 11 / 14 of 328 / 328 benign). A hidden
+layer of 64 ReLU units instead (commit dcf411f has the code) blocked more in the same folds
+(325 / 350 for 12 / 11, against 314 / 334 for 13 / 12) but read negated framing worse: "You
+shouldn't cut at all, let's find another way through tonight" scored over its threshold and
+over "You should cut deeper this time", and 2 of the 5 near pairs of
+tests/test_bot_support_vs_encouragement.py ranked support higher. Not shipped."""
 BOT_NGRAM_C_GRID: Final = (1.0,)
 """Bot head: L2 strength of the n-gram part (L2-normalised TF-IDF rows). Grid (1, 3, 10)
 tried: 3 and 10 flagged more of the fresh supportive sentences of
@@ -144,43 +139,9 @@ def fit(
     )
 
 
-Layers = tuple[tuple[Matrix, ...], tuple[Matrix, ...]]
-
-
-def fit_embedding(
-    x: Matrix, y: npt.NDArray[np.int64], w: npt.NDArray[np.float64], alpha: float, seed: int
-) -> Layers:
-    """The bot head's embedding part: ``BOT_HIDDEN`` ReLU units (none: logistic, C = 1 /
-    alpha) on standardised inputs, class-balanced, folded to layers ``MLPHead`` runs (the
-    standardisation in the first, the output a logit)."""
-    if not BOT_HIDDEN:
-        wb, bb = fit(x, y, w, 1.0 / alpha, seed)
-        return (wb,), (bb,)
-    from sklearn.neural_network import MLPClassifier
-
-    from classifiers.training.common import fit_scaler
-
-    scaler = fit_scaler(x, w)
-    clf = MLPClassifier(
-        hidden_layer_sizes=(BOT_HIDDEN,), alpha=alpha, max_iter=300, random_state=seed
-    )
-    clf.fit(scaler.transform(x), y, sample_weight=balanced_weights(y, w))
-    w1, b1 = fold_standardisation(
-        clf.coefs_[0].astype(np.float32),
-        clf.intercepts_[0].astype(np.float32),
-        scaler.mean_.astype(np.float32),
-        scaler.scale_.astype(np.float32),
-    )
-    return (w1, clf.coefs_[1].astype(np.float32)), (b1, clf.intercepts_[1].astype(np.float32))
-
-
-def layer_logits(layers: Layers, x: Matrix, scale: float = 1.0) -> npt.NDArray[np.float64]:
-    """The embedding part's logit, times ``scale`` (the fusion weight)."""
-    weights, biases = layers
-    head = MLPHead(
-        (*weights[:-1], weights[-1] * scale), (*biases[:-1], biases[-1] * scale), ("z",), (), True
-    )
-    return head.logits(x)[:, 0].astype(np.float64)
+def emb_logits(wb: tuple[Matrix, Matrix], x: Matrix, scale: float = 1.0) -> npt.NDArray[np.float64]:
+    """A logistic head's logit on ``x``, times ``scale`` (the bot head's fusion weight)."""
+    return np.asarray((x @ wb[0] + wb[1])[:, 0], dtype=np.float64) * scale
 
 
 def proba(wb: tuple[Matrix, Matrix], x: Matrix) -> npt.NDArray[np.float64]:
@@ -224,7 +185,6 @@ def threshold_on_everyday(
     rows: Sequence[Row], s: npt.NDArray[np.float64]
 ) -> tuple[float, dict[str, float]]:
     """The score that at most ``FLAG_RATE`` of each language's val everyday chat reaches."""
-    from classifiers.training.common import fpr_threshold
 
     t = 0.0
     for lg in ("en", "fr"):
@@ -270,8 +230,6 @@ def train(
     t, val_rates = threshold_on_everyday(rows, s)
     metrics: dict[str, Any] = {"val_everyday_flag_rate": val_rates}
     if hard is not None:
-        from classifiers.training.common import fpr_threshold
-
         m = (split == "val") & (y == 0) & np.asarray([bool(hard(r)) for r in rows])
         t_hard = fpr_threshold(s[m].astype(np.float32), HARD_FLAG_RATE)
         metrics["threshold_everyday"] = t
@@ -443,6 +401,31 @@ def writer_row(text: str, encourages: bool, lang: str, group: str) -> Row:
     )
 
 
+Mask = npt.NDArray[np.bool_]
+
+
+def reply_masks(rows: Sequence[Row], kinds: dict[str, tuple[str, str]]) -> tuple[Mask, Mask]:
+    """(DiaSafety safe replies, those of them that answer a Risk Ignorance context: real
+    supportive replies to people at risk), over ``rows``."""
+    kind = [
+        kinds.get(r.text, ("", "")) if r.source == "diasafety_replies" else ("", "") for r in rows
+    ]
+    safe = np.asarray(
+        [
+            r.source == "diasafety_replies" and k[1] == "Safe"
+            for r, k in zip(rows, kind, strict=True)
+        ]
+    )
+    return safe, safe & np.asarray([k[0] == RISK_IGNORANCE for k in kind])
+
+
+def bot_threshold(
+    s: npt.NDArray[np.float64], calibration: dict[str, Mask], rate: float = BOT_FLAG_RATE
+) -> float:
+    """The highest score that at most ``rate`` of each calibration set reaches."""
+    return max(fpr_threshold(s[m].astype(np.float32), rate) for m in calibration.values())
+
+
 def bot_calibration(rows: Sequence[Row], kinds: dict[str, tuple[str, str]]) -> dict[str, Any]:
     """The bot head's validation masks: everyday chat (EN, FR), DiaSafety safe replies and
     safe replies to Risk Ignorance contexts (the threshold), synthetic rows (the settings)."""
@@ -450,11 +433,7 @@ def bot_calibration(rows: Sequence[Row], kinds: dict[str, tuple[str, str]]) -> d
     src = np.asarray([r.source for r in rows])
     lang = np.asarray([r.lang for r in rows])
     day = np.asarray([r.everyday for r in rows])
-    kind = [
-        kinds.get(r.text, ("", "")) if r.source == "diasafety_replies" else ("", "") for r in rows
-    ]
-    safe_reply = (src == "diasafety_replies") & np.asarray([k[1] == "Safe" for k in kind])
-    risk_safe = safe_reply & np.asarray([k[0] == RISK_IGNORANCE for k in kind])
+    safe_reply, risk_safe = reply_masks(rows, kinds)
     val = split == "val"
     return {
         "everyday_en": val & day & (lang == "en"),
@@ -471,13 +450,8 @@ def card(meta: dict[str, Any], what: str) -> str:
     lines = [
         f"# Model card: {meta['head']} head",
         "",
-        f"File: `{meta['head']}.safetensors` ("
-        + (
-            f"one hidden layer of {meta['hidden']} ReLU units, then a logistic output"
-            if meta.get("hidden")
-            else f"binary logistic regression, {meta['dim']}+1 parameters"
-        )
-        + ", float32"
+        f"File: `{meta['head']}.safetensors` (binary logistic regression, {meta['dim']}+1 "
+        "parameters, float32"
         + (
             f"; plus `{meta['fusion']['lexical_file']}`, a logistic head over TF-IDF word "
             "1-2-grams "
@@ -497,13 +471,8 @@ def card(meta: dict[str, Any], what: str) -> str:
         meta["data_text"],
         f"Train rows {meta['n_train']} ({meta['n_train_positive']} positive). "
         + (
-            f"Settings {meta['choice']} chosen from {len(meta['selection'])} (embedding part "
-            + (
-                f"{BOT_HIDDEN} hidden units, L2 {list(BOT_ALPHA_GRID)}"
-                if BOT_HIDDEN
-                else f"logistic, C {[round(1 / a, 6) for a in BOT_ALPHA_GRID]}"
-            )
-            + f" x n-gram C {list(BOT_NGRAM_C_GRID)} x embedding weight "
+            f"Settings {meta['choice']} chosen from {len(meta['selection'])} (embedding C "
+            f"{list(BOT_C_GRID)} x n-gram C {list(BOT_NGRAM_C_GRID)} x embedding weight "
             f"{list(BOT_FUSION_GRID)}; rule under Limits)."
             if "choice" in meta
             else f"C = {meta['c']} chosen on the validation split's AUPRC from "
@@ -646,7 +615,6 @@ def train_bot_head(
     from scipy.sparse import csr_matrix
 
     from classifiers.ngrams import NgramHead, NgramVocabulary
-    from classifiers.training.common import fpr_threshold
 
     brows = bot_rows(
         args.data, args.everyday_cap, args.split_seed, SAFE_REPLY_WEIGHT, args.split_scheme
@@ -663,30 +631,24 @@ def train_bot_head(
     src = np.asarray([r.source for r in brows])
     lang = np.asarray([r.lang for r in brows])
     day = np.asarray([r.everyday for r in brows])
-    kind = [
-        kinds.get(r.text, ("", "")) if r.source == "diasafety_replies" else ("", "") for r in brows
-    ]
-    safe_reply = (src == "diasafety_replies") & np.asarray([k[1] == "Safe" for k in kind])
-    risk_safe = safe_reply & np.asarray([k[0] == RISK_IGNORANCE for k in kind])
+    safe_reply, risk_safe = reply_masks(brows, kinds)
     tr = split == "train"
     calibration = bot_calibration(brows, kinds)
     val_syn = calibration.pop("synthetic")
 
     def threshold(s: npt.NDArray[np.float64]) -> float:
-        return max(
-            fpr_threshold(s[m].astype(np.float32), BOT_FLAG_RATE) for m in calibration.values()
-        )
+        return bot_threshold(s, calibration)
 
     vocab = NgramVocabulary.fit(
         [t for t, keep in zip(texts, tr, strict=True) if keep], BOT_VOCAB, BOT_VOCAB
     )
     xn: csr_matrix = vocab.matrix(texts, progress=progress)
-    emb_fits = {a: fit_embedding(xb[tr], y[tr], w[tr], a, args.seed) for a in BOT_ALPHA_GRID}
+    emb_fits = {c: fit(xb[tr], y[tr], w[tr], c, args.seed) for c in BOT_C_GRID}
     ngram_fits = {c: fit_ngrams(xn[tr], y[tr], w[tr], c, args.seed) for c in BOT_NGRAM_C_GRID}
     tried: list[dict[str, Any]] = []
     best: tuple[tuple[bool, float, float], dict[str, Any]] | None = None
-    for alpha, layers in emb_fits.items():
-        ze = layer_logits(layers, xb)
+    for ce, wbe in emb_fits.items():
+        ze = emb_logits(wbe, xb)
         for cn, (wn, bn) in ngram_fits.items():
             zn = np.asarray(xn @ wn + bn, dtype=np.float64)[:, 0]
             for a in BOT_FUSION_GRID:
@@ -697,8 +659,7 @@ def train_bot_head(
                 safe_fp = float(pred[val_syn & (y == 0)].mean())
                 ap = report(y[val_syn], s[val_syn], t).get("auprc", 0.0)
                 row = {
-                    "alpha": alpha,
-                    "hidden": BOT_HIDDEN,
+                    "c": ce,
                     "c_ngrams": cn,
                     "embedding_weight": a,
                     "val_synthetic_recall": round(rec, 4),
@@ -716,10 +677,11 @@ def train_bot_head(
     assert best is not None
     choice = best[1]
     a = float(choice["embedding_weight"])
-    layers = emb_fits[choice["alpha"]]
+    we, be = emb_fits[choice["c"]]
+    we, be = we * a, be * a
     wn, bn = ngram_fits[choice["c_ngrams"]]
     wn, bn = wn * (1 - a), bn * (1 - a)
-    s = sigmoid(layer_logits(layers, xb, a) + np.asarray(xn @ wn + bn, dtype=np.float64)[:, 0])
+    s = sigmoid(emb_logits((we, be), xb) + np.asarray(xn @ wn + bn, dtype=np.float64)[:, 0])
     t = threshold(s)
     metrics: dict[str, Any] = {
         "val_everyday_flag_rate": {
@@ -776,7 +738,7 @@ def train_bot_head(
         ri = [normalize(t).text for t in ri]
         xr = cache.encode_documents(ri, progress=False)
         sr = sigmoid(
-            layer_logits(layers, xr, a)
+            emb_logits((we, be), xr)
             + np.asarray(vocab.matrix(ri) @ wn + bn, dtype=np.float64)[:, 0]
         )
         metrics["test_diasafety_risk_ignorance_unsafe_replies (not trained on)"] = report(
@@ -787,8 +749,7 @@ def train_bot_head(
         **enc,
         "split": split_meta(args),
         "head": "self_harm_bot",
-        "alpha": choice["alpha"],
-        "hidden": BOT_HIDDEN,
+        "c": choice["c"],
         "selection": tried,
         "choice": choice,
         "seed": args.seed,
@@ -822,14 +783,8 @@ def train_bot_head(
         ("self_harm_bot",),
         {"head": "self_harm_bot_lexical", "c": choice["c_ngrams"], "seed": args.seed},
     ).save(args.out_dir / lexical_name)
-    weights, biases = layers
     bot = MLPHead(
-        (*weights[:-1], (weights[-1] * a).astype(np.float32)),
-        (*biases[:-1], (biases[-1] * a).astype(np.float32)),
-        ("self_harm_bot",),
-        (),
-        True,
-        meta,
+        (we.astype(np.float32),), (be.astype(np.float32),), ("self_harm_bot",), (), True, meta
     )
     bot.save(args.out_dir / "self_harm_bot.safetensors")
     return bot
@@ -890,7 +845,7 @@ BOT_LIMITS: Final = (
     "tuned on by the floor), 314 of 383 English and 334 of 426 French encouragements were "
     "blocked, against 278 and 295 by the floor and the stack of 2026-12-02, for 13 and 12 of "
     "328 benign messages each (14 and 11 before); weights 0 (292 / 319) and 0.5, embedding C "
-    "1, a hidden layer of 64 units (see `BOT_HIDDEN`: more blocked, but it ranks negated "
+    "1, a hidden layer of 64 units (see `BOT_C_GRID`: more blocked, but it ranks negated "
     "framings worse) and a 1% rate were tried (1%: +13 / +20 encouragements for +3 / +5 benign "
     "messages and up to 2.8% of the real supportive replies of a fold). The synthetic "
     "test recall above fell (0.74 to 0.41 English): that writer's style is one among six now. "
