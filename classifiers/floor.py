@@ -53,6 +53,7 @@ from classifiers.lexicons import (
     default_lexicon,
 )
 from classifiers.normalize import Normalized, normalize
+from classifiers.sounds import sound
 
 FLOOR_FILES: Final = ("floor_en", "floor_fr")
 
@@ -215,6 +216,7 @@ class Vocabulary:
         is another word ("nourrir" is not "mourir"), never a slip."""
         self._memo: dict[tuple[str, bool], str] = {}
         self._squeezed = {_squeeze(w): w for w in sorted(words, key=len, reverse=True)}
+        self._sounds = _sound_index(words)
         self._deletions: dict[str, list[str]] = {}
         for w in sorted(words):
             if len(w) >= 3:
@@ -251,8 +253,19 @@ class Vocabulary:
                 return bare  # emphasis inside a word ("k**i**ll", "your**self")
             return self._wildcard(word)
         if word.isalpha() and len(word) >= 3 and word not in NEAR_WORDS and word not in self.known:
-            return self._one_edit(word)
+            return self._one_edit(word) or self._sounds_like(word)
         return None
+
+    def _sounds_like(self, word: str) -> str | None:
+        """The floor word ``word`` sounds like (:func:`classifiers.sounds.sound`), from four
+        letters on ("sooiside", "purjing", "devré"); of several, the nearest spelling."""
+        if len(word) < 4:
+            return None
+        # an inflection ("balancer" of "balance") is the word, not a slip of another
+        same = [w for w in self._sounds.get(sound(word), ()) if not word.startswith(w)]
+        if not same:
+            return None
+        return min(same, key=lambda w: (OSA.distance(word, w), len(w), w))
 
     def _one_edit(self, word: str) -> str | None:
         """A vocabulary word one edit from ``word``: from five letters on, any edit; at
@@ -297,6 +310,19 @@ class Vocabulary:
         pattern = re.compile("[a-z]{1,3}".join(parts))
         found = [w for w in self.words if pattern.fullmatch(w)]
         return found[0] if len(found) == 1 else None
+
+
+def _sound_index(words: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """Sound keys of the floor's words of four letters or more, each to the words that
+    sound so (inflections mostly: "couper", "coupe"; :meth:`Vocabulary._sounds_like`
+    picks the nearest spelling)."""
+    found: dict[str, list[str]] = {}
+    for w in sorted(words):
+        if len(w) >= 4 and w.isalpha():
+            key = sound(w)
+            if len(key) >= 3:
+                found.setdefault(key, []).append(w)
+    return {key: tuple(same) for key, same in found.items()}
 
 
 def _squeeze(word: str) -> str:
@@ -499,7 +525,29 @@ def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]
     for pattern, join in _JOINS:
         if pattern.search(flat):
             flat, index = _rewrite(flat, index, pattern, join)
+    if _INFINITIVE.search(flat):
+        accented = norm.text
+
+        def infinitive(m: re.Match[str]) -> str:
+            verb = m.group(2)
+            last = index[m.end(2) - 1]  # the word's last letter as written (it may be read)
+            while last + 1 < len(accented) and accented[last + 1].isalpha():
+                last += 1
+            heard = last < len(accented) and accented[last] in "éÉ"
+            return m.group(1) + (verb + "r" if heard and verb + "r" in vocabulary.words else verb)
+
+        flat, index = _rewrite(flat, index, _INFINITIVE, infinitive)
     return flat, index
+
+
+_INFINITIVE: Final = re.compile(
+    r"(?<![a-z'])((?:de|d'|pour|sans|va|vas|allez|aller|faut|dois|doit|devrais|devrait|"
+    r"peux|peut|veux|vais|ose|oses|arrete|essaie|essaye|continue) "
+    r"(?:(?:te|se|me|toi|le|la|les) )?)([a-z]{3,}e)(?![a-z'])"
+)
+"""A French verb after a word that asks for its infinitive, written as it sounds ("arrête
+de mangé", "va te coupé", "tu devrais te suicidé"): an "-é" the writer put there is an
+"-er" (a noun spelt with no accent, "pacte de suicide", stays)."""
 
 
 _DOTTED: Final = re.compile(r"(?<![\w.])[a-z](?:\.[a-z])+\.?(?![\w])")
