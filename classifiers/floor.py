@@ -14,7 +14,9 @@ people use to slip past word lists:
    read as a space, and one-word sentences in a row as one ("end. your. life."); chat
    spellings spelt out ("u", "ur", "pk", "tlm"); digits left inside a word read as the
    letters that make a key word ("ki11"); a censor star read the same way ("k*ll"); a key
-   word misspelt by one letter corrected ("yourslef", "suicde"); key phrases written as
+   word misspelt by one letter corrected ("yourslef", "suicde"), or spelt by ear
+   (:mod:`classifiers.sounds`: "sooiside", "suissidé"), a French "-é" where an infinitive
+   belongs read "-er" ("arrête de mangé"); key phrases written as
    one word split ("killyourself"), and any long run of letters that is no word cut into
    the floor's words ("justgoaheadandcutyourselfagain").
 3. The crisis lexicon's ``encouragement`` category (``lexicons/en.yaml``, ``fr.yaml``) and
