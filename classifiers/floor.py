@@ -527,18 +527,10 @@ def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]
     for pattern, join in _JOINS:
         if pattern.search(flat):
             flat, index = _rewrite(flat, index, pattern, join)
-    if _INFINITIVE.search(flat):
-        accented = norm.text
-
-        def infinitive(m: re.Match[str]) -> str:
-            verb = m.group(2)
-            last = index[m.end(2) - 1]  # the word's last letter as written (it may be read)
-            while last + 1 < len(accented) and accented[last + 1].isalpha():
-                last += 1
-            heard = last < len(accented) and accented[last] in "éÉ"
-            return m.group(1) + (verb + "r" if heard and verb + "r" in vocabulary.words else verb)
-
-        flat, index = _rewrite(flat, index, _INFINITIVE, infinitive)
+    if ("é" in norm.text or "É" in norm.text) and _INFINITIVE.search(flat):
+        flat, index = _rewrite(
+            flat, index, _INFINITIVE, lambda m: _infinitive(m, index, norm.text, vocabulary)
+        )
     return flat, index
 
 
@@ -550,6 +542,18 @@ _INFINITIVE: Final = re.compile(
 """A French verb after a word that asks for its infinitive, written as it sounds ("arrête
 de mangé", "va te coupé", "tu devrais te suicidé"): an "-é" the writer put there is an
 "-er" (a noun spelt with no accent, "pacte de suicide", stays)."""
+
+
+def _infinitive(m: re.Match[str], index: list[int], written: str, vocabulary: Vocabulary) -> str:
+    """One :data:`_INFINITIVE` match: its verb read "-er" where the writer put an "é" at
+    the end of the word (``index`` maps the canonical text to ``written``; the word may
+    have been read longer or shorter, so its end is found in ``written``)."""
+    verb = m.group(2)
+    last = index[m.end(2) - 1]
+    while last + 1 < len(written) and written[last + 1].isalpha():
+        last += 1
+    heard = last < len(written) and written[last] in "éÉ"
+    return m.group(1) + (verb + "r" if heard and verb + "r" in vocabulary.words else verb)
 
 
 _DOTTED: Final = re.compile(r"(?<![\w.])[a-z](?:\.[a-z])+\.?(?![\w])")
