@@ -94,11 +94,12 @@ WRITER_SETS: Final = tuple(
     / "benchmarks"
     / "dev"
     / f"encouragement_adversarial_v{k}.yaml"
-    for k in range(1, 6)
+    for k in range(1, 7)
 )
 """Retired held-out sets (each written by a different helper that read nothing of the
 repository; worn by tuning, see benchmarks/heldout/README.md): encouraging and benign bot
-messages in many voices and obfuscations. Training rows of the bot head since round 8."""
+messages in many voices and obfuscations. Training rows of the bot head since round 8 (v1-v5;
+v6 since round 9)."""
 VOICES: Final = tuple(
     Path(__file__).resolve().parent / "synthetic" / f"encouragement_voices{k}_{lang}.jsonl"
     for k in ("", "2")
