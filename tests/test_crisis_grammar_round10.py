@@ -1,0 +1,80 @@
+"""Round 10 of the crisis grammar: common wordings it did not know.
+
+French "se donner la mort" (to take one's own life) and "à deux doigts de" (on the verge
+of), the chat's "g décidé" (j'ai décidé) and "jvien de" (je viens de); a quantity "too many
+of my" pills; a car left running in a closed garage, in English and French; walking into
+traffic told in the past. Each with the look-alike it must leave alone.
+
+Sentences written for these tests, not taken from any evaluation set. ``grammar`` is the
+session fixture of ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.crisis_grammar import CrisisGrammar
+
+IDEATION_OR_WORSE = ("active_ideation", "method", "intent", "plan", "preparatory", "attempt")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "depuis des semaines je pense à me donner la mort",
+        "je crois que je vais me donner la mort",
+        "g décidé de me tuer, c'est plus une question",
+        "g décidé d'en finir avec tout ça",
+        "jsuis à deux doigts de faire une connerie ce soir",
+        "je suis à 2 doigts de me foutre en l'air",
+    ],
+)
+def test_french_wordings_of_ideation_and_intent(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level in IDEATION_OR_WORSE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jvien de prendre toutes mes pilules",
+        "jvien d'avaler tous les cachets de la boîte",
+        "I took too many of my pills on purpose",
+        "took too many of the sleeping tablets an hour ago",
+        "i walked into traffic this afternoon, a car just missed me",
+        "walked into traffic on purpose earlier",
+    ],
+)
+def test_attempts_told_in_chat_or_in_the_past(grammar: CrisisGrammar, text: str) -> None:
+    reading = grammar.read(text)
+    assert reading.level == "attempt"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I left the engine running in the shut garage and sat down in the back seat",
+        "my car is running in the locked garage and I am not getting out",
+        "la bagnole tourne dans le garage fermé depuis tout à l'heure",
+    ],
+)
+def test_a_car_running_in_a_closed_garage_is_preparation(
+    grammar: CrisisGrammar, text: str
+) -> None:
+    reading = grammar.read(text)
+    assert reading.level in ("preparatory", "attempt") and reading.imminent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "elle s'est donné la mort quand j'avais douze ans, j'y pense souvent",
+        "je suis à deux doigts de craquer pour ce manteau",
+        "on est pas loin de finir le projet",
+        "my neighbour's dog walked into traffic and got hit, so sad",
+        "I started the car in the garage to warm it up before work",
+        "ma voiture tourne bien depuis la révision au garage",
+        "took too many of the kids to the zoo by myself, never again lol",
+    ],
+)
+def test_look_alikes_stay_clear(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level not in IDEATION_OR_WORSE
