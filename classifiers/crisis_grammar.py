@@ -963,6 +963,10 @@ def _act_level(
     """One act's level and imminence. ``ctx``: other crisis facts in the window;
     ``referent``: pills, poison or another means was named (what "them" may be);
     ``routine``: the message says the intake is the prescribed one ("as the doctor said")."""
+    # "do it" with a means named is the act by that means ("je l'ai fait avec les cachets",
+    # "I'll do it with his gun"); "did it with the gun" is more often the range than a shot
+    if a.act == "doit" and a.obj in _PLANNED_MEANS and not (a.obj == "gun" and a.mode == "past"):
+        a = _Act(a.mode, "od" if a.obj in OVERDOSE_MEANS else "kill", a.obj, a.flags)
     far = a.has("fl")
     soon = a.has("gysn") or (window_soon and a.mode in ("intent", "prog", "bare"))
     if a.has("h") and a.mode not in ("past", "tried"):

@@ -3,7 +3,10 @@
 French "se donner la mort" (to take one's own life) and "à deux doigts de" (on the verge
 of), the chat's "g décidé" (j'ai décidé) and "jvien de" (je viens de); a quantity "too many
 of my" pills; a car left running in a closed garage, in English and French; walking into
-traffic told in the past. Each with the look-alike it must leave alone.
+traffic told in the past; "do it" with a means named ("je l'ai fait avec les cachets"); a
+packet of pills; French "injecté". Idioms set aside: disappearing under the duvet until
+Monday, "se noyer sous les dossiers", "la corde au cou", "en finir... avec" a thing. Each
+with the look-alike it must leave alone.
 
 Sentences written for these tests, not taken from any evaluation set. ``grammar`` is the
 session fixture of ``conftest.py``.
@@ -42,6 +45,10 @@ def test_french_wordings_of_ideation_and_intent(grammar: CrisisGrammar, text: st
         "took too many of the sleeping tablets an hour ago",
         "i walked into traffic this afternoon, a car just missed me",
         "walked into traffic on purpose earlier",
+        "je l'ai fait avec les cachets de ma grand-mère",
+        "did it 💊💊💊 sorry",
+        "swallowed a whole packet of my sleeping pills an hour ago",
+        "g injecté tout ce qu'il restait d'insuline",
     ],
 )
 def test_attempts_told_in_chat_or_in_the_past(grammar: CrisisGrammar, text: str) -> None:
@@ -52,14 +59,23 @@ def test_attempts_told_in_chat_or_in_the_past(grammar: CrisisGrammar, text: str)
 @pytest.mark.parametrize(
     "text",
     [
+        "I'll do it with the pills I've been saving",
+        "je vais le faire avec la corde du garage",
+    ],
+)
+def test_doing_it_with_a_means_is_intent(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level in ("intent", "plan")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "I left the engine running in the shut garage and sat down in the back seat",
         "my car is running in the locked garage and I am not getting out",
         "la bagnole tourne dans le garage fermé depuis tout à l'heure",
     ],
 )
-def test_a_car_running_in_a_closed_garage_is_preparation(
-    grammar: CrisisGrammar, text: str
-) -> None:
+def test_a_car_running_in_a_closed_garage_is_preparation(grammar: CrisisGrammar, text: str) -> None:
     reading = grammar.read(text)
     assert reading.level in ("preparatory", "attempt") and reading.imminent
 
@@ -74,6 +90,12 @@ def test_a_car_running_in_a_closed_garage_is_preparation(
         "I started the car in the garage to warm it up before work",
         "ma voiture tourne bien depuis la révision au garage",
         "took too many of the kids to the zoo by myself, never again lol",
+        "did it with the rifle at the range this morning, best score yet",
+        "I just want to disappear under the covers until Friday",
+        "j'ai envie de disparaître sous la couette jusqu'à dimanche",
+        "je me noie sous les mails depuis la rentrée",
+        "c'est la corde au cou que j'ai accepté ce prêt",
+        "j'ai décidé d'en finir... avec les séries le soir, je dors plus",
     ],
 )
 def test_look_alikes_stay_clear(grammar: CrisisGrammar, text: str) -> None:
