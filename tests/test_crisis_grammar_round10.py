@@ -5,7 +5,9 @@ of), the chat's "g décidé" (j'ai décidé) and "jvien de" (je viens de); a qua
 of my" pills; a car left running in a closed garage, in English and French; walking into
 traffic told in the past; "do it" with a means named ("je l'ai fait avec les cachets"); a
 packet of pills; French "injecté". Idioms set aside: disappearing under the duvet until
-Monday, "se noyer sous les dossiers", "la corde au cou", "en finir... avec" a thing. Each
+Monday, "se noyer sous les dossiers", "la corde au cou", "en finir... avec" a thing,
+jumping the gun, pulling the trigger on a purchase, the end of one's rope (still hopeless,
+never a rope), a cut while cooking, "peur de me noyer". Each
 with the look-alike it must leave alone.
 
 Sentences written for these tests, not taken from any evaluation set. ``grammar`` is the
@@ -96,6 +98,12 @@ def test_a_car_running_in_a_closed_garage_is_preparation(grammar: CrisisGrammar,
         "je me noie sous les mails depuis la rentrée",
         "c'est la corde au cou que j'ai accepté ce prêt",
         "j'ai décidé d'en finir... avec les séries le soir, je dors plus",
+        "don't want to jump the gun on the new flat before the survey",
+        "finally pulled the trigger on a new laptop",
+        "at the end of my rope with this landlord honestly",
+        "sliced my thumb while chopping carrots, bleeding everywhere lol",
+        "je me suis coupée en émincant les oignons, ça saigne un peu",
+        "j'ai peur de me noyer à la piscine, je nage mal",
     ],
 )
 def test_look_alikes_stay_clear(grammar: CrisisGrammar, text: str) -> None:
