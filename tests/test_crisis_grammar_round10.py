@@ -75,6 +75,7 @@ def test_doing_it_with_a_means_is_intent(grammar: CrisisGrammar, text: str) -> N
         "I left the engine running in the shut garage and sat down in the back seat",
         "my car is running in the locked garage and I am not getting out",
         "la bagnole tourne dans le garage fermé depuis tout à l'heure",
+        "le moteur tourne depuis un quart d'heure, j'ai fermé la porte du garage",
     ],
 )
 def test_a_car_running_in_a_closed_garage_is_preparation(grammar: CrisisGrammar, text: str) -> None:
@@ -91,6 +92,7 @@ def test_a_car_running_in_a_closed_garage_is_preparation(grammar: CrisisGrammar,
         "my neighbour's dog walked into traffic and got hit, so sad",
         "I started the car in the garage to warm it up before work",
         "ma voiture tourne bien depuis la révision au garage",
+        "mon moteur tourne bizarrement, je passe au garage demain matin",
         "took too many of the kids to the zoo by myself, never again lol",
         "did it with the rifle at the range this morning, best score yet",
         "I just want to disappear under the covers until Friday",
@@ -108,3 +110,26 @@ def test_a_car_running_in_a_closed_garage_is_preparation(grammar: CrisisGrammar,
 )
 def test_look_alikes_stay_clear(grammar: CrisisGrammar, text: str) -> None:
     assert grammar.read(text).level not in IDEATION_OR_WORSE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm going to overdose on coffee before these finals are over",
+        "overdosed on k-dramas all weekend, zero regrets",
+        "the news says overdose deaths fell again this year",
+        "je vais faire une overdose de séries ce week-end",
+    ],
+)
+def test_an_overdose_of_a_thing_is_no_attempt_for_the_keyword_lexicon(text: str) -> None:
+    from classifiers.lexicons import default_lexicon
+
+    hits = default_lexicon().scan(text, role="user").hits
+    assert not any(h.category == "attempt" for h in hits)
+
+
+def test_an_overdose_of_pills_still_is(grammar: CrisisGrammar) -> None:
+    from classifiers.lexicons import default_lexicon
+
+    hits = default_lexicon().scan("j'ai fait une overdose de cachets hier soir", role="user").hits
+    assert any(h.category == "attempt" for h in hits)
