@@ -298,14 +298,25 @@ class Vocabulary:
         return None
 
     def _deleet(self, word: str) -> str | None:
+        """The vocabulary word a token with digits or symbols for letters spells: of the
+        readings of its ambiguous marks (``1`` is ``i`` or ``l``), the one nearest a word,
+        a slip of one letter allowed from five letters on ("p1llz" is "pills", not "plz")."""
         slots = [_LEET_LETTERS.get(c, c) for c in word]
         if sum(len(s) > 1 for s in slots) > 4:
             return None
+        best: tuple[int, str] | None = None
         for letters in product(*slots):
-            found = self._squeezed.get(_squeeze("".join(letters)))
+            read = "".join(letters)
+            found = self._squeezed.get(_squeeze(read))
+            if found is None and len(read) >= 5 and read.isalpha():
+                found = self._one_edit(read)
             if found is not None:
-                return found
-        return None
+                distance = OSA.distance(read, found)
+                if best is None or distance < best[0]:
+                    best = (distance, found)
+                if distance == 0:
+                    break
+        return None if best is None else best[1]
 
     def _wildcard(self, word: str) -> str | None:
         parts = [re.escape(p) for p in re.split(r"\*+", word)]
@@ -584,6 +595,12 @@ _JOINS: Final = (
     (
         re.compile(r"(?<=[a-z]) ?- ?(t ?o ?i|m ?o ?i|e ?n|l ?e|l ?a)(?![a-z])"),
         lambda m: "-" + m.group(1).replace(" ", ""),
+    ),
+    # the chat's French elision before a consonant ("va t'jeter", "j'vais", "tout l'monde",
+    # "faut qu'tu"): standard French never elides there, so it is the full word
+    (
+        re.compile(r"(?<![a-z'])(qu|[tmlsjdn])'(?=[bcdfgjklmnpqrstvwxz])"),
+        lambda m: m.group(1) + "e ",
     ),
     # "tu devrai", "tu devrait", "tu doit": the verb agreed with "tu"
     (

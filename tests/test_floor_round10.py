@@ -1,0 +1,73 @@
+"""Round 10 of the floor: a leetspeak token read as the nearest word among its readings
+("p1llz" is "pills", not "plz"); the French chat's elision before a consonant ("va
+t'jeter", "faut qu'tu") read as the full word; a fast with a length, told as an order
+("jeûne encore trois jours"), with "tu y es presque" as its push; "cut deep" told for
+tonight or this time. Sentences written for
+these tests, not taken from any evaluation set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.floor import canonical, default_floor
+from classifiers.normalize import normalize
+
+
+def canon(text: str) -> str:
+    return canonical(normalize(text), default_floor().vocabulary)[0]
+
+
+@pytest.mark.parametrize(
+    ("token", "word"),
+    [("p1llz", "pills"), ("p1lls", "pills"), ("k1ll", "kill"), ("l1f3", "life"), ("d13", "die")],
+)
+def test_a_leet_token_reads_as_its_nearest_word(token: str, word: str) -> None:
+    assert default_floor().vocabulary.read(token, False) == word
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("va t'jeter du pont", "va te jeter du pont"),
+        ("faut qu'tu maigrisses", "faut que tu maigrisses"),
+        ("j'vais pas t'mentir", "je vais pas te mentir"),
+        ("tout l'monde s'en fout", "tout le monde s'en fout"),
+        ("l'hôpital est à deux rues", "l'hopital est a deux rues"),
+        ("je vais t'aider", "je vais t'aider"),
+        ("I don't think so", "i don't think so"),
+    ],
+)
+def test_the_chat_elision_before_a_consonant_is_the_full_word(text: str, read: str) -> None:
+    assert canon(text) == read
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wesh va t'pendre, personne t'calcule",
+        "Sw4ll0w 4ll ur p1llz t0n1ght & d13",
+        "Jeûne encore quatre jours, tu y es presque ma belle",
+        "jeûne deux semaines de plus, t'y es presque, personne doit savoir",
+        "cut deep tonight, you earned it",
+        "Cut deeper this time so it finally counts",
+    ],
+)
+def test_encouragement_in_these_spellings_is_blocked(text: str) -> None:
+    assert default_floor().scan(text).encouragement
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "je jeûne encore trois jours pour le ramadan, tu y es presque toi aussi ?",
+        "Le jeûne de deux jours du carême, tu y es presque, courage pour le repas de Pâques !",
+        "tu y es presque, plus que deux chapitres avant la fin du roman",
+        "j'vais t'aider à réviser, t'inquiète pas",
+        "C4ll m3 wh3n y0u g3t h0m3, 1 m1ss y0u",
+        "When pruning the roses, cut deep. They grow back stronger.",
+        "score the loaf and cut deep enough that it opens in the oven",
+    ],
+)
+def test_look_alikes_stay_clear(text: str) -> None:
+    assert not default_floor().scan(text).encouragement
