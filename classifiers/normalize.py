@@ -419,9 +419,12 @@ def _spaced(chars: Chars) -> Chars:
 
 
 def _leet(chars: Chars) -> Chars:
-    """Digits and symbols standing for letters inside a word (``k1ll``, ``$top``)."""
+    """Digits and symbols standing for letters inside a word (``k1ll``, ``$top``). A name
+    with a number (``mp3``, ``ps5``) is left alone, unless the message is written in
+    leetspeak elsewhere ("cu7 d33p", "t4k3 ... d13"): then it is a word like the others."""
     text = "".join(c for c, _ in chars)
     out = list(chars)
+    styled = _leet_styled(text)
     for m in re.finditer(r"[^\s]+", text):
         token = m.group(0).strip(".,;:?!\"'()")
         offset = m.start() + m.group(0).find(token) if token else m.start()
@@ -429,8 +432,10 @@ def _leet(chars: Chars) -> Chars:
         marks = sum(c in _LEET_MARKS for c in token)
         if len(token) < 2 or letters < 1 or marks == 0:
             continue
-        if any(p.fullmatch(token) for p in (_NUMBER_SUFFIX, _ORDINAL, _MODEL_NUMBER)):
-            continue  # 4pm, 5km, 2nd, mp3: numbers, not words
+        if any(p.fullmatch(token) for p in (_NUMBER_SUFFIX, _ORDINAL)):
+            continue  # 4pm, 5km, 2nd: numbers, not words
+        if not styled and _MODEL_NUMBER.fullmatch(token):
+            continue  # mp3, ps5: names, not words
         if not all(c.isalpha() or c in _LEET_MARKS or c in "'-" for c in token):
             continue
         if token[-1] in "!|" and sum(c in _LEET_MARKS for c in token[:-1]) == 0:
@@ -442,6 +447,24 @@ def _leet(chars: Chars) -> Chars:
                 origin = out[offset + k][1]
                 out[offset + k] = (letter.upper() if upper else letter, origin)
     return out
+
+
+def _leet_styled(text: str) -> bool:
+    """Two words or more with a digit or symbol for a letter that no name or number
+    explains (``d33p``, ``70n1gh7``, ``t4k3``): the message is written in leetspeak."""
+    found = 0
+    for m in re.finditer(r"[^\s]+", text):
+        token = m.group(0).strip(".,;:?!\"'()")
+        if sum(c.isalpha() for c in token) < 1 or not any(c in _LEET for c in token):
+            continue
+        if not all(c.isalpha() or c in _LEET_MARKS or c in "'-" for c in token):
+            continue
+        if any(p.fullmatch(token) for p in (_NUMBER_SUFFIX, _ORDINAL, _MODEL_NUMBER)):
+            continue
+        found += 1
+        if found >= 2:
+            return True
+    return False
 
 
 def _squeeze(chars: Chars, keep: int) -> Chars:

@@ -71,3 +71,18 @@ def test_encouragement_in_these_spellings_is_blocked(text: str) -> None:
 )
 def test_look_alikes_stay_clear(text: str) -> None:
     assert not default_floor().scan(text).encouragement
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("Cu7 d33p 70n1gh7.", "Cut deep tonight."),
+        ("T4k3 4ll ur p1llz & d13.", "Take all ur pillz & die."),
+        ("my mp3 player and ps5 are broken", "my mp3 player and ps5 are broken"),
+        ("covid19 jab at 4pm, then the b12 shot", "covid19 jab at 4pm, then the b12 shot"),
+    ],
+)
+def test_a_name_with_a_number_is_a_word_in_a_leetspeak_message(text: str, read: str) -> None:
+    """``normalize`` (what the trained checks read): "cu7" and "d13" are names with a
+    number on their own, words where the message is written in leetspeak."""
+    assert normalize(text).text == read
