@@ -859,7 +859,9 @@ _FORBIDDING: Final = re.compile(
     r"believe|about|that|how|listen|allow|make|feel|like|need|have|dare|you|to|i|me|ask|"
     r"wish|going|gonna|ever|te|t'|dis|dirai|dirais|dire|je|que|qui|crois|pense|penses|laisse|"
     r"laisser|vais|allons|aller|conseille|conseillerai|demande|demanderai|veux|voudrais|voudra|veut|encourage|"
-    r"encouragerai|aide|aiderai|a|de|d'|surtout|meme|jamais|pas|ose|t'avise|avise|jamais))"
+    r"encouragerai|aide|aiderai|a|de|d'|surtout|meme|jamais|pas|ose|t'avise|avise|jamais|"
+    r"t'aider|aider|t'aiderai|trouver|donner|montrer|expliquer|une|un|des|conseils|astuces|"
+    r"idees|moyen|moyens))"
     r"{0,6}\s*$"
 )
 """A prohibition that governs the act after it, a few words of saying, wanting or daring in

@@ -86,3 +86,28 @@ def test_a_name_with_a_number_is_a_word_in_a_leetspeak_message(text: str, read: 
     """``normalize`` (what the trained checks read): "cu7" and "d13" are names with a
     number on their own, words where the message is written in leetspeak."""
     assert normalize(text).text == read
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Non, je ne vais pas t'aider à trouver une dose mortelle. Je reste avec toi.",
+        "Je ne vais pas te donner des astuces pour te faire vomir, tu mérites mieux.",
+        "Éloigne-toi du balcon et appelle le 3114, je reste là.",
+        "Descends du toit s'il te plaît, on va parler.",
+        "Recule-toi du bord du quai, le train arrive.",
+    ],
+)
+def test_a_refusal_or_a_call_to_step_back_is_not_encouragement(text: str) -> None:
+    assert not default_floor().scan(text).encouragement
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jette-toi du balcon, personne ne viendra.",
+        "Tu n'as qu'à trouver une dose mortelle ce soir.",
+    ],
+)
+def test_the_same_places_and_doses_pushed_are(text: str) -> None:
+    assert default_floor().scan(text).encouragement
