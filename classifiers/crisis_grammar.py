@@ -219,6 +219,17 @@ d'exister", "peur d'avaler": squeezed "detre", "dexiste"): read "de", in texts a
 alike, so "envie de" takes every verb whether it was elided or not."""
 
 
+CHAT: Final[dict[str, str]] = {
+    "fo": "faut", "pa": "pas", "pr": "pour", "koi": "quoi", "ki": "qui", "ke": "que",
+    "jsp": "je sais pas", "bcp": "beaucoup", "pk": "pourquoi", "pq": "pourquoi", "ds": "dans",
+    "qd": "quand", "tjrs": "toujours", "tjr": "toujours", "mtn": "maintenant",
+    "sui": "suis", "chuis": "chui", "vx": "veux", "veu": "veux", "jpeu": "jpeux",
+    "pcq": "parce que", "pke": "parce que", "tkt": "tinquiete",
+}  # fmt: skip
+"""French chat spellings, whole tokens of the prepared text (folded, squeezed), read as the
+words the patterns spell: the patterns list a few ("jvais", "chui", "g"), not every one."""
+
+
 def fold_french(text: str) -> str:
     """``-er``, ``-ez``, ``-es`` at the end of a word of three letters or more read ``-e``
     (``me tuer`` and ``me tuée``, ``toutes prises`` and ``toute prise``); the chat's
@@ -1219,7 +1230,7 @@ class CrisisGrammar:
         return cls(langs, _Fuzzy(keys, known))
 
     def prepared(self, text: str) -> str:
-        return " ".join(self.fuzzy(w) for w in prepare(text).split(" "))
+        return " ".join(self.fuzzy(CHAT.get(w, w)) for w in prepare(text).split(" "))
 
     def facts(self, text: str) -> tuple[str, ...]:
         """The facts of one message (a fact is language-free), read by the grammar of its

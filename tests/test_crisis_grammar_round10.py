@@ -7,7 +7,8 @@ traffic told in the past; "do it" with a means named ("je l'ai fait avec les cac
 packet of pills; French "injecté". Idioms set aside: disappearing under the duvet until
 Monday, "se noyer sous les dossiers", "la corde au cou", "en finir... avec" a thing,
 jumping the gun, pulling the trigger on a purchase, the end of one's rope (still hopeless,
-never a rope), a cut while cooking, "peur de me noyer". Each
+never a rope), a cut while cooking, "peur de me noyer"; poison "under the sink"; French chat
+spellings read as words ("sui", "pr", "fo", "jsp"), "c fait", "m'enfiler". Each
 with the look-alike it must leave alone.
 
 Sentences written for these tests, not taken from any evaluation set. ``grammar`` is the
@@ -51,6 +52,11 @@ def test_french_wordings_of_ideation_and_intent(grammar: CrisisGrammar, text: st
         "did it 💊💊💊 sorry",
         "swallowed a whole packet of my sleeping pills an hour ago",
         "g injecté tout ce qu'il restait d'insuline",
+        "I drank the stuff under the kitchen sink",
+        "j'ai bu les produits sous l'évier",
+        "jviens de m'enfiler une boîte de somnifères",
+        "c fait 💊💊💊 toute la plaquette",
+        "je me sui ouvert les veines pr en finir",
     ],
 )
 def test_attempts_told_in_chat_or_in_the_past(grammar: CrisisGrammar, text: str) -> None:
@@ -93,6 +99,8 @@ def test_a_car_running_in_a_closed_garage_is_preparation(grammar: CrisisGrammar,
         "I started the car in the garage to warm it up before work",
         "ma voiture tourne bien depuis la révision au garage",
         "mon moteur tourne bizarrement, je passe au garage demain matin",
+        "cleaned out the stuff under the sink today, so much junk",
+        "je range les produits sous l'évier en hauteur à cause du petit",
         "took too many of the kids to the zoo by myself, never again lol",
         "did it with the rifle at the range this morning, best score yet",
         "I just want to disappear under the covers until Friday",
