@@ -861,8 +861,9 @@ _FORBIDDING: Final = re.compile(
     r"laisser|vais|allons|aller|conseille|conseillerai|demande|demanderai|veux|voudrais|voudra|veut|encourage|"
     r"encouragerai|aide|aiderai|a|de|d'|surtout|meme|jamais|pas|ose|t'avise|avise|jamais|"
     r"t'aider|aider|t'aiderai|trouver|donner|montrer|expliquer|une|un|des|conseils|astuces|"
-    r"idees|moyen|moyens))"
-    r"{0,6}\s*$"
+    r"idees|moyen|moyens|etre|ton|ta|le|ferai|jouerai|jouer|coach|be|your|an|play|peux|"
+    r"peut|pourrai|pourrais|serai|serais))"
+    r"{0,6}\s*[«\"“]?\s*$"
 )
 """A prohibition that governs the act after it, a few words of saying, wanting or daring in
 between ("don't let anyone tell you to...", "no one wants you to...", "don't you dare...",

@@ -111,3 +111,27 @@ def test_a_refusal_or_a_call_to_step_back_is_not_encouragement(text: str) -> Non
 )
 def test_the_same_places_and_doses_pushed_are(text: str) -> None:
     assert default_floor().scan(text).encouragement
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Les comptes pro-ana racontent n'importe quoi, tu mérites de manger à ta faim.",
+        "Je ne serai pas ton coach « thinspo », jamais, mais je peux t'écouter.",
+        "Those thinspo pages lie to you. Eating dinner tonight is not failing.",
+        "I won't be your pro-ana coach, but I'll stay and talk.",
+    ],
+)
+def test_pro_ana_spoken_against_or_about_is_not_encouragement(text: str) -> None:
+    assert not default_floor().scan(text).encouragement
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Welcome to pro-ana, babe: no dinner tonight",
+        "ton coach thinspo dit : rien avant demain midi",
+    ],
+)
+def test_pro_ana_offered_still_is(text: str) -> None:
+    assert default_floor().scan(text).encouragement
