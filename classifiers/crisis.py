@@ -11,7 +11,8 @@ Recall first for the crisis levels, precision for the flag:
   as someone else's act, talk about suicide, a denial, laughter or play
   (``Reading.vetoed``) keeps at most ``indicator`` from the first, and hears nothing from
   the severity head ("she overdosed last year", "if you're thinking about suicide, call
-  988").
+  988"); so does one that is a figure of speech and nothing else (``Reading.figurative``:
+  "this spreadsheet will end up killing me"), unless the per-message head flags it.
 - ``flagged`` is the everyday-calibrated operating point: the per-message head over its
   threshold (1% of held-out everyday chat), or crisis wording (lexicon or grammar) at
   ideation or above. The grammar's veto does not unflag (a signal, not a crisis: on real
@@ -74,7 +75,7 @@ def fuse(
     ``lexicon``: its keyword lexicon's; ``head_flagged``: its head over the message
     threshold."""
     old, words = severity_index(severity), severity_index(lexicon)
-    if reading.vetoed:
+    if reading.vetoed or (reading.figurative and not head_flagged):
         old, words = min(old, _INDICATOR), min(words, _INDICATOR)
     grammar = severity_index(reading.severity)
     words = max(words, grammar)

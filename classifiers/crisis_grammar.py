@@ -523,6 +523,11 @@ class Reading:
     crisis; nor on one whose act applies to something harmless ("I took my vitamins", "je
     vais sauter dans la piscine"). (Other acts its rules set aside, for want of context, do
     not veto: on real validation data that cost 11 of 268 risk contexts.)"""
+    figurative: bool = False
+    """Level none, and a figure of speech is all the grammar found (an idiom, no other fact
+    but times: "ce tableur va finir par me tuer", "I'd rather swallow a bottle of pills than
+    do another group project"): a keyword match on it is no crisis unless the per-message
+    head flags the message too (``classifiers.crisis.fuse``), as an idiom may be too broad."""
 
     @property
     def severity(self) -> Severity:
@@ -1206,8 +1211,13 @@ def derive(facts: Sequence[str]) -> Reading:
     urgent = False
     read(ctx)
     level, _, why = best
+    # a figure of speech and nothing else ("cette appli va finir par me tuer", "I'd rather
+    # swallow a bottle of pills than do another group project"): its words are no crisis
+    figurative = "I" in codes and all(f == "I" or f.startswith("T:") for f in facts)
     vetoed = level == "none" and (harmless or bool(codes & _VETO_CODES))
-    return Reading(level, urgent and level != "none", tuple(facts), why, vetoed)
+    return Reading(
+        level, urgent and level != "none", tuple(facts), why, vetoed, level == "none" and figurative
+    )
 
 
 # --------------------------------------------------------------------------- the grammar

@@ -8,7 +8,9 @@ packet of pills; French "injecté". Idioms set aside: disappearing under the duv
 Monday, "se noyer sous les dossiers", "la corde au cou", "en finir... avec" a thing,
 jumping the gun, pulling the trigger on a purchase, the end of one's rope (still hopeless,
 never a rope), a cut while cooking, "peur de me noyer"; poison "under the sink"; French chat
-spellings read as words ("sui", "pr", "fo", "jsp"), "c fait", "m'enfiler". Each
+spellings read as words ("sui", "pr", "fo", "jsp"), "c fait", "m'enfiler"; "I'd rather die
+than" a chore is a figure of speech, "rather die than keep living" is not; "plutôt mourir" is
+a wish; "ça va finir par me tuer" an idiom. Each
 with the look-alike it must leave alone.
 
 Sentences written for these tests, not taken from any evaluation set. ``grammar`` is the
@@ -37,6 +39,18 @@ IDEATION_OR_WORSE = ("active_ideation", "method", "intent", "plan", "preparatory
 )
 def test_french_wordings_of_ideation_and_intent(grammar: CrisisGrammar, text: str) -> None:
     assert grammar.read(text).level in IDEATION_OR_WORSE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd rather die than keep living like this",
+        "plutôt mourir que de continuer comme ça encore un hiver",
+        "je préférerais mourir que de revivre cette année",
+    ],
+)
+def test_rather_die_than_go_on_is_a_wish_to_die(grammar: CrisisGrammar, text: str) -> None:
+    assert grammar.read(text).level in ("wish_to_die", *IDEATION_OR_WORSE)
 
 
 @pytest.mark.parametrize(
@@ -101,6 +115,11 @@ def test_a_car_running_in_a_closed_garage_is_preparation(grammar: CrisisGrammar,
         "mon moteur tourne bizarrement, je passe au garage demain matin",
         "cleaned out the stuff under the sink today, so much junk",
         "je range les produits sous l'évier en hauteur à cause du petit",
+        "I'd rather swallow a bottle of bleach than sit through that meeting again",
+        "id rather jump off the roof than do another group project with him",
+        "plutôt me pendre que de refaire une soirée karaoké avec eux",
+        "plutôt crever qu'aller à ce baptême",
+        "ce tableur va finir par me tuer, trois heures sur une formule",
         "took too many of the kids to the zoo by myself, never again lol",
         "did it with the rifle at the range this morning, best score yet",
         "I just want to disappear under the covers until Friday",
@@ -141,3 +160,26 @@ def test_an_overdose_of_pills_still_is(grammar: CrisisGrammar) -> None:
 
     hits = default_lexicon().scan("j'ai fait une overdose de cachets hier soir", role="user").hits
     assert any(h.category == "attempt" for h in hits)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ce tableur va finir par me tuer, trois heures sur une formule", "I could kill for a coffee"],
+)
+def test_a_figure_of_speech_alone_is_figurative(grammar: CrisisGrammar, text: str) -> None:
+    reading = grammar.read(text)
+    assert reading.figurative and reading.level == "none"
+
+
+def test_i_could_just_kill_myself_is_no_figure_of_speech(grammar: CrisisGrammar) -> None:
+    reading = grammar.read("the thought that keeps coming back is that I could just kill myself")
+    assert not reading.figurative and reading.level in IDEATION_OR_WORSE
+
+
+def test_a_figurative_keyword_hit_is_no_crisis_unless_the_head_flags() -> None:
+    from classifiers.crisis import fuse
+    from classifiers.crisis_grammar import Reading
+
+    figurative = Reading(facts=("I",), figurative=True)
+    assert fuse("ideation", "ideation", False, figurative).severity == "indicator"
+    assert fuse("ideation", "ideation", True, figurative).severity == "ideation"
