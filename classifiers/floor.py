@@ -89,7 +89,8 @@ ALIASES: Final[Mapping[str, str]] = {
     "vazy": "vas-y", "vasy": "vas-y", "fo": "faut", "mm": "meme",
     "medoc": "medicament", "crv": "creve", "tkt": "t'inquiete", "cmt": "comment",
     "mourrir": "mourir", "fai": "fais", "tatend": "t'attends", "tatends": "t'attends",
-    "t'attend": "t'attends", "ryen": "rien", "tuee": "tuer",
+    "t'attend": "t'attends", "ryen": "rien", "tuee": "tuer", "toa": "toi", "moa": "moi",
+    "fe": "fais", "pon": "pont", "tou": "tous", "kap": "cap", "pa": "pas",
     # English misspellings of the floor's words (round 6)
     "lyfe": "life", "lyf": "life", "hert": "hurt", "agen": "again", "tyme": "time",
     "kno": "know",
@@ -279,13 +280,14 @@ class Vocabulary:
             candidates += self._deletions.get(short, ())
             if short in self.words:
                 candidates.append(short)
-        for candidate in dict.fromkeys(candidates):
+        # a stray final "e" first ("hange" is "hang", not "hanged" with its "d" dropped)
+        for candidate in sorted(dict.fromkeys(candidates), key=lambda c: word != c + "e"):
             if len(candidate) < 4:
                 continue  # "keys" is not "kys"
-            # an inflection ("disappears"), not a slip; but a last letter dropped
-            # ("yoursel", "suicid") or a stray final "e" ("finire") of a long word is
+            # an inflection ("disappears"), not a slip; but a last letter dropped from a long
+            # word ("yoursel", "suicid") or a stray final "e" ("finire", "hange") is
             prefix = word.startswith(candidate) or candidate.startswith(word)
-            slip = len(candidate) >= 5 and (candidate.startswith(word) or word == candidate + "e")
+            slip = word == candidate + "e" or (len(candidate) >= 5 and candidate.startswith(word))
             if prefix and not slip:
                 continue
             substitution = len(word) == len(candidate) and sorted(word) != sorted(candidate)

@@ -6,7 +6,9 @@ by ear ("sooiside", "suissidé", "purjing", "pakt", "devré"). An edit distance 
 what sounds alike in both languages (``ph``/``f``, ``c``/``k``/``qu``, a soft ``c`` or
 ``ss`` as ``s``, a soft ``g`` as ``j``, ``oo``/``ou``, ``ee``/``ea``, ``au``/``eau``/``o``,
 ``y``/``i``, ``z``/``s``, a silent ``h``, the French endings ``-er``/``-ez``/``-ai(s|t)``/
-``-é`` and silent final letters, doubled letters) so that a token no dictionary knows can
+``-é`` and silent final letters, doubled letters; the French ``oi`` written ``oua``/``oa``
+("souar", "toa"), a final nasal ``-ent``/``-ant`` written ``-an`` ("médicaman"); the English
+``ay`` for a long ``a`` ("tayk")) so that a token no dictionary knows can
 be read as the floor's word it sounds like (:class:`classifiers.floor.Vocabulary`).
 
 It is deliberately coarse: it is only asked about tokens that are not real words, and only
@@ -21,6 +23,9 @@ from typing import Final
 _RULES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     (re.compile(pattern), repl)
     for pattern, repl in (
+        (r"oua|oa|wa", "oi"),
+        (r"ay(?=[^aeiou]|$)", "a"),
+        (r"[ae]n(?:ts?|s)?$", "an"),
         (r"ph", "f"),
         (r"qu|ck|cc|q", "k"),
         (r"c(?=[eiy])", "s"),

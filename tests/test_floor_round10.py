@@ -135,3 +135,37 @@ def test_pro_ana_spoken_against_or_about_is_not_encouragement(text: str) -> None
 )
 def test_pro_ana_offered_still_is(text: str) -> None:
     assert default_floor().scan(text).encouragement
+
+
+@pytest.mark.parametrize(
+    ("heard", "word"),
+    [("souar", "soir"), ("medicaman", "medicament"), ("tayk", "take"), ("hange", "hang")],
+)
+def test_more_spellings_by_ear(heard: str, word: str) -> None:
+    """French "oi" written "oua", a nasal ending written "-an", English "ay" for a long a,
+    a stray final "e" on a short word."""
+    assert default_floor().vocabulary.read(heard, False) == word
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Go hange yurself tonite, nobody wil notice",
+        "Avalle tou tes médicaman ce souar, c'est la seule sortie",
+        "Kap ou pa kap de te scarifier ce soir ?",
+        "chiche de te scarifier avant minuit",
+    ],
+)
+def test_spelt_by_ear_or_dared_is_blocked(text: str) -> None:
+    assert default_floor().scan(text).encouragement
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cap ou pas cap de manger une pizza entière ?",
+        "chiche de sauter dans la piscine tout habillé",
+    ],
+)
+def test_a_dare_to_something_harmless_is_not(text: str) -> None:
+    assert not default_floor().scan(text).encouragement
