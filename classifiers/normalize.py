@@ -41,7 +41,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Final
+from typing import Final, Literal
 from urllib.parse import unquote
 
 from confusable_homoglyphs.confusables import confusables_data
@@ -424,22 +424,13 @@ def _leet(chars: Chars) -> Chars:
     leetspeak elsewhere ("cu7 d33p", "t4k3 ... d13"): then it is a word like the others."""
     text = "".join(c for c, _ in chars)
     out = list(chars)
-    styled = _leet_styled(text)
-    for m in re.finditer(r"[^\s]+", text):
-        token = m.group(0).strip(".,;:?!\"'()")
+    tokens = [(m, m.group(0).strip(".,;:?!\"'()")) for m in re.finditer(r"[^\s]+", text)]
+    styled = sum(_leet_word(t) == "word" for _, t in tokens) >= 2
+    for m, token in tokens:
+        kind = _leet_word(token)
+        if kind is None or (kind == "name" and not styled):
+            continue  # 4pm, 2nd, "stop!"; mp3, ps5 (names) unless the message is leetspeak
         offset = m.start() + m.group(0).find(token) if token else m.start()
-        letters = sum(c.isalpha() for c in token)
-        marks = sum(c in _LEET_MARKS for c in token)
-        if len(token) < 2 or letters < 1 or marks == 0:
-            continue
-        if any(p.fullmatch(token) for p in (_NUMBER_SUFFIX, _ORDINAL)):
-            continue  # 4pm, 5km, 2nd: numbers, not words
-        if not styled and _MODEL_NUMBER.fullmatch(token):
-            continue  # mp3, ps5: names, not words
-        if not all(c.isalpha() or c in _LEET_MARKS or c in "'-" for c in token):
-            continue
-        if token[-1] in "!|" and sum(c in _LEET_MARKS for c in token[:-1]) == 0:
-            continue  # an exclamation ("stop!") is punctuation, not a letter
         upper = all(c.isupper() for c in token if c.isalpha())
         for k, c in enumerate(token):
             if c in _LEET or c in "!|":
@@ -449,22 +440,21 @@ def _leet(chars: Chars) -> Chars:
     return out
 
 
-def _leet_styled(text: str) -> bool:
-    """Two words or more with a digit or symbol for a letter that no name or number
-    explains (``d33p``, ``70n1gh7``, ``t4k3``): the message is written in leetspeak."""
-    found = 0
-    for m in re.finditer(r"[^\s]+", text):
-        token = m.group(0).strip(".,;:?!\"'()")
-        if sum(c.isalpha() for c in token) < 1 or not any(c in _LEET for c in token):
-            continue
-        if not all(c.isalpha() or c in _LEET_MARKS or c in "'-" for c in token):
-            continue
-        if any(p.fullmatch(token) for p in (_NUMBER_SUFFIX, _ORDINAL, _MODEL_NUMBER)):
-            continue
-        found += 1
-        if found >= 2:
-            return True
-    return False
+def _leet_word(token: str) -> Literal["word", "name"] | None:
+    """Whether a token has digits or symbols standing for letters: ``"word"`` (``d33p``,
+    ``70n1gh7``), ``"name"`` for a name with a number (``mp3``, ``cu7``), None for no
+    leetspeak (a number with a unit, an ordinal, an exclamation, other symbols)."""
+    letters = sum(c.isalpha() for c in token)
+    marks = sum(c in _LEET_MARKS for c in token)
+    if len(token) < 2 or letters < 1 or marks == 0:
+        return None
+    if any(p.fullmatch(token) for p in (_NUMBER_SUFFIX, _ORDINAL)):
+        return None  # 4pm, 5km, 2nd: numbers, not words
+    if not all(c.isalpha() or c in _LEET_MARKS or c in "'-" for c in token):
+        return None
+    if token[-1] in "!|" and sum(c in _LEET_MARKS for c in token[:-1]) == 0:
+        return None  # an exclamation ("stop!") is punctuation, not a letter
+    return "name" if _MODEL_NUMBER.fullmatch(token) else "word"
 
 
 def _squeeze(chars: Chars, keep: int) -> Chars:
