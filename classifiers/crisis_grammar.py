@@ -226,8 +226,11 @@ CHAT: Final[dict[str, str]] = {
     "sui": "suis", "chuis": "chui", "vx": "veux", "veu": "veux", "jpeu": "jpeux",
     "pcq": "parce que", "pke": "parce que", "tkt": "tinquiete",
 }  # fmt: skip
-"""French chat spellings, whole tokens of the prepared text (folded, squeezed), read as the
-words the patterns spell: the patterns list a few ("jvais", "chui", "g"), not every one."""
+"""French chat spellings, whole tokens of the prepared text (folded, squeezed, no
+apostrophes), read as the words the patterns spell: the patterns list a few ("jvais",
+"chui", "g"), not every one. Not the floor's table (``classifiers.floor.ALIASES``), though
+they overlap: that one reads bot messages in both languages at once, where "sui" is the
+English chat's "suicide"; here a user's French "sui" is "suis"."""
 
 
 def fold_french(text: str) -> str:
