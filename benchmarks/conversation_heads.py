@@ -1,0 +1,133 @@
+"""What a conversation-level read of the severity head would add: a measurement, not a feature.
+
+    python benchmarks/conversation_heads.py [--data ../shared/data] [--sets 1-7]
+
+The event path reads a crisis split over messages with the grammar's facts only
+(``guardrail.risk.in_conversation``: the store keeps facts, never words). This asks what the
+severity head (``classifiers.crisis_head``) would add if it also read the conversation: the
+mean of its messages' sentence embeddings (what a store could keep instead of the words)
+and, for comparison, the embedding of the turns joined, each with the grammar's merged
+facts. On the split items of the retired sets (``benchmarks/dev/acute_crisis_vN.yaml``,
+development data), per language: crises the event path misses that the head would read at
+ideation or above, and look-alikes it would newly send down the crisis path; on everyday
+chat of the test split, the share of consecutive pairs the head speaks of, beside its share
+of single messages. Prints figures only, never a text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.acute_heldout import build, run_events  # noqa: E402
+
+
+def _embed(stack: Any, texts: Sequence[str]) -> Any:
+    from classifiers.normalize import bounded, normalize
+
+    return stack.encoder.encode_documents([bounded(normalize(t).text) for t in texts])
+
+
+def _speaks(stack: Any, vector: Any, turns: Sequence[str]) -> bool:
+    """The severity head on one conversation vector with the turns' merged facts."""
+    from classifiers.crisis_grammar import merge
+
+    sh = stack.self_harm
+    facts = [sh.grammar.facts(t) for t in turns]
+    reading = merge(facts[:-1], facts[-1])
+    hits = any(sh.lexicon.scan(t, role="user").hits for t in turns)
+    said = sh.severity_head.read(
+        np.asarray(vector, dtype=np.float32)[None, :], [reading.facts], [hits],
+        gated=[not reading.vetoed],
+    )[0]  # fmt: skip
+    return bool(said.severity != "none")
+
+
+def split_items(sets: Sequence[int]) -> list[dict[str, Any]]:
+    items = []
+    for v in sets:
+        path = ROOT / "benchmarks" / "dev" / f"acute_crisis_v{v}.yaml"
+        items += [
+            i for i in yaml.safe_load(path.read_text(encoding="utf-8"))["items"] if "turns" in i
+        ]
+    return items
+
+
+def split_figures(stack: Any, assessor: Any, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    outcomes = asyncio.run(run_events(items, assessor))
+    out: dict[str, Any] = {}
+    for lang in ("en", "fr"):
+        row = {"crises": 0, "missed": 0, "mean_adds": 0, "joined_adds": 0,
+               "lookalikes": 0, "mean_alarms": 0, "joined_alarms": 0}  # fmt: skip
+        for item, got in zip(items, outcomes, strict=True):
+            if item["lang"] != lang:
+                continue
+            turns = list(item["turns"])
+            vectors = _embed(stack, turns)
+            mean = vectors.mean(axis=0)
+            mean = mean / (np.linalg.norm(mean) + 1e-9)
+            joined = _embed(stack, [" ".join(turns)])[0]
+            by_mean, by_joined = _speaks(stack, mean, turns), _speaks(stack, joined, turns)
+            if item["level"] != "none":
+                row["crises"] += 1
+                if not got["crisis"]:
+                    row["missed"] += 1
+                    row["mean_adds"] += by_mean
+                    row["joined_adds"] += by_joined
+            else:
+                row["lookalikes"] += 1
+                if not got["crisis"]:
+                    row["mean_alarms"] += by_mean
+                    row["joined_alarms"] += by_joined
+        out[lang] = row
+    return out
+
+
+def everyday_figures(stack: Any, data: Path, cap: int) -> dict[str, Any]:
+    """Consecutive pairs of everyday test messages read as one conversation (mean vector)."""
+    from classifiers.training import corpora as C
+
+    rows = [r for r in C.everyday(data) if r.split == "test"]
+    out: dict[str, Any] = {}
+    for lang in ("en", "fr"):
+        texts = [r.text for r in rows if r.lang == lang][:cap]
+        vectors = _embed(stack, texts)
+        single = sum(_speaks(stack, vectors[i], [texts[i]]) for i in range(len(texts)))
+        pairs = 0
+        for i in range(len(texts) - 1):
+            mean = vectors[i] + vectors[i + 1]
+            pairs += _speaks(stack, mean / (np.linalg.norm(mean) + 1e-9), texts[i : i + 2])
+        out[lang] = {"messages": len(texts), "single_rate": round(single / max(len(texts), 1), 4),
+                     "pair_rate": round(pairs / max(len(texts) - 1, 1), 4)}  # fmt: skip
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--sets", default="1-7", help="retired sets to read, e.g. 1-7")
+    parser.add_argument("--everyday-cap", type=int, default=3000)
+    args = parser.parse_args(argv)
+    lo, _, hi = args.sets.partition("-")
+    stack, assessor = build("classifier")
+    print(
+        "split items:",
+        split_figures(stack, assessor, split_items(range(int(lo), int(hi or lo) + 1))),
+    )
+    if args.data.is_dir():
+        print("everyday:", everyday_figures(stack, args.data, args.everyday_cap))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
