@@ -425,9 +425,9 @@ def _leet(chars: Chars) -> Chars:
     text = "".join(c for c, _ in chars)
     out = list(chars)
     tokens = [(m, m.group(0).strip(".,;:?!\"'()")) for m in re.finditer(r"[^\s]+", text)]
-    styled = sum(_leet_word(t) == "word" for _, t in tokens) >= 2
-    for m, token in tokens:
-        kind = _leet_word(token)
+    kinds = [_leet_word(token) for _, token in tokens]
+    styled = kinds.count("word") >= 2
+    for (m, token), kind in zip(tokens, kinds, strict=True):
         if kind is None or (kind == "name" and not styled):
             continue  # 4pm, 2nd, "stop!"; mp3, ps5 (names) unless the message is leetspeak
         offset = m.start() + m.group(0).find(token) if token else m.start()
