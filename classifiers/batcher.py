@@ -23,10 +23,11 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from classifiers.crisis import HeadReading
 from classifiers.results import Role, TextScores
 
 Key = tuple[Role, bytes]
@@ -72,6 +73,16 @@ class _Lanes:
 
 class Classifies(Protocol):
     def classify(self, texts: Sequence[str], role: Role) -> list[TextScores]: ...
+
+
+@runtime_checkable
+class ReadsConversations(Protocol):
+    """A stack whose severity head can read a user's last messages together
+    (``ClassifierStack.conversation``); test stacks and older backends need not."""
+
+    def conversation(
+        self, vectors: Sequence[bytes], facts: Sequence[Sequence[str]], topical: bool
+    ) -> HeadReading: ...
 
 
 @dataclass
@@ -158,6 +169,15 @@ class MicroBatcher:
 
     def __len__(self) -> int:
         return len(self._cache)
+
+    def conversation(
+        self, vectors: Sequence[bytes], facts: Sequence[Sequence[str]], topical: bool
+    ) -> HeadReading | None:
+        """The stack's reading of a short conversation, None where it has none. Run inline:
+        one row through a small head costs less than a trip through the queue."""
+        if not isinstance(self.stack, ReadsConversations):
+            return None
+        return self.stack.conversation(vectors, facts, topical)
 
     # -- batching ----------------------------------------------------------------------
 

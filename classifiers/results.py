@@ -106,6 +106,10 @@ class SelfHarmResult:
     """User role: ``severity`` includes the severity head's reading over its ``at_risk``
     threshold where the crisis grammar found crisis material (an act, a means held, a
     place, a note): the crisis path takes it, crisis wording found or not."""
+    embedding: bytes = field(default=b"", repr=False)
+    """User role: the text's sentence embedding (float16), which the gateway keeps beside
+    the facts for the same few minutes, so the severity head can read a crisis split over
+    messages (``SelfHarmClassifier.conversation``); never the words, never in the JSON."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ import numpy.typing as npt
 
 from classifiers.crisis import HeadReading, fuse
 from classifiers.crisis_grammar import NONE as NO_READING
-from classifiers.crisis_grammar import CrisisGrammar, default_grammar
+from classifiers.crisis_grammar import CrisisGrammar, default_grammar, merge
 from classifiers.crisis_head import SEVERITY_WEIGHTS, CrisisHead, material
 from classifiers.floor import default_floor
 from classifiers.heads import FloatArray, MLPHead, softmax
@@ -354,7 +354,8 @@ class SelfHarmClassifier:
                 for i, said in zip(rows, found, strict=True):
                     heads[i] = said
         out = []
-        for s, reading, head in zip(scores, readings, heads, strict=True):
+        vectors = np.asarray(embeddings, dtype=np.float16)
+        for i, (s, reading, head) in enumerate(zip(scores, readings, heads, strict=True)):
             f = fuse(s.fused_severity, s.lexicon.severity, s.head_flagged, reading, head)
             out.append(
                 SelfHarmResult(
@@ -367,9 +368,33 @@ class SelfHarmClassifier:
                     facts=f.facts,
                     head_alone=f.head_alone,
                     head_material=f.head_material,
+                    embedding=vectors[i].tobytes(),
                 )
             )
         return out
+
+    def conversation(
+        self, embeddings: FloatArray, facts: Sequence[Sequence[str]], topical: bool
+    ) -> HeadReading:
+        """The severity head on a short conversation, oldest message first, the current one
+        last: the mean of their embeddings with the grammar's merged facts.
+
+        The event path reads a split crisis with the grammar's facts (``merge``), but many
+        are worded so that no message alone, and no fact, says it ("everything's sorted,
+        the dog goes to my sister" then "it's quicker than I thought"): the head trained on
+        single messages hears the conversation's mean as it hears one longer message. The
+        same gates as for one message: it speaks where the merged facts hold crisis
+        material or ``topical`` (a keyword hit in the conversation), unless the grammar
+        vetoed them, or alone over its stricter threshold.
+        """
+        head = self.severity_head
+        if head is None or len(embeddings) != len(facts) or not len(facts):
+            return HeadReading()
+        mean = np.asarray(embeddings, dtype=np.float32).mean(axis=0)
+        mean /= float(np.linalg.norm(mean)) + 1e-9
+        reading = merge(facts[:-1], facts[-1])
+        (said,) = head.read(mean[None, :], [reading.facts], [topical], gated=[not reading.vetoed])
+        return said
 
     def score_bot_messages(
         self, texts: Sequence[str], embeddings: FloatArray | None = None

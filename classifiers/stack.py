@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from classifiers.backends import Backend, load_backends
+from classifiers.crisis import HeadReading
 from classifiers.encoder import Precision, SentenceEncoder
 from classifiers.encoders import ENCODER_ENV, configured_encoder
 from classifiers.normalize import bounded, normalize
@@ -266,6 +267,18 @@ class ClassifierStack:
         now = time.perf_counter()
         self.timings[part] = self.timings.get(part, 0.0) + now - since
         return now
+
+    def conversation(
+        self, vectors: Sequence[bytes], facts: Sequence[Sequence[str]], topical: bool
+    ) -> HeadReading:
+        """The severity head on a user's last messages, oldest first, from what the gateway
+        kept of them (``SelfHarmResult.embedding`` and facts): one small matrix product, no
+        encoder pass. Vectors of another width (the encoder changed within the window) are
+        not read: the grammar's facts alone then speak of the conversation."""
+        rows = [np.frombuffer(v, dtype=np.float16) for v in vectors]
+        if not rows or any(r.shape != (self.encoder.dim,) for r in rows):
+            return HeadReading()
+        return self.self_harm.conversation(np.stack(rows).astype(np.float32), facts, topical)
 
     def classify(self, texts: Sequence[str], role: Role) -> list[TextScores]:
         """One TextScores per text, in order; one encoder pass for all texts and heads."""

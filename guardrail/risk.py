@@ -16,6 +16,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
+    from classifiers.crisis import HeadReading
     from classifiers.results import Role, TextScores
     from guardrail.state.base import RecentMessage
 
@@ -58,6 +59,10 @@ class Assessment:
     facts: tuple[str, ...] = ()
     """The crisis grammar's facts: short codes, never the message's words. The gateway keeps
     them minutes, to read a crisis split over several messages (:func:`in_conversation`)."""
+    vector: bytes = field(default=b"", repr=False)
+    """The message's sentence embedding (float16), when the trained encoder read it: kept
+    with the facts for the same minutes, so the severity head can hear a split crisis that
+    no message and no fact says alone (:meth:`ClassifierAssessor.converse`). Not words."""
 
 
 class Assessor(Protocol):
@@ -69,6 +74,10 @@ class Assessor(Protocol):
         """One assessment per text, in order."""
         ...
 
+    def converse(self, found: Assessment, earlier: Sequence[RecentMessage]) -> Assessment:
+        """``found`` read with the user's last messages to the same bot, oldest first."""
+        ...
+
 
 class NoAssessor:
     """Used when no classifier is configured: every message is level none."""
@@ -77,6 +86,9 @@ class NoAssessor:
 
     async def assess(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Assessment]:
         return [Assessment() for _ in texts]
+
+    def converse(self, found: Assessment, earlier: Sequence[RecentMessage]) -> Assessment:
+        return found
 
 
 class LexiconAssessor:
@@ -119,6 +131,10 @@ class LexiconAssessor:
             )
         return assessments
 
+    def converse(self, found: Assessment, earlier: Sequence[RecentMessage]) -> Assessment:
+        """The grammar's facts of the conversation (:func:`in_conversation`)."""
+        return in_conversation(found, earlier)
+
 
 class ClassifierAssessor:
     """The trained heads through the gateway's micro-batcher, fused with the lexicon floor.
@@ -159,11 +175,48 @@ class ClassifierAssessor:
         found = await self._fallback.assess(texts, locales)
         return [replace(a, source=f"lexicon ({why})") for a in found]
 
+    def converse(self, found: Assessment, earlier: Sequence[RecentMessage]) -> Assessment:
+        """The grammar's facts of the conversation (:func:`in_conversation`), then the
+        severity head on the mean of the messages' embeddings with those facts, where the
+        earlier messages kept theirs: a crisis split so that no message and no fact says
+        it ("I've sorted the letters for everyone" then "the train's at 11"). As with the
+        facts, the head's reading counts only where it says more than any of the
+        messages did alone."""
+        read = in_conversation(found, earlier)
+        batcher = self._batcher()
+        recent = [m for m in list(earlier)[-CONVERSATION_TURNS:] if m.vector]
+        if batcher is None or not found.vector or not recent:
+            return read
+        said = batcher.conversation(
+            [*(m.vector for m in recent), found.vector],
+            [*(m.facts for m in recent), found.facts],
+            any(m.level > RiskLevel.NONE for m in recent) or found.level > RiskLevel.NONE,
+        )
+        if said is None or said.severity == "none":
+            return read
+        level = RiskLevel[said.severity.upper()]
+        before = max((RiskLevel(m.level) for m in recent), default=RiskLevel.NONE)
+        was_imminent = read.imminent or any(m.imminent for m in recent)
+        higher = level > max(read.level, before)
+        sooner = said.imminent and not was_imminent
+        if not (higher or sooner):
+            return read
+        return replace(
+            read,
+            level=max(read.level, level),
+            imminent=read.imminent or said.imminent,
+            source=f"{read.source.removesuffix('+conversation')}+conversation",
+        )
+
 
 class ClassifyBatcher(Protocol):
     """What :class:`ClassifierAssessor` needs of ``classifiers.batcher.MicroBatcher``."""
 
     async def classify(self, texts: Sequence[str], role: Role) -> list[TextScores]: ...
+
+    def conversation(
+        self, vectors: Sequence[bytes], facts: Sequence[Sequence[str]], topical: bool
+    ) -> HeadReading | None: ...
 
 
 HEAD_MIN_WORDS = 5
@@ -203,6 +256,7 @@ def _assessment(
         imminent=harm.imminent and level >= RiskLevel.IDEATION,
         cssrs=harm.cssrs,
         facts=harm.facts,
+        vector=harm.embedding,
     )
 
 
@@ -216,8 +270,13 @@ act tell a later message nothing)."""
 
 
 def worth_keeping(found: Assessment) -> bool:
-    """Whether this message's facts can change how a later message reads."""
-    return found.level > RiskLevel.NONE or any(f[:1] in _CARRIED for f in found.facts)
+    """Whether this message can change how a later message reads: its facts, or its
+    embedding for the severity head (every message the trained encoder read)."""
+    return (
+        bool(found.vector)
+        or found.level > RiskLevel.NONE
+        or any(f[:1] in _CARRIED for f in found.facts)
+    )
 
 
 def in_conversation(found: Assessment, earlier: Sequence[RecentMessage]) -> Assessment:

@@ -19,6 +19,7 @@ from guardrail.config import ReviewWebhookConfig
 from guardrail.crisis import ResourceRegistry, default_registry
 from guardrail.notify import SIGNATURE_HEADER, ReviewNotifier, verify
 from guardrail.risk import Assessment, RiskLevel
+from guardrail.state.base import RecentMessage
 from tests.conftest import AUTH, Clock
 from tests.upstream import Reply, Upstream, serve_upstream
 
@@ -41,6 +42,9 @@ class PhraseAssessor:
             )
             out.append(Assessment(level=level, score=0.9 if level else 0.0, source=self.name))
         return out
+
+    def converse(self, found: Assessment, earlier: Sequence[RecentMessage]) -> Assessment:
+        return found
 
 
 # --- the registry ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from classifiers.crisis import HeadReading
 from classifiers.results import DependencyResult, Role, SelfHarmResult, TextScores
 from guardrail.consent import ConsentDetector, ConsentWords
 from guardrail.models import Channel, Event, EventType, Kind, OutreachRequest
@@ -75,6 +76,11 @@ class _Scores:
         dep = DependencyResult(0.91, ("only_you",), True) if self.flagged else None
         harm = SelfHarmResult(0.02, "none", False)
         return [TextScores(self_harm=harm, dependency=dep) for _ in texts]
+
+    def conversation(
+        self, vectors: Sequence[bytes], facts: Sequence[Sequence[str]], topical: bool
+    ) -> HeadReading | None:
+        return None  # no severity head: the grammar's facts read the conversation
 
 
 async def test_ingest_records_dependency_signals(tmp_path: Path) -> None:

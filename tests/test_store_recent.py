@@ -102,3 +102,63 @@ def test_an_older_sqlite_file_gains_the_imminent_column(tmp_path: Path) -> None:
         return [(e.level, e.imminent) for e in snap.risk_events]
 
     assert asyncio.run(read()) == [(3, False)]
+
+
+async def test_recent_embeddings_round_trip(store: Store) -> None:
+    """A message's embedding (float16 bytes, any byte value, '|' included) comes back
+    whole beside its facts; a message kept without one reads back empty."""
+    vector = bytes(range(256)) * 4  # 512 float16 values, every byte value, b"|" too
+    write = EventWrite(
+        ts=T0,
+        user_message=True,
+        recent=RecentMessage(T0, (), 0, vector=vector),
+        recent_ttl=WINDOW,
+    )
+    await store.apply_event(TENANT, BOT, USER, write)
+    await store.apply_event(TENANT, BOT, USER, remember(T0 + MINUTE, ("H",)))
+    snap = await store.event_snapshot(TENANT, BOT, USER, T0 + 2 * MINUTE, WINDOW)
+    assert [(m.facts, m.vector) for m in snap.recent] == [((), vector), (("H",), b"")]
+
+
+async def test_a_redis_member_written_before_embeddings_reads_as_facts_only() -> None:
+    """Members of the older "<id>|<level>|<0/1>|<facts>" form (a rolling upgrade) still read."""
+    from guardrail.state.redis import _recent
+
+    old = _recent("ab12|2|1|A:wish:die:none:,T:now", T0.timestamp())
+    assert (old.level, old.imminent, old.facts, old.vector) == (
+        2,
+        True,
+        ("A:wish:die:none:", "T:now"),
+        b"",
+    )
+
+
+def test_an_older_sqlite_file_gains_the_vector_column(tmp_path: Path) -> None:
+    import asyncio
+    import sqlite3
+
+    from guardrail.state.sqlite import SQLiteStore
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE recent_facts (tenant TEXT NOT NULL, user TEXT NOT NULL,"
+        " bot TEXT NOT NULL, ts REAL NOT NULL, facts TEXT NOT NULL, level INTEGER NOT NULL,"
+        " imminent INTEGER NOT NULL, expires_at REAL NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO recent_facts VALUES ('acme', 'u-7', 'coach', ?, 'H', 1, 0, ?)",
+        (T0.timestamp(), (T0 + WINDOW).timestamp()),
+    )
+    db.commit()
+    db.close()
+
+    async def read() -> list[tuple[tuple[str, ...], bytes]]:
+        store = SQLiteStore(path)
+        try:
+            snap = await store.event_snapshot(TENANT, BOT, USER, T0 + MINUTE, WINDOW)
+        finally:
+            await store.close()
+        return [(m.facts, m.vector) for m in snap.recent]
+
+    assert asyncio.run(read()) == [(("H",), b"")]

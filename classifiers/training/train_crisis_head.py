@@ -131,6 +131,35 @@ def _key(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", "".join(c for c in low if not unicodedata.combining(c)))
 
 
+DEV_DIR: Final = Path(__file__).resolve().parents[2] / "benchmarks" / "dev"
+
+
+def writer_sets(versions: Sequence[int], seed: int) -> list[Example]:
+    """Single messages of the retired held-out sets (``benchmarks/dev/acute_crisis_vN.yaml``:
+    acute crises on the seven C-SSRS levels with ``imminent``, and look-alikes), each set
+    written by other helper sessions: synthetic rows, split by (set, item) as the others.
+    Split conversations are left out (no label says which turn carries the crisis)."""
+    import yaml
+
+    out = []
+    for v in versions:
+        path = DEV_DIR / f"acute_crisis_v{v}.yaml"
+        for item in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]:
+            if "text" not in item:
+                continue
+            severity = SEVERITY_OF[item["level"]]
+            y = (
+                int(severity != "none"),
+                int(severity in ("behavior", "attempt")),
+                int(item["imminent"]),
+            )
+            split = C.hash_split("synthetic_crisis", f"v{v}:{item['id']}", seed)
+            out.append(
+                Example(item["text"], y, "synthetic", item["lang"], split, SYNTHETIC_WEIGHT, True)
+            )
+    return out
+
+
 def examples(data: Path, everyday_cap: int, seed: int) -> list[Example]:
     real = [*C.self_harm_short(data), *C.msts(data)]
     kept: list[C.Row] = []
@@ -161,10 +190,14 @@ def examples(data: Path, everyday_cap: int, seed: int) -> list[Example]:
         )
         split = C.hash_split("synthetic_crisis", row["group"], seed)
         out.append(Example(row["text"], y, "synthetic", row["lang"], split, SYNTHETIC_WEIGHT, True))
-    # A text (after normalisation) stays in the first split it was seen in.
+    return dedupe(out)
+
+
+def dedupe(rows: Sequence[Example]) -> list[Example]:
+    """A text (after normalisation) stays in the first split it was seen in."""
     first: dict[str, str] = {}
     deduped = []
-    for e in out:
+    for e in rows:
         where = first.setdefault(_key(e.text), e.split)
         deduped.append(e if where == e.split else Example(
             e.text, e.y, e.source, e.lang, where, e.weight, e.synthetic, e.everyday))  # fmt: skip
@@ -228,6 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--everyday-cap", type=int, default=3000, help="everyday rows per source")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "--writer-sets",
+        default="",
+        help="also train on the retired acute sets benchmarks/dev/acute_crisis_vN.yaml, e.g. 1-8",
+    )
     args = p.parse_args(argv)
     np.random.seed(args.seed)
     progress = not args.quiet
@@ -237,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from classifiers.training.common import encoder_metadata
 
     rows = examples(args.data, args.everyday_cap, args.seed)
+    if args.writer_sets:
+        lo, _, hi = args.writer_sets.partition("-")
+        rows = dedupe([*rows, *writer_sets(range(int(lo), int(hi or lo) + 1), args.seed)])
     if not all(not r.synthetic or r.source == "synthetic" for r in rows):
         raise SystemExit("refusing: a row is neither real ship-yes nor marked synthetic")
     if progress:
@@ -295,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "choice": chosen,
         "n_train": int((split == "train").sum()),
         "n_train_synthetic": int(((split == "train") & syn).sum()),
+        "writer_sets": args.writer_sets or "none",
         "metrics": metrics,
         "alone_caps": alone["caps"],
     }

@@ -30,7 +30,6 @@ from guardrail.risk import (
     Assessment,
     Assessor,
     RiskLevel,
-    in_conversation,
     worth_keeping,
 )
 from guardrail.state.base import (
@@ -179,9 +178,11 @@ async def _user_message(
             matched = signal.matched
         if assessor is not None:
             (found,) = await assessor.assess([event.text], [event.locale])
-            found = in_conversation(found, [m for m in snap.recent if m.ts <= event.ts])
+            found = assessor.converse(found, [m for m in snap.recent if m.ts <= event.ts])
             if worth_keeping(found):
-                recent = RecentMessage(event.ts, found.facts, int(found.level), found.imminent)
+                recent = RecentMessage(
+                    event.ts, found.facts, int(found.level), found.imminent, found.vector
+                )
     explicit = tuple(cue for cue in found.minor if cue != HEAD_CUE)
     if explicit:  # before the event is applied, so its retry marks again (harmlessly)
         await store.mark_likely_minor(tenant, event.user_id, event.ts, source, explicit)

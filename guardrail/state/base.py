@@ -50,13 +50,17 @@ class RiskEvent:
 @dataclass(frozen=True)
 class RecentMessage:
     """What the crisis grammar read in one recent user message to a bot: its facts (short
-    codes, never the message's words) and the level and imminence recorded for it. Kept only
+    codes, never the message's words), its embedding, and the level and imminence recorded
+    for it. Kept only
     minutes (``EventWrite.recent_ttl``), so a crisis split over messages reads as one."""
 
     ts: datetime
     facts: tuple[str, ...]
     level: int = 0
     imminent: bool = False
+    vector: bytes = field(default=b"", repr=False)
+    """The message's sentence embedding (float16 bytes), where the trained encoder read it:
+    the severity head reads the conversation's mean (``ClassifierAssessor.converse``)."""
 
 
 @dataclass(frozen=True)

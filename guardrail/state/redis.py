@@ -12,8 +12,9 @@ idempotency key, so no id can forge a separator or a hash-tag brace)::
     {prefix}:{T|U}:res:B         sorted set  messages of B that carried crisis resources
     {prefix}:{T|U}:risk          sorted set  self-harm signals ("<id>|<level>|<bot>[|i]",
                                              "|i": imminent)
-    {prefix}:{T|U}:conv:B        sorted set  crisis facts of the user's last messages to B
-                                             ("<id>|<level>|<0/1 imminent>|<fact,fact…>"),
+    {prefix}:{T|U}:conv:B        sorted set  crisis facts and embeddings of the user's last
+                                             messages to B ("<id>|<level>|<0/1 imminent>|
+                                             <fact,fact…>[|<base64 float16 embedding>]"),
                                              minutes only
     {prefix}:{T|U}:dep           sorted set  dependency signals ("<id>|<score>|<bot>")
     {prefix}:{T|U}:consent       hash        B or "*" -> "out|<ts>|<arrival>|<source>" / "in|…"
@@ -60,6 +61,7 @@ Every Redis error (connection, timeout, OOM, READONLY, LOADING, any other error 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import random
 import re
@@ -143,10 +145,15 @@ return 1
 
 
 def _recent(member: str, score: float) -> RecentMessage:
-    """A ``conv`` member back: "<id>|<level>|<0/1>|<fact,fact…>"."""
-    _, level, imminent, facts = member.split("|", 3)
+    """A ``conv`` member back: "<id>|<level>|<0/1>|<fact,fact…>[|<base64 embedding>]" (the
+    embedding is absent from members written before it was kept, and where none was read)."""
+    _, level, imminent, facts, *vector = member.split("|", 4)
     return RecentMessage(
-        from_epoch(score), tuple(facts.split(",")) if facts else (), int(level), imminent == "1"
+        from_epoch(score),
+        tuple(facts.split(",")) if facts else (),
+        int(level),
+        imminent == "1",
+        base64.b64decode(vector[0]) if vector else b"",
     )
 
 
@@ -816,6 +823,8 @@ class RedisStore(RedisMemory):
         if write.recent is not None:
             r, conv, ttl = write.recent, f"{tag}:conv:{b}", write.recent_ttl
             member = f"{uuid.uuid4().hex}|{int(r.level)}|{int(r.imminent)}|{','.join(r.facts)}"
+            if r.vector:
+                member += f"|{base64.b64encode(r.vector).decode('ascii')}"
             pipe.zremrangebyscore(conv, "-inf", f"({_num(epoch - ttl.total_seconds())}")
             pipe.zadd(conv, {member: epoch})
             pipe.expire(conv, max(1, int(ttl.total_seconds())))

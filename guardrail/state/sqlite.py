@@ -179,6 +179,8 @@ _ADDED_COLUMNS = (
     ("seen_events", "opt_out", "INTEGER"),
     # An imminent crisis signal (older rows: not imminent).
     ("risk_events", "imminent", "INTEGER NOT NULL DEFAULT 0"),
+    # A recent message's sentence embedding, float16 (older rows: none, facts only).
+    ("recent_facts", "vector", "BLOB"),
 )
 
 
@@ -272,7 +274,7 @@ class SQLiteStore(SQLiteMemory):
         conversation: timedelta | None,
     ) -> Snapshot:
         lo, hi = to_epoch(since(now, horizon)), to_epoch(now)
-        recent: list[tuple[float, str, int, int]] = []
+        recent: list[tuple[float, str, int, int, bytes | None]] = []
         # A read transaction, so all lists come from one consistent state of the file.
         with self._transaction("DEFERRED") as db:
             first = db.execute(
@@ -317,7 +319,7 @@ class SQLiteStore(SQLiteMemory):
             ).fetchall()
             if conversation is not None:
                 recent = db.execute(
-                    "SELECT ts, facts, level, imminent FROM recent_facts"
+                    "SELECT ts, facts, level, imminent, vector FROM recent_facts"
                     " WHERE tenant = ? AND user = ? AND bot = ? AND ts BETWEEN ? AND ?"
                     " ORDER BY ts",
                     (tenant, user, bot, to_epoch(since(now, conversation)), hi),
@@ -343,6 +345,7 @@ class SQLiteStore(SQLiteMemory):
                     tuple(str(r[1]).split(",")) if r[1] else (),
                     int(r[2]),
                     bool(r[3]),
+                    bytes(r[4] or b""),
                 )
                 for r in recent
             ),
@@ -520,11 +523,12 @@ class SQLiteStore(SQLiteMemory):
             (tenant, user, bot, epoch - ttl),
         )
         db.execute(
-            "INSERT INTO recent_facts (tenant, user, bot, ts, facts, level, imminent, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO recent_facts"
+            " (tenant, user, bot, ts, facts, level, imminent, expires_at, vector)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 tenant, user, bot, epoch, ",".join(write.recent.facts), int(write.recent.level),
-                int(write.recent.imminent), epoch + ttl,
+                int(write.recent.imminent), epoch + ttl, write.recent.vector or None,
             ),
         )  # fmt: skip
 
