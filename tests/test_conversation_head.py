@@ -1,8 +1,8 @@
 """The severity head reads a split conversation (issue #22, round 11).
 
 The event path read a crisis split over messages with the grammar's facts only, so a crisis
-that no message and no fact says alone ("I paid off every debt", "wrote a note for each of
-my kids", "by Sunday none of this will matter to me") reached nothing. The store now keeps
+that no message and no fact says alone (appointments cancelled, things given away, "no need
+for any of that anymore") reached nothing. The store now keeps
 each recent user message's embedding beside its facts (minutes, never the words), and the
 severity head reads the mean of the conversation's embeddings with the merged facts, under
 the same gates and thresholds as one message. Sentences written for these tests; both
@@ -69,35 +69,52 @@ async def _conversation(
     return out
 
 
+@pytest.mark.parametrize(
+    ("turns", "locale"),
+    [
+        (
+            [
+                "cancelled all my appointments for the month",
+                "and gave my plants to the neighbour",
+                "no need for any of that anymore",
+            ],
+            "en-US",
+        ),
+        (
+            [
+                "j'ai annulé tous mes rendez-vous du mois",
+                "et donné mes plantes à la voisine",
+                "c'est plus la peine maintenant",
+            ],
+            "fr-FR",
+        ),
+    ],
+)
 async def test_a_crisis_no_message_says_alone_reaches_the_crisis_path(
-    store: Store, assessor: ClassifierAssessor
+    store: Store, assessor: ClassifierAssessor, turns: list[str], locale: str
 ) -> None:
-    """Debts paid, notes written, a day after which nothing matters: no message alone and
-    no fact of the grammar is a crisis; the conversation is."""
-    turns = [
-        "I paid off every debt this week",
-        "wrote a note for each of my kids",
-        "by sunday none of this will matter to me",
-    ]
+    """Appointments cancelled, things given away, no need for any of it: no message alone
+    and no fact of the grammar is a crisis; the conversation is."""
     singles = await assessor.assess(turns, [None] * 3)
     assert all(a.level < RiskLevel.IDEATION for a in singles)
-    results = await _conversation(store, assessor, turns, "en-US", "u-notes")
-    assert [r.crisis for r in results] == [False, False, True]
+    results = await _conversation(store, assessor, turns, locale, "u-given")
+    assert not results[0].crisis  # one message is no conversation
+    assert any(r.crisis for r in results[1:])
 
 
-async def test_the_conversation_raises_a_french_crisis_to_preparation(
+async def test_the_conversation_raises_a_crisis_to_preparation(
     store: Store, assessor: ClassifierAssessor
 ) -> None:
-    """Everything ready, the letters in the drawer, gone when they are opened: the last
-    message alone is ideation; with the two before it, preparation (behavior)."""
+    """Everything sorted, the letters addressed, understood tomorrow: the last message
+    alone is ideation; with the two before it, preparation (behavior)."""
     turns = [
-        "tout est prêt",
-        "les lettres sont dans le tiroir",
-        "je serai plus là quand ils les ouvriront",
+        "I've finished sorting everything",
+        "the letters are addressed",
+        "tomorrow they'll understand",
     ]
     (last,) = await assessor.assess(turns[-1:], [None])
     assert last.level == RiskLevel.IDEATION
-    results = await _conversation(store, assessor, turns, "fr-FR", "u-lettres")
+    results = await _conversation(store, assessor, turns, "en-US", "u-letters")
     assert results[-1].crisis and results[-1].risk == "behavior"
 
 
