@@ -184,7 +184,8 @@ class ClassifierAssessor:
         messages did alone."""
         read = in_conversation(found, earlier)
         batcher = self._batcher()
-        recent = [m for m in list(earlier)[-CONVERSATION_TURNS:] if m.vector]
+        window = list(earlier)[-CONVERSATION_TURNS:]
+        recent = [m for m in window if m.vector]
         if batcher is None or not found.vector or not recent:
             return read
         said = batcher.conversation(
@@ -195,11 +196,7 @@ class ClassifierAssessor:
         if said is None or said.severity == "none":
             return read
         level = RiskLevel[said.severity.upper()]
-        before = max((RiskLevel(m.level) for m in recent), default=RiskLevel.NONE)
-        was_imminent = read.imminent or any(m.imminent for m in recent)
-        higher = level > max(read.level, before)
-        sooner = said.imminent and not was_imminent
-        if not (higher or sooner):
+        if not any(_says_more(read, window, level, said.imminent)):
             return read
         return replace(
             read,
@@ -296,10 +293,7 @@ def in_conversation(found: Assessment, earlier: Sequence[RecentMessage]) -> Asse
         return found
     reading = merge([m.facts for m in recent], found.facts)
     level = RiskLevel[SEVERITY_OF[reading.level].upper()]
-    before = max((RiskLevel(m.level) for m in recent), default=RiskLevel.NONE)
-    was_imminent = found.imminent or any(m.imminent for m in recent)
-    higher = level > max(found.level, before)
-    sooner = reading.imminent and not was_imminent and level >= RiskLevel.IDEATION
+    higher, sooner = _says_more(found, recent, level, reading.imminent)
     if not (higher or sooner):
         return found
     return replace(
@@ -309,3 +303,16 @@ def in_conversation(found: Assessment, earlier: Sequence[RecentMessage]) -> Asse
         cssrs=reading.level if higher else found.cssrs,
         source=f"{found.source}+conversation",
     )
+
+
+def _says_more(
+    found: Assessment, recent: Sequence[RecentMessage], level: RiskLevel, imminent: bool
+) -> tuple[bool, bool]:
+    """Whether a conversation's reading says more than each of its messages did alone: a
+    higher level than any of them (``higher``), or imminence none of them had, at ideation
+    or above (``sooner``). Anything less would start again a crisis protocol that already
+    ran for an earlier message."""
+    before = max((RiskLevel(m.level) for m in recent), default=RiskLevel.NONE)
+    was_imminent = found.imminent or any(m.imminent for m in recent)
+    higher = level > max(found.level, before)
+    return higher, imminent and not was_imminent and level >= RiskLevel.IDEATION

@@ -162,3 +162,18 @@ def test_an_older_sqlite_file_gains_the_vector_column(tmp_path: Path) -> None:
         return [(m.facts, m.vector) for m in snap.recent]
 
     assert asyncio.run(read()) == [(("H",), b"")]
+
+
+async def test_erasure_drops_recent_facts_and_embeddings(store: Store) -> None:
+    """A user's erasure leaves no crisis facts or embedding of their last messages (SQLite
+    kept them until their window passed)."""
+    write = EventWrite(
+        ts=T0,
+        user_message=True,
+        recent=RecentMessage(T0, ("H",), 1, vector=b"\x01\x02" * 512),
+        recent_ttl=WINDOW,
+    )
+    await store.apply_event(TENANT, BOT, USER, write)
+    await store.erase_user(TENANT, USER)
+    snap = await store.event_snapshot(TENANT, BOT, USER, T0 + MINUTE, WINDOW)
+    assert snap.recent == ()
