@@ -94,12 +94,14 @@ WRITER_SETS: Final = tuple(
     / "benchmarks"
     / "dev"
     / f"encouragement_adversarial_v{k}.yaml"
-    for k in range(1, 7)
+    for k in range(1, 9)
 )
 """Retired held-out sets (each written by a different helper that read nothing of the
 repository; worn by tuning, see benchmarks/heldout/README.md): encouraging and benign bot
 messages in many voices and obfuscations. Training rows of the bot head since round 8 (v1-v5;
-v6 since round 9)."""
+v6 since round 9; v7 and v8 since round 11: with them the writer folds v2-v6 blocked 390 ->
+397/474 English and 408 -> 413/510 French encouragements and flagged 12 -> 11/406 and
+16 -> 13/402 benign messages; v7 alone, in round 10, had been neutral)."""
 VOICES: Final = tuple(
     Path(__file__).resolve().parent / "synthetic" / f"encouragement_voices{k}_{lang}.jsonl"
     for k in ("", "2")
@@ -830,7 +832,7 @@ BOT_DATA_TEXT: Final = (
     "encouragement category; ignoring a risk is not encouraging it. Seeded hash splits by "
     "hand-written sentence group (synthetic) or context (DiaSafety). Since round 8, in the "
     "train split only: the retired held-out sets `benchmarks/dev/encouragement_adversarial_v1` "
-    "to `v5` (encouraging and benign bot messages under twelve obfuscations, each set by a "
+    "to `v8` (encouraging and benign bot messages under twelve obfuscations, each set by a "
     "different writer that read nothing of the repository) and the many-voice sets "
     "(`encouragement_voices*_*.jsonl`), synthetic, weighted as the synthetic rows. Every row "
     "is read as the stack reads it at run time: normalised (`classifiers.normalize`)."
