@@ -69,6 +69,7 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.acute_heldout import HELDOUT as ACUTE_HELDOUT  # noqa: E402
 from classifiers.data import (  # noqa: E402
     CssrsPost,
     default_data_dir,
@@ -425,9 +426,9 @@ def wellbeing_markdown(w: dict[str, Any], precision: str) -> str:
     )
 
 
-def acute_block(data_dir: Path, everyday_cap: int) -> dict[str, Any]:
-    """The held-out acute crisis set through the event path, beside everyday flag rates
-    (``benchmarks.acute_heldout``; figures only)."""
+def acute_block(data_dir: Path, everyday_cap: int, acute_set: Path) -> dict[str, Any]:
+    """The held-out acute crisis set (or ``acute_set``) through the event path, beside
+    everyday flag rates (``benchmarks.acute_heldout``; figures only)."""
     import asyncio
 
     from benchmarks.acute_heldout import (
@@ -440,7 +441,7 @@ def acute_block(data_dir: Path, everyday_cap: int) -> dict[str, Any]:
         stack_flags,
     )
 
-    items = load_items()
+    items = load_items(acute_set)
     stack, assessor = build("classifier")
 
     async def run() -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -498,6 +499,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--everyday-cap", type=int, default=1500, help="test rows per everyday source")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument(
+        "--acute-set",
+        type=Path,
+        default=ACUTE_HELDOUT,
+        help="the acute set read through the event path (default: the frozen held-out one; "
+        "a retired set of benchmarks/dev/ reads no frozen item)",
+    )
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -522,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.data, encoder_cache(clf, args.precision[0]), args.out, args.everyday_cap, sets
     )
     plot_curves(results, args.out / "self_harm_pr.png")
-    acute = acute_block(args.data, args.everyday_cap)
+    acute = acute_block(args.data, args.everyday_cap, args.acute_set)
     report = (
         acute["markdown"]
         + message_sets_markdown(messages)
