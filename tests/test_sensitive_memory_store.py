@@ -97,6 +97,8 @@ async def test_erasure_keeps_only_the_opt_out(store: Store) -> None:  # noqa: F8
     await store.set_consent(TENANT, BOT, USER, True, T0, source="ingest")
     await store.set_consent(TENANT, OTHER, USER, False, T0, source="ingest")
     await store.remember_user(TENANT, USER, "FR", True, "ingest")
+    await store.mark_likely_minor(TENANT, USER, T0, "ingest", ("school_year",))
+    await store.assure_age(TENANT, USER, T0 - DAY, False, "ingest", "id_check")
     await store.commit(TENANT, BOT, USER, CommitRequest(uuid.uuid4().hex, Kind.REPLY, T0, "{}",
                                                         idempotency_key="k1"))  # fmt: skip
     await store.apply_event(TENANT, BOT, "bob", EventWrite(ts=T0, user_message=True))
@@ -108,7 +110,9 @@ async def test_erasure_keeps_only_the_opt_out(store: Store) -> None:  # noqa: F8
     assert snap.first_user_message is None
     assert not (await store.snapshot(TENANT, OTHER, USER, T0 + DAY, DAY)).opted_out
     assert await store.sensitive_memory(TENANT, BOT, USER) == SensitiveMemory()
-    assert (await store.user_profile(TENANT, USER)).is_minor is None
+    profile = await store.user_profile(TENANT, USER)
+    assert profile.is_minor is None
+    assert profile.likely_minor_at is None and profile.age_assured_at is None  # both stores
     assert await store.get_idempotent(TENANT, BOT, USER, "k1", T0) is None
     assert (await store.snapshot(TENANT, BOT, "bob", T0 + DAY, DAY)).user_messages == (T0,)
     if isinstance(store, RedisStore):

@@ -597,8 +597,9 @@ class ErasureStore(Protocol):
 
     async def erase_user(self, tenant: str, user: str) -> int:
         """Drop everything kept about ``user`` of ``tenant`` (messages, receipts, decisions'
-        counts, idempotency keys, risk, dependency and sensitive signals, the profile,
-        follow-up preferences), except opt-out records: a STOP outlives the erasure, so an
+        counts, idempotency keys, risk, dependency and sensitive signals, the profile and
+        its age evidence, follow-up preferences, the last messages' crisis facts and
+        embeddings), except opt-out records: a STOP outlives the erasure, so an
         erased user is not written to again. Returns the rows (keys) removed."""
 
 

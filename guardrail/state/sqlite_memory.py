@@ -40,7 +40,7 @@ _TABLES = (
 _USER_TABLES = (
     "user_messages", "first_contact", "outbound", "risk_events", "dependency_events",
     "idempotency", "seen_events", "user_profile", "sensitive_disclosures", "sensitive_topics",
-    "recent_facts",
+    "recent_facts", "user_age_evidence",
 )  # fmt: skip
 """Every per-user table an erasure empties (``consent`` keeps its opt-outs)."""
 
