@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.acute_heldout import build, run_events  # noqa: E402
+from classifiers.training.train_crisis_head import set_numbers  # noqa: E402
 
 
 def _embed(stack: Any, texts: Sequence[str]) -> Any:
@@ -39,18 +40,12 @@ def _embed(stack: Any, texts: Sequence[str]) -> Any:
     return stack.encoder.encode_documents([bounded(normalize(t).text) for t in texts])
 
 
-def _speaks(stack: Any, vector: Any, turns: Sequence[str]) -> bool:
-    """The severity head on one conversation vector with the turns' merged facts."""
-    from classifiers.crisis_grammar import merge
-
+def _speaks(stack: Any, vectors: Any, turns: Sequence[str]) -> bool:
+    """The severity head on a conversation, one vector per turn, as the gateway reads it
+    (``SelfHarmClassifier.conversation``), a keyword hit in any turn opening its gate."""
     sh = stack.self_harm
-    facts = [sh.grammar.facts(t) for t in turns]
-    reading = merge(facts[:-1], facts[-1])
     hits = any(sh.lexicon.scan(t, role="user").hits for t in turns)
-    said = sh.severity_head.read(
-        np.asarray(vector, dtype=np.float32)[None, :], [reading.facts], [hits],
-        gated=[not reading.vetoed],
-    )[0]  # fmt: skip
+    said = sh.conversation(vectors, [sh.grammar.facts(t) for t in turns], hits)
     return bool(said.severity != "none")
 
 
@@ -75,10 +70,8 @@ def split_figures(stack: Any, assessor: Any, items: Sequence[dict[str, Any]]) ->
                 continue
             turns = list(item["turns"])
             vectors = _embed(stack, turns)
-            mean = vectors.mean(axis=0)
-            mean = mean / (np.linalg.norm(mean) + 1e-9)
-            joined = _embed(stack, [" ".join(turns)])[0]
-            by_mean, by_joined = _speaks(stack, mean, turns), _speaks(stack, joined, turns)
+            joined = np.repeat(_embed(stack, [" ".join(turns)]), len(turns), axis=0)
+            by_mean, by_joined = _speaks(stack, vectors, turns), _speaks(stack, joined, turns)
             if item["level"] != "none":
                 row["crises"] += 1
                 if not got["crisis"]:
@@ -103,11 +96,12 @@ def everyday_figures(stack: Any, data: Path, cap: int) -> dict[str, Any]:
     for lang in ("en", "fr"):
         texts = [r.text for r in rows if r.lang == lang][:cap]
         vectors = _embed(stack, texts)
-        single = sum(_speaks(stack, vectors[i], [texts[i]]) for i in range(len(texts)))
+        single = sum(
+            _speaks(stack, vectors[i : i + 1], texts[i : i + 1]) for i in range(len(texts))
+        )
         pairs = 0
         for i in range(len(texts) - 1):
-            mean = vectors[i] + vectors[i + 1]
-            pairs += _speaks(stack, mean / (np.linalg.norm(mean) + 1e-9), texts[i : i + 2])
+            pairs += _speaks(stack, vectors[i : i + 2], texts[i : i + 2])
         out[lang] = {"messages": len(texts), "single_rate": round(single / max(len(texts), 1), 4),
                      "pair_rate": round(pairs / max(len(texts) - 1, 1), 4)}  # fmt: skip
     return out
@@ -116,15 +110,12 @@ def everyday_figures(stack: Any, data: Path, cap: int) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--sets", default="1-8", help="retired sets to read, e.g. 1-8")
+    parser.add_argument("--sets", default="1-8", help="retired sets to read: 1-8, 1-6,8")
     parser.add_argument("--everyday-cap", type=int, default=3000)
     args = parser.parse_args(argv)
-    lo, _, hi = args.sets.partition("-")
     stack, assessor = build("classifier")
-    print(
-        "split items:",
-        split_figures(stack, assessor, split_items(range(int(lo), int(hi or lo) + 1))),
-    )
+    items = split_items(set_numbers(args.sets))
+    print("split items:", split_figures(stack, assessor, items))
     if args.data.is_dir():
         print("everyday:", everyday_figures(stack, args.data, args.everyday_cap))
     return 0

@@ -1,7 +1,7 @@
 """Train the severity head (``classifiers/crisis_head.py``): at risk, behaviour, imminent.
 
     python -m classifiers.training.train_crisis_head --data ../shared/data [--threads 1]
-        [--writer-sets 1-8]
+        [--writer-sets 1-8|none]
 
 Inputs: the shared sentence embedding and the crisis grammar's slot features. Three
 class-balanced L2 logistic regressions, standardisation folded in, written to
@@ -139,9 +139,23 @@ def _key(text: str) -> str:
 
 
 DEV_DIR: Final = Path(__file__).resolve().parents[2] / "benchmarks" / "dev"
+WRITER_SETS: Final = "1-8"
+"""The retired acute sets the shipped head trained on (``--writer-sets``' default)."""
 
 
-def writer_sets(versions: Sequence[int], seed: int) -> list[Example]:
+def _synthetic(row: dict[str, Any], group: str, seed: int) -> Example:
+    """A synthetic message labelled on the C-SSRS ladder: at_risk, behavior, imminent."""
+    severity = SEVERITY_OF[row["level"]]
+    y = (
+        int(severity != "none"),
+        int(severity in ("behavior", "attempt")),
+        int(row["imminent"]),
+    )
+    split = C.hash_split("synthetic_crisis", group, seed)
+    return Example(row["text"], y, "synthetic", row["lang"], split, SYNTHETIC_WEIGHT, True)
+
+
+def writer_rows(versions: Sequence[int], seed: int) -> list[Example]:
     """Single messages of the retired held-out sets (``benchmarks/dev/acute_crisis_vN.yaml``:
     acute crises on the seven C-SSRS levels with ``imminent``, and look-alikes), each set
     written by other helper sessions: synthetic rows, split by (set, item) as the others.
@@ -152,31 +166,25 @@ def writer_sets(versions: Sequence[int], seed: int) -> list[Example]:
     for v in versions:
         path = DEV_DIR / f"acute_crisis_v{v}.yaml"
         for item in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]:
-            if "text" not in item:
-                continue
-            severity = SEVERITY_OF[item["level"]]
-            y = (
-                int(severity != "none"),
-                int(severity in ("behavior", "attempt")),
-                int(item["imminent"]),
-            )
-            split = C.hash_split("synthetic_crisis", f"v{v}:{item['id']}", seed)
-            out.append(
-                Example(item["text"], y, "synthetic", item["lang"], split, SYNTHETIC_WEIGHT, True)
-            )
+            if "text" in item:
+                out.append(_synthetic(item, f"v{v}:{item['id']}", seed))
     return out
 
 
 def set_numbers(spec: str) -> list[int]:
-    """ "1-6,8" -> [1, 2, 3, 4, 5, 6, 8]."""
+    """ "1-6,8" -> [1, 2, 3, 4, 5, 6, 8]; "none" -> []."""
     out: list[int] = []
+    if spec == "none":
+        return out
     for part in spec.split(","):
         lo, _, hi = part.strip().partition("-")
         out.extend(range(int(lo), int(hi or lo) + 1))
     return out
 
 
-def examples(data: Path, everyday_cap: int, seed: int) -> list[Example]:
+def examples(
+    data: Path, everyday_cap: int, seed: int, writers: Sequence[int] = ()
+) -> list[Example]:
     real = [*C.self_harm_short(data), *C.msts(data)]
     kept: list[C.Row] = []
     for source in sorted({r.source for r in real}):
@@ -198,22 +206,12 @@ def examples(data: Path, everyday_cap: int, seed: int) -> list[Example]:
         row = json.loads(line)
         if row.get("synthetic") is not True:
             raise SystemExit(f"{source}: a row not marked synthetic")
-        severity = SEVERITY_OF[row["level"]]
-        y = (
-            int(severity != "none"),
-            int(severity in ("behavior", "attempt")),
-            int(row["imminent"]),
-        )
-        split = C.hash_split("synthetic_crisis", row["group"], seed)
-        out.append(Example(row["text"], y, "synthetic", row["lang"], split, SYNTHETIC_WEIGHT, True))
-    return dedupe(out)
-
-
-def dedupe(rows: Sequence[Example]) -> list[Example]:
-    """A text (after normalisation) stays in the first split it was seen in."""
+        out.append(_synthetic(row, row["group"], seed))
+    out += writer_rows(writers, seed)
+    # A text (after normalisation) stays in the first split it was seen in.
     first: dict[str, str] = {}
     deduped = []
-    for e in rows:
+    for e in out:
         where = first.setdefault(_key(e.text), e.split)
         deduped.append(e if where == e.split else Example(
             e.text, e.y, e.source, e.lang, where, e.weight, e.synthetic, e.everyday))  # fmt: skip
@@ -279,8 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true")
     p.add_argument(
         "--writer-sets",
-        default="",
-        help="also train on the retired acute sets benchmarks/dev/acute_crisis_vN.yaml: 1-8, 1-6,8",
+        default=WRITER_SETS,
+        help="the retired acute sets benchmarks/dev/acute_crisis_vN.yaml trained on too: "
+        f"1-8, 1-6,8, none (default {WRITER_SETS}, the shipped head's)",
     )
     args = p.parse_args(argv)
     np.random.seed(args.seed)
@@ -290,9 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from classifiers.encoders import load_encoder
     from classifiers.training.common import encoder_metadata
 
-    rows = examples(args.data, args.everyday_cap, args.seed)
-    if args.writer_sets:
-        rows = dedupe([*rows, *writer_sets(set_numbers(args.writer_sets), args.seed)])
+    rows = examples(args.data, args.everyday_cap, args.seed, set_numbers(args.writer_sets))
     if not all(not r.synthetic or r.source == "synthetic" for r in rows):
         raise SystemExit("refusing: a row is neither real ship-yes nor marked synthetic")
     if progress:
@@ -351,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "choice": chosen,
         "n_train": int((split == "train").sum()),
         "n_train_synthetic": int(((split == "train") & syn).sum()),
-        "writer_sets": args.writer_sets or "none",
+        "writer_sets": args.writer_sets,
         "metrics": metrics,
         "alone_caps": alone["caps"],
     }
