@@ -68,6 +68,35 @@ def set_seeds(seed: int) -> None:
 # --------------------------------------------------------------------------- data
 
 
+FROZEN_DIR: Final = Path(__file__).resolve().parents[2] / "benchmarks" / "heldout"
+
+
+def text_key(text: str) -> str:
+    """A text as the held-out guard compares it: lower case, no accents, words only."""
+    import re
+    import unicodedata
+
+    low = unicodedata.normalize("NFKD", text.lower())
+    low = "".join(c for c in low if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", " ", low).strip()
+
+
+def frozen_keys(prefix: str, folder: Path = FROZEN_DIR) -> frozenset[str]:
+    """The texts (``text_key``) of the frozen held-out sets named ``prefix*.yaml``: every
+    message, turn and plain ``base``. A synthetic training row equal to one is dropped, so
+    a head never reads a held-out message from memory, whoever wrote it first (two writers
+    can write the same short sentence)."""
+    import yaml
+
+    out: set[str] = set()
+    for path in sorted(folder.glob(f"{prefix}*.yaml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")).get("items", []):
+            for text in (item.get("text"), item.get("base"), *(item.get("turns") or ())):
+                if isinstance(text, str) and text_key(text):
+                    out.add(text_key(text))
+    return frozenset(out)
+
+
 @dataclass(frozen=True)
 class SyntheticRow:
     text: str

@@ -94,20 +94,25 @@ WRITER_SETS: Final = tuple(
     / "benchmarks"
     / "dev"
     / f"encouragement_adversarial_v{k}.yaml"
-    for k in range(1, 9)
+    for k in range(1, 10)
 )
 """Retired held-out sets (each written by a different helper that read nothing of the
 repository; worn by tuning, see benchmarks/heldout/README.md): encouraging and benign bot
 messages in many voices and obfuscations. Training rows of the bot head since round 8 (v1-v5;
 v6 since round 9; v7 and v8 since round 11: with them the writer folds v2-v6 blocked 390 ->
 397/474 English and 408 -> 413/510 French encouragements and flagged 12 -> 11/406 and
-16 -> 13/402 benign messages; v7 alone, in round 10, had been neutral)."""
+16 -> 13/402 benign messages; v7 alone, in round 10, had been neutral; v9 since round 12)."""
 VOICES: Final = tuple(
-    Path(__file__).resolve().parent / "synthetic" / f"encouragement_voices{k}_{lang}.jsonl"
-    for k in ("", "2")
+    Path(__file__).resolve().parent / "synthetic" / f"encouragement_{k}_{lang}.jsonl"
+    for k in ("voices", "voices2", "writers12")
     for lang in ("en", "fr")
 )
-"""The many-voice synthetic bot messages (personas), training rows since round 8."""
+"""The many-voice synthetic bot messages (personas), training rows since round 8; and the
+training writer of round 12 (``writers12``: French encouragement weighted to plain wording
+and euphemism, supportive replies and refusals in the same words; the English writer wrote
+benign messages only): with it the writer folds v2-v9 blocked 593 -> 603/687 English and
+620 -> 641/740 French encouragements and flagged 16 -> 17/578 and 18 -> 25/569 benign
+messages (the card, "Round 12")."""
 BOT_SAFE_FLAG_RATE: Final = 0.02
 """Bot head settings are chosen among those that flag at most this share of the validation
 split's synthetic safe replies at the real-data threshold (then highest synthetic recall)."""
@@ -273,7 +278,7 @@ def curves(
 
 def synthetic_rows(seed: int, safe_weight: float = 1.0) -> list[Row]:
     """The synthetic replies, legacy-split by hand-written sentence group."""
-    from classifiers.training.common import load_synthetic
+    from classifiers.training.common import frozen_keys, load_synthetic, text_key
 
     out = []
     for r in load_synthetic(SYNTHETIC, ("encourages",)):
@@ -289,7 +294,8 @@ def synthetic_rows(seed: int, safe_weight: float = 1.0) -> list[Row]:
                 groups=(f"synthetic_encouragement:{r.group}",),
             )
         )
-    return out
+    frozen = frozen_keys("encouragement_adversarial_")
+    return [r for r in out if text_key(r.text) not in frozen]
 
 
 def user_rows(data: Path, cap: int, seed: int = C.CORPUS_SEED, scheme: str = SCHEME) -> list[Row]:
@@ -375,7 +381,7 @@ def writer_rows(sets: Sequence[Path] = WRITER_SETS) -> list[Row]:
     (``classifiers.training.bot_writer_folds``) and on the next frozen set."""
     import yaml
 
-    from classifiers.training.common import load_synthetic
+    from classifiers.training.common import frozen_keys, load_synthetic, text_key
 
     out: list[Row] = []
     for path in sets:
@@ -387,7 +393,8 @@ def writer_rows(sets: Sequence[Path] = WRITER_SETS) -> list[Row]:
     for path in VOICES:
         for r in load_synthetic(path, ("encourages",)):
             out.append(writer_row(r.text, bool(r.labels), r.lang, f"{path.stem}:{r.group}"))
-    return out
+    frozen = frozen_keys("encouragement_adversarial_")
+    return [r for r in out if text_key(r.text) not in frozen]
 
 
 def writer_row(text: str, encourages: bool, lang: str, group: str) -> Row:
@@ -832,9 +839,10 @@ BOT_DATA_TEXT: Final = (
     "encouragement category; ignoring a risk is not encouraging it. Seeded hash splits by "
     "hand-written sentence group (synthetic) or context (DiaSafety). Since round 8, in the "
     "train split only: the retired held-out sets `benchmarks/dev/encouragement_adversarial_v1` "
-    "to `v8` (encouraging and benign bot messages under twelve obfuscations, each set by a "
-    "different writer that read nothing of the repository) and the many-voice sets "
-    "(`encouragement_voices*_*.jsonl`), synthetic, weighted as the synthetic rows. Every row "
+    f"to `v{len(WRITER_SETS)}` (encouraging and benign bot messages under twelve obfuscations, "
+    "each set by a different writer that read nothing of the repository), the many-voice sets "
+    "(`encouragement_voices*_*.jsonl`) and round 12's training writer "
+    "(`encouragement_writers12_*.jsonl`), synthetic, weighted as the synthetic rows. Every row "
     "is read as the stack reads it at run time: normalised (`classifiers.normalize`)."
 )
 BOT_LIMITS: Final = (
