@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -531,6 +531,9 @@ class Reading:
     but times: "ce tableur va finir par me tuer", "I'd rather swallow a bottle of pills than
     do another group project"): a keyword match on it is no crisis unless the per-message
     head flags the message too (``classifiers.crisis.fuse``), as an idiom may be too broad."""
+    language: str | None = None
+    """The one language the message was read in (``CrisisGrammar.language``); None where
+    that was unclear and every grammar read it, and for a conversation's merged facts."""
 
     @property
     def severity(self) -> Severity:
@@ -1248,15 +1251,19 @@ class CrisisGrammar:
     def facts(self, text: str) -> tuple[str, ...]:
         """The facts of one message (a fact is language-free), read by the grammar of its
         language, or of every language when that is unclear."""
+        return self._facts_and_language(text)[0]
+
+    def _facts_and_language(self, text: str) -> tuple[tuple[str, ...], str | None]:
         prepared = self.prepared(text)
         if not prepared:
-            return ()
+            return (), None
         out: list[str] = []
-        for lang in self.languages_of(prepared):
+        languages = self.languages_of(prepared)
+        for lang in languages:
             for f in _facts(lang, prepared):
                 if f not in out:
                     out.append(f)
-        return tuple(out)
+        return tuple(out), languages[0].code if len(languages) == 1 else None
 
     def languages_of(self, prepared: str) -> tuple[_Language, ...]:
         words = prepared.split(" ")
@@ -1269,8 +1276,15 @@ class CrisisGrammar:
             return self.languages  # too short or too mixed to tell: every grammar reads it
         return tuple(lang for lang in self.languages if scores[lang.code] == top)
 
+    def language(self, text: str) -> str | None:
+        """The one language ``text`` is written in, by its function words; None when it is
+        too short or too mixed to tell (``languages_of`` then reads it with every grammar)."""
+        return self._facts_and_language(text)[1]
+
     def read(self, text: str) -> Reading:
-        return derive(self.facts(text))
+        facts, language = self._facts_and_language(text)
+        reading = derive(facts)
+        return replace(reading, language=language) if language else reading
 
 
 @cache

@@ -15,9 +15,10 @@ path hears it: its threshold was set for that gate, and until round 7 of issue #
 gateway dropped it unless some wording was found too);
 ``behavior`` and ``imminent`` only where the grammar found crisis material. Over a stricter
 ``at_risk_alone`` threshold of its companion, the one-hidden-layer ``acute`` head
-(``self_harm_acute.safetensors``; at most 0.2% of each language's everyday chat, 1% of real
-hard negatives, 10% of C-SSRS users' posts below ideation and 5% of synthetic look-alikes on
-validation data), it also speaks where nothing else did: ideation, behaviour over
+(``self_harm_acute.safetensors``; at most 0.2% of the message's language's everyday chat,
+1% of real hard negatives, 10% of C-SSRS users' posts below ideation and 5% of synthetic
+look-alikes on validation data: one threshold per language, the strictest where the
+language is unclear), it also speaks where nothing else did: ideation, behaviour over
 ``behavior_alone`` and imminence over ``imminent_alone``. People in crisis write in words no
 lexicon lists. A message the grammar vetoes (someone else's act, a denial, laughter, play, a
 harmless object) hears from the alone head only (``gated``), never from the gated head: the
@@ -160,7 +161,18 @@ class CrisisHead:
             if acute.labels != ("acute",) or acute.feature_names != FEATURE_NAMES:
                 raise ValueError(f"{acute_path.name}: not an acute head over these features")
             thresholds["at_risk_alone"] = float(acute.metadata["threshold"])
+            for lang, value in acute.metadata.get("thresholds_by_language", {}).items():
+                thresholds[f"at_risk_alone_{lang}"] = float(value)
         return cls(head, thresholds, acute)
+
+    def alone_threshold(self, language: str | None) -> float:
+        """``at_risk_alone`` for a message in ``language``: each language's everyday chat
+        caps its own threshold (the other caps are shared), so French is not held to the
+        English everyday chat's highest scores; the strictest of them where the language is
+        unknown (too short or mixed to tell) or has none of its own."""
+        t = self.thresholds
+        strictest = t.get("at_risk_alone", float("inf"))
+        return t.get(f"at_risk_alone_{language}", strictest) if language else strictest
 
     def scores(
         self, embeddings: FloatArray, facts: Sequence[Sequence[str]]
@@ -182,22 +194,28 @@ class CrisisHead:
         facts: Sequence[Sequence[str]],
         topical: Sequence[bool],
         gated: Sequence[bool] | None = None,
+        languages: Sequence[str | None] | None = None,
     ) -> list[HeadReading]:
         """What the head adds to each message, at its recall-first thresholds, where it may
         speak (``topical``: a keyword-lexicon hit); and, over the stricter ``at_risk_alone``
         (calibrated on everyday chat and real hard negatives), where nothing else spoke:
         a crisis worded outside the lexicons' vocabulary. ``gated`` False: the message was
-        vetoed by the grammar, only the alone head may speak of it."""
+        vetoed by the grammar, only the alone head may speak of it. ``languages``: each
+        message's language where known (``CrisisGrammar.language``), for the alone head's
+        threshold (:meth:`alone_threshold`)."""
         if not len(facts):
             return []
         x = _inputs(embeddings, facts)
         p = self._scores(x)
         t = self.thresholds
         acute = self.acute.predict_proba(x)[:, 0] if self.acute is not None else np.zeros(len(p))
-        alone_at = t.get("at_risk_alone", float("inf"))
         opened = [True] * len(facts) if gated is None else list(gated)
+        langs = [None] * len(facts) if languages is None else list(languages)
         out = []
-        for row, f, topic, a, open_ in zip(p, facts, topical, acute, opened, strict=True):
+        for row, f, topic, a, open_, lang in zip(
+            p, facts, topical, acute, opened, langs, strict=True
+        ):
+            alone_at = self.alone_threshold(lang)
             seen = material(f) and open_
             topic = topic and open_
             severity = "none"

@@ -350,6 +350,7 @@ class SelfHarmClassifier:
                     [readings[i].facts for i in rows],
                     [bool(scores[i].lexicon.hits) for i in rows],
                     gated=[not readings[i].vetoed for i in rows],
+                    languages=[readings[i].language for i in rows],
                 )
                 for i, said in zip(rows, found, strict=True):
                     heads[i] = said

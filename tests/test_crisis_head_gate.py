@@ -52,6 +52,8 @@ def test_shipped_weights_match_the_slot_features() -> None:
         "imminent",
         "imminent_alone",
         "at_risk_alone",  # from the alone head shipped beside it
+        "at_risk_alone_en",  # its threshold per language (round 12)
+        "at_risk_alone_fr",
     }
     assert head.speaks_alone and head.acute is not None
     assert head.acute.feature_names == head.head.feature_names

@@ -1,7 +1,7 @@
 """Train the severity head (``classifiers/crisis_head.py``): at risk, behaviour, imminent.
 
     python -m classifiers.training.train_crisis_head --data ../shared/data [--threads 1]
-        [--writer-sets 1-8|none]
+        [--writer-sets 1-9|none]
 
 Inputs: the shared sentence embedding and the crisis grammar's slot features. Three
 class-balanced L2 logistic regressions, standardisation folded in, written to
@@ -18,18 +18,23 @@ is not on main yet, so texts are also de-duplicated after normalisation across s
 - synthetic (``classifiers/training/synthetic/crisis.jsonl``, marked ``synthetic``): the
   project's own EN and FR crisis messages on the seven C-SSRS levels with ``imminent``, and
   look-alikes; the only French positives and the only behaviour and imminence labels.
-- ``--writer-sets`` (the shipped head: ``1-8``): the single messages of the retired held-out
+- ``--writer-sets`` (the shipped head: ``1-9``): the single messages of the retired held-out
   sets ``benchmarks/dev/acute_crisis_vN.yaml``, synthetic, each written by other helper
   sessions. Trained on v1-v7 the head read the unseen writer's v8 better than a retrain
   without them (crisis path +3 EN, +5 FR of 134 / 136; look-alikes -1, -2), and on v1-v6
   and v8 it read v7 better (+3, +4 of 138 / 128; -1, -1), for 0.1-0.3 points more of
-  everyday chat at ideation (round 11 of issue #22, ``self_harm.md``).
+  everyday chat at ideation (round 11 of issue #22, ``self_harm.md``). v9 joined in round 12
+  (neutral on the v8 fold: crisis path -2 EN, +0 FR of 134 / 136).
+- any synthetic row equal to a message of a frozen held-out set
+  (``benchmarks/heldout/acute_crisis_*``) is dropped (``common.frozen_keys``).
 
 C is chosen on the validation split's AUPRC (real and synthetic for ``at_risk``, synthetic
 for the other two). Thresholds, on validation data only: ``at_risk`` the lowest score at
 which the head's decision (where it may speak, see ``CrisisHead.read``) reaches at most
 ``EVERYDAY_RATE`` of each language's everyday chat; ``behavior`` and ``imminent`` the score
-that keeps ``RECALL`` of their synthetic validation positives. Test-split figures go into the
+that keeps ``RECALL`` of their synthetic validation positives; the alone head's
+``at_risk_alone`` once per language (that language's everyday chat and the shared caps) and
+once for messages of no clear language (every cap). Test-split figures go into the
 card, real and synthetic apart, English and French apart. Seeds fixed; prints no text.
 """
 
@@ -55,7 +60,7 @@ from classifiers.data import default_data_dir
 from classifiers.heads import MLPHead
 from classifiers.lexicons import default_lexicon
 from classifiers.training import corpora as C
-from classifiers.training.common import balanced_weights
+from classifiers.training.common import balanced_weights, frozen_keys, text_key
 from classifiers.training.train_message_heads import fit
 
 WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
@@ -66,10 +71,15 @@ SYNTHETIC_FILES: Final = (
     "crisis_voices_fr.jsonl",
     "crisis_voices2_en.jsonl",
     "crisis_voices2_fr.jsonl",
+    "crisis_writers12_en.jsonl",
+    "crisis_writers12_fr.jsonl",
 )
 """The project's own crisis messages: the first writer's (``crisis_compose.py``), and the
 many-voice sets of 2026-12-07 (twenty-odd voices per language, one writer each; the
-second round, ``crisis_voices2_*``, 30 English and 46 French voices by two new writers).
+second round, ``crisis_voices2_*``, 30 English and 46 French voices by two new writers),
+and the training sets of round 12 (``crisis_writers12_*``: two more helper writers, one per
+language, on the held-out sets' brief with more indirect crises and look-alikes in a
+crisis's very words; their split conversations are kept in the file, not trained on).
 The third round (``crisis_voices3_*``) is not trained on: with it both heads read the
 development set v2 worse (crisis path 63 -> 60/96 EN, 61 -> 57/94 FR)."""
 C_GRID: Final = (0.01, 0.03, 0.1, 0.3, 1.0)
@@ -139,7 +149,7 @@ def _key(text: str) -> str:
 
 
 DEV_DIR: Final = Path(__file__).resolve().parents[2] / "benchmarks" / "dev"
-WRITER_SETS: Final = "1-8"
+WRITER_SETS: Final = "1-9"
 """The retired acute sets the shipped head trained on (``--writer-sets``' default)."""
 
 
@@ -182,6 +192,28 @@ def set_numbers(spec: str) -> list[int]:
     return out
 
 
+def synthetic_examples(seed: int, writers: Sequence[int] = ()) -> list[Example]:
+    """The project's synthetic crisis messages (``SYNTHETIC_FILES``; split conversations
+    left out: no label says which turn carries the crisis) and the retired held-out sets
+    ``writers``, less any message of a frozen held-out set (``frozen_keys``)."""
+    out: list[Example] = []
+    for source, line in (
+        (name, line)
+        for name in SYNTHETIC_FILES
+        if (SYNTHETIC_DIR / name).is_file()
+        for line in (SYNTHETIC_DIR / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ):
+        row = json.loads(line)
+        if row.get("synthetic") is not True:
+            raise SystemExit(f"{source}: a row not marked synthetic")
+        if "text" in row:
+            out.append(_synthetic(row, row["group"], seed))
+    out += writer_rows(writers, seed)
+    frozen = frozen_keys("acute_crisis_")
+    return [e for e in out if text_key(e.text) not in frozen]
+
+
 def examples(
     data: Path, everyday_cap: int, seed: int, writers: Sequence[int] = ()
 ) -> list[Example]:
@@ -196,18 +228,7 @@ def examples(
         for r in kept
         if r.ship
     ]  # fmt: skip
-    for source, line in (
-        (name, line)
-        for name in SYNTHETIC_FILES
-        if (SYNTHETIC_DIR / name).is_file()
-        for line in (SYNTHETIC_DIR / name).read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ):
-        row = json.loads(line)
-        if row.get("synthetic") is not True:
-            raise SystemExit(f"{source}: a row not marked synthetic")
-        out.append(_synthetic(row, row["group"], seed))
-    out += writer_rows(writers, seed)
+    out += synthetic_examples(seed, writers)
     # A text (after normalisation) stays in the first split it was seen in.
     first: dict[str, str] = {}
     deduped = []
@@ -279,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--writer-sets",
         default=WRITER_SETS,
         help="the retired acute sets benchmarks/dev/acute_crisis_vN.yaml trained on too: "
-        f"1-8, 1-6,8, none (default {WRITER_SETS}, the shipped head's)",
+        f"1-9, 1-6,8, none (default {WRITER_SETS}, the shipped head's)",
     )
     args = p.parse_args(argv)
     np.random.seed(args.seed)
@@ -334,10 +355,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     acute_head, acute = train_acute(x, y[:, 0], w, split, args.seed)
     alone = alone_threshold(acute, cols)
     thresholds["at_risk_alone"] = alone["threshold"]
+    for lang, value in alone["by_language"].items():
+        thresholds[f"at_risk_alone_{lang}"] = value
+    # each row's alone threshold, by the language the runtime reads it in
+    alone_at = np.asarray([
+        thresholds.get(f"at_risk_alone_{lang}", alone["threshold"]) if lang
+        else alone["threshold"]
+        for lang in (grammar.language(r.text) for r in rows)
+    ])  # fmt: skip
     thresholds["imminent_alone"] = imminent_alone_on_everyday(
-        scores[:, 2], acute, thresholds, (split == "val") & cols.day
+        scores[:, 2], acute, thresholds, (split == "val") & cols.day, alone_at
     )
-    metrics = report(scores, cols, thresholds, acute)
+    metrics = report(scores, cols, thresholds, acute, alone_at)
     meta = {
         **encoder_metadata(cache),
         "head": "self_harm_severity",
@@ -365,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         **{k: v for k, v in meta.items() if k not in ("thresholds", "choice", "metrics")},
         "head": "self_harm_acute",
         "threshold": alone["threshold"],
+        "thresholds_by_language": alone["by_language"],
         "caps": alone["caps"],
         "hidden": ACUTE_HIDDEN,
         "alpha": ACUTE_ALPHA,
@@ -418,8 +448,22 @@ def alone_threshold(acute: npt.NDArray[np.float64], cols: Columns) -> dict[str, 
         for name, m in validation_negatives(cols).items()
         if m.any()
     }
+
     # never under 0.5 (a head that says nothing of its caps) nor over 0.999
-    return {"threshold": float(min(max([0.5, *found.values()]), 0.999)), "caps": found}
+    def strictest(caps: list[float]) -> float:
+        return float(min(max([0.5, *caps]), 0.999))
+
+    # Each language's own: its everyday chat and the shared caps (hard negatives, C-SSRS
+    # posts and look-alikes hold for both); until round 12 French took English's.
+    by_language = {
+        lang: strictest([v for k, v in found.items() if k != f"everyday_{other}"])
+        for lang, other in (("en", "fr"), ("fr", "en"))
+    }
+    return {
+        "threshold": strictest(list(found.values())),
+        "by_language": by_language,
+        "caps": found,
+    }
 
 
 def imminent_alone_on_everyday(
@@ -427,10 +471,12 @@ def imminent_alone_on_everyday(
     acute: npt.NDArray[np.float64],
     t: dict[str, float],
     everyday: npt.NDArray[np.bool_],
+    alone_at: npt.NDArray[np.float64],
 ) -> float:
     """``imminent_alone``, raised so that at most ``IMMINENT_EVERYDAY_RATE`` of the everyday
-    validation chat reaches it where the alone head speaks."""
-    spoken = np.sort(imminent[everyday & (acute >= t["at_risk_alone"])])[::-1]
+    validation chat reaches it where the alone head speaks (``alone_at``: each row's
+    ``at_risk_alone``, by its language)."""
+    spoken = np.sort(imminent[everyday & (acute >= alone_at)])[::-1]
     allowed = int(np.floor(IMMINENT_EVERYDAY_RATE * int(everyday.sum())))
     if len(spoken) <= allowed:
         return t["imminent_alone"]
@@ -460,13 +506,14 @@ def decide(
     topical: npt.NDArray[np.bool_],
     seen: npt.NDArray[np.bool_],
     acute: npt.NDArray[np.float64] | None = None,
+    alone_at: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """The heads' own decisions, as ``CrisisHead.read`` takes them (``acute``: the alone
-    head's scores)."""
+    head's scores; ``alone_at``: each row's alone threshold, ``at_risk_alone`` for all when
+    not given)."""
     gated = (seen | topical) & (scores[:, 0] >= t["at_risk"])
-    alone = ~gated & (
-        acute >= t["at_risk_alone"] if acute is not None else np.zeros(len(scores), dtype=bool)
-    )
+    at = t["at_risk_alone"] if alone_at is None else alone_at
+    alone = ~gated & (acute >= at if acute is not None else np.zeros(len(scores), dtype=bool))
     risk = gated | alone
     behavior = (seen & gated & (scores[:, 1] >= t["behavior"])) | (
         alone & (scores[:, 1] >= t.get("behavior_alone", np.inf))
@@ -517,10 +564,11 @@ def report(
     cols: Columns,
     t: dict[str, float],
     acute: npt.NDArray[np.float64] | None = None,
+    alone_at: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, Any]:
     """Validation and test figures: real and synthetic apart, EN and FR apart."""
     y, split, syn, day, lang, src = cols.y, cols.split, cols.syn, cols.day, cols.lang, cols.src
-    risk, behavior, imminent = decide(scores, t, cols.topical, cols.seen, acute)
+    risk, behavior, imminent = decide(scores, t, cols.topical, cols.seen, acute, alone_at)
     out: dict[str, Any] = {}
     for part in ("val", "test"):
         m = split == part
@@ -623,7 +671,11 @@ def card(meta: dict[str, Any]) -> str:
         "`at_risk_alone` is the threshold of the alone head, `self_harm_acute.safetensors` "
         f"(one ReLU layer of {ACUTE_HIDDEN} over the same inputs, L2 {ACUTE_ALPHA:g}, early "
         "stopping; one output, ideation or worse), the strictest of its caps on validation "
-        "data: " + ", ".join(f"{k} {v:.4f}" for k, v in meta.get("alone_caps", {}).items()) + ".",
+        "data: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in meta.get("alone_caps", {}).items())
+        + ". Each language has its own (its everyday chat's cap and the shared ones): "
+        + ", ".join(f"{k[-2:]} {v:.4f}" for k, v in t.items() if k.startswith("at_risk_alone_"))
+        + "; a message whose language the grammar cannot tell gets the strictest.",
         "",
         "## Figures (the head's own decisions; test split)",
         "",
