@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from classifiers.crisis import HeadReading, fuse
-from classifiers.crisis_grammar import Reading
+from classifiers.crisis_grammar import Reading, default_grammar
 from classifiers.crisis_head import ACUTE_WEIGHTS, FEATURE_NAMES, LABELS, CrisisHead
 from classifiers.heads import MLPHead
 from classifiers.results import SelfHarmResult, TextScores
@@ -18,8 +18,11 @@ from guardrail.risk import RiskLevel, _assessment
 DIM = 4
 
 
-def _heads(tmp_path: Path, acute_bias: float) -> CrisisHead:
-    """A severity head that never speaks, and an alone head whose score is sigmoid(bias)."""
+def _heads(
+    tmp_path: Path, acute_bias: float, by_language: dict[str, float] | None = None
+) -> CrisisHead:
+    """A severity head that never speaks, and an alone head whose score is sigmoid(bias);
+    ``by_language``: its thresholds per language, beside the strictest (0.9)."""
     inputs = DIM + len(FEATURE_NAMES)
     severity = MLPHead(
         (np.zeros((inputs, 3), dtype=np.float32),),
@@ -35,7 +38,9 @@ def _heads(tmp_path: Path, acute_bias: float) -> CrisisHead:
         ("acute",),
         FEATURE_NAMES,
         True,
-        {"threshold": 0.9},
+        {"threshold": 0.9}
+        if by_language is None
+        else {"threshold": 0.9, "thresholds_by_language": by_language},
     )
     severity.save(tmp_path / "severity.safetensors")
     acute.save(tmp_path / ACUTE_WEIGHTS.name)
@@ -102,3 +107,42 @@ def test_a_vetoed_message_hears_from_the_alone_head_only() -> None:
     shut = head.read(emb, facts, [True] * 64, gated=[False] * 64)
     assert any(r.severity != "none" and not r.alone for r in opened)
     assert all(r.severity == "none" or r.alone for r in shut)
+
+
+# --------------------------------------------------------------------------- per language
+# Round 12: each language's everyday chat caps its own ``at_risk_alone``; a message the
+# grammar cannot place in one language gets the strictest, as does a head file without them.
+
+
+def test_each_language_reads_its_own_threshold(tmp_path: Path) -> None:
+    head = _heads(tmp_path, acute_bias=1.6, by_language={"en": 0.9, "fr": 0.8})  # 0.832
+    assert head.alone_threshold("fr") == pytest.approx(0.8)
+    assert head.alone_threshold("en") == pytest.approx(0.9)
+    assert head.alone_threshold(None) == head.alone_threshold("de") == pytest.approx(0.9)
+    x = np.zeros((3, DIM), dtype=np.float32)
+    said = head.read(x, [(), (), ()], [False] * 3, languages=["fr", "en", None])
+    assert [r.severity for r in said] == ["ideation", "none", "none"]
+    assert said[0].alone
+
+
+def test_a_head_file_without_languages_keeps_one_threshold(tmp_path: Path) -> None:
+    head = _heads(tmp_path, acute_bias=1.6)
+    assert head.alone_threshold("fr") == head.alone_threshold(None) == pytest.approx(0.9)
+    (said,) = head.read(np.zeros((1, DIM), dtype=np.float32), [()], [False], languages=["fr"])
+    assert said.severity == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("je crois que je vais tout arrêter ce soir", "fr"),
+        ("j'ai donné mon chat à la voisine, je n'en aurai plus besoin", "fr"),
+        ("I gave the dog to my neighbour, I won't need him any more", "en"),
+        ("i think i am going to stop everything tonight", "en"),
+        ("done", None),
+        ("", None),
+    ],
+)
+def test_the_grammar_names_one_language_or_none(text: str, language: str | None) -> None:
+    assert default_grammar().language(text) == language
+    assert default_grammar().read(text).language == language
