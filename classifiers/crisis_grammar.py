@@ -1251,9 +1251,10 @@ class CrisisGrammar:
     def facts(self, text: str) -> tuple[str, ...]:
         """The facts of one message (a fact is language-free), read by the grammar of its
         language, or of every language when that is unclear."""
-        return self._facts_and_language(text)[0]
+        return self.facts_and_language(text)[0]
 
-    def _facts_and_language(self, text: str) -> tuple[tuple[str, ...], str | None]:
+    def facts_and_language(self, text: str) -> tuple[tuple[str, ...], str | None]:
+        """``facts`` and ``language`` from one preparation of the text."""
         prepared = self.prepared(text)
         if not prepared:
             return (), None
@@ -1279,10 +1280,10 @@ class CrisisGrammar:
     def language(self, text: str) -> str | None:
         """The one language ``text`` is written in, by its function words; None when it is
         too short or too mixed to tell (``languages_of`` then reads it with every grammar)."""
-        return self._facts_and_language(text)[1]
+        return self.facts_and_language(text)[1]
 
     def read(self, text: str) -> Reading:
-        facts, language = self._facts_and_language(text)
+        facts, language = self.facts_and_language(text)
         reading = derive(facts)
         return replace(reading, language=language) if language else reading
 

@@ -31,7 +31,7 @@ per-message head's (``self_harm_message``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -132,6 +132,15 @@ def _inputs(embeddings: FloatArray, facts: Sequence[Sequence[str]]) -> FloatArra
     return x
 
 
+def alone_threshold(thresholds: Mapping[str, float], language: str | None) -> float:
+    """``at_risk_alone`` for a message in ``language``: each language's everyday chat caps
+    its own threshold (the other caps are shared), so French is not held to the English
+    everyday chat's highest scores; the strictest of them where the language is unknown
+    (too short or mixed to tell) or has none of its own."""
+    strictest = thresholds.get("at_risk_alone", float("inf"))
+    return thresholds.get(f"at_risk_alone_{language}", strictest) if language else strictest
+
+
 @dataclass(frozen=True)
 class CrisisHead:
     head: MLPHead
@@ -166,13 +175,8 @@ class CrisisHead:
         return cls(head, thresholds, acute)
 
     def alone_threshold(self, language: str | None) -> float:
-        """``at_risk_alone`` for a message in ``language``: each language's everyday chat
-        caps its own threshold (the other caps are shared), so French is not held to the
-        English everyday chat's highest scores; the strictest of them where the language is
-        unknown (too short or mixed to tell) or has none of its own."""
-        t = self.thresholds
-        strictest = t.get("at_risk_alone", float("inf"))
-        return t.get(f"at_risk_alone_{language}", strictest) if language else strictest
+        """``at_risk_alone`` for a message in ``language`` (:func:`alone_threshold`)."""
+        return alone_threshold(self.thresholds, language)
 
     def scores(
         self, embeddings: FloatArray, facts: Sequence[Sequence[str]]

@@ -16,7 +16,8 @@ import yaml
 
 from classifiers.floor import default_floor
 from classifiers.training.bot_writer_folds import withdrawn
-from classifiers.training.common import frozen_keys, text_key
+from classifiers.training.common import frozen_keys
+from classifiers.training.splits import text_key
 from classifiers.training.train_message_heads import VOICES, WRITER_SETS, writer_rows
 
 

@@ -3,15 +3,17 @@
 The held-out sets (``benchmarks/heldout/``) are read once per round; a head trained on one
 of their messages would read it from memory. Training writers never see them, but two
 writers can write the same short sentence, so the training scripts drop any synthetic row
-equal to a held-out text (``classifiers.training.common.frozen_keys``: case, accents and
-punctuation aside). These tests hold the scripts' row builders to it, without an encoder.
+equal to a held-out text (``classifiers.training.common.held_out``, by
+``splits.text_key``: case, accents and punctuation aside). These tests hold the scripts'
+row builders to it, without an encoder.
 """
 
 from __future__ import annotations
 
 import json
 
-from classifiers.training.common import frozen_keys, text_key
+from classifiers.training.common import frozen_keys
+from classifiers.training.splits import text_key
 from classifiers.training.train_crisis_head import (
     SYNTHETIC_DIR,
     SYNTHETIC_FILES,

@@ -25,6 +25,7 @@ import os
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,7 +34,14 @@ import numpy.typing as npt
 
 from classifiers.data import DarkBenchPrompt
 from classifiers.heads import FloatArray, MLPHead, fold_standardisation, sigmoid
-from classifiers.training.splits import LEGACY_SCHEME, SCHEME, Seen, check_scheme, keep
+from classifiers.training.splits import (
+    LEGACY_SCHEME,
+    SCHEME,
+    Seen,
+    check_scheme,
+    keep,
+    text_key,
+)
 from classifiers.wellbeing import ANY
 
 if TYPE_CHECKING:
@@ -71,21 +79,11 @@ def set_seeds(seed: int) -> None:
 FROZEN_DIR: Final = Path(__file__).resolve().parents[2] / "benchmarks" / "heldout"
 
 
-def text_key(text: str) -> str:
-    """A text as the held-out guard compares it: lower case, no accents, words only."""
-    import re
-    import unicodedata
-
-    low = unicodedata.normalize("NFKD", text.lower())
-    low = "".join(c for c in low if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", low).strip()
-
-
+@cache
 def frozen_keys(prefix: str, folder: Path = FROZEN_DIR) -> frozenset[str]:
-    """The texts (``text_key``) of the frozen held-out sets named ``prefix*.yaml``: every
-    message, turn and plain ``base``. A synthetic training row equal to one is dropped, so
-    a head never reads a held-out message from memory, whoever wrote it first (two writers
-    can write the same short sentence)."""
+    """The texts (``splits.text_key``) of the frozen held-out sets named ``prefix*.yaml``:
+    every message, turn and plain ``base``. Read once per process (the bot's writer folds
+    ask for every fold)."""
     import yaml
 
     out: set[str] = set()
@@ -95,6 +93,13 @@ def frozen_keys(prefix: str, folder: Path = FROZEN_DIR) -> frozenset[str]:
                 if isinstance(text, str) and text_key(text):
                     out.add(text_key(text))
     return frozenset(out)
+
+
+def held_out(text: str, prefix: str) -> bool:
+    """Whether ``text`` is a message of a frozen held-out set ``prefix*.yaml``: a synthetic
+    training row that is one is dropped, so a head never reads a held-out message from
+    memory, whoever wrote it first (two writers can write the same short sentence)."""
+    return text_key(text) in frozen_keys(prefix)
 
 
 @dataclass(frozen=True)

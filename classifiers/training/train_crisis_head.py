@@ -26,7 +26,7 @@ is not on main yet, so texts are also de-duplicated after normalisation across s
   everyday chat at ideation (round 11 of issue #22, ``self_harm.md``). v9 joined in round 12
   (neutral on the v8 fold: crisis path -2 EN, +0 FR of 134 / 136).
 - any synthetic row equal to a message of a frozen held-out set
-  (``benchmarks/heldout/acute_crisis_*``) is dropped (``common.frozen_keys``).
+  (``benchmarks/heldout/acute_crisis_*``) is dropped (``common.held_out``).
 
 C is chosen on the validation split's AUPRC (real and synthetic for ``at_risk``, synthetic
 for the other two). Thresholds, on validation data only: ``at_risk`` the lowest score at
@@ -54,13 +54,20 @@ import numpy as np
 import numpy.typing as npt
 
 from classifiers.crisis_grammar import default_grammar
-from classifiers.crisis_head import ACUTE_WEIGHTS, FEATURE_NAMES, LABELS, feature_matrix, material
+from classifiers.crisis_head import (
+    ACUTE_WEIGHTS,
+    FEATURE_NAMES,
+    LABELS,
+    alone_threshold,
+    feature_matrix,
+    material,
+)
 from classifiers.cssrs import SEVERITY_OF
 from classifiers.data import default_data_dir
 from classifiers.heads import MLPHead
 from classifiers.lexicons import default_lexicon
 from classifiers.training import corpora as C
-from classifiers.training.common import balanced_weights, frozen_keys, text_key
+from classifiers.training.common import balanced_weights, held_out
 from classifiers.training.train_message_heads import fit
 
 WEIGHTS: Final = Path(__file__).resolve().parent.parent / "weights"
@@ -195,7 +202,7 @@ def set_numbers(spec: str) -> list[int]:
 def synthetic_examples(seed: int, writers: Sequence[int] = ()) -> list[Example]:
     """The project's synthetic crisis messages (``SYNTHETIC_FILES``; split conversations
     left out: no label says which turn carries the crisis) and the retired held-out sets
-    ``writers``, less any message of a frozen held-out set (``frozen_keys``)."""
+    ``writers``, less any message of a frozen held-out set (``common.held_out``)."""
     out: list[Example] = []
     for source, line in (
         (name, line)
@@ -210,8 +217,7 @@ def synthetic_examples(seed: int, writers: Sequence[int] = ()) -> list[Example]:
         if "text" in row:
             out.append(_synthetic(row, row["group"], seed))
     out += writer_rows(writers, seed)
-    frozen = frozen_keys("acute_crisis_")
-    return [e for e in out if text_key(e.text) not in frozen]
+    return [e for e in out if not held_out(e.text, "acute_crisis_")]
 
 
 def examples(
@@ -320,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if progress:
         print("reading the grammar's slots")
     grammar, lexicon = default_grammar(), default_lexicon()
-    facts = [grammar.facts(r.text) for r in rows]
+    facts, languages = zip(*(grammar.facts_and_language(r.text) for r in rows), strict=True)
     x = np.hstack([emb, feature_matrix(facts)]).astype(np.float32)
     topical = np.asarray([bool(lexicon.scan(r.text).hits) for r in rows])
     seen = np.asarray([material(f) for f in facts])
@@ -353,16 +359,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if progress:
         print("training the alone head")
     acute_head, acute = train_acute(x, y[:, 0], w, split, args.seed)
-    alone = alone_threshold(acute, cols)
+    alone = alone_caps(acute, cols)
     thresholds["at_risk_alone"] = alone["threshold"]
     for lang, value in alone["by_language"].items():
         thresholds[f"at_risk_alone_{lang}"] = value
     # each row's alone threshold, by the language the runtime reads it in
-    alone_at = np.asarray([
-        thresholds.get(f"at_risk_alone_{lang}", alone["threshold"]) if lang
-        else alone["threshold"]
-        for lang in (grammar.language(r.text) for r in rows)
-    ])  # fmt: skip
+    alone_at = np.asarray([alone_threshold(thresholds, lang) for lang in languages])
     thresholds["imminent_alone"] = imminent_alone_on_everyday(
         scores[:, 2], acute, thresholds, (split == "val") & cols.day, alone_at
     )
@@ -430,7 +432,7 @@ def train_acute(
     return layers, np.asarray(mlp.predict_proba(x)[:, 1], dtype=np.float64)
 
 
-def alone_threshold(acute: npt.NDArray[np.float64], cols: Columns) -> dict[str, Any]:
+def alone_caps(acute: npt.NDArray[np.float64], cols: Columns) -> dict[str, Any]:
     """The alone head's threshold: no gate, so every validation row counts; the strictest of
     the caps (everyday chat per language, real hard negatives, C-SSRS users' posts,
     synthetic look-alikes)."""

@@ -278,7 +278,7 @@ def curves(
 
 def synthetic_rows(seed: int, safe_weight: float = 1.0) -> list[Row]:
     """The synthetic replies, legacy-split by hand-written sentence group."""
-    from classifiers.training.common import frozen_keys, load_synthetic, text_key
+    from classifiers.training.common import held_out, load_synthetic
 
     out = []
     for r in load_synthetic(SYNTHETIC, ("encourages",)):
@@ -294,8 +294,7 @@ def synthetic_rows(seed: int, safe_weight: float = 1.0) -> list[Row]:
                 groups=(f"synthetic_encouragement:{r.group}",),
             )
         )
-    frozen = frozen_keys("encouragement_adversarial_")
-    return [r for r in out if text_key(r.text) not in frozen]
+    return [r for r in out if not held_out(r.text, "encouragement_adversarial_")]
 
 
 def user_rows(data: Path, cap: int, seed: int = C.CORPUS_SEED, scheme: str = SCHEME) -> list[Row]:
@@ -381,7 +380,7 @@ def writer_rows(sets: Sequence[Path] = WRITER_SETS) -> list[Row]:
     (``classifiers.training.bot_writer_folds``) and on the next frozen set."""
     import yaml
 
-    from classifiers.training.common import frozen_keys, load_synthetic, text_key
+    from classifiers.training.common import held_out, load_synthetic
 
     out: list[Row] = []
     for path in sets:
@@ -393,8 +392,7 @@ def writer_rows(sets: Sequence[Path] = WRITER_SETS) -> list[Row]:
     for path in VOICES:
         for r in load_synthetic(path, ("encourages",)):
             out.append(writer_row(r.text, bool(r.labels), r.lang, f"{path.stem}:{r.group}"))
-    frozen = frozen_keys("encouragement_adversarial_")
-    return [r for r in out if text_key(r.text) not in frozen]
+    return [r for r in out if not held_out(r.text, "encouragement_adversarial_")]
 
 
 def writer_row(text: str, encourages: bool, lang: str, group: str) -> Row:
