@@ -49,6 +49,11 @@ class HeadReading:
     ``classifiers.crisis_head.material``): the crisis path hears it as crisis wording, with
     or without wording of its own, as the head's threshold was set for ("just swallowed
     the lot of them", "the rope is up in the garage")."""
+    doubted: bool = False
+    """Both learned heads read the message as far from a crisis (``classifiers.crisis_head.
+    doubts``): the wording's reading (keyword lexicon, grammar) is capped at indicator, as
+    for a grammar veto. Idioms, a past told as past, a question for a course ("this exam
+    will kill me", « j'ai failli me jeter par la fenêtre en voyant la facture »)."""
 
 
 @dataclass(frozen=True)
@@ -75,13 +80,16 @@ def fuse(
     ``lexicon``: its keyword lexicon's; ``head_flagged``: its head over the message
     threshold."""
     old, words = severity_index(severity), severity_index(lexicon)
-    if reading.vetoed or (reading.figurative and not head_flagged):
+    doubted = head is not None and head.doubted
+    if reading.vetoed or (reading.figurative and not head_flagged) or doubted:
         old, words = min(old, _INDICATOR), min(words, _INDICATOR)
     grammar = severity_index(reading.severity)
+    cssrs: Cssrs = reading.level
+    if doubted:
+        grammar, cssrs = min(grammar, _INDICATOR), "none"
     words = max(words, grammar)
     level = max(old, words)
     imminent = reading.imminent
-    cssrs: Cssrs = reading.level
     alone = material = False
     if head is not None and (not reading.vetoed or head.alone):  # alone: see self_harm.results
         level = max(level, severity_index(head.severity))

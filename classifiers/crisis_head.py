@@ -126,6 +126,25 @@ def material(facts: Sequence[str]) -> bool:
     return False
 
 
+DOUBT_AT_RISK: Final = 0.2
+DOUBT_ALONE: Final = 0.1
+"""Under both (the gated head's ``at_risk`` and the alone head's probability), the heads
+doubt what the wording says (:func:`doubts`). Chosen in round 13 on the retired held-out
+set v10, which neither head trained on: on its messages with crisis wording, no crisis
+fell under both and 8 of 34 French look-alikes (1 of 15 English) did; on real posts
+(C-SSRS users, DiaSafety risk disclosures) 1 of about 2,400 wording hits. Far below the
+heads' own thresholds (at_risk 0.69, alone 0.89-0.94): recheck after a retrain
+(``benchmarks/acute_dev.py``)."""
+
+
+def doubts(at_risk: float, acute: float) -> bool:
+    """Whether both heads read a message as far from a crisis: the gated head's ``at_risk``
+    under ``DOUBT_AT_RISK`` and the alone head's under ``DOUBT_ALONE``. Crisis wording in
+    such a message is an idiom, a past told as past, a question for a course or a story
+    more often than a crisis the heads missed (``HeadReading.doubted``)."""
+    return at_risk < DOUBT_AT_RISK and acute < DOUBT_ALONE
+
+
 def _inputs(embeddings: FloatArray, facts: Sequence[Sequence[str]]) -> FloatArray:
     """What both heads read: the sentence embedding, then the grammar's slots."""
     x: FloatArray = np.hstack([embeddings, feature_matrix(facts)]).astype(np.float32)
@@ -236,5 +255,6 @@ class CrisisHead:
                 if row[1] >= t.get("behavior_alone", float("inf")):
                     severity = "behavior"
             heard = seen and severity != "none" and not alone
-            out.append(HeadReading(severity, imminent, alone, heard))  # type: ignore[arg-type]
+            doubted = self.acute is not None and doubts(float(row[0]), float(a))
+            out.append(HeadReading(severity, imminent, alone, heard, doubted))  # type: ignore[arg-type]
         return out

@@ -181,7 +181,9 @@ class ClassifierAssessor:
         earlier messages kept theirs: a crisis split so that no message and no fact says
         it ("I've sorted the letters for everyone" then "the train's at 11"). As with the
         facts, the head's reading counts only where it says more than any of the
-        messages did alone."""
+        messages did alone. Where both heads doubt the conversation (``HeadReading.
+        doubted``), what its facts alone raised does not count either ("ok I've got the
+        rope" then "tying up the roast like the video showed")."""
         read = in_conversation(found, earlier)
         batcher = self._batcher()
         window = list(earlier)[-CONVERSATION_TURNS:]
@@ -193,6 +195,8 @@ class ClassifierAssessor:
             [*(m.facts for m in recent), found.facts],
             any(m.level > RiskLevel.NONE for m in recent) or found.level > RiskLevel.NONE,
         )
+        if said is not None and said.doubted and read is not found:
+            return found  # both heads doubt the conversation the facts alone raised
         if said is None or said.severity == "none":
             return read
         level = RiskLevel[said.severity.upper()]

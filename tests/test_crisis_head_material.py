@@ -69,7 +69,8 @@ def test_a_keyword_gate_a_veto_or_a_low_score_is_not_material(tmp_path: Path) ->
     keyword_only = _read(head, (), topical=True, gated=True)
     assert keyword_only.severity == "ideation" and not keyword_only.material
     assert _read(head, MATERIAL, topical=False, gated=False) == HeadReading()
-    assert _read(_head(tmp_path, -5.0), MATERIAL, topical=False, gated=True) == HeadReading()
+    low = _read(_head(tmp_path, -5.0), MATERIAL, topical=False, gated=True)
+    assert low == HeadReading(doubted=True)  # both heads far below: they doubt it (round 13)
 
 
 def test_material_reading_reaches_the_crisis_path() -> None:
