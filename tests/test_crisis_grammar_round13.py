@@ -1,0 +1,51 @@
+"""Crisis grammar, round 13 of issue #22: intent named as a plan or an intention, the right
+moment named, no plan to see the morning, never born and the heart giving out wished, in
+English and French. Sentences written for these tests, with the look-alikes they must not
+read (a trip planned, a book to finish, a heart racing before an exam)."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.crisis_grammar import default_grammar
+
+CRISES = [
+    ("j'ai bien l'intention d'en finir avant l'été", "intent", False),
+    ("j'ai prévu d'en finir dimanche", "intent", False),
+    ("ce soir c'est la bonne nuit pour en finir", "intent", True),
+    ("c'est le bon moment pour me tuer", "intent", False),
+    ("je prie chaque soir pour que mon coeur s'arrête", "wish_to_die", False),
+    ("si mon cœur lâche cette nuit, tant mieux", "active_ideation", False),
+    ("ça serait plus simple si j'étais jamais née", "active_ideation", False),
+    ("tonight is the perfect night to end it", "intent", True),
+    ("it would be simpler for everyone if I had never been born", "active_ideation", False),
+    ("i don't plan on waking up tomorrow morning", "intent", True),
+    ("I'm not expecting to see the sunrise. sorry", "intent", True),
+    ("I don't expect to live to see christmas", "intent", False),
+]
+
+LOOK_ALIKES = [
+    "j'ai prévu de partir à Lisbonne en avril",
+    "j'ai bien l'intention de finir ce roman ce soir",
+    "c'est le bon moment pour en parler à ton chef",
+    "mon coeur s'arrête de battre quand il me sourit",
+    "today is the perfect day to end it with him, he cheated",
+    "tonight's the right time to tell her how I feel",
+    "I don't plan on seeing the morning show, way too early",
+    "I don't expect to see tomorrow's match, I'm working",
+    "I hope my heart stops racing before the interview",
+    "I'm not expecting to make it to tomorrow's class, the train's cancelled",
+]
+
+
+@pytest.mark.parametrize(("text", "level", "imminent"), CRISES)
+def test_intent_and_wishes_read(text: str, level: str, imminent: bool) -> None:
+    reading = default_grammar().read(text)
+    assert reading.level == level, reading.facts
+    assert reading.imminent is imminent
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+def test_plans_moments_and_hearts_of_everyday_life_stay_clear(text: str) -> None:
+    reading = default_grammar().read(text)
+    assert reading.level == "none", reading.facts
