@@ -66,6 +66,7 @@ TIME_LETTERS: Final[dict[str, str]] = {
     "recent": "p",
     "later": "l",
     "far": "f",
+    "long": "a",
     "before": "u",
     "habit": "h",
 }
@@ -1048,6 +1049,8 @@ def _act_level(
     if a.mode in ("past", "tried"):
         if a.act == "die":
             return "none", False, "die-past"
+        if a.has("a"):  # the act's own time: "now" elsewhere in the sentence is not its
+            return "none", False, "attempt-years-ago"  # "at 17 I overdosed, now I'm a nurse"
         return "attempt", not far, "attempt"
     if a.mode == "prog" and "c" in a.flags:  # "if ..., I'm jumping": a condition, not an act
         a = _Act("intent", a.act, a.obj, a.flags)
@@ -1125,7 +1128,7 @@ def derive(facts: Sequence[str]) -> Reading:
     )
     best: tuple[Cssrs, bool, str] = ("none", False, "")
 
-    urgent = harmless = False
+    urgent = harmless = history = False
 
     def better(level: Cssrs, imminent: bool, why: str) -> None:
         nonlocal best, urgent
@@ -1134,7 +1137,7 @@ def derive(facts: Sequence[str]) -> Reading:
             best = (level, imminent, why)
 
     def read(ctx: bool) -> None:
-        nonlocal harmless
+        nonlocal harmless, history
         for a in acts:
             if "B" in codes and a.act == "cut":
                 a = _Act(a.mode, a.act, a.obj, a.flags + "B")
@@ -1150,6 +1153,8 @@ def derive(facts: Sequence[str]) -> Reading:
                 bool(codes & {"B", "W"}) and a.act == "doit" and a.mode in ("past", "tried")
             )
             level, imminent, why = _act_level(a, done, known, window_soon, routine)
+            if why == "attempt-years-ago":  # history: vetoes its words, dates no other act
+                history = True
             doit_planned = a.act == "doit" and a.mode in ("intent", "prog", "bare")
             if doit_planned and named_means and (a.has("nlgys") or dated):
                 # "I'm doing it on the 14th... pills and the bath": a means and a date
@@ -1213,14 +1218,14 @@ def derive(facts: Sequence[str]) -> Reading:
     ctx_other = bool(codes & _CTX_CODES) or len(farewells) >= 2
     strong_ctx = bool(codes & (_CTX_CODES - {"H", "R"})) or "Q" in codes
     read(False)
-    ctx = best[0] != "none" or ctx_other or "Q" in codes
+    ctx = best[0] != "none" or ctx_other or "Q" in codes or history
     urgent = False
     read(ctx)
     level, _, why = best
     # a figure of speech and nothing else ("cette appli va finir par me tuer", "I'd rather
     # swallow a bottle of pills than do another group project"): its words are no crisis
     figurative = "I" in codes and all(f == "I" or f.startswith("T:") for f in facts)
-    vetoed = level == "none" and (harmless or bool(codes & _VETO_CODES))
+    vetoed = level == "none" and (harmless or history or bool(codes & _VETO_CODES))
     return Reading(
         level, urgent and level != "none", tuple(facts), why, vetoed, level == "none" and figurative
     )

@@ -108,12 +108,18 @@ def assessor() -> ClassifierAssessor:
     return ClassifierAssessor(lambda: batcher)
 
 
-def test_a_past_attempt_told_as_past_stays_off_the_crisis_path(
-    assessor: ClassifierAssessor,
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jvais crever si j'ai pas mon croissant dans 10 min",
+        "j'ai fait une tentative de soufflé au fromage, raté évidemment",
+    ],
+)
+def test_crisis_wording_both_heads_doubt_stays_off_the_crisis_path(
+    assessor: ClassifierAssessor, text: str
 ) -> None:
-    """The grammar reads an attempt; both heads read a recovered life: not a crisis."""
-    text = "à 17 ans j'ai fait une tentative, aujourd'hui je suis prof et heureuse"
-    assert default_grammar().read(text).severity == "attempt"
+    """The grammar reads a crisis in an idiom or a recipe; both heads read everyday life."""
+    assert default_grammar().read(text).level != "none"
     (found,) = asyncio.run(assessor.assess([text], ["fr-FR"]))
     assert found.level < RiskLevel.IDEATION and not found.imminent
 

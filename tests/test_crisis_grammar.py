@@ -64,7 +64,8 @@ def test_lookalikes_stay_clear(grammar: CrisisGrammar) -> None:
         ("i have 40 pills", "none", False),  # alone: a possession, no crisis yet
         ("I took my meds this morning", "none", False),
         ("i just swallowed a whole bottle of tylenol", "attempt", True),
-        ("I attempted suicide when I was 16", "attempt", False),
+        ("I attempted suicide when I was 16", "none", False),  # history (round 13)
+        ("I attempted suicide last month", "attempt", False),
         ("gonna kms 2nite", "intent", True),
         ("I want to die", "wish_to_die", False),
         ("I'm not going to kill myself", "none", False),

@@ -49,3 +49,36 @@ def test_intent_and_wishes_read(text: str, level: str, imminent: bool) -> None:
 def test_plans_moments_and_hearts_of_everyday_life_stay_clear(text: str) -> None:
     reading = default_grammar().read(text)
     assert reading.level == "none", reading.facts
+
+
+YEARS_AGO = [
+    "I overdosed when I was sixteen, and now I volunteer at a crisis line",
+    "three years ago I tried to hang myself. I just got promoted today",
+    "il y a huit ans j'ai fait une tentative, aujourd'hui je vais bien",
+    "à 19 ans j'ai voulu me jeter d'un pont, maintenant je suis papa",
+]
+
+STILL_NOW = [
+    ("I tried to kill myself last month", "attempt"),
+    ("j'ai fait une tentative la semaine dernière", "attempt"),
+    ("I tried to kill myself four years ago and I'm going to do it again tonight", "intent"),
+    ("at 20 I overdosed, and tonight I took all my pills again", "attempt"),
+    ("I took them all at 10, it's 11 now", "attempt"),
+]
+
+
+@pytest.mark.parametrize("text", YEARS_AGO)
+def test_an_attempt_years_ago_is_history_and_vetoes_its_words(text: str) -> None:
+    """Told with its date years back, an attempt is the writer's history: no level, and
+    the keyword lexicon's words about it are vetoed as for someone else's act."""
+    reading = default_grammar().read(text)
+    assert reading.level == "none" and reading.vetoed, reading.facts
+
+
+@pytest.mark.parametrize(("text", "level"), STILL_NOW)
+def test_an_attempt_this_month_or_a_crisis_beside_history_still_reads(
+    text: str, level: str
+) -> None:
+    reading = default_grammar().read(text)
+    assert reading.level == level, reading.facts
+    assert not reading.vetoed
