@@ -82,3 +82,32 @@ def test_an_attempt_this_month_or_a_crisis_beside_history_still_reads(
     reading = default_grammar().read(text)
     assert reading.level == level, reading.facts
     assert not reading.vetoed
+
+
+UNDER_WAY = [
+    "je suis dans le lac jusqu'à la poitrine, je continue d'avancer",
+    "je suis entrée dans la rivière tout habillée. j'ai plus pied",
+    "sur les rails, le TER approche",
+    "je marche sur l'autoroute, les camions arrivent en face",
+    "the lake is up to my chest and I keep walking",
+    "between the rails now, the train is coming",
+    "walking down the middle of the interstate in the dark",
+]
+
+NOT_UNDER_WAY = [
+    "on s'est baignés dans le lac, puis on a continué d'avancer jusqu'au ponton",
+    "les enfants jouent dans l'eau, je continue de marcher sur la plage",
+    "le train arrive à quai dans cinq minutes, je suis sur le quai 3",
+    "the river walk was lovely, we kept going until the bridge",
+]
+
+
+@pytest.mark.parametrize("text", UNDER_WAY)
+def test_a_place_and_a_movement_read_as_an_act_under_way(text: str) -> None:
+    reading = default_grammar().read(text)
+    assert reading.level == "preparatory" and reading.imminent, reading.facts
+
+
+@pytest.mark.parametrize("text", NOT_UNDER_WAY)
+def test_a_walk_by_the_water_or_a_train_at_the_platform_reads_nothing(text: str) -> None:
+    assert default_grammar().read(text).level == "none"
