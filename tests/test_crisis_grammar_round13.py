@@ -111,3 +111,29 @@ def test_a_place_and_a_movement_read_as_an_act_under_way(text: str) -> None:
 @pytest.mark.parametrize("text", NOT_UNDER_WAY)
 def test_a_walk_by_the_water_or_a_train_at_the_platform_reads_nothing(text: str) -> None:
     assert default_grammar().read(text).level == "none"
+
+
+PREPARED = [
+    ("j'ai vérifié que la poutre du grenier tient mon poids", "preparatory", True),
+    ("tested if the old oak branch will hold my weight. it does", "preparatory", True),
+    ("you're the only person I'm saying goodbye to", "intent", True),
+    ("il me reste plus que toi à qui dire adieu", "intent", True),
+    ("ce serait tellement simple de mourir là-bas", "active_ideation", False),
+]
+
+NOT_PREPARED = [
+    "checked that the shelf bracket can hold the weight of the books",
+    "tu es la dernière à qui je dis au revoir avant les vacances",
+    "ce serait tellement simple de partir en vacances",
+]
+
+
+@pytest.mark.parametrize(("text", "level", "imminent"), PREPARED)
+def test_preparation_and_farewells_read(text: str, level: str, imminent: bool) -> None:
+    reading = default_grammar().read(text)
+    assert (reading.level, reading.imminent) == (level, imminent), reading.facts
+
+
+@pytest.mark.parametrize("text", NOT_PREPARED)
+def test_shelves_holidays_and_easy_trips_read_nothing(text: str) -> None:
+    assert default_grammar().read(text).level == "none"
