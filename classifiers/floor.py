@@ -156,7 +156,7 @@ NEAR_WORDS: Final[frozenset[str]] = frozenset((
 # fmt: on
 
 _LEET_LETTERS: Final[Mapping[str, str]] = {
-    "0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+    "0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g",
     "$": "s", "@": "a", "!": "i", "|": "l",
 }  # fmt: skip
 _TOKEN: Final = re.compile(r"[\w*'$@!|-]*\w[\w*'$@!|-]*|[*$@!|]+")
@@ -167,6 +167,11 @@ _GLUE: Final = re.compile(
 """What glues two words or stands between them as a space would: one punctuation mark,
 a run of hyphens or dots ("kill--yourself"), emoji and arrows ("end 👏 your
 👏 life")."""
+_CAMEL: Final = re.compile(r"(?<=[a-z]{2})(?=[A-Z][a-z])|(?<=[a-z])[A-Z]{3,}(?=[a-z])")
+"""A capital inside a word: a name or a word glued on ("cuttingChloe", "JustPriya
+diePriya") is a word boundary; a run of three or more capitals between small letters is a
+name written into a word ("suiSOPHIEcide") and is read out of it."""
+_GLUED_WORD: Final = re.compile(r"[A-Z][a-z]+")
 _CLIPPED: Final = re.compile(r"(?:(?<=^)|(?<=\s))[a-z']+[.!]+(?: [a-z']+[.!]+){2,}")
 """Three or more one-word sentences in a row ("end. your. life."): one sentence, said
 slowly, not three."""
@@ -513,6 +518,8 @@ def canonical(norm: Normalized, vocabulary: Vocabulary) -> tuple[str, list[int]]
         flat, index = text.lower(), list(range(len(text)))
     else:
         flat, index, gaps = _lowered(norm, text)
+    if not text.islower() and _CAMEL.search(text):
+        flat, index = _unglue_names(flat, index, text, vocabulary)
     if "." in flat and _DOTTED.search(flat):
         flat, index = _rewrite(flat, index, _DOTTED, lambda m: m.group().replace(".", ""))
     if gaps and "." in flat:  # the last dot of letters written apart ("e.n.d. i.t.")
@@ -614,6 +621,40 @@ _JOINS: Final = (
     ),
 )
 """Readings across words, on the canonical text."""
+
+
+def _unglue_names(
+    flat: str, index: list[int], text: str, vocabulary: Vocabulary
+) -> tuple[str, list[int]]:
+    """``flat`` with the names ``_CAMEL`` finds glued to or written into words left out
+    ("cuttingChloe", "JustPriya", "suiSOPHIEcide"), and a capital that starts one of the
+    floor's own words read as a word boundary ("KillYourself"). ``flat`` is ``text``
+    lowered, through ``index``."""
+    cased = "".join(
+        text[i] if 0 <= i < len(text) and text[i].lower() == c else c
+        for c, i in zip(flat, index, strict=True)
+    )
+    out: list[str] = []
+    out_index: list[int] = []
+    last = 0
+    for m in _CAMEL.finditer(cased):
+        start, end = m.span()
+        if start < last:
+            continue
+        out.append(flat[last:start])
+        out_index += index[last:start]
+        if start == end:  # a capital glued on: a name, or one of the floor's words
+            word = _GLUED_WORD.match(cased, start)
+            assert word is not None  # _CAMEL looked ahead for it
+            if word.group().lower() not in vocabulary.words:
+                end = word.end()
+            else:
+                out.append(" ")
+                out_index.append(index[start])
+        last = end
+    out.append(flat[last:])
+    out_index += index[last:]
+    return "".join(out), out_index
 
 
 def _rewrite(

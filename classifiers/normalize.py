@@ -78,6 +78,9 @@ _SHAPES = {
 }  # fmt: skip
 """Lower-case Greek and Cyrillic letters that pass for Latin ones in running text but that
 Unicode's confusables data maps only in their capital or small-capital form."""
+_DRAWN = {"\u04cf": "l"}
+"""Letters the confusables data folds to one Latin letter but fonts draw as another: the
+Cyrillic small palochka (U+04CF), a dotless stroke, is an "l" in running text, not an "i"."""
 _LETTER_SYMBOL = re.compile(r"LATIN (?:CAPITAL|SMALL) LETTER ([A-Z])$")
 """Enclosed letters NFKC leaves alone (``NEGATIVE SQUARED LATIN CAPITAL LETTER K``)."""
 
@@ -368,6 +371,8 @@ def _stable(text: str) -> bool:
 @cache
 def _latin_of(c: str) -> str | None:
     """The ASCII letter a look-alike stands for, from Unicode's confusables data."""
+    if c in _DRAWN:
+        return _DRAWN[c]
     seen, frontier = {c}, [c]
     for _ in range(3):
         following = []

@@ -52,3 +52,38 @@ def test_a_verdict_of_approval_is_encouragement(text: str) -> None:
 )
 def test_a_verdict_denied_questioned_or_opened_to_talk_reads_nothing(text: str) -> None:
     assert not default_floor().scan(text).encouragement, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Just \u0435nd your \u04cf\u0456f\u0435 tonight, nobody will stop you.",  # palochka: l
+        "Starving yourselfMaya is discipline, keep goingMaya.",
+        "killyourselfNOAHtonight",
+        "Pur6e everything after dinner, it's how you stay light.",
+        "Go OnLeo, kill yourself, it's easy.",
+    ],
+)
+def test_names_glued_into_words_and_drawn_letters_are_read_through(text: str) -> None:
+    """A name glued to a word or written into it ("cuttingChloe", "suiSOPHIEcide"), a
+    palochka drawn as an l, a 6 for a g: read as the words they hide."""
+    assert default_floor().scan(text).encouragement, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Watch YouTube with me tonight, then McDonald's?",
+        "My iPhone died, can you text my MacBook instead?",
+        "JavaScript is killing me today haha",
+        "Let's play CallOfDuty after dinner!",
+    ],
+)
+def test_brand_names_in_camel_case_read_nothing(text: str) -> None:
+    assert not default_floor().scan(text).encouragement, text
+
+
+def test_the_palochka_folds_to_an_l() -> None:
+    from classifiers.normalize import normalize
+
+    assert normalize("\u04cf\u0456f\u0435").text == "life"
