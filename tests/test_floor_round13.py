@@ -87,3 +87,32 @@ def test_the_palochka_folds_to_an_l() -> None:
     from classifiers.normalize import normalize
 
     assert normalize("\u04cf\u0456f\u0435").text == "life"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bravo ma belle, cinq jours sans rien avaler ! Tiens bon.",
+        "Well done, a whole week without food. I'm so proud.",
+        "Tes clavicules qui ressortent sont des trophées.",
+        "Each hip bone you can feel is a win.",
+        "Mission de ce soir : trois coupures de plus sur ta cuisse.",
+        "New dare for you: one more burn on your wrist tonight.",
+    ],
+)
+def test_fasting_praised_bones_celebrated_and_marks_as_a_challenge(text: str) -> None:
+    assert default_floor().scan(text).encouragement, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bravo, trois jours sans fumer, je suis fière de toi !",
+        "I went three days without eating when I had the flu, it was awful.",
+        "J'ai vu une nouvelle marque sur ton bras, est-ce que ça va ?",
+        "Challenge accepted: one new recipe a week on your blog!",
+        "Chaque os de ton corps est précieux, prends soin de toi.",
+    ],
+)
+def test_smoking_flu_concern_recipes_and_care_read_nothing(text: str) -> None:
+    assert not default_floor().scan(text).encouragement, text
