@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import torch
 
 from classifiers.batcher import MicroBatcher
 from classifiers.labels import Severity, severity_index
@@ -26,6 +25,7 @@ from guardrail.risk import ClassifierAssessor, LexiconAssessor, RiskLevel
 from guardrail.rules import RuleContext
 from guardrail.rules.self_harm_content import SelfHarmContent, SelfHarmContentParams
 from guardrail.state.base import Snapshot
+from tests.classifier_support import cpu_stack
 
 BOT_ENCOURAGEMENT: tuple[str, ...] = (
     # questions and rhetorical negations count
@@ -168,9 +168,7 @@ def test_tables_are_large_enough() -> None:
 
 @pytest.fixture(scope="module")
 def stack() -> ClassifierStack:
-    with pytest.MonkeyPatch.context() as mp:  # a machine without CUDA
-        mp.setattr(torch.cuda, "is_available", lambda: False)
-        return ClassifierStack.load()
+    return cpu_stack()
 
 
 def _reaches(severity: str, wanted: Severity) -> bool:

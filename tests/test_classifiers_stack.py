@@ -25,13 +25,12 @@ from classifiers.results import (
     scores_json,
 )
 from classifiers.stack import ClassifierStack, head_encoder_name, resolve_device
+from tests.classifier_support import cpu_stack
 
 
 @pytest.fixture(scope="module")
 def stack() -> ClassifierStack:
-    with pytest.MonkeyPatch.context() as mp:  # a machine without CUDA
-        mp.setattr(torch.cuda, "is_available", lambda: False)
-        return ClassifierStack.load()
+    return cpu_stack()
 
 
 # -- device selection (no GPU is used) -------------------------------------------------

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from classifiers.batcher import MicroBatcher
 from classifiers.stack import ClassifierStack
@@ -27,6 +26,7 @@ from guardrail.risk import Assessment, ClassifierAssessor, RiskLevel
 from guardrail.service.ingest import ingest
 from guardrail.state import Store
 from guardrail.state.base import RecentMessage
+from tests.classifier_support import cpu_stack
 from tests.store_support import STORES, store_of
 
 T0 = datetime(2026, 12, 10, 21, 0, tzinfo=UTC)
@@ -34,9 +34,7 @@ T0 = datetime(2026, 12, 10, 21, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def stack() -> ClassifierStack:
-    with pytest.MonkeyPatch.context() as mp:  # a machine without CUDA
-        mp.setattr(torch.cuda, "is_available", lambda: False)
-        return ClassifierStack.load()
+    return cpu_stack()
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from classifiers.batcher import MicroBatcher
 from classifiers.crisis import HeadReading, fuse
 from classifiers.crisis_grammar import default_grammar
 from classifiers.crisis_head import (
@@ -29,9 +27,9 @@ from classifiers.crisis_head import (
 )
 from classifiers.heads import MLPHead
 from classifiers.results import TextScores
-from classifiers.stack import ClassifierStack
 from guardrail.risk import Assessment, ClassifierAssessor, RiskLevel
 from guardrail.state.base import RecentMessage
+from tests.classifier_support import shipped_assessor
 
 DIM = 4
 T0 = datetime(2026, 12, 10, 21, 0, tzinfo=UTC)
@@ -101,11 +99,7 @@ def test_a_doubted_reading_caps_the_wording_at_indicator() -> None:
 
 @pytest.fixture(scope="module")
 def assessor() -> ClassifierAssessor:
-    with pytest.MonkeyPatch.context() as mp:  # a machine without CUDA
-        mp.setattr(torch.cuda, "is_available", lambda: False)
-        stack = ClassifierStack.load()
-    batcher = MicroBatcher(stack)
-    return ClassifierAssessor(lambda: batcher)
+    return shipped_assessor()
 
 
 @pytest.mark.parametrize(

@@ -14,16 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from classifiers.batcher import MicroBatcher
 from classifiers.crisis import HeadReading, fuse
 from classifiers.crisis_grammar import Reading
 from classifiers.crisis_head import ACUTE_WEIGHTS, FEATURE_NAMES, LABELS, CrisisHead
 from classifiers.heads import MLPHead
 from classifiers.results import SelfHarmResult, TextScores
-from classifiers.stack import ClassifierStack
 from guardrail.risk import ClassifierAssessor, RiskLevel, _assessment
+from tests.classifier_support import shipped_assessor
 
 DIM = 4
 MATERIAL = ("A:past:ingest:pills:q",)
@@ -97,11 +95,7 @@ def test_material_reading_reaches_the_crisis_path() -> None:
 
 @pytest.fixture(scope="module")
 def assessor() -> ClassifierAssessor:
-    with pytest.MonkeyPatch.context() as mp:  # a machine without CUDA
-        mp.setattr(torch.cuda, "is_available", lambda: False)
-        stack = ClassifierStack.load()
-    batcher = MicroBatcher(stack)
-    return ClassifierAssessor(lambda: batcher)
+    return shipped_assessor()
 
 
 def _levels(assessor: ClassifierAssessor, texts: list[str]) -> list[RiskLevel]:
