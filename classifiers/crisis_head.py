@@ -134,7 +134,7 @@ set v10, which neither head trained on: on its messages with crisis wording, no 
 fell under both and 8 of 34 French look-alikes (1 of 15 English) did; on real posts
 (C-SSRS users, DiaSafety risk disclosures) 1 of about 2,400 wording hits. Far below the
 heads' own thresholds (at_risk 0.69, alone 0.89-0.94): recheck after a retrain
-(``benchmarks/acute_dev.py``)."""
+(``benchmarks/doubt_check.py``)."""
 
 
 def doubts(at_risk: float, acute: float) -> bool:
@@ -202,6 +202,15 @@ class CrisisHead:
     ) -> npt.NDArray[np.float64]:
         """Probabilities (n, 3) over ``LABELS``."""
         return self._scores(_inputs(embeddings, facts))
+
+    def alone_scores(
+        self, embeddings: FloatArray, facts: Sequence[Sequence[str]]
+    ) -> npt.NDArray[np.float64]:
+        """The alone head's probability for each message (zeros where it is not shipped)."""
+        if self.acute is None:
+            return np.zeros(len(facts), dtype=np.float64)
+        x = _inputs(embeddings, facts)
+        return np.asarray(self.acute.predict_proba(x)[:, 0], dtype=np.float64)
 
     def _scores(self, x: FloatArray) -> npt.NDArray[np.float64]:
         return np.asarray(self.head.predict_proba(x), dtype=np.float64)

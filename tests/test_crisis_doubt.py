@@ -162,3 +162,21 @@ def test_what_the_facts_alone_raise_does_not_count_where_the_heads_doubt() -> No
     assert doubting.converse(now, earlier) == now
     later = RecentMessage(T0 + timedelta(minutes=1), (), 0)
     assert doubting.converse(now, [*earlier, later]) == now
+
+
+def test_the_alone_heads_scores_are_read_for_the_doubt_check(tmp_path: Path) -> None:
+    """``benchmarks/doubt_check.py`` reads both heads' raw scores after a retrain."""
+    head = _heads(tmp_path, at_risk_bias=-6.0, acute_bias=0.0)
+    x = np.zeros((2, DIM), dtype=np.float32)
+    assert head.alone_scores(x, [(), ()]) == pytest.approx([0.5, 0.5])
+    no_alone = _heads(tmp_path / "b", at_risk_bias=-6.0, acute_bias=None)
+    assert list(no_alone.alone_scores(x, [(), ()])) == [0.0, 0.0]
+
+
+def test_the_doubt_check_refuses_a_held_out_set() -> None:
+    from benchmarks.doubt_check import main
+
+    frozen = Path(__file__).resolve().parent.parent / "benchmarks" / "heldout" / "x.yaml"
+    with pytest.raises(SystemExit) as exit_:
+        main(["--set", str(frozen)])
+    assert exit_.value.code == 2
