@@ -70,6 +70,9 @@ TIME_LETTERS: Final[dict[str, str]] = {
     "before": "u",
     "habit": "h",
 }
+_YEARS_AGO: Final = "attempt-years-ago"
+"""The reading of an attempt dated years back (time ``long``): the writer's history, which
+vetoes the words about it (:func:`derive`)."""
 _NOT_SOON: Final = str.maketrans("", "", "ngys")
 """``before``: a habit of the past ("I used to be suicidal", "avant j'avais des idées
 noires"): ideation that is history, not an acute crisis."""
@@ -1050,7 +1053,7 @@ def _act_level(
         if a.act == "die":
             return "none", False, "die-past"
         if a.has("a"):  # the act's own time: "now" elsewhere in the sentence is not its
-            return "none", False, "attempt-years-ago"  # "at 17 I overdosed, now I'm a nurse"
+            return "none", False, _YEARS_AGO  # "at 17 I overdosed, now I'm a nurse"
         return "attempt", not far, "attempt"
     if a.mode == "prog" and "c" in a.flags:  # "if ..., I'm jumping": a condition, not an act
         a = _Act("intent", a.act, a.obj, a.flags)
@@ -1153,7 +1156,7 @@ def derive(facts: Sequence[str]) -> Reading:
                 bool(codes & {"B", "W"}) and a.act == "doit" and a.mode in ("past", "tried")
             )
             level, imminent, why = _act_level(a, done, known, window_soon, routine)
-            if why == "attempt-years-ago":  # history: vetoes its words, dates no other act
+            if why == _YEARS_AGO:  # history: vetoes its words, dates no other act
                 history = True
             doit_planned = a.act == "doit" and a.mode in ("intent", "prog", "bare")
             if doit_planned and named_means and (a.has("nlgys") or dated):

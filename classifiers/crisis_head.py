@@ -207,13 +207,15 @@ class CrisisHead:
         self, embeddings: FloatArray, facts: Sequence[Sequence[str]]
     ) -> npt.NDArray[np.float64]:
         """The alone head's probability for each message (zeros where it is not shipped)."""
-        if self.acute is None:
-            return np.zeros(len(facts), dtype=np.float64)
-        x = _inputs(embeddings, facts)
-        return np.asarray(self.acute.predict_proba(x)[:, 0], dtype=np.float64)
+        return self._alone(_inputs(embeddings, facts))
 
     def _scores(self, x: FloatArray) -> npt.NDArray[np.float64]:
         return np.asarray(self.head.predict_proba(x), dtype=np.float64)
+
+    def _alone(self, x: FloatArray) -> npt.NDArray[np.float64]:
+        if self.acute is None:
+            return np.zeros(len(x), dtype=np.float64)
+        return np.asarray(self.acute.predict_proba(x)[:, 0], dtype=np.float64)
 
     @property
     def speaks_alone(self) -> bool:
@@ -240,7 +242,7 @@ class CrisisHead:
         x = _inputs(embeddings, facts)
         p = self._scores(x)
         t = self.thresholds
-        acute = self.acute.predict_proba(x)[:, 0] if self.acute is not None else np.zeros(len(p))
+        acute = self._alone(x)
         opened = [True] * len(facts) if gated is None else list(gated)
         langs = [None] * len(facts) if languages is None else list(languages)
         out = []

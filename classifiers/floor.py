@@ -638,9 +638,7 @@ def _unglue_names(
     out_index: list[int] = []
     last = 0
     for m in _CAMEL.finditer(cased):
-        start, end = m.span()
-        if start < last:
-            continue
+        start, end = m.span()  # a dropped name holds no capital after its first: no overlap
         out.append(flat[last:start])
         out_index += index[last:start]
         if start == end:  # a capital glued on: a name, or one of the floor's words
