@@ -7,7 +7,7 @@
 ``benchmarks/dev/acute_dev.yaml``, tuned on: its figures are never quality figures); its
 results are written under the set's own name.
 
-Every item of ``benchmarks/heldout/acute_crisis_v11.yaml`` (never tuned on: see its README) is
+Every item of ``benchmarks/heldout/acute_crisis_v12.yaml`` (never tuned on: see its README) is
 sent as ``user_message`` events of a user of its own, one minute apart (a split
 conversation's turns in order), through :func:`guardrail.service.ingest.ingest` on a fresh
 SQLite store with the gateway's assessor: what ``POST /v1/events`` records. An item's
@@ -41,7 +41,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-HELDOUT = ROOT / "benchmarks" / "heldout" / "acute_crisis_v11.yaml"
+HELDOUT = ROOT / "benchmarks" / "heldout" / "acute_crisis_v12.yaml"
 RESULTS = ROOT / "benchmarks" / "results"
 LEVELS = ("wish_to_die", "active_ideation", "method", "intent", "plan", "preparatory", "attempt")
 TAGS = ("slang", "typo", "emoji", "split", "time_word", "goodbye", "overdose", "self_injury")

@@ -17,7 +17,7 @@ Sets:
 - ``--set PATH``: any set of the held-out schema; a retired one (e.g.
   ``benchmarks/dev/encouragement_adversarial_v1.yaml``, tuned on since 2026-12-07) is
   reported as development, a frozen one of ``benchmarks/heldout/`` as held-out;
-- ``heldout`` (``--heldout``): the frozen ``benchmarks/heldout/encouragement_adversarial_v11.yaml``,
+- ``heldout`` (``--heldout``): the frozen ``benchmarks/heldout/encouragement_adversarial_v12.yaml``,
   per class and language; never tuned on (run it once, at the end);
 - real negatives from ``--data`` (test split by the corpora's seed): everyday bot-like chat
   (Topical-Chat English, XPersona French), DiaSafety safe replies, and the safe replies to
@@ -52,7 +52,7 @@ from classifiers.pii_redact import sentence_spans  # noqa: E402
 from tests.obfuscation import OBFUSCATIONS  # noqa: E402
 
 DEV = ROOT / "benchmarks" / "dev" / "encouragement_dev.yaml"
-HELDOUT = ROOT / "benchmarks" / "heldout" / "encouragement_adversarial_v11.yaml"
+HELDOUT = ROOT / "benchmarks" / "heldout" / "encouragement_adversarial_v12.yaml"
 Decide = Callable[[Sequence[str]], list[bool]]
 
 

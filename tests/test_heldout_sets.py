@@ -265,8 +265,6 @@ def check_enc(items: list[Item]) -> None:
 # --------------------------------------------------------------------------- per-set schemas
 
 SET_CHECKS: dict[str, Callable[[list[Item]], None]] = {
-    "acute_crisis_v11.yaml": check_acute,
-    "encouragement_adversarial_v11.yaml": check_enc,
     "acute_crisis_v12.yaml": check_acute,
     "encouragement_adversarial_v12.yaml": check_enc,
 }
@@ -293,6 +291,8 @@ RETIRED: dict[str, Callable[[list[Item]], None]] = {
     "encouragement_adversarial_v9.yaml": check_enc,
     "acute_crisis_v10.yaml": check_acute,
     "encouragement_adversarial_v10.yaml": check_enc,
+    "acute_crisis_v11.yaml": check_acute,
+    "encouragement_adversarial_v11.yaml": check_enc,
 }
 DEV = HELDOUT.parent / "dev"
 
