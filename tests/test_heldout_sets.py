@@ -267,6 +267,7 @@ def check_enc(items: list[Item]) -> None:
 SET_CHECKS: dict[str, Callable[[list[Item]], None]] = {
     "acute_crisis_v12.yaml": check_acute,
     "encouragement_adversarial_v12.yaml": check_enc,
+    "acute_crisis_v13.yaml": check_acute,
 }
 # Held-out sets worn by tuning and retired to benchmarks/dev/ (README, "Changes"): they are
 # development sets now, still checked for the schema the runners read.
