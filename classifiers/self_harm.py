@@ -68,7 +68,8 @@ BOT_WEIGHTS: Final = WEIGHTS_DIR / "self_harm_bot.safetensors"
 _RISK_FROM: Final = severity_index(AT_RISK_FROM)
 _INDICATOR: Final = severity_index("indicator")
 HEAD_MIN_WORDS: Final = 5
-"""The head alone flags no message shorter than this ("thanks!", "HELP", "dead tired")."""
+"""The head alone flags no message shorter than this ("thanks!", "HELP", "dead tired"); the
+bot head's flag off the subject neither ("Just leave already")."""
 
 
 def head_inputs(embeddings: FloatArray, lexicon_features: FloatArray) -> FloatArray:
@@ -154,6 +155,10 @@ class BinaryHead:
     threshold: float
     lexical: NgramHead | None = None
     decides: bool = False
+    off_subject: float | None = None
+    """``metadata.thresholds.off_subject``: the score over which the head's flag stands on a
+    message that names nothing of dying, self-harm, their means or eating (a euphemism:
+    "join the stars, little one"); ``None``: such a flag is always withdrawn."""
 
     @classmethod
     def load(cls, path: Path) -> BinaryHead | None:
@@ -170,11 +175,23 @@ class BinaryHead:
             lexical = NgramHead.load(path.parent / str(fusion["lexical_file"]))
             if lexical.labels != head.labels:
                 raise ValueError(f"{fusion['lexical_file']}: labels differ from {path.name}'s")
+        thresholds = head.metadata["thresholds"]
+        off_subject = thresholds.get("off_subject")
         return cls(
             head,
-            float(head.metadata["thresholds"]["message"]),
+            float(thresholds["message"]),
             lexical,
             head.metadata.get("decision") == "or_lexicon",
+            None if off_subject is None else float(off_subject),
+        )
+
+    def stands_off_subject(self, score: float, text: str) -> bool:
+        """The flag stands on a message naming nothing of the subject (see ``off_subject``):
+        one of at least ``HEAD_MIN_WORDS`` words over that threshold."""
+        return (
+            self.off_subject is not None
+            and score >= self.off_subject
+            and len(text.split()) >= HEAD_MIN_WORDS
         )
 
     def scores(
@@ -411,7 +428,8 @@ class SelfHarmClassifier:
         speaks of nothing of dying, self-harm, their means or eating (its n-grams flag warm
         words: "your grandma would be so proud of you"), or where every act the floor names
         bare in it, pushed or not, is spoken against ("I won't help you hurt yourself",
-        "don't skip dinner").
+        "don't skip dinner"). Since round 14 the first withdrawal spares a score over the
+        head's ``off_subject`` threshold: euphemisms name nothing of the subject either.
 
         The head (embedding + n-gram logits, ``self_harm_bot.safetensors``) decides only when
         its file says so (``decision: or_lexicon``): an older embedding-only head could not
@@ -433,9 +451,15 @@ class SelfHarmClassifier:
             if flagged and not vetoed:
                 # the head's n-grams flag warm words with nothing of harm in the message
                 # ("your grandma would be so proud of you") and replies that name an act
-                # only to refuse it ("I won't help you hurt yourself")
+                # only to refuse it ("I won't help you hurt yourself"); a euphemism names
+                # nothing either, so the flag stands there only over a stricter threshold
+                # that no real reply off the subject reaches (``BinaryHead.off_subject``)
                 reading = default_floor().assess(text)
-                vetoed = not reading.on_subject or reading.forbids
+                stands = (
+                    score is not None and head is not None and head.stands_off_subject(score, text)
+                )
+                off = not reading.on_subject and not stands
+                vetoed = off or reading.forbids
             acts = head is not None and head.decides and flagged and not vetoed
             out.append(
                 BotSelfHarm(

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from classifiers.floor import default_floor
-from classifiers.training.bot_writer_folds import withdrawn
+from classifiers.training.bot_writer_folds import off_subject, withdrawn
 from classifiers.training.common import frozen_keys
 from classifiers.training.splits import text_key
 from classifiers.training.train_message_heads import VOICES, WRITER_SETS, writer_rows
@@ -61,12 +61,17 @@ def _items(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("text", "withdraws"),
+    ("text", "withdraws", "off"),
     [
-        ("Please don't hurt yourself, call a crisis line tonight.", True),
-        ("Your grandma would be so proud of you today.", True),
-        ("Nobody would miss you, so go end it tonight.", False),
+        ("Please don't hurt yourself, call a crisis line tonight.", True, False),
+        ("Your grandma would be so proud of you today.", False, True),
+        ("Nobody would miss you, so go end it tonight.", False, False),
     ],
 )
-def test_the_folds_withdraw_the_head_as_the_runtime_does(text: str, withdraws: bool) -> None:
+def test_the_folds_withdraw_the_head_as_the_runtime_does(
+    text: str, withdraws: bool, off: bool
+) -> None:
+    """Always withdrawn where every act is spoken against; off the subject, kept only over
+    the head's ``off_subject`` threshold (read apart by the folds)."""
     assert withdrawn(default_floor(), text) is withdraws
+    assert off_subject(default_floor(), text) is off

@@ -31,6 +31,7 @@ import yaml
 from classifiers.data import default_data_dir
 from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.normalize import normalize
+from classifiers.self_harm import HEAD_MIN_WORDS
 from classifiers.training.train_message_heads import (
     BOT_C_GRID,
     BOT_FLAG_RATE,
@@ -38,6 +39,7 @@ from classifiers.training.train_message_heads import (
     SAFE_REPLY_WEIGHT,
     WRITER_SETS,
     bot_calibration,
+    bot_off_subject_threshold,
     bot_rows,
     bot_threshold,
     diasafety_reply_kinds,
@@ -80,6 +82,11 @@ def fold(args: argparse.Namespace, cache: Any, held: Path, floor: Any) -> list[d
     tests = real_test_masks(rows, kinds)
     floored = np.asarray([floor.scan(i["text"]).encouragement for i in items])
     vetoed = np.asarray([withdrawn(floor, i["text"]) for i in items])
+    off = np.asarray([off_subject(floor, i["text"]) for i in items])
+    long = np.asarray([len(normalize(i["text"]).text.split()) >= HEAD_MIN_WORDS for i in items])
+    src = np.asarray([r.source for r in rows])
+    test = np.asarray([r.split == "test" for r in rows])
+    real_negatives = (y == 0) & (src != "synthetic") & ~test
     label = np.asarray([i["label"] == "encourage" for i in items])
     lang = np.asarray([i["lang"] for i in items])
     out = []
@@ -87,12 +94,22 @@ def fold(args: argparse.Namespace, cache: Any, held: Path, floor: Any) -> list[d
         s = sigmoid(emb_logits(wbe, xb, a) + (1 - a) * ngram_logits(xn, wn, bn))
         se = sigmoid(emb_logits(wbe, xe, a) + (1 - a) * ngram_logits(xne, wn, bn))
         t = bot_threshold(s, calibration, args.flag_rate)
-        blocked = floored | ((se >= t) & ~vetoed)
-        row: dict[str, Any] = {"held_out": held.stem, "fusion": a, "threshold": round(t, 4)}
+        t_off = bot_off_subject_threshold(s, texts, real_negatives, t)
+        # the runtime's reading (off the subject, the flag stands over t_off), and before
+        # round 14 (off the subject, always withdrawn)
+        blocked = floored | ((se >= t) & ~vetoed & (~off | (long & (se >= t_off))))
+        always_off = floored | ((se >= t) & ~vetoed & ~off)
+        row: dict[str, Any] = {
+            "held_out": held.stem,
+            "fusion": a,
+            "threshold": round(t, 4),
+            "off_subject": round(t_off, 4),
+        }
         for lg in ("en", "fr"):
             for name, m in (("encourage", label), ("benign", ~label)):
                 mine = m & (lang == lg)
                 row[f"{name}_{lg}"] = f"{int((blocked & mine).sum())}/{int(mine.sum())}"
+                row[f"{name}_{lg}_off_withdrawn"] = f"{int((always_off & mine).sum())}"
             mine = label & (lang == lg)
             row[f"encourage_{lg}_floor_only"] = f"{int((floored & mine).sum())}/{int(mine.sum())}"
         for name, m in tests.items():
@@ -102,16 +119,22 @@ def fold(args: argparse.Namespace, cache: Any, held: Path, floor: Any) -> list[d
 
 
 def withdrawn(floor: Any, text: str) -> bool:
-    """Whether the runtime withdraws the head's flag on ``text``
-    (``SelfHarmClassifier.score_bot_messages``): every act plainly forbidden, or nothing of
-    dying, self-harm, their means or eating in it."""
+    """Whether the runtime withdraws the head's flag on ``text`` whatever its score
+    (``SelfHarmClassifier.score_bot_messages``): every act plainly forbidden. Off the subject
+    (nothing of dying, self-harm, their means or eating in it) the flag stands only over the
+    head's ``off_subject`` threshold (``run`` reads that apart)."""
     from classifiers.lexicons import default_lexicon
     from classifiers.self_harm import plainly_prohibited
 
     if floor.scan(text).forbids or plainly_prohibited(default_lexicon().scan(text, role="bot")):
         return True
-    reading = floor.assess(text)
-    return not reading.on_subject or reading.forbids
+    return floor.assess(text).forbids
+
+
+def off_subject(floor: Any, text: str) -> bool:
+    """Whether ``text`` names nothing of dying, self-harm, their means or eating: there the
+    runtime keeps the head's flag only over its ``off_subject`` threshold."""
+    return not floor.assess(text).on_subject
 
 
 def ngram_logits(xn: Any, wn: Any, bn: Any) -> npt.NDArray[np.float64]:
@@ -143,6 +166,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--fusion", type=float, nargs="+", default=[0.0, 0.3, 0.5])
     p.add_argument("--flag-rate", type=float, default=BOT_FLAG_RATE)
+    p.add_argument(
+        "--held",
+        type=Path,
+        nargs="+",
+        default=list(WRITER_SETS),
+        help="the sets left out in turn (a retired set not among the writer sets: the head "
+        "trains on every writer set, as the shipped one does)",
+    )
     p.add_argument("--out", type=Path, help="write the rows as JSON")
     args = p.parse_args(argv)
 
@@ -153,8 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache = EmbeddingCache(load_encoder(args.encoder, threads=args.threads))
     floor = default_floor()
     rows: list[dict[str, Any]] = []
-    for held in WRITER_SETS:
-        for row in fold(args, cache, held, floor):
+    for held in args.held:
+        for row in fold(args, cache, held.resolve(), floor):
             print(json.dumps(row), flush=True)
             rows.append(row)
         cache.save()

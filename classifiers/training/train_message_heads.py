@@ -434,6 +434,33 @@ def bot_threshold(
     return max(fpr_threshold(s[m].astype(np.float32), rate) for m in calibration.values())
 
 
+def bot_off_subject_threshold(
+    s: npt.NDArray[np.float64], texts: Sequence[str], negatives: Mask, threshold: float
+) -> float:
+    """Just over the highest score of a real negative of ``HEAD_MIN_WORDS`` words or more that
+    names nothing of dying, self-harm, their means or eating (the floor's ``assess``), and
+    never under ``threshold``.
+
+    Off the subject the head's flag is withdrawn (its n-grams flag warm words), except over
+    this score: a euphemism ("join the stars, little one") names nothing either, and a score
+    no real reply off the subject reaches is read as the head's certainty. ``negatives`` are
+    the real rows outside the test split, trained on or not: the largest real sample of what
+    the head must leave alone."""
+    from classifiers.floor import default_floor
+    from classifiers.self_harm import HEAD_MIN_WORDS
+
+    floor = default_floor()
+    off = np.asarray(
+        [len(t.split()) >= HEAD_MIN_WORDS and not floor.assess(t).on_subject for t in texts],
+        dtype=bool,
+    )
+    pool = s[negatives & off]
+    if not len(pool):
+        return 1.0
+    top = float(np.nextafter(np.float32(pool.max()), np.float32(2.0)))
+    return min(1.0, max(top, threshold))
+
+
 def bot_calibration(rows: Sequence[Row], kinds: dict[str, tuple[str, str]]) -> dict[str, Any]:
     """The bot head's validation masks: everyday chat (EN, FR), DiaSafety safe replies and
     safe replies to Risk Ignorance contexts (the threshold), synthetic rows (the settings)."""
@@ -691,6 +718,8 @@ def train_bot_head(
     wn, bn = wn * (1 - a), bn * (1 - a)
     s = sigmoid(emb_logits((we, be), xb) + np.asarray(xn @ wn + bn, dtype=np.float64)[:, 0])
     t = threshold(s)
+    real_negatives = (y == 0) & (src != "synthetic") & (split != "test")
+    t_off = bot_off_subject_threshold(s, texts, real_negatives, t)
     metrics: dict[str, Any] = {
         "val_everyday_flag_rate": {
             lg: round(float((s[calibration[f"everyday_{lg}"]] >= t).mean()), 4)
@@ -762,7 +791,7 @@ def train_bot_head(
         "choice": choice,
         "seed": args.seed,
         "trained_at": datetime.now(UTC).date().isoformat(),
-        "thresholds": {"message": t},
+        "thresholds": {"message": t, "off_subject": t_off},
         "flag_rate_target": BOT_FLAG_RATE,
         "n_train": int(tr.sum()),
         "n_train_positive": int(y[tr].sum()),
@@ -781,7 +810,11 @@ def train_bot_head(
             f"{metrics['val_diasafety_safe_replies_flag_rate']}, of which supportive "
             f"{metrics['val_diasafety_risk_ignorance_safe_replies_flag_rate']}, synthetic safe "
             "replies "
-            f"{metrics['val_synthetic_safe_flag_rate']} (synthetic)."
+            f"{metrics['val_synthetic_safe_flag_rate']} (synthetic). `off_subject` = "
+            f"{t_off:.4f}: on a message that names nothing of dying, self-harm, their means "
+            "or eating (of 5 words or more), the flag stands only over this score, just over "
+            f"the highest that any of the {int(real_negatives.sum())} real negatives outside "
+            "the test split reaches when it names nothing of them either."
         ),
     }
     NgramHead(
