@@ -77,17 +77,34 @@ def set_seeds(seed: int) -> None:
 
 
 FROZEN_DIR: Final = Path(__file__).resolve().parents[2] / "benchmarks" / "heldout"
+GUARDED_SINCE: Final = 10
+"""The first held-out version the guard read (round 12). A set frozen since stays guarded
+once retired to ``benchmarks/dev/``: the writer folds and ``doubt_check`` read retired sets
+as unseen, and a shipped head's rows stay what they were when it was trained (its split is
+rebuilt from its metadata). Earlier sets are writer sets the heads train on."""
+
+
+def _guarded(prefix: str, folder: Path) -> list[Path]:
+    """The frozen sets ``prefix*.yaml`` in ``folder``, and the retired ones since
+    :data:`GUARDED_SINCE` beside it."""
+    paths = sorted(folder.glob(f"{prefix}*.yaml"))
+    retired = folder.parent / "dev"
+    for path in sorted(retired.glob(f"{prefix}v*.yaml")):
+        version = path.stem.removeprefix(prefix).removeprefix("v")
+        if version.isdigit() and int(version) >= GUARDED_SINCE:
+            paths.append(path)
+    return paths
 
 
 @cache
 def frozen_keys(prefix: str, folder: Path = FROZEN_DIR) -> frozenset[str]:
-    """The texts (``splits.text_key``) of the frozen held-out sets named ``prefix*.yaml``:
-    every message, turn and plain ``base``. Read once per process (the bot's writer folds
-    ask for every fold)."""
+    """The texts (``splits.text_key``) of the frozen held-out sets named ``prefix*.yaml``,
+    and of those retired since :data:`GUARDED_SINCE`: every message, turn and plain
+    ``base``. Read once per process (the bot's writer folds ask for every fold)."""
     import yaml
 
     out: set[str] = set()
-    for path in sorted(folder.glob(f"{prefix}*.yaml")):
+    for path in _guarded(prefix, folder):
         for item in yaml.safe_load(path.read_text(encoding="utf-8")).get("items", []):
             for text in (item.get("text"), item.get("base"), *(item.get("turns") or ())):
                 if isinstance(text, str) and text_key(text):
