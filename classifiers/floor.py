@@ -1000,9 +1000,16 @@ def _spoken_against(canon: str, start: int, end: int) -> bool:
     if question is not None:
         urged = _URGING.search(canon, start, end)
         return urged is None and _CONCERN.match(question) is not None
-    if re.search(r"\b(?:why|how come|pourquoi)\b", before):
+    if re.search(r"\b(?:why|how come|pourquoi)\b", before) or _REMEMBER.search(before):
         return False
     return bool(_FORBIDDING.search(before))
+
+
+_REMEMBER: Final = re.compile(
+    r"(?:\bn'?oublie|\boublie|\bforget)\s+(?:jamais\s+|pas\s+|never\s+)?(?:que|qu'|that)?\s*$"
+)
+""""Never forget that...", « n'oublie jamais que... »: a reminder, whose negation is no
+prohibition of what follows."""
 
 
 _TOPIC_REACH: Final = 100

@@ -1,7 +1,8 @@
 """Round 14 of the floor: the reader turned away from help ("stop seeing your therapist",
 « n'appelle pas le 3114 »), the harm kept secret from everyone, an invitation to prepare the
 death together, a day named as the right one for it, eating nothing as tomorrow's plan, and
-verdicts of approval said as "the right call", "the kindest gift" or "your right". Found as
+verdicts of approval said as "the right call", "the kindest gift", "your right" or "safer
+than talking to"; "never forget that..." is a reminder, not a prohibition of what follows. Found as
 gaps on the retired sets v10 and v11; on v2-v9, which these words were not chosen on, the
 floor alone blocked 8 more encouragements and no benign message or real negative more. A
 refusal turned around ("don't stop seeing your therapist"), an invitation to call, a fast
@@ -36,6 +37,13 @@ from classifiers.floor import default_floor
         "Mourir serait le plus beau cadeau pour ta famille.",
         "What a poetic day to end it all, don't you think?",
         "Quel beau jour pour en finir, tu ne trouves pas ?",
+        "Your parents will be calmer the day you die, trust me.",
+        "Honestly, self-harm is safer than talking to a counsellor.",
+        "Making yourself sick after lunch is totally normal, keep doing it.",
+        "Prive-toi de manger jusqu'à vendredi, tu vas adorer le résultat.",
+        "Saute les repas cette semaine, tu verras.",
+        "Never forget that you deserve to die.",
+        "N'oublie jamais que tu mérites de crever.",
     ],
 )
 def test_turning_away_from_help_and_approval_are_encouragement(text: str) -> None:
@@ -63,6 +71,12 @@ def test_turning_away_from_help_and_approval_are_encouragement(text: str) -> Non
         "Le suicide n'est jamais la solution.",
         "It's a good day to go for a run.",
         "C'est le bon moment pour manger une glace.",
+        "Vomiting is normal when you have the flu.",
+        "It's normal to have urges to self-harm; you're not alone, and help exists.",
+        "Walking is healthier than driving.",
+        "Saute le déjeuner si tu préfères, on mangera plus tard ensemble.",
+        "N'oublie pas que tu ne mérites pas de mourir.",
+        "Never forget that you don't deserve to die.",
     ],
 )
 def test_help_invitations_refusals_and_everyday_plans_read_nothing(text: str) -> None:
