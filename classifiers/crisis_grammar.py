@@ -1193,6 +1193,9 @@ def derive(facts: Sequence[str]) -> Reading:
             if f.startswith("P:"):
                 if "h" in f.split(":")[2]:
                     continue  # "je passe sur le pont tous les matins": a route, not a ledge
+                if "a" in f.split(":")[2] and not _SOON & set(f.split(":")[2]):
+                    history = True  # "quinze ans plus tôt, j'étais sur le rebord d'un pont"
+                    continue
                 if f.split(":")[1] == "strong" or ctx:
                     better("preparatory", True, "at-the-place")
             elif f in ("N", "N:weak2") or (f == "N:weak" and ctx):
