@@ -128,7 +128,7 @@ def withdrawn(floor: Any, text: str) -> bool:
 
     if floor.scan(text).forbids or plainly_prohibited(default_lexicon().scan(text, role="bot")):
         return True
-    return floor.assess(text).forbids
+    return bool(floor.assess(text).forbids)
 
 
 def off_subject(floor: Any, text: str) -> bool:
