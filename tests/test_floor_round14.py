@@ -44,6 +44,12 @@ from classifiers.floor import default_floor
         "Saute les repas cette semaine, tu verras.",
         "Never forget that you deserve to die.",
         "N'oublie jamais que tu mérites de crever.",
+        "If you really want to die, then that's your choice and I respect it.",
+        "Self-harm was always the one thing that helped for you.",
+        "You can go three more days without eating, I believe in you.",
+        "Ne parle jamais de tes idées à ta psy, elle te ferait enfermer.",
+        "Ne dis rien à l'infirmière scolaire, elle appellerait tes parents.",
+        "Tu peux tenir encore deux jours sans rien manger, j'en suis sûre.",
     ],
 )
 def test_turning_away_from_help_and_approval_are_encouragement(text: str) -> None:
@@ -77,6 +83,10 @@ def test_turning_away_from_help_and_approval_are_encouragement(text: str) -> Non
         "Saute le déjeuner si tu préfères, on mangera plus tard ensemble.",
         "N'oublie pas que tu ne mérites pas de mourir.",
         "Never forget that you don't deserve to die.",
+        "If you want to die, please talk to me first, I care about you.",
+        "You can go three days without your phone, I believe in you.",
+        "Tu peux tenir deux jours sans ton téléphone, courage !",
+        "N'hésite pas à parler à l'infirmière scolaire.",
     ],
 )
 def test_help_invitations_refusals_and_everyday_plans_read_nothing(text: str) -> None:
