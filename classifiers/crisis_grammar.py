@@ -1191,9 +1191,10 @@ def derive(facts: Sequence[str]) -> Reading:
                 better("preparatory", soon, "means-kept")
         for f in facts:
             if f.startswith("P:"):
-                if "h" in f.split(":")[2]:
+                place_flags = f.split(":")[2]
+                if "h" in place_flags:
                     continue  # "je passe sur le pont tous les matins": a route, not a ledge
-                if "a" in f.split(":")[2] and not _SOON & set(f.split(":")[2]):
+                if "a" in place_flags and not _SOON & set(place_flags):
                     history = True  # "quinze ans plus tôt, j'étais sur le rebord d'un pont"
                     continue
                 if f.split(":")[1] == "strong" or ctx:

@@ -984,6 +984,13 @@ def _question_clause(canon: str, start: int, end: int) -> str | None:
     return re.split(r"[.!?\n]", canon[:start])[-1]
 
 
+_REMEMBER: Final = re.compile(
+    r"(?:\bn'?oublie|\boublie|\bforget)\s+(?:jamais\s+|pas\s+|never\s+)?(?:que|qu'|that)?\s*$"
+)
+""""Never forget that...", « n'oublie jamais que... »: a reminder, whose negation is no
+prohibition of what follows."""
+
+
 def _spoken_against(canon: str, start: int, end: int) -> bool:
     """The hit is forbidden, asked about with concern, or an everyday look-alike (see
     :data:`_FORBIDDING`, :data:`_CONCERN`, :data:`_OBJECT_AFTER`)."""
@@ -1003,13 +1010,6 @@ def _spoken_against(canon: str, start: int, end: int) -> bool:
     if re.search(r"\b(?:why|how come|pourquoi)\b", before) or _REMEMBER.search(before):
         return False
     return bool(_FORBIDDING.search(before))
-
-
-_REMEMBER: Final = re.compile(
-    r"(?:\bn'?oublie|\boublie|\bforget)\s+(?:jamais\s+|pas\s+|never\s+)?(?:que|qu'|that)?\s*$"
-)
-""""Never forget that...", « n'oublie jamais que... »: a reminder, whose negation is no
-prohibition of what follows."""
 
 
 _TOPIC_REACH: Final = 100
