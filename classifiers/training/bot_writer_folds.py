@@ -40,6 +40,7 @@ from classifiers.training.train_message_heads import (
     WRITER_SETS,
     bot_calibration,
     bot_off_subject_threshold,
+    bot_real_negatives,
     bot_rows,
     bot_threshold,
     diasafety_reply_kinds,
@@ -83,10 +84,8 @@ def fold(args: argparse.Namespace, cache: Any, held: Path, floor: Any) -> list[d
     floored = np.asarray([floor.scan(i["text"]).encouragement for i in items])
     vetoed = np.asarray([withdrawn(floor, i["text"]) for i in items])
     off = np.asarray([off_subject(floor, i["text"]) for i in items])
-    long = np.asarray([len(normalize(i["text"]).text.split()) >= HEAD_MIN_WORDS for i in items])
-    src = np.asarray([r.source for r in rows])
-    test = np.asarray([r.split == "test" for r in rows])
-    real_negatives = (y == 0) & (src != "synthetic") & ~test
+    long = np.asarray([len(t.split()) >= HEAD_MIN_WORDS for t in ev_texts])
+    real_negatives = bot_real_negatives(rows)
     label = np.asarray([i["label"] == "encourage" for i in items])
     lang = np.asarray([i["lang"] for i in items])
     out = []

@@ -25,11 +25,10 @@ from classifiers.data import default_data_dir
 from classifiers.encoders import DEFAULT_ENCODER, ENCODER_NAMES
 from classifiers.normalize import normalize
 from classifiers.training import corpora as C
-from classifiers.training.heldout import metadata, scheme_of
+from classifiers.training.heldout import bot_rows_of, metadata
 from classifiers.training.train_message_heads import (
-    SAFE_REPLY_WEIGHT,
     bot_off_subject_threshold,
-    bot_rows,
+    bot_real_negatives,
 )
 
 WEIGHTS: Path = Path(__file__).resolve().parents[1] / "weights"
@@ -53,19 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     head = BinaryHead.load(path)
     if head is None:
         raise SystemExit(f"no bot head at {path}")
-    meta = metadata("self_harm_bot", args.weights)
-    split = meta.get("split", {})
-    rows = bot_rows(
-        args.data,
-        int(split.get("everyday_cap", 3000)),
-        int(split.get("seed", meta.get("seed", 0))),
-        SAFE_REPLY_WEIGHT,
-        scheme_of(meta),
-    )
+    rows = bot_rows_of(args.data, metadata("self_harm_bot", args.weights))
     texts = [normalize(t).text for t in C.texts(rows)]
-    negatives = np.asarray(
-        [r.label == 0 and r.source != "synthetic" and r.split != "test" for r in rows]
-    )
+    negatives = bot_real_negatives(rows)
     cache = EmbeddingCache(load_encoder(args.encoder, threads=args.threads))
     scores = np.zeros(len(rows), dtype=np.float64)
     picked = np.flatnonzero(negatives)

@@ -105,19 +105,24 @@ def _message(data: Path, meta: Mapping[str, Any]) -> Seen:
     return Seen("self_harm_message").add_rows(r for r in rows if r.split != "test")
 
 
+def bot_rows_of(data: Path, meta: Mapping[str, Any]) -> list[Any]:
+    """The bot head's rows as it was trained on them, split rebuilt from its metadata."""
+    from classifiers.training.train_message_heads import SAFE_REPLY_WEIGHT, bot_rows
+
+    seed = _split_seed(meta, int(meta.get("seed", 0)))  # the legacy head split by its seed
+    cap = _cap(meta, "self_harm_bot", 3000)
+    return bot_rows(data, cap, seed, SAFE_REPLY_WEIGHT, scheme_of(meta))
+
+
 def _bot(data: Path, meta: Mapping[str, Any]) -> Seen:
     import numpy as np
 
     from classifiers.training.train_message_heads import (
-        SAFE_REPLY_WEIGHT,
         bot_calibration,
-        bot_rows,
         diasafety_reply_kinds,
     )
 
-    seed = _split_seed(meta, int(meta.get("seed", 0)))  # the legacy head split by its seed
-    cap = _cap(meta, "self_harm_bot", 3000)
-    rows = bot_rows(data, cap, seed, SAFE_REPLY_WEIGHT, scheme_of(meta))
+    rows = bot_rows_of(data, meta)
     read = np.asarray([r.split == "train" for r in rows])
     for m in bot_calibration(rows, diasafety_reply_kinds(data)).values():
         read |= m

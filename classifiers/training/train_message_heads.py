@@ -434,6 +434,14 @@ def bot_threshold(
     return max(fpr_threshold(s[m].astype(np.float32), rate) for m in calibration.values())
 
 
+def bot_real_negatives(rows: Sequence[Row]) -> Mask:
+    """Real rows (not synthetic) of no encouragement outside the test split: the pool the
+    off-subject threshold is read on (:func:`bot_off_subject_threshold`)."""
+    return np.asarray(
+        [r.label == 0 and r.source != "synthetic" and r.split != "test" for r in rows], dtype=bool
+    )
+
+
 def bot_off_subject_threshold(
     s: npt.NDArray[np.float64], texts: Sequence[str], negatives: Mask, threshold: float
 ) -> float:
@@ -718,7 +726,7 @@ def train_bot_head(
     wn, bn = wn * (1 - a), bn * (1 - a)
     s = sigmoid(emb_logits((we, be), xb) + np.asarray(xn @ wn + bn, dtype=np.float64)[:, 0])
     t = threshold(s)
-    real_negatives = (y == 0) & (src != "synthetic") & (split != "test")
+    real_negatives = bot_real_negatives(brows)
     t_off = bot_off_subject_threshold(s, texts, real_negatives, t)
     metrics: dict[str, Any] = {
         "val_everyday_flag_rate": {
